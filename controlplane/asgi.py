@@ -1,0 +1,21 @@
+"""ASGI entry point for daphne: HTTP through Django, websockets through Channels (added by later apps)."""
+
+from __future__ import annotations
+
+import os
+import sys
+
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "controlplane.settings")
+
+from controlplane.config import ConfigError  # noqa: E402
+
+try:
+    from channels.routing import ProtocolTypeRouter
+    from django.core.asgi import get_asgi_application
+
+    django_asgi = get_asgi_application()
+except ConfigError as exc:
+    print(f"configuration error: {exc}", file=sys.stderr)
+    sys.exit(2)
+
+application = ProtocolTypeRouter({"http": django_asgi})

@@ -1,0 +1,210 @@
+"""Reading the CONTROLPLANE_* environment: every value is parsed here, once, with one clear error line.
+
+A missing or malformed value raises ``ConfigError`` naming the variable; ``manage.py`` and the ASGI/Celery
+entry points print that line and exit instead of showing a traceback.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from dataclasses import dataclass
+from pathlib import Path
+from urllib.parse import parse_qsl, unquote, urlsplit
+
+TRUE_WORDS = {"1", "true", "yes", "on"}
+FALSE_WORDS = {"0", "false", "no", "off", ""}
+
+
+class ConfigError(Exception):
+    """A CONTROLPLANE_* variable is missing or malformed; the message names it."""
+
+
+def env_str(name: str, default: str | None = None) -> str | None:
+    value = os.environ.get(name)
+    if value is None or value.strip() == "":
+        return default
+    return value.strip()
+
+
+def env_bool(name: str, default: bool = False) -> bool:
+    raw = os.environ.get(name)
+    if raw is None:
+        return default
+    word = raw.strip().lower()
+    if word in TRUE_WORDS:
+        return True
+    if word in FALSE_WORDS:
+        return False
+    raise ConfigError(f"{name}={raw!r} is not a boolean (use true/false, 1/0, yes/no, on/off)")
+
+
+def env_int(name: str, default: int, minimum: int = 0) -> int:
+    raw = env_str(name)
+    if raw is None:
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise ConfigError(f"{name}={raw!r} is not an integer") from None
+    if value < minimum:
+        raise ConfigError(f"{name}={raw!r} must be at least {minimum}")
+    return value
+
+
+def env_list(name: str, default: list[str]) -> list[str]:
+    raw = env_str(name)
+    if raw is None:
+        return default
+    items = [item.strip() for item in raw.split(",") if item.strip()]
+    if not items:
+        raise ConfigError(f"{name}={raw!r} names no value")
+    return items
+
+
+def data_dir(base_dir: Path) -> Path:
+    """The directory for the SQLite file, the on-disk broker, generated keys and benchmark output."""
+    raw = env_str("CONTROLPLANE_DATA_DIR")
+    path = Path(raw) if raw else base_dir / "var"
+    if not path.is_absolute():
+        path = (base_dir / path).resolve()
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise ConfigError(f"CONTROLPLANE_DATA_DIR={str(path)!r} cannot be created: {exc.strerror}") from None
+    if not os.access(path, os.W_OK):
+        raise ConfigError(f"CONTROLPLANE_DATA_DIR={str(path)!r} is not writable")
+    return path
+
+
+@dataclass(frozen=True)
+class DatabaseURL:
+    vendor: str  # sqlite | postgresql | mysql | oracle
+    settings: dict
+
+
+_ENGINES = {
+    "sqlite": "django.db.backends.sqlite3",
+    "postgres": "django.db.backends.postgresql",
+    "postgresql": "django.db.backends.postgresql",
+    "mysql": "django.db.backends.mysql",
+    "mariadb": "django.db.backends.mysql",
+    "oracle": "django.db.backends.oracle",
+}
+
+
+def parse_database_url(url: str, data_directory: Path, name: str = "CONTROLPLANE_DATABASE_URL") -> DatabaseURL:
+    """Turn a database URL into Django's DATABASES entry.
+
+    sqlite:///relative/or/absolute.sqlite3, postgres://user:pass@host:5432/db?sslmode=require,
+    mysql://user:pass@host:3306/db (mariadb:// is the same), oracle://user:pass@host:1521/service.
+    Query parameters become driver OPTIONS.
+    """
+    parts = urlsplit(url)
+    scheme = parts.scheme.lower()
+    if scheme not in _ENGINES:
+        known = ", ".join(sorted(_ENGINES))
+        raise ConfigError(f"{name} has scheme {scheme!r}; expected one of {known}")
+    options = dict(parse_qsl(parts.query))
+    if scheme == "sqlite":
+        raw_path = unquote(url.split("://", 1)[1].split("?", 1)[0])
+        if raw_path in ("", "/"):
+            raise ConfigError(f"{name}={url!r} names no SQLite file (sqlite:///path/to/file.sqlite3)")
+        # sqlite:////abs/path -> /abs/path; sqlite:///rel/path -> relative to the data directory
+        path = Path(raw_path[1:] if raw_path.startswith("/") else raw_path)
+        if not path.is_absolute():
+            path = data_directory / path
+        return DatabaseURL(
+            vendor="sqlite",
+            settings={
+                "ENGINE": _ENGINES[scheme],
+                "NAME": str(path),
+                "OPTIONS": {
+                    # One writer at a time takes the write lock at BEGIN, so positions follow commit order
+                    # and writers queue on busy_timeout instead of failing on lock upgrade.
+                    "transaction_mode": "IMMEDIATE",
+                    "timeout": 30,
+                    "init_command": (
+                        "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; PRAGMA foreign_keys=ON;"
+                    ),
+                },
+                "TEST": {"NAME": str(path.with_name(path.stem + "-test" + path.suffix))},
+            },
+        )
+    db_name = unquote(parts.path.lstrip("/"))
+    if not db_name:
+        raise ConfigError(f"{name}={_redact(url)!r} names no database (…/dbname)")
+    if not parts.hostname:
+        raise ConfigError(f"{name}={_redact(url)!r} names no host")
+    try:
+        port = parts.port
+    except ValueError:
+        raise ConfigError(f"{name}={_redact(url)!r} has a malformed port") from None
+    vendor = "postgresql" if scheme.startswith("postgres") else "mysql" if scheme in ("mysql", "mariadb") else scheme
+    entry: dict = {
+        "ENGINE": _ENGINES[scheme],
+        "NAME": db_name,
+        "USER": unquote(parts.username or ""),
+        "PASSWORD": unquote(parts.password or ""),
+        "HOST": parts.hostname,
+        "PORT": str(port or ""),
+        "CONN_MAX_AGE": 60,
+        "CONN_HEALTH_CHECKS": True,
+        "OPTIONS": options,
+    }
+    if vendor == "mysql":
+        entry["OPTIONS"] = {
+            "charset": "utf8mb4",
+            "isolation_level": "read committed",
+            "init_command": "SET sql_mode='STRICT_TRANS_TABLES'",
+            **options,
+        }
+        entry["TEST"] = {"CHARSET": "utf8mb4", "COLLATION": "utf8mb4_bin"}
+    if vendor == "oracle":
+        # Django's Oracle backend takes host:port/service as NAME when HOST is empty.
+        entry["NAME"] = f"{parts.hostname}:{port or 1521}/{db_name}"
+        entry["HOST"] = ""
+        entry["PORT"] = ""
+    return DatabaseURL(vendor=vendor, settings=entry)
+
+
+def _redact(url: str) -> str:
+    parts = urlsplit(url)
+    if parts.password:
+        return url.replace(f":{parts.password}@", ":***@")
+    return url
+
+
+def validate_redis_url(url: str, name: str = "CONTROLPLANE_REDIS_URL") -> str:
+    parts = urlsplit(url)
+    if parts.scheme not in ("redis", "rediss") or not parts.hostname:
+        raise ConfigError(f"{name}={_redact(url)!r} is not a redis:// or rediss:// URL with a host")
+    return url
+
+
+def secret_key(data_directory: Path, database_vendor: str) -> str:
+    """CONTROLPLANE_SECRET_KEY, or on the embedded default a key generated once into the data directory."""
+    key = env_str("CONTROLPLANE_SECRET_KEY")
+    if key is not None:
+        if len(key) < 50 or len(set(key)) < 5:
+            raise ConfigError("CONTROLPLANE_SECRET_KEY must be at least 50 characters with at least 5 distinct ones")
+        return key
+    if database_vendor != "sqlite":
+        raise ConfigError(
+            "CONTROLPLANE_SECRET_KEY is required when CONTROLPLANE_DATABASE_URL is not SQLite "
+            "(every web process and worker must share it)"
+        )
+    path = data_directory / "secret_key"
+    if not path.exists():
+        # Several processes of `make run` start at once: the first one creates the file, the rest read it.
+        tmp = path.with_name(f".secret_key.{os.getpid()}")
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w") as handle:
+            handle.write(secrets.token_urlsafe(64))
+        try:
+            os.link(tmp, path)
+        except FileExistsError:
+            pass
+        finally:
+            tmp.unlink()
+    return path.read_text().strip()

@@ -1,0 +1,242 @@
+"""Appending to and reading streams of the event log.
+
+``append`` is the one way events enter the log: one transaction that checks and moves the stream head
+(optimistic concurrency), inserts the events with their hash chain, and runs the synchronous
+projectors, so read models never disagree with the log. Raw SQL on purpose: the ORM's per-row cost
+is what would cap throughput here (docs/eventlog.md).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from django.db import connections, transaction
+from django.utils import timezone
+
+from controlplane.eventlog import projectors, types
+from controlplane.eventlog.dialects import EVENT_COLUMNS, EVENT_PARAMS, READ_COLUMNS, Dialect, dialect_for
+from controlplane.eventlog.errors import (
+    ConcurrencyConflict,
+    InvalidAppend,
+    MetadataMissing,
+    PayloadNotSerializable,
+)
+from controlplane.eventlog.hashing import GENESIS, event_hash, to_micros
+from controlplane.eventlog.metadata import Metadata
+from controlplane.eventlog.records import RecordedEvent, from_row
+
+MAX_ID = 100  # stream ids and types
+MAX_META = 64
+
+
+@dataclass(frozen=True)
+class StreamRef:
+    type: str  # e.g. "tenancy.tenant"
+    id: str  # globally unique, e.g. "tenant-3f2c…"
+
+    def __post_init__(self) -> None:
+        if not self.type or len(self.type) > MAX_ID:
+            raise InvalidAppend(f"stream type must be 1..{MAX_ID} characters", stream_type=self.type)
+        if not self.id or len(self.id) > MAX_ID:
+            raise InvalidAppend(f"stream id must be 1..{MAX_ID} characters", stream_id=self.id)
+
+
+def dialect(using: str = "default") -> Dialect:
+    return dialect_for(connections[using].vendor)
+
+
+def _encode(event: object) -> tuple[types.EventSpec, str]:
+    spec = types.spec_for_event(event)
+    payload = types.to_payload(event, spec)
+    try:
+        text = json.dumps(payload, ensure_ascii=False, sort_keys=True, separators=(",", ":"), allow_nan=False)
+    except (TypeError, ValueError) as exc:
+        bad = [name for name, value in payload.items() if not _json_ok(value)]
+        raise PayloadNotSerializable(
+            f"{spec.wire_name} payload is not JSON-serialisable: {exc}", event_type=spec.wire_name, fields=bad
+        ) from None
+    return spec, text
+
+
+def _json_ok(value: object) -> bool:
+    try:
+        json.dumps(value, allow_nan=False)
+    except (TypeError, ValueError):
+        return False
+    return True
+
+
+def _check_metadata(metadata: Metadata, specs: list[types.EventSpec]) -> tuple:
+    if metadata.actor is None or not metadata.actor.id:
+        raise MetadataMissing("every event needs an actor (kind and id)")
+    if metadata.tenant_id is None and not all(spec.tenantless for spec in specs):
+        names = sorted({spec.wire_name for spec in specs if not spec.tenantless})
+        raise MetadataMissing(f"tenant is missing from the metadata of {', '.join(names)}", event_types=names)
+    meta = (
+        metadata.tenant_id,
+        metadata.workspace_id,
+        metadata.actor.kind,
+        metadata.actor.id,
+        metadata.request_id,
+        metadata.correlation_id,
+        metadata.causation_id,
+        metadata.client_address,
+    )
+    limits = (MAX_META, MAX_META, 16, 150, MAX_META, MAX_META, MAX_META, MAX_META)
+    for value, limit in zip(meta, limits, strict=True):
+        if value is not None and len(value) > limit:
+            raise InvalidAppend(f"a metadata value is longer than {limit} characters", value=value[:80])
+    return meta
+
+
+def append(
+    stream: StreamRef,
+    expected_version: int,
+    events: Sequence[object],
+    metadata: Metadata,
+    *,
+    using: str = "default",
+) -> list[RecordedEvent]:
+    """Append ``events`` to ``stream`` if it is still at ``expected_version`` (0: a new stream).
+
+    Raises ConcurrencyConflict when another writer got there first; nothing of the batch is written.
+    """
+    if not events:
+        raise InvalidAppend("an append needs at least one event")
+    if expected_version < 0:
+        raise InvalidAppend("expected_version cannot be negative", expected_version=expected_version)
+    encoded = [_encode(event) for event in events]
+    meta = _check_metadata(metadata, [spec for spec, _ in encoded])
+    now = timezone.now()
+    micros = to_micros(now)
+    connection = connections[using]
+    d = dialect_for(connection.vendor)
+    db_now = connection.ops.adapt_datetimefield_value(now)
+
+    with transaction.atomic(using=using):
+        with connection.cursor() as cursor:
+            if expected_version == 0:
+                prev_hash = GENESIS
+            else:
+                cursor.execute(
+                    "SELECT version, last_hash, stream_type FROM eventlog_stream WHERE stream_id = %s"
+                    + d.lock_suffix,
+                    [stream.id],
+                )
+                head = cursor.fetchone()
+                if head is None or head[0] != expected_version:
+                    raise ConcurrencyConflict(
+                        f"stream {stream.id} is at version {head[0] if head else 0}, not {expected_version}",
+                        stream_id=stream.id,
+                        expected_version=expected_version,
+                        actual_version=head[0] if head else 0,
+                    )
+                if head[2] != stream.type:
+                    raise InvalidAppend(
+                        f"stream {stream.id} is a {head[2]}, not a {stream.type}", stream_id=stream.id
+                    )
+                prev_hash = head[1]
+
+            rows: list[tuple] = []
+            hashes: list[str] = []
+            version = expected_version
+            for spec, payload in encoded:
+                version += 1
+                prev_hash = event_hash(
+                    prev_hash, stream.id, version, spec.wire_name, spec.version, payload, meta, micros
+                )
+                hashes.append(prev_hash)
+                rows.append(
+                    (stream.type, stream.id, version, spec.wire_name, spec.version, payload, *meta, db_now, prev_hash)
+                )
+
+            if expected_version == 0:
+                cursor.execute(d.insert_head_sql(), [stream.id, stream.type, version, prev_hash, metadata.tenant_id])
+                if cursor.rowcount != 1:
+                    raise ConcurrencyConflict(
+                        f"stream {stream.id} already exists", stream_id=stream.id, expected_version=0
+                    )
+            else:
+                cursor.execute(
+                    "UPDATE eventlog_stream SET version = %s, last_hash = %s WHERE stream_id = %s",
+                    [version, prev_hash, stream.id],
+                )
+
+            positions = _insert_events(cursor, d, rows)
+
+        recorded = [
+            RecordedEvent(
+                position=positions[i],
+                stream_type=stream.type,
+                stream_id=stream.id,
+                version=expected_version + i + 1,
+                event_type=spec.wire_name,
+                schema_version=spec.version,
+                payload=json.loads(payload),
+                data=event,
+                metadata=metadata,
+                recorded_at=now,
+                hash=hashes[i],
+            )
+            for i, ((spec, payload), event) in enumerate(zip(encoded, events, strict=True))
+        ]
+        projectors.apply_sync(recorded)
+    return recorded
+
+
+def _insert_events(cursor, d: Dialect, rows: list[tuple]) -> list[int]:  # type: ignore[no-untyped-def]
+    placeholders = "(" + ", ".join(["%s"] * EVENT_PARAMS) + ")"
+    params = [value for row in rows for value in row]
+    if d.counter_positions:
+        cursor.execute(
+            "SELECT last_position FROM eventlog_position_counter WHERE id = 1" + d.lock_suffix
+        )
+        found = cursor.fetchone()
+        if found is None:
+            # The row is created by the migration; a test flush may have emptied the table.
+            cursor.execute(
+                "INSERT INTO eventlog_position_counter (id, last_position) "
+                "SELECT 1, COALESCE(MAX(position), 0) FROM eventlog_event"
+            )
+            cursor.execute("SELECT last_position FROM eventlog_position_counter WHERE id = 1" + d.lock_suffix)
+            found = cursor.fetchone()
+        first = found[0] + 1
+        last = found[0] + len(rows)
+        cursor.execute("UPDATE eventlog_position_counter SET last_position = %s WHERE id = 1", [last])
+        explicit = "(" + ", ".join(["%s"] * (EVENT_PARAMS + 1)) + ")"
+        with_positions = [value for i, row in enumerate(rows) for value in (first + i, *row)]
+        cursor.execute(
+            f"INSERT INTO eventlog_event (position, {EVENT_COLUMNS}) VALUES "
+            + ", ".join([explicit] * len(rows)),
+            with_positions,
+        )
+        return list(range(first, last + 1))
+    cursor.execute(
+        f"INSERT INTO eventlog_event ({EVENT_COLUMNS}) VALUES "
+        + ", ".join([placeholders] * len(rows))
+        + " RETURNING version, position",
+        params,
+    )
+    by_version = dict(cursor.fetchall())
+    return [by_version[row[2]] for row in rows]
+
+
+def read_stream(
+    stream_id: str, *, after_version: int = 0, using: str = "default"
+) -> list[RecordedEvent]:
+    """Every event of one stream after ``after_version``, in version order."""
+    with connections[using].cursor() as cursor:
+        cursor.execute(
+            f"SELECT {READ_COLUMNS} FROM eventlog_event WHERE stream_id = %s AND version > %s ORDER BY version",
+            [stream_id, after_version],
+        )
+        return [from_row(row) for row in cursor.fetchall()]
+
+
+def stream_version(stream_id: str, *, using: str = "default") -> int:
+    with connections[using].cursor() as cursor:
+        cursor.execute("SELECT version FROM eventlog_stream WHERE stream_id = %s", [stream_id])
+        row = cursor.fetchone()
+    return row[0] if row else 0

@@ -1,0 +1,31 @@
+"""Events of the tenant stream (wire names are stable; see docs/eventlog.md)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from controlplane.eventlog.types import event_type
+
+
+@event_type("tenancy.tenant_created")
+@dataclass(frozen=True)
+class TenantCreated:
+    tenant_id: str
+    name: str
+    slug: str
+
+
+@event_type("tenancy.tenant_renamed")
+@dataclass(frozen=True)
+class TenantRenamed:
+    tenant_id: str
+    name: str
+
+
+@event_type("tenancy.workspace_created")
+@dataclass(frozen=True)
+class WorkspaceCreated:
+    tenant_id: str
+    workspace_id: str
+    name: str
+    slug: str
