@@ -4,7 +4,7 @@
 still appear. On SQLite, MariaDB/MySQL and Oracle positions are handed out in commit order, so every
 visible event is safe. On PostgreSQL a visibility watermark decides (docs/adr/0002-global-order.md):
 
-- a contiguous run of positions after ``after`` is safe;
+- a contiguous run of positions after ``after`` (or after the final horizon below) is safe;
 - past a gap, the rows seen in snapshot S are safe once every transaction in S's in-progress list has
   finished, because each writer takes its transaction id before it draws its position.
 """
@@ -67,13 +67,14 @@ class GlobalReader:
         highest = rows[-1][0]
         if not in_progress:
             self._final = max(self._final, highest)
+        # Below the final horizon everything is safe; past it, a contiguous run of positions is.
         safe = max(after, self._final)
-        expected = after + 1
         for row in rows:
-            if row[0] != expected:
+            if row[0] <= safe:
+                continue
+            if row[0] != safe + 1:
                 break
-            expected += 1
-        safe = max(safe, expected - 1)
+            safe += 1
         self._pending = [p for p in self._pending if p[0] > self._final]
         if highest > safe:
             self._pending.append((highest, in_progress))

@@ -66,4 +66,5 @@ def backward(apps, schema_editor):  # type: ignore[no-untyped-def]
 
 class Migration(migrations.Migration):
     dependencies = [("eventlog", "0001_initial")]
-    operations = [migrations.RunPython(forward, backward)]
+    # Not atomic: MariaDB cannot run DDL (CREATE TRIGGER) inside a transaction.
+    operations = [migrations.RunPython(forward, backward, atomic=False)]

@@ -1,0 +1,44 @@
+# Two commands for a newcomer: `make run` and `make test`. Everything else is for CI and contributors.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+PORT ?= 8000
+PG_URL ?= postgres://postgres@127.0.0.1:5432/test
+MYSQL_URL ?= mysql://root@127.0.0.1:3306/test
+REDIS_URL ?= redis://127.0.0.1:6379/0
+MATRIX_SECRET := matrix-only-secret-key-0123456789-abcdefghijklmnopqrstuvwxyz
+PYTEST_ARGS ?=
+
+.PHONY: run test test-matrix test-postgres test-mysql lint bench clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+
+$(VENV)/.installed: pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install -q --upgrade pip
+	$(BIN)/python -m pip install -q -e . --group dev
+	touch $@
+
+$(VENV)/.installed-servers: $(VENV)/.installed
+	$(BIN)/python -m pip install -q -e '.[postgres,mysql]' --group dev
+	touch $@
+
+test: $(VENV)/.installed
+	$(BIN)/pytest -n 2 $(PYTEST_ARGS)
+
+test-postgres: $(VENV)/.installed-servers
+	CONTROLPLANE_DATABASE_URL=$(PG_URL) CONTROLPLANE_REDIS_URL=$(REDIS_URL) \
+	CONTROLPLANE_SECRET_KEY=$(MATRIX_SECRET) $(BIN)/pytest -n 2 $(PYTEST_ARGS)
+
+test-mysql: $(VENV)/.installed-servers
+	CONTROLPLANE_DATABASE_URL=$(MYSQL_URL) CONTROLPLANE_REDIS_URL=$(REDIS_URL) \
+	CONTROLPLANE_SECRET_KEY=$(MATRIX_SECRET) $(BIN)/pytest -n 2 $(PYTEST_ARGS)
+
+test-matrix: test-postgres test-mysql
+
+lint: $(VENV)/.installed
+	$(BIN)/ruff check .
+	$(BIN)/python manage.py makemigrations --check --dry-run
+
+clean:
+	rm -rf $(VENV) var
