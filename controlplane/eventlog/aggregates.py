@@ -38,7 +38,8 @@ def load(spec: AggregateSpec[S], stream_id: str, *, using: str = "default") -> t
     """The aggregate's current state and stream version (0 and the initial state for a new stream)."""
     with connections[using].cursor() as cursor:
         cursor.execute(
-            "SELECT version, state FROM eventlog_snapshot WHERE stream_id = %s AND aggregate = %s AND snapshot_schema = %s",
+            "SELECT version, state FROM eventlog_snapshot "
+            "WHERE stream_id = %s AND aggregate = %s AND snapshot_schema = %s",
             [stream_id, spec.name, spec.snapshot_schema],
         )
         snap = cursor.fetchone()

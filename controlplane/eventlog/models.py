@@ -48,14 +48,15 @@ class Event(models.Model):
         constraints = [models.UniqueConstraint(fields=["stream_id", "version"], name="eventlog_event_stream_version")]
         indexes = [models.Index(fields=["tenant_id", "position"], name="eventlog_event_tenant_pos")]
 
+    def __str__(self) -> str:
+        return f"#{self.position} {self.event_type} {self.stream_id}@{self.version}"
+
     def save(self, *args, **kwargs):  # type: ignore[no-untyped-def]
         raise EventLogImmutable("events are written only by eventlog.store.append")
 
     def delete(self, *args, **kwargs):  # type: ignore[no-untyped-def]
         raise EventLogImmutable("events cannot be deleted")
 
-    def __str__(self) -> str:
-        return f"#{self.position} {self.event_type} {self.stream_id}@{self.version}"
 
 
 class Stream(models.Model):

@@ -29,9 +29,25 @@ class RecordedEvent:
 
 def from_row(row: tuple | list) -> RecordedEvent:
     """A row in READ_COLUMNS order -> RecordedEvent (decoded, upcast)."""
-    (position, stream_type, stream_id, version, event_type, schema_version, payload_text, tenant_id,
-     workspace_id, actor_kind, actor_id, request_id, correlation_id, causation_id, client_address,
-     recorded_at, hash_) = row
+    (
+        position,
+        stream_type,
+        stream_id,
+        version,
+        event_type,
+        schema_version,
+        payload_text,
+        tenant_id,
+        workspace_id,
+        actor_kind,
+        actor_id,
+        request_id,
+        correlation_id,
+        causation_id,
+        client_address,
+        recorded_at,
+        hash_,
+    ) = row
     payload = json.loads(payload_text)
     return RecordedEvent(
         position=position,

@@ -121,8 +121,7 @@ def append(
                 prev_hash = GENESIS
             else:
                 cursor.execute(
-                    "SELECT version, last_hash, stream_type FROM eventlog_stream WHERE stream_id = %s"
-                    + d.lock_suffix,
+                    "SELECT version, last_hash, stream_type FROM eventlog_stream WHERE stream_id = %s" + d.lock_suffix,
                     [stream.id],
                 )
                 head = cursor.fetchone()
@@ -134,9 +133,7 @@ def append(
                         actual_version=head[0] if head else 0,
                     )
                 if head[2] != stream.type:
-                    raise InvalidAppend(
-                        f"stream {stream.id} is a {head[2]}, not a {stream.type}", stream_id=stream.id
-                    )
+                    raise InvalidAppend(f"stream {stream.id} is a {head[2]}, not a {stream.type}", stream_id=stream.id)
                 prev_hash = head[1]
 
             rows: list[tuple] = []
@@ -190,9 +187,7 @@ def _insert_events(cursor, d: Dialect, rows: list[tuple]) -> list[int]:  # type:
     placeholders = "(" + ", ".join(["%s"] * EVENT_PARAMS) + ")"
     params = [value for row in rows for value in row]
     if d.counter_positions:
-        cursor.execute(
-            "SELECT last_position FROM eventlog_position_counter WHERE id = 1" + d.lock_suffix
-        )
+        cursor.execute("SELECT last_position FROM eventlog_position_counter WHERE id = 1" + d.lock_suffix)
         found = cursor.fetchone()
         if found is None:
             # The row is created by the migration; a test flush may have emptied the table.
@@ -208,8 +203,7 @@ def _insert_events(cursor, d: Dialect, rows: list[tuple]) -> list[int]:  # type:
         explicit = "(" + ", ".join(["%s"] * (EVENT_PARAMS + 1)) + ")"
         with_positions = [value for i, row in enumerate(rows) for value in (first + i, *row)]
         cursor.execute(
-            f"INSERT INTO eventlog_event (position, {EVENT_COLUMNS}) VALUES "
-            + ", ".join([explicit] * len(rows)),
+            f"INSERT INTO eventlog_event (position, {EVENT_COLUMNS}) VALUES " + ", ".join([explicit] * len(rows)),
             with_positions,
         )
         return list(range(first, last + 1))
@@ -223,9 +217,7 @@ def _insert_events(cursor, d: Dialect, rows: list[tuple]) -> list[int]:  # type:
     return [by_version[row[2]] for row in rows]
 
 
-def read_stream(
-    stream_id: str, *, after_version: int = 0, using: str = "default"
-) -> list[RecordedEvent]:
+def read_stream(stream_id: str, *, after_version: int = 0, using: str = "default") -> list[RecordedEvent]:
     """Every event of one stream after ``after_version``, in version order."""
     with connections[using].cursor() as cursor:
         cursor.execute(

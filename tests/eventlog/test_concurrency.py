@@ -128,12 +128,12 @@ def test_readers_never_skip_or_repeat_an_event_that_commits_late():
     writers = [threading.Thread(target=_writer, args=(i, acked, errors, slow)) for i in range(WRITERS)]
     readers = [threading.Thread(target=_reader, args=(seen[r], done, errors)) for r in range(READERS)]
     subscriber = threading.Thread(target=_subscriber, args=(live, done, errors))
-    for thread in readers + [subscriber] + writers:
+    for thread in [*readers, subscriber, *writers]:
         thread.start()
     for thread in writers:
         thread.join(timeout=300)
     done.set()
-    for thread in readers + [subscriber]:
+    for thread in [*readers, subscriber]:
         thread.join(timeout=120)
     assert not errors, errors
     assert not any(t.is_alive() for t in readers + writers + [subscriber])

@@ -75,8 +75,12 @@ def test_domain_errors_write_nothing(meta):
     ):
         with pytest.raises(Exception) as info:
             call()
-        assert info.value.code in {"TENANT_SLUG_TAKEN", "TENANCY_SLUG_INVALID", "TENANCY_NAME_INVALID",
-                                   "TENANT_NOT_FOUND"}
+        assert info.value.code in {
+            "TENANT_SLUG_TAKEN",
+            "TENANCY_SLUG_INVALID",
+            "TENANCY_NAME_INVALID",
+            "TENANT_NOT_FOUND",
+        }
     assert Event.objects.count() == before
 
 
@@ -245,7 +249,7 @@ def test_verify_eventlog_names_the_first_altered_event(meta, column, value):
     append(S, 0, [ThingHappened(1), ThingHappened(2), ThingHappened(3)], meta)
     second = Event.objects.get(stream_id=S.id, version=2).position
     with immutability_triggers_disabled(), connection.cursor() as cursor:
-        cursor.execute(f"UPDATE eventlog_event SET {column} = %s WHERE position = %s", [value, second])  # noqa: S608
+        cursor.execute(f"UPDATE eventlog_event SET {column} = %s WHERE position = %s", [value, second])
     with pytest.raises(CommandError) as info:
         call_command("verify_eventlog")
     assert f"EVENTLOG_CHAIN_BROKEN: event #{second} ({S.id} version 2)" in str(info.value)

@@ -54,9 +54,7 @@ def rename_tenant(state: TenantState, *, tenant_id: str, name: str) -> list[obje
     return [] if name == state.name else [TenantRenamed(tenant_id=tenant_id, name=name)]
 
 
-def create_workspace(
-    state: TenantState, *, tenant_id: str, workspace_id: str, name: str, slug: str
-) -> list[object]:
+def create_workspace(state: TenantState, *, tenant_id: str, workspace_id: str, name: str, slug: str) -> list[object]:
     if not state.exists:
         raise TenancyError("no such tenant", code="TENANT_NOT_FOUND", tenant_id=tenant_id)
     if _check_slug(slug) in state.workspaces:
@@ -64,9 +62,7 @@ def create_workspace(
             f"workspace {slug!r} already exists in this tenant", code="WORKSPACE_SLUG_TAKEN", field="slug"
         )
     return [
-        WorkspaceCreated(
-            tenant_id=tenant_id, workspace_id=workspace_id, name=_check_name(name, "workspace"), slug=slug
-        )
+        WorkspaceCreated(tenant_id=tenant_id, workspace_id=workspace_id, name=_check_name(name, "workspace"), slug=slug)
     ]
 
 
