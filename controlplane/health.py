@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+
 from django.conf import settings
 from django.db import connections
 from django.db.migrations.executor import MigrationExecutor
@@ -33,14 +35,33 @@ def _migrations() -> str | None:
     return None
 
 
+# A probe must answer within the prober's timeout (kubelet: 1 s by default), so the broker gets one attempt
+# with short socket timeouts and no retry back-off (kombu's default sleeps 2 s before retrying).
+BROKER_TIMEOUT_SECONDS = 1.0
+
+
 def _broker() -> str | None:
     from controlplane.celery import app
 
+    if not settings.REDIS_URL:
+        return _filesystem_broker()
+    fast = {"socket_connect_timeout": BROKER_TIMEOUT_SECONDS, "socket_timeout": BROKER_TIMEOUT_SECONDS}
     try:
-        with app.connection_for_write() as conn:
-            conn.ensure_connection(max_retries=1, timeout=2)
+        with app.connection_for_write(connect_timeout=BROKER_TIMEOUT_SECONDS, transport_options=fast) as conn:
+            conn.ensure_connection(max_retries=0, timeout=BROKER_TIMEOUT_SECONDS)
+            conn.default_channel.client.ping()
     except Exception as exc:
         return f"broker unreachable: {type(exc).__name__}: {exc}"
+    return None
+
+
+def _filesystem_broker() -> str | None:
+    """The embedded broker is a set of directories: they must exist and be writable by this process."""
+    options = settings.CELERY_BROKER_TRANSPORT_OPTIONS
+    for key in ("data_folder_in", "data_folder_out", "control_folder"):
+        folder = options.get(key)
+        if folder and not os.access(folder, os.W_OK | os.X_OK):
+            return f"broker unreachable: {key} {folder} is missing or not writable"
     return None
 
 
