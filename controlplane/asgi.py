@@ -7,7 +7,7 @@ import sys
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "controlplane.settings")
 
-from controlplane.config import ConfigError  # noqa: E402
+from controlplane.config import ConfigError
 
 try:
     from channels.routing import ProtocolTypeRouter

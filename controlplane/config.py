@@ -62,6 +62,25 @@ def env_list(name: str, default: list[str]) -> list[str]:
     return items
 
 
+def env_hosts(name: str, default: list[str]) -> list[str]:
+    """Host names for ALLOWED_HOSTS: names, ``.suffix`` wildcards, addresses or ``*``; no scheme or path."""
+    hosts = env_list(name, default)
+    for host in hosts:
+        if "://" in host or "/" in host or " " in host:
+            raise ConfigError(f"{name} entry {host!r} is not a host name (no scheme or path: cp.example.com)")
+    return hosts
+
+
+def env_origins(name: str) -> list[str]:
+    """Origins for CSRF_TRUSTED_ORIGINS: ``scheme://host[:port]``, no path."""
+    origins = env_list(name, [])
+    for origin in origins:
+        parts = urlsplit(origin)
+        if parts.scheme not in ("http", "https") or not parts.netloc or parts.path not in ("", "/"):
+            raise ConfigError(f"{name} entry {origin!r} is not an origin (https://cp.example.com[:port])")
+    return origins
+
+
 def data_dir(base_dir: Path) -> Path:
     """The directory for the SQLite file, the on-disk broker, generated keys and benchmark output."""
     raw = env_str("CONTROLPLANE_DATA_DIR")
@@ -179,6 +198,13 @@ def validate_redis_url(url: str, name: str = "CONTROLPLANE_REDIS_URL") -> str:
     parts = urlsplit(url)
     if parts.scheme not in ("redis", "rediss") or not parts.hostname:
         raise ConfigError(f"{name}={_redact(url)!r} is not a redis:// or rediss:// URL with a host")
+    try:
+        parts.port  # noqa: B018  (urlsplit parses the port lazily; this raises on a malformed one)
+    except ValueError:
+        raise ConfigError(f"{name}={_redact(url)!r} has a malformed port") from None
+    db = parts.path.strip("/")
+    if db and not db.isdigit():
+        raise ConfigError(f"{name}={_redact(url)!r} has a database {db!r} that is not a number (…/0)")
     return url
 
 

@@ -17,16 +17,15 @@ DATABASES = {"default": _db.settings}
 
 SECRET_KEY = config.secret_key(DATA_DIR, DATABASE_VENDOR)
 DEBUG = config.env_bool("CONTROLPLANE_DEBUG", False)
-ALLOWED_HOSTS = config.env_list("CONTROLPLANE_ALLOWED_HOSTS", ["127.0.0.1", "localhost", "[::1]"])
-CSRF_TRUSTED_ORIGINS = config.env_list("CONTROLPLANE_CSRF_TRUSTED_ORIGINS", []) if config.env_str(
-    "CONTROLPLANE_CSRF_TRUSTED_ORIGINS"
-) else []
+ALLOWED_HOSTS = config.env_hosts("CONTROLPLANE_ALLOWED_HOSTS", ["127.0.0.1", "localhost", "[::1]"])
+CSRF_TRUSTED_ORIGINS = config.env_origins("CONTROLPLANE_CSRF_TRUSTED_ORIGINS")
 
 # Behind a TLS-terminating proxy in production; the embedded default serves plain HTTP on loopback.
 SECURE_TLS = config.env_bool("CONTROLPLANE_TLS", False)
 SESSION_COOKIE_SECURE = SECURE_TLS
 CSRF_COOKIE_SECURE = SECURE_TLS
-SECURE_SSL_REDIRECT = SECURE_TLS and config.env_bool("CONTROLPLANE_SSL_REDIRECT", True)
+# Parsed even when TLS is off, so a malformed value is reported rather than ignored.
+SECURE_SSL_REDIRECT = config.env_bool("CONTROLPLANE_SSL_REDIRECT", True) and SECURE_TLS
 SECURE_HSTS_SECONDS = config.env_int("CONTROLPLANE_HSTS_SECONDS", 31536000 if SECURE_TLS else 0)
 SECURE_HSTS_INCLUDE_SUBDOMAINS = SECURE_TLS
 SECURE_HSTS_PRELOAD = SECURE_TLS
