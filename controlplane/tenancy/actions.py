@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from dataclasses import replace
 
-from controlplane.eventlog.aggregates import AggregateSpec, execute
+from controlplane.eventlog.aggregates import AggregateSpec, execute, load
 from controlplane.eventlog.metadata import Metadata
 from controlplane.eventlog.store import StreamRef
 from controlplane.tenancy.domain import aggregate
@@ -63,3 +63,38 @@ def do_create_workspace(
         meta,
     )
     return workspace_id
+
+
+def do_disable_tenant(*, metadata: Metadata, tenant_id: str, reason: str = "") -> None:
+    """Disable a tenant: its users and tokens are refused from now on; its data stays."""
+    execute(
+        TENANT,
+        tenant_stream(tenant_id),
+        lambda state: aggregate.disable_tenant(state, tenant_id=tenant_id, reason=reason),
+        replace(metadata, tenant_id=tenant_id),
+    )
+
+
+def do_enable_tenant(*, metadata: Metadata, tenant_id: str) -> None:
+    execute(
+        TENANT,
+        tenant_stream(tenant_id),
+        lambda state: aggregate.enable_tenant(state, tenant_id=tenant_id),
+        replace(metadata, tenant_id=tenant_id),
+    )
+
+
+def do_set_quotas(*, metadata: Metadata, tenant_id: str, quotas: dict[str, int | None]) -> None:
+    """Set some or all of the tenant's quotas (clusters, jobs, concurrent_runs); None lifts a limit."""
+    execute(
+        TENANT,
+        tenant_stream(tenant_id),
+        lambda state: aggregate.set_quotas(state, tenant_id=tenant_id, quotas=quotas),
+        replace(metadata, tenant_id=tenant_id),
+    )
+
+
+def check_quota(tenant_id: str, resource: str, in_use: int) -> None:
+    """For the actions that create quota-bound things: raise TENANT_QUOTA_EXCEEDED past the limit."""
+    state, _ = load(TENANT, tenant_stream(tenant_id).id)
+    aggregate.check_quota(state, resource, in_use)

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from django.db import models
 
+from controlplane.iam.permissions import guardian_permissions
+
 
 class Tenant(models.Model):
     id = models.CharField(max_length=64, primary_key=True)
@@ -11,9 +13,17 @@ class Tenant(models.Model):
     slug = models.SlugField(max_length=50, unique=True)
     version = models.PositiveIntegerField()
     created_at = models.DateTimeField()
+    disabled = models.BooleanField(default=False)
+    disabled_reason = models.CharField(max_length=200, default="", blank=True)
+    # None: no limit
+    quota_clusters = models.PositiveIntegerField(null=True, blank=True)
+    quota_jobs = models.PositiveIntegerField(null=True, blank=True)
+    quota_concurrent_runs = models.PositiveIntegerField(null=True, blank=True)
 
     class Meta:
         ordering = ["slug"]
+        default_permissions = ()
+        permissions = guardian_permissions()
 
     def __str__(self) -> str:
         return self.name
@@ -28,6 +38,8 @@ class Workspace(models.Model):
 
     class Meta:
         ordering = ["tenant_id", "slug"]
+        default_permissions = ()
+        permissions = guardian_permissions()
         constraints = [models.UniqueConstraint(fields=["tenant", "slug"], name="tenancy_workspace_slug")]
 
     def __str__(self) -> str:

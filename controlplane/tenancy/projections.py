@@ -35,5 +35,25 @@ class TenancyProjector(Projector):
         )
         Tenant.objects.filter(id=data.tenant_id).update(version=event.version)
 
+    @handles("tenancy.tenant_disabled")
+    def on_tenant_disabled(self, event: RecordedEvent) -> None:
+        Tenant.objects.filter(id=event.data.tenant_id).update(
+            disabled=True, disabled_reason=event.data.reason, version=event.version
+        )
+
+    @handles("tenancy.tenant_enabled")
+    def on_tenant_enabled(self, event: RecordedEvent) -> None:
+        Tenant.objects.filter(id=event.data.tenant_id).update(disabled=False, disabled_reason="", version=event.version)
+
+    @handles("tenancy.quotas_set")
+    def on_quotas_set(self, event: RecordedEvent) -> None:
+        data = event.data
+        Tenant.objects.filter(id=data.tenant_id).update(
+            quota_clusters=data.clusters,
+            quota_jobs=data.jobs,
+            quota_concurrent_runs=data.concurrent_runs,
+            version=event.version,
+        )
+
 
 register(TenancyProjector())

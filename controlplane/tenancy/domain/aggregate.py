@@ -7,7 +7,14 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from controlplane.errors import DomainError
-from controlplane.tenancy.domain.events import TenantCreated, TenantRenamed, WorkspaceCreated
+from controlplane.tenancy.domain.events import (
+    QuotasSet,
+    TenantCreated,
+    TenantDisabled,
+    TenantEnabled,
+    TenantRenamed,
+    WorkspaceCreated,
+)
 
 SLUG = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,48}[a-z0-9])?$")
 
@@ -22,6 +29,8 @@ class TenantState:
     name: str = ""
     slug: str = ""
     workspaces: dict[str, str] = field(default_factory=dict)  # slug -> workspace id
+    disabled: bool = False
+    quotas: dict[str, int | None] = field(default_factory=dict)
 
 
 def _check_name(name: str, what: str) -> str:
@@ -48,8 +57,7 @@ def create_tenant(state: TenantState, *, tenant_id: str, name: str, slug: str) -
 
 
 def rename_tenant(state: TenantState, *, tenant_id: str, name: str) -> list[object]:
-    if not state.exists:
-        raise TenancyError("no such tenant", code="TENANT_NOT_FOUND", tenant_id=tenant_id)
+    _require_tenant(state, tenant_id)
     name = _check_name(name, "tenant")
     return [] if name == state.name else [TenantRenamed(tenant_id=tenant_id, name=name)]
 
@@ -66,6 +74,57 @@ def create_workspace(state: TenantState, *, tenant_id: str, workspace_id: str, n
     ]
 
 
+def _require_tenant(state: TenantState, tenant_id: str) -> None:
+    if not state.exists:
+        raise TenancyError("no such tenant", code="TENANT_NOT_FOUND", tenant_id=tenant_id)
+
+
+def disable_tenant(state: TenantState, *, tenant_id: str, reason: str) -> list[object]:
+    _require_tenant(state, tenant_id)
+    if state.disabled:
+        return []
+    return [TenantDisabled(tenant_id=tenant_id, reason=reason.strip()[:200])]
+
+
+def enable_tenant(state: TenantState, *, tenant_id: str) -> list[object]:
+    _require_tenant(state, tenant_id)
+    return [TenantEnabled(tenant_id=tenant_id)] if state.disabled else []
+
+
+QUOTA_NAMES = ("clusters", "jobs", "concurrent_runs")
+
+
+def set_quotas(state: TenantState, *, tenant_id: str, quotas: dict[str, int | None]) -> list[object]:
+    _require_tenant(state, tenant_id)
+    unknown = set(quotas) - set(QUOTA_NAMES)
+    if unknown:
+        raise TenancyError(
+            f"unknown quota {sorted(unknown)[0]!r}", code="TENANT_QUOTA_INVALID", field=sorted(unknown)[0]
+        )
+    merged = {name: quotas.get(name, state.quotas.get(name)) for name in QUOTA_NAMES}
+    for name, value in merged.items():
+        if value is not None and (not isinstance(value, int) or isinstance(value, bool) or value < 0):
+            raise TenancyError(
+                f"quota {name} must be a whole number >= 0 or null", code="TENANT_QUOTA_INVALID", field=name
+            )
+    if merged == {name: state.quotas.get(name) for name in QUOTA_NAMES}:
+        return []
+    return [QuotasSet(tenant_id=tenant_id, **merged)]
+
+
+def check_quota(state: TenantState, resource: str, in_use: int) -> None:
+    """Raise TENANT_QUOTA_EXCEEDED when one more ``resource`` would pass the tenant's limit."""
+    limit = state.quotas.get(resource)
+    if limit is not None and in_use + 1 > limit:
+        raise TenancyError(
+            f"the tenant's quota of {limit} {resource.replace('_', ' ')} is used up",
+            code="TENANT_QUOTA_EXCEEDED",
+            resource=resource,
+            limit=limit,
+            in_use=in_use,
+        )
+
+
 def evolve(state: TenantState, event: Any) -> TenantState:
     data = event.data
     if isinstance(data, TenantCreated):
@@ -74,11 +133,24 @@ def evolve(state: TenantState, event: Any) -> TenantState:
         return replace(state, name=data.name)
     if isinstance(data, WorkspaceCreated):
         return replace(state, workspaces={**state.workspaces, data.slug: data.workspace_id})
+    if isinstance(data, TenantDisabled):
+        return replace(state, disabled=True)
+    if isinstance(data, TenantEnabled):
+        return replace(state, disabled=False)
+    if isinstance(data, QuotasSet):
+        return replace(state, quotas={n: getattr(data, n) for n in QUOTA_NAMES})
     return state
 
 
 def to_snapshot(state: TenantState) -> dict[str, Any]:
-    return {"exists": state.exists, "name": state.name, "slug": state.slug, "workspaces": state.workspaces}
+    return {
+        "exists": state.exists,
+        "name": state.name,
+        "slug": state.slug,
+        "workspaces": state.workspaces,
+        "disabled": state.disabled,
+        "quotas": state.quotas,
+    }
 
 
 def from_snapshot(data: dict[str, Any]) -> TenantState:

@@ -29,3 +29,27 @@ class WorkspaceCreated:
     workspace_id: str
     name: str
     slug: str
+
+
+@event_type("tenancy.tenant_disabled")
+@dataclass(frozen=True)
+class TenantDisabled:
+    tenant_id: str
+    reason: str
+
+
+@event_type("tenancy.tenant_enabled")
+@dataclass(frozen=True)
+class TenantEnabled:
+    tenant_id: str
+
+
+@event_type("tenancy.quotas_set")
+@dataclass(frozen=True)
+class QuotasSet:
+    """Limits per tenant; None means no limit."""
+
+    tenant_id: str
+    clusters: int | None
+    jobs: int | None
+    concurrent_runs: int | None

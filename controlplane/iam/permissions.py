@@ -1,0 +1,82 @@
+"""Every permission point (resource, action) and what each built-in role holds. The one list: docs/SECURITY.md
+mirrors it and a test keeps the two in step.
+
+Viewer reads; Operator also runs and stops things; Admin also configures; Owner also manages members and
+the tenant. ``secret.reveal`` and ``audit.export`` are points of their own so they can be held back.
+"""
+
+from __future__ import annotations
+
+POINTS: dict[str, str] = {
+    "tenant.read": "See the tenant, its quotas and workspaces",
+    "tenant.update": "Rename the tenant, set its quotas",
+    "tenant.disable": "Disable or enable the tenant",
+    "workspace.read": "See workspaces",
+    "workspace.create": "Create workspaces",
+    "member.read": "See who holds which role",
+    "member.manage": "Grant and revoke roles",
+    "secret.read": "List secrets and their metadata (never values)",
+    "secret.create": "Create secrets",
+    "secret.update": "Store a new version of a secret",
+    "secret.delete": "Delete secrets",
+    "secret.reveal": "Read a secret's plaintext value (audited)",
+    "audit.read": "Read the audit trail",
+    "audit.export": "Export the audit trail (CSV, JSON Lines)",
+    "cluster.read": "See clusters, nodes and their health",
+    "cluster.create": "Register clusters",
+    "cluster.update": "Change cluster settings",
+    "cluster.delete": "Remove clusters",
+    "cluster.restart": "Restart clusters and nodes",
+    "job.read": "See jobs, versions and runs",
+    "job.create": "Create jobs",
+    "job.update": "Change job configs (new versions), roll back",
+    "job.delete": "Delete jobs",
+    "job.run": "Start, retry and resume runs",
+    "job.stop": "Stop, pause and cancel runs",
+    "operation.read": "See operations and their progress",
+    "operation.run": "Start operations (restart, diagnose, ...)",
+    "operation.cancel": "Cancel operations",
+    "alert.read": "See alerts",
+    "alert.manage": "Acknowledge alerts, silence, edit rules and channels",
+}
+
+_READ = {p for p in POINTS if p.endswith(".read")}
+_OPERATE = {"job.run", "job.stop", "cluster.restart", "operation.run", "operation.cancel", "alert.manage"}
+_CONFIGURE = {
+    "workspace.create",
+    "secret.create",
+    "secret.update",
+    "secret.delete",
+    "secret.reveal",
+    "audit.export",
+    "cluster.create",
+    "cluster.update",
+    "cluster.delete",
+    "job.create",
+    "job.update",
+    "job.delete",
+}
+_OWN = {"tenant.update", "tenant.disable", "member.manage"}
+
+ROLES: dict[str, frozenset[str]] = {
+    "viewer": frozenset(_READ - {"audit.read"}),
+    "operator": frozenset(_READ - {"audit.read"} | _OPERATE),
+    "admin": frozenset(_READ | _OPERATE | _CONFIGURE),
+    "owner": frozenset(_READ | _OPERATE | _CONFIGURE | _OWN),
+}
+ROLE_ORDER = ("viewer", "operator", "admin", "owner")
+
+# Points that only make sense on the whole tenant (a workspace grant never gives them).
+TENANT_ONLY = frozenset({"tenant.update", "tenant.disable", "member.manage", "audit.read", "audit.export"})
+
+
+def codename(point: str) -> str:
+    """The Django/guardian permission codename of a point: ``job.run`` -> ``job_run``."""
+    if point not in POINTS:
+        raise KeyError(f"unknown permission point {point!r}")
+    return point.replace(".", "_")
+
+
+def guardian_permissions() -> list[tuple[str, str]]:
+    """Meta.permissions for the models grants are made on (Tenant, Workspace)."""
+    return [(codename(point), text) for point, text in POINTS.items()]
