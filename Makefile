@@ -23,6 +23,11 @@ $(VENV)/.installed-servers: $(VENV)/.installed
 	$(BIN)/python -m pip install -q -e '.[postgres,mysql]' --group dev
 	touch $@
 
+# The whole control plane in the foreground on SQLite and the on-disk broker: migrate, seed the demo,
+# then daphne + Celery worker + Celery beat (controlplane/console/management/commands/runcontrolplane.py).
+run: $(VENV)/.installed
+	$(BIN)/python manage.py runcontrolplane --seed-demo --port $(PORT)
+
 test: $(VENV)/.installed
 	$(BIN)/pytest -n 2 $(PYTEST_ARGS)
 

@@ -48,6 +48,7 @@ INSTALLED_APPS = [
     "channels",
     "controlplane.eventlog",
     "controlplane.tenancy",
+    "controlplane.console",
 ]
 
 MIDDLEWARE = [
@@ -96,6 +97,9 @@ USE_TZ = True
 
 STATIC_URL = "static/"
 STATIC_ROOT = DATA_DIR / "static"
+# Serve collected static files (the admin's CSS/JS) from STATIC_ROOT through Django itself, so the console
+# looks right under daphne without DEBUG or a separate web server. Turn off when a proxy or CDN serves them.
+SERVE_STATIC = config.env_bool("CONTROLPLANE_SERVE_STATIC", True)
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- Redis, Celery, Channels -------------------------------------------------------------------------
@@ -111,13 +115,15 @@ else:
     # Embedded default: a durable on-disk broker (kombu's filesystem transport) and an in-process
     # channel layer. See docs/adr/0003-embedded-default.md.
     BROKER_DIR = DATA_DIR / "broker"
-    for _sub in ("queue", "processed"):
+    for _sub in ("queue", "processed", "control"):
         (BROKER_DIR / _sub).mkdir(parents=True, exist_ok=True)
-    CELERY_BROKER_URL = "filesystem://"
+    CELERY_BROKER_URL = "filesystem://localhost//"  # the host is ignored; naming one silences a kombu warning
     CELERY_BROKER_TRANSPORT_OPTIONS = {
         "data_folder_in": str(BROKER_DIR / "queue"),
         "data_folder_out": str(BROKER_DIR / "queue"),
         "processed_folder": str(BROKER_DIR / "processed"),
+        # Fanout exchange tables (worker remote control); kombu's default is ./control in the cwd.
+        "control_folder": str(BROKER_DIR / "control"),
         "store_processed": False,
     }
     CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}

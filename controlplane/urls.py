@@ -1,8 +1,10 @@
+from django.conf import settings
 from django.contrib import admin
-from django.urls import path
+from django.urls import path, re_path
 from django.views.generic import RedirectView
 
 from controlplane import health
+from controlplane.console.views import static_file
 
 urlpatterns = [
     path("healthz", health.healthz, name="healthz"),
@@ -10,3 +12,7 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("", RedirectView.as_view(url="/admin/", permanent=False)),
 ]
+
+if settings.SERVE_STATIC:
+    # Files `collectstatic` put in STATIC_ROOT (the admin's CSS/JS), without DEBUG: docs/CONFIGURATION.md.
+    urlpatterns.append(re_path(rf"^{settings.STATIC_URL.strip('/')}/(?P<path>.*)$", static_file))

@@ -1,0 +1,133 @@
+"""Run the whole control plane in the foreground: web (daphne), a Celery worker and Celery beat.
+
+This is what ``make run`` starts. Before the children start it migrates, collects static files (served by
+Django itself when CONTROLPLANE_SERVE_STATIC is on) and, with ``--seed-demo``, seeds the demo. Ctrl-C or
+SIGTERM stops everything and exits 0; a child that dies on its own stops the rest and exits 1.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import sys
+import threading
+import time
+from pathlib import Path
+
+from django.conf import settings
+from django.core.management import call_command
+from django.core.management.base import BaseCommand, CommandError, CommandParser
+
+from controlplane.console.supervisor import Child, Supervisor
+
+
+def _default_port() -> int:
+    raw = os.environ.get("PORT", "").strip() or "8000"
+    if not raw.isdigit() or not 0 < int(raw) < 65536:
+        raise CommandError(f"PORT={raw!r} is not a TCP port number")
+    return int(raw)
+
+
+def _check_port_free(host: str, port: int) -> None:
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    with socket.socket(family, socket.SOCK_STREAM) as probe:
+        # Same option as daphne's listener, so connections of a previous run in TIME_WAIT do not count.
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind((host, port))
+        except OSError as exc:
+            raise CommandError(
+                f"cannot listen on {host}:{port}: {exc.strerror} (set PORT=... to use another port)"
+            ) from None
+
+
+def _url(host: str, port: int) -> str:
+    return f"http://[{host}]:{port}/" if ":" in host else f"http://{host}:{port}/"
+
+
+class Command(BaseCommand):
+    help = "Run web (daphne), a Celery worker and Celery beat in the foreground until Ctrl-C."
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument("--host", default="127.0.0.1", help="address daphne binds (default 127.0.0.1)")
+        parser.add_argument("--port", type=int, default=None, help="TCP port (default: $PORT or 8000)")
+        parser.add_argument("--seed-demo", action="store_true", help="run seed_demo before starting")
+        parser.add_argument("--no-migrate", action="store_true", help="skip migrate and collectstatic")
+        parser.add_argument(
+            "--grace", type=float, default=20.0, help="seconds the children get to stop before being killed"
+        )
+
+    def handle(self, *args: object, **options: object) -> None:
+        host = str(options["host"])
+        port = int(options["port"]) if options["port"] is not None else _default_port()
+        _check_port_free(host, port)
+        if not options["no_migrate"]:
+            call_command("migrate", interactive=False, verbosity=0)
+            call_command("collectstatic", interactive=False, verbosity=0)
+        if options["seed_demo"]:
+            call_command("seed_demo")
+
+        url = _url(host, port)
+        broker = "redis" if settings.REDIS_URL else f"filesystem ({settings.BROKER_DIR})"
+        self.stdout.write(f"control plane: {url}  (database {settings.DATABASE_VENDOR}, broker {broker})")
+        self.stdout.write(f"data directory: {settings.DATA_DIR}; press Ctrl-C to stop")
+
+        level = settings.LOG_LEVEL.lower()
+        python = sys.executable
+        children = [
+            Child(
+                "web",
+                [python, "-m", "daphne", "-b", host, "-p", str(port), "controlplane.asgi:application"],
+            ),
+            Child(
+                "worker",
+                [
+                    python, "-m", "celery", "-A", "controlplane", "worker",
+                    "--pool=solo", "--without-mingle", "--without-gossip", "--without-heartbeat",
+                    "--hostname", f"worker-{port}@%h", "-l", level,
+                ],
+            ),
+            Child(
+                "beat",
+                [
+                    python, "-m", "celery", "-A", "controlplane", "beat",
+                    "--schedule", settings.CELERY_BEAT_SCHEDULE_FILENAME, "-l", level,
+                ],
+            ),
+        ]  # fmt: skip
+        env = dict(os.environ)
+        env.setdefault("DJANGO_SETTINGS_MODULE", "controlplane.settings")
+        env["PYTHONUNBUFFERED"] = "1"
+        # The data directory the parent resolved, so children agree even if it was relative.
+        env["CONTROLPLANE_DATA_DIR"] = str(settings.DATA_DIR)
+
+        def write(text: str) -> None:
+            sys.stdout.write(text)
+            sys.stdout.flush()
+
+        supervisor = Supervisor(
+            children,
+            env=env,
+            cwd=Path(settings.BASE_DIR),
+            write=write,
+            grace=float(options["grace"]),
+            on_started=lambda: _announce_when_listening(supervisor, host, port, url),
+        )
+        code = supervisor.run()
+        if code != 0:
+            raise CommandError("the control plane stopped because a process failed", returncode=code)
+
+
+def _announce_when_listening(supervisor: Supervisor, host: str, port: int, url: str) -> None:
+    def wait() -> None:
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            try:
+                with socket.create_connection((host, port), timeout=1):
+                    supervisor.say("control", f"ready: {url}  (admin: {url}admin/)")
+                    return
+            except OSError:
+                time.sleep(0.2)
+        supervisor.say("control", f"web is not answering on {url} after 60 s")
+
+    threading.Thread(target=wait, name="announce", daemon=True).start()
