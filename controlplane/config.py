@@ -143,9 +143,7 @@ def parse_database_url(url: str, data_directory: Path, name: str = "CONTROLPLANE
                     # and writers queue on busy_timeout instead of failing on lock upgrade.
                     "transaction_mode": "IMMEDIATE",
                     "timeout": 30,
-                    "init_command": (
-                        "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; PRAGMA foreign_keys=ON;"
-                    ),
+                    "init_command": ("PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; PRAGMA foreign_keys=ON;"),
                 },
                 "TEST": {"NAME": str(path.with_name(path.stem + "-test" + path.suffix))},
             },

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from pathlib import Path
 
 from controlplane import config
@@ -9,9 +10,7 @@ from controlplane import config
 BASE_DIR = Path(__file__).resolve().parent.parent
 DATA_DIR = config.data_dir(BASE_DIR)
 
-_db = config.parse_database_url(
-    config.env_str("CONTROLPLANE_DATABASE_URL", "sqlite:///controlplane.sqlite3"), DATA_DIR
-)
+_db = config.parse_database_url(config.env_str("CONTROLPLANE_DATABASE_URL", "sqlite:///controlplane.sqlite3"), DATA_DIR)
 DATABASE_VENDOR = _db.vendor
 DATABASES = {"default": _db.settings}
 
@@ -46,12 +45,21 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "channels",
+    "rest_framework",
+    "rest_framework_simplejwt.token_blacklist",
+    "drf_spectacular",
+    "guardian",
+    "auditlog",
     "controlplane.eventlog",
     "controlplane.tenancy",
+    "controlplane.iam",
+    "controlplane.audit",
+    "controlplane.api",
     "controlplane.console",
 ]
 
 MIDDLEWARE = [
+    "controlplane.api.middleware.RequestIdMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
@@ -60,6 +68,7 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "auditlog.middleware.AuditlogMiddleware",
 ]
 
 ROOT_URLCONF = "controlplane.urls"
@@ -108,9 +117,7 @@ if REDIS_URL is not None:
     config.validate_redis_url(REDIS_URL)
     CELERY_BROKER_URL = REDIS_URL
     CELERY_BROKER_TRANSPORT_OPTIONS: dict = {"visibility_timeout": 3600}
-    CHANNEL_LAYERS = {
-        "default": {"BACKEND": "channels_redis.core.RedisChannelLayer", "CONFIG": {"hosts": [REDIS_URL]}}
-    }
+    CHANNEL_LAYERS = {"default": {"BACKEND": "channels_redis.core.RedisChannelLayer", "CONFIG": {"hosts": [REDIS_URL]}}}
 else:
     # Embedded default: a durable on-disk broker (kombu's filesystem transport) and an in-process
     # channel layer. See docs/adr/0003-embedded-default.md.
@@ -155,3 +162,49 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": LOG_LEVEL},
     "loggers": {"django.db.backends": {"level": "WARNING"}},
 }
+
+# --- Authentication, permissions, API --------------------------------------------------------------
+AUTHENTICATION_BACKENDS = [
+    "controlplane.iam.backends.ThrottledModelBackend",
+    "guardian.backends.ObjectPermissionBackend",
+]
+ANONYMOUS_USER_NAME = None  # guardian: no anonymous user row; anonymous requests hold nothing
+GUARDIAN_RAISE_403 = False
+CONTROLPLANE_LOGIN_MAX_FAILURES = config.env_int("CONTROLPLANE_LOGIN_MAX_FAILURES", 5, minimum=1)
+CONTROLPLANE_LOGIN_LOCKOUT_SECONDS = config.env_int("CONTROLPLANE_LOGIN_LOCKOUT_SECONDS", 900, minimum=1)
+
+CACHES = (
+    {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}}
+    if REDIS_URL
+    else {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+)
+
+REST_FRAMEWORK = {
+    "DEFAULT_AUTHENTICATION_CLASSES": [
+        "controlplane.api.auth.ApiTokenAuthentication",
+        "rest_framework_simplejwt.authentication.JWTAuthentication",
+        "rest_framework.authentication.SessionAuthentication",
+    ],
+    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    "DEFAULT_PAGINATION_CLASS": "controlplane.api.pagination.Cursor",
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "EXCEPTION_HANDLER": "controlplane.api.errors.exception_handler",
+    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"]
+    + (["rest_framework.renderers.BrowsableAPIRenderer"] if DEBUG else []),
+    "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
+}
+SIMPLE_JWT = {
+    "ACCESS_TOKEN_LIFETIME": timedelta(minutes=config.env_int("CONTROLPLANE_JWT_ACCESS_MINUTES", 15, minimum=1)),
+    "REFRESH_TOKEN_LIFETIME": timedelta(days=config.env_int("CONTROLPLANE_JWT_REFRESH_DAYS", 7, minimum=1)),
+    "ROTATE_REFRESH_TOKENS": True,
+    "BLACKLIST_AFTER_ROTATION": True,
+    "UPDATE_LAST_LOGIN": True,
+    "AUTH_HEADER_TYPES": ("Bearer",),
+}
+SPECTACULAR_SETTINGS = {
+    "TITLE": "SeaTunnel Control Plane API",
+    "VERSION": "1",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "SCHEMA_PATH_PREFIX": "/api/v1",
+}
+AUDITLOG_INCLUDE_ALL_MODELS = False

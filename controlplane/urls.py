@@ -1,15 +1,18 @@
 from django.conf import settings
 from django.contrib import admin
-from django.urls import path, re_path
+from django.urls import include, path, re_path
 from django.views.generic import RedirectView
 
 from controlplane import health
+from controlplane.api.urls import schema_urls
 from controlplane.console.views import static_file
 
 urlpatterns = [
     path("healthz", health.healthz, name="healthz"),
     path("readyz", health.readyz, name="readyz"),
     path("admin/", admin.site.urls),
+    path("api/v1/", include("controlplane.api.urls")),
+    *schema_urls,
     path("", RedirectView.as_view(url="/admin/", permanent=False)),
 ]
 

@@ -16,6 +16,7 @@ from typing import Any, Generic, TypeVar
 from django.db import connections, transaction
 
 from controlplane.eventlog.dialects import READ_COLUMNS
+from controlplane.eventlog.errors import ConcurrencyConflict
 from controlplane.eventlog.metadata import Metadata
 from controlplane.eventlog.records import RecordedEvent, from_row
 from controlplane.eventlog.store import StreamRef, append
@@ -91,15 +92,24 @@ def execute(
     decide: Callable[[S], list[object]],
     metadata: Metadata,
     *,
+    expected_version: int | None = None,
     using: str = "default",
 ) -> list[RecordedEvent]:
     """Load, let the pure ``decide`` return new events (or raise a domain error), append, snapshot.
 
-    The usual body of a ``do_<verb>_<noun>`` action. A ConcurrencyConflict propagates: the caller
-    decides whether to retry (workers) or answer 409 (API).
+    The usual body of a ``do_<verb>_<noun>`` action. ``expected_version``: the version the caller last
+    saw (an API client's If-Match); a stream that moved since raises ConcurrencyConflict. A conflict
+    propagates: the caller decides whether to retry (workers) or answer 409 (API).
     """
     with transaction.atomic(using=using):
         state, version = load(spec, stream.id, using=using)
+        if expected_version is not None and expected_version != version:
+            raise ConcurrencyConflict(
+                f"{stream.id} is at version {version}, not {expected_version}",
+                stream_id=stream.id,
+                expected_version=expected_version,
+                actual_version=version,
+            )
         events = decide(state)
         if not events:
             return []

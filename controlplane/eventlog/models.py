@@ -58,7 +58,6 @@ class Event(models.Model):
         raise EventLogImmutable("events cannot be deleted")
 
 
-
 class Stream(models.Model):
     """The head of each stream: its current version and last hash, the row that serialises its writers."""
 

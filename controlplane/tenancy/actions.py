@@ -40,12 +40,13 @@ def do_create_tenant(*, metadata: Metadata, name: str, slug: str, tenant_id: str
     return tenant_id
 
 
-def do_rename_tenant(*, metadata: Metadata, tenant_id: str, name: str) -> None:
+def do_rename_tenant(*, metadata: Metadata, tenant_id: str, name: str, expected_version: int | None = None) -> None:
     execute(
         TENANT,
         tenant_stream(tenant_id),
         lambda state: aggregate.rename_tenant(state, tenant_id=tenant_id, name=name),
         replace(metadata, tenant_id=tenant_id),
+        expected_version=expected_version,
     )
 
 
@@ -84,13 +85,16 @@ def do_enable_tenant(*, metadata: Metadata, tenant_id: str) -> None:
     )
 
 
-def do_set_quotas(*, metadata: Metadata, tenant_id: str, quotas: dict[str, int | None]) -> None:
+def do_set_quotas(
+    *, metadata: Metadata, tenant_id: str, quotas: dict[str, int | None], expected_version: int | None = None
+) -> None:
     """Set some or all of the tenant's quotas (clusters, jobs, concurrent_runs); None lifts a limit."""
     execute(
         TENANT,
         tenant_stream(tenant_id),
         lambda state: aggregate.set_quotas(state, tenant_id=tenant_id, quotas=quotas),
         replace(metadata, tenant_id=tenant_id),
+        expected_version=expected_version,
     )
 
 

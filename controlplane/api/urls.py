@@ -1,0 +1,57 @@
+"""``/api/v1/``: every route of the API. Tenant and workspace are path segments, never body fields."""
+
+from __future__ import annotations
+
+from django.urls import include, path
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+
+from controlplane.audit.api.views import AuditViewSet
+from controlplane.iam.api.views import (
+    ApiTokenViewSet,
+    LoginView,
+    LogoutViewSet,
+    MemberViewSet,
+    RefreshView,
+    WhoAmIViewSet,
+)
+from controlplane.tenancy.api.views import TenantCollectionViewSet, TenantDetailViewSet, WorkspaceViewSet
+
+LIST = {"get": "list", "post": "create"}
+DETAIL = {"get": "retrieve", "patch": "partial_update", "delete": "destroy"}
+
+
+def collection(viewset, actions=LIST):  # type: ignore[no-untyped-def]
+    return viewset.as_view({m: a for m, a in actions.items() if hasattr(viewset, a)})
+
+
+tenant_routes = [
+    path("", TenantDetailViewSet.as_view({"get": "retrieve", "patch": "partial_update"}), name="tenant-detail"),
+    path("quotas/", TenantDetailViewSet.as_view({"put": "quotas"}), name="tenant-quotas"),
+    path("disable/", TenantDetailViewSet.as_view({"post": "disable"}), name="tenant-disable"),
+    path("enable/", TenantDetailViewSet.as_view({"post": "enable"}), name="tenant-enable"),
+    path("workspaces/", collection(WorkspaceViewSet), name="workspace-list"),
+    path("workspaces/<slug:slug>/", collection(WorkspaceViewSet, DETAIL), name="workspace-detail"),
+    path("members/", collection(MemberViewSet), name="member-list"),
+    path("members/<int:pk>/", collection(MemberViewSet, DETAIL), name="member-detail"),
+    path("tokens/", collection(ApiTokenViewSet), name="token-list"),
+    path("tokens/<str:pk>/", collection(ApiTokenViewSet, DETAIL), name="token-detail"),
+    path("audit/", collection(AuditViewSet), name="audit-list"),
+    path("audit/export/", AuditViewSet.as_view({"get": "export"}), name="audit-export"),
+]
+
+workspace_routes: list = []  # workspace-scoped resources (secrets, clusters, jobs) register here
+
+urlpatterns = [
+    path("auth/token/", LoginView.as_view(), name="auth-token"),
+    path("auth/token/refresh/", RefreshView.as_view(), name="auth-refresh"),
+    path("auth/logout/", LogoutViewSet.as_view({"post": "create"}), name="auth-logout"),
+    path("auth/me/", WhoAmIViewSet.as_view({"get": "list"}), name="auth-me"),
+    path("tenants/", collection(TenantCollectionViewSet), name="tenant-list"),
+    path("tenants/<slug:tenant>/", include(tenant_routes)),
+    path("tenants/<slug:tenant>/workspaces/<slug:workspace>/", include(workspace_routes)),
+]
+
+schema_urls = [
+    path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
+    path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),
+]

@@ -1,0 +1,126 @@
+"""The audit trail over HTTP: filtered, cursor-paginated lists and streamed CSV / JSON Lines exports."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from collections.abc import Iterator
+
+from django.http import StreamingHttpResponse
+from django.utils.dateparse import parse_datetime
+from rest_framework import mixins, serializers
+from rest_framework.decorators import action
+from rest_framework.request import Request
+
+from controlplane.api.base import TenantViewSet
+from controlplane.api.pagination import Cursor
+from controlplane.audit.models import AuditRecord
+from controlplane.audit.recorder import record_request
+from controlplane.errors import DomainError
+
+FIELDS = [
+    "id",
+    "occurred_at",
+    "tenant_id",
+    "workspace_id",
+    "actor_kind",
+    "actor_id",
+    "client_address",
+    "user_agent",
+    "request_id",
+    "resource_type",
+    "resource_id",
+    "action",
+    "result",
+    "error_code",
+    "details",
+]
+FILTERS = {
+    "actor": "actor_id",
+    "actor_kind": "actor_kind",
+    "resource_type": "resource_type",
+    "resource_id": "resource_id",
+    "action": "action",
+    "result": "result",
+    "request_id": "request_id",
+}
+
+
+class AuditRecordSerializer(serializers.ModelSerializer):
+    details = serializers.SerializerMethodField()
+
+    class Meta:
+        model = AuditRecord
+        fields = FIELDS
+
+    def get_details(self, row: AuditRecord) -> dict:
+        return json.loads(row.details or "{}")
+
+
+class AuditViewSet(mixins.ListModelMixin, TenantViewSet):
+    """``/api/v1/tenants/<tenant>/audit/`` (audit.read) and ``…/audit/export/?format=csv|jsonl`` (audit.export).
+
+    Filters: actor, actor_kind, resource_type, resource_id, action, result, request_id, since, until (ISO 8601).
+    """
+
+    resource_type = "audit"
+    serializer_class = AuditRecordSerializer
+    pagination_class = type("AuditCursor", (Cursor,), {"ordering": "-id"})
+    points = {"list": "audit.read", "export": "audit.export"}
+
+    def scoped_queryset(self):  # type: ignore[no-untyped-def]
+        rows = AuditRecord.objects.filter(tenant_id=self.tenant.id)
+        params = self.request.query_params
+        for param, column in FILTERS.items():
+            if params.get(param):
+                rows = rows.filter(**{column: params[param]})
+        for param, lookup in (("since", "occurred_at__gte"), ("until", "occurred_at__lt")):
+            if params.get(param):
+                moment = parse_datetime(params[param])
+                if moment is None:
+                    raise DomainError(f"{param} is not an ISO 8601 time", code="VALIDATION_FAILED", field=param)
+                rows = rows.filter(**{lookup: moment})
+        if params.get("result") and params["result"] not in ("ok", "denied", "failed"):
+            raise DomainError("result is ok, denied or failed", code="VALIDATION_FAILED", field="result")
+        return rows
+
+    @action(detail=False, methods=["get"])
+    def export(self, request: Request, tenant: str) -> StreamingHttpResponse:
+        kind = request.query_params.get("format", "jsonl")
+        if kind not in ("csv", "jsonl"):
+            raise DomainError("format is csv or jsonl", code="VALIDATION_FAILED", field="format")
+        rows = self.scoped_queryset().order_by("id").values_list(*FIELDS).iterator(chunk_size=2000)
+        stream = _csv(rows) if kind == "csv" else _jsonl(rows)
+        record_request(
+            request,
+            action="audit.export",
+            resource_type="audit",
+            result="ok",
+            tenant_id=self.tenant.id,
+            details={"format": kind, "filters": {k: v for k, v in request.query_params.items() if k != "format"}},
+        )
+        response = StreamingHttpResponse(stream, content_type="text/csv" if kind == "csv" else "application/jsonl")
+        response["Content-Disposition"] = f'attachment; filename="audit-{self.tenant.slug}.{kind}"'
+        return response
+
+
+def _csv(rows: Iterator[tuple]) -> Iterator[str]:
+    buffer = io.StringIO()
+    writer = csv.writer(buffer)
+    writer.writerow(FIELDS)
+    for row in rows:
+        writer.writerow([value.isoformat() if hasattr(value, "isoformat") else value for value in row])
+        if buffer.tell() > 64_000:
+            yield buffer.getvalue()
+            buffer.seek(0)
+            buffer.truncate()
+    yield buffer.getvalue()
+
+
+def _jsonl(rows: Iterator[tuple]) -> Iterator[str]:
+    for row in rows:
+        item = dict(zip(FIELDS, row, strict=True))
+        item["occurred_at"] = item["occurred_at"].isoformat()
+        item["details"] = json.loads(item["details"] or "{}")
+        yield json.dumps(item, ensure_ascii=False) + "\n"

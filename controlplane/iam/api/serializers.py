@@ -1,0 +1,46 @@
+from __future__ import annotations
+
+from rest_framework import serializers
+
+from controlplane.iam.models import ApiToken, Membership
+from controlplane.iam.permissions import ROLE_ORDER
+
+
+class MembershipSerializer(serializers.ModelSerializer):
+    username = serializers.CharField(source="user.username", read_only=True)
+    workspace = serializers.SlugRelatedField(slug_field="slug", read_only=True)
+
+    class Meta:
+        model = Membership
+        fields = ["id", "username", "role", "workspace", "granted_by", "granted_at", "version"]
+
+
+class GrantSerializer(serializers.Serializer):
+    username = serializers.CharField(max_length=150)
+    role = serializers.ChoiceField(choices=list(ROLE_ORDER))
+    workspace = serializers.SlugField(max_length=50, required=False, allow_null=True, default=None)
+
+
+class RoleChangeSerializer(serializers.Serializer):
+    role = serializers.ChoiceField(choices=list(ROLE_ORDER))
+
+
+class ApiTokenSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = ApiToken
+        fields = ["id", "name", "prefix", "created_at", "expires_at", "revoked_at", "last_used_at", "version"]
+
+
+class ApiTokenCreateSerializer(serializers.Serializer):
+    name = serializers.CharField(max_length=100)
+    expires_at = serializers.DateTimeField(required=False, allow_null=True, default=None)
+
+
+class LogoutSerializer(serializers.Serializer):
+    refresh = serializers.CharField()
+
+
+class WhoAmISerializer(serializers.Serializer):
+    username = serializers.CharField()
+    platform_admin = serializers.BooleanField()
+    token = serializers.CharField(allow_null=True)

@@ -1,0 +1,58 @@
+"""Memberships (who holds which role where) and personal API tokens.
+
+Not event-sourced (ADR 0001): they sit beside Django's auth tables and django-auditlog records every
+change to them. The object-level grants themselves are django-guardian rows kept in step by
+``actions.do_grant_role`` / ``do_revoke_role``.
+"""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+
+from controlplane.iam.permissions import ROLE_ORDER
+from controlplane.tenancy.models import Tenant, Workspace
+
+ROLE_CHOICES = [(role, role.title()) for role in ROLE_ORDER]
+
+
+class Membership(models.Model):
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="memberships")
+    tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, related_name="memberships")
+    workspace = models.ForeignKey(Workspace, on_delete=models.CASCADE, null=True, blank=True, related_name="+")
+    # "" for a grant on the whole tenant: unique constraints treat NULLs as distinct on some databases
+    scope = models.CharField(max_length=64, default="", blank=True)
+    role = models.CharField(max_length=16, choices=ROLE_CHOICES)
+    granted_by = models.CharField(max_length=150)
+    granted_at = models.DateTimeField(auto_now_add=True)
+    version = models.PositiveIntegerField(default=1)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["user", "tenant", "scope"], name="iam_membership_scope")]
+        ordering = ["tenant_id", "user_id", "scope"]
+
+    def __str__(self) -> str:
+        where = f"{self.tenant_id}/{self.scope}" if self.scope else self.tenant_id
+        return f"{self.user_id} {self.role} on {where}"
+
+
+class ApiToken(models.Model):
+    """A personal API token: shown once, stored as a SHA-256 hash, scoped to one tenant."""
+
+    id = models.CharField(max_length=32, primary_key=True)
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="api_tokens")
+    tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, related_name="api_tokens")
+    name = models.CharField(max_length=100)
+    prefix = models.CharField(max_length=16, unique=True)
+    key_hash = models.CharField(max_length=64)
+    created_at = models.DateTimeField(auto_now_add=True)
+    expires_at = models.DateTimeField(null=True, blank=True)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+    last_used_at = models.DateTimeField(null=True, blank=True)
+    version = models.PositiveIntegerField(default=1)
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.prefix}…)"

@@ -1,0 +1,50 @@
+from __future__ import annotations
+
+from rest_framework import serializers
+
+from controlplane.tenancy.models import Tenant, Workspace
+
+
+class TenantSerializer(serializers.ModelSerializer):
+    quotas = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Tenant
+        fields = ["id", "slug", "name", "disabled", "disabled_reason", "quotas", "version", "created_at"]
+
+    def get_quotas(self, tenant: Tenant) -> dict[str, int | None]:
+        return {
+            "clusters": tenant.quota_clusters,
+            "jobs": tenant.quota_jobs,
+            "concurrent_runs": tenant.quota_concurrent_runs,
+        }
+
+
+class TenantCreateSerializer(serializers.Serializer):
+    name = serializers.CharField(max_length=100)
+    slug = serializers.SlugField(max_length=50)
+
+
+class TenantRenameSerializer(serializers.Serializer):
+    name = serializers.CharField(max_length=100)
+
+
+class DisableSerializer(serializers.Serializer):
+    reason = serializers.CharField(max_length=200, required=False, allow_blank=True, default="")
+
+
+class QuotasSerializer(serializers.Serializer):
+    clusters = serializers.IntegerField(min_value=0, allow_null=True, required=False)
+    jobs = serializers.IntegerField(min_value=0, allow_null=True, required=False)
+    concurrent_runs = serializers.IntegerField(min_value=0, allow_null=True, required=False)
+
+
+class WorkspaceSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Workspace
+        fields = ["id", "slug", "name", "created_at"]
+
+
+class WorkspaceCreateSerializer(serializers.Serializer):
+    name = serializers.CharField(max_length=100)
+    slug = serializers.SlugField(max_length=50)
