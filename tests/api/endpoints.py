@@ -1,0 +1,141 @@
+"""Every API endpoint, declared once: the generated tests and the coverage meta test read this table."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from tests.api.world import World
+
+
+@dataclass(frozen=True)
+class Endpoint:
+    name: str  # URL name in controlplane/api/urls.py + "." + HTTP method
+    method: str
+    path: Callable[[World, str], str]  # (world, role) -> URL under acme for that role
+    point: str | None  # permission point; None: any member of the tenant
+    ok: int
+    body: Callable[[World], dict] | None = None
+    versioned: bool = False  # honours If-Match
+    cross_tenant_path: Callable[[World], str] | None = None  # acme URL with a beta object's id
+
+    @property
+    def mutating(self) -> bool:
+        return self.method not in ("get", "head", "options")
+
+
+T = "/api/v1/tenants/acme"
+
+
+def _own_token(world: World, role: str) -> str:
+    return world.objects.get(f"token_{role}", world.objects["token_owner"])
+
+
+ENDPOINTS: list[Endpoint] = [
+    Endpoint("tenant-detail.get", "get", lambda w, r: f"{T}/", "tenant.read", 200),
+    Endpoint(
+        "tenant-detail.patch",
+        "patch",
+        lambda w, r: f"{T}/",
+        "tenant.update",
+        200,
+        body=lambda w: {"name": "Acme Renamed"},
+        versioned=True,
+    ),
+    Endpoint(
+        "tenant-quotas.put",
+        "put",
+        lambda w, r: f"{T}/quotas/",
+        "tenant.update",
+        200,
+        body=lambda w: {"clusters": 3, "jobs": 10},
+        versioned=True,
+    ),
+    Endpoint(
+        "tenant-disable.post",
+        "post",
+        lambda w, r: f"{T}/disable/",
+        "tenant.disable",
+        200,
+        body=lambda w: {"reason": "unpaid"},
+        versioned=True,
+    ),
+    Endpoint("tenant-enable.post", "post", lambda w, r: f"{T}/enable/", "tenant.disable", 200, versioned=True),
+    Endpoint("workspace-list.get", "get", lambda w, r: f"{T}/workspaces/", "workspace.read", 200),
+    Endpoint(
+        "workspace-list.post",
+        "post",
+        lambda w, r: f"{T}/workspaces/",
+        "workspace.create",
+        201,
+        body=lambda w: {"name": "Reporting", "slug": "reporting"},
+    ),
+    Endpoint(
+        "workspace-detail.get",
+        "get",
+        lambda w, r: f"{T}/workspaces/etl/",
+        "workspace.read",
+        200,
+        cross_tenant_path=lambda w: f"{T}/workspaces/beta-ws/",
+    ),
+    Endpoint("member-list.get", "get", lambda w, r: f"{T}/members/", "member.read", 200),
+    Endpoint(
+        "member-list.post",
+        "post",
+        lambda w, r: f"{T}/members/",
+        "member.manage",
+        201,
+        body=lambda w: {"username": "outsider", "role": "viewer"},
+    ),
+    Endpoint(
+        "member-detail.get",
+        "get",
+        lambda w, r: f"{T}/members/{w.objects['acme_member']}/",
+        "member.read",
+        200,
+        cross_tenant_path=lambda w: f"{T}/members/{w.objects['beta_member']}/",
+    ),
+    Endpoint(
+        "member-detail.patch",
+        "patch",
+        lambda w, r: f"{T}/members/{w.objects['acme_member']}/",
+        "member.manage",
+        200,
+        body=lambda w: {"role": "operator"},
+        versioned=True,
+        cross_tenant_path=lambda w: f"{T}/members/{w.objects['beta_member']}/",
+    ),
+    Endpoint(
+        "member-detail.delete",
+        "delete",
+        lambda w, r: f"{T}/members/{w.objects['acme_member']}/",
+        "member.manage",
+        204,
+        versioned=True,
+        cross_tenant_path=lambda w: f"{T}/members/{w.objects['beta_member']}/",
+    ),
+    Endpoint("token-list.get", "get", lambda w, r: f"{T}/tokens/", None, 200),
+    Endpoint("token-list.post", "post", lambda w, r: f"{T}/tokens/", None, 201, body=lambda w: {"name": "ci"}),
+    Endpoint(
+        "token-detail.get",
+        "get",
+        lambda w, r: f"{T}/tokens/{_own_token(w, r)}/",
+        None,
+        200,
+        cross_tenant_path=lambda w: f"{T}/tokens/{w.objects['beta_token']}/",
+    ),
+    Endpoint(
+        "token-detail.delete",
+        "delete",
+        lambda w, r: f"{T}/tokens/{_own_token(w, r)}/",
+        None,
+        204,
+        versioned=True,
+        cross_tenant_path=lambda w: f"{T}/tokens/{w.objects['beta_token']}/",
+    ),
+    Endpoint("audit-list.get", "get", lambda w, r: f"{T}/audit/", "audit.read", 200),
+    Endpoint("audit-export.get", "get", lambda w, r: f"{T}/audit/export/?format=jsonl", "audit.export", 200),
+]
+
+# Endpoints outside a tenant path, tested by hand in test_auth.py and test_tenants.py.
+UNSCOPED = {"auth-token", "auth-refresh", "auth-logout", "auth-me", "tenant-list"}

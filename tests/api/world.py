@@ -1,0 +1,62 @@
+"""A small world for API tests: two tenants, a user per role on the first, an outsider on the second."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from django.contrib.auth.models import User
+from rest_framework_simplejwt.tokens import RefreshToken
+
+from controlplane.eventlog.metadata import Metadata
+from controlplane.iam import actions as iam
+from controlplane.iam.models import ApiToken, Membership
+from controlplane.tenancy import actions as tenancy
+from controlplane.tenancy.models import Tenant, Workspace
+
+ROLES = ("viewer", "operator", "admin", "owner")
+
+
+@dataclass
+class World:
+    acme: Tenant
+    beta: Tenant
+    acme_ws: Workspace
+    beta_ws: Workspace
+    users: dict[str, User]  # role name -> user on acme; "outsider" -> owner of beta; "root" -> superuser
+    objects: dict[str, str] = field(default_factory=dict)  # ids of things to point detail URLs at
+
+    def auth(self, who: str) -> dict[str, str]:
+        return {"HTTP_AUTHORIZATION": f"Bearer {RefreshToken.for_user(self.users[who]).access_token}"}
+
+
+def build_world() -> World:
+    meta = Metadata.for_system(None, reason="tests")
+    acme_id = tenancy.do_create_tenant(metadata=meta, name="Acme", slug="acme")
+    beta_id = tenancy.do_create_tenant(metadata=meta, name="Beta", slug="beta")
+    tenancy.do_create_workspace(metadata=meta, tenant_id=acme_id, name="ETL", slug="etl")
+    tenancy.do_create_workspace(metadata=meta, tenant_id=beta_id, name="Beta WS", slug="beta-ws")
+    acme, beta = Tenant.objects.get(id=acme_id), Tenant.objects.get(id=beta_id)
+    users = {}
+    for role in ROLES:
+        users[role] = User.objects.create_user(f"{role}-user")
+        iam.do_grant_role(user=users[role], tenant=acme, role=role, granted_by="tests")
+    users["outsider"] = User.objects.create_user("outsider")
+    iam.do_grant_role(user=users["outsider"], tenant=beta, role="owner", granted_by="tests")
+    users["root"] = User.objects.create_superuser("root")
+    world = World(
+        acme=acme,
+        beta=beta,
+        acme_ws=Workspace.objects.get(tenant=acme),
+        beta_ws=Workspace.objects.get(tenant=beta),
+        users=users,
+    )
+    # one of each detail object per tenant, owned where the endpoint expects them
+    world.objects["acme_member"] = str(Membership.objects.get(user=users["viewer"], tenant=acme).pk)
+    world.objects["beta_member"] = str(Membership.objects.get(user=users["outsider"], tenant=beta).pk)
+    for role in (*ROLES, "outsider"):
+        tenant = beta if role == "outsider" else acme
+        token, _ = iam.do_create_api_token(user=users[role], tenant=tenant, name=f"{role} token")
+        world.objects[f"token_{role}"] = token.id
+    world.objects["beta_token"] = world.objects["token_outsider"]
+    assert ApiToken.objects.count() == len(ROLES) + 1
+    return world
