@@ -95,7 +95,12 @@ class Supervisor:
         for child in self.children:
             if self._signals:
                 break
-            self._start(child)
+            try:
+                self._start(child)
+            except OSError as exc:  # e.g. the executable is missing: stop what already runs
+                self.say("control", f"cannot start {child.name}: {exc}; stopping")
+                self._stop()
+                return 1
         if not self._signals and self.on_started is not None:
             self.on_started()
         failed: Child | None = None

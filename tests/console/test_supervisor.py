@@ -96,3 +96,12 @@ def test_children_are_in_their_own_process_groups(tmp_path):
     pgid, sid = map(int, next(line for line in lines if line.startswith("web ")).split("|")[1].split())
     assert pgid == children[0].proc.pid and sid == children[0].proc.pid
     assert pgid != os.getpgid(0)
+
+
+def test_a_child_that_cannot_start_stops_those_already_running(tmp_path):
+    children = [py("web", SLEEPER), Child("worker", [str(tmp_path / "no-such-program")])]
+    supervisor, lines = make(children, tmp_path)
+    assert supervisor.run() == 1
+    assert "cannot start worker" in "".join(lines)
+    assert children[1].proc is None
+    assert gone(children[0].proc.pid)
