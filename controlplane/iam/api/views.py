@@ -13,6 +13,7 @@ from rest_framework_simplejwt.views import TokenObtainPairView, TokenRefreshView
 
 from controlplane.api.base import AuditedViewSet, TenantViewSet, with_etag
 from controlplane.api.pagination import Cursor
+from controlplane.audit.recorder import record_request
 from controlplane.errors import DomainError
 from controlplane.iam import actions, throttle
 from controlplane.iam.api import serializers as s
@@ -120,9 +121,14 @@ class LoginView(TokenObtainPairView):
     """``POST /api/v1/auth/token/`` {username, password} -> {access, refresh}; throttled after failures."""
 
     def post(self, request: Request, *args, **kwargs) -> Response:  # type: ignore[no-untyped-def]
-        if throttle.is_locked(str(request.data.get("username", "")), request_address(request)):
+        username = str(request.data.get("username", ""))[:150]
+        if throttle.is_locked(username, request_address(request)):
             raise DomainError("too many failed logins; try again later", code="LOGIN_THROTTLED")
-        return super().post(request, *args, **kwargs)
+        response = super().post(request, *args, **kwargs)
+        if response.status_code == 200:  # failures are audited by the user_login_failed signal
+            throttle.clear(username)
+            record_request(request, action="auth.login", resource_type="session", result="ok", actor=("user", username))
+        return response
 
 
 class RefreshView(TokenRefreshView):
