@@ -127,11 +127,11 @@ def test_concurrent_write_between_read_and_append_is_a_409(world):
 
 
 def test_scoped_managers_fail_closed(world):
-    from controlplane.audit.models import AuditRecord  # noqa: F401  (a plain table, not scoped)
-    from controlplane.tenancy.scoping import TenantOwned
-
     # every tenant-owned read model: nothing without a bound tenant, only that tenant's rows with one
     from django.apps import apps
+
+    from controlplane.audit.models import AuditRecord  # noqa: F401  (a plain table, not scoped)
+    from controlplane.tenancy.scoping import TenantOwned
 
     owned = [m for m in apps.get_models() if issubclass(m, TenantOwned)]
     for model in owned:
