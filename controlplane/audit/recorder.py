@@ -94,3 +94,26 @@ def record_request(
         user_agent=request.META.get("HTTP_USER_AGENT", ""),
         details=details,
     )
+
+
+def command_actor(command: str) -> str:
+    """Who ran a management command: the OS user, as far as the process knows."""
+    import getpass
+
+    try:
+        return f"{getpass.getuser()}@manage.py {command}"[:150]
+    except (KeyError, OSError):
+        return f"manage.py {command}"
+
+
+def record_command(command: str, *, resource_type: str, result: str, error_code: str = "", details=None) -> None:
+    """The audit record of a management command that writes (rebuild, rotation, seeding)."""
+    record(
+        action=f"command.{command}",
+        resource_type=resource_type,
+        result=result,
+        actor_kind="system",
+        actor_id=command_actor(command),
+        error_code=error_code,
+        details=details,
+    )

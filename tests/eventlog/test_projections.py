@@ -9,6 +9,7 @@ import pytest
 from django.core.management import CommandError, call_command
 from django.db import connection
 
+from controlplane.audit.models import AuditRecord
 from controlplane.eventlog import projectors, types
 from controlplane.eventlog.aggregates import AggregateSpec, execute, load
 from controlplane.eventlog.errors import UpcastMissing
@@ -228,6 +229,8 @@ def test_rebuild_projections_reproduces_read_models_row_for_row(meta):
     call_command("rebuild_projections", stdout=out)
     assert "tenancy: replayed 21 events" in out.getvalue()
     assert read_model_fingerprint() == before
+    audit = AuditRecord.objects.get(action="command.rebuild_projections")
+    assert (audit.result, audit.actor_kind) == ("ok", "system") and "manage.py" in audit.actor_id
 
 
 def test_rebuild_refuses_an_unknown_projector():
