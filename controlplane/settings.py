@@ -15,6 +15,13 @@ DATABASE_VENDOR = _db.vendor
 DATABASES = {"default": _db.settings}
 
 SECRET_KEY = config.secret_key(DATA_DIR, DATABASE_VENDOR)
+# Master keys of the secrets store come from the key provider at first use, never from settings
+# (docs/SECURITY.md); this names the provider class only.
+SECRETS_KEY_PROVIDER = config.env_str("CONTROLPLANE_KEY_PROVIDER", "controlplane.secrets.keys.LocalKeyProvider") or ""
+if not all(part.isidentifier() for part in SECRETS_KEY_PROVIDER.split(".")) or "." not in SECRETS_KEY_PROVIDER:
+    raise config.ConfigError(
+        f"CONTROLPLANE_KEY_PROVIDER={SECRETS_KEY_PROVIDER!r} is not a dotted class path (package.module.Class)"
+    )
 DEBUG = config.env_bool("CONTROLPLANE_DEBUG", False)
 ALLOWED_HOSTS = config.env_hosts("CONTROLPLANE_ALLOWED_HOSTS", ["127.0.0.1", "localhost", "[::1]"])
 CSRF_TRUSTED_ORIGINS = config.env_origins("CONTROLPLANE_CSRF_TRUSTED_ORIGINS")
@@ -52,6 +59,7 @@ INSTALLED_APPS = [
     "auditlog",
     "controlplane.eventlog",
     "controlplane.tenancy",
+    "controlplane.secrets",
     "controlplane.iam",
     "controlplane.audit",
     "controlplane.api",

@@ -2,6 +2,8 @@
 
 PROJECTIONS = "tests/eventlog/test_projections.py::test_read_models_follow_the_log_in_the_same_transaction"
 DISABLE = "tests/api/test_tenants.py::test_disabled_tenant_refuses_its_users_and_tokens"
+SECRET_ROUND_TRIP = "tests/secrets/test_secrets.py::test_round_trip_writes_metadata_events_and_ciphertext"
+ROTATION = "tests/secrets/test_rotation.py::test_rotation_rewraps_everything_and_retires_the_old_key"
 
 COVERED: dict[str, str] = {
     "tenancy.tenant_created": PROJECTIONS,
@@ -10,4 +12,9 @@ COVERED: dict[str, str] = {
     "tenancy.tenant_disabled": DISABLE,
     "tenancy.tenant_enabled": DISABLE,
     "tenancy.quotas_set": "tests/api/test_tenants.py::test_quotas_are_set_and_enforced",
+    "secrets.secret_created": SECRET_ROUND_TRIP,
+    "secrets.secret_version_added": SECRET_ROUND_TRIP,
+    "secrets.secret_revealed": SECRET_ROUND_TRIP,
+    "secrets.secret_deleted": "tests/secrets/test_secrets.py::test_delete_destroys_the_values_and_frees_the_name",
+    "secrets.secret_rewrapped": ROTATION,
 }
