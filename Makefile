@@ -45,5 +45,11 @@ lint: $(VENV)/.installed
 	$(BIN)/ruff check .
 	$(BIN)/python manage.py makemigrations --check --dry-run
 
+# Event log benchmarks: creates and drops a `bench` database on each server; report in var/bench/latest.json
+# (docs/BENCHMARKS.md). Extra options: make bench BENCH_ARGS="--quick" or BENCH_ARGS="--databases postgresql".
+bench: $(VENV)/.installed-servers
+	CONTROLPLANE_SECRET_KEY=$(MATRIX_SECRET) $(BIN)/python -m tests.benchmarks.run \
+		--postgres $(PG_URL) --mysql $(MYSQL_URL) $(BENCH_ARGS)
+
 clean:
 	rm -rf $(VENV) var

@@ -1,0 +1,1 @@
+"""Event log benchmarks: run with ``make bench`` (docs/BENCHMARKS.md). Never collected by pytest."""
