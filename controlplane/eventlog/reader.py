@@ -4,13 +4,22 @@
 still appear. On SQLite, MariaDB/MySQL and Oracle positions are handed out in commit order, so every
 visible event is safe. On PostgreSQL a visibility watermark decides (docs/adr/0002-global-order.md):
 
-- a contiguous run of positions after ``after`` (or after the final horizon below) is safe;
-- past a gap, the rows seen in snapshot S are safe once every transaction in S's in-progress list has
-  finished, because each writer takes its transaction id before it draws its position.
+- Every writer holds a transaction id before it draws a position (``eventlog_next_position()``).
+- A contiguous run of positions after ``after`` (or after the final horizon below) is safe at once.
+- Past a gap seen in snapshot S, the reader takes a fresh transaction id X *after* S. Every writer that
+  drew a position before S holds an id below X. Once a later snapshot lists no transaction below X in
+  progress, all of them have finished, so every position up to the highest seen in S that will ever
+  exist is visible: that is the new final horizon.
+
+Why X and not S's own in-progress list: a snapshot lists only ids below its ``xmax`` (the last completed
+id + 1); a writer whose id is above that is in progress yet not listed. X's own transaction completes
+before the next poll, so every later snapshot's ``xmax`` is above X and lists every id below X that is
+still running.
 """
 
 from __future__ import annotations
 
+import weakref
 from dataclasses import dataclass, field
 
 from django.db import connections
@@ -30,9 +39,10 @@ class GlobalReader:
     using: str = "default"
     batch_size: int = 1000
     decode: bool = True
-    # (highest position seen, in-progress transaction ids of that snapshot), oldest first
-    _pending: list[tuple[int, frozenset[int]]] = field(default_factory=list)
+    # (highest position seen in a snapshot, a transaction id taken after that snapshot), oldest first
+    _pending: list[tuple[int, int]] = field(default_factory=list)
     _final: int = 0  # every position at or below this that will ever exist is visible
+    _side: object = None  # a private autocommit connection, for fresh ids while inside a transaction
 
     def poll(self, after: int, limit: int | None = None) -> list[RecordedEvent] | list[tuple]:
         """Safe events after position ``after`` in position order (decoded, or raw rows)."""
@@ -43,10 +53,12 @@ class GlobalReader:
             if isinstance(d, PostgresDialect):
                 cursor.execute(d.snapshot_read_sql(limit), [after])
                 fetched = cursor.fetchall()
-                rows = self._safe_rows(after, fetched)
             else:
                 cursor.execute(d.read_after_sql(limit), [after])
+                fetched = None
                 rows = cursor.fetchall()
+        if fetched is not None:
+            rows = self._safe_rows(after, fetched)
         if not self.decode:
             return rows
         return [from_row(row) for row in rows]
@@ -56,17 +68,14 @@ class GlobalReader:
         _, _, in_progress = parse_snapshot(snap)
         if me is not None:
             in_progress = in_progress - {int(me)}
-        # Horizons whose in-flight writers have all finished: nothing at or below them can still appear.
-        for seen, waiting_on in self._pending:
-            if waiting_on.isdisjoint(in_progress):
+        oldest_running = min(in_progress, default=None)
+        for seen, bound in self._pending:
+            if oldest_running is None or oldest_running >= bound:
                 self._final = max(self._final, seen)
+        self._pending = [p for p in self._pending if p[0] > self._final]
         rows = [row[2:] for row in fetched if row[2] is not None]
         if not rows:
-            self._pending = [p for p in self._pending if p[0] > self._final]
             return rows
-        highest = rows[-1][0]
-        if not in_progress:
-            self._final = max(self._final, highest)
         # Below the final horizon everything is safe; past it, a contiguous run of positions is.
         safe = max(after, self._final)
         for row in rows:
@@ -75,10 +84,30 @@ class GlobalReader:
             if row[0] != safe + 1:
                 break
             safe += 1
-        self._pending = [p for p in self._pending if p[0] > self._final]
-        if highest > safe:
-            self._pending.append((highest, in_progress))
+        highest = rows[-1][0]
+        if highest > safe and not any(seen >= highest for seen, _ in self._pending):
+            self._pending.append((highest, self._fresh_xid()))
         return [row for row in rows if row[0] <= safe]
+
+    def _fresh_xid(self) -> int:
+        """A transaction id assigned now, in a transaction that ends at once."""
+        connection = connections[self.using]
+        if not connection.in_atomic_block:
+            with connection.cursor() as cursor:
+                cursor.execute("SELECT pg_current_xact_id()::text")
+                return int(cursor.fetchone()[0])
+        # Inside a transaction its own id may be older than the snapshot: ask on a side connection.
+        if self._side is None:
+            self._side = connections.create_connection(self.using)
+            weakref.finalize(self, self._side.close)  # type: ignore[attr-defined]
+        with self._side.cursor() as cursor:  # type: ignore[attr-defined]
+            cursor.execute("SELECT pg_current_xact_id()::text")
+            return int(cursor.fetchone()[0])
+
+    def close(self) -> None:
+        if self._side is not None:
+            self._side.close()  # type: ignore[attr-defined]
+            self._side = None
 
     def lag_waiting(self) -> int:
         """How many snapshot horizons are still waiting on in-flight transactions (for metrics)."""

@@ -5,14 +5,20 @@ from __future__ import annotations
 from controlplane.eventlog.reader import GlobalReader, parse_snapshot
 
 
-def fetched(snap: str, positions: list[int], me: str | None = None) -> list[tuple]:
-    if not positions:
-        return [(snap, me, None)]
-    return [(snap, me, p) for p in positions]
+class Reader(GlobalReader):
+    """Hands out the transaction ids a real reader would get from the database."""
+
+    def __init__(self, *xids: int) -> None:
+        super().__init__()
+        self.xids = list(xids)
+
+    def _fresh_xid(self) -> int:
+        return self.xids.pop(0)
 
 
 def safe(reader: GlobalReader, after: int, snap: str, positions: list[int], me: str | None = None) -> list[int]:
-    return [row[0] for row in reader._safe_rows(after, fetched(snap, positions, me))]
+    fetched = [(snap, me, p) for p in positions] or [(snap, me, None)]
+    return [row[0] for row in reader._safe_rows(after, fetched)]
 
 
 def test_parse_snapshot():
@@ -21,37 +27,42 @@ def test_parse_snapshot():
 
 
 def test_contiguous_rows_are_safe_even_with_writers_in_flight():
-    assert safe(GlobalReader(), 0, "100:105:100,103", [1, 2, 3]) == [1, 2, 3]
+    assert safe(Reader(), 0, "100:105:100,103", [1, 2, 3]) == [1, 2, 3]
 
 
-def test_rows_past_a_gap_wait_until_the_snapshots_writers_finish():
-    reader = GlobalReader()
-    # 3 is missing: its writer may be 100 or 103, still in progress
+def test_rows_past_a_gap_wait_until_every_older_transaction_finished():
+    reader = Reader(110, 130, 150)  # ids taken right after the snapshots that saw a gap
     assert safe(reader, 0, "100:105:100,103", [1, 2, 4, 5]) == [1, 2]
-    # 103 finished but 100 has not: still waiting
-    assert safe(reader, 2, "100:107:100,106", [4, 5, 6]) == []
-    # both finished: 3 never came (rolled back), so 4 and 5 are final; 6 is past the old horizon and
-    # 106 is in flight, so 6 waits
-    assert safe(reader, 2, "106:108:106", [4, 5, 6, 8]) == [4, 5, 6]
+    # 103 finished, 100 still runs: still waiting
+    assert safe(reader, 2, "100:112:100,111", [4, 5, 6]) == []
+    # nothing below 110 runs any more: 3 never came (rolled back), 4 and 5 are final; 6 follows 5
+    assert safe(reader, 2, "111:113:111", [4, 5, 6, 8]) == [4, 5, 6]
 
 
-def test_a_late_commit_below_the_horizon_is_delivered_in_order():
-    reader = GlobalReader()
-    assert safe(reader, 0, "50:53:51", [1, 3]) == [1]
-    # the writer of 2 committed meanwhile
-    assert safe(reader, 1, "53:53:", [2, 3]) == [2, 3]
-
-
-def test_no_writer_in_flight_makes_everything_visible_safe():
-    assert safe(GlobalReader(), 0, "90:90:", [2, 5, 9]) == [2, 5, 9]
+def test_a_writer_above_the_snapshots_xmax_is_waited_for():
+    # The trap: xmax is the last *completed* id + 1. A writer with id 105 that drew position 2 before
+    # the snapshot is in progress but not listed. Its id is below the fresh id 120, so we wait for it.
+    reader = Reader(120)
+    assert safe(reader, 0, "105:105:", [1, 3]) == [1]
+    assert safe(reader, 1, "105:121:105", [3]) == []  # 105 now listed as running
+    assert safe(reader, 1, "121:121:", [2, 3]) == [2, 3]  # it committed position 2
 
 
 def test_the_readers_own_transaction_is_not_waited_for():
-    assert safe(GlobalReader(), 0, "77:78:77", [3, 4], me="77") == [3, 4]
+    reader = Reader(90)
+    assert safe(reader, 0, "77:78:77", [3, 4], me="77") == []  # 1 and 2 missing
+    assert safe(reader, 0, "77:95:77", [3, 4], me="77") == [3, 4]
 
 
 def test_empty_reads_still_resolve_pending_horizons():
-    reader = GlobalReader()
-    assert safe(reader, 0, "10:12:10", [2]) == []
-    assert safe(reader, 5, "12:12:", []) == []
+    reader = Reader(12)
+    assert safe(reader, 0, "10:11:10", [2]) == []
+    assert safe(reader, 5, "13:13:", []) == []
     assert reader._final == 2
+
+
+def test_one_fresh_id_covers_later_rows_below_its_horizon():
+    reader = Reader(50)
+    assert safe(reader, 0, "40:41:40", [2, 3]) == []
+    assert safe(reader, 0, "40:51:40", [2, 3]) == []  # covered by the pending horizon: no new id taken
+    assert reader.xids == []
