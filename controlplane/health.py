@@ -77,3 +77,22 @@ def readyz(request: HttpRequest) -> JsonResponse:
         "broker": "redis" if settings.REDIS_URL else "filesystem",
     }
     return JsonResponse(body, status=200 if not failed else 503)
+
+
+class HealthProbeMiddleware:
+    """Answer /healthz and /readyz before host validation and the TLS redirect.
+
+    Kubelets and load balancers probe by address (``Host: 10.0.3.7:8000``) over plain HTTP; neither is in
+    ALLOWED_HOSTS nor HTTPS, and a probe must not fail for that. The answers reveal nothing but readiness.
+    """
+
+    PROBES = {"/healthz": healthz, "/readyz": readyz}
+
+    def __init__(self, get_response):  # type: ignore[no-untyped-def]
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest):  # type: ignore[no-untyped-def]
+        probe = self.PROBES.get(request.path_info)
+        if probe is not None and request.method in ("GET", "HEAD"):
+            return probe(request)
+        return self.get_response(request)

@@ -39,8 +39,8 @@ SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https") if SECURE_TLS else
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"
-# /healthz and /readyz are probed over plain HTTP by load balancers and kubelets.
-SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^readyz$"]
+# /healthz and /readyz are answered by controlplane.health.HealthProbeMiddleware before host checks and
+# the TLS redirect: probes come by address over plain HTTP.
 SILENCED_SYSTEM_CHECKS = [] if SECURE_TLS else ["security.W004", "security.W008", "security.W012", "security.W016"]
 
 INSTALLED_APPS = [
@@ -67,6 +67,7 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    "controlplane.health.HealthProbeMiddleware",
     "controlplane.api.middleware.RequestIdMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",

@@ -3,13 +3,10 @@ from django.contrib import admin
 from django.urls import include, path, re_path
 from django.views.generic import RedirectView
 
-from controlplane import health
 from controlplane.api.urls import schema_urls
 from controlplane.console.views import static_file
 
 urlpatterns = [
-    path("healthz", health.healthz, name="healthz"),
-    path("readyz", health.readyz, name="readyz"),
     path("admin/", admin.site.urls),
     path("api/v1/", include("controlplane.api.urls")),
     *schema_urls,
