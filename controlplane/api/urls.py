@@ -14,6 +14,7 @@ from controlplane.iam.api.views import (
     RefreshView,
     WhoAmIViewSet,
 )
+from controlplane.secrets.api.views import SecretViewSet
 from controlplane.tenancy.api.views import TenantCollectionViewSet, TenantDetailViewSet, WorkspaceViewSet
 
 LIST = {"get": "list", "post": "create"}
@@ -39,7 +40,15 @@ tenant_routes = [
     path("audit/export/", AuditViewSet.as_view({"get": "export"}), name="audit-export"),
 ]
 
-workspace_routes: list = []  # workspace-scoped resources (secrets, clusters, jobs) register here
+workspace_routes = [
+    path("secrets/", collection(SecretViewSet), name="secret-list"),
+    path(
+        "secrets/<str:pk>/",
+        collection(SecretViewSet, {"get": "retrieve", "put": "update", "delete": "destroy"}),
+        name="secret-detail",
+    ),
+    path("secrets/<str:pk>/reveal/", SecretViewSet.as_view({"post": "reveal"}), name="secret-reveal"),
+]
 
 urlpatterns = [
     path("auth/token/", LoginView.as_view(), name="auth-token"),

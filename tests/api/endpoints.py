@@ -25,6 +25,11 @@ class Endpoint:
 
 
 T = "/api/v1/tenants/acme"
+W = f"{T}/workspaces/etl"
+
+
+def _secret(world: World, key: str = "acme_secret") -> str:
+    return f"{W}/secrets/{world.objects[key]}/"
 
 
 def _own_token(world: World, role: str) -> str:
@@ -132,6 +137,50 @@ ENDPOINTS: list[Endpoint] = [
         204,
         versioned=True,
         cross_tenant_path=lambda w: f"{T}/tokens/{w.objects['beta_token']}/",
+    ),
+    Endpoint("secret-list.get", "get", lambda w, r: f"{W}/secrets/", "secret.read", 200),
+    Endpoint(
+        "secret-list.post",
+        "post",
+        lambda w, r: f"{W}/secrets/",
+        "secret.create",
+        201,
+        body=lambda w: {"name": "api-key", "value": "v-123"},
+    ),
+    Endpoint(
+        "secret-detail.get",
+        "get",
+        lambda w, r: _secret(w),
+        "secret.read",
+        200,
+        cross_tenant_path=lambda w: _secret(w, "beta_secret"),
+    ),
+    Endpoint(
+        "secret-detail.put",
+        "put",
+        lambda w, r: _secret(w),
+        "secret.update",
+        200,
+        body=lambda w: {"value": "rotated"},
+        versioned=True,
+        cross_tenant_path=lambda w: _secret(w, "beta_secret"),
+    ),
+    Endpoint(
+        "secret-detail.delete",
+        "delete",
+        lambda w, r: _secret(w),
+        "secret.delete",
+        204,
+        versioned=True,
+        cross_tenant_path=lambda w: _secret(w, "beta_secret"),
+    ),
+    Endpoint(
+        "secret-reveal.post",
+        "post",
+        lambda w, r: f"{_secret(w)}reveal/",
+        "secret.reveal",
+        200,
+        cross_tenant_path=lambda w: f"{_secret(w, 'beta_secret')}reveal/",
     ),
     Endpoint("audit-list.get", "get", lambda w, r: f"{T}/audit/", "audit.read", 200),
     Endpoint("audit-export.get", "get", lambda w, r: f"{T}/audit/export/?format=jsonl", "audit.export", 200),

@@ -10,6 +10,7 @@ from rest_framework_simplejwt.tokens import RefreshToken
 from controlplane.eventlog.metadata import Metadata
 from controlplane.iam import actions as iam
 from controlplane.iam.models import ApiToken, Membership
+from controlplane.secrets import actions as secrets
 from controlplane.tenancy import actions as tenancy
 from controlplane.tenancy.models import Tenant, Workspace
 
@@ -58,5 +59,9 @@ def build_world() -> World:
         token, _ = iam.do_create_api_token(user=users[role], tenant=tenant, name=f"{role} token")
         world.objects[f"token_{role}"] = token.id
     world.objects["beta_token"] = world.objects["token_outsider"]
+    for key, tenant, workspace in (("acme_secret", acme, world.acme_ws), ("beta_secret", beta, world.beta_ws)):
+        world.objects[key] = secrets.do_create_secret(
+            metadata=meta, tenant_id=tenant.id, workspace_id=workspace.id, name="db-password", value="s3cr3t-value"
+        )
     assert ApiToken.objects.count() == len(ROLES) + 1
     return world

@@ -1,0 +1,98 @@
+"""Secrets over HTTP: metadata in lists and reads, values only through ``reveal`` (secret.reveal, audited)."""
+
+from __future__ import annotations
+
+from rest_framework import mixins, serializers, status
+from rest_framework.decorators import action
+from rest_framework.request import Request
+from rest_framework.response import Response
+
+from controlplane.api.base import TenantViewSet, with_etag
+from controlplane.api.idempotency import idempotent
+from controlplane.api.pagination import Cursor
+from controlplane.secrets import actions
+from controlplane.secrets.models import Secret
+
+MAX_VALUE = 64 * 1024
+
+
+class SecretSerializer(serializers.ModelSerializer):
+    version = serializers.IntegerField(source="current_version")
+
+    class Meta:
+        model = Secret
+        fields = ["id", "name", "description", "version", "created_at", "updated_at"]
+
+
+class SecretCreateSerializer(serializers.Serializer):
+    name = serializers.CharField(max_length=100)
+    value = serializers.CharField(max_length=MAX_VALUE, trim_whitespace=False)
+    description = serializers.CharField(max_length=500, required=False, allow_blank=True, default="")
+
+
+class SecretValueSerializer(serializers.Serializer):
+    value = serializers.CharField(max_length=MAX_VALUE, trim_whitespace=False)
+
+
+class RevealSerializer(serializers.Serializer):
+    version = serializers.IntegerField(min_value=1, required=False, allow_null=True, default=None)
+
+
+class SecretViewSet(mixins.ListModelMixin, TenantViewSet):
+    """``/api/v1/tenants/<tenant>/workspaces/<workspace>/secrets/[<id>/[reveal/]]``."""
+
+    resource_type = "secret"
+    workspace_scoped = True
+    serializer_class = SecretSerializer
+    pagination_class = type("SecretCursor", (Cursor,), {"ordering": "name"})
+    points = {
+        "list": "secret.read",
+        "retrieve": "secret.read",
+        "create": "secret.create",
+        "update": "secret.update",
+        "destroy": "secret.delete",
+        "reveal": "secret.reveal",
+    }
+
+    def scoped_queryset(self):  # type: ignore[no-untyped-def]
+        return Secret.objects.filter(deleted=False)  # the bound tenant and workspace only
+
+    def retrieve(self, request: Request, tenant: str, workspace: str, pk: str) -> Response:
+        secret = self.get_object()
+        return with_etag(Response(SecretSerializer(secret).data), secret.current_version)
+
+    @idempotent
+    def create(self, request: Request, tenant: str, workspace: str) -> Response:
+        data = SecretCreateSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        secret_id = actions.do_create_secret(
+            metadata=self.metadata(), tenant_id=self.tenant.id, workspace_id=self.workspace.id, **data.validated_data
+        )
+        self.audit_id = secret_id
+        secret = Secret.objects.get(id=secret_id)
+        return with_etag(Response(SecretSerializer(secret).data, status=status.HTTP_201_CREATED), 1)
+
+    def update(self, request: Request, tenant: str, workspace: str, pk: str) -> Response:
+        secret = self.get_object()
+        data = SecretValueSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        self.check_version(secret.current_version)
+        actions.do_update_secret(metadata=self.metadata(), secret_id=secret.id, value=data.validated_data["value"])
+        secret.refresh_from_db()
+        return with_etag(Response(SecretSerializer(secret).data), secret.current_version)
+
+    def destroy(self, request: Request, tenant: str, workspace: str, pk: str) -> Response:
+        secret = self.get_object()
+        self.check_version(secret.current_version)
+        actions.do_delete_secret(metadata=self.metadata(), secret_id=secret.id)
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+    @action(detail=True, methods=["post"])
+    def reveal(self, request: Request, tenant: str, workspace: str, pk: str) -> Response:
+        secret = self.get_object()
+        data = RevealSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        value = actions.do_reveal_secret(metadata=self.metadata(), secret_id=secret.id, **data.validated_data)
+        response = Response({"id": secret.id, "name": secret.name, "value": value})
+        response["Cache-Control"] = "no-store"
+        return response
