@@ -16,6 +16,7 @@ from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand
 from django.db import transaction
 
+from controlplane.audit.recorder import record_command
 from controlplane.eventlog.metadata import Metadata
 from controlplane.tenancy.actions import do_create_tenant, do_create_workspace
 from controlplane.tenancy.models import Tenant, Workspace
@@ -56,6 +57,12 @@ class Command(BaseCommand):
         user_note = self._ensure_admin(password, new_password)
         tenant_id, tenant_note = self._ensure_tenant()
         workspace_note = self._ensure_workspace(tenant_id)
+        record_command(
+            "seed_demo",
+            resource_type="demo",
+            result="ok",
+            details={"user": user_note, "tenant": tenant_note, "workspace": workspace_note},
+        )
         self.stdout.write(f"demo: user {ADMIN_USERNAME!r} {user_note}")
         self.stdout.write(f"demo: tenant {TENANT_SLUG!r} {tenant_note}, workspace {WORKSPACE_SLUG!r} {workspace_note}")
         self.stdout.write(f"admin password: {password}  (user {ADMIN_USERNAME}, stored in {path})")
