@@ -218,3 +218,115 @@ SPECTACULAR_SETTINGS = {
     "SCHEMA_PATH_PREFIX": "/api/v1",
 }
 AUDITLOG_INCLUDE_ALL_MODELS = False
+
+# --- External identity: LDAP and OpenID Connect (docs/AUTHENTICATION.md) ---------------------------
+# They only authenticate: a user they bring in holds no role until one is granted in the control plane.
+# Every variable is checked even when its feature is off, so a typo is reported rather than ignored.
+from urllib.parse import urlsplit  # noqa: E402
+
+
+def _dn(name: str, example: str) -> str | None:
+    value = config.env_str(name)
+    if value is not None and "=" not in value:
+        raise config.ConfigError(f"{name}={value!r} is not a distinguished name ({example})")
+    return value
+
+
+CONTROLPLANE_LDAP_URL = config.env_str("CONTROLPLANE_LDAP_URL")
+if CONTROLPLANE_LDAP_URL is not None:
+    _url = urlsplit(CONTROLPLANE_LDAP_URL)
+    try:
+        _url.port  # noqa: B018  (raises on a malformed port)
+    except ValueError:
+        _url = urlsplit("")
+    if _url.scheme not in ("ldap", "ldaps") or not _url.hostname or _url.path not in ("", "/") or _url.query:
+        raise config.ConfigError(
+            f"CONTROLPLANE_LDAP_URL={CONTROLPLANE_LDAP_URL!r} is not an ldap:// or ldaps:// URL with a host "
+            "and nothing after it (ldaps://ldap.example.com:636)"
+        )
+CONTROLPLANE_LDAP_BIND_DN = _dn("CONTROLPLANE_LDAP_BIND_DN", "cn=reader,dc=example,dc=org")
+CONTROLPLANE_LDAP_BIND_PASSWORD = config.env_str("CONTROLPLANE_LDAP_BIND_PASSWORD")
+if (CONTROLPLANE_LDAP_BIND_DN is None) != (CONTROLPLANE_LDAP_BIND_PASSWORD is None):
+    raise config.ConfigError(
+        "CONTROLPLANE_LDAP_BIND_PASSWORD and CONTROLPLANE_LDAP_BIND_DN go together: set both for a service "
+        "account, neither for an anonymous search"
+    )
+CONTROLPLANE_LDAP_USER_SEARCH_BASE = _dn("CONTROLPLANE_LDAP_USER_SEARCH_BASE", "ou=people,dc=example,dc=org")
+if CONTROLPLANE_LDAP_URL is not None and CONTROLPLANE_LDAP_USER_SEARCH_BASE is None:
+    raise config.ConfigError(
+        "CONTROLPLANE_LDAP_USER_SEARCH_BASE is required with CONTROLPLANE_LDAP_URL (ou=people,dc=example,dc=org)"
+    )
+CONTROLPLANE_LDAP_USER_FILTER = config.env_str("CONTROLPLANE_LDAP_USER_FILTER", "(uid={username})") or ""
+_depth = 0
+for _char in CONTROLPLANE_LDAP_USER_FILTER:
+    _depth += {"(": 1, ")": -1}.get(_char, 0)
+    if _depth < 0:
+        break
+if (
+    "{username}" not in CONTROLPLANE_LDAP_USER_FILTER
+    or not CONTROLPLANE_LDAP_USER_FILTER.startswith("(")
+    or not CONTROLPLANE_LDAP_USER_FILTER.endswith(")")
+    or _depth != 0
+):
+    raise config.ConfigError(
+        f"CONTROLPLANE_LDAP_USER_FILTER={CONTROLPLANE_LDAP_USER_FILTER!r} is not a parenthesised LDAP filter "
+        "naming {username} ((&(objectClass=person)(uid={username})))"
+    )
+CONTROLPLANE_LDAP_USERNAME_ATTRIBUTE = config.env_str("CONTROLPLANE_LDAP_USERNAME_ATTRIBUTE", "uid") or ""
+if not (
+    CONTROLPLANE_LDAP_USERNAME_ATTRIBUTE[:1].isalpha()
+    and CONTROLPLANE_LDAP_USERNAME_ATTRIBUTE.replace("-", "").isalnum()
+):
+    raise config.ConfigError(
+        f"CONTROLPLANE_LDAP_USERNAME_ATTRIBUTE={CONTROLPLANE_LDAP_USERNAME_ATTRIBUTE!r} is not an attribute name "
+        "(uid, sAMAccountName)"
+    )
+CONTROLPLANE_LDAP_START_TLS = config.env_bool("CONTROLPLANE_LDAP_START_TLS", False)
+if CONTROLPLANE_LDAP_START_TLS and (CONTROLPLANE_LDAP_URL or "").lower().startswith("ldaps:"):
+    raise config.ConfigError("CONTROLPLANE_LDAP_START_TLS=true needs an ldap:// URL (ldaps:// is TLS already)")
+CONTROLPLANE_LDAP_CA_FILE = config.env_str("CONTROLPLANE_LDAP_CA_FILE")
+if CONTROLPLANE_LDAP_CA_FILE is not None:
+    try:
+        Path(CONTROLPLANE_LDAP_CA_FILE).read_bytes()
+    except OSError as _exc:
+        raise config.ConfigError(
+            f"CONTROLPLANE_LDAP_CA_FILE={CONTROLPLANE_LDAP_CA_FILE!r} cannot be read: {_exc.strerror}"
+        ) from None
+CONTROLPLANE_LDAP_TIMEOUT = config.env_int("CONTROLPLANE_LDAP_TIMEOUT", 5, minimum=1)
+
+CONTROLPLANE_OIDC_ISSUER = config.env_str("CONTROLPLANE_OIDC_ISSUER")
+if CONTROLPLANE_OIDC_ISSUER is not None:
+    _url = urlsplit(CONTROLPLANE_OIDC_ISSUER)
+    _loopback = _url.hostname in ("127.0.0.1", "localhost", "::1")
+    if (
+        not _url.hostname
+        or _url.query
+        or _url.fragment
+        or not (_url.scheme == "https" or (_url.scheme == "http" and _loopback))
+    ):
+        raise config.ConfigError(
+            f"CONTROLPLANE_OIDC_ISSUER={CONTROLPLANE_OIDC_ISSUER!r} is not an https:// issuer URL without query "
+            "(https://idp.example.com/realms/ops; plain http only on loopback)"
+        )
+CONTROLPLANE_OIDC_CLIENT_ID = config.env_str("CONTROLPLANE_OIDC_CLIENT_ID")
+CONTROLPLANE_OIDC_CLIENT_SECRET = config.env_str("CONTROLPLANE_OIDC_CLIENT_SECRET")
+if CONTROLPLANE_OIDC_ISSUER is not None and CONTROLPLANE_OIDC_CLIENT_ID is None:
+    raise config.ConfigError("CONTROLPLANE_OIDC_CLIENT_ID is required with CONTROLPLANE_OIDC_ISSUER")
+for _name, _value in (
+    ("CONTROLPLANE_OIDC_CLIENT_ID", CONTROLPLANE_OIDC_CLIENT_ID),
+    ("CONTROLPLANE_OIDC_CLIENT_SECRET", CONTROLPLANE_OIDC_CLIENT_SECRET),
+):
+    if _value is not None and CONTROLPLANE_OIDC_ISSUER is None:
+        raise config.ConfigError(f"{_name} is set but CONTROLPLANE_OIDC_ISSUER is not")
+CONTROLPLANE_OIDC_USERNAME_CLAIM = config.env_str("CONTROLPLANE_OIDC_USERNAME_CLAIM", "preferred_username") or ""
+if any(_char.isspace() for _char in CONTROLPLANE_OIDC_USERNAME_CLAIM):
+    raise config.ConfigError(
+        f"CONTROLPLANE_OIDC_USERNAME_CLAIM={CONTROLPLANE_OIDC_USERNAME_CLAIM!r} is not a claim name "
+        "(preferred_username, email, sub)"
+    )
+
+_after_password = AUTHENTICATION_BACKENDS.index("controlplane.iam.backends.ThrottledModelBackend") + 1
+if CONTROLPLANE_OIDC_ISSUER is not None:
+    AUTHENTICATION_BACKENDS.insert(_after_password, "controlplane.iam.oidc.OIDCBackend")
+if CONTROLPLANE_LDAP_URL is not None:
+    AUTHENTICATION_BACKENDS.insert(_after_password, "controlplane.iam.ldap.LDAPBackend")

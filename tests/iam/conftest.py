@@ -1,0 +1,27 @@
+"""Fixtures for the identity tests: a real slapd for the session, a clean throttle for every test."""
+
+from __future__ import annotations
+
+import pytest
+from django.core.cache import cache
+
+from tests.iam.slapd import Slapd, SlapdMissing
+
+
+@pytest.fixture(scope="session")
+def slapd(tmp_path_factory: pytest.TempPathFactory):
+    server = Slapd(tmp_path_factory.mktemp("slapd"))
+    try:
+        server.start()
+    except SlapdMissing as exc:
+        pytest.fail(str(exc), pytrace=False)  # a failure, not a skip: CI installs slapd
+    yield server
+    server.stop()
+
+
+@pytest.fixture(autouse=True)
+def _fresh_throttle():
+    cache.clear()
+    yield
+    cache.clear()
+
