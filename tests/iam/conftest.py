@@ -1,10 +1,12 @@
-"""Fixtures for the identity tests: a real slapd for the session, a clean throttle for every test."""
+"""Fixtures for the identity tests: a real slapd and a fake OIDC provider for the session, a clean throttle
+for every test."""
 
 from __future__ import annotations
 
 import pytest
 from django.core.cache import cache
 
+from tests.iam.fake_idp import FakeIdP
 from tests.iam.slapd import Slapd, SlapdMissing
 
 
@@ -25,3 +27,10 @@ def _fresh_throttle():
     yield
     cache.clear()
 
+
+@pytest.fixture(scope="session")
+def idp():
+    provider = FakeIdP()
+    provider.start()
+    yield provider
+    provider.stop()
