@@ -61,6 +61,8 @@ def test_keys_from_the_environment_first_is_active(configured, monkeypatch):
         f"bad id:{b64(A)}",
         ",",
     ],
+    # keys are random: name the cases, so every xdist worker collects the same test ids
+    ids=["no-key", "not-base64", "aes-128", "same-id-twice", "bad-id", "empty"],
 )
 def test_malformed_keys_are_refused_without_echoing_them(configured, monkeypatch, value):
     monkeypatch.setenv("CONTROLPLANE_MASTER_KEYS", value)
