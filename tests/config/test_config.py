@@ -136,6 +136,19 @@ MALFORMED = [
     ("CONTROLPLANE_JWT_ACCESS_MINUTES", "0"),
     ("CONTROLPLANE_JWT_REFRESH_DAYS", "a week"),
     ("CONTROLPLANE_KEY_PROVIDER", "not a class path"),
+    ("CONTROLPLANE_LDAP_URL", "http://ldap.example.com"),
+    ("CONTROLPLANE_LDAP_BIND_DN", "reader"),
+    ("CONTROLPLANE_LDAP_BIND_PASSWORD", "a-password-without-a-dn"),
+    ("CONTROLPLANE_LDAP_USER_SEARCH_BASE", "people"),
+    ("CONTROLPLANE_LDAP_USER_FILTER", "(uid=admin)"),
+    ("CONTROLPLANE_LDAP_USERNAME_ATTRIBUTE", "user name"),
+    ("CONTROLPLANE_LDAP_START_TLS", "maybe"),
+    ("CONTROLPLANE_LDAP_CA_FILE", "{file}/ca.pem"),
+    ("CONTROLPLANE_LDAP_TIMEOUT", "0"),
+    ("CONTROLPLANE_OIDC_ISSUER", "http://idp.example.com"),
+    ("CONTROLPLANE_OIDC_CLIENT_ID", "cp-without-an-issuer"),
+    ("CONTROLPLANE_OIDC_CLIENT_SECRET", "secret-without-an-issuer"),
+    ("CONTROLPLANE_OIDC_USERNAME_CLAIM", "preferred username"),
 ]
 
 

@@ -3,6 +3,8 @@ for every test."""
 
 from __future__ import annotations
 
+import os
+
 import pytest
 from django.core.cache import cache
 
@@ -16,7 +18,11 @@ def slapd(tmp_path_factory: pytest.TempPathFactory):
     try:
         server.start()
     except SlapdMissing as exc:
-        pytest.fail(str(exc), pytrace=False)  # a failure, not a skip: CI installs slapd
+        # CI installs slapd, so there a missing one is a failure. On a newcomer's machine (`make test` needs
+        # only Python, make and a C compiler) the LDAP tests say loudly why they did not run.
+        if os.environ.get("CI"):
+            pytest.fail(str(exc), pytrace=False)
+        pytest.skip(f"LDAP tests need a local slapd: {exc}")
     yield server
     server.stop()
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import re
 from pathlib import Path
 
@@ -22,7 +23,7 @@ def test_security_doc_matches_the_permission_table():
 
 
 def test_roles_grow_from_viewer_to_owner():
-    for lower, higher in zip(ROLE_ORDER, ROLE_ORDER[1:], strict=False):
+    for lower, higher in itertools.pairwise(ROLE_ORDER):
         assert ROLES[lower] < ROLES[higher]
     assert all(point.endswith(".read") for point in ROLES["viewer"])
     assert "secret.reveal" not in ROLES["operator"] and "audit.export" not in ROLES["operator"]

@@ -123,6 +123,14 @@ class LoginView(TokenObtainPairView):
     def post(self, request: Request, *args, **kwargs) -> Response:  # type: ignore[no-untyped-def]
         username = str(request.data.get("username", ""))[:150]
         if throttle.is_locked(username, request_address(request)):
+            record_request(
+                request,
+                action="auth.login",
+                resource_type="session",
+                result="denied",
+                error_code="LOGIN_THROTTLED",
+                actor=("anonymous", username),
+            )
             raise DomainError("too many failed logins; try again later", code="LOGIN_THROTTLED")
         response = super().post(request, *args, **kwargs)
         if response.status_code == 200:  # failures are audited by the user_login_failed signal
