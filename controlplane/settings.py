@@ -78,6 +78,7 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "auditlog.middleware.AuditlogMiddleware",
+    "controlplane.console.audit.ConsoleAuditMiddleware",
 ]
 
 ROOT_URLCONF = "controlplane.urls"
