@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+
 import pytest
 from django.db import connection
 
@@ -39,3 +41,17 @@ def _events_truncated_before_flush(request: pytest.FixtureRequest):
     if connection.vendor == "mysql":
         with connection.cursor() as cursor:
             cursor.execute("TRUNCATE TABLE eventlog_event")
+
+
+_TEST_MASTER_KEY = os.urandom(32)
+
+
+@pytest.fixture(autouse=True)
+def master_keys():
+    """A throwaway master key for every test: never the configured or generated one. (On server
+    databases nothing is generated: without this, creating a secret fails with SECRETS_KEY_MISSING.)"""
+    from controlplane.secrets import keys
+    from controlplane.secrets.keys import LocalKeyProvider
+
+    with keys.using_provider(LocalKeyProvider([("test", _TEST_MASTER_KEY)])) as provider:
+        yield provider
