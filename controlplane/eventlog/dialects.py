@@ -13,7 +13,11 @@ Global order (docs/adr/0002-global-order.md):
 
 from __future__ import annotations
 
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
+from typing import Any
+
+from controlplane.eventlog.errors import ConcurrencyConflict
 
 EVENT_COLUMNS = (
     "stream_type, stream_id, version, event_type, schema_version, payload, tenant_id, workspace_id, "
@@ -26,12 +30,105 @@ READ_COLUMNS = (
 )
 
 
+HEAD_COLUMNS = "stream_id, stream_type, version, last_hash, tenant_id"
+
+
+@dataclass(frozen=True)
+class Batch:
+    """What one append writes: the stream head moves to the last event's version and hash."""
+
+    stream: Any  # store.StreamRef
+    expected_version: int
+    encoded: list[tuple[Any, dict, str]]  # (EventSpec, payload, payload JSON text)
+    hashes: list[str]
+    meta: tuple  # the eight metadata columns
+    recorded_at: Any  # as the driver wants it
+    tenant_id: str | None
+
+    @property
+    def last_version(self) -> int:
+        return self.expected_version + len(self.encoded)
+
+    def head_params(self) -> list:
+        return [self.stream.id, self.stream.type, self.last_version, self.hashes[-1], self.tenant_id]
+
+    def rows(self) -> list[tuple]:
+        """One tuple per event in EVENT_COLUMNS order."""
+        return [
+            (
+                self.stream.type,
+                self.stream.id,
+                self.expected_version + i + 1,
+                spec.wire_name,
+                spec.version,
+                text,
+                *self.meta,
+                self.recorded_at,
+                self.hashes[i],
+            )
+            for i, (spec, _, text) in enumerate(self.encoded)
+        ]
+
+    def conflict(self) -> ConcurrencyConflict:
+        return ConcurrencyConflict(
+            f"stream {self.stream.id} already exists", stream_id=self.stream.id, expected_version=0
+        )
+
+
 @dataclass
 class Dialect:
     vendor: str
     lock_suffix: str = " FOR UPDATE"
     returning: bool = True
     counter_positions: bool = False  # positions from eventlog_position_counter (commit order)
+
+    def cursor(self, connection: Any) -> AbstractContextManager:
+        return connection.cursor()
+
+    def write(self, cursor: Any, batch: Batch) -> list[int]:
+        """Move the stream head (the caller holds its lock, or it is new) and insert the events; positions."""
+        if batch.expected_version == 0:
+            cursor.execute(self.insert_head_sql(), batch.head_params())
+            if cursor.rowcount != 1:
+                raise batch.conflict()
+        else:
+            cursor.execute(
+                "UPDATE eventlog_stream SET version = %s, last_hash = %s WHERE stream_id = %s",
+                [batch.last_version, batch.hashes[-1], batch.stream.id],
+            )
+        rows = batch.rows()
+        if self.counter_positions:
+            return self._insert_counted(cursor, rows)
+        placeholders = "(" + ", ".join(["%s"] * EVENT_PARAMS) + ")"
+        cursor.execute(
+            f"INSERT INTO eventlog_event ({EVENT_COLUMNS}) VALUES "
+            + ", ".join([placeholders] * len(rows))
+            + " RETURNING version, position",
+            [value for row in rows for value in row],
+        )
+        by_version = dict(cursor.fetchall())
+        return [by_version[row[2]] for row in rows]
+
+    def _insert_counted(self, cursor: Any, rows: list[tuple]) -> list[int]:
+        """Positions from the counter row, locked until commit: handed out in commit order (ADR 0002)."""
+        cursor.execute("SELECT last_position FROM eventlog_position_counter WHERE id = 1" + self.lock_suffix)
+        found = cursor.fetchone()
+        if found is None:
+            # The row is created by the migration; a test flush may have emptied the table.
+            cursor.execute(
+                "INSERT INTO eventlog_position_counter (id, last_position) "
+                "SELECT 1, COALESCE(MAX(position), 0) FROM eventlog_event"
+            )
+            cursor.execute("SELECT last_position FROM eventlog_position_counter WHERE id = 1" + self.lock_suffix)
+            found = cursor.fetchone()
+        first, last = found[0] + 1, found[0] + len(rows)
+        cursor.execute("UPDATE eventlog_position_counter SET last_position = %s WHERE id = 1", [last])
+        explicit = "(" + ", ".join(["%s"] * (EVENT_PARAMS + 1)) + ")"
+        cursor.execute(
+            f"INSERT INTO eventlog_event (position, {EVENT_COLUMNS}) VALUES " + ", ".join([explicit] * len(rows)),
+            [value for i, row in enumerate(rows) for value in (first + i, *row)],
+        )
+        return list(range(first, last + 1))
 
     def insert_head_sql(self) -> str:
         return (
@@ -50,9 +147,60 @@ class Dialect:
         return []
 
 
+# PostgreSQL: the head and the events in one statement, the events as arrays (one statement text for any
+# batch size, so the server prepares it once per connection).
+_PG_EVENTS = (
+    f"INSERT INTO eventlog_event ({EVENT_COLUMNS}) "
+    "SELECT %s, %s, u.v, u.et, u.sv, u.p, %s, %s, %s, %s, %s, %s, %s, %s, %s, u.h "
+    "FROM unnest(%s::int[], %s::text[], %s::int[], %s::text[], %s::text[]) AS u(v, et, sv, p, h) "
+    "WHERE EXISTS (SELECT 1 FROM h) RETURNING version, position"
+)
+_PG_NEW_STREAM = (
+    f"WITH h AS (INSERT INTO eventlog_stream ({HEAD_COLUMNS}) VALUES (%s, %s, %s, %s, %s) "
+    "ON CONFLICT (stream_id) DO NOTHING RETURNING 1) " + _PG_EVENTS
+)
+_PG_NEXT = (
+    "WITH h AS (UPDATE eventlog_stream SET version = %s, last_hash = %s WHERE stream_id = %s RETURNING 1) " + _PG_EVENTS
+)
+
+
 @dataclass
 class PostgresDialect(Dialect):
     vendor: str = "postgresql"
+
+    def cursor(self, connection: Any) -> AbstractContextManager:
+        # Server-side binding (psycopg's plain Cursor, not Django's client-side one): the hot statements
+        # get prepared after a few runs instead of being parsed and planned every time.
+        import psycopg
+
+        connection.ensure_connection()
+        return psycopg.Cursor(connection.connection)
+
+    def write(self, cursor: Any, batch: Batch) -> list[int]:
+        if batch.expected_version == 0:
+            sql, head = _PG_NEW_STREAM, batch.head_params()
+        else:
+            sql, head = _PG_NEXT, [batch.last_version, batch.hashes[-1], batch.stream.id]
+        versions = list(range(batch.expected_version + 1, batch.last_version + 1))
+        cursor.execute(
+            sql,
+            [
+                *head,
+                batch.stream.type,
+                batch.stream.id,
+                *batch.meta,
+                batch.recorded_at,
+                versions,
+                [spec.wire_name for spec, _, _ in batch.encoded],
+                [spec.version for spec, _, _ in batch.encoded],
+                [text for _, _, text in batch.encoded],
+                batch.hashes,
+            ],
+        )
+        by_version = dict(cursor.fetchall())
+        if not by_version:
+            raise batch.conflict()  # only a new stream's head insert can find its row taken
+        return [by_version[v] for v in versions]
 
     def snapshot_read_sql(self, limit: int) -> str:
         # One statement, so the snapshot text and the rows come from the same snapshot.

@@ -16,7 +16,7 @@ from django.db import connections, transaction
 from django.utils import timezone
 
 from controlplane.eventlog import projectors, types
-from controlplane.eventlog.dialects import EVENT_COLUMNS, EVENT_PARAMS, READ_COLUMNS, Dialect, dialect_for
+from controlplane.eventlog.dialects import READ_COLUMNS, Batch, Dialect, dialect_for
 from controlplane.eventlog.errors import (
     ConcurrencyConflict,
     InvalidAppend,
@@ -47,7 +47,7 @@ def dialect(using: str = "default") -> Dialect:
     return dialect_for(connections[using].vendor)
 
 
-def _encode(event: object) -> tuple[types.EventSpec, str]:
+def _encode(event: object) -> tuple[types.EventSpec, dict, str]:
     spec = types.spec_for_event(event)
     payload = types.to_payload(event, spec)
     try:
@@ -57,7 +57,7 @@ def _encode(event: object) -> tuple[types.EventSpec, str]:
         raise PayloadNotSerializable(
             f"{spec.wire_name} payload is not JSON-serialisable: {exc}", event_type=spec.wire_name, fields=bad
         ) from None
-    return spec, text
+    return spec, payload, text
 
 
 def _json_ok(value: object) -> bool:
@@ -108,7 +108,7 @@ def append(
     if expected_version < 0:
         raise InvalidAppend("expected_version cannot be negative", expected_version=expected_version)
     encoded = [_encode(event) for event in events]
-    meta = _check_metadata(metadata, [spec for spec, _ in encoded])
+    meta = _check_metadata(metadata, [spec for spec, _, _ in encoded])
     now = timezone.now()
     micros = to_micros(now)
     connection = connections[using]
@@ -116,7 +116,7 @@ def append(
     db_now = connection.ops.adapt_datetimefield_value(now)
 
     with transaction.atomic(using=using):
-        with connection.cursor() as cursor:
+        with d.cursor(connection) as cursor:
             if expected_version == 0:
                 prev_hash = GENESIS
             else:
@@ -136,32 +136,14 @@ def append(
                     raise InvalidAppend(f"stream {stream.id} is a {head[2]}, not a {stream.type}", stream_id=stream.id)
                 prev_hash = head[1]
 
-            rows: list[tuple] = []
             hashes: list[str] = []
             version = expected_version
-            for spec, payload in encoded:
+            for spec, _, text in encoded:
                 version += 1
-                prev_hash = event_hash(
-                    prev_hash, stream.id, version, spec.wire_name, spec.version, payload, meta, micros
-                )
+                prev_hash = event_hash(prev_hash, stream.id, version, spec.wire_name, spec.version, text, meta, micros)
                 hashes.append(prev_hash)
-                rows.append(
-                    (stream.type, stream.id, version, spec.wire_name, spec.version, payload, *meta, db_now, prev_hash)
-                )
-
-            if expected_version == 0:
-                cursor.execute(d.insert_head_sql(), [stream.id, stream.type, version, prev_hash, metadata.tenant_id])
-                if cursor.rowcount != 1:
-                    raise ConcurrencyConflict(
-                        f"stream {stream.id} already exists", stream_id=stream.id, expected_version=0
-                    )
-            else:
-                cursor.execute(
-                    "UPDATE eventlog_stream SET version = %s, last_hash = %s WHERE stream_id = %s",
-                    [version, prev_hash, stream.id],
-                )
-
-            positions = _insert_events(cursor, d, rows)
+            batch = Batch(stream, expected_version, encoded, hashes, meta, db_now, metadata.tenant_id)
+            positions = d.write(cursor, batch)
 
         recorded = [
             RecordedEvent(
@@ -171,50 +153,16 @@ def append(
                 version=expected_version + i + 1,
                 event_type=spec.wire_name,
                 schema_version=spec.version,
-                payload=json.loads(payload),
+                payload=payload,
                 data=event,
                 metadata=metadata,
                 recorded_at=now,
                 hash=hashes[i],
             )
-            for i, ((spec, payload), event) in enumerate(zip(encoded, events, strict=True))
+            for i, ((spec, payload, _), event) in enumerate(zip(encoded, events, strict=True))
         ]
         projectors.apply_sync(recorded)
     return recorded
-
-
-def _insert_events(cursor, d: Dialect, rows: list[tuple]) -> list[int]:  # type: ignore[no-untyped-def]
-    placeholders = "(" + ", ".join(["%s"] * EVENT_PARAMS) + ")"
-    params = [value for row in rows for value in row]
-    if d.counter_positions:
-        cursor.execute("SELECT last_position FROM eventlog_position_counter WHERE id = 1" + d.lock_suffix)
-        found = cursor.fetchone()
-        if found is None:
-            # The row is created by the migration; a test flush may have emptied the table.
-            cursor.execute(
-                "INSERT INTO eventlog_position_counter (id, last_position) "
-                "SELECT 1, COALESCE(MAX(position), 0) FROM eventlog_event"
-            )
-            cursor.execute("SELECT last_position FROM eventlog_position_counter WHERE id = 1" + d.lock_suffix)
-            found = cursor.fetchone()
-        first = found[0] + 1
-        last = found[0] + len(rows)
-        cursor.execute("UPDATE eventlog_position_counter SET last_position = %s WHERE id = 1", [last])
-        explicit = "(" + ", ".join(["%s"] * (EVENT_PARAMS + 1)) + ")"
-        with_positions = [value for i, row in enumerate(rows) for value in (first + i, *row)]
-        cursor.execute(
-            f"INSERT INTO eventlog_event (position, {EVENT_COLUMNS}) VALUES " + ", ".join([explicit] * len(rows)),
-            with_positions,
-        )
-        return list(range(first, last + 1))
-    cursor.execute(
-        f"INSERT INTO eventlog_event ({EVENT_COLUMNS}) VALUES "
-        + ", ".join([placeholders] * len(rows))
-        + " RETURNING version, position",
-        params,
-    )
-    by_version = dict(cursor.fetchall())
-    return [by_version[row[2]] for row in rows]
 
 
 def read_stream(stream_id: str, *, after_version: int = 0, using: str = "default") -> list[RecordedEvent]:
