@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from datetime import datetime
+from functools import lru_cache
 from typing import Any
 
 from controlplane.eventlog import types
@@ -25,6 +26,29 @@ class RecordedEvent:
     metadata: Metadata
     recorded_at: datetime
     hash: str
+
+
+@lru_cache(maxsize=4096)
+def _metadata(
+    tenant_id: str | None,
+    workspace_id: str | None,
+    actor_kind: str,
+    actor_id: str,
+    request_id: str,
+    correlation_id: str,
+    causation_id: str,
+    client_address: str,
+) -> Metadata:
+    # Events of one request or one batch share their metadata: build it once (it is immutable).
+    return Metadata(
+        tenant_id=tenant_id,
+        workspace_id=workspace_id,
+        actor=Actor(kind=actor_kind, id=actor_id),
+        request_id=request_id,
+        correlation_id=correlation_id,
+        causation_id=causation_id,
+        client_address=client_address,
+    )
 
 
 def from_row(row: tuple | list) -> RecordedEvent:
@@ -58,14 +82,8 @@ def from_row(row: tuple | list) -> RecordedEvent:
         schema_version=schema_version,
         payload=payload,
         data=types.decode(event_type, schema_version, payload),
-        metadata=Metadata(
-            tenant_id=tenant_id,
-            workspace_id=workspace_id,
-            actor=Actor(kind=actor_kind, id=actor_id),
-            request_id=request_id,
-            correlation_id=correlation_id,
-            causation_id=causation_id,
-            client_address=client_address,
+        metadata=_metadata(
+            tenant_id, workspace_id, actor_kind, actor_id, request_id, correlation_id, causation_id, client_address
         ),
         recorded_at=to_aware(recorded_at),
         hash=hash_,
