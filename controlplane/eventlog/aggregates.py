@@ -15,7 +15,7 @@ from typing import Any, Generic, TypeVar
 
 from django.db import connections, transaction
 
-from controlplane.eventlog.dialects import READ_COLUMNS
+from controlplane.eventlog.dialects import READ_COLUMNS, dialect_for
 from controlplane.eventlog.errors import ConcurrencyConflict
 from controlplane.eventlog.metadata import Metadata
 from controlplane.eventlog.records import RecordedEvent, from_row
@@ -48,11 +48,12 @@ def load(spec: AggregateSpec[S], stream_id: str, *, using: str = "default") -> t
             state, version = spec.initial(), 0
         else:
             version, state = snap[0], spec.from_snapshot(json.loads(snap[1]))
-        cursor.execute(
+        rows = dialect_for(connections[using].vendor).fetch(
+            connections[using],
             f"SELECT {READ_COLUMNS} FROM eventlog_event WHERE stream_id = %s AND version > %s ORDER BY version",
             [stream_id, version],
         )
-        for row in cursor.fetchall():
+        for row in rows:
             event = from_row(row)
             state = spec.evolve(state, event)
             version = event.version

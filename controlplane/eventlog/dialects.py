@@ -85,6 +85,12 @@ class Dialect:
     def cursor(self, connection: Any) -> AbstractContextManager:
         return connection.cursor()
 
+    def fetch(self, connection: Any, sql: str, params: list) -> list[tuple]:
+        """Rows of a read on the event log's tables (the hot reads: global order, streams, rebuild)."""
+        with connection.cursor() as cursor:
+            cursor.execute(sql, params)
+            return cursor.fetchall()
+
     def write(self, cursor: Any, batch: Batch) -> list[int]:
         """Move the stream head (the caller holds its lock, or it is new) and insert the events; positions."""
         if batch.expected_version == 0:
@@ -175,6 +181,12 @@ class PostgresDialect(Dialect):
 
         connection.ensure_connection()
         return psycopg.Cursor(connection.connection)
+
+    def fetch(self, connection: Any, sql: str, params: list) -> list[tuple]:
+        # Binary results: integers and timestamps arrive without text parsing (about 3x cheaper per row).
+        with self.cursor(connection) as cursor:
+            cursor.execute(sql, params, binary=True)
+            return cursor.fetchall()
 
     def write(self, cursor: Any, batch: Batch) -> list[int]:
         if batch.expected_version == 0:

@@ -36,9 +36,7 @@ def rebuild(names: list[str] | None = None, *, using: str = "default", batch: in
             projector.unknown_skipped = 0
         after = 0
         while True:
-            with connection.cursor() as cursor:
-                cursor.execute(d.read_after_sql(batch), [after])
-                rows = cursor.fetchall()
+            rows = d.fetch(connection, d.read_after_sql(batch), [after])
             if not rows:
                 break
             events = [from_row(row) for row in rows]
@@ -68,9 +66,7 @@ def verify(*, using: str = "default", batch: int = BATCH) -> tuple[int, Break | 
     checked = 0
     after = 0
     while True:
-        with connection.cursor() as cursor:
-            cursor.execute(d.read_after_sql(batch), [after])
-            rows = cursor.fetchall()
+        rows = d.fetch(connection, d.read_after_sql(batch), [after])
         if not rows:
             break
         for row in rows:

@@ -49,16 +49,10 @@ class GlobalReader:
         limit = limit or self.batch_size
         connection = connections[self.using]
         d = dialect_for(connection.vendor)
-        with connection.cursor() as cursor:
-            if isinstance(d, PostgresDialect):
-                cursor.execute(d.snapshot_read_sql(limit), [after])
-                fetched = cursor.fetchall()
-            else:
-                cursor.execute(d.read_after_sql(limit), [after])
-                fetched = None
-                rows = cursor.fetchall()
-        if fetched is not None:
-            rows = self._safe_rows(after, fetched)
+        if isinstance(d, PostgresDialect):
+            rows = self._safe_rows(after, d.fetch(connection, d.snapshot_read_sql(limit), [after]))
+        else:
+            rows = d.fetch(connection, d.read_after_sql(limit), [after])
         if not self.decode:
             return rows
         return [from_row(row) for row in rows]

@@ -167,12 +167,13 @@ def append(
 
 def read_stream(stream_id: str, *, after_version: int = 0, using: str = "default") -> list[RecordedEvent]:
     """Every event of one stream after ``after_version``, in version order."""
-    with connections[using].cursor() as cursor:
-        cursor.execute(
-            f"SELECT {READ_COLUMNS} FROM eventlog_event WHERE stream_id = %s AND version > %s ORDER BY version",
-            [stream_id, after_version],
-        )
-        return [from_row(row) for row in cursor.fetchall()]
+    connection = connections[using]
+    rows = dialect_for(connection.vendor).fetch(
+        connection,
+        f"SELECT {READ_COLUMNS} FROM eventlog_event WHERE stream_id = %s AND version > %s ORDER BY version",
+        [stream_id, after_version],
+    )
+    return [from_row(row) for row in rows]
 
 
 def stream_version(stream_id: str, *, using: str = "default") -> int:
