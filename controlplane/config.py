@@ -169,6 +169,17 @@ def parse_database_url(url: str, data_directory: Path, name: str = "CONTROLPLANE
         "CONN_HEALTH_CHECKS": True,
         "OPTIONS": options,
     }
+    if vendor == "postgresql":
+        # The event log's hot statements run through server-binding cursors: let PostgreSQL prepare them
+        # after 5 runs (Django's own client-side cursors never prepare). ?prepare_threshold=none turns it
+        # off, e.g. behind PgBouncer in transaction mode.
+        raw = str(entry["OPTIONS"].get("prepare_threshold", "5")).strip().lower()
+        if raw in ("none", "off", ""):
+            entry["OPTIONS"]["prepare_threshold"] = None
+        elif raw.isdigit():
+            entry["OPTIONS"]["prepare_threshold"] = int(raw)
+        else:
+            raise ConfigError(f"{name} has prepare_threshold={raw!r}; expected a whole number or none")
     if vendor == "mysql":
         entry["OPTIONS"] = {
             "charset": "utf8mb4",

@@ -54,7 +54,18 @@ def test_postgres(tmp_path, scheme):
         "db.example.com",
         "6543",
     )
-    assert s["OPTIONS"] == {"sslmode": "require"}
+    assert s["OPTIONS"] == {"sslmode": "require", "prepare_threshold": 5}
+
+
+@pytest.mark.parametrize(("given", "expected"), [("none", None), ("0", 0), ("12", 12)])
+def test_postgres_prepare_threshold(tmp_path, given, expected):
+    s = parse_database_url(f"postgres://db/control?prepare_threshold={given}", tmp_path).settings
+    assert s["OPTIONS"]["prepare_threshold"] == expected
+
+
+def test_postgres_prepare_threshold_must_be_a_number(tmp_path):
+    with pytest.raises(ConfigError, match="prepare_threshold='soon'"):
+        parse_database_url("postgres://db/control?prepare_threshold=soon", tmp_path)
 
 
 def test_postgres_without_port_or_credentials(tmp_path):
