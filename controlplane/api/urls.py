@@ -5,7 +5,7 @@ from __future__ import annotations
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
-from controlplane.audit.api.views import AuditViewSet
+from controlplane.audit.api.views import AuditViewSet, PlatformAuditViewSet
 from controlplane.iam.api.views import (
     ApiTokenViewSet,
     LoginView,
@@ -55,6 +55,8 @@ urlpatterns = [
     path("auth/token/refresh/", RefreshView.as_view(), name="auth-refresh"),
     path("auth/logout/", LogoutViewSet.as_view({"post": "create"}), name="auth-logout"),
     path("auth/me/", WhoAmIViewSet.as_view({"get": "list"}), name="auth-me"),
+    path("audit/", PlatformAuditViewSet.as_view({"get": "list"}), name="platform-audit-list"),
+    path("audit/export/", PlatformAuditViewSet.as_view({"get": "export"}), name="platform-audit-export"),
     path("tenants/", collection(TenantCollectionViewSet), name="tenant-list"),
     path("tenants/<slug:tenant>/", include(tenant_routes)),
     path("tenants/<slug:tenant>/workspaces/<slug:workspace>/", include(workspace_routes)),

@@ -187,4 +187,12 @@ ENDPOINTS: list[Endpoint] = [
 ]
 
 # Endpoints outside a tenant path, tested by hand in test_auth.py and test_tenants.py.
-UNSCOPED = {"auth-token", "auth-refresh", "auth-logout", "auth-me", "tenant-list"}
+UNSCOPED = {
+    "auth-token",
+    "auth-refresh",
+    "auth-logout",
+    "auth-me",
+    "tenant-list",
+    "platform-audit-list",
+    "platform-audit-export",
+}

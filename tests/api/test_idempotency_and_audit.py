@@ -113,3 +113,18 @@ def test_audit_export_streams_and_is_itself_audited(client, world, kind):
     assert client.get("/api/v1/tenants/acme/audit/", **world.auth("admin")).json()["results"][0]["action"] == (
         "audit.export"
     )
+
+
+def test_platform_audit_is_for_platform_admins_and_covers_tenantless_records(client, world):
+    login = client.post("/api/v1/auth/token/", {"username": "nobody", "password": "x"}, content_type="application/json")
+    assert login.status_code == 401
+    _seed_audit(world, 3)
+    denied = client.get("/api/v1/audit/", **world.auth("owner"))
+    assert denied.status_code == 403 and denied.json()["error"]["code"] == "PERMISSION_DENIED"
+    failed_logins = client.get("/api/v1/audit/?tenant=none&action=auth.login", **world.auth("root")).json()
+    assert [(r["actor_id"], r["result"]) for r in failed_logins["results"]] == [("nobody", "denied")]
+    beta = client.get(f"/api/v1/audit/?tenant={world.beta.id}", **world.auth("root")).json()["results"]
+    assert beta and {r["tenant_id"] for r in beta} == {world.beta.id}
+    export = client.get("/api/v1/audit/export/?format=jsonl&result=denied", **world.auth("root"))
+    rows = [json.loads(line) for line in b"".join(export.streaming_content).decode().splitlines()]
+    assert rows and {r["result"] for r in rows} == {"denied"}

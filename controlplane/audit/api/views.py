@@ -11,13 +11,15 @@ from django.http import StreamingHttpResponse
 from django.utils.dateparse import parse_datetime
 from rest_framework import mixins, serializers
 from rest_framework.decorators import action
+from rest_framework.permissions import IsAuthenticated
 from rest_framework.request import Request
 
-from controlplane.api.base import TenantViewSet
+from controlplane.api.base import AuditedViewSet, TenantViewSet
 from controlplane.api.pagination import Cursor
 from controlplane.audit.models import AuditRecord
 from controlplane.audit.recorder import record_request
 from controlplane.errors import DomainError
+from controlplane.iam import access
 
 FIELDS = [
     "id",
@@ -58,6 +60,42 @@ class AuditRecordSerializer(serializers.ModelSerializer):
         return json.loads(row.details or "{}")
 
 
+def filtered(rows, params):  # type: ignore[no-untyped-def]
+    """Apply the documented audit filters from query parameters; bad values answer VALIDATION_FAILED."""
+    for param, column in FILTERS.items():
+        if params.get(param):
+            rows = rows.filter(**{column: params[param]})
+    for param, lookup in (("since", "occurred_at__gte"), ("until", "occurred_at__lt")):
+        if params.get(param):
+            moment = parse_datetime(params[param])
+            if moment is None:
+                raise DomainError(f"{param} is not an ISO 8601 time", code="VALIDATION_FAILED", field=param)
+            rows = rows.filter(**{lookup: moment})
+    if params.get("result") and params["result"] not in ("ok", "denied", "failed"):
+        raise DomainError("result is ok, denied or failed", code="VALIDATION_FAILED", field="result")
+    return rows
+
+
+def export_response(request: Request, rows, name: str, tenant_id: str) -> StreamingHttpResponse:  # type: ignore[no-untyped-def]
+    """Stream rows as CSV or JSON Lines (?format=), in id order, without loading them all; audited."""
+    kind = request.query_params.get("format", "jsonl")
+    if kind not in ("csv", "jsonl"):
+        raise DomainError("format is csv or jsonl", code="VALIDATION_FAILED", field="format")
+    values = rows.order_by("id").values_list(*FIELDS).iterator(chunk_size=2000)
+    record_request(
+        request,
+        action="audit.export",
+        resource_type="audit",
+        result="ok",
+        tenant_id=tenant_id,
+        details={"format": kind, "filters": {k: v for k, v in request.query_params.items() if k != "format"}},
+    )
+    stream = _csv(values) if kind == "csv" else _jsonl(values)
+    response = StreamingHttpResponse(stream, content_type="text/csv" if kind == "csv" else "application/jsonl")
+    response["Content-Disposition"] = f'attachment; filename="audit-{name}.{kind}"'
+    return response
+
+
 class AuditViewSet(mixins.ListModelMixin, TenantViewSet):
     """``/api/v1/tenants/<tenant>/audit/`` (audit.read) and ``…/audit/export/?format=csv|jsonl`` (audit.export).
 
@@ -70,39 +108,36 @@ class AuditViewSet(mixins.ListModelMixin, TenantViewSet):
     points = {"list": "audit.read", "export": "audit.export"}
 
     def scoped_queryset(self):  # type: ignore[no-untyped-def]
-        rows = AuditRecord.objects.filter(tenant_id=self.tenant.id)
-        params = self.request.query_params
-        for param, column in FILTERS.items():
-            if params.get(param):
-                rows = rows.filter(**{column: params[param]})
-        for param, lookup in (("since", "occurred_at__gte"), ("until", "occurred_at__lt")):
-            if params.get(param):
-                moment = parse_datetime(params[param])
-                if moment is None:
-                    raise DomainError(f"{param} is not an ISO 8601 time", code="VALIDATION_FAILED", field=param)
-                rows = rows.filter(**{lookup: moment})
-        if params.get("result") and params["result"] not in ("ok", "denied", "failed"):
-            raise DomainError("result is ok, denied or failed", code="VALIDATION_FAILED", field="result")
-        return rows
+        return filtered(AuditRecord.objects.filter(tenant_id=self.tenant.id), self.request.query_params)
 
     @action(detail=False, methods=["get"])
     def export(self, request: Request, tenant: str) -> StreamingHttpResponse:
-        kind = request.query_params.get("format", "jsonl")
-        if kind not in ("csv", "jsonl"):
-            raise DomainError("format is csv or jsonl", code="VALIDATION_FAILED", field="format")
-        rows = self.scoped_queryset().order_by("id").values_list(*FIELDS).iterator(chunk_size=2000)
-        stream = _csv(rows) if kind == "csv" else _jsonl(rows)
-        record_request(
-            request,
-            action="audit.export",
-            resource_type="audit",
-            result="ok",
-            tenant_id=self.tenant.id,
-            details={"format": kind, "filters": {k: v for k, v in request.query_params.items() if k != "format"}},
-        )
-        response = StreamingHttpResponse(stream, content_type="text/csv" if kind == "csv" else "application/jsonl")
-        response["Content-Disposition"] = f'attachment; filename="audit-{self.tenant.slug}.{kind}"'
-        return response
+        return export_response(request, self.scoped_queryset(), self.tenant.slug, self.tenant.id)
+
+
+class PlatformAuditViewSet(mixins.ListModelMixin, AuditedViewSet):
+    """``/api/v1/audit/[export/]``: the whole trail for platform administrators, including what belongs to
+    no tenant (failed logins, commands). Filters as above, plus ``tenant`` (an id, or ``none``)."""
+
+    resource_type = "audit"
+    permission_classes = [IsAuthenticated]
+    serializer_class = AuditRecordSerializer
+    pagination_class = type("PlatformAuditCursor", (Cursor,), {"ordering": "-id"})
+
+    def initial(self, request: Request, *args, **kwargs) -> None:  # type: ignore[no-untyped-def]
+        super().initial(request, *args, **kwargs)
+        access.require_platform_admin(request.user, "read the platform audit trail")
+
+    def get_queryset(self):  # type: ignore[no-untyped-def]
+        rows = filtered(AuditRecord.objects.all(), self.request.query_params)
+        tenant = self.request.query_params.get("tenant")
+        if tenant:
+            rows = rows.filter(tenant_id="" if tenant == "none" else tenant)
+        return rows
+
+    @action(detail=False, methods=["get"])
+    def export(self, request: Request) -> StreamingHttpResponse:
+        return export_response(request, self.get_queryset(), "platform", "")
 
 
 def _csv(rows: Iterator[tuple]) -> Iterator[str]:
