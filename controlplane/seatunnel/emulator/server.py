@@ -1,0 +1,468 @@
+"""HTTP front of the emulator: Zeta's REST v2 paths (and the v1 Hazelcast paths for old versions).
+
+Answers follow ZETA_FACTS §1: string-typed values, `{"status":"fail","message":...}` errors (400 for bad
+arguments, 500 otherwise), `{"jobId": ""}` for unknown ids, 401 with the Basic realm when auth is on.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hmac
+import json
+import re
+from dataclasses import dataclass
+from decimal import Decimal
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
+
+from controlplane.seatunnel.emulator.engine import Engine, Job, RequestError
+from controlplane.seatunnel.states import FINISHED_FILTER_STATES, REST_V2_SINCE, JobState, parse_version
+
+V1_PREFIX = "/hazelcast/rest/maps"
+V1_INSTANCE = "/hazelcast/rest/instance"
+_ID = re.compile(r"-?\d+")
+
+
+@dataclass(frozen=True)
+class Settings:
+    version: str = "2.3.12"
+    context_path: str = ""
+    basic_auth: tuple[str, str] | None = None
+
+    @property
+    def version_tuple(self) -> tuple[int, ...]:
+        return parse_version(self.version)
+
+    @property
+    def serves_v2(self) -> bool:
+        return self.version_tuple >= REST_V2_SINCE
+
+    @property
+    def serves_v1(self) -> bool:
+        # v1 REST is on by default up to 2.3.9 and off from 2.3.10 (ZETA_FACTS §1.3).
+        return self.version_tuple < (2, 3, 10)
+
+
+class EmulatorServer(ThreadingHTTPServer):
+    daemon_threads = True
+    allow_reuse_address = True
+
+    def __init__(self, address: tuple[str, int], engine: Engine, settings: Settings, *, verbose: bool = False):
+        super().__init__(address, Handler)
+        self.engine = engine
+        self.settings = settings
+        self.verbose = verbose
+
+
+def _id_param(text: str) -> int:
+    text = text.strip()
+    if not _ID.fullmatch(text):
+        raise RequestError(f'For input string: "{text}"', 400)  # Long.parseLong -> NumberFormatException
+    return int(text)
+
+
+def _bool(value: Any) -> bool:
+    if isinstance(value, bool):
+        return value
+    return str(value).strip().lower() == "true"
+
+
+class Handler(BaseHTTPRequestHandler):
+    server: EmulatorServer
+    server_version = "Jetty(9.4.56.v20240826)"
+    sys_version = ""
+    protocol_version = "HTTP/1.1"
+
+    def log_message(self, format: str, *args: Any) -> None:
+        if self.server.verbose:
+            super().log_message(format, *args)
+
+    # -- plumbing ----------------------------------------------------------------------------------------
+    def do_GET(self) -> None:
+        self._dispatch("GET")
+
+    def do_POST(self) -> None:
+        self._dispatch("POST")
+
+    def _send(self, status: int, body: bytes, content_type: str, headers: dict[str, str] | None = None) -> None:
+        self.send_response(status)
+        self.send_header("Content-Type", content_type)
+        self.send_header("Content-Length", str(len(body)))
+        for key, value in (headers or {}).items():
+            self.send_header(key, value)
+        self.end_headers()
+        if self.command != "HEAD":
+            self.wfile.write(body)
+
+    def _json(self, payload: Any, status: int = 200) -> None:
+        self._send(status, json.dumps(payload).encode(), "application/json")
+
+    def _text(self, text: str, status: int = 200, content_type: str = "text/plain; charset=utf-8") -> None:
+        self._send(status, text.encode(), content_type)
+
+    def _not_found(self) -> None:
+        self._text(
+            "<html><body><h2>HTTP ERROR 404 Not Found</h2><p>URI: " + self.path.split("?")[0] + "</p></body></html>",
+            404,
+            "text/html;charset=iso-8859-1",
+        )
+
+    def _authorised(self) -> bool:
+        expected = self.server.settings.basic_auth
+        if expected is None:
+            return True
+        header = self.headers.get("Authorization", "")
+        if header.startswith("Basic "):
+            try:
+                user, _, password = base64.b64decode(header[6:], validate=True).decode().partition(":")
+            except (binascii.Error, UnicodeDecodeError):
+                return False
+            return hmac.compare_digest(user, expected[0]) & hmac.compare_digest(password, expected[1])
+        return False
+
+    def _body(self) -> bytes:
+        length = int(self.headers.get("Content-Length") or 0)
+        return self.rfile.read(length) if length > 0 else b""
+
+    def _json_body(self) -> Any:
+        raw = self._body()
+        if not raw.strip():
+            raise RequestError("Request body is empty.", 400)
+        try:
+            return json.loads(raw, parse_float=Decimal)
+        except ValueError:
+            raise RequestError("Invalid JSON format in request body.", 400) from None
+
+    def _dispatch(self, method: str) -> None:
+        if not self._authorised():
+            self._send(401, b"Unauthorized", "text/plain", {"WWW-Authenticate": 'Basic realm="SeaTunnel Web UI"'})
+            return
+        split = urlsplit(self.path)
+        query = {k: v[-1] for k, v in parse_qs(split.query, keep_blank_values=True).items()}
+        settings = self.server.settings
+        route: str | None = None
+        api = "v2"
+        ctx = settings.context_path.rstrip("/")
+        if settings.serves_v1 and split.path.startswith(V1_PREFIX + "/"):
+            route, api = split.path[len(V1_PREFIX) :], "v1"
+        elif settings.serves_v1 and split.path in (V1_INSTANCE + "/metrics", V1_INSTANCE + "/openmetrics"):
+            route, api = split.path[len(V1_INSTANCE) :], "v1"
+        elif settings.serves_v2 and (not ctx or split.path == ctx or split.path.startswith(ctx + "/")):
+            route = split.path[len(ctx) :] or "/"
+        if route is None:
+            self._not_found()
+            return
+        try:
+            handled = self._route(method, route.rstrip("/") or "/", query, api)
+        except RequestError as error:
+            self._json({"status": "fail", "message": error.message}, error.status)
+            return
+        except Exception as error:  # the engine's ExceptionHandlingFilter: anything else is a 500
+            self._json({"status": "fail", "message": str(error)}, 500)
+            return
+        if not handled:
+            self._not_found()
+
+    # -- routes ------------------------------------------------------------------------------------------
+    def _route(self, method: str, route: str, query: dict[str, str], api: str) -> bool:
+        engine = self.server.engine
+        version = self.server.settings.version_tuple
+        parts = route.strip("/").split("/")
+        head = parts[0]
+        if method == "GET":
+            if route == "/overview":
+                self._json(self._overview())
+            elif route == "/running-jobs":
+                self._json([self._running_entry(job) for job in engine.jobs() if not job.state.is_terminal])
+            elif head == "finished-jobs" and len(parts) <= 2:
+                self._json(self._finished(parts[1] if len(parts) == 2 else None))
+            elif head in ("job-info", "running-job") and len(parts) == 2:
+                job = engine.job(_id_param(parts[1]))
+                self._json(self._job_info(job) if job else {"jobId": ""})
+            elif route == "/system-monitoring-information":
+                self._json([self._monitoring()])
+            elif head in ("logs", "log") and len(parts) <= 2 and (api == "v2" or version >= (2, 3, 9)):
+                self._logs(parts[1] if len(parts) == 2 else None, query)
+            elif route in ("/metrics", "/openmetrics") and (api == "v1" or version >= (2, 3, 10)):
+                self._text(self._prometheus(), content_type="text/plain; version=0.0.4; charset=utf-8")
+            else:
+                return False
+            return True
+        if method == "POST":
+            if route == "/submit-job":
+                self._json(self._submit(self._config_body(query), query))
+            elif route == "/submit-jobs":
+                items = self._json_body()
+                if not isinstance(items, list):
+                    raise RequestError("Invalid JSON format in request body.", 400)
+                results = []
+                for item in items:
+                    params = item.pop("params", {}) if isinstance(item, dict) else {}
+                    results.append(self._submit(item, {k: str(v) for k, v in params.items()}))
+                self._json(results)
+            elif route == "/stop-job":
+                self._json(self._stop(self._json_body()))
+            elif route == "/stop-jobs":
+                items = self._json_body()
+                if not isinstance(items, list):
+                    raise RequestError("Invalid JSON format in request body.", 400)
+                self._json([self._stop(item) for item in items])
+            else:
+                return False
+            return True
+        return False
+
+    def _config_body(self, query: dict[str, str]) -> Any:
+        fmt = query.get("format", "json").lower()
+        if fmt == "hocon" and self.server.settings.version_tuple >= (2, 3, 10):
+            raw = self._body()
+            if not raw.strip():
+                raise RequestError("Request body is empty.", 400)
+            from pyhocon import ConfigFactory  # only needed for format=hocon
+
+            try:
+                return ConfigFactory.parse_string(raw.decode()).as_plain_ordered_dict()
+            except Exception as error:
+                raise RequestError(f"Invalid HOCON in request body: {error}", 400) from None
+        return self._json_body()
+
+    def _submit(self, config: Any, query: dict[str, str]) -> dict[str, Any]:
+        job_id = _id_param(query["jobId"]) if query.get("jobId") else None
+        job = self.server.engine.submit(
+            config,
+            job_id=job_id,
+            job_name=query.get("jobName") or None,
+            start_with_savepoint=_bool(query.get("isStartWithSavePoint", "false")),
+        )
+        return {"jobId": job.job_id, "jobName": job.name}
+
+    def _stop(self, body: Any) -> dict[str, Any]:
+        if not isinstance(body, dict):
+            raise RequestError("Invalid JSON format in request body.", 400)
+        raw = body.get("jobId")
+        if raw is None or raw == "":
+            raise RequestError("jobId cannot be empty.", 400)
+        if isinstance(raw, bool) or not isinstance(raw, int | str):
+            raise RequestError(f'For input string: "{raw}"', 400)
+        job_id = raw if isinstance(raw, int) else _id_param(raw)
+        self.server.engine.stop(job_id, savepoint=_bool(body.get("isStopWithSavePoint", False)))
+        return {"jobId": job_id}
+
+    # -- payloads ----------------------------------------------------------------------------------------
+    def _dag(self, job: Job) -> dict[str, Any]:
+        return {"jobId": str(job.job_id), "envOptions": [], "vertexInfoMap": job.vertices, "pipelineEdges": {}}
+
+    def _job_info(self, job: Job) -> dict[str, Any]:
+        engine = self.server.engine
+        info: dict[str, Any] = {
+            "jobId": str(job.job_id),
+            "jobName": job.name,
+            "jobStatus": str(job.state),
+            "createTime": engine.fmt(job.created_wall, wall=True),
+            "jobDag": self._dag(job),
+            "metrics": engine.metrics(job),
+        }
+        if job.state.is_terminal:
+            info["finishedTime"] = engine.fmt(job.finished_wall, wall=True)
+            info["errorMsg"] = job.error_msg
+        else:
+            info["envOptions"] = {k: str(v) for k, v in job.env.items()}
+            info["pluginJarsUrls"] = []
+            info["isStartWithSavePoint"] = job.start_with_savepoint
+        return info
+
+    def _running_entry(self, job: Job) -> dict[str, Any]:
+        engine = self.server.engine
+        metrics = engine.metrics(job)
+        return {
+            "jobId": str(job.job_id),
+            "jobName": job.name,
+            "jobStatus": str(job.state),
+            "envOptions": {k: str(v) for k, v in job.env.items()},
+            "createTime": engine.fmt(job.created_wall, wall=True),
+            "jobDag": self._dag(job),
+            "pluginJarsUrls": [],
+            "isStartWithSavePoint": job.start_with_savepoint,
+            "metrics": {
+                "sourceReceivedCount": metrics["SourceReceivedCount"],
+                "sinkWriteCount": metrics["SinkWriteCount"],
+            },
+        }
+
+    def _finished(self, state: str | None) -> list[dict[str, Any]]:
+        engine = self.server.engine
+        if state is not None:
+            allowed = {str(s) for s in FINISHED_FILTER_STATES}
+            if self.server.settings.version_tuple < (2, 3, 11):
+                allowed.discard("SAVEPOINT_DONE")
+            if state not in {str(s) for s in JobState}:
+                raise RequestError(f"No enum constant org.apache.seatunnel.engine.core.job.JobStatus.{state}", 400)
+            if state not in allowed:
+                return []
+        result = []
+        for job in engine.jobs():
+            if not job.state.is_terminal or (state is not None and str(job.state) != state):
+                continue
+            result.append(
+                {
+                    "jobId": str(job.job_id),
+                    "jobName": job.name,
+                    "jobStatus": str(job.state),
+                    "errorMsg": job.error_msg,
+                    "createTime": engine.fmt(job.created_wall, wall=True),
+                    "finishTime": engine.fmt(job.finished_wall, wall=True),
+                    "jobDag": self._dag(job),
+                    "metrics": engine.metrics(job),
+                }
+            )
+        return result
+
+    def _overview(self) -> dict[str, str]:
+        engine = self.server.engine
+        jobs = engine.jobs()
+        plan = engine.plan
+        total = plan.slots if plan.slots is not None else 0
+        unassigned = max(total - engine.slots_in_use(), 0) if plan.slots is not None else 0
+
+        def count(*states: JobState) -> str:
+            return str(sum(1 for j in jobs if j.state in states))
+
+        overview = {
+            "projectVersion": self.server.settings.version,
+            "gitCommitAbbrev": "emulatr",
+            "totalSlot": str(total),
+            "unassignedSlot": str(unassigned),
+            "works": "1",
+            "runningJobs": str(sum(1 for j in jobs if not j.state.is_terminal)),
+            "finishedJobs": count(JobState.FINISHED),
+            "failedJobs": count(JobState.FAILED),
+            "cancelledJobs": count(JobState.CANCELED),
+        }
+        if self.server.settings.version_tuple >= (2, 3, 12):
+            overview["pendingJobs"] = count(JobState.PENDING)
+        return overview
+
+    def _monitoring(self) -> dict[str, str]:
+        running = sum(1 for j in self.server.engine.jobs() if not j.state.is_terminal)
+        values = {
+            "processors": "8",
+            "physical.memory.total": "16.0G",
+            "physical.memory.free": "7.2G",
+            "swap.space.total": "0",
+            "swap.space.free": "0",
+            "heap.memory.used": f"{180 + 40 * running}.0M",
+            "heap.memory.free": "300.0M",
+            "heap.memory.total": "576.0M",
+            "heap.memory.max": "2.0G",
+            "heap.memory.used/total": "31.25%",
+            "heap.memory.used/max": "8.79%",
+            "minor.gc.count": "6",
+            "minor.gc.time": "110ms",
+            "major.gc.count": "0",
+            "major.gc.time": "0ms",
+            "load.process": "4.10%",
+            "load.system": "12.00%",
+            "load.systemAverage": "0.80",
+            "thread.count": str(100 + 10 * running),
+            "thread.peakCount": str(120 + 10 * running),
+            "cluster.timeDiff": "0",
+            "event.q.size": "0",
+            "executor.q.async.size": "0",
+            "executor.q.client.size": "0",
+            "executor.q.client.query.size": "0",
+            "executor.q.client.blocking.size": "0",
+            "executor.q.query.size": "0",
+            "executor.q.scheduled.size": "0",
+            "executor.q.io.size": "0",
+            "executor.q.system.size": "0",
+            "executor.q.operations.size": "0",
+            "executor.q.priorityOperation.size": "0",
+            "operations.completed.count": "10",
+            "executor.q.mapLoad.size": "0",
+            "executor.q.mapLoadAllKeys.size": "0",
+            "executor.q.cluster.size": "0",
+            "executor.q.response.size": "0",
+            "operations.running.count": "0",
+            "operations.pending.invocations.percentage": "0.00%",
+            "operations.pending.invocations.count": "0",
+            "proxy.count": "8",
+            "clientEndpoint.count": "0",
+            "connection.active.count": "1",
+            "client.connection.count": "0",
+            "connection.count": "0",
+        }
+        return values
+
+    def _logs(self, name: str | None, query: dict[str, str]) -> None:
+        engine = self.server.engine
+        node = self.headers.get("Host") or engine.node
+        base = f"http://{node}{self.server.settings.context_path.rstrip('/')}/logs/"
+        if name is None:
+            entries = [
+                {"node": node, "logLink": base + f"job-{job.job_id}.log", "logName": f"job-{job.job_id}.log"}
+                for job in engine.jobs()
+            ]
+            if query.get("format", "html").lower() == "json":
+                self._json(entries)
+            else:
+                links = "".join(f'<li><a href="{e["logLink"]}">{e["logName"]}</a></li>' for e in entries)
+                self._text(f"<html><body><h1>{node}</h1><ul>{links}</ul></body></html>", content_type="text/html")
+            return
+        match = re.fullmatch(r"(?:job-)?(\d+)(?:\.log)?", name)
+        job = engine.job(int(match.group(1))) if match else None
+        if job is None:
+            self._not_found()
+            return
+        self._text("\n".join(job.log) + "\n")
+
+    def _prometheus(self) -> str:
+        engine = self.server.engine
+        jobs = engine.jobs()
+        label = 'cluster="seatunnel"'
+        lines = [
+            "# HELP cluster_info Cluster info",
+            "# TYPE cluster_info gauge",
+            f'cluster_info{{{label},hazelcastVersion="5.1",master="{engine.node}"}} 1.0',
+            "# HELP cluster_time Cluster start time",
+            "# TYPE cluster_time gauge",
+            f'cluster_time{{{label},hazelcastVersion="5.1"}} {int(engine.started_wall * 1000)}.0',
+            "# HELP node_count Cluster node total count",
+            "# TYPE node_count gauge",
+            f"node_count{{{label}}} 1.0",
+            "# HELP node_state Whether is up of seatunnel node",
+            "# TYPE node_state gauge",
+            f'node_state{{{label},address="{engine.node}"}} 1.0',
+            "# HELP job_count All job counts of seatunnel cluster",
+            "# TYPE job_count gauge",
+        ]
+        kinds = {
+            "canceled": (JobState.CANCELED,),
+            "cancelling": (JobState.CANCELING,),
+            "created": (JobState.CREATED, JobState.INITIALIZING),
+            "failed": (JobState.FAILED,),
+            "failing": (JobState.FAILING,),
+            "finished": (JobState.FINISHED,),
+            "running": (JobState.RUNNING, JobState.DOING_SAVEPOINT),
+            "scheduled": (JobState.SCHEDULED,),
+        }
+        for kind, states in kinds.items():
+            lines.append(f'job_count{{{label},type="{kind}"}} {float(sum(1 for j in jobs if j.state in states))}')
+        active = sum(1 for j in jobs if not j.state.is_terminal)
+        lines += [
+            "# HELP job_thread_pool_activeCount The activeCount of seatunnel coordinator job's executor cached "
+            "thread pool",
+            "# TYPE job_thread_pool_activeCount gauge",
+            f'job_thread_pool_activeCount{{{label},address="{engine.node}"}} {float(active)}',
+            "# HELP hazelcast_partition_partitionCount The partitionCount of Hazelcast partition",
+            "# TYPE hazelcast_partition_partitionCount gauge",
+            f'hazelcast_partition_partitionCount{{{label},address="{engine.node}"}} 271.0',
+            "# HELP jvm_memory_bytes_used Used bytes of a given JVM memory area.",
+            "# TYPE jvm_memory_bytes_used gauge",
+            f'jvm_memory_bytes_used{{area="heap",}} {float((180 + 40 * active) * 1024 * 1024)}',
+            "# HELP process_start_time_seconds Start time of the process since unix epoch in seconds.",
+            "# TYPE process_start_time_seconds gauge",
+            f"process_start_time_seconds {engine.started_wall:.3f}",
+        ]
+        return "\n".join(lines) + "\n"
