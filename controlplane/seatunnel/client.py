@@ -1,0 +1,579 @@
+"""Client for a SeaTunnel Zeta cluster's REST API (v2 on Jetty, falling back to the v1 Hazelcast paths).
+
+Django-free. One client per cluster: several endpoints with fail-over, timeouts, bounded retries with
+backoff for idempotent calls (reads, stop) and none for a submit, errors as DomainError subclasses with
+stable codes, job ids as exact ints (ZETA_FACTS §1.1: ids exceed 2**53, so nothing goes through float).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import time
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+import httpx
+
+from controlplane.errors import DomainError
+from controlplane.seatunnel.states import REST_V2_SINCE, JobState, parse_version
+
+V1_MAPS = "/hazelcast/rest/maps"
+V1_INSTANCE = "/hazelcast/rest/instance"
+_DIGITS = re.compile(r"-?\d+")
+
+
+# -- errors --------------------------------------------------------------------------------------------------
+class ZetaError(DomainError):
+    code = "ZETA_ERROR"
+
+
+class ZetaUnreachable(ZetaError):
+    code = "ZETA_UNREACHABLE"
+
+
+class ZetaAuthFailed(ZetaError):
+    code = "ZETA_AUTH_FAILED"
+
+
+class ZetaJobNotFound(ZetaError):
+    code = "ZETA_JOB_NOT_FOUND"
+
+
+class ZetaRequestRejected(ZetaError):
+    """The engine answered `{"status":"fail","message":...}`; details carry the HTTP status and the body."""
+
+    code = "ZETA_REQUEST_REJECTED"
+
+
+class ZetaBadResponse(ZetaError):
+    code = "ZETA_BAD_RESPONSE"
+
+
+class ZetaUnsupported(ZetaError):
+    """The cluster does not serve this path (404): an older version, or v1 REST disabled."""
+
+    code = "ZETA_UNSUPPORTED"
+
+
+class ZetaSubmitOutcomeUnknown(ZetaError):
+    """A submit was sent but no answer came back: the job may or may not exist. Reconcile (by job id or
+    name, through running_jobs/finished_jobs/job_info) before submitting again."""
+
+    code = "ZETA_SUBMIT_OUTCOME_UNKNOWN"
+
+
+# -- results -------------------------------------------------------------------------------------------------
+def _parse_job_id(value: Any) -> int:
+    if isinstance(value, int) and not isinstance(value, bool):
+        return value
+    if isinstance(value, str) and _DIGITS.fullmatch(value.strip()):
+        return int(value)
+    raise ZetaBadResponse(f"not a job id: {value!r}", value=repr(value))
+
+
+def _int(value: Any, default: int = 0) -> int:
+    if isinstance(value, int) and not isinstance(value, bool):
+        return value
+    if isinstance(value, str) and _DIGITS.fullmatch(value.strip()):
+        return int(value)
+    return default
+
+
+def _decimal(value: Any) -> Decimal:
+    if isinstance(value, Decimal | int) and not isinstance(value, bool):
+        return Decimal(value)
+    try:
+        return Decimal(str(value).strip().rstrip("%"))
+    except (InvalidOperation, ValueError):
+        return Decimal(0)
+
+
+def _state(value: Any) -> JobState:
+    try:
+        return JobState(str(value))
+    except ValueError:
+        return JobState.UNKNOWABLE
+
+
+@dataclass(frozen=True)
+class Overview:
+    version: str
+    git_commit: str
+    total_slots: int
+    unassigned_slots: int
+    workers: int
+    running_jobs: int
+    pending_jobs: int | None
+    finished_jobs: int
+    failed_jobs: int
+    cancelled_jobs: int
+    raw: Mapping[str, Any] = field(repr=False)
+
+    @classmethod
+    def from_json(cls, data: Any) -> Overview:
+        if not isinstance(data, dict) or "projectVersion" not in data:
+            raise ZetaBadResponse("overview without projectVersion", body=_snippet(data))
+        return cls(
+            version=str(data["projectVersion"]),
+            git_commit=str(data.get("gitCommitAbbrev", "")),
+            total_slots=_int(data.get("totalSlot")),
+            unassigned_slots=_int(data.get("unassignedSlot")),
+            workers=_int(data.get("works")),
+            running_jobs=_int(data.get("runningJobs")),
+            pending_jobs=_int(data["pendingJobs"]) if "pendingJobs" in data else None,
+            finished_jobs=_int(data.get("finishedJobs")),
+            failed_jobs=_int(data.get("failedJobs")),
+            cancelled_jobs=_int(data.get("cancelledJobs")),
+            raw=data,
+        )
+
+
+@dataclass(frozen=True)
+class JobMetrics:
+    source_received_count: int = 0
+    source_received_qps: Decimal = Decimal(0)
+    source_received_bytes: int = 0
+    source_received_bytes_per_second: Decimal = Decimal(0)
+    sink_write_count: int = 0
+    sink_write_qps: Decimal = Decimal(0)
+    sink_write_bytes: int = 0
+    sink_write_bytes_per_second: Decimal = Decimal(0)
+    intermediate_queue_size: int | None = None
+    per_table: Mapping[str, Mapping[str, str]] = field(default_factory=dict)
+
+    @classmethod
+    def from_json(cls, data: Any) -> JobMetrics:
+        if not isinstance(data, dict):  # /finished-jobs is documented with "metrics": ""
+            return cls()
+        if "sourceReceivedCount" in data and "SourceReceivedCount" not in data:  # /running-jobs spelling
+            return cls(
+                source_received_count=_int(data.get("sourceReceivedCount")),
+                sink_write_count=_int(data.get("sinkWriteCount")),
+            )
+        return cls(
+            source_received_count=_int(data.get("SourceReceivedCount")),
+            source_received_qps=_decimal(data.get("SourceReceivedQPS", 0)),
+            source_received_bytes=_int(data.get("SourceReceivedBytes")),
+            source_received_bytes_per_second=_decimal(data.get("SourceReceivedBytesPerSeconds", 0)),
+            sink_write_count=_int(data.get("SinkWriteCount")),
+            sink_write_qps=_decimal(data.get("SinkWriteQPS", 0)),
+            sink_write_bytes=_int(data.get("SinkWriteBytes")),
+            sink_write_bytes_per_second=_decimal(data.get("SinkWriteBytesPerSeconds", 0)),
+            intermediate_queue_size=_int(data["IntermediateQueueSize"]) if "IntermediateQueueSize" in data else None,
+            per_table={k: {t: str(v) for t, v in m.items()} for k, m in data.items() if isinstance(m, dict)},
+        )
+
+
+@dataclass(frozen=True)
+class Vertex:
+    vertex_id: int
+    type: str
+    name: str
+    table_paths: tuple[str, ...]
+
+
+def _vertices(dag: Any) -> tuple[Vertex, ...]:
+    if not isinstance(dag, dict) or not isinstance(dag.get("vertexInfoMap"), list):
+        return ()
+    return tuple(
+        Vertex(
+            vertex_id=_int(v.get("vertexId")),
+            type=str(v.get("type", "")),
+            name=str(v.get("vertexName", "")),
+            table_paths=tuple(str(t) for t in v.get("tablePaths") or ()),
+        )
+        for v in dag["vertexInfoMap"]
+        if isinstance(v, dict)
+    )
+
+
+@dataclass(frozen=True)
+class JobSummary:
+    """One entry of /running-jobs or /finished-jobs."""
+
+    job_id: int
+    name: str
+    state: JobState
+    state_name: str
+    create_time: str | None
+    finish_time: str | None
+    error_msg: str | None
+    metrics: JobMetrics
+    raw: Mapping[str, Any] = field(repr=False)
+
+    @classmethod
+    def from_json(cls, data: Any) -> JobSummary:
+        if not isinstance(data, dict) or "jobId" not in data:
+            raise ZetaBadResponse("job entry without jobId", body=_snippet(data))
+        return cls(
+            job_id=_parse_job_id(data["jobId"]),
+            name=str(data.get("jobName", "")),
+            state=_state(data.get("jobStatus")),
+            state_name=str(data.get("jobStatus", "")),
+            create_time=data.get("createTime"),
+            finish_time=data.get("finishTime"),
+            error_msg=data.get("errorMsg"),
+            metrics=JobMetrics.from_json(data.get("metrics")),
+            raw=data,
+        )
+
+
+@dataclass(frozen=True)
+class JobInfo:
+    job_id: int
+    name: str
+    state: JobState
+    state_name: str
+    create_time: str | None
+    finished_time: str | None
+    error_msg: str | None
+    metrics: JobMetrics
+    vertices: tuple[Vertex, ...]
+    env_options: Mapping[str, Any]
+    is_start_with_savepoint: bool | None
+    raw: Mapping[str, Any] = field(repr=False)
+
+    @classmethod
+    def from_json(cls, data: Any, *, asked_for: int) -> JobInfo:
+        if not isinstance(data, dict) or "jobId" not in data:
+            raise ZetaBadResponse("job-info without jobId", body=_snippet(data))
+        if data["jobId"] in ("", None):  # the documented answer for an unknown or expired id
+            raise ZetaJobNotFound(f"job {asked_for} is unknown to the cluster", job_id=asked_for)
+        env = data.get("envOptions")
+        return cls(
+            job_id=_parse_job_id(data["jobId"]),
+            name=str(data.get("jobName", "")),
+            state=_state(data.get("jobStatus")),
+            state_name=str(data.get("jobStatus", "")),
+            create_time=data.get("createTime"),
+            finished_time=data.get("finishedTime"),
+            error_msg=data.get("errorMsg"),
+            metrics=JobMetrics.from_json(data.get("metrics")),
+            vertices=_vertices(data.get("jobDag")),
+            env_options=env if isinstance(env, dict) else {},
+            is_start_with_savepoint=data.get("isStartWithSavePoint"),
+            raw=data,
+        )
+
+
+@dataclass(frozen=True)
+class SubmitResult:
+    job_id: int
+    job_name: str
+
+
+@dataclass(frozen=True)
+class StopResult:
+    job_id: int
+    savepoint: bool
+
+
+@dataclass(frozen=True)
+class LogFile:
+    node: str
+    link: str
+    name: str
+
+
+def _snippet(value: Any, limit: int = 500) -> str:
+    text = value if isinstance(value, str) else repr(value)
+    return text[:limit]
+
+
+def _loads(content: bytes) -> Any:
+    # Ints stay exact Python ints; a float-looking value becomes a Decimal, never a binary float.
+    return json.loads(content, parse_float=Decimal)
+
+
+# -- the client ----------------------------------------------------------------------------------------------
+class ZetaClient:
+    """Talks to one cluster through any of its endpoints.
+
+    endpoints: base URLs of the REST v2 service (`http://host:8080`, `https://host:8443`); a bare
+    `host:port` means http. v1_endpoints: where the v1 Hazelcast REST answers (member port 5801 on a real
+    cluster); defaults to the same endpoints. api: "auto" (detect: v2, else v1 on a 404), "v2" or "v1".
+    """
+
+    def __init__(
+        self,
+        endpoints: Sequence[str] | str,
+        *,
+        context_path: str = "",
+        auth: tuple[str, str] | None = None,
+        verify: bool | str = True,
+        timeout: float = 5.0,
+        connect_timeout: float | None = None,
+        retries: int = 2,
+        backoff: float = 0.2,
+        api: str = "auto",
+        v1_endpoints: Sequence[str] | None = None,
+        transport: httpx.BaseTransport | None = None,
+    ) -> None:
+        if isinstance(endpoints, str):
+            endpoints = [endpoints]
+        if not endpoints:
+            raise ValueError("at least one endpoint is needed")
+        if api not in ("auto", "v1", "v2"):
+            raise ValueError("api must be auto, v1 or v2")
+        self.endpoints = [_base(e) for e in endpoints]
+        self.v1_endpoints = [_base(e) for e in v1_endpoints] if v1_endpoints else list(self.endpoints)
+        ctx = context_path.strip().rstrip("/")
+        self.context_path = ("/" + ctx.lstrip("/")) if ctx else ""
+        self.retries = max(retries, 0)
+        self.backoff = backoff
+        self._api: str | None = None if api == "auto" else api
+        self._version: str | None = None
+        self._preferred = {"v1": 0, "v2": 0}
+        self._http = httpx.Client(
+            auth=auth,
+            verify=verify,
+            timeout=httpx.Timeout(timeout, connect=connect_timeout if connect_timeout is not None else timeout),
+            transport=transport,
+            follow_redirects=False,
+        )
+
+    def __enter__(self) -> ZetaClient:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        self._http.close()
+
+    # -- API flavour ---------------------------------------------------------------------------------------
+    @property
+    def api(self) -> str:
+        """'v2' or 'v1' (detected on first use)."""
+        if self._api is None:
+            self._detect()
+        assert self._api is not None
+        return self._api
+
+    def version(self) -> str:
+        """The cluster's projectVersion (from /overview)."""
+        if self._version is None:
+            self.overview()
+        assert self._version is not None
+        return self._version
+
+    def _detect(self) -> None:
+        try:
+            data = self._call("v2", "GET", "/overview")
+        except ZetaUnsupported:
+            data = None
+        except ZetaUnreachable:
+            if self.v1_endpoints == self.endpoints:
+                raise
+            data = None
+        if data is not None:
+            overview = Overview.from_json(data)
+            self._version = overview.version
+            # A 2.3.9+ cluster answers v2; an answer naming an older version would be a proxy's doing.
+            self._api = "v2" if parse_version(overview.version) >= REST_V2_SINCE or not overview.version else "v1"
+            return
+        overview = Overview.from_json(self._call("v1", "GET", "/overview"))
+        self._version = overview.version
+        self._api = "v1"
+
+    # -- transport -----------------------------------------------------------------------------------------
+    def _url(self, api: str, base: str, path: str) -> str:
+        if api == "v2":
+            return base + self.context_path + path
+        if path in ("/metrics", "/openmetrics"):
+            return base + V1_INSTANCE + path
+        return base + V1_MAPS + path
+
+    def _call(
+        self,
+        api: str,
+        method: str,
+        path: str,
+        *,
+        params: Mapping[str, str] | None = None,
+        body: bytes | None = None,
+        idempotent: bool = True,
+        raw: bool = False,
+    ) -> Any:
+        bases = self.endpoints if api == "v2" else self.v1_endpoints
+        rounds = self.retries + 1 if idempotent else 1
+        attempts = 0
+        last_error = ""
+        headers = {"Content-Type": "application/json"} if body is not None else None
+        for round_no in range(rounds):
+            if round_no:
+                time.sleep(self.backoff * (2 ** (round_no - 1)))
+            for offset in range(len(bases)):
+                index = (self._preferred[api] + offset) % len(bases)
+                url = self._url(api, bases[index], path)
+                attempts += 1
+                try:
+                    response = self._http.request(method, url, params=params, content=body, headers=headers)
+                except (httpx.ConnectError, httpx.ConnectTimeout) as error:
+                    # Nothing reached the server: moving to the next endpoint is safe even for a submit.
+                    last_error = f"{url}: {type(error).__name__}: {error}"
+                    continue
+                except httpx.TransportError as error:
+                    if not idempotent:
+                        raise ZetaSubmitOutcomeUnknown(
+                            "the request was sent but no answer came back; reconcile before retrying",
+                            endpoint=bases[index],
+                            error=f"{type(error).__name__}: {error}",
+                        ) from error
+                    last_error = f"{url}: {type(error).__name__}: {error}"
+                    continue
+                if response.status_code in (502, 503, 504):
+                    if not idempotent:
+                        raise ZetaSubmitOutcomeUnknown(
+                            f"HTTP {response.status_code} from a gateway; reconcile before retrying",
+                            endpoint=bases[index],
+                            status=response.status_code,
+                        )
+                    last_error = f"{url}: HTTP {response.status_code}"
+                    continue
+                self._preferred[api] = index
+                return self._check(response, raw=raw)
+        raise ZetaUnreachable(
+            f"no endpoint of the cluster answered ({attempts} attempts)",
+            endpoints=list(bases),
+            attempts=attempts,
+            last_error=last_error,
+        )
+
+    def _check(self, response: httpx.Response, *, raw: bool) -> Any:
+        status = response.status_code
+        if status in (401, 403):
+            raise ZetaAuthFailed(
+                "the cluster refused the credentials",
+                status=status,
+                www_authenticate=response.headers.get("WWW-Authenticate", ""),
+            )
+        if status == 404:
+            raise ZetaUnsupported(f"the cluster does not serve {response.request.url.path}", status=status)
+        body: Any = None
+        if "json" in response.headers.get("Content-Type", "") or (status >= 400 and response.content[:1] == b"{"):
+            try:
+                body = _loads(response.content)
+            except ValueError:
+                if not raw or status >= 400:
+                    raise ZetaBadResponse(
+                        "the cluster answered malformed JSON", status=status, body=_snippet(response.text)
+                    ) from None
+        if isinstance(body, dict) and body.get("status") == "fail":
+            raise ZetaRequestRejected(
+                str(body.get("message")) if body.get("message") is not None else "the engine gave no message",
+                status=status,
+                body=body,
+            )
+        if status >= 400:
+            raise ZetaBadResponse(f"HTTP {status} from the cluster", status=status, body=_snippet(response.text))
+        if raw:
+            return response.text
+        if body is None:
+            raise ZetaBadResponse("expected JSON", status=status, body=_snippet(response.text))
+        return body
+
+    def _get(self, path: str, **kwargs: Any) -> Any:
+        return self._call(self.api, "GET", path, **kwargs)
+
+    # -- endpoints -----------------------------------------------------------------------------------------
+    def overview(self) -> Overview:
+        overview = Overview.from_json(self._get("/overview"))
+        self._version = overview.version
+        return overview
+
+    def running_jobs(self) -> list[JobSummary]:
+        return [JobSummary.from_json(item) for item in _list(self._get("/running-jobs"))]
+
+    def finished_jobs(self, state: JobState | str | None = None) -> list[JobSummary]:
+        path = "/finished-jobs" if state is None else f"/finished-jobs/{JobState(str(state))}"
+        return [JobSummary.from_json(item) for item in _list(self._get(path))]
+
+    def job_info(self, job_id: int) -> JobInfo:
+        job_id = _require_id(job_id)
+        return JobInfo.from_json(self._get(f"/job-info/{job_id}"), asked_for=job_id)
+
+    def submit_job(
+        self,
+        config: Mapping[str, Any],
+        *,
+        job_id: int | None = None,
+        job_name: str | None = None,
+        start_with_savepoint: bool = False,
+    ) -> SubmitResult:
+        """Submit a job config (the JSON form: env, source[], transform[], sink[] with plugin_name).
+
+        Sent as JSON, never HOCON (ZETA_FACTS §1.2: HOCON bodies lost their newlines on 2.3.9). Never
+        retried once sent: ZetaSubmitOutcomeUnknown means reconcile by job id/name first.
+        """
+        if start_with_savepoint and job_id is None:
+            raise ValueError("resuming from a savepoint needs the job id")
+        params = {}
+        if job_id is not None:
+            params["jobId"] = str(_require_id(job_id))
+        if job_name:
+            params["jobName"] = job_name
+        if start_with_savepoint:
+            params["isStartWithSavePoint"] = "true"
+        body = json.dumps(dict(config)).encode()
+        data = self._call(self.api, "POST", "/submit-job", params=params, body=body, idempotent=False)
+        if not isinstance(data, dict) or "jobId" not in data:
+            raise ZetaBadResponse("submit answered without jobId", body=_snippet(data))
+        return SubmitResult(job_id=_parse_job_id(data["jobId"]), job_name=str(data.get("jobName", job_name or "")))
+
+    def stop_job(self, job_id: int, *, savepoint: bool = False) -> StopResult:
+        """Cancel (or, with savepoint, pause) a job. Idempotent: stopping an unknown or finished job is a
+        silent no-op on the engine, so this is retried like a read."""
+        job_id = _require_id(job_id)
+        body = json.dumps({"jobId": job_id, "isStopWithSavePoint": savepoint}).encode()
+        data = self._call(self.api, "POST", "/stop-job", body=body, idempotent=True)
+        answered = data.get("jobId") if isinstance(data, dict) else None
+        return StopResult(job_id=_parse_job_id(answered) if answered not in (None, "") else job_id, savepoint=savepoint)
+
+    def logs(self, job_id: int | None = None) -> list[LogFile] | str:
+        """Without a job id: the log files of every node. With one: that job's log text."""
+        if job_id is None:
+            data = self._get("/logs", params={"format": "json"})
+            return [
+                LogFile(node=str(e.get("node", "")), link=str(e.get("logLink", "")), name=str(e.get("logName", "")))
+                for e in _list(data)
+                if isinstance(e, dict)
+            ]
+        job_id = _require_id(job_id)
+        try:
+            return self._get(f"/logs/{job_id}", raw=True)
+        except ZetaUnsupported as error:
+            if self.api == "v1":
+                raise
+            raise ZetaJobNotFound(f"no logs for job {job_id}", job_id=job_id) from error
+
+    def metrics_text(self) -> str:
+        """Prometheus text from /metrics (v1: /hazelcast/rest/instance/metrics); empty when telemetry is off."""
+        return self._get("/metrics", raw=True)
+
+    def system_monitoring(self) -> list[dict[str, str]]:
+        return [dict(item) for item in _list(self._get("/system-monitoring-information")) if isinstance(item, dict)]
+
+
+def _base(endpoint: str) -> str:
+    endpoint = endpoint.strip().rstrip("/")
+    if "://" not in endpoint:
+        endpoint = "http://" + endpoint
+    return endpoint
+
+
+def _list(data: Any) -> list[Any]:
+    if not isinstance(data, list):
+        raise ZetaBadResponse("expected a JSON array", body=_snippet(data))
+    return data
+
+
+def _require_id(job_id: Any) -> int:
+    if isinstance(job_id, bool) or not isinstance(job_id, int):
+        if isinstance(job_id, str) and _DIGITS.fullmatch(job_id.strip()):
+            return int(job_id)
+        raise TypeError(f"job ids are ints, not {type(job_id).__name__}")
+    return job_id
