@@ -45,6 +45,13 @@ STATUS: dict[str, int] = {
     "SECRETS_KEY_MISSING": 500,
     "SECRETS_KEY_INVALID": 500,
     "SECRETS_KEY_MISMATCH": 500,
+    # the engine's side of a request (controlplane/seatunnel/client.py)
+    "ZETA_UNREACHABLE": 502,
+    "ZETA_AUTH_FAILED": 502,
+    "ZETA_BAD_RESPONSE": 502,
+    "ZETA_REQUEST_REJECTED": 422,
+    "ZETA_SUBMIT_OUTCOME_UNKNOWN": 504,
+    "ZETA_UNSUPPORTED": 501,
 }
 
 
