@@ -17,7 +17,8 @@ from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from typing import Any
 
-from controlplane.eventlog.errors import ConcurrencyConflict
+from controlplane.eventlog.errors import ConcurrencyConflict, InvalidAppend
+from controlplane.eventlog.hashing import GENESIS, event_hash
 
 EVENT_COLUMNS = (
     "stream_type, stream_id, version, event_type, schema_version, payload, tenant_id, workspace_id, "
@@ -35,24 +36,41 @@ HEAD_COLUMNS = "stream_id, stream_type, version, last_hash, tenant_id"
 
 @dataclass(frozen=True)
 class Batch:
-    """What one append writes: the stream head moves to the last event's version and hash."""
+    """What one append writes: events after ``expected_version`` of one stream, with shared metadata."""
 
     stream: Any  # store.StreamRef
     expected_version: int
     encoded: list[tuple[Any, dict, str]]  # (EventSpec, payload, payload JSON text)
-    hashes: list[str]
     meta: tuple  # the eight metadata columns
     recorded_at: Any  # as the driver wants it
+    recorded_micros: int  # the same instant, for the hash
     tenant_id: str | None
 
     @property
     def last_version(self) -> int:
         return self.expected_version + len(self.encoded)
 
-    def head_params(self) -> list:
-        return [self.stream.id, self.stream.type, self.last_version, self.hashes[-1], self.tenant_id]
+    @property
+    def wire_names(self) -> set[str]:
+        return {spec.wire_name for spec, _, _ in self.encoded}
 
-    def rows(self) -> list[tuple]:
+    def chain(self, prev_hash: str) -> list[str]:
+        hashes = []
+        for i, (spec, _, text) in enumerate(self.encoded):
+            prev_hash = event_hash(
+                prev_hash,
+                self.stream.id,
+                self.expected_version + i + 1,
+                spec.wire_name,
+                spec.version,
+                text,
+                self.meta,
+                self.recorded_micros,
+            )
+            hashes.append(prev_hash)
+        return hashes
+
+    def rows(self, hashes: list[str]) -> list[tuple]:
         """One tuple per event in EVENT_COLUMNS order."""
         return [
             (
@@ -64,14 +82,21 @@ class Batch:
                 text,
                 *self.meta,
                 self.recorded_at,
-                self.hashes[i],
+                hashes[i],
             )
             for i, (spec, _, text) in enumerate(self.encoded)
         ]
 
-    def conflict(self) -> ConcurrencyConflict:
+    def conflict(self, actual: int | None) -> ConcurrencyConflict:
+        if actual is None:
+            return ConcurrencyConflict(
+                f"stream {self.stream.id} already exists", stream_id=self.stream.id, expected_version=0
+            )
         return ConcurrencyConflict(
-            f"stream {self.stream.id} already exists", stream_id=self.stream.id, expected_version=0
+            f"stream {self.stream.id} is at version {actual}, not {self.expected_version}",
+            stream_id=self.stream.id,
+            expected_version=self.expected_version,
+            actual_version=actual,
         )
 
 
@@ -81,6 +106,7 @@ class Dialect:
     lock_suffix: str = " FOR UPDATE"
     returning: bool = True
     counter_positions: bool = False  # positions from eventlog_position_counter (commit order)
+    single_call: bool = False  # the whole append is one statement (may run as its own transaction)
 
     def cursor(self, connection: Any) -> AbstractContextManager:
         return connection.cursor()
@@ -91,29 +117,52 @@ class Dialect:
             cursor.execute(sql, params)
             return cursor.fetchall()
 
-    def write(self, cursor: Any, batch: Batch) -> list[int]:
-        """Move the stream head (the caller holds its lock, or it is new) and insert the events; positions."""
-        if batch.expected_version == 0:
-            cursor.execute(self.insert_head_sql(), batch.head_params())
-            if cursor.rowcount != 1:
-                raise batch.conflict()
-        else:
-            cursor.execute(
-                "UPDATE eventlog_stream SET version = %s, last_hash = %s WHERE stream_id = %s",
-                [batch.last_version, batch.hashes[-1], batch.stream.id],
-            )
-        rows = batch.rows()
-        if self.counter_positions:
-            return self._insert_counted(cursor, rows)
-        placeholders = "(" + ", ".join(["%s"] * EVENT_PARAMS) + ")"
-        cursor.execute(
-            f"INSERT INTO eventlog_event ({EVENT_COLUMNS}) VALUES "
-            + ", ".join([placeholders] * len(rows))
-            + " RETURNING version, position",
-            [value for row in rows for value in row],
-        )
-        by_version = dict(cursor.fetchall())
-        return [by_version[row[2]] for row in rows]
+    def append_rows(self, connection: Any, batch: Batch) -> list[tuple[int, str]]:
+        """Check and move the stream head, insert the events: (position, hash) per event. Inside a transaction."""
+        with connection.cursor() as cursor:
+            if batch.expected_version == 0:
+                prev_hash = GENESIS
+            else:
+                cursor.execute(
+                    "SELECT version, last_hash, stream_type FROM eventlog_stream WHERE stream_id = %s"
+                    + self.lock_suffix,
+                    [batch.stream.id],
+                )
+                head = cursor.fetchone()
+                if head is None or head[0] != batch.expected_version:
+                    raise batch.conflict(head[0] if head else 0)
+                if head[2] != batch.stream.type:
+                    raise InvalidAppend(
+                        f"stream {batch.stream.id} is a {head[2]}, not a {batch.stream.type}", stream_id=batch.stream.id
+                    )
+                prev_hash = head[1]
+            hashes = batch.chain(prev_hash)
+            if batch.expected_version == 0:
+                cursor.execute(
+                    self.insert_head_sql(),
+                    [batch.stream.id, batch.stream.type, batch.last_version, hashes[-1], batch.tenant_id],
+                )
+                if cursor.rowcount != 1:
+                    raise batch.conflict(None)
+            else:
+                cursor.execute(
+                    "UPDATE eventlog_stream SET version = %s, last_hash = %s WHERE stream_id = %s",
+                    [batch.last_version, hashes[-1], batch.stream.id],
+                )
+            rows = batch.rows(hashes)
+            if self.counter_positions:
+                positions = self._insert_counted(cursor, rows)
+            else:
+                placeholders = "(" + ", ".join(["%s"] * EVENT_PARAMS) + ")"
+                cursor.execute(
+                    f"INSERT INTO eventlog_event ({EVENT_COLUMNS}) VALUES "
+                    + ", ".join([placeholders] * len(rows))
+                    + " RETURNING version, position",
+                    [value for row in rows for value in row],
+                )
+                by_version = dict(cursor.fetchall())
+                positions = [by_version[row[2]] for row in rows]
+        return list(zip(positions, hashes, strict=True))
 
     def _insert_counted(self, cursor: Any, rows: list[tuple]) -> list[int]:
         """Positions from the counter row, locked until commit: handed out in commit order (ADR 0002)."""
@@ -153,26 +202,10 @@ class Dialect:
         return []
 
 
-# PostgreSQL: the head and the events in one statement, the events as arrays (one statement text for any
-# batch size, so the server prepares it once per connection).
-_PG_EVENTS = (
-    f"INSERT INTO eventlog_event ({EVENT_COLUMNS}) "
-    "SELECT %s, %s, u.v, u.et, u.sv, u.p, %s, %s, %s, %s, %s, %s, %s, %s, %s, u.h "
-    "FROM unnest(%s::int[], %s::text[], %s::int[], %s::text[], %s::text[]) AS u(v, et, sv, p, h) "
-    "WHERE EXISTS (SELECT 1 FROM h) RETURNING version, position"
-)
-_PG_NEW_STREAM = (
-    f"WITH h AS (INSERT INTO eventlog_stream ({HEAD_COLUMNS}) VALUES (%s, %s, %s, %s, %s) "
-    "ON CONFLICT (stream_id) DO NOTHING RETURNING 1) " + _PG_EVENTS
-)
-_PG_NEXT = (
-    "WITH h AS (UPDATE eventlog_stream SET version = %s, last_hash = %s WHERE stream_id = %s RETURNING 1) " + _PG_EVENTS
-)
-
-
 @dataclass
 class PostgresDialect(Dialect):
     vendor: str = "postgresql"
+    single_call: bool = True
 
     def cursor(self, connection: Any) -> AbstractContextManager:
         # Server-side binding (psycopg's plain Cursor, not Django's client-side one): the hot statements
@@ -182,37 +215,44 @@ class PostgresDialect(Dialect):
         connection.ensure_connection()
         return psycopg.Cursor(connection.connection)
 
-    def fetch(self, connection: Any, sql: str, params: list) -> list[tuple]:
+    def fetch(self, connection: Any, sql: str, params: list, binary: bool = True) -> list[tuple]:
         # Binary results: integers and timestamps arrive without text parsing (about 3x cheaper per row).
         with self.cursor(connection) as cursor:
-            cursor.execute(sql, params, binary=True)
+            cursor.execute(sql, params, binary=binary)
             return cursor.fetchall()
 
-    def write(self, cursor: Any, batch: Batch) -> list[int]:
-        if batch.expected_version == 0:
-            sql, head = _PG_NEW_STREAM, batch.head_params()
-        else:
-            sql, head = _PG_NEXT, [batch.last_version, batch.hashes[-1], batch.stream.id]
-        versions = list(range(batch.expected_version + 1, batch.last_version + 1))
-        cursor.execute(
-            sql,
-            [
-                *head,
-                batch.stream.type,
-                batch.stream.id,
-                *batch.meta,
-                batch.recorded_at,
-                versions,
-                [spec.wire_name for spec, _, _ in batch.encoded],
-                [spec.version for spec, _, _ in batch.encoded],
-                [text for _, _, text in batch.encoded],
-                batch.hashes,
-            ],
-        )
-        by_version = dict(cursor.fetchall())
-        if not by_version:
-            raise batch.conflict()  # only a new stream's head insert can find its row taken
-        return [by_version[v] for v in versions]
+    def append_rows(self, connection: Any, batch: Batch) -> list[tuple[int, str]]:
+        """One call of ``eventlog_append()`` (migration 0003): head check, hash chain and insert on the server."""
+        import psycopg
+
+        try:
+            rows = self.fetch(
+                connection,
+                "SELECT out_position, out_hash FROM eventlog_append("
+                "%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s::text[], %s::int[], %s::text[])",
+                [
+                    batch.stream.id,
+                    batch.stream.type,
+                    batch.expected_version,
+                    *batch.meta,
+                    batch.recorded_at,
+                    batch.recorded_micros,
+                    [spec.wire_name for spec, _, _ in batch.encoded],
+                    [spec.version for spec, _, _ in batch.encoded],
+                    [text for _, _, text in batch.encoded],
+                ],
+                binary=False,
+            )
+        except psycopg.Error as exc:
+            if exc.sqlstate == "EL409":
+                actual = int(exc.diag.message_detail or "-1")
+                raise batch.conflict(None if actual < 0 else actual) from None
+            if exc.sqlstate == "EL400":
+                raise InvalidAppend(
+                    exc.diag.message_primary or "stream type mismatch", stream_id=batch.stream.id
+                ) from None
+            raise
+        return [(position, hash_) for position, hash_ in rows]
 
     def snapshot_read_sql(self, limit: int) -> str:
         # One statement, so the snapshot text and the rows come from the same snapshot.

@@ -93,6 +93,11 @@ def sync_projectors() -> list[Projector]:
     return list(_sync.values())
 
 
+def any_handles(wire_names: set[str]) -> bool:
+    """Does a synchronous projector handle any of these types? (Then the append needs a transaction.)"""
+    return any(not wire_names.isdisjoint(projector.handled_types) for projector in _sync.values())
+
+
 def apply_sync(events: list[RecordedEvent]) -> None:
     for projector in _sync.values():
         projector.apply(events)

@@ -18,12 +18,11 @@ from django.utils import timezone
 from controlplane.eventlog import projectors, types
 from controlplane.eventlog.dialects import READ_COLUMNS, Batch, Dialect, dialect_for
 from controlplane.eventlog.errors import (
-    ConcurrencyConflict,
     InvalidAppend,
     MetadataMissing,
     PayloadNotSerializable,
 )
-from controlplane.eventlog.hashing import GENESIS, event_hash, to_micros
+from controlplane.eventlog.hashing import to_micros
 from controlplane.eventlog.metadata import Metadata
 from controlplane.eventlog.records import RecordedEvent, from_row
 
@@ -115,39 +114,12 @@ def append(
     d = dialect_for(connection.vendor)
     db_now = connection.ops.adapt_datetimefield_value(now)
 
-    with transaction.atomic(using=using):
-        with d.cursor(connection) as cursor:
-            if expected_version == 0:
-                prev_hash = GENESIS
-            else:
-                cursor.execute(
-                    "SELECT version, last_hash, stream_type FROM eventlog_stream WHERE stream_id = %s" + d.lock_suffix,
-                    [stream.id],
-                )
-                head = cursor.fetchone()
-                if head is None or head[0] != expected_version:
-                    raise ConcurrencyConflict(
-                        f"stream {stream.id} is at version {head[0] if head else 0}, not {expected_version}",
-                        stream_id=stream.id,
-                        expected_version=expected_version,
-                        actual_version=head[0] if head else 0,
-                    )
-                if head[2] != stream.type:
-                    raise InvalidAppend(f"stream {stream.id} is a {head[2]}, not a {stream.type}", stream_id=stream.id)
-                prev_hash = head[1]
+    batch = Batch(stream, expected_version, encoded, meta, db_now, micros, metadata.tenant_id)
 
-            hashes: list[str] = []
-            version = expected_version
-            for spec, _, text in encoded:
-                version += 1
-                prev_hash = event_hash(prev_hash, stream.id, version, spec.wire_name, spec.version, text, meta, micros)
-                hashes.append(prev_hash)
-            batch = Batch(stream, expected_version, encoded, hashes, meta, db_now, metadata.tenant_id)
-            positions = d.write(cursor, batch)
-
-        recorded = [
+    def record(placed: list[tuple[int, str]]) -> list[RecordedEvent]:
+        return [
             RecordedEvent(
-                position=positions[i],
+                position=position,
                 stream_type=stream.type,
                 stream_id=stream.id,
                 version=expected_version + i + 1,
@@ -157,10 +129,18 @@ def append(
                 data=event,
                 metadata=metadata,
                 recorded_at=now,
-                hash=hashes[i],
+                hash=hash_,
             )
-            for i, ((spec, payload, _), event) in enumerate(zip(encoded, events, strict=True))
+            for i, ((spec, payload, _), event, (position, hash_)) in enumerate(
+                zip(encoded, events, placed, strict=True)
+            )
         ]
+
+    if d.single_call and not connection.in_atomic_block and not projectors.any_handles(batch.wire_names):
+        # Nothing else has to commit with these events: one statement is the whole transaction.
+        return record(d.append_rows(connection, batch))
+    with transaction.atomic(using=using):
+        recorded = record(d.append_rows(connection, batch))
         projectors.apply_sync(recorded)
     return recorded
 

@@ -193,3 +193,18 @@ def test_one_writer_wins_a_race_for_the_same_version():
     with connection.cursor() as cursor:
         cursor.execute("SELECT COUNT(*) FROM eventlog_event WHERE stream_id = %s", [stream.id])
         assert cursor.fetchone()[0] == 3
+
+
+def test_appends_outside_a_transaction_commit_on_their_own():
+    """With no caller transaction and no synchronous projector, an append is one statement on PostgreSQL."""
+    stream = StreamRef("testing.thing", "autocommit")
+    first = append(stream, 0, [ThingHappened(1), ThingHappened(2)], _meta(0))
+    append(stream, 2, [ThingHappened(3)], _meta(0))
+    with pytest.raises(ConcurrencyConflict) as info:
+        append(stream, 2, [ThingHappened(4)], _meta(0))
+    assert info.value.details["actual_version"] == 3
+    with pytest.raises(ConcurrencyConflict):
+        append(stream, 0, [ThingHappened(5)], _meta(0))
+    assert stream_version(stream.id) == 3
+    assert [e.version for e in first] == [1, 2]
+    assert maintenance.verify() == (3, None)  # hashes computed on the server equal the Python definition
