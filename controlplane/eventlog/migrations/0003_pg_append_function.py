@@ -23,9 +23,13 @@ DECLARE
     head_type text;
     n integer := cardinality(p_event_types);
     hashes text[] := ARRAY[]::text[];
+    positions bigint[];
     prev text;
     meta text;
 BEGIN
+    -- A transaction id before any position, as eventlog_next_position() guarantees for other inserts: the
+    -- readers' watermark depends on it (ADR 0002).
+    PERFORM pg_current_xact_id();
     IF p_expected = 0 THEN
         INSERT INTO eventlog_stream (stream_id, stream_type, version, last_hash, tenant_id)
         VALUES (p_stream_id, p_stream_type, 0, '', p_tenant_id)
@@ -56,13 +60,17 @@ BEGIN
         hashes := hashes || prev;
     END LOOP;
     UPDATE eventlog_stream SET version = p_expected + n, last_hash = prev WHERE stream_id = p_stream_id;
+    -- Positions drawn here in one go, in order (the column default would run a PL/pgSQL call per row).
+    SELECT array_agg(nextval('eventlog_event_position_seq') ORDER BY g) INTO positions FROM generate_series(1, n) g;
     RETURN QUERY
-    INSERT INTO eventlog_event (stream_type, stream_id, version, event_type, schema_version, payload, tenant_id,
-        workspace_id, actor_kind, actor_id, request_id, correlation_id, causation_id, client_address, recorded_at, hash)
-    SELECT p_stream_type, p_stream_id, p_expected + u.i::integer, u.et, u.sv, u.p, p_tenant_id, p_workspace_id,
-        p_actor_kind, p_actor_id, p_request_id, p_correlation_id, p_causation_id, p_client_address, p_recorded_at, u.h
-    FROM unnest(p_event_types, p_schema_versions, p_payloads, hashes) WITH ORDINALITY AS u(et, sv, p, h, i)
-    ORDER BY u.i
+    INSERT INTO eventlog_event (position, stream_type, stream_id, version, event_type, schema_version, payload,
+        tenant_id, workspace_id, actor_kind, actor_id, request_id, correlation_id, causation_id, client_address,
+        recorded_at, hash)
+    SELECT u.pos, p_stream_type, p_stream_id, p_expected + u.i::integer, u.et, u.sv, u.p, p_tenant_id,
+        p_workspace_id, p_actor_kind, p_actor_id, p_request_id, p_correlation_id, p_causation_id, p_client_address,
+        p_recorded_at, u.h
+    FROM unnest(positions, p_event_types, p_schema_versions, p_payloads, hashes) WITH ORDINALITY
+        AS u(pos, et, sv, p, h, i)
     RETURNING eventlog_event.version::integer, eventlog_event.position, eventlog_event.hash::text;
 END $$
 """
