@@ -104,12 +104,8 @@ class Batch:
 class Dialect:
     vendor: str
     lock_suffix: str = " FOR UPDATE"
-    returning: bool = True
     counter_positions: bool = False  # positions from eventlog_position_counter (commit order)
     single_call: bool = False  # the whole append is one statement (may run as its own transaction)
-
-    def cursor(self, connection: Any) -> AbstractContextManager:
-        return connection.cursor()
 
     def fetch(self, connection: Any, sql: str, params: list) -> list[tuple]:
         """Rows of a read on the event log's tables (the hot reads: global order, streams, rebuild)."""
@@ -276,7 +272,6 @@ class SQLiteDialect(Dialect):
 @dataclass
 class MySQLDialect(Dialect):
     vendor: str = "mysql"
-    returning: bool = False
     counter_positions: bool = True
 
     def insert_head_sql(self) -> str:
@@ -295,7 +290,6 @@ class OracleDialect(Dialect):
     """Written to the same plan as MySQL; not run here (no Oracle server), see docs/DB.md."""
 
     vendor: str = "oracle"
-    returning: bool = False
     counter_positions: bool = True
     extra: dict = field(default_factory=dict)
 

@@ -16,7 +16,7 @@ from django.db import connections, transaction
 from django.utils import timezone
 
 from controlplane.eventlog import projectors, types
-from controlplane.eventlog.dialects import READ_COLUMNS, Batch, Dialect, dialect_for
+from controlplane.eventlog.dialects import READ_COLUMNS, Batch, dialect_for
 from controlplane.eventlog.errors import (
     InvalidAppend,
     MetadataMissing,
@@ -40,10 +40,6 @@ class StreamRef:
             raise InvalidAppend(f"stream type must be 1..{MAX_ID} characters", stream_type=self.type)
         if not self.id or len(self.id) > MAX_ID:
             raise InvalidAppend(f"stream id must be 1..{MAX_ID} characters", stream_id=self.id)
-
-
-def dialect(using: str = "default") -> Dialect:
-    return dialect_for(connections[using].vendor)
 
 
 def _encode(event: object) -> tuple[types.EventSpec, dict, str]:
