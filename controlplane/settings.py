@@ -60,6 +60,7 @@ INSTALLED_APPS = [
     "controlplane.eventlog",
     "controlplane.tenancy",
     "controlplane.secrets",
+    "controlplane.clusters",
     "controlplane.iam",
     "controlplane.audit",
     "controlplane.api",

@@ -5,7 +5,12 @@ DISABLE = "tests/api/test_tenants.py::test_disabled_tenant_refuses_its_users_and
 SECRET_ROUND_TRIP = "tests/secrets/test_secrets.py::test_round_trip_writes_metadata_events_and_ciphertext"
 ROTATION = "tests/secrets/test_rotation.py::test_rotation_rewraps_everything_and_retires_the_old_key"
 
+CLUSTERS = "tests/clusters/test_clusters.py::test_register_update_remove_through_the_log"
+
 COVERED: dict[str, str] = {
+    "clusters.cluster_registered": CLUSTERS,
+    "clusters.cluster_updated": CLUSTERS,
+    "clusters.cluster_removed": CLUSTERS,
     "tenancy.tenant_created": PROJECTIONS,
     "tenancy.tenant_renamed": PROJECTIONS,
     "tenancy.workspace_created": PROJECTIONS,

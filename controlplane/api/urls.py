@@ -6,6 +6,7 @@ from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from controlplane.audit.api.views import AuditViewSet, PlatformAuditViewSet
+from controlplane.clusters.api.views import ClusterViewSet
 from controlplane.iam.api.views import (
     ApiTokenViewSet,
     LoginView,
@@ -41,6 +42,9 @@ tenant_routes = [
 ]
 
 workspace_routes = [
+    path("clusters/", collection(ClusterViewSet), name="cluster-list"),
+    path("clusters/<str:pk>/", collection(ClusterViewSet, DETAIL), name="cluster-detail"),
+    path("clusters/<str:pk>/test/", ClusterViewSet.as_view({"post": "test"}), name="cluster-test"),
     path("secrets/", collection(SecretViewSet), name="secret-list"),
     path(
         "secrets/<str:pk>/",

@@ -32,6 +32,10 @@ def _secret(world: World, key: str = "acme_secret") -> str:
     return f"{W}/secrets/{world.objects[key]}/"
 
 
+def _cluster(world: World, key: str = "acme_cluster") -> str:
+    return f"{W}/clusters/{world.objects[key]}/"
+
+
 def _own_token(world: World, role: str) -> str:
     return world.objects.get(f"token_{role}", world.objects["token_owner"])
 
@@ -181,6 +185,50 @@ ENDPOINTS: list[Endpoint] = [
         "secret.reveal",
         200,
         cross_tenant_path=lambda w: f"{_secret(w, 'beta_secret')}reveal/",
+    ),
+    Endpoint("cluster-list.get", "get", lambda w, r: f"{W}/clusters/", "cluster.read", 200),
+    Endpoint(
+        "cluster-list.post",
+        "post",
+        lambda w, r: f"{W}/clusters/",
+        "cluster.create",
+        201,
+        body=lambda w: {"name": "second", "form": "compose", "endpoints": [w.objects["zeta_url"]]},
+    ),
+    Endpoint(
+        "cluster-detail.get",
+        "get",
+        lambda w, r: _cluster(w),
+        "cluster.read",
+        200,
+        cross_tenant_path=lambda w: _cluster(w, "beta_cluster"),
+    ),
+    Endpoint(
+        "cluster-detail.patch",
+        "patch",
+        lambda w, r: _cluster(w),
+        "cluster.update",
+        200,
+        body=lambda w: {"name": "renamed", "labels": {"env": "prod"}},
+        versioned=True,
+        cross_tenant_path=lambda w: _cluster(w, "beta_cluster"),
+    ),
+    Endpoint(
+        "cluster-detail.delete",
+        "delete",
+        lambda w, r: _cluster(w),
+        "cluster.delete",
+        204,
+        versioned=True,
+        cross_tenant_path=lambda w: _cluster(w, "beta_cluster"),
+    ),
+    Endpoint(
+        "cluster-test.post",
+        "post",
+        lambda w, r: f"{_cluster(w)}test/",
+        "cluster.read",
+        200,
+        cross_tenant_path=lambda w: f"{_cluster(w, 'beta_cluster')}test/",
     ),
     Endpoint("audit-list.get", "get", lambda w, r: f"{T}/audit/", "audit.read", 200),
     Endpoint("audit-export.get", "get", lambda w, r: f"{T}/audit/export/?format=jsonl", "audit.export", 200),

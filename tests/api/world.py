@@ -2,19 +2,34 @@
 
 from __future__ import annotations
 
+import atexit
+from contextlib import ExitStack
 from dataclasses import dataclass, field
 
 from django.contrib.auth.models import User
 from rest_framework_simplejwt.tokens import RefreshToken
 
+from controlplane.clusters import actions as clusters
 from controlplane.eventlog.metadata import Metadata
 from controlplane.iam import actions as iam
 from controlplane.iam.models import ApiToken, Membership
+from controlplane.seatunnel.emulator.process import emulator_process
 from controlplane.secrets import actions as secrets
 from controlplane.tenancy import actions as tenancy
 from controlplane.tenancy.models import Tenant, Workspace
 
 ROLES = ("viewer", "operator", "admin", "owner")
+
+_emulators = ExitStack()
+atexit.register(_emulators.close)
+_emulator_url: list[str] = []
+
+
+def emulator_url() -> str:
+    """One Zeta emulator process per test process, started on first use (clusters are registered against it)."""
+    if not _emulator_url:
+        _emulator_url.append(_emulators.enter_context(emulator_process()).url)
+    return _emulator_url[0]
 
 
 @dataclass
@@ -59,9 +74,19 @@ def build_world() -> World:
         token, _ = iam.do_create_api_token(user=users[role], tenant=tenant, name=f"{role} token")
         world.objects[f"token_{role}"] = token.id
     world.objects["beta_token"] = world.objects["token_outsider"]
-    for key, tenant, workspace in (("acme_secret", acme, world.acme_ws), ("beta_secret", beta, world.beta_ws)):
-        world.objects[key] = secrets.do_create_secret(
+    world.objects["zeta_url"] = emulator_url()
+    for prefix, tenant, workspace in (("acme", acme, world.acme_ws), ("beta", beta, world.beta_ws)):
+        world.objects[f"{prefix}_secret"] = secrets.do_create_secret(
             metadata=meta, tenant_id=tenant.id, workspace_id=workspace.id, name="db-password", value="s3cr3t-value"
+        )
+        world.objects[f"{prefix}_cluster"] = clusters.do_register_cluster(
+            metadata=meta,
+            tenant_id=tenant.id,
+            workspace_id=workspace.id,
+            name="zeta",
+            form="bare_metal",
+            mode="hybrid",
+            endpoints=[emulator_url()],
         )
     assert ApiToken.objects.count() == len(ROLES) + 1
     return world

@@ -1,0 +1,1 @@
+"""SeaTunnel Zeta clusters registered with the control plane (issue 4)."""

@@ -1,0 +1,164 @@
+"""The cluster aggregate: pure decide/evolve and the validation of what a cluster is registered with."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field, replace
+from typing import Any
+from urllib.parse import urlsplit
+
+from controlplane.clusters.domain.events import ClusterRegistered, ClusterRemoved, ClusterUpdated
+from controlplane.errors import DomainError
+
+FORMS = ("bare_metal", "compose", "kubernetes")
+MODES = ("hybrid", "separated")
+MAX_ENDPOINTS = 8
+MAX_LABELS = 32
+_LABEL_KEY = re.compile(r"^[a-z0-9]([a-z0-9._/-]{0,61}[a-z0-9])?$")
+_SECRET_NAME = re.compile(r"^[A-Za-z0-9_.-]{1,100}$")
+EDITABLE = ("name", "endpoints", "context_path", "auth_secret", "labels")
+
+
+class ClusterError(DomainError):
+    code = "CLUSTER_INVALID"
+
+
+@dataclass(frozen=True)
+class ClusterState:
+    exists: bool = False
+    removed: bool = False
+    fields: dict[str, Any] = field(default_factory=dict)
+
+
+def check_name(name: str) -> str:
+    name = name.strip()
+    if not name or len(name) > 100:
+        raise ClusterError("cluster name must be 1..100 characters", code="CLUSTER_NAME_INVALID", field="name")
+    return name
+
+
+def check_endpoints(endpoints: list[str]) -> list[str]:
+    if not endpoints or len(endpoints) > MAX_ENDPOINTS:
+        raise ClusterError(
+            f"give 1..{MAX_ENDPOINTS} REST endpoints", code="CLUSTER_ENDPOINT_INVALID", field="endpoints"
+        )
+    cleaned = []
+    for url in endpoints:
+        parts = urlsplit(url.strip())
+        if parts.scheme not in ("http", "https") or not parts.hostname or parts.path not in ("", "/"):
+            raise ClusterError(
+                f"{url!r} is not http(s)://host[:port] (the context path is a field of its own)",
+                code="CLUSTER_ENDPOINT_INVALID",
+                field="endpoints",
+            )
+        cleaned.append(f"{parts.scheme}://{parts.netloc}")
+    if len(set(cleaned)) != len(cleaned):
+        raise ClusterError("an endpoint is listed twice", code="CLUSTER_ENDPOINT_INVALID", field="endpoints")
+    return cleaned
+
+
+def check_labels(labels: dict[str, str]) -> dict[str, str]:
+    if len(labels) > MAX_LABELS:
+        raise ClusterError(f"at most {MAX_LABELS} labels", code="CLUSTER_LABELS_INVALID", field="labels")
+    for key, value in labels.items():
+        if not isinstance(key, str) or not _LABEL_KEY.match(key) or not isinstance(value, str) or len(value) > 200:
+            raise ClusterError(
+                f"label {key!r} must be a lower-case key (a-z 0-9 . _ / -) with a text value of at most 200",
+                code="CLUSTER_LABELS_INVALID",
+                field="labels",
+            )
+    return dict(sorted(labels.items()))
+
+
+def check_auth_secret(name: str) -> str:
+    if name and not _SECRET_NAME.match(name):
+        raise ClusterError("auth_secret names a secret", code="CLUSTER_AUTH_INVALID", field="auth_secret")
+    return name
+
+
+def register(
+    state: ClusterState,
+    *,
+    cluster_id: str,
+    tenant_id: str,
+    workspace_id: str,
+    name: str,
+    form: str,
+    mode: str,
+    engine_version: str,
+    endpoints: list[str],
+    context_path: str,
+    auth_secret: str,
+    labels: dict[str, str],
+) -> list[object]:
+    if state.exists:
+        raise ClusterError("cluster already exists", code="CLUSTER_EXISTS")
+    if form not in FORMS:
+        raise ClusterError(f"form is one of {', '.join(FORMS)}", code="CLUSTER_FORM_INVALID", field="form")
+    if mode not in MODES:
+        raise ClusterError(f"mode is one of {', '.join(MODES)}", code="CLUSTER_MODE_INVALID", field="mode")
+    return [
+        ClusterRegistered(
+            cluster_id=cluster_id,
+            tenant_id=tenant_id,
+            workspace_id=workspace_id,
+            name=check_name(name),
+            form=form,
+            mode=mode,
+            engine_version=engine_version,
+            endpoints=check_endpoints(endpoints),
+            context_path=context_path.strip().strip("/"),
+            auth_secret=check_auth_secret(auth_secret),
+            labels=check_labels(labels),
+        )
+    ]
+
+
+def update(state: ClusterState, *, cluster_id: str, changes: dict[str, Any]) -> list[object]:
+    _require_live(state, cluster_id)
+    unknown = set(changes) - set(EDITABLE) - {"engine_version"}
+    if unknown:
+        raise ClusterError(
+            f"{sorted(unknown)[0]} cannot be changed", code="CLUSTER_FIELD_READONLY", field=sorted(unknown)[0]
+        )
+    checks = {
+        "name": check_name,
+        "endpoints": check_endpoints,
+        "labels": check_labels,
+        "auth_secret": check_auth_secret,
+        "context_path": lambda v: v.strip().strip("/"),
+        "engine_version": lambda v: v,
+    }
+    cleaned = {key: checks[key](value) for key, value in changes.items()}
+    effective = {key: value for key, value in cleaned.items() if state.fields.get(key) != value}
+    return [ClusterUpdated(cluster_id=cluster_id, changes=effective)] if effective else []
+
+
+def remove(state: ClusterState, *, cluster_id: str) -> list[object]:
+    _require_live(state, cluster_id)
+    return [ClusterRemoved(cluster_id=cluster_id)]
+
+
+def _require_live(state: ClusterState, cluster_id: str) -> None:
+    if not state.exists or state.removed:
+        raise ClusterError("no such cluster", code="CLUSTER_NOT_FOUND", cluster_id=cluster_id)
+
+
+def evolve(state: ClusterState, event: Any) -> ClusterState:
+    data = event.data
+    if isinstance(data, ClusterRegistered):
+        fields = {k: getattr(data, k) for k in (*EDITABLE, "engine_version", "tenant_id", "workspace_id")}
+        return ClusterState(exists=True, fields=fields)
+    if isinstance(data, ClusterUpdated):
+        return replace(state, fields={**state.fields, **data.changes})
+    if isinstance(data, ClusterRemoved):
+        return replace(state, removed=True)
+    return state
+
+
+def to_snapshot(state: ClusterState) -> dict[str, Any]:
+    return {"exists": state.exists, "removed": state.removed, "fields": state.fields}
+
+
+def from_snapshot(data: dict[str, Any]) -> ClusterState:
+    return ClusterState(**data)
