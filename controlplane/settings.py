@@ -61,6 +61,7 @@ INSTALLED_APPS = [
     "controlplane.tenancy",
     "controlplane.secrets",
     "controlplane.clusters",
+    "controlplane.jobs",
     "controlplane.iam",
     "controlplane.audit",
     "controlplane.api",

@@ -7,7 +7,13 @@ ROTATION = "tests/secrets/test_rotation.py::test_rotation_rewraps_everything_and
 
 CLUSTERS = "tests/clusters/test_clusters.py::test_register_update_remove_through_the_log"
 
+JOBS = "tests/jobs/test_jobs.py::test_a_job_through_its_versions"
+
 COVERED: dict[str, str] = {
+    "jobs.job_created": JOBS,
+    "jobs.job_version_added": JOBS,
+    "jobs.job_updated": JOBS,
+    "jobs.job_deleted": JOBS,
     "clusters.cluster_registered": CLUSTERS,
     "clusters.cluster_updated": CLUSTERS,
     "clusters.cluster_removed": CLUSTERS,

@@ -15,6 +15,7 @@ from controlplane.iam.api.views import (
     RefreshView,
     WhoAmIViewSet,
 )
+from controlplane.jobs.api.views import JobViewSet
 from controlplane.secrets.api.views import SecretViewSet
 from controlplane.tenancy.api.views import TenantCollectionViewSet, TenantDetailViewSet, WorkspaceViewSet
 
@@ -42,6 +43,12 @@ tenant_routes = [
 ]
 
 workspace_routes = [
+    path("jobs/", collection(JobViewSet), name="job-list"),
+    path("jobs/<str:pk>/", collection(JobViewSet, DETAIL), name="job-detail"),
+    path("jobs/<str:pk>/versions/", JobViewSet.as_view({"get": "versions", "post": "revise"}), name="job-versions"),
+    path("jobs/<str:pk>/versions/<int:number>/", JobViewSet.as_view({"get": "version"}), name="job-version"),
+    path("jobs/<str:pk>/diff/", JobViewSet.as_view({"get": "diff"}), name="job-diff"),
+    path("jobs/<str:pk>/rollback/", JobViewSet.as_view({"post": "rollback"}), name="job-rollback"),
     path("clusters/", collection(ClusterViewSet), name="cluster-list"),
     path("clusters/<str:pk>/", collection(ClusterViewSet, DETAIL), name="cluster-detail"),
     path("clusters/<str:pk>/test/", ClusterViewSet.as_view({"post": "test"}), name="cluster-test"),

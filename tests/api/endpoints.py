@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from tests.api.world import World
+from tests.api.world import FAKE_TO_CONSOLE, World
 
 
 @dataclass(frozen=True)
@@ -30,6 +30,10 @@ W = f"{T}/workspaces/etl"
 
 def _secret(world: World, key: str = "acme_secret") -> str:
     return f"{W}/secrets/{world.objects[key]}/"
+
+
+def _job(world: World, key: str = "acme_job") -> str:
+    return f"{W}/jobs/{world.objects[key]}/"
 
 
 def _cluster(world: World, key: str = "acme_cluster") -> str:
@@ -229,6 +233,81 @@ ENDPOINTS: list[Endpoint] = [
         "cluster.read",
         200,
         cross_tenant_path=lambda w: f"{_cluster(w, 'beta_cluster')}test/",
+    ),
+    Endpoint("job-list.get", "get", lambda w, r: f"{W}/jobs/", "job.read", 200),
+    Endpoint(
+        "job-list.post",
+        "post",
+        lambda w, r: f"{W}/jobs/",
+        "job.create",
+        201,
+        body=lambda w: {"name": "another", "cluster_id": w.objects["acme_cluster"], "config": FAKE_TO_CONSOLE},
+    ),
+    Endpoint(
+        "job-detail.get", "get", lambda w, r: _job(w), "job.read", 200, cross_tenant_path=lambda w: _job(w, "beta_job")
+    ),
+    Endpoint(
+        "job-detail.patch",
+        "patch",
+        lambda w, r: _job(w),
+        "job.update",
+        200,
+        body=lambda w: {"description": "nightly"},
+        versioned=True,
+        cross_tenant_path=lambda w: _job(w, "beta_job"),
+    ),
+    Endpoint(
+        "job-detail.delete",
+        "delete",
+        lambda w, r: _job(w),
+        "job.delete",
+        204,
+        versioned=True,
+        cross_tenant_path=lambda w: _job(w, "beta_job"),
+    ),
+    Endpoint(
+        "job-versions.get",
+        "get",
+        lambda w, r: f"{_job(w)}versions/",
+        "job.read",
+        200,
+        cross_tenant_path=lambda w: f"{_job(w, 'beta_job')}versions/",
+    ),
+    Endpoint(
+        "job-versions.post",
+        "post",
+        lambda w, r: f"{_job(w)}versions/",
+        "job.update",
+        200,
+        body=lambda w: {"config": FAKE_TO_CONSOLE.replace("16", "64"), "message": "bigger"},
+        versioned=True,
+        cross_tenant_path=lambda w: f"{_job(w, 'beta_job')}versions/",
+    ),
+    Endpoint(
+        "job-version.get",
+        "get",
+        lambda w, r: f"{_job(w)}versions/1/",
+        "job.read",
+        200,
+        cross_tenant_path=lambda w: f"{_job(w, 'beta_job')}versions/1/",
+    ),
+    Endpoint(
+        "job-diff.get",
+        "get",
+        lambda w, r: f"{_job(w)}diff/",
+        "job.read",
+        200,
+        cross_tenant_path=lambda w: f"{_job(w, 'beta_job')}diff/",
+    ),
+    Endpoint(
+        "job-rollback.post",
+        "post",
+        lambda w, r: f"{_job(w)}rollback/",
+        "job.update",
+        200,
+        body=lambda w: {"to_version": 1},
+        versioned=True,
+        cross_tenant_path=lambda w: f"{_job(w, 'beta_job')}rollback/",
     ),
     Endpoint("audit-list.get", "get", lambda w, r: f"{T}/audit/", "audit.read", 200),
     Endpoint("audit-export.get", "get", lambda w, r: f"{T}/audit/export/?format=jsonl", "audit.export", 200),

@@ -13,12 +13,31 @@ from controlplane.clusters import actions as clusters
 from controlplane.eventlog.metadata import Metadata
 from controlplane.iam import actions as iam
 from controlplane.iam.models import ApiToken, Membership
+from controlplane.jobs import actions as jobs
+from controlplane.jobs.models import Job
 from controlplane.seatunnel.emulator.process import emulator_process
 from controlplane.secrets import actions as secrets
 from controlplane.tenancy import actions as tenancy
 from controlplane.tenancy.models import Tenant, Workspace
 
 ROLES = ("viewer", "operator", "admin", "owner")
+
+FAKE_TO_CONSOLE = """
+env {
+  parallelism = 1
+  job.mode = "BATCH"
+}
+source {
+  FakeSource {
+    plugin_output = "fake"
+    row.num = 16
+    schema = { fields { name = "string", age = "int" } }
+  }
+}
+sink {
+  Console { plugin_input = "fake" }
+}
+"""
 
 _emulators = ExitStack()
 atexit.register(_emulators.close)
@@ -88,5 +107,17 @@ def build_world() -> World:
             mode="hybrid",
             endpoints=[emulator_url()],
         )
+        job_id = jobs.do_create_job(
+            metadata=meta,
+            tenant_id=tenant.id,
+            workspace_id=workspace.id,
+            name="fake-to-console",
+            cluster_id=world.objects[f"{prefix}_cluster"],
+            config=FAKE_TO_CONSOLE,
+        )
+        jobs.do_revise_job(
+            metadata=meta, job=Job.unscoped.get(id=job_id), config=FAKE_TO_CONSOLE.replace("16", "32"), message="more"
+        )
+        world.objects[f"{prefix}_job"] = job_id
     assert ApiToken.objects.count() == len(ROLES) + 1
     return world

@@ -1,0 +1,156 @@
+"""The only writers of jobs. Callers authorize first (job.create / job.update / job.delete).
+
+Every config change is a new immutable version, validated against the target cluster's connector catalog and
+the workspace's secrets before anything is written; a roll back is a new version equal to an old one.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import replace
+from typing import Any
+
+from controlplane.clusters.models import Cluster
+from controlplane.errors import DomainError
+from controlplane.eventlog.aggregates import AggregateSpec, execute
+from controlplane.eventlog.metadata import Metadata
+from controlplane.eventlog.store import StreamRef
+from controlplane.jobs.domain import aggregate
+from controlplane.jobs.domain.aggregate import JobState
+from controlplane.jobs.models import Job
+from controlplane.seatunnel.catalog import catalog_for
+from controlplane.seatunnel.config.validate import check
+from controlplane.secrets.selectors import secret_exists
+from controlplane.tenancy.actions import check_quota
+
+JOB = AggregateSpec[JobState](
+    name="jobs.job",
+    initial=JobState,
+    evolve=aggregate.evolve,
+    to_snapshot=aggregate.to_snapshot,
+    from_snapshot=aggregate.from_snapshot,
+    snapshot_every=20,  # a job's state carries every version's text: keep replays short
+)
+
+
+def job_stream(job_id: str) -> StreamRef:
+    return StreamRef(type="jobs.job", id=f"job-{job_id}")
+
+
+def _cluster(tenant_id: str, workspace_id: str, cluster_id: str) -> Cluster:
+    cluster = Cluster.unscoped.filter(
+        id=cluster_id, tenant_id=tenant_id, workspace_id=workspace_id, removed=False
+    ).first()
+    if cluster is None:
+        raise DomainError("no such cluster in this workspace", code="CLUSTER_NOT_FOUND", field="cluster_id")
+    return cluster
+
+
+def _validated(tenant_id: str, workspace_id: str, cluster: Cluster, text: str, fmt: str) -> dict[str, Any]:
+    parsed = check(
+        text,
+        fmt=fmt,
+        catalog=catalog_for(cluster.engine_version),
+        secret_exists=lambda name: secret_exists(tenant_id, workspace_id, name),
+    )
+    env = parsed.normalised.get("env", {})
+    mode = str(env.get("job", {}).get("mode", "")).upper()
+    return {"format": parsed.format, "text": parsed.text, "normalised": parsed.normalised, "mode": mode}
+
+
+def do_create_job(
+    *,
+    metadata: Metadata,
+    tenant_id: str,
+    workspace_id: str,
+    name: str,
+    cluster_id: str,
+    config: str,
+    format: str = "auto",
+    description: str = "",
+    labels: dict[str, str] | None = None,
+    message: str = "",
+) -> str:
+    aggregate.check_name(name)
+    cluster = _cluster(tenant_id, workspace_id, cluster_id)
+    version = _validated(tenant_id, workspace_id, cluster, config, format)
+    check_quota(tenant_id, "jobs", Job.unscoped.filter(tenant_id=tenant_id, deleted=False).count())
+    job_id = uuid.uuid4().hex
+    execute(
+        JOB,
+        job_stream(job_id),
+        lambda state: aggregate.create(
+            state,
+            job_id=job_id,
+            tenant_id=tenant_id,
+            workspace_id=workspace_id,
+            name=name,
+            description=description,
+            labels=labels or {},
+            cluster_id=cluster.id,
+            version=version,
+            message=message or "created",
+        ),
+        replace(metadata, tenant_id=tenant_id, workspace_id=workspace_id),
+    )
+    return job_id
+
+
+def do_revise_job(
+    *,
+    metadata: Metadata,
+    job: Job,
+    config: str,
+    format: str = "auto",
+    message: str = "",
+    expected_version: int | None = None,
+) -> int:
+    """A new config version (nothing when the text is unchanged). Returns the job's current version number."""
+    cluster = _cluster(job.tenant_id, job.workspace_id, job.cluster_id)
+    version = _validated(job.tenant_id, job.workspace_id, cluster, config, format)
+    recorded = execute(
+        JOB,
+        job_stream(job.id),
+        lambda state: aggregate.revise(state, job_id=job.id, version=version, message=message),
+        replace(metadata, tenant_id=job.tenant_id, workspace_id=job.workspace_id),
+        expected_version=expected_version,
+    )
+    return recorded[-1].data.version if recorded else job.current_version
+
+
+def do_roll_back_job(
+    *, metadata: Metadata, job: Job, to_version: int, message: str = "", expected_version: int | None = None
+) -> int:
+    """A new version equal to ``to_version``. Returns its number."""
+    recorded = execute(
+        JOB,
+        job_stream(job.id),
+        lambda state: aggregate.roll_back(state, job_id=job.id, to_version=to_version, message=message),
+        replace(metadata, tenant_id=job.tenant_id, workspace_id=job.workspace_id),
+        expected_version=expected_version,
+    )
+    return recorded[-1].data.version
+
+
+def do_update_job(
+    *, metadata: Metadata, job: Job, changes: dict[str, Any], expected_version: int | None = None
+) -> None:
+    if "cluster_id" in changes:
+        _cluster(job.tenant_id, job.workspace_id, changes["cluster_id"])
+    execute(
+        JOB,
+        job_stream(job.id),
+        lambda state: aggregate.update(state, job_id=job.id, changes=changes),
+        replace(metadata, tenant_id=job.tenant_id, workspace_id=job.workspace_id),
+        expected_version=expected_version,
+    )
+
+
+def do_delete_job(*, metadata: Metadata, job: Job, expected_version: int | None = None) -> None:
+    execute(
+        JOB,
+        job_stream(job.id),
+        lambda state: aggregate.delete(state, job_id=job.id),
+        replace(metadata, tenant_id=job.tenant_id, workspace_id=job.workspace_id),
+        expected_version=expected_version,
+    )

@@ -1,0 +1,200 @@
+"""Jobs and their config versions over HTTP, under ``/api/v1/tenants/<tenant>/workspaces/<workspace>/jobs/``."""
+
+from __future__ import annotations
+
+from django.utils.dateparse import parse_datetime
+from rest_framework import mixins, serializers, status
+from rest_framework.decorators import action
+from rest_framework.request import Request
+from rest_framework.response import Response
+
+from controlplane.api.base import TenantViewSet, with_etag
+from controlplane.api.idempotency import idempotent
+from controlplane.api.pagination import Cursor
+from controlplane.errors import DomainError
+from controlplane.jobs import actions
+from controlplane.jobs.models import Job, JobVersion
+from controlplane.seatunnel.config.diff import diff_configs
+
+FORMATS = ["auto", "hocon", "json", "yaml", "sql"]
+
+
+class JobSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Job
+        fields = [
+            "id",
+            "name",
+            "description",
+            "labels",
+            "cluster_id",
+            "mode",
+            "current_version",
+            "version",
+            "created_at",
+            "updated_at",
+        ]
+
+
+class JobVersionSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = JobVersion
+        fields = [
+            "version",
+            "format",
+            "text",
+            "normalised",
+            "mode",
+            "message",
+            "author",
+            "rolled_back_from",
+            "created_at",
+        ]
+
+
+class JobCreateSerializer(serializers.Serializer):
+    name = serializers.CharField(max_length=100)
+    cluster_id = serializers.CharField(max_length=64)
+    config = serializers.CharField(max_length=512 * 1024, trim_whitespace=False)
+    format = serializers.ChoiceField(choices=FORMATS, default="auto")
+    description = serializers.CharField(max_length=1000, required=False, allow_blank=True, default="")
+    labels = serializers.DictField(
+        child=serializers.CharField(max_length=200, allow_blank=True), required=False, default=dict
+    )
+    message = serializers.CharField(max_length=500, required=False, allow_blank=True, default="")
+
+
+class JobUpdateSerializer(serializers.Serializer):
+    name = serializers.CharField(max_length=100, required=False)
+    description = serializers.CharField(max_length=1000, required=False, allow_blank=True)
+    labels = serializers.DictField(child=serializers.CharField(max_length=200, allow_blank=True), required=False)
+    cluster_id = serializers.CharField(max_length=64, required=False)
+
+
+class RevisionSerializer(serializers.Serializer):
+    config = serializers.CharField(max_length=512 * 1024, trim_whitespace=False)
+    format = serializers.ChoiceField(choices=FORMATS, default="auto")
+    message = serializers.CharField(max_length=500, required=False, allow_blank=True, default="")
+
+
+class RollbackSerializer(serializers.Serializer):
+    to_version = serializers.IntegerField(min_value=1)
+    message = serializers.CharField(max_length=500, required=False, allow_blank=True, default="")
+
+
+class JobViewSet(mixins.ListModelMixin, TenantViewSet):
+    resource_type = "job"
+    workspace_scoped = True
+    serializer_class = JobSerializer
+    pagination_class = type("JobCursor", (Cursor,), {"ordering": "name"})
+    points = {
+        "list": "job.read",
+        "retrieve": "job.read",
+        "create": "job.create",
+        "partial_update": "job.update",
+        "destroy": "job.delete",
+        "versions": "job.read",
+        "revise": "job.update",
+        "version": "job.read",
+        "diff": "job.read",
+        "rollback": "job.update",
+    }
+
+    def scoped_queryset(self):  # type: ignore[no-untyped-def]
+        return Job.objects.filter(deleted=False)  # the bound tenant and workspace only
+
+    def _respond(self, job: Job, code: int = status.HTTP_200_OK) -> Response:
+        job.refresh_from_db()
+        return with_etag(Response(JobSerializer(job).data, status=code), job.version)
+
+    def retrieve(self, request: Request, tenant: str, workspace: str, pk: str) -> Response:
+        return self._respond(self.get_object())
+
+    @idempotent
+    def create(self, request: Request, tenant: str, workspace: str) -> Response:
+        data = JobCreateSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        job_id = actions.do_create_job(
+            metadata=self.metadata(), tenant_id=self.tenant.id, workspace_id=self.workspace.id, **data.validated_data
+        )
+        self.audit_id = job_id
+        return self._respond(Job.objects.get(id=job_id), status.HTTP_201_CREATED)
+
+    def partial_update(self, request: Request, tenant: str, workspace: str, pk: str) -> Response:
+        job = self.get_object()
+        data = JobUpdateSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        self.check_version(job.version)
+        actions.do_update_job(
+            metadata=self.metadata(), job=job, changes=dict(data.validated_data), expected_version=job.version
+        )
+        return self._respond(job)
+
+    def destroy(self, request: Request, tenant: str, workspace: str, pk: str) -> Response:
+        job = self.get_object()
+        self.check_version(job.version)
+        actions.do_delete_job(metadata=self.metadata(), job=job, expected_version=job.version)
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+    @action(detail=True, methods=["get"])
+    def versions(self, request: Request, tenant: str, workspace: str, pk: str) -> Response:
+        """Every version, newest first; ``?at=<ISO time>`` answers the version that was current then."""
+        job = self.get_object()
+        rows = JobVersion.objects.filter(job_id=job.id).order_by("-version")
+        if request.query_params.get("at"):
+            moment = parse_datetime(request.query_params["at"])
+            if moment is None:
+                raise DomainError("at is not an ISO 8601 time", code="VALIDATION_FAILED", field="at")
+            current = rows.filter(created_at__lte=moment).first()
+            if current is None:
+                raise DomainError("the job had no version yet at that time", code="JOB_VERSION_NOT_FOUND", field="at")
+            return Response(JobVersionSerializer(current).data)
+        return Response({"results": JobVersionSerializer(rows, many=True).data})
+
+    @action(detail=True, methods=["post"])
+    def revise(self, request: Request, tenant: str, workspace: str, pk: str) -> Response:
+        job = self.get_object()
+        data = RevisionSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        self.check_version(job.version)
+        actions.do_revise_job(
+            metadata=self.metadata(),
+            job=job,
+            config=data.validated_data["config"],
+            format=data.validated_data["format"],
+            message=data.validated_data["message"],
+            expected_version=job.version,
+        )
+        return self._respond(job)
+
+    def version(self, request: Request, tenant: str, workspace: str, pk: str, number: int) -> Response:
+        job = self.get_object()
+        row = JobVersion.objects.filter(job_id=job.id, version=number).first()
+        if row is None:
+            raise DomainError(f"job has no version {number}", code="JOB_VERSION_NOT_FOUND")
+        return Response(JobVersionSerializer(row).data)
+
+    @action(detail=True, methods=["get"])
+    def diff(self, request: Request, tenant: str, workspace: str, pk: str) -> Response:
+        """``?from=<n>&to=<m>`` (default: the previous version against the current one)."""
+        job = self.get_object()
+        try:
+            new = int(request.query_params.get("to", job.current_version))
+            old = int(request.query_params.get("from", new - 1))
+        except ValueError:
+            raise DomainError("from and to are version numbers", code="VALIDATION_FAILED", field="from") from None
+        rows = {v.version: v for v in JobVersion.objects.filter(job_id=job.id, version__in=[old, new])}
+        for number in (old, new):
+            if number not in rows:
+                raise DomainError(f"job has no version {number}", code="JOB_VERSION_NOT_FOUND")
+        body = diff_configs(rows[old].text, rows[old].normalised, rows[new].text, rows[new].normalised)
+        return Response({"from": old, "to": new, **body})
+
+    @action(detail=True, methods=["post"])
+    def rollback(self, request: Request, tenant: str, workspace: str, pk: str) -> Response:
+        job = self.get_object()
+        data = RollbackSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        self.check_version(job.version)
+        actions.do_roll_back_job(metadata=self.metadata(), job=job, expected_version=job.version, **data.validated_data)
+        return self._respond(job)

@@ -1,0 +1,47 @@
+"""Events of a job's stream: its definition and its immutable config versions (wire names are stable)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from controlplane.eventlog.types import event_type
+
+
+@event_type("jobs.job_created")
+@dataclass(frozen=True)
+class JobCreated:
+    job_id: str
+    tenant_id: str
+    workspace_id: str
+    name: str
+    description: str
+    labels: dict[str, str]
+    cluster_id: str
+
+
+@event_type("jobs.job_version_added")
+@dataclass(frozen=True)
+class JobVersionAdded:
+    """A new immutable config version: the text as given, its format, its normal form, who and why."""
+
+    job_id: str
+    version: int
+    format: str
+    text: str
+    normalised: dict
+    mode: str  # BATCH | STREAMING, from env.job.mode
+    message: str
+    rolled_back_from: int | None  # the version this one copies, for a roll back
+
+
+@event_type("jobs.job_updated")
+@dataclass(frozen=True)
+class JobUpdated:
+    job_id: str
+    changes: dict  # name, description, labels, cluster_id
+
+
+@event_type("jobs.job_deleted")
+@dataclass(frozen=True)
+class JobDeleted:
+    job_id: str
