@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from django.utils.dateparse import parse_datetime
+from drf_spectacular.utils import extend_schema
 from rest_framework import mixins, serializers, status
 from rest_framework.decorators import action
 from rest_framework.request import Request
@@ -136,6 +137,7 @@ class JobViewSet(mixins.ListModelMixin, TenantViewSet):
         actions.do_delete_job(metadata=self.metadata(), job=job, expected_version=job.version)
         return Response(status=status.HTTP_204_NO_CONTENT)
 
+    @extend_schema(operation_id="jobs_versions_list")
     @action(detail=True, methods=["get"])
     def versions(self, request: Request, tenant: str, workspace: str, pk: str) -> Response:
         """Every version, newest first; ``?at=<ISO time>`` answers the version that was current then."""
@@ -167,6 +169,7 @@ class JobViewSet(mixins.ListModelMixin, TenantViewSet):
         )
         return self._respond(job)
 
+    @extend_schema(operation_id="jobs_version_retrieve")
     def version(self, request: Request, tenant: str, workspace: str, pk: str, number: int) -> Response:
         job = self.get_object()
         row = JobVersion.objects.filter(job_id=job.id, version=number).first()
