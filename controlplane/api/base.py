@@ -22,6 +22,7 @@ from controlplane.eventlog.metadata import Actor, Metadata
 from controlplane.iam import access
 from controlplane.tenancy import context
 from controlplane.tenancy.models import Tenant, Workspace
+from controlplane.tenancy.selectors import tenant_by_slug, workspace_by_slug
 
 SAFE = ("GET", "HEAD", "OPTIONS")
 
@@ -90,7 +91,7 @@ class TenantViewSet(AuditedViewSet):
 
     def initial(self, request: Request, *args: Any, **kwargs: Any) -> None:
         super().initial(request, *args, **kwargs)  # authentication first: 401 before anything else
-        self.tenant = Tenant.objects.filter(slug=kwargs.get("tenant", "")).first()
+        self.tenant = tenant_by_slug(kwargs.get("tenant", ""))
         token = getattr(request._request, "api_token", None)
         if self.tenant is None or not access.visible(request.user, self.tenant):
             self.tenant = None
@@ -98,7 +99,7 @@ class TenantViewSet(AuditedViewSet):
         if token is not None and token.tenant_id != self.tenant.id:
             raise NotFound()  # a token is scoped to one tenant
         if self.workspace_scoped:
-            self.workspace = Workspace.objects.filter(tenant=self.tenant, slug=kwargs.get("workspace", "")).first()
+            self.workspace = workspace_by_slug(self.tenant, kwargs.get("workspace", ""))
             if self.workspace is None:
                 raise NotFound()
         point = self.points.get(self.action or "")

@@ -98,11 +98,6 @@ class GlobalReader:
             cursor.execute("SELECT pg_current_xact_id()::text")
             return int(cursor.fetchone()[0])
 
-    def close(self) -> None:
-        if self._side is not None:
-            self._side.close()  # type: ignore[attr-defined]
-            self._side = None
-
     def lag_waiting(self) -> int:
         """How many snapshot horizons are still waiting on in-flight transactions (for metrics)."""
         return len(self._pending)

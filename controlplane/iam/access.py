@@ -83,7 +83,3 @@ def require(user: User, point: str, tenant: Tenant, workspace: Workspace | None 
 def require_platform_admin(user: User, what: str) -> None:
     if not is_platform_admin(user):
         raise AccessDenied(f"only a platform administrator may {what}", permission="platform.admin")
-
-
-def points_held(user: User, tenant: Tenant, workspace: Workspace | None = None) -> list[str]:
-    return [point for point in POINTS if has(user, point, tenant, workspace)]

@@ -15,6 +15,7 @@ from controlplane.iam import access
 from controlplane.tenancy import actions
 from controlplane.tenancy.api import serializers as s
 from controlplane.tenancy.models import Tenant, Workspace
+from controlplane.tenancy.selectors import workspaces_of
 
 
 class TenantCollectionViewSet(mixins.ListModelMixin, AuditedViewSet):
@@ -118,7 +119,7 @@ class WorkspaceViewSet(mixins.ListModelMixin, TenantViewSet):
     points = {"list": "workspace.read", "retrieve": "workspace.read", "create": "workspace.create"}
 
     def scoped_queryset(self):  # type: ignore[no-untyped-def]
-        return Workspace.objects.filter(tenant=self.tenant)
+        return workspaces_of(self.tenant)
 
     def retrieve(self, request: Request, tenant: str, slug: str) -> Response:
         workspace = self.get_object()
