@@ -54,8 +54,9 @@ class AuditedViewSet(viewsets.GenericViewSet):
         response = super().finalize_response(request, response, *args, **kwargs)
         if request.method not in SAFE:
             code = ""
-            if isinstance(getattr(response, "data", None), dict) and "error" in response.data:
-                code = response.data["error"].get("code", "")
+            envelope = getattr(response, "data", None)
+            if response.status_code >= 400 and isinstance(envelope, dict) and isinstance(envelope.get("error"), dict):
+                code = envelope["error"].get("code", "")
             result = (
                 "ok"
                 if response.status_code < 400

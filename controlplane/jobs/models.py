@@ -50,3 +50,59 @@ class JobVersion(TenantOwned):
 
     def __str__(self) -> str:
         return f"{self.job_id} v{self.version}"
+
+
+class Run(TenantOwned):
+    """One execution of one job version on one cluster, written only by ``projections.RunsProjector``."""
+
+    id = models.CharField(max_length=64, primary_key=True)
+    job_id = models.CharField(max_length=64, db_index=True)
+    job_version = models.PositiveIntegerField()
+    cluster_id = models.CharField(max_length=64)
+    state = models.CharField(max_length=16)
+    engine_job_id = models.BigIntegerField()  # 64-bit: exact in the database, a string in JSON
+    engine_job_name = models.CharField(max_length=200)
+    engine_state = models.CharField(max_length=32, blank=True, default="")
+    error_code = models.CharField(max_length=64, blank=True, default="")
+    error = models.TextField(blank=True, default="")
+    reason = models.CharField(max_length=16)
+    retry_of = models.CharField(max_length=64, null=True, blank=True)  # noqa: DJ001  (None: not a retry)
+    reproduces = models.CharField(max_length=64, null=True, blank=True)  # noqa: DJ001
+    manifest = models.JSONField()
+    started_by = models.CharField(max_length=170)
+    attempts = models.PositiveIntegerField(default=0)
+    acknowledged = models.BooleanField(default=False)
+    metrics = models.JSONField(null=True, blank=True)  # the engine's, at the last terminal or paused state
+    version = models.PositiveIntegerField()  # of the stream: the ETag
+    created_at = models.DateTimeField()
+    updated_at = models.DateTimeField()
+    submitted_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        default_permissions = ()
+        indexes = [models.Index(fields=["cluster_id", "state"], name="jobs_run_cluster_state")]
+
+    def __str__(self) -> str:
+        return f"run {self.id} of {self.job_id} v{self.job_version}"
+
+
+class RunTelemetry(TenantOwned):
+    """What the engine last said about a run's progress: live metrics and the engine's log text.
+
+    Observations, not decisions: written by the sync loop and the log fetch, not by a projector, and never
+    events (a poll every few seconds would flood the log). A rebuild of the read models leaves it alone.
+    """
+
+    run_id = models.CharField(max_length=64, primary_key=True)
+    metrics = models.JSONField(default=dict)
+    metrics_at = models.DateTimeField(null=True, blank=True)
+    log_text = models.TextField(blank=True, default="")
+    log_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        default_permissions = ()
+
+    def __str__(self) -> str:
+        return f"telemetry of run {self.run_id}"

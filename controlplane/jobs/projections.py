@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from controlplane.eventlog.projectors import Projector, handles, register
 from controlplane.eventlog.records import RecordedEvent
-from controlplane.jobs.domain import events  # noqa: F401  (registers the event types)
-from controlplane.jobs.models import Job, JobVersion
+from controlplane.jobs.domain import events, run_events  # noqa: F401  (registers the event types)
+from controlplane.jobs.domain.runs import TERMINAL, RunState
+from controlplane.jobs.models import Job, JobVersion, Run
 
 
 class JobsProjector(Projector):
@@ -67,4 +68,72 @@ class JobsProjector(Projector):
         )
 
 
+class RunsProjector(Projector):
+    name = "runs"
+    read_models = (Run,)
+
+    @handles("jobs.run_requested")
+    def on_requested(self, event: RecordedEvent) -> None:
+        d = event.data
+        actor = event.metadata.actor
+        Run.unscoped.create(
+            id=d.run_id,
+            tenant_id=d.tenant_id,
+            workspace_id=d.workspace_id,
+            job_id=d.job_id,
+            job_version=d.job_version,
+            cluster_id=d.cluster_id,
+            state=RunState.PENDING,
+            engine_job_id=d.engine_job_id,
+            engine_job_name=d.engine_job_name,
+            reason=d.reason,
+            retry_of=d.retry_of,
+            reproduces=d.reproduces,
+            manifest=d.manifest,
+            started_by=f"{actor.kind}:{actor.id}",
+            version=event.version,
+            created_at=event.recorded_at,
+            updated_at=event.recorded_at,
+        )
+
+    def _update(self, event: RecordedEvent, **fields: object) -> None:
+        Run.unscoped.filter(id=event.data.run_id).update(**fields, version=event.version, updated_at=event.recorded_at)
+
+    @handles("jobs.run_submission_started")
+    def on_submission_started(self, event: RecordedEvent) -> None:
+        self._update(
+            event,
+            state=RunState.SUBMITTING,
+            attempts=event.data.attempt,
+            acknowledged=False,
+            error_code="",
+            error="",
+        )
+
+    @handles("jobs.run_submit_outcome_unknown")
+    def on_outcome_unknown(self, event: RecordedEvent) -> None:
+        self._update(event, error_code=event.data.error_code, error=event.data.error)
+
+    @handles("jobs.run_submitted")
+    def on_submitted(self, event: RecordedEvent) -> None:
+        self._update(event, acknowledged=True, submitted_at=event.recorded_at, error_code="", error="")
+
+    @handles("jobs.run_stop_requested")
+    def on_stop_requested(self, event: RecordedEvent) -> None:
+        self._update(event, state=RunState.STOPPING)
+
+    @handles("jobs.run_state_changed")
+    def on_state_changed(self, event: RecordedEvent) -> None:
+        d = event.data
+        fields: dict[str, object] = {"state": d.state, "error_code": d.error_code or "", "error": d.error or ""}
+        if d.engine_state:
+            fields["engine_state"] = d.engine_state
+        if d.metrics is not None:
+            fields["metrics"] = d.metrics
+        if RunState(d.state) in TERMINAL:
+            fields["finished_at"] = event.recorded_at
+        self._update(event, **fields)
+
+
 register(JobsProjector())
+register(RunsProjector())

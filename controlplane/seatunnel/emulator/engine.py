@@ -151,8 +151,7 @@ class Engine:
         if not isinstance(config, dict):
             raise RequestError("Invalid JSON format in request body.", 400)
         env = config.get("env")
-        if not isinstance(env, dict):
-            env = {}
+        env = with_dotted_keys(env) if isinstance(env, dict) else {}
         sources, transforms, sinks = (_plugins(config, key) for key in ("source", "transform", "sink"))
         if not sources or not sinks:
             missing = "source" if not sources else "sink"
@@ -415,7 +414,27 @@ def _plugins(config: dict[str, Any], key: str) -> list[dict[str, Any]]:
     items = config.get(key) or []
     if isinstance(items, dict):
         items = [items]
-    return [item for item in items if isinstance(item, dict)]
+    return [with_dotted_keys(item) for item in items if isinstance(item, dict)]
+
+
+def with_dotted_keys(options: dict[str, Any]) -> dict[str, Any]:
+    """Options as given plus every nested path as a dotted key: `{"row": {"num": 5}}` also reads as `row.num`.
+
+    The engine reads both spellings (a JSON body's `"job": {"mode": ...}` is the HOCON path `job.mode`).
+    """
+    result = dict(options)
+
+    def walk(prefix: str, value: Any) -> None:
+        if isinstance(value, dict):
+            for key, inner in value.items():
+                walk(f"{prefix}.{key}", inner)
+        else:
+            result.setdefault(prefix, value)
+
+    for key, value in options.items():
+        if isinstance(value, dict):
+            walk(str(key), value)
+    return result
 
 
 def _int(value: Any, default: int) -> int:

@@ -1,0 +1,265 @@
+"""The only writers of runs from a person's or a schedule's request. Callers authorize first (job.run / job.stop).
+
+Talking to the engine happens in Celery tasks (``jobs.tasks``, ``jobs.engine``), queued after commit with ids only:
+a request here records the intent as events and returns; the engine's answer arrives as further events.
+"""
+
+from __future__ import annotations
+
+import secrets
+import time
+import uuid
+from dataclasses import replace
+from typing import Any
+
+from django.db import transaction
+
+from controlplane.clusters.models import Cluster
+from controlplane.errors import DomainError
+from controlplane.eventlog.aggregates import AggregateSpec, execute, load
+from controlplane.eventlog.errors import ConcurrencyConflict
+from controlplane.eventlog.metadata import Metadata
+from controlplane.eventlog.store import StreamRef
+from controlplane.jobs.domain import run as aggregate
+from controlplane.jobs.domain.run import Run as RunFacts
+from controlplane.jobs.domain.runs import TERMINAL, RunState, RunTransitionIllegal
+from controlplane.jobs.models import Job, JobVersion, Run
+from controlplane.seatunnel.config.secrets import secret_names
+from controlplane.tenancy.actions import check_quota
+
+RUN = AggregateSpec[RunFacts](
+    name="jobs.run",
+    initial=RunFacts,
+    evolve=aggregate.evolve,
+    to_snapshot=aggregate.to_snapshot,
+    from_snapshot=aggregate.from_snapshot,
+)
+ACTIVE = tuple(str(s) for s in RunState if s not in TERMINAL)
+
+
+def run_stream(run_id: str) -> StreamRef:
+    return StreamRef(type="jobs.run", id=f"run-{run_id}")
+
+
+def load_run(run_id: str) -> tuple[RunFacts, int]:
+    return load(RUN, run_stream(run_id).id)
+
+
+def new_engine_job_id() -> int:
+    """A 63-bit id in the engine's snowflake shape (milliseconds, then randomness): chosen by us before the first
+    submit, so a lost answer is reconciled by asking the engine for exactly this id."""
+    return ((int(time.time() * 1000) - 1_600_000_000_000) << 22) | secrets.randbits(22)
+
+
+def _enqueue_submit(run_id: str, attempts: int) -> None:
+    from controlplane.jobs.tasks import submit_run  # tasks import actions: import here, at use
+
+    transaction.on_commit(lambda: submit_run.delay(run_id, attempts))
+
+
+def _enqueue_stop(run_id: str) -> None:
+    from controlplane.jobs.tasks import stop_run
+
+    transaction.on_commit(lambda: stop_run.delay(run_id))
+
+
+def _live_cluster(tenant_id: str, workspace_id: str, cluster_id: str) -> Cluster:
+    cluster = Cluster.unscoped.filter(
+        id=cluster_id, tenant_id=tenant_id, workspace_id=workspace_id, removed=False
+    ).first()
+    if cluster is None:
+        raise DomainError("the job's cluster is gone from this workspace", code="CLUSTER_NOT_FOUND")
+    return cluster
+
+
+def connectors(normalised: dict[str, Any]) -> dict[str, list[str]]:
+    """Plugin names per kind, in config order: part of the manifest (what a run needs installed)."""
+    result: dict[str, list[str]] = {}
+    for kind in ("source", "transform", "sink"):
+        items = normalised.get(kind) or []
+        result[kind] = [str(i.get("plugin", "")) for i in items if isinstance(i, dict)]
+    return result
+
+
+def build_manifest(job: Job, version: JobVersion, cluster: Cluster, metadata: Metadata, note: str) -> dict[str, Any]:
+    """What this run is, frozen: config text exactly as stored (secrets stay references), engine, cluster."""
+    return {
+        "job": {"id": job.id, "name": job.name},
+        "job_version": version.version,
+        "format": version.format,
+        "config_text": version.text,
+        "normalised": version.normalised,
+        "mode": version.mode,
+        "engine_version": cluster.engine_version,
+        "cluster": {"id": cluster.id, "name": cluster.name, "endpoints": cluster.endpoints},
+        "connectors": connectors(version.normalised),
+        "secrets": secret_names(version.normalised),
+        "started_by": f"{metadata.actor.kind}:{metadata.actor.id}",
+        "note": note.strip()[:500],
+    }
+
+
+def active_run_of(job_id: str) -> Run | None:
+    return Run.unscoped.filter(job_id=job_id, state__in=ACTIVE).order_by("-created_at").first()
+
+
+def _request(
+    *,
+    metadata: Metadata,
+    job: Job,
+    manifest: dict[str, Any],
+    reason: str,
+    retry_of: str | None = None,
+    reproduces: str | None = None,
+    allow_overlap: bool = False,
+    run_id: str | None = None,
+) -> str:
+    if not allow_overlap and (active := active_run_of(job.id)) is not None:
+        raise DomainError(
+            f"run {active.id} of this job is still {active.state}: stop it first, or allow overlap",
+            code="RUN_ACTIVE_EXISTS",
+            run_id=active.id,
+            state=active.state,
+        )
+    check_quota(
+        job.tenant_id, "concurrent_runs", Run.unscoped.filter(tenant_id=job.tenant_id, state__in=ACTIVE).count()
+    )
+    run_id = run_id or uuid.uuid4().hex
+    execute(
+        RUN,
+        run_stream(run_id),
+        lambda state: aggregate.request(
+            state,
+            run_id=run_id,
+            job_id=job.id,
+            tenant_id=job.tenant_id,
+            workspace_id=job.workspace_id,
+            cluster_id=manifest["cluster"]["id"],
+            job_version=manifest["job_version"],
+            engine_job_id=new_engine_job_id(),
+            engine_job_name=f"{job.name[:80]}-{run_id[:8]}",
+            manifest=manifest,
+            reason=reason,
+            retry_of=retry_of,
+            reproduces=reproduces,
+        ),
+        replace(metadata, tenant_id=job.tenant_id, workspace_id=job.workspace_id),
+        expected_version=0,
+    )
+    _enqueue_submit(run_id, 0)
+    return run_id
+
+
+def do_start_run(
+    *,
+    metadata: Metadata,
+    job: Job,
+    version: int | None = None,
+    note: str = "",
+    reason: str = "manual",
+    allow_overlap: bool = False,
+    run_id: str | None = None,
+) -> str:
+    """A new run of ``version`` (default: the current one) on the job's cluster. Returns the run id."""
+    if job.deleted:
+        raise DomainError("no such job", code="JOB_NOT_FOUND")
+    number = version or job.current_version
+    row = JobVersion.unscoped.filter(job_id=job.id, version=number).first()
+    if row is None:
+        raise DomainError(f"job has no version {number}", code="JOB_VERSION_NOT_FOUND", field="version")
+    cluster = _live_cluster(job.tenant_id, job.workspace_id, job.cluster_id)
+    manifest = build_manifest(job, row, cluster, metadata, note)
+    return _request(
+        metadata=metadata, job=job, manifest=manifest, reason=reason, allow_overlap=allow_overlap, run_id=run_id
+    )
+
+
+def _from_manifest(run: Run, metadata: Metadata, note: str) -> tuple[Job, dict[str, Any]]:
+    job = Job.unscoped.filter(id=run.job_id, deleted=False).first()
+    if job is None:
+        raise DomainError("the run's job was deleted", code="JOB_NOT_FOUND")
+    cluster = _live_cluster(run.tenant_id, run.workspace_id, run.manifest["cluster"]["id"])
+    manifest = {
+        **run.manifest,
+        "engine_version": cluster.engine_version,
+        "cluster": {"id": cluster.id, "name": cluster.name, "endpoints": cluster.endpoints},
+        "started_by": f"{metadata.actor.kind}:{metadata.actor.id}",
+        "note": note.strip()[:500],
+    }
+    return job, manifest
+
+
+def do_retry_run(*, metadata: Metadata, run: Run, note: str = "") -> str:
+    """A new run of the same manifest, linked to the FAILED or STOPPED one."""
+    state, _ = load_run(run.id)
+    aggregate.check_retry(state, run_id=run.id)
+    job, manifest = _from_manifest(run, metadata, note)
+    return _request(metadata=metadata, job=job, manifest=manifest, reason="retry", retry_of=run.id)
+
+
+def do_reproduce_run(*, metadata: Metadata, run: Run, note: str = "") -> str:
+    """A new run from any run's manifest: the same config text, on the same cluster."""
+    job, manifest = _from_manifest(run, metadata, note)
+    return _request(metadata=metadata, job=job, manifest=manifest, reason="reproduce", reproduces=run.id)
+
+
+def _scoped(metadata: Metadata, run: Run) -> Metadata:
+    return replace(metadata, tenant_id=run.tenant_id, workspace_id=run.workspace_id)
+
+
+def do_stop_run(*, metadata: Metadata, run: Run, savepoint: bool = False, expected_version: int | None = None) -> None:
+    """Stop (cancel on the engine) or, with ``savepoint``, pause a run; the engine is asked after commit."""
+    recorded = execute(
+        RUN,
+        run_stream(run.id),
+        lambda state: aggregate.stop(state, run_id=run.id, savepoint=savepoint),
+        _scoped(metadata, run),
+        expected_version=expected_version,
+    )
+    if recorded:
+        _enqueue_stop(run.id)
+
+
+def do_resume_run(*, metadata: Metadata, run: Run, expected_version: int | None = None) -> None:
+    """Start a PAUSED run again from its savepoint, under the same engine job id."""
+    state, version = load_run(run.id)
+    if expected_version is not None and expected_version != version:
+        raise ConcurrencyConflict(
+            f"run {run.id} is at version {version}, not {expected_version}",
+            stream_id=run_stream(run.id).id,
+            expected_version=expected_version,
+            actual_version=version,
+        )
+    if state.state != RunState.PAUSED:
+        raise RunTransitionIllegal(
+            f"only a PAUSED run is resumed, this one is {state.state}",
+            current=str(state.state),
+            target=str(RunState.SUBMITTING),
+        )
+    _enqueue_submit(run.id, state.attempts)
+
+
+def do_cancel_run(*, metadata: Metadata, run: Run, expected_version: int | None = None) -> None:
+    execute(
+        RUN,
+        run_stream(run.id),
+        lambda state: aggregate.cancel(state, run_id=run.id),
+        _scoped(metadata, run),
+        expected_version=expected_version,
+    )
+
+
+def do_resolve_run(
+    *, metadata: Metadata, run: Run, state: str, reason: str, expected_version: int | None = None
+) -> None:
+    try:
+        target = RunState(state)
+    except ValueError:
+        raise DomainError(f"{state!r} is not a run state", code="VALIDATION_FAILED", field="state") from None
+    execute(
+        RUN,
+        run_stream(run.id),
+        lambda facts: aggregate.resolve(facts, run_id=run.id, target=target, reason=reason),
+        _scoped(metadata, run),
+        expected_version=expected_version,
+    )

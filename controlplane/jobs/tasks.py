@@ -1,0 +1,47 @@
+"""Celery entry points of runs. Tasks take ids only and are queued after commit (``run_actions``)."""
+
+from __future__ import annotations
+
+import logging
+
+from celery import shared_task
+
+from controlplane.jobs import engine
+from controlplane.seatunnel.client import ZetaError
+
+log = logging.getLogger(__name__)
+
+SUBMIT_RETRIES = 6  # about 2 minutes of backoff (2, 4, ... 64 s) before an unreachable cluster fails the run
+
+
+@shared_task(bind=True, name="jobs.submit_run", acks_late=True, ignore_result=True, max_retries=SUBMIT_RETRIES)
+def submit_run(self, run_id: str, attempts: int) -> str:  # type: ignore[no-untyped-def]
+    """Submit (or resume) a run; a cluster that cannot be reached is tried again with backoff."""
+    try:
+        facts = engine.submit(run_id, attempts, give_up=self.request.retries >= SUBMIT_RETRIES)
+    except engine.SubmitLater as error:
+        facts = engine.load_run(run_id)[0]
+        raise self.retry(args=(run_id, facts.attempts), countdown=2 ** (self.request.retries + 1), exc=error) from None
+    return str(facts.state)
+
+
+@shared_task(name="jobs.stop_run", acks_late=True, ignore_result=True)
+def stop_run(run_id: str) -> str:
+    """Ask the engine to stop or pause a STOPPING run; the sync loop asks again if this is lost."""
+    try:
+        return str(engine.stop(run_id).state)
+    except ZetaError as error:
+        log.warning("stop of run %s not delivered (%s); the sync loop will ask again", run_id, error.code)
+        return "STOPPING"
+
+
+@shared_task(name="jobs.sync_runs", acks_late=True, ignore_result=True)
+def sync_runs() -> dict[str, int]:
+    """One poll per cluster that has watched runs (beat runs this on an interval)."""
+    changed = {}
+    for cluster_id in engine.watched_clusters():
+        result = engine.sync_cluster(cluster_id)
+        if result.error:
+            log.warning("sync of cluster %s: %s", cluster_id, result.error)
+        changed[cluster_id] = result.changed
+    return changed
