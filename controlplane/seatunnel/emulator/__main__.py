@@ -8,6 +8,7 @@ import sys
 
 from controlplane.seatunnel.emulator.engine import Engine
 from controlplane.seatunnel.emulator.faults import FaultPlan
+from controlplane.seatunnel.emulator.members import MemberList
 from controlplane.seatunnel.emulator.server import EmulatorServer, Settings
 
 DESCRIPTION = """\
@@ -26,6 +27,13 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--basic-auth", metavar="USER:PASS", help="require HTTP basic auth with these credentials")
     parser.add_argument("--context-path", default="", help="prefix for the REST v2 paths, e.g. /seatunnel")
     parser.add_argument("--faults", metavar="FILE.json", help="failure injection plan (see docs/EMULATOR.md)")
+    parser.add_argument(
+        "--members",
+        metavar="FILE.json",
+        help="the cluster's member list, re-read while running so nodes can join, leave and return "
+        '(a JSON list of {"address": "host:port", "role": "master|worker|hybrid", "master": true}; '
+        "default: one hybrid master; see docs/EMULATOR.md)",
+    )
     parser.add_argument(
         "--time-scale", type=float, default=1.0, help="multiply every emulated duration by this factor (default 1)"
     )
@@ -52,7 +60,12 @@ def main(argv: list[str] | None = None) -> int:
     plan = FaultPlan.load(args.faults) if args.faults else FaultPlan()
     settings = Settings(version=args.version, context_path=context_path, basic_auth=auth)
     engine = Engine(version=args.version, fault_plan=plan, time_scale=args.time_scale)
-    server = EmulatorServer((args.host, args.port), engine, settings, verbose=args.verbose)
+    try:
+        members = MemberList(args.members, default_host=args.host)
+    except (OSError, ValueError) as error:
+        print(f"--members: {error}", file=sys.stderr)
+        return 2
+    server = EmulatorServer((args.host, args.port), engine, settings, verbose=args.verbose, members=members)
     host, port = server.server_address[:2]
     engine.node = f"{host}:{port}"
     signal.signal(signal.SIGTERM, _interrupt)

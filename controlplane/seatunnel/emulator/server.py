@@ -18,6 +18,7 @@ from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 from controlplane.seatunnel.emulator.engine import Engine, Job, RequestError
+from controlplane.seatunnel.emulator.members import NODE_ROLE, Member, MemberList
 from controlplane.seatunnel.states import FINISHED_FILTER_STATES, REST_V2_SINCE, JobState, parse_version
 
 V1_PREFIX = "/hazelcast/rest/maps"
@@ -49,11 +50,20 @@ class EmulatorServer(ThreadingHTTPServer):
     daemon_threads = True
     allow_reuse_address = True
 
-    def __init__(self, address: tuple[str, int], engine: Engine, settings: Settings, *, verbose: bool = False):
+    def __init__(
+        self,
+        address: tuple[str, int],
+        engine: Engine,
+        settings: Settings,
+        *,
+        verbose: bool = False,
+        members: MemberList | None = None,
+    ):
         super().__init__(address, Handler)
         self.engine = engine
         self.settings = settings
         self.verbose = verbose
+        self.members = members or MemberList(default_host=address[0])
 
 
 def _id_param(text: str) -> int:
@@ -182,7 +192,7 @@ class Handler(BaseHTTPRequestHandler):
                 job = engine.job(_id_param(parts[1]))
                 self._json(self._job_info(job) if job else {"jobId": ""})
             elif route == "/system-monitoring-information":
-                self._json([self._monitoring()])
+                self._json([self._monitoring(member) for member in self.server.members.current()])
             elif head in ("logs", "log") and len(parts) <= 2 and (api == "v2" or version >= (2, 3, 9)):
                 self._logs(parts[1] if len(parts) == 2 else None, query)
             elif route in ("/metrics", "/openmetrics") and (api == "v1" or version >= (2, 3, 10)):
@@ -334,7 +344,7 @@ class Handler(BaseHTTPRequestHandler):
             "gitCommitAbbrev": "emulatr",
             "totalSlot": str(total),
             "unassignedSlot": str(unassigned),
-            "works": "1",
+            "works": str(sum(1 for m in self.server.members.current() if m.runs_tasks)),
             "runningJobs": str(sum(1 for j in jobs if not j.state.is_terminal)),
             "finishedJobs": count(JobState.FINISHED),
             "failedJobs": count(JobState.FAILED),
@@ -344,9 +354,14 @@ class Handler(BaseHTTPRequestHandler):
             overview["pendingJobs"] = count(JobState.PENDING)
         return overview
 
-    def _monitoring(self) -> dict[str, str]:
+    def _monitoring(self, member: Member) -> dict[str, str]:
         running = sum(1 for j in self.server.engine.jobs() if not j.state.is_terminal)
+        # Newer engines render isMaster, host and port first (SeaTunnelHealthMonitor); the newest append
+        # nodeRole/coordinator/worker (GetClusterHealthMetricsOperation), here from 3.0 on.
         values = {
+            "isMaster": "true" if member.master else "false",
+            "host": member.host,
+            "port": str(member.port),
             "processors": "8",
             "physical.memory.total": "16.0G",
             "physical.memory.free": "7.2G",
@@ -393,6 +408,10 @@ class Handler(BaseHTTPRequestHandler):
             "client.connection.count": "0",
             "connection.count": "0",
         }
+        if self.server.settings.version_tuple >= (3, 0, 0):
+            values["nodeRole"] = NODE_ROLE[member.role]
+            values["coordinator"] = "true" if member.role != "worker" else "false"
+            values["worker"] = "true" if member.runs_tasks else "false"
         return values
 
     def _logs(self, name: str | None, query: dict[str, str]) -> None:
