@@ -154,3 +154,34 @@ def do_delete_job(*, metadata: Metadata, job: Job, expected_version: int | None 
         replace(metadata, tenant_id=job.tenant_id, workspace_id=job.workspace_id),
         expected_version=expected_version,
     )
+
+
+def do_set_schedule(
+    *,
+    metadata: Metadata,
+    job: Job,
+    cron: str,
+    timezone: str = "UTC",
+    enabled: bool = True,
+    allow_overlap: bool = False,
+    expected_version: int | None = None,
+) -> None:
+    execute(
+        JOB,
+        job_stream(job.id),
+        lambda state: aggregate.set_schedule(
+            state, job_id=job.id, cron_expr=cron, timezone=timezone, enabled=enabled, allow_overlap=allow_overlap
+        ),
+        replace(metadata, tenant_id=job.tenant_id, workspace_id=job.workspace_id),
+        expected_version=expected_version,
+    )
+
+
+def do_remove_schedule(*, metadata: Metadata, job: Job, expected_version: int | None = None) -> None:
+    execute(
+        JOB,
+        job_stream(job.id),
+        lambda state: aggregate.remove_schedule(state, job_id=job.id),
+        replace(metadata, tenant_id=job.tenant_id, workspace_id=job.workspace_id),
+        expected_version=expected_version,
+    )

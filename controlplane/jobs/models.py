@@ -106,3 +106,24 @@ class RunTelemetry(TenantOwned):
 
     def __str__(self) -> str:
         return f"telemetry of run {self.run_id}"
+
+
+class JobSchedule(TenantOwned):
+    """A job's cron schedule and when it fires next, written only by ``projections.JobsProjector``."""
+
+    job_id = models.CharField(max_length=64, primary_key=True)
+    cron = models.CharField(max_length=120)
+    timezone = models.CharField(max_length=64)
+    enabled = models.BooleanField()
+    allow_overlap = models.BooleanField()
+    next_fire_at = models.DateTimeField(null=True, blank=True, db_index=True)  # null: disabled
+    last_fire_at = models.DateTimeField(null=True, blank=True)
+    last_run_id = models.CharField(max_length=64, blank=True, default="")
+    last_skipped = models.CharField(max_length=200, blank=True, default="")
+    missed = models.PositiveIntegerField(default=0)  # fire times passed while nothing fired, in total
+
+    class Meta:
+        default_permissions = ()
+
+    def __str__(self) -> str:
+        return f"{self.cron} ({self.timezone}) for {self.job_id}"

@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from controlplane.eventlog.projectors import Projector, handles, register
 from controlplane.eventlog.records import RecordedEvent
 from controlplane.jobs.domain import events, run_events  # noqa: F401  (registers the event types)
 from controlplane.jobs.domain.runs import TERMINAL, RunState
-from controlplane.jobs.models import Job, JobVersion, Run
+from controlplane.jobs.domain.schedule import next_fire_times
+from controlplane.jobs.models import Job, JobSchedule, JobVersion, Run
 
 
 class JobsProjector(Projector):
     name = "jobs"
-    read_models = (JobVersion, Job)
+    read_models = (JobVersion, JobSchedule, Job)
 
     @handles("jobs.job_created")
     def on_created(self, event: RecordedEvent) -> None:
@@ -66,6 +69,48 @@ class JobsProjector(Projector):
         Job.unscoped.filter(id=event.data.job_id).update(
             deleted=True, version=event.version, updated_at=event.recorded_at
         )
+        JobSchedule.unscoped.filter(job_id=event.data.job_id).delete()
+
+    def _touch(self, event: RecordedEvent) -> None:
+        Job.unscoped.filter(id=event.data.job_id).update(version=event.version, updated_at=event.recorded_at)
+
+    @handles("jobs.job_schedule_set")
+    def on_schedule_set(self, event: RecordedEvent) -> None:
+        d = event.data
+        job = Job.unscoped.get(id=d.job_id)
+        current = JobSchedule.unscoped.filter(job_id=d.job_id).first()
+        since = max(event.recorded_at, current.last_fire_at or event.recorded_at) if current else event.recorded_at
+        JobSchedule.unscoped.update_or_create(
+            job_id=d.job_id,
+            defaults={
+                "tenant_id": job.tenant_id,
+                "workspace_id": job.workspace_id,
+                "cron": d.cron,
+                "timezone": d.timezone,
+                "enabled": d.enabled,
+                "allow_overlap": d.allow_overlap,
+                "next_fire_at": next_fire_times(d.cron, d.timezone, since)[0] if d.enabled else None,
+            },
+        )
+        self._touch(event)
+
+    @handles("jobs.job_schedule_removed")
+    def on_schedule_removed(self, event: RecordedEvent) -> None:
+        JobSchedule.unscoped.filter(job_id=event.data.job_id).delete()
+        self._touch(event)
+
+    @handles("jobs.job_schedule_fired")
+    def on_schedule_fired(self, event: RecordedEvent) -> None:
+        d = event.data
+        row = JobSchedule.unscoped.get(job_id=d.job_id)
+        fired_at = datetime.fromisoformat(d.fire_at)
+        row.last_fire_at = fired_at
+        row.last_run_id = d.run_id or ""
+        row.last_skipped = d.skipped or ""
+        row.missed += d.missed
+        row.next_fire_at = next_fire_times(row.cron, row.timezone, fired_at)[0] if row.enabled else None
+        row.save()
+        self._touch(event)
 
 
 class RunsProjector(Projector):

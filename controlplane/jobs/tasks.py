@@ -6,7 +6,7 @@ import logging
 
 from celery import shared_task
 
-from controlplane.jobs import engine
+from controlplane.jobs import engine, schedules
 from controlplane.seatunnel.client import ZetaError
 
 log = logging.getLogger(__name__)
@@ -45,3 +45,9 @@ def sync_runs() -> dict[str, int]:
             log.warning("sync of cluster %s: %s", cluster_id, result.error)
         changed[cluster_id] = result.changed
     return changed
+
+
+@shared_task(name="jobs.fire_schedules", acks_late=True, ignore_result=True)
+def fire_schedules() -> int:
+    """Start the runs whose cron time has come (beat runs this every CONTROLPLANE_SCHEDULE_TICK_SECONDS)."""
+    return len(schedules.fire_due())

@@ -14,7 +14,8 @@ from controlplane.api.idempotency import idempotent
 from controlplane.api.pagination import Cursor
 from controlplane.errors import DomainError
 from controlplane.jobs import actions
-from controlplane.jobs.models import Job, JobVersion
+from controlplane.jobs.domain.schedule import next_fire_times
+from controlplane.jobs.models import Job, JobSchedule, JobVersion
 from controlplane.seatunnel.config.diff import diff_configs
 
 FORMATS = ["auto", "hocon", "json", "yaml", "sql"]
@@ -83,6 +84,39 @@ class RollbackSerializer(serializers.Serializer):
     message = serializers.CharField(max_length=500, required=False, allow_blank=True, default="")
 
 
+class ScheduleSerializer(serializers.Serializer):
+    cron = serializers.CharField(max_length=120)
+    timezone = serializers.CharField(max_length=64, default="UTC")
+    enabled = serializers.BooleanField(default=True)
+    allow_overlap = serializers.BooleanField(default=False)
+
+
+class JobScheduleSerializer(serializers.ModelSerializer):
+    upcoming = serializers.SerializerMethodField()
+
+    class Meta:
+        model = JobSchedule
+        fields = [
+            "cron",
+            "timezone",
+            "enabled",
+            "allow_overlap",
+            "next_fire_at",
+            "upcoming",
+            "last_fire_at",
+            "last_run_id",
+            "last_skipped",
+            "missed",
+        ]
+
+    def get_upcoming(self, row: JobSchedule) -> list[str]:
+        """The next five fire times (UTC), to check an expression before trusting it."""
+        if row.next_fire_at is None:
+            return []
+        first = row.next_fire_at
+        return [first.isoformat()] + [t.isoformat() for t in next_fire_times(row.cron, row.timezone, first, 4)]
+
+
 class JobViewSet(mixins.ListModelMixin, TenantViewSet):
     resource_type = "job"
     workspace_scoped = True
@@ -99,6 +133,9 @@ class JobViewSet(mixins.ListModelMixin, TenantViewSet):
         "version": "job.read",
         "diff": "job.read",
         "rollback": "job.update",
+        "schedule": "job.read",
+        "set_schedule": "job.update",
+        "remove_schedule": "job.update",
     }
 
     def scoped_queryset(self):  # type: ignore[no-untyped-def]
@@ -201,3 +238,28 @@ class JobViewSet(mixins.ListModelMixin, TenantViewSet):
         self.check_version(job.version)
         actions.do_roll_back_job(metadata=self.metadata(), job=job, expected_version=job.version, **data.validated_data)
         return self._respond(job)
+
+    def _schedule(self, job: Job, code: int = status.HTTP_200_OK) -> Response:
+        row = JobSchedule.objects.filter(job_id=job.id).first()
+        if row is None:
+            raise DomainError("the job has no schedule", code="JOB_SCHEDULE_NOT_FOUND")
+        job.refresh_from_db()
+        return with_etag(Response(JobScheduleSerializer(row).data, status=code), job.version)
+
+    def schedule(self, request: Request, tenant: str, workspace: str, pk: str) -> Response:
+        return self._schedule(self.get_object())
+
+    def set_schedule(self, request: Request, tenant: str, workspace: str, pk: str) -> Response:
+        """Run the job on a cron expression (5 fields) in a time zone; no overlap unless allowed."""
+        job = self.get_object()
+        data = ScheduleSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        self.check_version(job.version)
+        actions.do_set_schedule(metadata=self.metadata(), job=job, expected_version=job.version, **data.validated_data)
+        return self._schedule(job)
+
+    def remove_schedule(self, request: Request, tenant: str, workspace: str, pk: str) -> Response:
+        job = self.get_object()
+        self.check_version(job.version)
+        actions.do_remove_schedule(metadata=self.metadata(), job=job, expected_version=job.version)
+        return Response(status=status.HTTP_204_NO_CONTENT)

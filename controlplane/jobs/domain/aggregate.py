@@ -6,7 +6,16 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from controlplane.errors import DomainError
-from controlplane.jobs.domain.events import JobCreated, JobDeleted, JobUpdated, JobVersionAdded
+from controlplane.jobs.domain import schedule as cron
+from controlplane.jobs.domain.events import (
+    JobCreated,
+    JobDeleted,
+    JobScheduleFired,
+    JobScheduleRemoved,
+    JobScheduleSet,
+    JobUpdated,
+    JobVersionAdded,
+)
 
 EDITABLE = ("name", "description", "labels", "cluster_id")
 
@@ -21,6 +30,8 @@ class JobState:
     deleted: bool = False
     fields: dict[str, Any] = field(default_factory=dict)
     versions: dict[str, dict[str, Any]] = field(default_factory=dict)  # "n" -> {format, text, normalised, mode}
+    # {cron, timezone, enabled, allow_overlap, since}: since = when set, or the last fire time handled (ISO, UTC)
+    schedule: dict[str, Any] | None = None
 
     @property
     def current_version(self) -> int:
@@ -113,6 +124,36 @@ def delete(state: JobState, *, job_id: str) -> list[object]:
     return [JobDeleted(job_id=job_id)]
 
 
+def set_schedule(
+    state: JobState, *, job_id: str, cron_expr: str, timezone: str, enabled: bool, allow_overlap: bool
+) -> list[object]:
+    _require_live(state, job_id)
+    cron_expr, timezone = cron.check(cron_expr, timezone)
+    wanted = {"cron": cron_expr, "timezone": timezone, "enabled": enabled, "allow_overlap": allow_overlap}
+    if state.schedule is not None and all(state.schedule[k] == v for k, v in wanted.items()):
+        return []
+    return [
+        JobScheduleSet(job_id=job_id, cron=cron_expr, timezone=timezone, enabled=enabled, allow_overlap=allow_overlap)
+    ]
+
+
+def remove_schedule(state: JobState, *, job_id: str) -> list[object]:
+    _require_live(state, job_id)
+    if state.schedule is None:
+        raise JobError("the job has no schedule", code="JOB_SCHEDULE_NOT_FOUND")
+    return [JobScheduleRemoved(job_id=job_id)]
+
+
+def fired(
+    state: JobState, *, job_id: str, fire_at: str, run_id: str | None, skipped: str | None, missed: int
+) -> list[object]:
+    """Record one handled fire time; one later than the last handled one only (a second beat loses here)."""
+    _require_live(state, job_id)
+    if state.schedule is None or fire_at <= state.schedule["since"]:
+        return []
+    return [JobScheduleFired(job_id=job_id, fire_at=fire_at, run_id=run_id, skipped=skipped, missed=missed)]
+
+
 def _require_live(state: JobState, job_id: str) -> None:
     if not state.exists or state.deleted:
         raise JobError("no such job", code="JOB_NOT_FOUND", job_id=job_id)
@@ -128,12 +169,28 @@ def evolve(state: JobState, event: Any) -> JobState:
     if isinstance(data, JobUpdated):
         return replace(state, fields={**state.fields, **data.changes})
     if isinstance(data, JobDeleted):
-        return replace(state, deleted=True)
+        return replace(state, deleted=True, schedule=None)
+    if isinstance(data, JobScheduleSet):
+        since = event.recorded_at.isoformat()
+        if state.schedule is not None and state.schedule["since"] > since:
+            since = state.schedule["since"]
+        fields = {"cron": data.cron, "timezone": data.timezone, "enabled": data.enabled}
+        return replace(state, schedule={**fields, "allow_overlap": data.allow_overlap, "since": since})
+    if isinstance(data, JobScheduleRemoved):
+        return replace(state, schedule=None)
+    if isinstance(data, JobScheduleFired) and state.schedule is not None:
+        return replace(state, schedule={**state.schedule, "since": data.fire_at})
     return state
 
 
 def to_snapshot(state: JobState) -> dict[str, Any]:
-    return {"exists": state.exists, "deleted": state.deleted, "fields": state.fields, "versions": state.versions}
+    return {
+        "exists": state.exists,
+        "deleted": state.deleted,
+        "fields": state.fields,
+        "versions": state.versions,
+        "schedule": state.schedule,
+    }
 
 
 def from_snapshot(data: dict[str, Any]) -> JobState:

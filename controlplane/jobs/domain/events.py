@@ -45,3 +45,35 @@ class JobUpdated:
 @dataclass(frozen=True)
 class JobDeleted:
     job_id: str
+
+
+@event_type("jobs.job_schedule_set")
+@dataclass(frozen=True)
+class JobScheduleSet:
+    """Run the job on a cron schedule (5 fields) read in an IANA time zone."""
+
+    job_id: str
+    cron: str
+    timezone: str
+    enabled: bool
+    allow_overlap: bool  # False: a fire time is skipped while a run of the job is still active
+
+
+@event_type("jobs.job_schedule_removed")
+@dataclass(frozen=True)
+class JobScheduleRemoved:
+    job_id: str
+
+
+@event_type("jobs.job_schedule_fired")
+@dataclass(frozen=True)
+class JobScheduleFired:
+    """A fire time was handled: a run started (run_id), or it was skipped (skipped says why).
+    ``missed``: earlier fire times that passed while nothing fired (the control plane was down); they are
+    not made up for, only counted."""
+
+    job_id: str
+    fire_at: str  # ISO 8601, UTC
+    run_id: str | None
+    skipped: str | None
+    missed: int
