@@ -7,6 +7,9 @@ ROTATION = "tests/secrets/test_rotation.py::test_rotation_rewraps_everything_and
 
 CLUSTERS = "tests/clusters/test_clusters.py::test_register_update_remove_through_the_log"
 
+HEALTH = "tests/clusters/test_health.py::test_unreachable_once_then_reachable_again_with_the_new_version"
+NODES = "tests/clusters/test_health.py::test_nodes_lost_returned_and_the_master_moving"
+
 JOBS = "tests/jobs/test_jobs.py::test_a_job_through_its_versions"
 
 COVERED: dict[str, str] = {
@@ -17,6 +20,12 @@ COVERED: dict[str, str] = {
     "clusters.cluster_registered": CLUSTERS,
     "clusters.cluster_updated": CLUSTERS,
     "clusters.cluster_removed": CLUSTERS,
+    "clusters.cluster_unreachable": HEALTH,
+    "clusters.cluster_reachable": HEALTH,
+    "clusters.node_joined": NODES,
+    "clusters.node_lost": NODES,
+    "clusters.node_returned": NODES,
+    "clusters.node_role_changed": NODES,
     "tenancy.tenant_created": PROJECTIONS,
     "tenancy.tenant_renamed": PROJECTIONS,
     "tenancy.workspace_created": PROJECTIONS,

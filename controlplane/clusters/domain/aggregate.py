@@ -7,7 +7,17 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 from urllib.parse import urlsplit
 
-from controlplane.clusters.domain.events import ClusterRegistered, ClusterRemoved, ClusterUpdated
+from controlplane.clusters.domain.events import (
+    ClusterReachable,
+    ClusterRegistered,
+    ClusterRemoved,
+    ClusterUnreachable,
+    ClusterUpdated,
+    NodeJoined,
+    NodeLost,
+    NodeReturned,
+    NodeRoleChanged,
+)
 from controlplane.errors import DomainError
 
 FORMS = ("bare_metal", "compose", "kubernetes")
@@ -23,11 +33,19 @@ class ClusterError(DomainError):
     code = "CLUSTER_INVALID"
 
 
+NODE_ROLES = ("master", "worker", "hybrid", "")
+ONLINE, LOST = "online", "lost"
+
+
 @dataclass(frozen=True)
 class ClusterState:
     exists: bool = False
     removed: bool = False
     fields: dict[str, Any] = field(default_factory=dict)
+    # What the log knows of the cluster's observed state: None = never observed unreachable since
+    # registration (the connection test reached it); nodes: address -> {"status": online|lost, "role": ...}.
+    reachable: bool | None = None
+    nodes: dict[str, dict[str, str]] = field(default_factory=dict)
 
 
 def check_name(name: str) -> str:
@@ -139,6 +157,50 @@ def remove(state: ClusterState, *, cluster_id: str) -> list[object]:
     return [ClusterRemoved(cluster_id=cluster_id)]
 
 
+def observe(
+    state: ClusterState,
+    *,
+    cluster_id: str,
+    reachable: bool,
+    engine_version: str = "",
+    error_code: str = "",
+    error_message: str = "",
+    members: dict[str, str] | None = None,
+) -> list[object]:
+    """Events for what changed since the last observation; none when nothing did.
+
+    members: address -> role of every member the engine listed, or None when the answer does not identify
+    members (older engines list no addresses; an empty list during a master election says nothing either).
+    While the cluster is unreachable its nodes keep their last known status: not hearing is not losing.
+    """
+    _require_live(state, cluster_id)
+    if not reachable:
+        if state.reachable is False:
+            return []
+        return [ClusterUnreachable(cluster_id=cluster_id, error_code=error_code, error_message=error_message[:500])]
+    events: list[object] = []
+    if state.reachable is False:
+        events.append(ClusterReachable(cluster_id=cluster_id, engine_version=engine_version))
+    if engine_version and engine_version != state.fields.get("engine_version"):
+        events.append(ClusterUpdated(cluster_id=cluster_id, changes={"engine_version": engine_version}))
+    if not members:
+        return events
+    for address, role in sorted(members.items()):
+        known = state.nodes.get(address)
+        if known is None:
+            events.append(NodeJoined(cluster_id=cluster_id, address=address, role=role))
+        elif known["status"] == LOST:
+            events.append(NodeReturned(cluster_id=cluster_id, address=address, role=role))
+        elif known["role"] != role:
+            events.append(
+                NodeRoleChanged(cluster_id=cluster_id, address=address, role=role, previous_role=known["role"])
+            )
+    for address, known in sorted(state.nodes.items()):
+        if known["status"] == ONLINE and address not in members:
+            events.append(NodeLost(cluster_id=cluster_id, address=address))
+    return events
+
+
 def _require_live(state: ClusterState, cluster_id: str) -> None:
     if not state.exists or state.removed:
         raise ClusterError("no such cluster", code="CLUSTER_NOT_FOUND", cluster_id=cluster_id)
@@ -153,11 +215,26 @@ def evolve(state: ClusterState, event: Any) -> ClusterState:
         return replace(state, fields={**state.fields, **data.changes})
     if isinstance(data, ClusterRemoved):
         return replace(state, removed=True)
+    if isinstance(data, ClusterUnreachable):
+        return replace(state, reachable=False)
+    if isinstance(data, ClusterReachable):
+        return replace(state, reachable=True)
+    if isinstance(data, NodeJoined | NodeReturned | NodeRoleChanged):
+        return replace(state, nodes={**state.nodes, data.address: {"status": ONLINE, "role": data.role}})
+    if isinstance(data, NodeLost):
+        role = state.nodes.get(data.address, {}).get("role", "")
+        return replace(state, nodes={**state.nodes, data.address: {"status": LOST, "role": role}})
     return state
 
 
 def to_snapshot(state: ClusterState) -> dict[str, Any]:
-    return {"exists": state.exists, "removed": state.removed, "fields": state.fields}
+    return {
+        "exists": state.exists,
+        "removed": state.removed,
+        "fields": state.fields,
+        "reachable": state.reachable,
+        "nodes": state.nodes,
+    }
 
 
 def from_snapshot(data: dict[str, Any]) -> ClusterState:

@@ -1,0 +1,65 @@
+"""A Zeta REST client for a cluster: its endpoints, context path and basic auth from its auth secret."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from controlplane.clusters.domain.aggregate import ClusterError
+from controlplane.seatunnel.client import ZetaClient
+from controlplane.secrets.domain.errors import SecretNotFound
+from controlplane.secrets.selectors import resolve_secret_refs
+
+if TYPE_CHECKING:
+    from controlplane.clusters.models import Cluster
+
+DEFAULT_TIMEOUT_SECONDS = 5.0
+
+
+def credentials(tenant_id: str, workspace_id: str, auth_secret: str) -> tuple[str, str] | None:
+    """Basic-auth credentials from the named secret ("user:password"), resolved now and never stored."""
+    if not auth_secret:
+        return None
+    try:
+        value = resolve_secret_refs(tenant_id, workspace_id, [auth_secret])[auth_secret]
+    except SecretNotFound:
+        raise ClusterError(
+            f"no secret named {auth_secret!r} in this workspace", code="CLUSTER_AUTH_INVALID", field="auth_secret"
+        ) from None
+    user, sep, password = value.partition(":")
+    if not sep or not user:
+        raise ClusterError("the auth secret must hold user:password", code="CLUSTER_AUTH_INVALID", field="auth_secret")
+    return user, password
+
+
+def connect(
+    *,
+    tenant_id: str,
+    workspace_id: str,
+    endpoints: list[str],
+    context_path: str,
+    auth_secret: str,
+    timeout: float = DEFAULT_TIMEOUT_SECONDS,
+    retries: int = 1,
+) -> ZetaClient:
+    """An open client (close it, or use it as a context manager). CLUSTER_AUTH_INVALID if the secret is gone."""
+    return ZetaClient(
+        endpoints,
+        context_path=context_path,
+        auth=credentials(tenant_id, workspace_id, auth_secret),
+        timeout=timeout,
+        retries=retries,
+    )
+
+
+def client_for(cluster: Cluster, *, timeout: float = DEFAULT_TIMEOUT_SECONDS, retries: int = 1) -> ZetaClient:
+    """An open client for a registered cluster. ``timeout`` is per request and endpoint; ``retries`` are extra
+    rounds over all endpoints for reads (never for a submit)."""
+    return connect(
+        tenant_id=cluster.tenant_id,
+        workspace_id=cluster.workspace_id,
+        endpoints=list(cluster.endpoints),
+        context_path=cluster.context_path,
+        auth_secret=cluster.auth_secret,
+        timeout=timeout,
+        retries=retries,
+    )

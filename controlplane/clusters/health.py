@@ -1,0 +1,308 @@
+"""Nodes and health from one poll per cluster: /overview + /system-monitoring-information.
+
+``poll_cluster(cluster, client)`` reads the cluster once, stores the observation in the ``Health`` row (one per
+cluster, overwritten each poll: not event-sourced, docs/adr/0006-health-is-an-observation.md) and appends
+events only for what changed: reachability (``clusters.cluster_unreachable`` / ``clusters.cluster_reachable``),
+members (``clusters.node_joined`` / ``node_lost`` / ``node_returned`` / ``node_role_changed``) and the engine
+version (``clusters.cluster_updated``). A poll that changes nothing appends nothing.
+
+``poll_all()`` is the body of the ``clusters.poll_health`` beat task: every live cluster, one at a time, with a
+short timeout; one cluster's failure never stops the others.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from dataclasses import asdict, dataclass, replace
+from datetime import datetime, timedelta
+from typing import Any
+
+from django.db import transaction
+from django.utils import timezone
+from django.utils.dateparse import parse_datetime
+
+from controlplane.clusters.actions import CLUSTER, cluster_stream
+from controlplane.clusters.connect import client_for
+from controlplane.clusters.domain import aggregate
+from controlplane.clusters.models import Cluster, Health
+from controlplane.errors import DomainError
+from controlplane.eventlog.aggregates import execute
+from controlplane.eventlog.errors import ConcurrencyConflict
+from controlplane.eventlog.metadata import Metadata
+from controlplane.seatunnel.client import Overview, ZetaClient, ZetaError, ZetaUnreachable
+
+log = logging.getLogger(__name__)
+
+# The beat task's client: a short timeout per request and endpoint, one extra round over the endpoints.
+HEALTH_TIMEOUT_SECONDS = 3.0
+HEALTH_RETRIES = 1
+# last_seen keeps members that left for this long, so the nodes list can say when a lost node was last seen.
+LAST_SEEN_KEPT = timedelta(days=7)
+_CONFLICT_RETRIES = 3
+
+# nodeRole of the newest engines (SeaTunnel's ClusterRole, ZETA_FACTS §2.3) -> the control plane's role names.
+_NODE_ROLES = {"MASTER": "master", "WORKER": "worker", "MASTER_AND_WORKER": "hybrid"}
+_SIZE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([KMGTPE]?)B?\s*$", re.IGNORECASE)
+_UNITS = "KMGTPE"
+
+
+@dataclass(frozen=True)
+class Member:
+    """One entry of /system-monitoring-information. Sizes in bytes, loads in percent; None when absent."""
+
+    address: str | None  # host:port; None when the engine does not say (older versions)
+    role: str  # master | worker | hybrid | "" (the engine does not say, and the cluster's mode does not tell)
+    is_master: bool | None  # Hazelcast's master member (the active coordinator)
+    heap_used: int | None
+    heap_max: int | None
+    heap_used_percent: float | None  # of max
+    cpu_process_percent: float | None
+    cpu_system_percent: float | None
+    load_average: float | None
+    processors: int | None
+    threads: int | None
+    physical_memory_total: int | None
+    physical_memory_free: int | None
+
+
+@dataclass(frozen=True)
+class ClusterHealth:
+    """What one poll saw, and the events it appended (wire names)."""
+
+    cluster_id: str
+    reachable: bool
+    error_code: str
+    error_message: str
+    engine_version: str
+    members: tuple[Member, ...]
+    members_identified: bool
+    total_slots: int | None
+    free_slots: int | None
+    running_jobs: int | None
+    pending_jobs: int | None
+    heap_used: int | None
+    heap_max: int | None
+    checked_at: datetime
+    overview: Overview | None = None
+    events: tuple[str, ...] = ()
+
+
+# -- parsing the engine's strings --------------------------------------------------------------------------
+def parse_size(value: Any) -> int | None:
+    """'180.0M', '2.0G', '512' (bytes; the engine prints 1024-based units with one decimal) -> bytes."""
+    match = _SIZE.match(str(value)) if value is not None else None
+    if match is None:
+        return None
+    number, unit = float(match[1]), match[2].upper()
+    return int(number * 1024 ** (_UNITS.index(unit) + 1)) if unit else int(number)
+
+
+def parse_percent(value: Any) -> float | None:
+    try:
+        return float(str(value).strip().rstrip("%"))
+    except (TypeError, ValueError):
+        return None
+
+
+def _int(value: Any) -> int | None:
+    try:
+        return int(str(value).strip())
+    except (TypeError, ValueError):
+        return None
+
+
+def _flag(value: Any) -> bool | None:
+    text = str(value).strip().lower() if value is not None else ""
+    return {"true": True, "false": False}.get(text)
+
+
+def parse_member(entry: dict[str, Any], *, cluster_mode: str) -> Member:
+    host, port = entry.get("host"), entry.get("port")
+    is_master = _flag(entry.get("isMaster"))
+    if entry.get("nodeRole") in _NODE_ROLES:
+        role = _NODE_ROLES[entry["nodeRole"]]
+    elif cluster_mode == "hybrid":
+        role = "hybrid"  # every member of a hybrid cluster is master and worker
+    else:
+        role = "master" if is_master else ""  # a standby master and a worker look alike here
+    return Member(
+        address=f"{host}:{port}" if host and port else None,
+        role=role,
+        is_master=is_master,
+        heap_used=parse_size(entry.get("heap.memory.used")),
+        heap_max=parse_size(entry.get("heap.memory.max")),
+        heap_used_percent=parse_percent(entry.get("heap.memory.used/max")),
+        cpu_process_percent=parse_percent(entry.get("load.process")),
+        cpu_system_percent=parse_percent(entry.get("load.system")),
+        load_average=parse_percent(entry.get("load.systemAverage")),
+        processors=_int(entry.get("processors")),
+        threads=_int(entry.get("thread.count")),
+        physical_memory_total=parse_size(entry.get("physical.memory.total")),
+        physical_memory_free=parse_size(entry.get("physical.memory.free")),
+    )
+
+
+def _sum(values: list[int | None]) -> int | None:
+    known = [v for v in values if v is not None]
+    return sum(known) if known else None
+
+
+# -- one poll ----------------------------------------------------------------------------------------------
+def poll_cluster(cluster: Cluster, client: ZetaClient, *, metadata: Metadata | None = None) -> ClusterHealth:
+    """Read the cluster once through ``client`` (overview + system monitoring), store the observation and
+    append the transitions it reveals. Engine errors are recorded as unreachable, never raised."""
+    checked_at = timezone.now()
+    try:
+        overview = client.overview()
+    except ZetaError as error:
+        return record_unreachable(cluster, error, metadata=metadata, checked_at=checked_at)
+    members: tuple[Member, ...] = ()
+    identified = False
+    note_code = note_message = ""
+    try:
+        entries = client.system_monitoring()
+    except ZetaUnreachable as error:  # it answered the overview and then went away
+        return record_unreachable(cluster, error, metadata=metadata, checked_at=checked_at)
+    except ZetaError as error:  # reachable, but the member list could not be read
+        note_code, note_message = error.code, error.message
+    else:
+        members = tuple(parse_member(entry, cluster_mode=cluster.mode) for entry in entries)
+        identified = bool(members) and all(m.address for m in members)
+    observed = ClusterHealth(
+        cluster_id=cluster.id,
+        reachable=True,
+        error_code=note_code,
+        error_message=note_message[:500],
+        engine_version=overview.version,
+        members=members,
+        members_identified=identified,
+        total_slots=overview.total_slots,
+        free_slots=overview.unassigned_slots,
+        running_jobs=overview.running_jobs,
+        pending_jobs=overview.pending_jobs,
+        heap_used=_sum([m.heap_used for m in members]),
+        heap_max=_sum([m.heap_max for m in members]),
+        checked_at=checked_at,
+        overview=overview,
+    )
+    return _record(cluster, observed, metadata)
+
+
+def record_unreachable(
+    cluster: Cluster, error: DomainError, *, metadata: Metadata | None = None, checked_at: datetime | None = None
+) -> ClusterHealth:
+    """Store "could not read the cluster" with the error's code (also for a missing auth secret)."""
+    observed = ClusterHealth(
+        cluster_id=cluster.id,
+        reachable=False,
+        error_code=error.code,
+        error_message=error.message[:500],
+        engine_version="",
+        members=(),
+        members_identified=False,
+        total_slots=None,
+        free_slots=None,
+        running_jobs=None,
+        pending_jobs=None,
+        heap_used=None,
+        heap_max=None,
+        checked_at=checked_at or timezone.now(),
+    )
+    return _record(cluster, observed, metadata)
+
+
+def _record(cluster: Cluster, observed: ClusterHealth, metadata: Metadata | None) -> ClusterHealth:
+    meta = metadata or Metadata.for_system(cluster.tenant_id, workspace_id=cluster.workspace_id, reason="health")
+    meta = replace(meta, tenant_id=cluster.tenant_id, workspace_id=cluster.workspace_id)
+    roles = {m.address: m.role for m in observed.members if m.address} if observed.members_identified else None
+
+    def decide(state: aggregate.ClusterState) -> list[object]:
+        return aggregate.observe(
+            state,
+            cluster_id=cluster.id,
+            reachable=observed.reachable,
+            engine_version=observed.engine_version,
+            error_code=observed.error_code,
+            error_message=observed.error_message,
+            members=roles,
+        )
+
+    for attempt in range(_CONFLICT_RETRIES):
+        try:
+            with transaction.atomic():
+                recorded = execute(CLUSTER, cluster_stream(cluster.id), decide, meta)
+                _store(cluster, observed)
+            break
+        except ConcurrencyConflict:  # another writer (an update, a concurrent poll) moved the stream: decide again
+            if attempt == _CONFLICT_RETRIES - 1:
+                raise
+    return replace(observed, events=tuple(e.event_type for e in recorded))
+
+
+def _store(cluster: Cluster, observed: ClusterHealth) -> None:
+    previous = Health.unscoped.filter(cluster_id=cluster.id).first()
+    last_seen: dict[str, str] = {}
+    if previous is not None:
+        horizon = observed.checked_at - LAST_SEEN_KEPT
+        for address, when in previous.last_seen.items():
+            seen = parse_datetime(when)
+            if seen is not None and seen >= horizon:
+                last_seen[address] = when
+    for member in observed.members:
+        if member.address:
+            last_seen[member.address] = observed.checked_at.isoformat()
+    values = {
+        "tenant_id": cluster.tenant_id,
+        "workspace_id": cluster.workspace_id,
+        "reachable": observed.reachable,
+        "error_code": observed.error_code,
+        "error_message": observed.error_message,
+        "engine_version": observed.engine_version or (previous.engine_version if previous else ""),
+        "members": [asdict(m) for m in observed.members],
+        "members_identified": observed.members_identified,
+        "total_slots": observed.total_slots,
+        "free_slots": observed.free_slots,
+        "running_jobs": observed.running_jobs,
+        "pending_jobs": observed.pending_jobs,
+        "heap_used": observed.heap_used,
+        "heap_max": observed.heap_max,
+        "checked_at": observed.checked_at,
+        "last_reachable_at": observed.checked_at
+        if observed.reachable
+        else (previous.last_reachable_at if previous else None),
+        "last_seen": last_seen,
+    }
+    Health.unscoped.update_or_create(cluster_id=cluster.id, defaults=values)
+
+
+# -- every cluster -----------------------------------------------------------------------------------------
+def poll_one(
+    cluster: Cluster, *, metadata: Metadata | None = None, timeout: float = HEALTH_TIMEOUT_SECONDS
+) -> ClusterHealth:
+    """Open a client for the cluster (short timeout) and poll it; a missing auth secret counts as unreachable."""
+    try:
+        client = client_for(cluster, timeout=timeout, retries=HEALTH_RETRIES)
+    except DomainError as error:
+        return record_unreachable(cluster, error, metadata=metadata)
+    with client:
+        return poll_cluster(cluster, client, metadata=metadata)
+
+
+def poll_all(*, timeout: float = HEALTH_TIMEOUT_SECONDS) -> dict[str, int]:
+    """Poll every live cluster of every tenant, one at a time. Returns counts: reachable, unreachable, failed."""
+    counts = {"reachable": 0, "unreachable": 0, "failed": 0}
+    # A system task across tenants: the unscoped manager on purpose.
+    ids = list(Cluster.unscoped.filter(removed=False).order_by("id").values_list("id", flat=True))
+    for cluster_id in ids:
+        cluster = Cluster.unscoped.filter(id=cluster_id, removed=False).first()
+        if cluster is None:  # removed since the list was read
+            continue
+        try:
+            result = poll_one(cluster, timeout=timeout)
+        except Exception:  # one bad cluster (or a bug it triggers) must not stop the others
+            log.exception("health poll of cluster %s failed", cluster_id)
+            counts["failed"] += 1
+            continue
+        counts["reachable" if result.reachable else "unreachable"] += 1
+    return counts
