@@ -135,6 +135,7 @@ def _submit(client: ZetaClient, run: Run, facts: RunFacts) -> RunFacts:
         config = engine_form(render_secrets(run.manifest["normalised"], _resolver(facts)))
     except (SecretNotFound, SecretUnresolved) as error:
         return _fail(run_id, "SECRET_NOT_FOUND", f"a secret the config names is gone: {error}")
+    client.version()  # reach the cluster first: unreachable now means nothing was sent and nothing is recorded
     facts, _ = record(run_id, lambda s: aggregate.begin_submission(s, run_id=run_id), "submit")
     try:
         client.submit_job(

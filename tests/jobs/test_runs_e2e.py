@@ -20,7 +20,6 @@ from controlplane.celery import app
 from controlplane.eventlog.metadata import Metadata
 from controlplane.eventlog.models import Event
 from controlplane.iam import actions as iam
-from controlplane.jobs.models import Run
 from controlplane.jobs.tasks import sync_runs
 from controlplane.seatunnel.emulator.process import emulator_process
 from controlplane.tenancy import actions as tenancy

@@ -151,7 +151,7 @@ def test_two_schedulers_at_once_fire_a_time_once():
         try:
             barrier.wait()
             fire_due(moment)
-        except BaseException as error:  # noqa: BLE001 - reported below
+        except BaseException as error:
             errors.append(error)
         finally:
             connections.close_all()
@@ -172,9 +172,8 @@ def test_the_schedule_api(world):
     bad = client.put(url, {"cron": "0 25 * * *"}, content_type="application/json", **world.auth("admin"))
     assert bad.status_code == 400 and bad.json()["error"]["code"] == "JOB_SCHEDULE_INVALID"
     assert bad.json()["error"]["details"]["field"] == "cron"
-    ok = client.put(
-        url, {"cron": "30 1 * * 1-5", "timezone": "Asia/Shanghai"}, content_type="application/json", **world.auth("admin")
-    )
+    body = {"cron": "30 1 * * 1-5", "timezone": "Asia/Shanghai"}
+    ok = client.put(url, body, content_type="application/json", **world.auth("admin"))
     assert ok.status_code == 200, ok.content
     body = ok.json()
     assert len(body["upcoming"]) == 5 and body["upcoming"][0].endswith("17:30:00+00:00")  # 01:30 Beijing time

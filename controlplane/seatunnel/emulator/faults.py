@@ -24,6 +24,18 @@ ALL_FAULTS = (UNKNOWN_PLUGIN, *RUNTIME_FAULTS)
 ENV_FAULT = "emulator.fault"
 ENV_FAULT_AFTER_MS = "emulator.fault.after_ms"
 ENV_DURATION_MS = "emulator.duration_ms"
+# Accept the submit, create the job, then close the connection without an answer: the client cannot know the
+# outcome and must reconcile by job id (ZETA_SUBMIT_OUTCOME_UNKNOWN).
+ENV_LOSE_SUBMIT_ANSWER = "emulator.lose_submit_answer"
+
+
+def loses_submit_answer(config: Any) -> bool:
+    env = config.get("env") if isinstance(config, dict) else None
+    if not isinstance(env, dict):
+        return False
+    nested = env.get("emulator")
+    value = env.get(ENV_LOSE_SUBMIT_ANSWER, nested.get("lose_submit_answer") if isinstance(nested, dict) else None)
+    return str(value).lower() == "true"
 
 DEFAULT_AFTER_MS = {MISSING_JDBC_DRIVER: 300, CHECKPOINT_TIMEOUT: 1500, OUT_OF_MEMORY: 800, NOT_ENOUGH_SLOTS: 0}
 

@@ -17,6 +17,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
+from controlplane.seatunnel.emulator import faults as f
 from controlplane.seatunnel.emulator.engine import Engine, Job, RequestError
 from controlplane.seatunnel.emulator.members import NODE_ROLE, Member, MemberList
 from controlplane.seatunnel.states import FINISHED_FILTER_STATES, REST_V2_SINCE, JobState, parse_version
@@ -202,7 +203,12 @@ class Handler(BaseHTTPRequestHandler):
             return True
         if method == "POST":
             if route == "/submit-job":
-                self._json(self._submit(self._config_body(query), query))
+                config = self._config_body(query)
+                answer = self._submit(config, query)
+                if f.loses_submit_answer(config):  # the job exists; the client never hears so (a cut connection)
+                    self.close_connection = True
+                    return True
+                self._json(answer)
             elif route == "/submit-jobs":
                 items = self._json_body()
                 if not isinstance(items, list):

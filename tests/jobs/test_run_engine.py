@@ -1,0 +1,223 @@
+"""Runs against a real emulator process, one worker step at a time: lost answers, dead workers, engine restarts,
+unreachable clusters and refusals are settled by evidence, and nothing is lost or sent twice."""
+
+from __future__ import annotations
+
+import pytest
+
+from controlplane.clusters import actions as clusters
+from controlplane.errors import DomainError
+from controlplane.eventlog.metadata import Metadata
+from controlplane.eventlog.models import Event
+from controlplane.jobs import actions as jobs
+from controlplane.jobs import engine, run_actions
+from controlplane.jobs.domain import run as aggregate
+from controlplane.jobs.models import Job, Run
+from controlplane.seatunnel.client import ZetaClient
+from controlplane.seatunnel.emulator.process import emulator_process
+from controlplane.secrets import actions as secrets
+from controlplane.tenancy import actions as tenancy
+
+pytestmark = pytest.mark.django_db
+
+STREAM = """
+env {{ job.mode = "STREAMING", parallelism = 1 {extra} }}
+source {{ FakeSource {{ plugin_output = "t", row.num = 1000000, split.read-interval = 10,
+  schema = {{ fields {{ id = "bigint" }} }} }} }}
+sink {{ Console {{ plugin_input = "t" }} }}
+"""
+
+
+@pytest.fixture
+def zeta():
+    with emulator_process("--time-scale", "0.2") as running:
+        yield running
+
+
+@pytest.fixture
+def setup(zeta):
+    meta = Metadata.for_system(None, reason="tests")
+    tenant = tenancy.do_create_tenant(metadata=meta, name="Acme", slug="acme")
+    workspace = tenancy.do_create_workspace(metadata=meta, tenant_id=tenant, name="ETL", slug="etl")
+    secrets.do_create_secret(
+        metadata=meta, tenant_id=tenant, workspace_id=workspace, name="api-key", value="s3cr3t-value"
+    )
+    cluster = clusters.do_register_cluster(
+        metadata=meta,
+        tenant_id=tenant,
+        workspace_id=workspace,
+        name="zeta",
+        form="bare_metal",
+        mode="hybrid",
+        endpoints=[zeta.url],
+    )
+
+    def make_job(extra: str = "", name: str = "stream") -> Job:
+        job_id = jobs.do_create_job(
+            metadata=meta,
+            tenant_id=tenant,
+            workspace_id=workspace,
+            name=name,
+            cluster_id=cluster,
+            config=STREAM.format(extra=extra),
+        )
+        return Job.unscoped.get(id=job_id)
+
+    return meta, make_job, cluster
+
+
+def start(meta, job, django_capture_on_commit_callbacks) -> Run:
+    with django_capture_on_commit_callbacks(execute=False) as queued:  # the worker is played by the test
+        run_id = run_actions.do_start_run(metadata=meta, job=job)
+    assert len(queued) == 1  # one submit task, queued after commit
+    return Run.unscoped.get(id=run_id)
+
+
+def settle(run: Run, *states: str, rounds: int = 100) -> Run:
+    import time
+
+    for _ in range(rounds):
+        engine.sync_cluster(run.cluster_id)
+        run.refresh_from_db()
+        if run.state in states:
+            return run
+        time.sleep(0.05)
+    raise AssertionError(f"run stayed {run.state}")
+
+
+def engine_copies(zeta, run: Run) -> int:
+    with ZetaClient(zeta.url) as client:
+        return sum(1 for j in client.running_jobs() + client.finished_jobs() if j.job_id == run.engine_job_id)
+
+
+def test_a_lost_submit_answer_is_reconciled_by_id_and_never_sent_twice(setup, zeta, django_capture_on_commit_callbacks):
+    meta, make_job, _ = setup
+    run = start(meta, make_job(', emulator.lose_submit_answer = "true"'), django_capture_on_commit_callbacks)
+    with pytest.raises(engine.SubmitLater):
+        engine.submit(run.id, 0)
+    run.refresh_from_db()
+    assert (run.state, run.acknowledged, run.error_code) == ("SUBMITTING", False, "ZETA_SUBMIT_OUTCOME_UNKNOWN")
+    assert engine_copies(zeta, run) == 1  # the engine has it; we do not know yet
+    facts = engine.submit(run.id, run.attempts)  # the task's retry: asks by id first
+    assert facts.acknowledged and facts.attempts == 1
+    submitted = Event.objects.filter(stream_id=f"run-{run.id}", event_type="jobs.run_submitted").get()
+    assert submitted.payload and '"found_by_reconcile":true' in submitted.payload.replace(" ", "")
+    assert engine_copies(zeta, run) == 1
+    assert settle(run, "RUNNING").state == "RUNNING"
+
+
+def test_a_worker_that_died_after_sending_is_adopted_not_resubmitted(setup, zeta, django_capture_on_commit_callbacks):
+    meta, make_job, _ = setup
+    run = start(meta, make_job(), django_capture_on_commit_callbacks)
+    engine.record(run.id, lambda s: aggregate.begin_submission(s, run_id=run.id), "submit")
+    with ZetaClient(zeta.url) as client:  # the dead worker's request had reached the engine
+        client.submit_job(
+            {
+                "env": {"job.mode": "STREAMING"},
+                "source": [{"plugin_name": "FakeSource"}],
+                "sink": [{"plugin_name": "Console"}],
+            },
+            job_id=run.engine_job_id,
+        )
+    facts = engine.submit(run.id, 1)  # the redelivered task
+    assert facts.acknowledged and facts.attempts == 1
+    with ZetaClient(zeta.url) as client:
+        assert "no need to submit again" not in client.logs(run.engine_job_id)  # nothing was sent again
+
+
+def test_a_worker_that_died_before_sending_sends_once_more(setup, zeta, django_capture_on_commit_callbacks):
+    meta, make_job, _ = setup
+    run = start(meta, make_job(), django_capture_on_commit_callbacks)
+    engine.record(run.id, lambda s: aggregate.begin_submission(s, run_id=run.id), "submit")
+    assert engine_copies(zeta, run) == 0
+    facts = engine.submit(run.id, 1)
+    assert facts.acknowledged and facts.attempts == 2
+    assert engine_copies(zeta, run) == 1
+    # a late duplicate of the first task finds the run moved on and does nothing
+    assert engine.submit(run.id, 0).attempts == 2
+    assert engine.submit(run.id, 1).attempts == 2
+    assert engine_copies(zeta, run) == 1
+
+
+def test_secrets_are_resolved_at_submit_and_never_stored_resolved(setup, zeta, django_capture_on_commit_callbacks):
+    meta, make_job, _ = setup
+    run = start(meta, make_job(', emulator.note = "[[secret:api-key]]"'), django_capture_on_commit_callbacks)
+    engine.submit(run.id, 0)
+    with ZetaClient(zeta.url) as client:
+        assert client.job_info(run.engine_job_id).env_options["emulator.note"] == "s3cr3t-value"
+    run.refresh_from_db()
+    assert run.manifest["secrets"] == ["api-key"] and "[[secret:api-key]]" in run.manifest["config_text"]
+    assert not Event.objects.filter(payload__contains="s3cr3t-value").exists()
+
+
+def test_an_engine_that_forgot_the_job_makes_the_run_unknown_until_an_operator_resolves_it(
+    setup, zeta, django_capture_on_commit_callbacks
+):
+    meta, make_job, cluster = setup
+    run = start(meta, make_job(), django_capture_on_commit_callbacks)
+    engine.submit(run.id, 0)
+    run = settle(run, "RUNNING")
+    zeta.process.terminate()
+    zeta.process.wait()
+    with emulator_process("--port", str(zeta.port)):  # the same address, a fresh engine without the job
+        result = engine.sync_cluster(cluster)
+        assert result.changed == 1
+        run.refresh_from_db()
+        assert (run.state, run.error_code) == ("UNKNOWN", "ZETA_JOB_NOT_FOUND")
+        assert engine.sync_cluster(cluster).changed == 0  # no guess on later polls either
+    with pytest.raises(DomainError) as info:
+        run_actions.do_resolve_run(metadata=meta, run=run, state="FAILED", reason=" ")
+    assert info.value.code == "RUN_REASON_REQUIRED"
+    run_actions.do_resolve_run(metadata=meta, run=run, state="FAILED", reason="engine restarted without persistence")
+    run.refresh_from_db()
+    assert (run.state, run.error) == ("FAILED", "engine restarted without persistence")
+
+
+def test_an_unreachable_cluster_moves_no_run_and_fails_a_submit_only_when_giving_up(
+    setup, zeta, django_capture_on_commit_callbacks
+):
+    meta, make_job, _ = setup
+    running = start(meta, make_job(name="a"), django_capture_on_commit_callbacks)
+    engine.submit(running.id, 0)
+    running = settle(running, "RUNNING")
+    waiting = start(meta, make_job(name="b"), django_capture_on_commit_callbacks)
+    zeta.process.terminate()
+    zeta.process.wait()
+    before = Event.objects.count()
+    assert engine.sync_cluster(running.cluster_id).error == "ZETA_UNREACHABLE"
+    assert Event.objects.count() == before
+    with pytest.raises(engine.SubmitLater):
+        engine.submit(waiting.id, 0)
+    waiting.refresh_from_db()
+    assert waiting.state == "PENDING"  # nothing was sent: nothing recorded as sent
+    facts = engine.submit(waiting.id, 0, give_up=True)
+    waiting.refresh_from_db()
+    assert (str(facts.state), waiting.error_code) == ("FAILED", "ZETA_UNREACHABLE")
+
+
+def test_an_engine_refusal_fails_the_run_with_the_engines_words(setup, zeta, django_capture_on_commit_callbacks):
+    meta, make_job, _ = setup
+    run = start(meta, make_job(', emulator.fault = "unknown_plugin"'), django_capture_on_commit_callbacks)
+    engine.submit(run.id, 0)
+    run.refresh_from_db()
+    assert (run.state, run.error_code) == ("FAILED", "ZETA_REQUEST_REJECTED")
+    assert "PluginIdentifier" in run.error and "not found" in run.error
+
+
+def test_cancel_and_illegal_moves(setup, django_capture_on_commit_callbacks):
+    meta, make_job, _ = setup
+    job = make_job()
+    run = start(meta, job, django_capture_on_commit_callbacks)
+    with pytest.raises(DomainError) as info:
+        run_actions.do_resume_run(metadata=meta, run=run)
+    assert info.value.code == "RUN_TRANSITION_ILLEGAL"
+    with pytest.raises(DomainError) as info:
+        run_actions.do_stop_run(metadata=meta, run=run, savepoint=True)
+    assert info.value.code == "RUN_TRANSITION_ILLEGAL"
+    run_actions.do_cancel_run(metadata=meta, run=run)
+    run.refresh_from_db()
+    assert run.state == "STOPPED" and run.finished_at is not None
+    assert engine.submit(run.id, 0).state == "STOPPED"  # its queued task finds nothing to send
+    with pytest.raises(DomainError) as info:
+        run_actions.do_cancel_run(metadata=meta, run=run)
+    assert info.value.code == "RUN_TRANSITION_ILLEGAL"
