@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.contrib import admin
 
-from controlplane.clusters.models import Cluster
+from controlplane.clusters.models import Cluster, Health, Node
 from controlplane.eventlog.admin import ReadOnlyAdmin
 
 
@@ -16,3 +16,23 @@ class ClusterAdmin(ReadOnlyAdmin):
 
     def get_queryset(self, request):  # type: ignore[no-untyped-def]
         return Cluster.unscoped.all()  # the console is for platform staff: every tenant
+
+
+@admin.register(Node)
+class NodeAdmin(ReadOnlyAdmin):
+    list_display = ("address", "cluster_id", "role", "status", "status_since", "tenant_id")
+    list_filter = ("status", "role")
+    search_fields = ("address", "cluster_id", "tenant_id")
+
+    def get_queryset(self, request):  # type: ignore[no-untyped-def]
+        return Node.unscoped.all()
+
+
+@admin.register(Health)
+class HealthAdmin(ReadOnlyAdmin):
+    list_display = ("cluster_id", "reachable", "error_code", "engine_version", "running_jobs", "checked_at")
+    list_filter = ("reachable", "error_code")
+    search_fields = ("cluster_id", "tenant_id")
+
+    def get_queryset(self, request):  # type: ignore[no-untyped-def]
+        return Health.unscoped.all()

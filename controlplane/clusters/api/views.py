@@ -1,19 +1,32 @@
-"""Clusters over HTTP: ``/api/v1/tenants/<tenant>/workspaces/<workspace>/clusters/[<id>/[test/]]``."""
+"""Clusters over HTTP: ``/api/v1/tenants/<tenant>/workspaces/<workspace>/clusters/[<id>/[test/|health/|nodes/|
+poll/|plugins/]]``, and the platform's connector catalog ``/api/v1/catalog/<version>/``."""
 
 from __future__ import annotations
 
 from rest_framework import mixins, serializers, status
 from rest_framework.decorators import action
+from rest_framework.permissions import IsAuthenticated
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from controlplane.api.base import TenantViewSet, with_etag
+from controlplane.api.base import AuditedViewSet, TenantViewSet, with_etag
 from controlplane.api.idempotency import idempotent
 from controlplane.api.pagination import Cursor
 from controlplane.clusters import actions
-from controlplane.clusters.domain.aggregate import FORMS, MODES
-from controlplane.clusters.models import Cluster
+from controlplane.clusters import health as cluster_health
+from controlplane.clusters.domain.aggregate import FORMS, MODES, ONLINE
+from controlplane.clusters.models import Cluster, Health, Node
 from controlplane.clusters.probe import probe
+from controlplane.errors import DomainError
+from controlplane.seatunnel.catalog import KINDS, Catalog, catalog_for, known_versions
+from controlplane.seatunnel.config.errors import JobCatalogVersionUnknown
+
+# Which connectors are installed on a cluster's nodes is not readable through the engine's REST API; node
+# agents will report it (a later issue). Until then the answer says so instead of guessing.
+INSTALLED_UNKNOWN = (
+    "the engine's REST API does not list installed connectors; node agents will report them "
+    "(not yet available), so only the engine version's catalog is shown"
+)
 
 
 class ClusterSerializer(serializers.ModelSerializer):
@@ -69,6 +82,12 @@ class ClusterViewSet(mixins.ListModelMixin, TenantViewSet):
         "partial_update": "cluster.update",
         "destroy": "cluster.delete",
         "test": "cluster.read",
+        "health": "cluster.read",
+        "nodes": "cluster.read",
+        # Polling now records only what the engine reports (the beat does the same every interval); an
+        # operator or viewer who may see health may refresh it, as with the connection test.
+        "poll": "cluster.read",
+        "plugins": "cluster.read",
     }
 
     def scoped_queryset(self):  # type: ignore[no-untyped-def]
@@ -128,5 +147,139 @@ class ClusterViewSet(mixins.ListModelMixin, TenantViewSet):
                 "total_slots": overview.total_slots,
                 "unassigned_slots": overview.unassigned_slots,
                 "running_jobs": overview.running_jobs,
+            }
+        )
+
+    @action(detail=True, methods=["get"])
+    def health(self, request: Request, tenant: str, workspace: str, pk: str) -> Response:
+        """The latest observation; ``checked_at: null`` when the cluster was never polled."""
+        cluster = self.get_object()
+        return Response(health_payload(cluster, Health.objects.filter(cluster_id=cluster.id).first()))
+
+    @action(detail=True, methods=["get"])
+    def nodes(self, request: Request, tenant: str, workspace: str, pk: str) -> Response:
+        """The cluster's members: status from the log (online | lost), metrics and last seen from the last poll."""
+        cluster = self.get_object()
+        observed = Health.objects.filter(cluster_id=cluster.id).first()
+        paginator = NodeCursor()
+        page = paginator.paginate_queryset(Node.objects.filter(cluster_id=cluster.id), request, view=self)
+        return paginator.get_paginated_response([node_payload(node, cluster, observed) for node in page or []])
+
+    @action(detail=True, methods=["post"])
+    def poll(self, request: Request, tenant: str, workspace: str, pk: str) -> Response:
+        """Poll the cluster now (as the beat task does) and answer its health."""
+        cluster = self.get_object()
+        cluster_health.poll_one(cluster, metadata=self.metadata())
+        cluster.refresh_from_db()
+        return Response(health_payload(cluster, Health.objects.filter(cluster_id=cluster.id).first()))
+
+    @action(detail=True, methods=["get"])
+    def plugins(self, request: Request, tenant: str, workspace: str, pk: str) -> Response:
+        """The connectors of the cluster's engine version; ``installed`` stays null until agents report it."""
+        cluster = self.get_object()
+        try:
+            catalog: Catalog | None = catalog_for(cluster.engine_version)
+            catalog_reason = ""
+        except JobCatalogVersionUnknown as error:
+            catalog, catalog_reason = None, error.message
+        return Response(
+            {
+                "cluster_id": cluster.id,
+                "engine_version": cluster.engine_version,
+                "catalog_version": catalog.version if catalog else None,
+                "catalog_reason": catalog_reason,
+                "connectors": catalog_payload(catalog) if catalog else None,
+                "installed": None,
+                "installed_reason": INSTALLED_UNKNOWN,
+            }
+        )
+
+
+class NodeCursor(Cursor):
+    ordering = "address"
+
+
+def health_payload(cluster: Cluster, observed: Health | None) -> dict:
+    if observed is None:
+        return {
+            "cluster_id": cluster.id,
+            "reachable": None,
+            "checked_at": None,
+            "error": None,
+            "engine_version": cluster.engine_version,
+            "members": [],
+            "members_identified": None,
+            "total_slots": None,
+            "free_slots": None,
+            "running_jobs": None,
+            "pending_jobs": None,
+            "heap_used": None,
+            "heap_max": None,
+            "last_reachable_at": None,
+        }
+    return {
+        "cluster_id": cluster.id,
+        "reachable": observed.reachable,
+        "checked_at": observed.checked_at,
+        "error": {"code": observed.error_code, "message": observed.error_message} if observed.error_code else None,
+        "engine_version": observed.engine_version or cluster.engine_version,
+        "members": observed.members,
+        "members_identified": observed.members_identified,
+        "total_slots": observed.total_slots,
+        "free_slots": observed.free_slots,
+        "running_jobs": observed.running_jobs,
+        "pending_jobs": observed.pending_jobs,
+        "heap_used": observed.heap_used,
+        "heap_max": observed.heap_max,
+        "last_reachable_at": observed.last_reachable_at,
+    }
+
+
+def node_payload(node: Node, cluster: Cluster, observed: Health | None) -> dict:
+    metrics = None
+    if observed is not None and observed.reachable and node.status == ONLINE:
+        metrics = next((m for m in observed.members if m.get("address") == node.address), None)
+    return {
+        "address": node.address,
+        "role": node.role or None,
+        "status": node.status,
+        "status_since": node.status_since,
+        "joined_at": node.joined_at,
+        # The REST API reports one version for the cluster; agents will report each node's own.
+        "engine_version": (observed.engine_version if observed else "") or cluster.engine_version,
+        "last_seen": (observed.last_seen.get(node.address) if observed else None),
+        "is_master": metrics.get("is_master") if metrics else None,
+        "metrics": {k: v for k, v in metrics.items() if k not in ("address", "role", "is_master")} if metrics else None,
+    }
+
+
+def catalog_payload(catalog: Catalog) -> dict[str, list[dict[str, str]]]:
+    return {
+        kind: [
+            {"name": name, "artifact": artifact}
+            for name, artifact in sorted(catalog.plugins.get(kind, {}).values(), key=lambda e: e[0].lower())
+        ]
+        for kind in KINDS
+    }
+
+
+class CatalogView(AuditedViewSet):
+    """``GET /api/v1/catalog/<version>/``: the connectors SeaTunnel ships for an engine version (platform data,
+    the same for every tenant; any signed-in user)."""
+
+    resource_type = "catalog"
+    permission_classes = [IsAuthenticated]
+
+    def retrieve(self, request: Request, version: str) -> Response:
+        try:
+            catalog = catalog_for(version)
+        except JobCatalogVersionUnknown as error:
+            raise DomainError(error.message, code="CATALOG_VERSION_NOT_FOUND", **error.details) from None
+        return Response(
+            {
+                "version": version,
+                "catalog_version": catalog.version,
+                "known_versions": known_versions(),
+                "connectors": catalog_payload(catalog),
             }
         )
