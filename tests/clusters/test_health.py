@@ -235,3 +235,15 @@ def test_removing_a_cluster_removes_its_nodes(place, members_file):
         poll(cluster.id)
     actions.do_remove_cluster(metadata=meta, cluster=Cluster.unscoped.get(id=cluster.id))
     assert not Node.unscoped.filter(cluster_id=cluster.id).exists()
+
+
+def test_the_beat_task_polls_every_interval(place, settings):
+    from controlplane.clusters.tasks import poll_health
+
+    entry = settings.CELERY_BEAT_SCHEDULE["clusters-poll-health"]
+    assert entry["task"] == poll_health.name == "clusters.poll_health"
+    assert entry["schedule"] == 15 and entry["options"]["expires"] == 15
+    with emulator_process() as emu:
+        cluster = register(place, emu.url, mode="hybrid")
+        assert poll_health() == {"reachable": 1, "unreachable": 0, "failed": 0}
+    assert nodes(cluster.id) == {"127.0.0.1:5801": ("hybrid", "online")}
