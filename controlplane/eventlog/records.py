@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from functools import lru_cache
 from typing import Any
 
 import orjson
@@ -14,7 +13,7 @@ from controlplane.eventlog.hashing import to_aware
 from controlplane.eventlog.metadata import Actor, Metadata
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True)
 class RecordedEvent:
     position: int
     stream_type: str
@@ -29,63 +28,84 @@ class RecordedEvent:
     hash: str
 
 
-@lru_cache(maxsize=4096)
-def _metadata(
-    tenant_id: str | None,
-    workspace_id: str | None,
-    actor_kind: str,
-    actor_id: str,
-    request_id: str,
-    correlation_id: str,
-    causation_id: str,
-    client_address: str,
-) -> Metadata:
+_metadata_cache: dict[tuple, Metadata] = {}
+
+
+def _metadata(key: tuple) -> Metadata:
     # Events of one request or one batch share their metadata: build it once (it is immutable).
-    return Metadata(
-        tenant_id=tenant_id,
-        workspace_id=workspace_id,
-        actor=Actor(kind=actor_kind, id=actor_id),
-        request_id=request_id,
-        correlation_id=correlation_id,
-        causation_id=causation_id,
-        client_address=client_address,
+    found = _metadata_cache.get(key)
+    if found is None:
+        tenant_id, workspace_id, actor_kind, actor_id, request_id, correlation_id, causation_id, client_address = key
+        found = Metadata(
+            tenant_id=tenant_id,
+            workspace_id=workspace_id,
+            actor=Actor(kind=actor_kind, id=actor_id),
+            request_id=request_id,
+            correlation_id=correlation_id,
+            causation_id=causation_id,
+            client_address=client_address,
+        )
+        if len(_metadata_cache) >= 4096:
+            _metadata_cache.clear()
+        _metadata_cache[key] = found
+    return found
+
+
+_new = object.__new__
+_set = object.__setattr__
+
+
+def recorded_event(
+    position: int,
+    stream_type: str,
+    stream_id: str,
+    version: int,
+    event_type: str,
+    schema_version: int,
+    payload: dict[str, Any],
+    data: object | None,
+    metadata: Metadata,
+    recorded_at: datetime,
+    hash_: str,
+) -> RecordedEvent:
+    """RecordedEvent(...) without the frozen dataclass's eleven setattr calls (the read path's hot spot)."""
+    event = _new(RecordedEvent)
+    _set(
+        event,
+        "__dict__",
+        {
+            "position": position,
+            "stream_type": stream_type,
+            "stream_id": stream_id,
+            "version": version,
+            "event_type": event_type,
+            "schema_version": schema_version,
+            "payload": payload,
+            "data": data,
+            "metadata": metadata,
+            "recorded_at": recorded_at,
+            "hash": hash_,
+        },
     )
+    return event
 
 
 def from_row(row: tuple | list) -> RecordedEvent:
     """A row in READ_COLUMNS order -> RecordedEvent (decoded, upcast)."""
-    (
-        position,
-        stream_type,
-        stream_id,
-        version,
-        event_type,
-        schema_version,
-        payload_text,
-        tenant_id,
-        workspace_id,
-        actor_kind,
-        actor_id,
-        request_id,
-        correlation_id,
-        causation_id,
-        client_address,
+    payload = orjson.loads(row[6])  # 4x faster than json on the catch-up path
+    recorded_at = row[15]
+    if recorded_at.__class__ is not datetime or recorded_at.tzinfo is None:
+        recorded_at = to_aware(recorded_at)
+    return recorded_event(
+        row[0],
+        row[1],
+        row[2],
+        row[3],
+        row[4],
+        row[5],
+        payload,
+        types.decode(row[4], row[5], payload),
+        _metadata(tuple(row[7:15])),
         recorded_at,
-        hash_,
-    ) = row
-    payload = orjson.loads(payload_text)  # 4x faster than json on the catch-up path
-    return RecordedEvent(
-        position=position,
-        stream_type=stream_type,
-        stream_id=stream_id,
-        version=version,
-        event_type=event_type,
-        schema_version=schema_version,
-        payload=payload,
-        data=types.decode(event_type, schema_version, payload),
-        metadata=_metadata(
-            tenant_id, workspace_id, actor_kind, actor_id, request_id, correlation_id, causation_id, client_address
-        ),
-        recorded_at=to_aware(recorded_at),
-        hash=hash_,
+        row[16],
     )
