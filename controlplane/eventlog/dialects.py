@@ -15,10 +15,11 @@ from __future__ import annotations
 
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
+from hashlib import sha256
 from typing import Any
 
 from controlplane.eventlog.errors import ConcurrencyConflict, InvalidAppend
-from controlplane.eventlog.hashing import GENESIS, event_hash
+from controlplane.eventlog.hashing import GENESIS
 
 EVENT_COLUMNS = (
     "stream_type, stream_id, version, event_type, schema_version, payload, tenant_id, workspace_id, "
@@ -32,6 +33,48 @@ READ_COLUMNS = (
 
 
 HEAD_COLUMNS = "stream_id, stream_type, version, last_hash, tenant_id"
+
+
+# --- PostgreSQL: the append as one plain SQL statement (PostgresDialect._append_known_head) ---------------
+# The head moves only if it is exactly as the caller's hash chain assumed (a compare-and-set under the
+# row lock that UPDATE takes); the events are inserted only if it did ("FROM head"). Each position is
+# drawn after pg_current_xact_id(), so the transaction holds an id before it holds a position (ADR 0002;
+# CASE evaluates its condition first). ORDER BY makes positions follow versions: volatile expressions of
+# the select list are evaluated after the sort.
+MAX_REMEMBERED_HEADS = 50_000
+_heads: dict[tuple[str, str], dict[int, str]] = {}  # (alias, stream id) -> {version: last hash} seen here
+PG_META_NAMES = ("tenant", "ws", "ak", "aid", "rid", "cid", "caus", "addr")
+_PG_META = (
+    "%(tenant)s::text, %(ws)s::text, %(ak)s::text, %(aid)s::text, %(rid)s::text, %(cid)s::text, "
+    "%(caus)s::text, %(addr)s::text"
+)
+_PG_POSITION = "CASE WHEN pg_current_xact_id() IS NOT NULL THEN nextval('eventlog_event_position_seq') END"
+_PG_MOVE_HEAD = (
+    "WITH head AS (UPDATE eventlog_stream SET version = %(last)s::int, last_hash = %(h)s::text "
+    "WHERE stream_id = %(sid)s::text AND version = %(exp)s::int AND last_hash = %(prev)s::text "
+    "AND stream_type = %(st)s::text RETURNING 1) "
+)
+_PG_NEW_HEAD = (
+    "WITH head AS (INSERT INTO eventlog_stream (stream_id, stream_type, version, last_hash, tenant_id) "
+    "VALUES (%(sid)s::text, %(st)s::text, %(last)s::int, %(h)s::text, %(tenant)s::text) "
+    "ON CONFLICT (stream_id) DO NOTHING RETURNING 1) "
+)
+_PG_INSERT_ONE = (
+    f"INSERT INTO eventlog_event (position, {EVENT_COLUMNS}) "
+    f"SELECT {_PG_POSITION}, %(st)s::text, %(sid)s::text, %(last)s::int, %(et)s::text, %(sv)s::int, "
+    f"%(p)s::text, {_PG_META}, %(at)s::timestamptz, %(h)s::text FROM head RETURNING version, position"
+)
+_PG_INSERT_MANY = (
+    f"INSERT INTO eventlog_event (position, {EVENT_COLUMNS}) "
+    f"SELECT {_PG_POSITION}, %(st)s::text, %(sid)s::text, %(exp)s::int + u.i::int, u.et, u.sv, u.p, "
+    f"{_PG_META}, %(at)s::timestamptz, u.h "
+    "FROM head, unnest(%(ets)s::text[], %(svs)s::int[], %(ps)s::text[], %(hs)s::text[]) WITH ORDINALITY "
+    "AS u(et, sv, p, h, i) ORDER BY u.i RETURNING version, position"
+)
+PG_APPEND_ONE = _PG_MOVE_HEAD + _PG_INSERT_ONE
+PG_APPEND_ONE_NEW = _PG_NEW_HEAD + _PG_INSERT_ONE
+PG_APPEND_MANY = _PG_MOVE_HEAD + _PG_INSERT_MANY
+PG_APPEND_MANY_NEW = _PG_NEW_HEAD + _PG_INSERT_MANY
 
 
 @dataclass(frozen=True)
@@ -55,18 +98,14 @@ class Batch:
         return {spec.wire_name for spec, _, _ in self.encoded}
 
     def chain(self, prev_hash: str) -> list[str]:
+        """Exactly ``hashing.event_hash`` per event, with the parts every event of the batch shares joined once."""
+        tail = "\x1f".join([*("" if m is None else str(m) for m in self.meta), str(self.recorded_micros)])
+        stream_id = self.stream.id
         hashes = []
-        for i, (spec, _, text) in enumerate(self.encoded):
-            prev_hash = event_hash(
-                prev_hash,
-                self.stream.id,
-                self.expected_version + i + 1,
-                spec.wire_name,
-                spec.version,
-                text,
-                self.meta,
-                self.recorded_micros,
-            )
+        for version, (spec, _, text) in enumerate(self.encoded, self.expected_version + 1):
+            prev_hash = sha256(
+                f"{prev_hash}\x1f{stream_id}\x1f{version}\x1f{spec.wire_name}\x1f{spec.version}\x1f{text}\x1f{tail}".encode()
+            ).hexdigest()
             hashes.append(prev_hash)
         return hashes
 
@@ -218,6 +257,66 @@ class PostgresDialect(Dialect):
             return cursor.fetchall()
 
     def append_rows(self, connection: Any, batch: Batch) -> list[tuple[int, str]]:
+        """One statement: a compare-and-set of the stream head plus the insert, hashes computed here.
+
+        The hash chain needs the head's last hash. For a new stream it is GENESIS; for a stream this process
+        appended to last, it is remembered in ``_heads``. Then one plain SQL statement moves the head only
+        if it still holds that (version, hash, type), and inserts the events only if it did. If not (another
+        writer moved it, or nothing is remembered), ``eventlog_append()`` (migration 0003) does the whole
+        append on the server and raises the conflict if there is one. Either way the statement takes a
+        transaction id before any position (ADR 0002).
+        """
+        key = (connection.alias, batch.stream.id)
+        prev = GENESIS if batch.expected_version == 0 else _heads.get(key, {}).get(batch.expected_version)
+        placed = None
+        if prev is not None:
+            hashes = batch.chain(prev)
+            placed = self._append_known_head(connection, batch, prev, hashes)
+            if placed is None and batch.expected_version == 0:
+                raise batch.conflict(None)
+        if placed is None:
+            placed = self._append_on_server(connection, batch)
+        if len(_heads) > MAX_REMEMBERED_HEADS:
+            _heads.clear()
+        _heads[key] = {batch.last_version: placed[-1][1]}
+        return placed
+
+    def _append_known_head(
+        self, connection: Any, batch: Batch, prev: str, hashes: list[str]
+    ) -> list[tuple[int, str]] | None:
+        """None when the head was not as remembered: nothing was written."""
+        params: dict[str, Any] = dict(
+            zip(PG_META_NAMES, batch.meta, strict=True),
+            sid=batch.stream.id,
+            st=batch.stream.type,
+            exp=batch.expected_version,
+            last=batch.last_version,
+            h=hashes[-1],
+            at=batch.recorded_at,
+        )
+        if batch.expected_version:
+            params["prev"] = prev
+        if len(batch.encoded) == 1:
+            spec, _, text = batch.encoded[0]
+            params.update(et=spec.wire_name, sv=spec.version, p=text)
+            sql = PG_APPEND_ONE_NEW if batch.expected_version == 0 else PG_APPEND_ONE
+        else:
+            params.update(
+                ets=[spec.wire_name for spec, _, _ in batch.encoded],
+                svs=[spec.version for spec, _, _ in batch.encoded],
+                ps=[text for _, _, text in batch.encoded],
+                hs=hashes,
+            )
+            sql = PG_APPEND_MANY_NEW if batch.expected_version == 0 else PG_APPEND_MANY
+        rows = self.fetch(connection, sql, params)
+        if not rows:
+            return None
+        if len(rows) != len(hashes):  # cannot happen: the head's version guards the stream's versions
+            raise RuntimeError(f"append to {batch.stream.id} inserted {len(rows)} of {len(hashes)} events")
+        rows.sort()
+        return [(position, hashes[i]) for i, (_, position) in enumerate(rows)]
+
+    def _append_on_server(self, connection: Any, batch: Batch) -> list[tuple[int, str]]:
         """One call of ``eventlog_append()`` (migration 0003): head check, hash chain and insert on the server."""
         import psycopg
 

@@ -24,7 +24,7 @@ from controlplane.eventlog.errors import (
 )
 from controlplane.eventlog.hashing import to_micros
 from controlplane.eventlog.metadata import Metadata
-from controlplane.eventlog.records import RecordedEvent, from_row
+from controlplane.eventlog.records import RecordedEvent, from_row, recorded_event
 
 MAX_ID = 100  # stream ids and types
 MAX_META = 64
@@ -42,11 +42,15 @@ class StreamRef:
             raise InvalidAppend(f"stream id must be 1..{MAX_ID} characters", stream_id=self.id)
 
 
+# json.dumps with these options builds a new encoder on every call; one shared instance gives the same text.
+_PAYLOAD_ENCODER = json.JSONEncoder(ensure_ascii=False, sort_keys=True, separators=(",", ":"), allow_nan=False)
+
+
 def _encode(event: object) -> tuple[types.EventSpec, dict, str]:
     spec = types.spec_for_event(event)
     payload = types.to_payload(event, spec)
     try:
-        text = json.dumps(payload, ensure_ascii=False, sort_keys=True, separators=(",", ":"), allow_nan=False)
+        text = _PAYLOAD_ENCODER.encode(payload)
     except (TypeError, ValueError) as exc:
         bad = [name for name, value in payload.items() if not _json_ok(value)]
         raise PayloadNotSerializable(
@@ -114,21 +118,21 @@ def append(
 
     def record(placed: list[tuple[int, str]]) -> list[RecordedEvent]:
         return [
-            RecordedEvent(
-                position=position,
-                stream_type=stream.type,
-                stream_id=stream.id,
-                version=expected_version + i + 1,
-                event_type=spec.wire_name,
-                schema_version=spec.version,
-                payload=payload,
-                data=event,
-                metadata=metadata,
-                recorded_at=now,
-                hash=hash_,
+            recorded_event(
+                position,
+                stream.type,
+                stream.id,
+                version,
+                spec.wire_name,
+                spec.version,
+                payload,
+                event,
+                metadata,
+                now,
+                hash_,
             )
-            for i, ((spec, payload, _), event, (position, hash_)) in enumerate(
-                zip(encoded, events, placed, strict=True)
+            for version, ((spec, payload, _), event, (position, hash_)) in enumerate(
+                zip(encoded, events, placed, strict=True), expected_version + 1
             )
         ]
 
