@@ -76,6 +76,16 @@ PG_APPEND_ONE_NEW = _PG_NEW_HEAD + _PG_INSERT_ONE
 PG_APPEND_MANY = _PG_MOVE_HEAD + _PG_INSERT_MANY
 PG_APPEND_MANY_NEW = _PG_NEW_HEAD + _PG_INSERT_MANY
 
+# --- SQLite: statements on the driver's connection (qmark placeholders) -----------------------------------
+SQLITE_ROW = "(" + ", ".join(["?"] * EVENT_PARAMS) + ")"
+SQLITE_READ_HEAD = "SELECT version, last_hash, stream_type FROM eventlog_stream WHERE stream_id = ?"
+SQLITE_MOVE_HEAD = "UPDATE eventlog_stream SET version = ?, last_hash = ? WHERE stream_id = ?"
+SQLITE_NEW_HEAD = (
+    "INSERT INTO eventlog_stream (stream_id, stream_type, version, last_hash, tenant_id) "
+    "VALUES (?, ?, ?, ?, ?) ON CONFLICT (stream_id) DO NOTHING"
+)
+SQLITE_INSERT_ONE = f"INSERT INTO eventlog_event ({EVENT_COLUMNS}) VALUES {SQLITE_ROW}"
+
 
 @dataclass(frozen=True)
 class Batch:
@@ -366,6 +376,56 @@ class PostgresDialect(Dialect):
 class SQLiteDialect(Dialect):
     vendor: str = "sqlite"
     lock_suffix: str = ""  # BEGIN IMMEDIATE already holds the database's write lock
+    single_call: bool = True  # append_rows runs its own BEGIN IMMEDIATE ... COMMIT when nothing else is open
+
+    def append_rows(self, connection: Any, batch: Batch) -> list[tuple[int, str]]:
+        """On the driver's connection (no Django cursor wrapper, no placeholder rewriting): head, events.
+
+        Outside a transaction it is its own: BEGIN IMMEDIATE takes the write lock first, as Django's atomic
+        blocks do here, so positions still follow commit order (ADR 0002).
+        """
+        connection.ensure_connection()
+        own = connection.get_autocommit() and not connection.in_atomic_block
+        raw = connection.connection
+        with connection.wrap_database_errors:
+            if not own:
+                return self._append_raw(raw, batch)
+            raw.execute("BEGIN IMMEDIATE")
+            try:
+                placed = self._append_raw(raw, batch)
+            except BaseException:
+                raw.execute("ROLLBACK")
+                raise
+            raw.execute("COMMIT")
+            return placed
+
+    def _append_raw(self, raw: Any, batch: Batch) -> list[tuple[int, str]]:
+        stream = batch.stream
+        if batch.expected_version == 0:
+            hashes = batch.chain(GENESIS)
+            inserted = raw.execute(
+                SQLITE_NEW_HEAD, (stream.id, stream.type, batch.last_version, hashes[-1], batch.tenant_id)
+            )
+            if inserted.rowcount != 1:
+                raise batch.conflict(None)
+        else:
+            head = raw.execute(SQLITE_READ_HEAD, (stream.id,)).fetchone()
+            if head is None or head[0] != batch.expected_version:
+                raise batch.conflict(head[0] if head else 0)
+            if head[2] != stream.type:
+                raise InvalidAppend(f"stream {stream.id} is a {head[2]}, not a {stream.type}", stream_id=stream.id)
+            hashes = batch.chain(head[1])
+            raw.execute(SQLITE_MOVE_HEAD, (batch.last_version, hashes[-1], stream.id))
+        rows = batch.rows(hashes)
+        if len(rows) == 1:
+            return [(raw.execute(SQLITE_INSERT_ONE, rows[0]).lastrowid, hashes[0])]
+        placeholders = ", ".join([SQLITE_ROW] * len(rows))
+        returned = raw.execute(
+            f"INSERT INTO eventlog_event ({EVENT_COLUMNS}) VALUES {placeholders} RETURNING version, position",
+            [value for row in rows for value in row],
+        ).fetchall()
+        returned.sort()
+        return [(position, hashes[i]) for i, (_, position) in enumerate(returned)]
 
 
 @dataclass
