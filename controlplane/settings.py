@@ -155,10 +155,24 @@ CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_TASK_IGNORE_RESULT = True
 CELERY_TIMEZONE = "UTC"
 CELERY_BEAT_SCHEDULE_FILENAME = str(DATA_DIR / "celerybeat-schedule")
+HEALTH_INTERVAL_SECONDS = config.env_int("CONTROLPLANE_HEALTH_INTERVAL_SECONDS", 15, minimum=1)
 CELERY_BEAT_SCHEDULE = {
     "eventlog-run-subscriptions": {
         "task": "eventlog.run_subscriptions",
         "schedule": config.env_int("CONTROLPLANE_SUBSCRIPTION_INTERVAL_SECONDS", 5, minimum=1),
+    },
+    "jobs-sync-runs": {
+        "task": "jobs.sync_runs",
+        "schedule": config.env_int("CONTROLPLANE_RUN_SYNC_INTERVAL_SECONDS", 5, minimum=1),
+    },
+    "jobs-fire-schedules": {
+        "task": "jobs.fire_schedules",
+        "schedule": config.env_int("CONTROLPLANE_SCHEDULE_TICK_SECONDS", 20, minimum=1, maximum=60),
+    },
+    "clusters-poll-health": {
+        "task": "clusters.poll_health",
+        "schedule": HEALTH_INTERVAL_SECONDS,
+        "options": {"expires": HEALTH_INTERVAL_SECONDS},  # a tick not started before the next one is dropped
     },
 }
 

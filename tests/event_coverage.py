@@ -11,12 +11,25 @@ HEALTH = "tests/clusters/test_health.py::test_unreachable_once_then_reachable_ag
 NODES = "tests/clusters/test_health.py::test_nodes_lost_returned_and_the_master_moving"
 
 JOBS = "tests/jobs/test_jobs.py::test_a_job_through_its_versions"
+RUNS = "tests/jobs/test_runs_e2e.py::test_jobs_and_runs_through_their_whole_life"
+SCHEDULES = "tests/jobs/test_schedules.py::test_a_fire_time_starts_one_run_and_only_once"
 
 COVERED: dict[str, str] = {
     "jobs.job_created": JOBS,
     "jobs.job_version_added": JOBS,
     "jobs.job_updated": JOBS,
     "jobs.job_deleted": JOBS,
+    "jobs.job_schedule_set": SCHEDULES,
+    "jobs.job_schedule_fired": SCHEDULES,
+    "jobs.job_schedule_removed": "tests/jobs/test_schedules.py::test_the_schedule_api",
+    "jobs.run_requested": RUNS,
+    "jobs.run_submission_started": RUNS,
+    "jobs.run_submitted": RUNS,
+    "jobs.run_stop_requested": RUNS,
+    "jobs.run_state_changed": RUNS,
+    "jobs.run_submit_outcome_unknown": (
+        "tests/jobs/test_run_engine.py::test_a_lost_submit_answer_is_reconciled_by_id_and_never_sent_twice"
+    ),
     "clusters.cluster_registered": CLUSTERS,
     "clusters.cluster_updated": CLUSTERS,
     "clusters.cluster_removed": CLUSTERS,

@@ -6,7 +6,7 @@ from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from controlplane.audit.api.views import AuditViewSet, PlatformAuditViewSet
-from controlplane.clusters.api.views import ClusterViewSet
+from controlplane.clusters.api.views import CatalogView, ClusterViewSet
 from controlplane.iam.api.views import (
     ApiTokenViewSet,
     LoginView,
@@ -15,6 +15,8 @@ from controlplane.iam.api.views import (
     RefreshView,
     WhoAmIViewSet,
 )
+from controlplane.jobs.api.runs import JobRunViewSet, RunViewSet
+from controlplane.jobs.api.templates import JobTemplateViewSet
 from controlplane.jobs.api.views import JobViewSet
 from controlplane.secrets.api.views import SecretViewSet
 from controlplane.tenancy.api.views import TenantCollectionViewSet, TenantDetailViewSet, WorkspaceViewSet
@@ -49,9 +51,32 @@ workspace_routes = [
     path("jobs/<str:pk>/versions/<int:number>/", JobViewSet.as_view({"get": "version"}), name="job-version"),
     path("jobs/<str:pk>/diff/", JobViewSet.as_view({"get": "diff"}), name="job-diff"),
     path("jobs/<str:pk>/rollback/", JobViewSet.as_view({"post": "rollback"}), name="job-rollback"),
+    path("jobs/<str:pk>/runs/", collection(JobRunViewSet), name="job-runs"),
+    path(
+        "jobs/<str:pk>/schedule/",
+        JobViewSet.as_view({"get": "schedule", "put": "set_schedule", "delete": "remove_schedule"}),
+        name="job-schedule",
+    ),
+    path("runs/", collection(RunViewSet), name="run-list"),
+    path("runs/<str:pk>/", RunViewSet.as_view({"get": "retrieve"}), name="run-detail"),
+    path("runs/<str:pk>/logs/", RunViewSet.as_view({"get": "logs"}), name="run-logs"),
+    *[
+        path(f"runs/<str:pk>/{verb}/", RunViewSet.as_view({"post": verb}), name=f"run-{verb}")
+        for verb in ("stop", "pause", "resume", "cancel", "retry", "reproduce", "resolve")
+    ],
     path("clusters/", collection(ClusterViewSet), name="cluster-list"),
     path("clusters/<str:pk>/", collection(ClusterViewSet, DETAIL), name="cluster-detail"),
     path("clusters/<str:pk>/test/", ClusterViewSet.as_view({"post": "test"}), name="cluster-test"),
+    path("clusters/<str:pk>/health/", ClusterViewSet.as_view({"get": "health"}), name="cluster-health"),
+    path("clusters/<str:pk>/nodes/", ClusterViewSet.as_view({"get": "nodes"}), name="cluster-nodes"),
+    path("clusters/<str:pk>/poll/", ClusterViewSet.as_view({"post": "poll"}), name="cluster-poll"),
+    path("clusters/<str:pk>/plugins/", ClusterViewSet.as_view({"get": "plugins"}), name="cluster-plugins"),
+    path("job-templates/", JobTemplateViewSet.as_view({"get": "list"}), name="job-template-list"),
+    path(
+        "job-templates/<str:name>/render/",
+        JobTemplateViewSet.as_view({"post": "render"}),
+        name="job-template-render",
+    ),
     path("secrets/", collection(SecretViewSet), name="secret-list"),
     path(
         "secrets/<str:pk>/",
@@ -68,6 +93,7 @@ urlpatterns = [
     path("auth/me/", WhoAmIViewSet.as_view({"get": "list"}), name="auth-me"),
     path("audit/", PlatformAuditViewSet.as_view({"get": "list"}), name="platform-audit-list"),
     path("audit/export/", PlatformAuditViewSet.as_view({"get": "export"}), name="platform-audit-export"),
+    path("catalog/<str:version>/", CatalogView.as_view({"get": "retrieve"}), name="catalog-detail"),
     path("tenants/", collection(TenantCollectionViewSet), name="tenant-list"),
     path("tenants/<slug:tenant>/", include(tenant_routes)),
     path("tenants/<slug:tenant>/workspaces/<slug:workspace>/", include(workspace_routes)),

@@ -189,18 +189,27 @@ def _from_manifest(run: Run, metadata: Metadata, note: str) -> tuple[Job, dict[s
     return job, manifest
 
 
-def do_retry_run(*, metadata: Metadata, run: Run, note: str = "") -> str:
+def do_retry_run(*, metadata: Metadata, run: Run, note: str = "", allow_overlap: bool = False) -> str:
     """A new run of the same manifest, linked to the FAILED or STOPPED one."""
     state, _ = load_run(run.id)
     aggregate.check_retry(state, run_id=run.id)
     job, manifest = _from_manifest(run, metadata, note)
-    return _request(metadata=metadata, job=job, manifest=manifest, reason="retry", retry_of=run.id)
+    return _request(
+        metadata=metadata, job=job, manifest=manifest, reason="retry", retry_of=run.id, allow_overlap=allow_overlap
+    )
 
 
-def do_reproduce_run(*, metadata: Metadata, run: Run, note: str = "") -> str:
+def do_reproduce_run(*, metadata: Metadata, run: Run, note: str = "", allow_overlap: bool = False) -> str:
     """A new run from any run's manifest: the same config text, on the same cluster."""
     job, manifest = _from_manifest(run, metadata, note)
-    return _request(metadata=metadata, job=job, manifest=manifest, reason="reproduce", reproduces=run.id)
+    return _request(
+        metadata=metadata,
+        job=job,
+        manifest=manifest,
+        reason="reproduce",
+        reproduces=run.id,
+        allow_overlap=allow_overlap,
+    )
 
 
 def _scoped(metadata: Metadata, run: Run) -> Metadata:

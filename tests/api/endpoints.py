@@ -40,6 +40,11 @@ def _cluster(world: World, key: str = "acme_cluster") -> str:
     return f"{W}/clusters/{world.objects[key]}/"
 
 
+def _run(world: World, state: str, tenant: str = "acme") -> str:
+    """An acme run URL; with tenant="beta", the acme URL of a beta run (a tenant crossing)."""
+    return f"{W}/runs/{world.objects[f'{tenant}_run_{state}']}/"
+
+
 def _own_token(world: World, role: str) -> str:
     return world.objects.get(f"token_{role}", world.objects["token_owner"])
 
@@ -234,6 +239,47 @@ ENDPOINTS: list[Endpoint] = [
         200,
         cross_tenant_path=lambda w: f"{_cluster(w, 'beta_cluster')}test/",
     ),
+    Endpoint(
+        "cluster-health.get",
+        "get",
+        lambda w, r: f"{_cluster(w)}health/",
+        "cluster.read",
+        200,
+        cross_tenant_path=lambda w: f"{_cluster(w, 'beta_cluster')}health/",
+    ),
+    Endpoint(
+        "cluster-nodes.get",
+        "get",
+        lambda w, r: f"{_cluster(w)}nodes/",
+        "cluster.read",
+        200,
+        cross_tenant_path=lambda w: f"{_cluster(w, 'beta_cluster')}nodes/",
+    ),
+    Endpoint(
+        "cluster-poll.post",
+        "post",
+        lambda w, r: f"{_cluster(w)}poll/",
+        "cluster.read",
+        200,
+        cross_tenant_path=lambda w: f"{_cluster(w, 'beta_cluster')}poll/",
+    ),
+    Endpoint(
+        "cluster-plugins.get",
+        "get",
+        lambda w, r: f"{_cluster(w)}plugins/",
+        "cluster.read",
+        200,
+        cross_tenant_path=lambda w: f"{_cluster(w, 'beta_cluster')}plugins/",
+    ),
+    Endpoint("job-template-list.get", "get", lambda w, r: f"{W}/job-templates/", "job.read", 200),
+    Endpoint(
+        "job-template-render.post",
+        "post",
+        lambda w, r: f"{W}/job-templates/fake-to-console/render/",
+        "job.create",
+        200,
+        body=lambda w: {"params": {"row_num": 8}, "cluster_id": w.objects["acme_cluster"]},
+    ),
     Endpoint("job-list.get", "get", lambda w, r: f"{W}/jobs/", "job.read", 200),
     Endpoint(
         "job-list.post",
@@ -309,6 +355,88 @@ ENDPOINTS: list[Endpoint] = [
         versioned=True,
         cross_tenant_path=lambda w: f"{_job(w, 'beta_job')}rollback/",
     ),
+    Endpoint(
+        "job-runs.get",
+        "get",
+        lambda w, r: f"{_job(w)}runs/",
+        "job.read",
+        200,
+        cross_tenant_path=lambda w: f"{_job(w, 'beta_job')}runs/",
+    ),
+    Endpoint(
+        "job-runs.post",
+        "post",
+        lambda w, r: f"{_job(w)}runs/",
+        "job.run",
+        202,
+        body=lambda w: {"note": "from the tests", "allow_overlap": True},
+        cross_tenant_path=lambda w: f"{_job(w, 'beta_job')}runs/",
+    ),
+    Endpoint(
+        "job-schedule.get",
+        "get",
+        lambda w, r: f"{_job(w, 'acme_scheduled_job')}schedule/",
+        "job.read",
+        200,
+        cross_tenant_path=lambda w: f"{_job(w, 'beta_scheduled_job')}schedule/",
+    ),
+    Endpoint(
+        "job-schedule.put",
+        "put",
+        lambda w, r: f"{_job(w)}schedule/",
+        "job.update",
+        200,
+        body=lambda w: {"cron": "0 3 * * *", "timezone": "Asia/Shanghai"},
+        versioned=True,
+        cross_tenant_path=lambda w: f"{_job(w, 'beta_job')}schedule/",
+    ),
+    Endpoint(
+        "job-schedule.delete",
+        "delete",
+        lambda w, r: f"{_job(w, 'acme_scheduled_job')}schedule/",
+        "job.update",
+        204,
+        versioned=True,
+        cross_tenant_path=lambda w: f"{_job(w, 'beta_scheduled_job')}schedule/",
+    ),
+    Endpoint("run-list.get", "get", lambda w, r: f"{W}/runs/?state=RUNNING", "job.read", 200),
+    Endpoint(
+        "run-detail.get",
+        "get",
+        lambda w, r: _run(w, "running"),
+        "job.read",
+        200,
+        cross_tenant_path=lambda w: _run(w, "running", "beta"),
+    ),
+    Endpoint(
+        "run-logs.get",
+        "get",
+        lambda w, r: f"{_run(w, 'pending')}logs/?tail=10",
+        "job.read",
+        200,
+        cross_tenant_path=lambda w: f"{_run(w, 'pending', 'beta')}logs/",
+    ),
+    *[
+        Endpoint(
+            f"run-{verb}.post",
+            "post",
+            lambda w, r, verb=verb, state=state: f"{_run(w, state)}{verb}/",
+            point,
+            code,
+            body=(lambda w, body=body: body) if body else None,
+            versioned=versioned,
+            cross_tenant_path=lambda w, verb=verb, state=state: f"{_run(w, state, 'beta')}{verb}/",
+        )
+        for verb, state, point, code, body, versioned in (
+            ("stop", "running", "job.stop", 202, {"savepoint": False}, True),
+            ("pause", "running", "job.stop", 202, None, True),
+            ("resume", "paused", "job.run", 202, None, True),
+            ("cancel", "pending", "job.stop", 200, None, True),
+            ("retry", "failed", "job.run", 202, {"note": "again", "allow_overlap": True}, False),
+            ("reproduce", "failed", "job.run", 202, {"allow_overlap": True}, False),
+            ("resolve", "unknown", "job.run", 200, {"state": "FAILED", "reason": "the engine log says so"}, True),
+        )
+    ],
     Endpoint("audit-list.get", "get", lambda w, r: f"{T}/audit/", "audit.read", 200),
     Endpoint("audit-export.get", "get", lambda w, r: f"{T}/audit/export/?format=jsonl", "audit.export", 200),
 ]
@@ -322,4 +450,5 @@ UNSCOPED = {
     "tenant-list",
     "platform-audit-list",
     "platform-audit-export",
+    "catalog-detail",
 }

@@ -14,8 +14,11 @@ from controlplane.eventlog.metadata import Metadata
 from controlplane.iam import actions as iam
 from controlplane.iam.models import ApiToken, Membership
 from controlplane.jobs import actions as jobs
+from controlplane.jobs import engine, run_actions
+from controlplane.jobs.domain import run
 from controlplane.jobs.models import Job
 from controlplane.seatunnel.emulator.process import emulator_process
+from controlplane.seatunnel.states import JobState as EngineState
 from controlplane.secrets import actions as secrets
 from controlplane.tenancy import actions as tenancy
 from controlplane.tenancy.models import Tenant, Workspace
@@ -119,5 +122,52 @@ def build_world() -> World:
             metadata=meta, job=Job.unscoped.get(id=job_id), config=FAKE_TO_CONSOLE.replace("16", "32"), message="more"
         )
         world.objects[f"{prefix}_job"] = job_id
+        _runs(world, meta, prefix, Job.unscoped.get(id=job_id))
+        scheduled = jobs.do_create_job(
+            metadata=meta,
+            tenant_id=tenant.id,
+            workspace_id=workspace.id,
+            name="nightly",
+            cluster_id=world.objects[f"{prefix}_cluster"],
+            config=FAKE_TO_CONSOLE,
+        )
+        jobs.do_set_schedule(metadata=meta, job=Job.unscoped.get(id=scheduled), cron="0 2 * * *", timezone="UTC")
+        world.objects[f"{prefix}_scheduled_job"] = scheduled
     assert ApiToken.objects.count() == len(ROLES) + 1
     return world
+
+
+RUN_STATES = ("pending", "running", "paused", "failed", "unknown")
+
+
+def _runs(world: World, meta: Metadata, prefix: str, job: Job) -> None:
+    """One run of the job in each state an endpoint needs, moved there through the run aggregate the way the
+    worker and the sync loop would (no engine is asked: the tests do not run the queued tasks)."""
+    for name in RUN_STATES:
+        run_id = run_actions.do_start_run(metadata=meta, job=job, allow_overlap=True)
+        world.objects[f"{prefix}_run_{name}"] = run_id
+        steps = {
+            "pending": [],
+            "running": [_begin, _ack, _observe(EngineState.RUNNING)],
+            "paused": [_begin, _ack, _observe(EngineState.RUNNING), _pause, _observe(EngineState.SAVEPOINT_DONE)],
+            "failed": [_begin, lambda s, r: run.submit_failed(s, run_id=r, code="ZETA_REQUEST_REJECTED", message="no")],
+            "unknown": [_begin, _ack, _observe(EngineState.RUNNING), lambda s, r: run.engine_lost(s, run_id=r)],
+        }[name]
+        for step in steps:
+            engine.record(run_id, lambda s, step=step, run_id=run_id: step(s, run_id), "tests")
+
+
+def _begin(state, run_id):  # type: ignore[no-untyped-def]
+    return run.begin_submission(state, run_id=run_id)
+
+
+def _ack(state, run_id):  # type: ignore[no-untyped-def]
+    return run.acknowledge(state, run_id=run_id, found_by_reconcile=False)
+
+
+def _pause(state, run_id):  # type: ignore[no-untyped-def]
+    return run.stop(state, run_id=run_id, savepoint=True)
+
+
+def _observe(engine_state: EngineState):  # type: ignore[no-untyped-def]
+    return lambda state, run_id: run.observe(state, run_id=run_id, engine_state=engine_state, error=None, metrics={})

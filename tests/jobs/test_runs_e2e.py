@@ -183,4 +183,3 @@ def api_as(user):
         return response.json()
 
     return call
-

@@ -68,7 +68,17 @@ def world(db) -> World:
 
 
 def _job(world: World) -> Job:
-    return Job.unscoped.get(id=world.objects["acme_job"])
+    """The world's job without runs (its other jobs have active runs, which a schedule would not overlap)."""
+    return Job.unscoped.get(id=world.objects["acme_scheduled_job"])
+
+
+def _fire(world: World, moment: datetime) -> list[dict]:
+    """fire_due, keeping what concerns this job (the other tenant's nightly schedule may come due too)."""
+    return [d for d in fire_due(moment) if d["job_id"] == world.objects["acme_scheduled_job"]]
+
+
+def _runs(world: World):  # type: ignore[no-untyped-def]
+    return Run.unscoped.filter(job_id=world.objects["acme_scheduled_job"])
 
 
 def _meta() -> Metadata:
@@ -77,18 +87,18 @@ def _meta() -> Metadata:
 
 def _schedule(world: World, **extra) -> JobSchedule:
     actions.do_set_schedule(metadata=_meta(), job=_job(world), cron=extra.pop("cron", "*/5 * * * *"), **extra)
-    return JobSchedule.unscoped.get(job_id=world.objects["acme_job"])
+    return JobSchedule.unscoped.get(job_id=world.objects["acme_scheduled_job"])
 
 
 def test_a_fire_time_starts_one_run_and_only_once(world):
     row = _schedule(world)
     first = row.next_fire_at
-    assert fire_due(first - timedelta(seconds=1)) == []  # not yet
-    done = fire_due(first + timedelta(seconds=3))
+    assert _fire(world, first - timedelta(seconds=1)) == []  # not yet
+    done = _fire(world, first + timedelta(seconds=3))
     assert len(done) == 1 and done[0]["skipped"] is None
     run = Run.unscoped.get(id=done[0]["run_id"])
     assert (run.reason, run.state, run.started_by) == ("schedule", "PENDING", "system:scheduler")
-    assert fire_due(first + timedelta(seconds=4)) == []  # handled: the same fire time never runs twice
+    assert _fire(world, first + timedelta(seconds=4)) == []  # handled: the same fire time never runs twice
     row.refresh_from_db()
     assert row.last_fire_at == first and row.next_fire_at == first + timedelta(minutes=5)
     assert row.last_run_id == run.id
@@ -97,26 +107,26 @@ def test_a_fire_time_starts_one_run_and_only_once(world):
 def test_no_overlap_by_default_a_fire_time_is_skipped_and_says_why(world):
     row = _schedule(world)
     first = row.next_fire_at
-    fire_due(first)
+    _fire(world, first)
     second = first + timedelta(minutes=5)
-    done = fire_due(second)
+    done = _fire(world, second)
     assert done[0]["run_id"] is None and done[0]["skipped"].startswith("RUN_ACTIVE_EXISTS")
-    assert Run.unscoped.count() == 1
+    assert _runs(world).count() == 1
     row.refresh_from_db()
     assert row.last_skipped.startswith("RUN_ACTIVE_EXISTS") and row.next_fire_at == second + timedelta(minutes=5)
 
 
 def test_overlap_when_allowed(world):
     row = _schedule(world, allow_overlap=True)
-    fire_due(row.next_fire_at)
-    fire_due(row.next_fire_at + timedelta(minutes=5))
-    assert Run.unscoped.filter(reason="schedule").count() == 2
+    _fire(world, row.next_fire_at)
+    _fire(world, row.next_fire_at + timedelta(minutes=5))
+    assert _runs(world).filter(reason="schedule").count() == 2
 
 
 def test_missed_fire_times_are_counted_not_made_up(world):
     row = _schedule(world)
-    done = fire_due(row.next_fire_at + timedelta(minutes=31))
-    assert len(done) == 1 and Run.unscoped.count() == 1
+    done = _fire(world, row.next_fire_at + timedelta(minutes=31))
+    assert len(done) == 1 and _runs(world).count() == 1
     row.refresh_from_db()
     assert row.missed == 6
 
@@ -124,14 +134,14 @@ def test_missed_fire_times_are_counted_not_made_up(world):
 def test_a_disabled_schedule_does_not_fire_and_enabling_does_not_make_up_the_past(world):
     row = _schedule(world, enabled=False)
     assert row.next_fire_at is None
-    assert fire_due(datetime.now(UTC) + timedelta(hours=2)) == []
+    assert _fire(world, datetime.now(UTC) + timedelta(hours=2)) == []
     row = _schedule(world, enabled=True)
     assert row.next_fire_at > datetime.now(UTC)
 
 
 def test_schedule_read_models_rebuild_row_for_row(world):
     row = _schedule(world)
-    fire_due(row.next_fire_at)
+    _fire(world, row.next_fire_at)
     before = read_model_fingerprint()
     rebuild()
     assert read_model_fingerprint() == before
@@ -162,7 +172,7 @@ def test_two_schedulers_at_once_fire_a_time_once():
     for t in threads:
         t.join()
     assert errors == []
-    assert Run.unscoped.filter(reason="schedule").count() == 1
+    assert _runs(world).filter(reason="schedule").count() == 1
 
 
 def test_the_schedule_api(world):
@@ -180,4 +190,4 @@ def test_the_schedule_api(world):
     denied = client.put(url, {"cron": "* * * * *"}, content_type="application/json", **world.auth("viewer"))
     assert denied.status_code == 403
     assert client.delete(url, **world.auth("admin")).status_code == 204
-    assert JobSchedule.unscoped.count() == 0
+    assert not JobSchedule.unscoped.filter(job_id=world.objects["acme_job"]).exists()

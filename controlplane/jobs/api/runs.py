@@ -8,6 +8,7 @@ from datetime import timedelta
 from django.utils import timezone
 from rest_framework import mixins, serializers, status
 from rest_framework.decorators import action
+from rest_framework.exceptions import NotFound
 from rest_framework.request import Request
 from rest_framework.response import Response
 
@@ -75,8 +76,9 @@ class StartSerializer(serializers.Serializer):
     allow_overlap = serializers.BooleanField(required=False, default=False)
 
 
-class NoteSerializer(serializers.Serializer):
+class RepeatSerializer(serializers.Serializer):
     note = serializers.CharField(max_length=500, required=False, allow_blank=True, default="")
+    allow_overlap = serializers.BooleanField(required=False, default=False)
 
 
 class StopSerializer(serializers.Serializer):
@@ -102,7 +104,7 @@ class JobRunViewSet(mixins.ListModelMixin, TenantViewSet):
     def _job(self) -> Job:
         job = Job.objects.filter(id=self.kwargs["pk"], deleted=False).first()
         if job is None:
-            raise DomainError("no such job", code="JOB_NOT_FOUND")
+            raise NotFound()  # the same answer as for any object outside the caller's tenant
         return job
 
     def scoped_queryset(self):  # type: ignore[no-untyped-def]
@@ -188,7 +190,7 @@ class RunViewSet(mixins.ListModelMixin, TenantViewSet):
 
     @action(detail=True, methods=["post"])
     def retry(self, request: Request, tenant: str, workspace: str, pk: str) -> Response:
-        data = NoteSerializer(data=request.data)
+        data = RepeatSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         new_id = run_actions.do_retry_run(metadata=self.metadata(), run=self.get_object(), **data.validated_data)
         self.audit_id = new_id
@@ -196,7 +198,7 @@ class RunViewSet(mixins.ListModelMixin, TenantViewSet):
 
     @action(detail=True, methods=["post"])
     def reproduce(self, request: Request, tenant: str, workspace: str, pk: str) -> Response:
-        data = NoteSerializer(data=request.data)
+        data = RepeatSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         new_id = run_actions.do_reproduce_run(metadata=self.metadata(), run=self.get_object(), **data.validated_data)
         self.audit_id = new_id
