@@ -3,6 +3,7 @@ poll/|plugins/]]``, and the platform's connector catalog ``/api/v1/catalog/<vers
 
 from __future__ import annotations
 
+from drf_spectacular.utils import extend_schema
 from rest_framework import mixins, serializers, status
 from rest_framework.decorators import action
 from rest_framework.permissions import IsAuthenticated
@@ -68,6 +69,70 @@ class ClusterUpdateSerializer(serializers.Serializer):
     context_path = serializers.CharField(max_length=200, required=False, allow_blank=True)
     auth_secret = serializers.CharField(max_length=100, required=False, allow_blank=True)
     labels = serializers.DictField(child=serializers.CharField(max_length=200, allow_blank=True), required=False)
+
+
+class HealthErrorSerializer(serializers.Serializer):
+    code = serializers.CharField()
+    message = serializers.CharField()
+
+
+class HealthSerializer(serializers.Serializer):
+    """The response shape of health/ and poll/ (documented in docs/API.md)."""
+
+    cluster_id = serializers.CharField()
+    reachable = serializers.BooleanField(allow_null=True)
+    checked_at = serializers.DateTimeField(allow_null=True)
+    error = HealthErrorSerializer(allow_null=True)
+    engine_version = serializers.CharField()
+    members = serializers.ListField(child=serializers.DictField())
+    members_identified = serializers.BooleanField(allow_null=True)
+    total_slots = serializers.IntegerField(allow_null=True)
+    free_slots = serializers.IntegerField(allow_null=True)
+    running_jobs = serializers.IntegerField(allow_null=True)
+    pending_jobs = serializers.IntegerField(allow_null=True)
+    heap_used = serializers.IntegerField(allow_null=True)
+    heap_max = serializers.IntegerField(allow_null=True)
+    last_reachable_at = serializers.DateTimeField(allow_null=True)
+
+
+class NodeSerializer(serializers.Serializer):
+    address = serializers.CharField()
+    role = serializers.CharField(allow_null=True)
+    status = serializers.ChoiceField(choices=["online", "lost"])
+    status_since = serializers.DateTimeField()
+    joined_at = serializers.DateTimeField()
+    engine_version = serializers.CharField()
+    last_seen = serializers.CharField(allow_null=True)
+    is_master = serializers.BooleanField(allow_null=True)
+    metrics = serializers.DictField(allow_null=True)
+
+
+class ConnectorSerializer(serializers.Serializer):
+    name = serializers.CharField()
+    artifact = serializers.CharField()
+
+
+class ConnectorsSerializer(serializers.Serializer):
+    source = ConnectorSerializer(many=True)
+    transform = ConnectorSerializer(many=True)
+    sink = ConnectorSerializer(many=True)
+
+
+class PluginsSerializer(serializers.Serializer):
+    cluster_id = serializers.CharField()
+    engine_version = serializers.CharField()
+    catalog_version = serializers.CharField(allow_null=True)
+    catalog_reason = serializers.CharField()
+    connectors = ConnectorsSerializer(allow_null=True)
+    installed = serializers.ListField(child=serializers.CharField(), allow_null=True)
+    installed_reason = serializers.CharField()
+
+
+class CatalogSerializer(serializers.Serializer):
+    version = serializers.CharField()
+    catalog_version = serializers.CharField()
+    known_versions = serializers.ListField(child=serializers.CharField())
+    connectors = ConnectorsSerializer()
 
 
 class ClusterViewSet(mixins.ListModelMixin, TenantViewSet):
@@ -150,12 +215,14 @@ class ClusterViewSet(mixins.ListModelMixin, TenantViewSet):
             }
         )
 
+    @extend_schema(responses=HealthSerializer)
     @action(detail=True, methods=["get"])
     def health(self, request: Request, tenant: str, workspace: str, pk: str) -> Response:
         """The latest observation; ``checked_at: null`` when the cluster was never polled."""
         cluster = self.get_object()
         return Response(health_payload(cluster, Health.objects.filter(cluster_id=cluster.id).first()))
 
+    @extend_schema(responses=NodeSerializer(many=True))
     @action(detail=True, methods=["get"])
     def nodes(self, request: Request, tenant: str, workspace: str, pk: str) -> Response:
         """The cluster's members: status from the log (online | lost), metrics and last seen from the last poll."""
@@ -165,6 +232,7 @@ class ClusterViewSet(mixins.ListModelMixin, TenantViewSet):
         page = paginator.paginate_queryset(Node.objects.filter(cluster_id=cluster.id), request, view=self)
         return paginator.get_paginated_response([node_payload(node, cluster, observed) for node in page or []])
 
+    @extend_schema(request=None, responses=HealthSerializer)
     @action(detail=True, methods=["post"])
     def poll(self, request: Request, tenant: str, workspace: str, pk: str) -> Response:
         """Poll the cluster now (as the beat task does) and answer its health."""
@@ -173,6 +241,7 @@ class ClusterViewSet(mixins.ListModelMixin, TenantViewSet):
         cluster.refresh_from_db()
         return Response(health_payload(cluster, Health.objects.filter(cluster_id=cluster.id).first()))
 
+    @extend_schema(responses=PluginsSerializer)
     @action(detail=True, methods=["get"])
     def plugins(self, request: Request, tenant: str, workspace: str, pk: str) -> Response:
         """The connectors of the cluster's engine version; ``installed`` stays null until agents report it."""
@@ -269,6 +338,7 @@ class CatalogView(AuditedViewSet):
 
     resource_type = "catalog"
     permission_classes = [IsAuthenticated]
+    serializer_class = CatalogSerializer
 
     def retrieve(self, request: Request, version: str) -> Response:
         try:

@@ -4,6 +4,7 @@
 
 from __future__ import annotations
 
+from drf_spectacular.utils import extend_schema
 from rest_framework import serializers
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -25,6 +26,31 @@ class RenderSerializer(serializers.Serializer):
     engine_version = serializers.CharField(max_length=32, required=False)
 
 
+class ParamSerializer(serializers.Serializer):
+    name = serializers.CharField()
+    type = serializers.ChoiceField(choices=["string", "int", "bool", "string_list", "secret", "enum"])
+    required = serializers.BooleanField()
+    default = serializers.JSONField(allow_null=True)
+    description = serializers.CharField()
+    choices = serializers.ListField(child=serializers.CharField())
+    minimum = serializers.IntegerField(allow_null=True)
+    pattern = serializers.CharField(allow_null=True)
+
+
+class TemplateSerializer(serializers.Serializer):
+    name = serializers.CharField()
+    title = serializers.CharField()
+    description = serializers.CharField()
+    params = ParamSerializer(many=True)
+
+
+class RenderedSerializer(serializers.Serializer):
+    template = serializers.CharField()
+    engine_version = serializers.CharField()
+    format = serializers.CharField()
+    config = serializers.CharField()
+
+
 def template_payload(template: Template) -> dict:
     return {
         "name": template.name,
@@ -38,6 +64,7 @@ class JobTemplateViewSet(TenantViewSet):
     resource_type = "job_template"
     workspace_scoped = True
     lookup_url_kwarg = "name"
+    serializer_class = TemplateSerializer
     points = {"list": "job.read", "render": "job.create"}
 
     def scoped_queryset(self):  # type: ignore[no-untyped-def]
@@ -47,6 +74,7 @@ class JobTemplateViewSet(TenantViewSet):
         templates = [template_payload(t) for t in sorted(TEMPLATES.values(), key=lambda t: t.name)]
         return Response({"next": None, "previous": None, "results": templates})
 
+    @extend_schema(request=RenderSerializer, responses=RenderedSerializer)
     def render(self, request: Request, tenant: str, workspace: str, name: str) -> Response:
         try:
             template = template_get(name)
