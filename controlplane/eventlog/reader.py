@@ -50,7 +50,14 @@ class GlobalReader:
         connection = connections[self.using]
         d = dialect_for(connection.vendor)
         if isinstance(d, PostgresDialect):
-            rows = self._safe_rows(after, d.fetch(connection, d.snapshot_read_sql(limit), [after]))
+            # Outside a transaction, the read itself takes the fresh id when one is needed (dialects.py).
+            alone = not connection.in_atomic_block
+            params = {
+                "after": after,
+                "base": max(after, self._final),
+                "covered": max((seen for seen, _ in self._pending), default=0),
+            }
+            rows = self._safe_rows(after, d.fetch(connection, d.snapshot_read_sql(limit, fresh_xid=alone), params))
         else:
             rows = d.fetch(connection, d.read_after_sql(limit), [after])
         if not self.decode:
@@ -58,7 +65,7 @@ class GlobalReader:
         return [from_row(row) for row in rows]
 
     def _safe_rows(self, after: int, fetched: list[tuple]) -> list[tuple]:
-        snap, me = fetched[0][0], fetched[0][1]
+        snap, me, fresh = fetched[0][0], fetched[0][1], fetched[0][2]
         _, _, in_progress = parse_snapshot(snap)
         if me is not None:
             in_progress = in_progress - {int(me)}
@@ -67,7 +74,7 @@ class GlobalReader:
             if oldest_running is None or oldest_running >= bound:
                 self._final = max(self._final, seen)
         self._pending = [p for p in self._pending if p[0] > self._final]
-        rows = [row[2:] for row in fetched if row[2] is not None]
+        rows = [row[3:] for row in fetched if row[3] is not None]
         if not rows:
             return rows
         # Below the final horizon everything is safe; past it, a contiguous run of positions is.
@@ -80,7 +87,7 @@ class GlobalReader:
             safe += 1
         highest = rows[-1][0]
         if highest > safe and not any(seen >= highest for seen, _ in self._pending):
-            self._pending.append((highest, self._fresh_xid()))
+            self._pending.append((highest, int(fresh) if fresh is not None else self._fresh_xid()))
         return [row for row in rows if row[0] <= safe]
 
     def _fresh_xid(self) -> int:

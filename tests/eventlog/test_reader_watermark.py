@@ -16,8 +16,11 @@ class Reader(GlobalReader):
         return self.xids.pop(0)
 
 
-def safe(reader: GlobalReader, after: int, snap: str, positions: list[int], me: str | None = None) -> list[int]:
-    fetched = [(snap, me, p) for p in positions] or [(snap, me, None)]
+def safe(
+    reader: GlobalReader, after: int, snap: str, positions: list[int], me: str | None = None, fresh: str | None = None
+) -> list[int]:
+    # Rows as the read statement returns them: snapshot, own id, an id taken by the statement (or NULL), row.
+    fetched = [(snap, me, fresh, p) for p in positions] or [(snap, me, fresh, None)]
     return [row[0] for row in reader._safe_rows(after, fetched)]
 
 
@@ -66,3 +69,11 @@ def test_one_fresh_id_covers_later_rows_below_its_horizon():
     assert safe(reader, 0, "40:41:40", [2, 3]) == []
     assert safe(reader, 0, "40:51:40", [2, 3]) == []  # covered by the pending horizon: no new id taken
     assert reader.xids == []
+
+
+def test_an_id_taken_by_the_read_statement_is_used_instead_of_a_round_trip():
+    reader = Reader()  # no id to hand out: a call of _fresh_xid would fail
+    assert safe(reader, 0, "100:105:100", [1, 3], fresh="106") == [1]
+    assert reader._pending == [(3, 106)]
+    assert safe(reader, 1, "100:107:100", [3]) == []  # 100 is still running
+    assert safe(reader, 1, "107:107:", [3]) == [3]
