@@ -112,3 +112,19 @@ def test_the_batch_chain_is_exactly_event_hash():
         prev = event_hash(prev, S.id, version, spec.wire_name, spec.version, text, meta, 1_700_000_000_123_456)
         expected.append(prev)
     assert batch.chain("ab" * 32) == expected
+
+
+def test_flat_payloads_get_the_same_text_as_the_standard_encoder():
+    import json
+
+    from controlplane.eventlog.store import _payload_text
+
+    standard = json.JSONEncoder(ensure_ascii=False, sort_keys=True, separators=(",", ":"), allow_nan=False)
+    code_points = [*range(0, 0xD800), *range(0xE000, 0x110000, 11)]
+    for cp in code_points:
+        payload = {"z": f"a{chr(cp)}b", chr(cp): cp, "n": None, "t": True}
+        assert _payload_text(payload) == standard.encode(payload), hex(cp)
+    for payload in ({"big": 2**70}, {"f": 1e16}, {"l": [1, "x"]}, {"d": {"b": 1, "a": 2}}, {"neg": -(2**63)}):
+        assert _payload_text(payload) == standard.encode(payload)
+    with pytest.raises(ValueError):
+        _payload_text({"f": float("nan")})
