@@ -50,6 +50,8 @@ lint: $(VENV)/.installed
 bench: $(VENV)/.installed-servers
 	CONTROLPLANE_SECRET_KEY=$(MATRIX_SECRET) $(BIN)/python -m tests.benchmarks.run \
 		--postgres $(PG_URL) --mysql $(MYSQL_URL) $(BENCH_ARGS)
+	CONTROLPLANE_SECRET_KEY=$(MATRIX_SECRET) $(BIN)/python -m tests.benchmarks.runs_sync \
+		--postgres $(PG_URL) --report var/bench/latest.json
 
 clean:
 	rm -rf $(VENV) var

@@ -6,6 +6,7 @@ from typing import TYPE_CHECKING
 
 from controlplane.clusters.domain.aggregate import ClusterError
 from controlplane.seatunnel.client import ZetaClient
+from controlplane.seatunnel.states import REST_V2_SINCE, parse_version
 from controlplane.secrets.domain.errors import SecretNotFound
 from controlplane.secrets.selectors import resolve_secret_refs
 
@@ -40,6 +41,7 @@ def connect(
     auth_secret: str,
     timeout: float = DEFAULT_TIMEOUT_SECONDS,
     retries: int = 1,
+    api: str = "auto",
 ) -> ZetaClient:
     """An open client (close it, or use it as a context manager). CLUSTER_AUTH_INVALID if the secret is gone."""
     return ZetaClient(
@@ -48,12 +50,15 @@ def connect(
         auth=credentials(tenant_id, workspace_id, auth_secret),
         timeout=timeout,
         retries=retries,
+        api=api,
     )
 
 
 def client_for(cluster: Cluster, *, timeout: float = DEFAULT_TIMEOUT_SECONDS, retries: int = 1) -> ZetaClient:
     """An open client for a registered cluster. ``timeout`` is per request and endpoint; ``retries`` are extra
-    rounds over all endpoints for reads (never for a submit)."""
+    rounds over all endpoints for reads (never for a submit). A cluster known to serve REST v2 (2.3.9 and later,
+    as its last poll or registration read) is not asked for its version again on every new client."""
+    api = "v2" if parse_version(cluster.engine_version) >= REST_V2_SINCE else "auto"
     return connect(
         tenant_id=cluster.tenant_id,
         workspace_id=cluster.workspace_id,
@@ -62,4 +67,5 @@ def client_for(cluster: Cluster, *, timeout: float = DEFAULT_TIMEOUT_SECONDS, re
         auth_secret=cluster.auth_secret,
         timeout=timeout,
         retries=retries,
+        api=api,
     )

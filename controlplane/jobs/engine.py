@@ -20,10 +20,11 @@ from datetime import timedelta
 from decimal import Decimal
 from typing import Any
 
+from django.db import transaction
 from django.utils import timezone
 
+from controlplane.clusters.connect import client_for
 from controlplane.clusters.models import Cluster
-from controlplane.clusters.probe import credentials
 from controlplane.errors import DomainError
 from controlplane.eventlog.aggregates import execute
 from controlplane.eventlog.errors import ConcurrencyConflict
@@ -59,25 +60,23 @@ LOG_KEEP_CHARS = 256 * 1024  # the tail of an engine log kept with a run
 ENGINE_TIMEOUT_SECONDS = 10.0
 
 
-def client_for(cluster: Cluster, *, timeout: float = ENGINE_TIMEOUT_SECONDS) -> ZetaClient:
-    """A client for the cluster's endpoints, with its basic auth resolved now from its secret."""
-    auth = credentials(cluster.tenant_id, cluster.workspace_id, cluster.auth_secret)
-    return ZetaClient(cluster.endpoints, context_path=cluster.context_path, auth=auth, timeout=timeout, retries=1)
-
-
-def _metadata(facts: RunFacts, reason: str) -> Metadata:
-    return Metadata.for_system(facts.tenant_id, workspace_id=facts.workspace_id, reason=reason)
-
-
 def record(run_id: str, decide: Callable[[RunFacts], list[object]], reason: str) -> tuple[RunFacts, int]:
     """Load, decide, append; a concurrent writer (the API, another worker) makes it decide again on fresh state.
     Returns the run's facts after it and how many events were written."""
+    tenant_id, workspace_id = Run.unscoped.values_list("tenant_id", "workspace_id").get(id=run_id)
+    metadata = Metadata.for_system(tenant_id, workspace_id=workspace_id, reason=reason)
+    seen: list[RunFacts] = []  # the state decide saw on the last try
+
+    def decide_and_keep(facts: RunFacts) -> list[object]:
+        seen.append(facts)
+        return decide(facts)
+
     for _ in range(5):
-        facts, _version = load_run(run_id)
         try:
-            recorded = execute(RUN, run_stream(run_id), decide, _metadata(facts, reason))
+            recorded = execute(RUN, run_stream(run_id), decide_and_keep, metadata)
         except ConcurrencyConflict:
             continue
+        facts = seen[-1]
         for event in recorded:
             facts = aggregate.evolve(facts, event)
         return facts, len(recorded)
@@ -306,11 +305,14 @@ def _observe(client: ZetaClient, run: Run, engine_state: EngineState, error: str
         "sync",
     )
     if written and (facts.terminal or facts.state == RunState.PAUSED):
-        try:
-            fetch_log(run, client)
-        except ZetaError as problem:  # the run's state is settled; its log can be fetched again later
-            log.warning("log of run %s not fetched: %s", run.id, problem.code)
+        _queue_log_fetch(run.id)  # off the sync path: one slow log must not hold up a cluster's other runs
     return written > 0
+
+
+def _queue_log_fetch(run_id: str) -> None:
+    from controlplane.jobs.tasks import fetch_run_log
+
+    transaction.on_commit(lambda: fetch_run_log.delay(run_id))
 
 
 def _requeue_submit(run: Run) -> None:

@@ -7,6 +7,7 @@ import logging
 from celery import shared_task
 
 from controlplane.jobs import engine, schedules
+from controlplane.jobs.models import Run
 from controlplane.seatunnel.client import ZetaError
 
 log = logging.getLogger(__name__)
@@ -51,3 +52,16 @@ def sync_runs() -> dict[str, int]:
 def fire_schedules() -> int:
     """Start the runs whose cron time has come (beat runs this every CONTROLPLANE_SCHEDULE_TICK_SECONDS)."""
     return len(schedules.fire_due())
+
+
+@shared_task(name="jobs.fetch_run_log", acks_late=True, ignore_result=True)
+def fetch_run_log(run_id: str) -> int:
+    """Keep the engine's log of a run that reached a terminal state or a pause (the engine drops it later)."""
+    run = Run.unscoped.filter(id=run_id).first()
+    if run is None:
+        return 0
+    try:
+        return len(engine.fetch_log(run))
+    except ZetaError as error:  # the run page fetches it on demand while the engine still has it
+        log.warning("log of run %s not kept: %s", run_id, error.code)
+        return 0

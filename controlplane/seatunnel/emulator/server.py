@@ -11,6 +11,7 @@ import binascii
 import hmac
 import json
 import re
+import socket
 from dataclasses import dataclass
 from decimal import Decimal
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -85,6 +86,11 @@ class Handler(BaseHTTPRequestHandler):
     server_version = "Jetty(9.4.56.v20240826)"
     sys_version = ""
     protocol_version = "HTTP/1.1"
+
+    def setup(self) -> None:
+        super().setup()
+        # Headers and body leave in separate writes; without this, Nagle + delayed ACK add ~40 ms per request.
+        self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
 
     def log_message(self, format: str, *args: Any) -> None:
         if self.server.verbose:
