@@ -140,7 +140,9 @@ def check_serving(run: Running) -> str:
     assert "Site administration" in home.text
     # beat -> on-disk broker -> worker: the periodic task ran.
     run.wait_for(r"^worker +\| .*Task eventlog\.run_subscriptions\[[^\]]+\] succeeded", timeout=20)
-    assert set(run.children()) == {"web", "worker", "beat"}
+    # The demo cluster is the Zeta emulator on PORT + 80; its jobs were started and a worker submitted them.
+    assert set(run.children()) == {"web", "worker", "beat", "zeta"}
+    run.wait_for(r"^demo +\| (cluster 'demo-zeta' registered|demo cluster and jobs exist)", timeout=30)
     return password
 
 
@@ -152,6 +154,7 @@ def test_run_twice_on_one_data_dir_and_stop_cleanly(tmp_path):
     first = Running(data_dir, port)
     try:
         password = check_serving(first)
+        first.wait_for(r"^worker +\| .*Task jobs\.submit_run\[[^\]]+\] succeeded", timeout=30)
         children = first.children()
         assert first.stop(signal.SIGINT) == 0, first.output
     finally:
@@ -166,6 +169,7 @@ def test_run_twice_on_one_data_dir_and_stop_cleanly(tmp_path):
     try:
         assert check_serving(second) == password
         assert "demo: user 'admin' exists" in second.output
+        second.wait_for(r"^demo +\| demo cluster and jobs exist")
         children = second.children()
         assert second.stop(signal.SIGTERM) == 0, second.output
     finally:

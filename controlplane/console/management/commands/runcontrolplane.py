@@ -19,6 +19,7 @@ from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from controlplane.console.supervisor import Child, Supervisor
+from controlplane.errors import DomainError
 
 
 def _default_port() -> int:
@@ -95,6 +96,22 @@ class Command(BaseCommand):
                 ],
             ),
         ]  # fmt: skip
+        zeta_url = None
+        if options["seed_demo"]:
+            # The demo cluster: the Zeta emulator on PORT + 80 (8080 for the default 8000, Zeta's own REST port).
+            zeta_port = port + 80
+            try:
+                _check_port_free(host, zeta_port)
+            except CommandError as error:
+                self.stderr.write(f"demo cluster not started: {error}")
+            else:
+                zeta_url = _url(host, zeta_port).rstrip("/")
+                children.append(
+                    Child(
+                        "zeta",
+                        [python, "-m", "controlplane.seatunnel.emulator", "--host", host, "--port", str(zeta_port)],
+                    )
+                )
         env = dict(os.environ)
         env.setdefault("DJANGO_SETTINGS_MODULE", "controlplane.settings")
         env["PYTHONUNBUFFERED"] = "1"
@@ -111,11 +128,39 @@ class Command(BaseCommand):
             cwd=Path(settings.BASE_DIR),
             write=write,
             grace=float(options["grace"]),
-            on_started=lambda: _announce_when_listening(supervisor, host, port, url),
+            on_started=lambda: _on_started(supervisor, host, port, url, zeta_url),
         )
         code = supervisor.run()
         if code != 0:
             raise CommandError("the control plane stopped because a process failed", returncode=code)
+
+
+def _on_started(supervisor: Supervisor, host: str, port: int, url: str, zeta_url: str | None) -> None:
+    _announce_when_listening(supervisor, host, port, url)
+    if zeta_url is not None:
+        threading.Thread(target=_seed_demo_cluster, args=(supervisor, zeta_url), name="demo", daemon=True).start()
+
+
+def _seed_demo_cluster(supervisor: Supervisor, zeta_url: str) -> None:
+    """Once the emulator answers: register it as the demo cluster and start the demo jobs (errors are told)."""
+    from django.db import connection
+
+    from controlplane.console.management.commands.seed_demo import seed_demo_cluster
+
+    deadline = time.monotonic() + 60
+    try:
+        while True:
+            try:
+                for note in seed_demo_cluster(zeta_url):
+                    supervisor.say("demo", note)
+                return
+            except DomainError as error:
+                if error.code != "ZETA_UNREACHABLE" or time.monotonic() > deadline:
+                    supervisor.say("demo", f"demo cluster not seeded: {error.code}: {error.message}")
+                    return
+                time.sleep(0.3)
+    finally:
+        connection.close()
 
 
 def _announce_when_listening(supervisor: Supervisor, host: str, port: int, url: str) -> None:

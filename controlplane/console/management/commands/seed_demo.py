@@ -106,3 +106,78 @@ class Command(BaseCommand):
             slug=WORKSPACE_SLUG,
         )
         return "created"
+
+
+DEMO_CLUSTER = "demo-zeta"
+DEMO_BATCH_JOB = "demo-fake-to-console"
+DEMO_STREAM_JOB = "demo-stream"
+DEMO_STREAM_CONFIG = """
+env {
+  job.mode = "STREAMING"
+  parallelism = 1
+  checkpoint.interval = 10000
+}
+source {
+  FakeSource {
+    plugin_output = "events"
+    row.num = 100000000
+    split.read-interval = 200
+    schema = { fields { id = "bigint", name = "string", amount = "double" } }
+  }
+}
+sink {
+  Console { plugin_input = "events" }
+}
+"""
+
+
+def seed_demo_cluster(zeta_url: str) -> list[str]:
+    """The demo's cluster (the Zeta emulator at ``zeta_url``), a batch job scheduled every 10 minutes that runs
+    once now, and a streaming job that runs until it is paused or stopped. Creates only what is missing."""
+    from controlplane.clusters.actions import do_register_cluster, do_update_cluster
+    from controlplane.clusters.models import Cluster
+    from controlplane.jobs import run_actions
+    from controlplane.jobs.actions import do_create_job, do_set_schedule
+    from controlplane.jobs.models import Job, Run
+
+    workspace = Workspace.objects.get(tenant__slug=TENANT_SLUG, slug=WORKSPACE_SLUG)
+    tenant_id, workspace_id = workspace.tenant_id, workspace.id
+    meta = Metadata.for_system(tenant_id, workspace_id=workspace_id, reason="seed_demo")
+    notes = []
+    cluster = Cluster.unscoped.filter(workspace_id=workspace_id, name=DEMO_CLUSTER, removed=False).first()
+    if cluster is None:
+        cluster_id = do_register_cluster(
+            metadata=meta,
+            tenant_id=tenant_id,
+            workspace_id=workspace_id,
+            name=DEMO_CLUSTER,
+            form="bare_metal",
+            mode="hybrid",
+            endpoints=[zeta_url],
+            labels={"demo": "emulator"},
+        )
+        cluster = Cluster.unscoped.get(id=cluster_id)
+        notes.append(f"cluster {DEMO_CLUSTER!r} registered at {zeta_url}")
+    elif cluster.endpoints != [zeta_url]:
+        do_update_cluster(metadata=meta, cluster=cluster, changes={"endpoints": [zeta_url]})
+        notes.append(f"cluster {DEMO_CLUSTER!r} moved to {zeta_url}")
+    config = (Path(settings.BASE_DIR) / "controlplane" / "console" / "demo" / "fakesource_to_console.conf").read_text()
+    for name, text in ((DEMO_BATCH_JOB, config), (DEMO_STREAM_JOB, DEMO_STREAM_CONFIG)):
+        if Job.unscoped.filter(workspace_id=workspace_id, name=name, deleted=False).exists():
+            continue
+        job_id = do_create_job(
+            metadata=meta,
+            tenant_id=tenant_id,
+            workspace_id=workspace_id,
+            name=name,
+            cluster_id=cluster.id,
+            config=text,
+            message="demo",
+        )
+        job = Job.unscoped.get(id=job_id)
+        if name == DEMO_BATCH_JOB:
+            do_set_schedule(metadata=meta, job=job, cron="*/10 * * * *", timezone="Asia/Shanghai")
+        if not Run.unscoped.filter(job_id=job_id).exists():
+            run_actions.do_start_run(metadata=meta, job=job, note="demo")
+        notes.append(f"job {name!r} created and started")
+    return notes or ["demo cluster and jobs exist"]
