@@ -42,7 +42,11 @@ class Running:
     def __init__(self, data_dir: Path, port: int) -> None:
         env = {k: v for k, v in os.environ.items() if not k.startswith("CONTROLPLANE_")}
         # The embedded default, whatever the caller's environment (the test matrix sets PostgreSQL and Redis).
-        env.update(CONTROLPLANE_DATA_DIR=str(data_dir), CONTROLPLANE_SUBSCRIPTION_INTERVAL_SECONDS="1")
+        env.update(
+            CONTROLPLANE_DATA_DIR=str(data_dir),
+            CONTROLPLANE_SUBSCRIPTION_INTERVAL_SECONDS="1",
+            CONTROLPLANE_RUN_SYNC_INTERVAL_SECONDS="1",
+        )
         env["PORT"] = str(port)
         self.port = port
         self.base = f"http://127.0.0.1:{port}"
@@ -146,7 +150,27 @@ def check_serving(run: Running) -> str:
     return password
 
 
-@pytest.mark.timeout(120)
+def demo_runs_settle(run: Running, password: str) -> None:
+    """worker submits, beat's sync loop polls the emulator: the demo batch run SUCCEEDS, the stream RUNS."""
+    token = httpx.post(
+        f"{run.base}/api/v1/auth/token/", json={"username": "admin", "password": password}, timeout=10
+    ).json()["access"]
+    deadline = time.monotonic() + 40
+    while True:
+        runs = httpx.get(
+            f"{run.base}/api/v1/tenants/demo/workspaces/default/runs/",
+            headers={"Authorization": f"Bearer {token}"},
+            timeout=10,
+        ).json()["results"]
+        states = {r["engine_job_name"].rsplit("-", 1)[0]: r["state"] for r in runs}  # "<job name>-<run id[:8]>"
+        if states == {"demo-fake-to-console": "SUCCEEDED", "demo-stream": "RUNNING"}:
+            return
+        if time.monotonic() > deadline:
+            pytest.fail(f"demo runs did not settle: {states}\n{run.output}")
+        time.sleep(0.5)
+
+
+@pytest.mark.timeout(150)
 def test_run_twice_on_one_data_dir_and_stop_cleanly(tmp_path):
     data_dir = tmp_path / "data"
     port = free_port()
@@ -155,6 +179,7 @@ def test_run_twice_on_one_data_dir_and_stop_cleanly(tmp_path):
     try:
         password = check_serving(first)
         first.wait_for(r"^worker +\| .*Task jobs\.submit_run\[[^\]]+\] succeeded", timeout=30)
+        demo_runs_settle(first, password)
         children = first.children()
         assert first.stop(signal.SIGINT) == 0, first.output
     finally:
