@@ -18,6 +18,7 @@ from controlplane.eventlog.store import StreamRef
 from controlplane.jobs.domain import aggregate
 from controlplane.jobs.domain.aggregate import JobState
 from controlplane.jobs.models import Job
+from controlplane.jobs.run_actions import active_run_of
 from controlplane.seatunnel.catalog import catalog_for
 from controlplane.seatunnel.config.validate import check
 from controlplane.secrets.selectors import secret_exists
@@ -147,6 +148,14 @@ def do_update_job(
 
 
 def do_delete_job(*, metadata: Metadata, job: Job, expected_version: int | None = None) -> None:
+    """Delete a job (its versions and runs stay in the log and the read models). Refused while a run is active."""
+    active = active_run_of(job.id)
+    if active is not None:
+        raise DomainError(
+            f"run {active.id} of this job is still {active.state}: stop it first",
+            code="JOB_ACTIVE_RUNS_EXIST",
+            run_id=active.id,
+        )
     execute(
         JOB,
         job_stream(job.id),

@@ -305,7 +305,7 @@ ENDPOINTS: list[Endpoint] = [
     Endpoint(
         "job-detail.delete",
         "delete",
-        lambda w, r: _job(w),
+        lambda w, r: _job(w, "acme_scheduled_job"),  # a job with active runs cannot be deleted
         "job.delete",
         204,
         versioned=True,

@@ -221,3 +221,19 @@ def test_cancel_and_illegal_moves(setup, django_capture_on_commit_callbacks):
     with pytest.raises(DomainError) as info:
         run_actions.do_cancel_run(metadata=meta, run=run)
     assert info.value.code == "RUN_TRANSITION_ILLEGAL"
+
+
+def test_active_runs_guard_the_quota_and_the_job(setup, django_capture_on_commit_callbacks):
+    meta, make_job, _ = setup
+    job = make_job()
+    run = start(meta, job, django_capture_on_commit_callbacks)
+    tenancy.do_set_quotas(metadata=meta, tenant_id=job.tenant_id, quotas={"concurrent_runs": 1})
+    with pytest.raises(DomainError) as info:
+        run_actions.do_start_run(metadata=meta, job=make_job(name="other"))
+    assert info.value.code == "TENANT_QUOTA_EXCEEDED"
+    with pytest.raises(DomainError) as info:
+        jobs.do_delete_job(metadata=meta, job=job)
+    assert (info.value.code, info.value.details["run_id"]) == ("JOB_ACTIVE_RUNS_EXIST", run.id)
+    run_actions.do_cancel_run(metadata=meta, run=run)
+    run_actions.do_start_run(metadata=meta, job=make_job(name="third"))  # the slot is free again
+    jobs.do_delete_job(metadata=meta, job=job)
