@@ -239,16 +239,19 @@ def sync_cluster(cluster_id: str, *, client: ZetaClient | None = None) -> SyncRe
                 continue
             result.changed += changed
         if telemetry:
-            RunTelemetry.unscoped.bulk_create(
-                telemetry,
-                update_conflicts=True,
-                unique_fields=["run_id"],
-                update_fields=["metrics", "metrics_at"],
-            )
+            _save_telemetry(telemetry)
     finally:
         if own and client is not None:
             client.close()
     return result
+
+
+def _save_telemetry(rows: list[RunTelemetry]) -> None:
+    """Insert or update the live metrics of many runs in a few statements (an upsert that runs on every backend:
+    MySQL takes no conflict target and Oracle has no upsert in Django)."""
+    known = set(RunTelemetry.unscoped.filter(run_id__in=[r.run_id for r in rows]).values_list("run_id", flat=True))
+    RunTelemetry.unscoped.bulk_update([r for r in rows if r.run_id in known], ["metrics", "metrics_at"], batch_size=500)
+    RunTelemetry.unscoped.bulk_create([r for r in rows if r.run_id not in known], batch_size=500)
 
 
 def _engine_jobs(client: ZetaClient) -> dict[int, JobSummary]:
