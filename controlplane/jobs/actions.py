@@ -10,7 +10,9 @@ import uuid
 from dataclasses import replace
 from typing import Any
 
+from controlplane.clusters.domain.aggregate import check_labels
 from controlplane.clusters.models import Cluster
+from controlplane.clusters.selectors import matching_clusters
 from controlplane.errors import DomainError
 from controlplane.eventlog.aggregates import AggregateSpec, execute
 from controlplane.eventlog.metadata import Metadata
@@ -21,6 +23,7 @@ from controlplane.jobs.models import Job
 from controlplane.jobs.run_actions import active_run_of
 from controlplane.seatunnel.catalog import catalog_for
 from controlplane.seatunnel.config.validate import check
+from controlplane.seatunnel.states import parse_version
 from controlplane.secrets.selectors import secret_exists
 from controlplane.tenancy.actions import check_quota
 
@@ -47,13 +50,34 @@ def _cluster(tenant_id: str, workspace_id: str, cluster_id: str) -> Cluster:
     return cluster
 
 
-def _validated(tenant_id: str, workspace_id: str, cluster: Cluster, text: str, fmt: str) -> dict[str, Any]:
-    parsed = check(
-        text,
-        fmt=fmt,
-        catalog=catalog_for(cluster.engine_version),
-        secret_exists=lambda name: secret_exists(tenant_id, workspace_id, name),
-    )
+def targets(tenant_id: str, workspace_id: str, cluster_id: str, selector: dict[str, str]) -> list[Cluster]:
+    """The clusters a job may run on: its one cluster, or every cluster its selector matches (at least one)."""
+    if bool(cluster_id) == bool(selector):
+        raise DomainError(
+            "give either cluster_id or cluster_selector", code="JOB_CLUSTER_TARGET_INVALID", field="cluster_id"
+        )
+    if cluster_id:
+        return [_cluster(tenant_id, workspace_id, cluster_id)]
+    check_labels(selector)
+    matches = matching_clusters(tenant_id, workspace_id, selector)
+    if not matches:
+        raise DomainError(
+            "no cluster of this workspace carries these labels",
+            code="JOB_CLUSTER_SELECTOR_UNMATCHED",
+            field="cluster_selector",
+        )
+    return matches
+
+
+def _validated(tenant_id: str, workspace_id: str, clusters: list[Cluster], text: str, fmt: str) -> dict[str, Any]:
+    """Validated against the catalog of every engine version the job may run on (the oldest first)."""
+    for engine_version in sorted({c.engine_version for c in clusters}, key=parse_version):
+        parsed = check(
+            text,
+            fmt=fmt,
+            catalog=catalog_for(engine_version),
+            secret_exists=lambda name: secret_exists(tenant_id, workspace_id, name),
+        )
     env = parsed.normalised.get("env", {})
     mode = str(env.get("job", {}).get("mode", "")).upper()
     return {"format": parsed.format, "text": parsed.text, "normalised": parsed.normalised, "mode": mode}
@@ -65,16 +89,18 @@ def do_create_job(
     tenant_id: str,
     workspace_id: str,
     name: str,
-    cluster_id: str,
     config: str,
+    cluster_id: str = "",
+    cluster_selector: dict[str, str] | None = None,
     format: str = "auto",
     description: str = "",
     labels: dict[str, str] | None = None,
     message: str = "",
 ) -> str:
+    """A job on one cluster (``cluster_id``) or on any cluster carrying the labels of ``cluster_selector``."""
     aggregate.check_name(name)
-    cluster = _cluster(tenant_id, workspace_id, cluster_id)
-    version = _validated(tenant_id, workspace_id, cluster, config, format)
+    clusters = targets(tenant_id, workspace_id, cluster_id, cluster_selector or {})
+    version = _validated(tenant_id, workspace_id, clusters, config, format)
     check_quota(tenant_id, "jobs", Job.unscoped.filter(tenant_id=tenant_id, deleted=False).count())
     job_id = uuid.uuid4().hex
     execute(
@@ -88,7 +114,8 @@ def do_create_job(
             name=name,
             description=description,
             labels=labels or {},
-            cluster_id=cluster.id,
+            cluster_id=cluster_id and clusters[0].id,
+            cluster_selector=cluster_selector or {},
             version=version,
             message=message or "created",
         ),
@@ -107,8 +134,8 @@ def do_revise_job(
     expected_version: int | None = None,
 ) -> int:
     """A new config version (nothing when the text is unchanged). Returns the job's current version number."""
-    cluster = _cluster(job.tenant_id, job.workspace_id, job.cluster_id)
-    version = _validated(job.tenant_id, job.workspace_id, cluster, config, format)
+    clusters = targets(job.tenant_id, job.workspace_id, job.cluster_id, job.cluster_selector)
+    version = _validated(job.tenant_id, job.workspace_id, clusters, config, format)
     recorded = execute(
         JOB,
         job_stream(job.id),
@@ -136,8 +163,12 @@ def do_roll_back_job(
 def do_update_job(
     *, metadata: Metadata, job: Job, changes: dict[str, Any], expected_version: int | None = None
 ) -> None:
-    if "cluster_id" in changes:
-        _cluster(job.tenant_id, job.workspace_id, changes["cluster_id"])
+    if "cluster_id" in changes or "cluster_selector" in changes:
+        # one target replaces the other: naming a cluster drops the selector and the other way round
+        cluster_id = changes.get("cluster_id", "" if changes.get("cluster_selector") else job.cluster_id)
+        selector = changes.get("cluster_selector", {} if cluster_id else job.cluster_selector)
+        targets(job.tenant_id, job.workspace_id, cluster_id, selector)
+        changes = {**changes, "cluster_id": cluster_id, "cluster_selector": selector}
     execute(
         JOB,
         job_stream(job.id),

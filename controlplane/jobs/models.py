@@ -12,7 +12,8 @@ class Job(TenantOwned):
     name = models.CharField(max_length=100)
     description = models.TextField(blank=True, default="")
     labels = models.JSONField(default=dict)
-    cluster_id = models.CharField(max_length=64)
+    cluster_id = models.CharField(max_length=64, blank=True, default="")  # "": a cluster selector instead
+    cluster_selector = models.JSONField(default=dict, blank=True)  # labels; a run picks a matching cluster
     mode = models.CharField(max_length=16)  # of the current version
     current_version = models.PositiveIntegerField()
     version = models.PositiveIntegerField()  # of the stream: the ETag

@@ -27,6 +27,7 @@ class JobsProjector(Projector):
             description=d.description,
             labels=d.labels,
             cluster_id=d.cluster_id,
+            cluster_selector=d.cluster_selector,
             mode="",
             current_version=0,
             version=event.version,

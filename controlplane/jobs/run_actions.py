@@ -14,7 +14,8 @@ from typing import Any
 
 from django.db import transaction
 
-from controlplane.clusters.models import Cluster
+from controlplane.clusters.models import Cluster, Health
+from controlplane.clusters.selectors import matching_clusters
 from controlplane.errors import DomainError
 from controlplane.eventlog.aggregates import AggregateSpec, execute, load
 from controlplane.eventlog.errors import ConcurrencyConflict
@@ -72,6 +73,29 @@ def _live_cluster(tenant_id: str, workspace_id: str, cluster_id: str) -> Cluster
     return cluster
 
 
+def choose_cluster(job: Job) -> Cluster:
+    """The job's cluster, or for a cluster selector the best match now: reachable at its last poll first, then the
+    most free slots, then by name (an unpolled cluster counts as reachable with no free slots known)."""
+    if job.cluster_id:
+        return _live_cluster(job.tenant_id, job.workspace_id, job.cluster_id)
+    matches = matching_clusters(job.tenant_id, job.workspace_id, job.cluster_selector)
+    if not matches:
+        raise DomainError(
+            "no cluster of this workspace carries the job's selector labels",
+            code="JOB_CLUSTER_SELECTOR_UNMATCHED",
+            selector=job.cluster_selector,
+        )
+    health = {h.cluster_id: h for h in Health.unscoped.filter(cluster_id__in=[c.id for c in matches])}
+
+    def rank(cluster: Cluster) -> tuple[bool, int, str]:
+        seen = health.get(cluster.id)
+        reachable = seen.reachable if seen is not None else True
+        free = (seen.free_slots or 0) if seen is not None else 0
+        return (not reachable, -free, cluster.name)
+
+    return min(matches, key=rank)
+
+
 def connectors(normalised: dict[str, Any]) -> dict[str, list[str]]:
     """Plugin names per kind, in config order: part of the manifest (what a run needs installed)."""
     result: dict[str, list[str]] = {}
@@ -92,6 +116,7 @@ def build_manifest(job: Job, version: JobVersion, cluster: Cluster, metadata: Me
         "mode": version.mode,
         "engine_version": cluster.engine_version,
         "cluster": {"id": cluster.id, "name": cluster.name, "endpoints": cluster.endpoints},
+        "cluster_selector": job.cluster_selector,  # how the cluster was chosen, when it was
         "connectors": connectors(version.normalised),
         "secrets": secret_names(version.normalised),
         "started_by": f"{metadata.actor.kind}:{metadata.actor.id}",
@@ -167,7 +192,7 @@ def do_start_run(
     row = JobVersion.unscoped.filter(job_id=job.id, version=number).first()
     if row is None:
         raise DomainError(f"job has no version {number}", code="JOB_VERSION_NOT_FOUND", field="version")
-    cluster = _live_cluster(job.tenant_id, job.workspace_id, job.cluster_id)
+    cluster = choose_cluster(job)
     manifest = build_manifest(job, row, cluster, metadata, note)
     return _request(
         metadata=metadata, job=job, manifest=manifest, reason=reason, allow_overlap=allow_overlap, run_id=run_id

@@ -237,3 +237,67 @@ def test_active_runs_guard_the_quota_and_the_job(setup, django_capture_on_commit
     run_actions.do_cancel_run(metadata=meta, run=run)
     run_actions.do_start_run(metadata=meta, job=make_job(name="third"))  # the slot is free again
     jobs.do_delete_job(metadata=meta, job=job)
+
+
+def test_a_cluster_selector_picks_a_reachable_matching_cluster_at_each_start(
+    setup, zeta, django_capture_on_commit_callbacks
+):
+    from controlplane.clusters.health import poll_one
+    from controlplane.clusters.models import Cluster
+
+    meta, _, first = setup
+    tenant_id, workspace_id = Cluster.unscoped.filter(id=first).values_list("tenant_id", "workspace_id").get()
+    clusters.do_update_cluster(
+        metadata=meta, cluster=Cluster.unscoped.get(id=first), changes={"labels": {"env": "prod"}}
+    )
+    with emulator_process() as other:
+        second = clusters.do_register_cluster(
+            metadata=meta,
+            tenant_id=tenant_id,
+            workspace_id=workspace_id,
+            name="zeta-b",
+            form="bare_metal",
+            mode="hybrid",
+            endpoints=[other.url],
+            labels={"env": "prod", "zone": "b"},
+        )
+        with pytest.raises(DomainError) as info:
+            jobs.do_create_job(
+                metadata=meta,
+                tenant_id=tenant_id,
+                workspace_id=workspace_id,
+                name="nowhere",
+                config=STREAM.format(extra=""),
+                cluster_selector={"env": "staging"},
+            )
+        assert info.value.code == "JOB_CLUSTER_SELECTOR_UNMATCHED"
+        with pytest.raises(DomainError) as info:
+            jobs.do_create_job(
+                metadata=meta,
+                tenant_id=tenant_id,
+                workspace_id=workspace_id,
+                name="both",
+                config=STREAM.format(extra=""),
+                cluster_id=first,
+                cluster_selector={"env": "prod"},
+            )
+        assert info.value.code == "JOB_CLUSTER_TARGET_INVALID"
+        job = Job.unscoped.get(
+            id=jobs.do_create_job(
+                metadata=meta,
+                tenant_id=tenant_id,
+                workspace_id=workspace_id,
+                name="anywhere-prod",
+                config=STREAM.format(extra=""),
+                cluster_selector={"env": "prod"},
+            )
+        )
+        assert job.cluster_id == "" and job.cluster_selector == {"env": "prod"}
+        zeta.process.terminate()
+        zeta.process.wait()
+        for cluster_id in (first, second):
+            poll_one(Cluster.unscoped.get(id=cluster_id))  # the first is down now, the second answers
+        run = start(meta, job, django_capture_on_commit_callbacks)
+        assert (run.cluster_id, run.manifest["cluster_selector"]) == (second, {"env": "prod"})
+        engine.submit(run.id, 0)
+        assert settle(run, "RUNNING").manifest["cluster"]["name"] == "zeta-b"

@@ -30,6 +30,7 @@ class JobSerializer(serializers.ModelSerializer):
             "description",
             "labels",
             "cluster_id",
+            "cluster_selector",
             "mode",
             "current_version",
             "version",
@@ -56,7 +57,8 @@ class JobVersionSerializer(serializers.ModelSerializer):
 
 class JobCreateSerializer(serializers.Serializer):
     name = serializers.CharField(max_length=100)
-    cluster_id = serializers.CharField(max_length=64)
+    cluster_id = serializers.CharField(max_length=64, required=False, allow_blank=True, default="")
+    cluster_selector = serializers.DictField(child=serializers.CharField(max_length=200), required=False, default=dict)
     config = serializers.CharField(max_length=512 * 1024, trim_whitespace=False)
     format = serializers.ChoiceField(choices=FORMATS, default="auto")
     description = serializers.CharField(max_length=1000, required=False, allow_blank=True, default="")
@@ -70,7 +72,8 @@ class JobUpdateSerializer(serializers.Serializer):
     name = serializers.CharField(max_length=100, required=False)
     description = serializers.CharField(max_length=1000, required=False, allow_blank=True)
     labels = serializers.DictField(child=serializers.CharField(max_length=200, allow_blank=True), required=False)
-    cluster_id = serializers.CharField(max_length=64, required=False)
+    cluster_id = serializers.CharField(max_length=64, required=False, allow_blank=True)
+    cluster_selector = serializers.DictField(child=serializers.CharField(max_length=200), required=False)
 
 
 class RevisionSerializer(serializers.Serializer):

@@ -17,7 +17,7 @@ from controlplane.jobs.domain.events import (
     JobVersionAdded,
 )
 
-EDITABLE = ("name", "description", "labels", "cluster_id")
+EDITABLE = ("name", "description", "labels", "cluster_id", "cluster_selector")
 
 
 class JobError(DomainError):
@@ -57,6 +57,7 @@ def create(
     cluster_id: str,
     version: dict[str, Any],
     message: str,
+    cluster_selector: dict[str, str] | None = None,
 ) -> list[object]:
     if state.exists:
         raise JobError("job already exists", code="JOB_EXISTS")
@@ -69,6 +70,7 @@ def create(
             description=description.strip()[:1000],
             labels=dict(sorted(labels.items())),
             cluster_id=cluster_id,
+            cluster_selector=dict(sorted((cluster_selector or {}).items())),
         ),
         JobVersionAdded(job_id=job_id, version=1, message=message.strip()[:500], rolled_back_from=None, **version),
     ]

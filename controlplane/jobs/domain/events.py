@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from controlplane.eventlog.types import event_type
 
@@ -16,7 +16,8 @@ class JobCreated:
     name: str
     description: str
     labels: dict[str, str]
-    cluster_id: str
+    cluster_id: str  # "" when the job targets a cluster selector
+    cluster_selector: dict[str, str] = field(default_factory=dict)  # labels a cluster must carry
 
 
 @event_type("jobs.job_version_added")
@@ -38,7 +39,7 @@ class JobVersionAdded:
 @dataclass(frozen=True)
 class JobUpdated:
     job_id: str
-    changes: dict  # name, description, labels, cluster_id
+    changes: dict  # name, description, labels, cluster_id, cluster_selector
 
 
 @event_type("jobs.job_deleted")

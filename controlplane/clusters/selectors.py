@@ -1,0 +1,11 @@
+"""Readers of clusters for other apps."""
+
+from __future__ import annotations
+
+from controlplane.clusters.models import Cluster
+
+
+def matching_clusters(tenant_id: str, workspace_id: str, selector: dict[str, str]) -> list[Cluster]:
+    """Live clusters of the workspace that carry every label of ``selector``, by name."""
+    rows = Cluster.unscoped.filter(tenant_id=tenant_id, workspace_id=workspace_id, removed=False).order_by("name")
+    return [c for c in rows if all(c.labels.get(key) == value for key, value in selector.items())]
