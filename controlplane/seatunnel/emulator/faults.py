@@ -37,6 +37,7 @@ def loses_submit_answer(config: Any) -> bool:
     value = env.get(ENV_LOSE_SUBMIT_ANSWER, nested.get("lose_submit_answer") if isinstance(nested, dict) else None)
     return str(value).lower() == "true"
 
+
 DEFAULT_AFTER_MS = {MISSING_JDBC_DRIVER: 300, CHECKPOINT_TIMEOUT: 1500, OUT_OF_MEMORY: 800, NOT_ENOUGH_SLOTS: 0}
 
 
