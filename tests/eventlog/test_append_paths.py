@@ -128,3 +128,12 @@ def test_flat_payloads_get_the_same_text_as_the_standard_encoder():
         assert _payload_text(payload) == standard.encode(payload)
     with pytest.raises(ValueError):
         _payload_text({"f": float("nan")})
+
+
+def test_awkward_payload_text_is_stored_exactly_on_both_paths(meta):
+    labels = ['é "quoted" \\ back', "tab\tnew\nline", "{braces},[1]", "NULL", ""]
+    append(S, 0, [ThingHappened(i, label) for i, label in enumerate(labels)], meta)  # known head
+    dialects._heads.pop((connection.alias, S.id), None)
+    append(S, 5, [ThingHappened(i, label) for i, label in enumerate(labels)], meta)  # the database's own path
+    assert [e.data.label for e in read_stream(S.id)] == labels * 2
+    _chain_intact()
