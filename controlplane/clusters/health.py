@@ -27,8 +27,7 @@ from controlplane.clusters.connect import client_for
 from controlplane.clusters.domain import aggregate
 from controlplane.clusters.models import Cluster, Health
 from controlplane.errors import DomainError
-from controlplane.eventlog.aggregates import execute
-from controlplane.eventlog.errors import ConcurrencyConflict
+from controlplane.eventlog.aggregates import execute_retrying
 from controlplane.eventlog.metadata import Metadata
 from controlplane.seatunnel.client import Overview, ZetaClient, ZetaError, ZetaUnreachable
 
@@ -228,15 +227,10 @@ def _record(cluster: Cluster, observed: ClusterHealth, metadata: Metadata | None
             members=roles,
         )
 
-    for attempt in range(_CONFLICT_RETRIES):
-        try:
-            with transaction.atomic():
-                recorded = execute(CLUSTER, cluster_stream(cluster.id), decide, meta)
-                _store(cluster, observed)
-            break
-        except ConcurrencyConflict:  # another writer (an update, a concurrent poll) moved the stream: decide again
-            if attempt == _CONFLICT_RETRIES - 1:
-                raise
+    with transaction.atomic():
+        # another writer (an update, a concurrent poll) moving the stream makes it decide again
+        _, recorded = execute_retrying(CLUSTER, cluster_stream(cluster.id), decide, meta, attempts=_CONFLICT_RETRIES)
+        _store(cluster, observed)
     return replace(observed, events=tuple(e.event_type for e in recorded))
 
 

@@ -100,8 +100,41 @@ def execute(
 
     The usual body of a ``do_<verb>_<noun>`` action. ``expected_version``: the version the caller last
     saw (an API client's If-Match); a stream that moved since raises ConcurrencyConflict. A conflict
-    propagates: the caller decides whether to retry (workers) or answer 409 (API).
+    propagates: the caller decides whether to retry (workers: ``execute_retrying``) or answer 409 (API).
     """
+    return _execute(spec, stream, decide, metadata, expected_version=expected_version, using=using)[1]
+
+
+def execute_retrying(
+    spec: AggregateSpec[S],
+    stream: StreamRef,
+    decide: Callable[[S], list[object]],
+    metadata: Metadata,
+    *,
+    attempts: int = 5,
+    using: str = "default",
+) -> tuple[S, list[RecordedEvent]]:
+    """``execute`` for workers and pollers, which hold no version a person saw: a concurrent writer makes
+    ``decide`` run again on the fresh state, up to ``attempts`` times (then the last ConcurrencyConflict
+    propagates). Returns the state after the append and the events written."""
+    for attempt in range(attempts):
+        try:
+            return _execute(spec, stream, decide, metadata, expected_version=None, using=using)
+        except ConcurrencyConflict:
+            if attempt == attempts - 1:
+                raise
+    raise ValueError("attempts must be at least 1")
+
+
+def _execute(
+    spec: AggregateSpec[S],
+    stream: StreamRef,
+    decide: Callable[[S], list[object]],
+    metadata: Metadata,
+    *,
+    expected_version: int | None,
+    using: str,
+) -> tuple[S, list[RecordedEvent]]:
     with transaction.atomic(using=using):
         state, version = load(spec, stream.id, using=using)
         if expected_version is not None and expected_version != version:
@@ -113,9 +146,9 @@ def execute(
             )
         events = decide(state)
         if not events:
-            return []
+            return state, []
         recorded = append(stream, version, events, metadata, using=using)
         for event in recorded:
             state = spec.evolve(state, event)
         save_snapshot_if_due(spec, stream.id, state, version, recorded[-1].version, using=using)
-    return recorded
+    return state, recorded

@@ -12,7 +12,7 @@ from typing import Any
 
 from controlplane.clusters.domain.aggregate import check_labels
 from controlplane.clusters.models import Cluster
-from controlplane.clusters.selectors import matching_clusters
+from controlplane.clusters.selectors import live_cluster, matching_clusters
 from controlplane.errors import DomainError
 from controlplane.eventlog.aggregates import AggregateSpec, execute
 from controlplane.eventlog.metadata import Metadata
@@ -41,15 +41,6 @@ def job_stream(job_id: str) -> StreamRef:
     return StreamRef(type="jobs.job", id=f"job-{job_id}")
 
 
-def _cluster(tenant_id: str, workspace_id: str, cluster_id: str) -> Cluster:
-    cluster = Cluster.unscoped.filter(
-        id=cluster_id, tenant_id=tenant_id, workspace_id=workspace_id, removed=False
-    ).first()
-    if cluster is None:
-        raise DomainError("no such cluster in this workspace", code="CLUSTER_NOT_FOUND", field="cluster_id")
-    return cluster
-
-
 def targets(tenant_id: str, workspace_id: str, cluster_id: str, selector: dict[str, str]) -> list[Cluster]:
     """The clusters a job may run on: its one cluster, or every cluster its selector matches (at least one)."""
     if bool(cluster_id) == bool(selector):
@@ -57,7 +48,7 @@ def targets(tenant_id: str, workspace_id: str, cluster_id: str, selector: dict[s
             "give either cluster_id or cluster_selector", code="JOB_CLUSTER_TARGET_INVALID", field="cluster_id"
         )
     if cluster_id:
-        return [_cluster(tenant_id, workspace_id, cluster_id)]
+        return [live_cluster(tenant_id, workspace_id, cluster_id)]
     check_labels(selector)
     matches = matching_clusters(tenant_id, workspace_id, selector)
     if not matches:

@@ -26,7 +26,7 @@ from django.utils import timezone
 from controlplane.clusters.connect import client_for
 from controlplane.clusters.models import Cluster
 from controlplane.errors import DomainError
-from controlplane.eventlog.aggregates import execute
+from controlplane.eventlog.aggregates import execute_retrying
 from controlplane.eventlog.errors import ConcurrencyConflict
 from controlplane.eventlog.metadata import Metadata
 from controlplane.jobs.domain import run as aggregate
@@ -57,7 +57,6 @@ WATCHED = (RunState.PENDING, RunState.SUBMITTING, RunState.RUNNING, RunState.STO
 # A submit or stop not settled after this long is asked again by the sync loop (its task may have been lost).
 STALE_AFTER = timedelta(seconds=60)
 LOG_KEEP_CHARS = 256 * 1024  # the tail of an engine log kept with a run
-ENGINE_TIMEOUT_SECONDS = 10.0
 
 
 def record(run_id: str, decide: Callable[[RunFacts], list[object]], reason: str) -> tuple[RunFacts, int]:
@@ -65,22 +64,11 @@ def record(run_id: str, decide: Callable[[RunFacts], list[object]], reason: str)
     Returns the run's facts after it and how many events were written."""
     tenant_id, workspace_id = Run.unscoped.values_list("tenant_id", "workspace_id").get(id=run_id)
     metadata = Metadata.for_system(tenant_id, workspace_id=workspace_id, reason=reason)
-    seen: list[RunFacts] = []  # the state decide saw on the last try
-
-    def decide_and_keep(facts: RunFacts) -> list[object]:
-        seen.append(facts)
-        return decide(facts)
-
-    for _ in range(5):
-        try:
-            recorded = execute(RUN, run_stream(run_id), decide_and_keep, metadata)
-        except ConcurrencyConflict:
-            continue
-        facts = seen[-1]
-        for event in recorded:
-            facts = aggregate.evolve(facts, event)
-        return facts, len(recorded)
-    raise DomainError(f"run {run_id} kept changing under the worker", code="RUN_BUSY", run_id=run_id)
+    try:
+        facts, recorded = execute_retrying(RUN, run_stream(run_id), decide, metadata)
+    except ConcurrencyConflict:
+        raise DomainError(f"run {run_id} kept changing under the worker", code="RUN_BUSY", run_id=run_id) from None
+    return facts, len(recorded)
 
 
 def metrics_dict(metrics: JobMetrics) -> dict[str, Any]:

@@ -15,7 +15,7 @@ from typing import Any
 from django.db import transaction
 
 from controlplane.clusters.models import Cluster, Health
-from controlplane.clusters.selectors import matching_clusters
+from controlplane.clusters.selectors import live_cluster, matching_clusters
 from controlplane.errors import DomainError
 from controlplane.eventlog.aggregates import AggregateSpec, execute, load
 from controlplane.eventlog.errors import ConcurrencyConflict
@@ -64,20 +64,11 @@ def _enqueue_stop(run_id: str) -> None:
     transaction.on_commit(lambda: stop_run.delay(run_id))
 
 
-def _live_cluster(tenant_id: str, workspace_id: str, cluster_id: str) -> Cluster:
-    cluster = Cluster.unscoped.filter(
-        id=cluster_id, tenant_id=tenant_id, workspace_id=workspace_id, removed=False
-    ).first()
-    if cluster is None:
-        raise DomainError("the job's cluster is gone from this workspace", code="CLUSTER_NOT_FOUND")
-    return cluster
-
-
 def choose_cluster(job: Job) -> Cluster:
     """The job's cluster, or for a cluster selector the best match now: reachable at its last poll first, then the
     most free slots, then by name (an unpolled cluster counts as reachable with no free slots known)."""
     if job.cluster_id:
-        return _live_cluster(job.tenant_id, job.workspace_id, job.cluster_id)
+        return live_cluster(job.tenant_id, job.workspace_id, job.cluster_id)
     matches = matching_clusters(job.tenant_id, job.workspace_id, job.cluster_selector)
     if not matches:
         raise DomainError(
@@ -203,7 +194,7 @@ def _from_manifest(run: Run, metadata: Metadata, note: str) -> tuple[Job, dict[s
     job = Job.unscoped.filter(id=run.job_id, deleted=False).first()
     if job is None:
         raise DomainError("the run's job was deleted", code="JOB_NOT_FOUND")
-    cluster = _live_cluster(run.tenant_id, run.workspace_id, run.manifest["cluster"]["id"])
+    cluster = live_cluster(run.tenant_id, run.workspace_id, run.manifest["cluster"]["id"])
     manifest = {
         **run.manifest,
         "engine_version": cluster.engine_version,

@@ -26,12 +26,23 @@ LOG_REFRESH_AFTER = timedelta(seconds=2)  # a live run's log is fetched again at
 MAX_TAIL = 5000
 
 
+class RunListSerializer(serializers.ListSerializer):
+    """A page of runs reads their live metrics in one query, not one per run."""
+
+    def to_representation(self, data):  # type: ignore[no-untyped-def]
+        rows = list(data.all() if hasattr(data, "all") else data)
+        telemetry = RunTelemetry.objects.filter(run_id__in=[r.id for r in rows])
+        self.child.context["telemetry"] = {t.run_id: t for t in telemetry}
+        return super().to_representation(rows)
+
+
 class RunSerializer(serializers.ModelSerializer):
     engine_job_id = serializers.CharField(read_only=True)  # 64-bit: a string, never a JSON number
     live_metrics = serializers.SerializerMethodField()
 
     class Meta:
         model = Run
+        list_serializer_class = RunListSerializer
         fields = [
             "id",
             "job_id",
@@ -59,7 +70,10 @@ class RunSerializer(serializers.ModelSerializer):
         ]
 
     def get_live_metrics(self, run: Run) -> dict | None:
-        telemetry = RunTelemetry.unscoped.filter(run_id=run.id).first()
+        if "telemetry" in self.context:
+            telemetry = self.context["telemetry"].get(run.id)
+        else:
+            telemetry = RunTelemetry.objects.filter(run_id=run.id).first()
         if telemetry is None or not telemetry.metrics:
             return None
         return {**telemetry.metrics, "at": telemetry.metrics_at.isoformat() if telemetry.metrics_at else None}
