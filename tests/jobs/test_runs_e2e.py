@@ -27,7 +27,9 @@ from controlplane.tenancy.models import Tenant
 
 pytestmark = pytest.mark.django_db
 
-CONFIGS = Path(__file__).resolve().parents[3] / "shared" / "seatunnel" / "configs"
+# The repository's copy of ../shared/seatunnel/configs/fakesource_to_console.conf (the demo job uses it too), so
+# `make test` runs without the shared folder; tests/seatunnel/test_config.py checks the copy is the same file.
+CONFIGS = Path(__file__).resolve().parents[2] / "controlplane" / "console" / "demo"
 STREAMING = """
 env { job.mode = "STREAMING", parallelism = 1, checkpoint.interval = 1000 }
 source { FakeSource { plugin_output = "events", row.num = 1000000, split.read-interval = 10,

@@ -16,7 +16,7 @@ from controlplane.seatunnel.config.parse import detect_format, parse_config
 from controlplane.seatunnel.config.secrets import SecretUnresolved, render_secrets, secret_references
 from controlplane.seatunnel.config.validate import CODES, check, validate
 
-EXAMPLES = Path("/work/shared/seatunnel/configs")
+EXAMPLES = Path(__file__).resolve().parents[3] / "shared" / "seatunnel" / "configs"  # ../shared beside the repository
 # example -> (format, engine versions whose catalog must accept it)
 EXPECTED = {
     "fakesource_to_console.conf": ("hocon", ["2.3.8", "2.3.12"]),
@@ -36,6 +36,12 @@ sink { Console { plugin_input = "fake" } }
 
 def problems_of(text, **kwargs):
     return [(p.code, p.path) for p in validate(text, **kwargs)]
+
+
+@pytest.mark.skipif(not EXAMPLES.is_dir(), reason="shared example configs not mounted")
+def test_the_repository_copy_of_the_fakesource_example_is_the_shared_file():
+    copy = Path(__file__).resolve().parents[2] / "controlplane" / "console" / "demo" / "fakesource_to_console.conf"
+    assert copy.read_bytes() == (EXAMPLES / "fakesource_to_console.conf").read_bytes()
 
 
 @pytest.mark.skipif(not EXAMPLES.is_dir(), reason="shared example configs not mounted")
