@@ -6,9 +6,10 @@ import argparse
 import signal
 import sys
 
+from controlplane.seatunnel.emulator.cluster import ClusterEngine, ClusterMembers, ClusterStore, Heartbeat
 from controlplane.seatunnel.emulator.engine import Engine
 from controlplane.seatunnel.emulator.faults import FaultPlan
-from controlplane.seatunnel.emulator.members import MemberList
+from controlplane.seatunnel.emulator.members import ROLES, MemberList
 from controlplane.seatunnel.emulator.server import EmulatorServer, Settings
 
 DESCRIPTION = """\
@@ -35,6 +36,19 @@ def build_parser() -> argparse.ArgumentParser:
         "default: one hybrid master; see docs/EMULATOR.md)",
     )
     parser.add_argument(
+        "--cluster-dir",
+        metavar="DIR",
+        help="run as one member of a cluster: every process given the same DIR shares its jobs and members "
+        "(give them all the same --version, --time-scale and --faults; see docs/EMULATOR.md)",
+    )
+    parser.add_argument(
+        "--role",
+        choices=ROLES,
+        default="hybrid",
+        help="this member's role with --cluster-dir: master (coordinates, runs no tasks), worker (runs tasks, "
+        "never master) or hybrid (both; default)",
+    )
+    parser.add_argument(
         "--time-scale", type=float, default=1.0, help="multiply every emulated duration by this factor (default 1)"
     )
     parser.add_argument("--verbose", action="store_true", help="log every request to stderr")
@@ -57,8 +71,13 @@ def main(argv: list[str] | None = None) -> int:
     context_path = args.context_path.rstrip("/")
     if context_path and not context_path.startswith("/"):
         context_path = "/" + context_path
+    if args.cluster_dir and args.members:
+        print("--members and --cluster-dir exclude each other (a cluster's members are its processes)", file=sys.stderr)
+        return 2
     plan = FaultPlan.load(args.faults) if args.faults else FaultPlan()
     settings = Settings(version=args.version, context_path=context_path, basic_auth=auth)
+    if args.cluster_dir:
+        return _serve_member(args, plan, settings)
     engine = Engine(version=args.version, fault_plan=plan, time_scale=args.time_scale)
     try:
         members = MemberList(args.members, default_host=args.host)
@@ -68,15 +87,39 @@ def main(argv: list[str] | None = None) -> int:
     server = EmulatorServer((args.host, args.port), engine, settings, verbose=args.verbose, members=members)
     host, port = server.server_address[:2]
     engine.node = f"{host}:{port}"
+    _serve(server, args.version, settings, f"http://{host}:{port}{context_path}")
+    return 0
+
+
+def _serve(server: EmulatorServer, version: str, settings: Settings, url: str, extra: str = "") -> None:
     signal.signal(signal.SIGTERM, _interrupt)
     api = "REST v2" if settings.serves_v2 else "REST v1 (Hazelcast paths)"
-    print(f"SeaTunnel Zeta emulator {args.version} ({api}) listening on http://{host}:{port}{context_path}", flush=True)
+    print(f"SeaTunnel Zeta emulator {version} ({api}) listening on {url}{extra}", flush=True)
     try:
         server.serve_forever(poll_interval=0.2)
     except KeyboardInterrupt:
         pass
     finally:
         server.server_close()
+
+
+def _serve_member(args: argparse.Namespace, plan: FaultPlan, settings: Settings) -> int:
+    # Bind first: the member's address is the port it got (--port 0 picks one).
+    store = ClusterStore(args.cluster_dir)
+    server = EmulatorServer((args.host, args.port), Engine(version=args.version), settings, verbose=args.verbose)
+    host, port = server.server_address[:2]
+    me = store.join(host=host, port=port, role=args.role)
+    server.engine = ClusterEngine(store=store, me=me, version=args.version, fault_plan=plan, time_scale=args.time_scale)
+    server.members = ClusterMembers(store)
+    heartbeat = Heartbeat(store, me)
+    heartbeat.start()
+    try:
+        url = f"http://{host}:{port}{settings.context_path}"
+        _serve(server, args.version, settings, url, f" (cluster member {me.address}, role {args.role})")
+    finally:
+        heartbeat.stop()
+        heartbeat.join()
+        store.leave(me)  # a clean stop leaves at once; a killed process drops out when its heartbeat ages
     return 0
 
 

@@ -9,7 +9,8 @@ from __future__ import annotations
 import itertools
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -70,6 +71,17 @@ class Job:
     frozen_rows: float = 0.0
     log: list[str] = field(default_factory=list)
     slots: int = 0
+    fault_after_ms: Any = None
+    state_times: dict[str, float] = field(default_factory=dict)  # wall time each JobStatus was last entered
+    # Cluster mode (cluster.py): the member whose tasks run the job, and the pipeline's restores.
+    worker: str | None = None
+    worker_incarnation: str | None = None
+    restore_count: int = 0
+    restore_at: float | None = None  # the pipeline is being restored; its tasks run again from this time
+
+    @property
+    def max_restore_count(self) -> int:
+        return max(_int(self.env.get("job.retry.times"), 3), 0)
 
     def rows(self, now: float) -> float:
         if self.state is JobState.RUNNING and self.running_since is not None:
@@ -123,19 +135,28 @@ class Engine:
         millis = int(time.time() * 1000) - _SNOWFLAKE_EPOCH_MS
         return (millis << 22) | (1 << 12) | (next(self._seq) & 0xFFF)
 
+    # -- state -------------------------------------------------------------------------------------------
+    @contextmanager
+    def _state(self) -> Iterator[None]:
+        """Hold the job table for one consistent read or change. Here it is memory under a lock; the cluster
+        engine (cluster.py) loads the table from the shared store and saves it back in the same place."""
+        with self._lock:
+            yield
+
     # -- reads -------------------------------------------------------------------------------------------
     def jobs(self) -> list[Job]:
-        with self._lock:
+        with self._state():
             self._advance_all()
             return sorted(self._jobs.values(), key=lambda j: j.created_wall, reverse=True)
 
     def job(self, job_id: int) -> Job | None:
-        with self._lock:
+        with self._state():
             self._advance_all()
             return self._jobs.get(job_id)
 
     def slots_in_use(self) -> int:
-        return sum(j.slots for j in self._jobs.values() if not j.state.is_terminal)
+        with self._state():
+            return sum(j.slots for j in self._jobs.values() if not j.state.is_terminal)
 
     # -- submit ------------------------------------------------------------------------------------------
     def submit(
@@ -167,7 +188,7 @@ class Engine:
         if env.get(f.ENV_FAULT) == f.UNKNOWN_PLUGIN:
             raise RequestError(f.plugin_not_found("source", str(sources[0].get("plugin_name"))))
 
-        with self._lock:
+        with self._state():
             self._advance_all()
             now = self.now()
             previous = self._jobs.get(job_id) if job_id is not None else None
@@ -185,6 +206,7 @@ class Engine:
             name = job_name or str(env.get("job.name") or "SeaTunnel_Job")
             job = self._new_job(job_id or self.new_job_id(), name, config, env, sources, transforms, sinks)
             job.start_with_savepoint = start_with_savepoint
+            job.state_times[str(JobState.INITIALIZING)] = job.created_wall
             if previous is not None:
                 job.base_rows = previous.frozen_rows
                 job.frozen_rows = previous.frozen_rows
@@ -292,6 +314,8 @@ class Engine:
                         fault, job.fault_driver = f.MISSING_JDBC_DRIVER, str(driver)
         if fault is None and self.plan.slots is not None and self.slots_in_use() + job.slots > self.plan.slots:
             fault = f.NOT_ENOUGH_SLOTS
+        if fault is None and not self._place(job, now):
+            fault = f.NOT_ENOUGH_SLOTS
         if fault is not None and fault not in f.RUNTIME_FAULTS:
             raise RequestError(f"unknown {f.ENV_FAULT} {fault!r}; one of {', '.join(f.ALL_FAULTS)}", 400)
         if fault is None and env.get(f.ENV_FAULT) is None:
@@ -300,6 +324,7 @@ class Engine:
                     if str(item.get("plugin_name", "")).lower() == "jdbc" and item.get("driver"):
                         job.fault_driver = str(item["driver"])
         job.fault = fault
+        job.fault_after_ms = after_ms
         steps = [
             (now + self._secs(0.1), JobState.CREATED),
             (now + self._secs(0.2), JobState.SCHEDULED),
@@ -309,22 +334,32 @@ class Engine:
         else:
             run_at = now + self._secs(0.3)
             steps.append((run_at, JobState.RUNNING))
-            if fault is not None:
-                delay = self._secs(_int(after_ms, f.DEFAULT_AFTER_MS[fault]) / 1000.0)
-                steps += [(run_at + delay, JobState.FAILING), (run_at + delay + self._secs(0.2), JobState.FAILED)]
-            elif not job.streaming:
-                remaining = max((job.rows_total or 0) - job.base_rows, 0)
-                steps.append((run_at + remaining / job.rate, JobState.FINISHED))
+            steps += self._run_steps(job, run_at)
         job.steps = steps
+
+    def _run_steps(self, job: Job, run_at: float) -> list[tuple[float, JobState]]:
+        """What follows RUNNING from `run_at`: an injected failure, the end of a batch, or nothing (streaming)."""
+        if job.fault is not None:
+            delay = self._secs(_int(job.fault_after_ms, f.DEFAULT_AFTER_MS[job.fault]) / 1000.0)
+            return [(run_at + delay, JobState.FAILING), (run_at + delay + self._secs(0.2), JobState.FAILED)]
+        if not job.streaming:
+            remaining = max((job.rows_total or 0) - job.base_rows, 0)
+            return [(run_at + remaining / job.rate, JobState.FINISHED)]
+        return []
+
+    def _place(self, job: Job, now: float) -> bool:
+        """Put the job's tasks on a member; False when no member can take them. One process is one member."""
+        return True
 
     # -- stop --------------------------------------------------------------------------------------------
     def stop(self, job_id: int, *, savepoint: bool) -> None:
-        with self._lock:
+        with self._state():
             self._advance_all()
             job = self._jobs.get(job_id)
             if job is None or job.state.is_terminal or job.state in (JobState.CANCELING, JobState.DOING_SAVEPOINT):
                 return  # CoordinatorService.cancelJob: unknown or finished ids are a silent no-op
             now = self.now()
+            job.restore_at = None  # a stop during a pipeline restore ends the restore
             if savepoint:
                 if job.state is not JobState.RUNNING:
                     raise RequestError(f"The job with id '{job_id}' not running, save point failed")
@@ -349,6 +384,7 @@ class Engine:
         job.frozen_rows = job.rows(at)
         before = job.state
         job.state = state
+        job.state_times[str(state)] = self.wall(at)
         if state is JobState.RUNNING:
             job.running_since = at
             job.base_rows = job.frozen_rows

@@ -12,6 +12,7 @@ import hmac
 import json
 import re
 import socket
+import time
 from dataclasses import dataclass
 from decimal import Decimal
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -19,6 +20,7 @@ from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 from controlplane.seatunnel.emulator import faults as f
+from controlplane.seatunnel.emulator.cluster import ClusterEngine, ClusterMembers
 from controlplane.seatunnel.emulator.engine import Engine, Job, RequestError
 from controlplane.seatunnel.emulator.members import NODE_ROLE, Member, MemberList
 from controlplane.seatunnel.states import FINISHED_FILTER_STATES, REST_V2_SINCE, JobState, parse_version
@@ -59,7 +61,7 @@ class EmulatorServer(ThreadingHTTPServer):
         settings: Settings,
         *,
         verbose: bool = False,
-        members: MemberList | None = None,
+        members: MemberList | ClusterMembers | None = None,
     ):
         super().__init__(address, Handler)
         self.engine = engine
@@ -199,7 +201,15 @@ class Handler(BaseHTTPRequestHandler):
                 job = engine.job(_id_param(parts[1]))
                 self._json(self._job_info(job) if job else {"jobId": ""})
             elif route == "/system-monitoring-information":
-                self._json([self._monitoring(member) for member in self.server.members.current()])
+                try:
+                    running = sum(1 for j in engine.jobs() if not j.state.is_terminal)
+                except RequestError:  # no master: members still answer for themselves
+                    running = 0
+                self._json([self._monitoring(member, running) for member in self.server.members.current()])
+            elif route == "/resource/workers" and version >= (3, 0, 0):
+                self._json(self._workers())
+            elif route == "/emulator/cluster" and isinstance(engine, ClusterEngine):
+                self._json(engine.debug())  # the emulator's own view; not a Zeta endpoint
             elif head in ("logs", "log") and len(parts) <= 2 and (api == "v2" or version >= (2, 3, 9)):
                 self._logs(parts[1] if len(parts) == 2 else None, query)
             elif route in ("/metrics", "/openmetrics") and (api == "v1" or version >= (2, 3, 10)):
@@ -293,7 +303,72 @@ class Handler(BaseHTTPRequestHandler):
             info["envOptions"] = {k: str(v) for k, v in job.env.items()}
             info["pluginJarsUrls"] = []
             info["isStartWithSavePoint"] = job.start_with_savepoint
+            if self.server.settings.version_tuple >= (3, 0, 0):
+                info["diagnostics"] = self._diagnostics(job)
         return info
+
+    def _diagnostics(self, job: Job) -> dict[str, Any]:
+        # 3.x job-info of a running job (ZETA_FACTS §2.4): one pipeline here; restoreCount grows with each
+        # pipeline restore after a lost member (cluster mode), maxRestoreCount is env job.retry.times.
+        stamps = {state: int(at * 1000) for state, at in job.state_times.items()}
+        if job.restore_at is not None:
+            pipeline_status = "CREATED"  # waiting to be scheduled again
+        elif job.state in (JobState.RUNNING, JobState.DOING_SAVEPOINT):
+            pipeline_status = "RUNNING"
+        elif job.state is JobState.PENDING:
+            pipeline_status = "CREATED"
+        else:
+            pipeline_status = str(job.state)
+        return {
+            "jobId": str(job.job_id),
+            "generatedAt": int(time.time() * 1000),
+            "stateTimestamps": stamps,
+            "pipelines": [
+                {
+                    "pipelineId": 1,
+                    "pipelineStatus": pipeline_status,
+                    "restoreCount": job.restore_count,
+                    "maxRestoreCount": job.max_restore_count,
+                    "stateTimestamps": stamps,
+                }
+            ],
+            "totalPipelineRestoreCount": job.restore_count,
+        }
+
+    def _workers(self) -> dict[str, Any]:
+        # 3.x /resource/workers (ZETA_FACTS §1.2): per worker, the jobs whose tasks run there.
+        engine = self.server.engine
+        try:
+            jobs = [j for j in engine.jobs() if not j.state.is_terminal]
+        except RequestError:  # no master (election): the engine answers available=false
+            return {"available": False, "collectedAt": int(time.time() * 1000), "workers": []}
+        members = [m for m in self.server.members.current() if m.runs_tasks]
+        first = f"{members[0].host}:{members[0].port}" if members else None
+        workers = []
+        for member in members:
+            address = f"{member.host}:{member.port}"
+            # One process (no cluster dir) places nothing: its jobs run on the first worker.
+            mine = [j for j in jobs if (j.worker or first) == address]
+            heap_total = 2 * 1024**3
+            used_heap = (180 + 40 * len(mine)) * 1024**2
+            workers.append(
+                {
+                    "address": address,
+                    "tags": {},
+                    "totalSlots": 0,
+                    "freeSlots": 0,
+                    "usedSlots": sum(j.slots for j in mine),
+                    "dynamicSlot": True,
+                    "totalCpuCores": 8,
+                    "availableCpuCores": 8,
+                    "totalHeapMemoryBytes": heap_total,
+                    "availableHeapMemoryBytes": heap_total - used_heap,
+                    "cpuUsage": round(0.04 + 0.02 * len(mine), 4),
+                    "memUsage": round(used_heap / heap_total, 4),
+                    "runningJobIds": [str(j.job_id) for j in mine],
+                }
+            )
+        return {"available": True, "collectedAt": int(time.time() * 1000), "workers": workers}
 
     def _running_entry(self, job: Job) -> dict[str, Any]:
         engine = self.server.engine
@@ -366,8 +441,7 @@ class Handler(BaseHTTPRequestHandler):
             overview["pendingJobs"] = count(JobState.PENDING)
         return overview
 
-    def _monitoring(self, member: Member) -> dict[str, str]:
-        running = sum(1 for j in self.server.engine.jobs() if not j.state.is_terminal)
+    def _monitoring(self, member: Member, running: int) -> dict[str, str]:
         # Newer engines render isMaster, host and port first (SeaTunnelHealthMonitor); the newest append
         # nodeRole/coordinator/worker (GetClusterHealthMetricsOperation), here from 3.0 on.
         values = {
@@ -452,16 +526,21 @@ class Handler(BaseHTTPRequestHandler):
         engine = self.server.engine
         jobs = engine.jobs()
         label = 'cluster="seatunnel"'
+        master, nodes = engine.node, 1
+        if isinstance(engine, ClusterEngine):
+            members = self.server.members.current()
+            nodes = len(members)
+            master = next((f"{m.host}:{m.port}" for m in members if m.master), engine.node)
         lines = [
             "# HELP cluster_info Cluster info",
             "# TYPE cluster_info gauge",
-            f'cluster_info{{{label},hazelcastVersion="5.1",master="{engine.node}"}} 1.0',
+            f'cluster_info{{{label},hazelcastVersion="5.1",master="{master}"}} 1.0',
             "# HELP cluster_time Cluster start time",
             "# TYPE cluster_time gauge",
             f'cluster_time{{{label},hazelcastVersion="5.1"}} {int(engine.started_wall * 1000)}.0',
             "# HELP node_count Cluster node total count",
             "# TYPE node_count gauge",
-            f"node_count{{{label}}} 1.0",
+            f"node_count{{{label}}} {float(nodes)}",
             "# HELP node_state Whether is up of seatunnel node",
             "# TYPE node_state gauge",
             f'node_state{{{label},address="{engine.node}"}} 1.0',
