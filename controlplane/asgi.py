@@ -14,8 +14,11 @@ try:
     from django.core.asgi import get_asgi_application
 
     django_asgi = get_asgi_application()
+
+    from controlplane.agents.longpoll import with_long_poll  # after Django is set up
 except ConfigError as exc:
     print(f"configuration error: {exc}", file=sys.stderr)
     sys.exit(2)
 
-application = ProtocolTypeRouter({"http": django_asgi})
+# The agents' long poll is answered in front of Django's synchronous middleware (docs/adr: agent long poll).
+application = ProtocolTypeRouter({"http": with_long_poll(django_asgi)})

@@ -61,6 +61,7 @@ INSTALLED_APPS = [
     "controlplane.tenancy",
     "controlplane.secrets",
     "controlplane.clusters",
+    "controlplane.agents",
     "controlplane.jobs",
     "controlplane.iam",
     "controlplane.audit",
@@ -156,6 +157,10 @@ CELERY_TASK_IGNORE_RESULT = True
 CELERY_TIMEZONE = "UTC"
 CELERY_BEAT_SCHEDULE_FILENAME = str(DATA_DIR / "celerybeat-schedule")
 HEALTH_INTERVAL_SECONDS = config.env_int("CONTROLPLANE_HEALTH_INTERVAL_SECONDS", 15, minimum=1)
+# Node agents (docs/AGENTS.md): heartbeat interval; stale after 3 missed, lost after 10. The long poll's
+# longest wait is fixed by the protocol (docs/AGENT_PROTOCOL.md).
+AGENT_HEARTBEAT_SECONDS = config.env_int("CONTROLPLANE_AGENT_HEARTBEAT_SECONDS", 10, minimum=1, maximum=3600)
+AGENT_POLL_TIMEOUT_SECONDS = 25
 CELERY_BEAT_SCHEDULE = {
     "eventlog-run-subscriptions": {
         "task": "eventlog.run_subscriptions",
@@ -168,6 +173,11 @@ CELERY_BEAT_SCHEDULE = {
     "jobs-fire-schedules": {
         "task": "jobs.fire_schedules",
         "schedule": config.env_int("CONTROLPLANE_SCHEDULE_TICK_SECONDS", 20, minimum=1, maximum=60),
+    },
+    "agents-check-liveness": {
+        "task": "agents.check_liveness",
+        "schedule": AGENT_HEARTBEAT_SECONDS,
+        "options": {"expires": AGENT_HEARTBEAT_SECONDS},
     },
     "clusters-poll-health": {
         "task": "clusters.poll_health",

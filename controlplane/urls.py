@@ -9,6 +9,7 @@ from controlplane.console.views import static_file
 urlpatterns = [
     path("admin/", admin.site.urls),
     path("api/v1/", include("controlplane.api.urls")),
+    path("agent/v1/", include("controlplane.agents.agent_api")),
     path("auth/oidc/", include("controlplane.iam.api.oidc")),
     *schema_urls,
     path("", RedirectView.as_view(url="/admin/", permanent=False)),

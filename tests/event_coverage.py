@@ -14,7 +14,29 @@ JOBS = "tests/jobs/test_jobs.py::test_a_job_through_its_versions"
 RUNS = "tests/jobs/test_runs_e2e.py::test_jobs_and_runs_through_their_whole_life"
 SCHEDULES = "tests/jobs/test_schedules.py::test_a_fire_time_starts_one_run_and_only_once"
 
+AGENT_API = "tests/agents/test_agent_api.py::"
+AGENT_REGISTERED = AGENT_API + "test_a_bootstrap_token_registers_one_agent_and_never_a_second"
+LIVENESS = AGENT_API + "test_silence_makes_an_agent_stale_then_lost_and_a_heartbeat_brings_it_back"
+CANCEL = AGENT_API + "test_a_cancel_reaches_the_agent_in_its_progress_answer"
+
 COVERED: dict[str, str] = {
+    "agents.bootstrap_token_issued": AGENT_REGISTERED,
+    "agents.bootstrap_token_used": AGENT_REGISTERED,
+    "agents.bootstrap_token_revoked": AGENT_API + "test_unknown_expired_and_revoked_tokens_are_refused",
+    "agents.agent_registered": AGENT_REGISTERED,
+    "agents.agent_online": LIVENESS,
+    "agents.agent_stale": LIVENESS,
+    "agents.agent_lost": LIVENESS,
+    "agents.agent_revoked": AGENT_API + "test_a_revoked_agent_gets_401_and_no_more_work",
+    "agents.action_requested": AGENT_API + "test_the_same_key_is_the_same_action_and_writes_nothing",
+    "agents.action_delivered": AGENT_API + "test_envelopes_verify_with_the_public_key_from_registration",
+    "agents.action_progressed": AGENT_API + "test_progress_events_are_rate_limited_and_output_goes_to_its_own_table",
+    "agents.action_succeeded": AGENT_API + "test_a_result_delivered_twice_is_acknowledged_and_changes_nothing",
+    "agents.action_failed": AGENT_API + "test_a_failed_result_keeps_its_error",
+    "agents.action_cancel_requested": CANCEL,
+    "agents.action_cancelled": CANCEL,
+    "agents.action_refused": AGENT_API + "test_a_refusal_is_recorded_and_audited",
+    "agents.action_expired": AGENT_API + "test_actions_not_picked_up_in_time_expire",
     "jobs.job_created": JOBS,
     "jobs.job_version_added": JOBS,
     "jobs.job_updated": JOBS,

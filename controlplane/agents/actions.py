@@ -1,0 +1,606 @@
+"""The only writers of the agents context. Operator-facing ones are authorized by their callers (the API);
+agent-facing ones take an ``AuthenticatedAgent`` that ``authenticate`` returned."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import os
+import secrets
+import uuid
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from controlplane.agents import wakeup
+from controlplane.agents.domain import action as action_domain
+from controlplane.agents.domain import agent as agent_domain
+from controlplane.agents.domain.action import Action as ActionAggregate
+from controlplane.agents.domain.action import ActionState
+from controlplane.agents.domain.agent import REVOKED, AgentError, AgentState, TokenState
+from controlplane.agents.domain.catalog import check_type
+from controlplane.agents.models import Action, ActionOutput, Agent, AgentLiveness, Credential
+from controlplane.agents.signing import active_key, sign
+from controlplane.eventlog.aggregates import AggregateSpec, execute, execute_retrying, load
+from controlplane.eventlog.errors import ConcurrencyConflict
+from controlplane.eventlog.metadata import Actor, Metadata
+from controlplane.eventlog.store import StreamRef
+
+TOKEN_PREFIX = "stbt_"  # noqa: S105  (a prefix, not a secret)
+CREDENTIAL_PREFIX = "stag_"
+# A redelivered envelope is the same bytes (the signature is deterministic); the agent runs an id once.
+REDELIVER_AFTER = timedelta(seconds=30)
+MAX_OUTPUT_CHUNK = 64 * 1024
+
+TOKEN = AggregateSpec[TokenState](
+    name="agents.bootstrap_token",
+    initial=TokenState,
+    evolve=agent_domain.evolve_token,
+    to_snapshot=agent_domain.token_to_snapshot,
+    from_snapshot=agent_domain.token_from_snapshot,
+)
+AGENT = AggregateSpec[AgentState](
+    name="agents.agent",
+    initial=AgentState,
+    evolve=agent_domain.evolve,
+    to_snapshot=agent_domain.to_snapshot,
+    from_snapshot=agent_domain.from_snapshot,
+)
+ACTION = AggregateSpec[ActionAggregate](
+    name="agents.action",
+    initial=ActionAggregate,
+    evolve=action_domain.evolve,
+    to_snapshot=action_domain.to_snapshot,
+    from_snapshot=action_domain.from_snapshot,
+)
+
+
+def token_stream(token_id: str) -> StreamRef:
+    return StreamRef(type="agents.bootstrap_token", id=f"bootstrap-token-{token_id}")
+
+
+def agent_stream(agent_id: str) -> StreamRef:
+    return StreamRef(type="agents.agent", id=f"agent-{agent_id}")
+
+
+def action_stream(action_id: str) -> StreamRef:
+    return StreamRef(type="agents.action", id=f"action-{action_id}")
+
+
+def digest(secret: str) -> str:
+    return hashlib.sha256(secret.encode()).hexdigest()
+
+
+def heartbeat_interval() -> int:
+    return int(getattr(settings, "AGENT_HEARTBEAT_SECONDS", 10))
+
+
+def poll_timeout() -> int:
+    return int(getattr(settings, "AGENT_POLL_TIMEOUT_SECONDS", 25))
+
+
+def action_id_for(tenant_id: str, key: str) -> str:
+    """The action id a key stands for: the same key in the same tenant is the same action."""
+    return uuid.uuid5(uuid.NAMESPACE_URL, f"seatunnel-controlplane:agent-action:{tenant_id}/{key}").hex
+
+
+# -- bootstrap tokens ------------------------------------------------------------------------------------------
+def do_issue_bootstrap_token(
+    *,
+    metadata: Metadata,
+    tenant_id: str,
+    workspace_id: str,
+    cluster_id: str = "",
+    expires_in_seconds: int = 3600,
+    description: str = "",
+) -> tuple[str, str]:
+    """A one-time registration token: (token id, token text). The text is returned here only."""
+    if cluster_id:
+        from controlplane.clusters.selectors import live_cluster
+
+        live_cluster(tenant_id, workspace_id, cluster_id)
+    token_id = uuid.uuid4().hex
+    text = TOKEN_PREFIX + base64.urlsafe_b64encode(secrets.token_bytes(32)).decode("ascii").rstrip("=")
+    now = timezone.now()
+    with transaction.atomic():
+        execute(
+            TOKEN,
+            token_stream(token_id),
+            lambda state: agent_domain.issue_token(
+                state,
+                token_id=token_id,
+                tenant_id=tenant_id,
+                workspace_id=workspace_id,
+                cluster_id=cluster_id,
+                now=now,
+                expires_in_seconds=expires_in_seconds,
+                description=description,
+            ),
+            replace(metadata, tenant_id=tenant_id, workspace_id=workspace_id),
+        )
+        Credential.objects.create(id=f"token:{token_id}", digest=digest(text), created_at=now)
+    return token_id, text
+
+
+def do_revoke_bootstrap_token(*, metadata: Metadata, token_id: str) -> None:
+    execute(TOKEN, token_stream(token_id), lambda state: agent_domain.revoke_token(state, token_id=token_id), metadata)
+    Credential.objects.filter(id=f"token:{token_id}").delete()
+
+
+# -- registration and authentication ---------------------------------------------------------------------------
+class AgentAuthError(AgentError):
+    code = "AGENT_CREDENTIAL_INVALID"
+
+
+@dataclass(frozen=True)
+class AuthenticatedAgent:
+    id: str
+    tenant_id: str
+    workspace_id: str
+    status: str
+
+    def metadata(self, request_id: str = "", client_address: str = "") -> Metadata:
+        return Metadata(
+            tenant_id=self.tenant_id,
+            workspace_id=self.workspace_id,
+            actor=Actor(kind="agent", id=self.id),
+            request_id=request_id[:64],
+            correlation_id=request_id[:64],
+            client_address=client_address[:64],
+        )
+
+
+@dataclass(frozen=True)
+class Registration:
+    agent_id: str
+    credential: str
+    tenant_id: str
+    workspace_id: str
+
+
+def do_register_agent(
+    *,
+    bootstrap_token: str,
+    hostname: str,
+    agent_version: str,
+    member_address: str,
+    allowlist: list[str],
+    facts: dict,
+    request_id: str = "",
+    client_address: str = "",
+) -> Registration:
+    """Spend a bootstrap token on a new agent. A used, unknown or expired token: AGENT_BOOTSTRAP_TOKEN_INVALID,
+    and nothing is written."""
+    invalid = AgentError(
+        "the bootstrap token is unknown, used, revoked or expired", code="AGENT_BOOTSTRAP_TOKEN_INVALID"
+    )
+    if not isinstance(bootstrap_token, str) or not bootstrap_token.startswith(TOKEN_PREFIX):
+        raise invalid
+    row = Credential.objects.filter(digest=digest(bootstrap_token), id__startswith="token:").first()
+    if row is None:
+        raise invalid
+    token_id = row.id.removeprefix("token:")
+    agent_id = uuid.uuid4().hex
+    secret = base64.urlsafe_b64encode(secrets.token_bytes(32)).decode("ascii").rstrip("=")
+    credential = f"{CREDENTIAL_PREFIX}{agent_id}_{secret}"
+    now = timezone.now()
+    try:
+        with transaction.atomic():
+            token, version = load(TOKEN, token_stream(token_id).id)
+            if not agent_domain.token_usable(token, now):
+                raise invalid
+            metadata = Metadata(
+                tenant_id=token.tenant_id,
+                workspace_id=token.workspace_id,
+                actor=Actor(kind="agent", id=agent_id),
+                request_id=request_id[:64],
+                correlation_id=request_id[:64],
+                client_address=client_address[:64],
+            )
+            # The token's stream must still be where we read it: a second registration racing this one
+            # conflicts here and gets the same answer as a used token.
+            execute(
+                TOKEN,
+                token_stream(token_id),
+                lambda state: agent_domain.use_token(state, token_id=token_id, agent_id=agent_id, now=now),
+                metadata,
+                expected_version=version,
+            )
+            execute(
+                AGENT,
+                agent_stream(agent_id),
+                lambda state: agent_domain.register(
+                    state,
+                    agent_id=agent_id,
+                    tenant_id=token.tenant_id,
+                    workspace_id=token.workspace_id,
+                    cluster_id=token.cluster_id,
+                    token_id=token_id,
+                    hostname=hostname,
+                    agent_version=agent_version,
+                    member_address=member_address,
+                    allowlist=allowlist,
+                    facts=facts,
+                ),
+                metadata,
+            )
+            Credential.objects.filter(id=f"token:{token_id}").delete()
+            Credential.objects.create(id=f"agent:{agent_id}", digest=digest(credential), created_at=now)
+            AgentLiveness.unscoped.create(
+                agent_id=agent_id,
+                tenant_id=token.tenant_id,
+                workspace_id=token.workspace_id,
+                last_heartbeat_at=now,
+                facts=facts if isinstance(facts, dict) else {},
+                heartbeats=0,
+            )
+    except (ConcurrencyConflict, IntegrityError):
+        raise invalid from None
+    return Registration(
+        agent_id=agent_id, credential=credential, tenant_id=token.tenant_id, workspace_id=token.workspace_id
+    )
+
+
+def authenticate(credential: str) -> AuthenticatedAgent:
+    """The agent a credential belongs to. Unknown or wrong: AGENT_CREDENTIAL_INVALID; revoked: AGENT_REVOKED."""
+    invalid = AgentAuthError("the agent credential is not valid")
+    if not credential.startswith(CREDENTIAL_PREFIX):
+        raise invalid
+    agent_id, _, secret = credential.removeprefix(CREDENTIAL_PREFIX).partition("_")
+    if not agent_id or not secret or len(agent_id) > 32:
+        raise invalid
+    row = Credential.objects.filter(id=f"agent:{agent_id}").values_list("digest", flat=True).first()
+    if row is None or not hmac.compare_digest(row, digest(credential)):
+        raise invalid
+    agent = Agent.unscoped.filter(id=agent_id).values_list("tenant_id", "workspace_id", "status").first()
+    if agent is None:
+        raise invalid
+    if agent[2] == REVOKED:
+        raise AgentError("this agent's credential was revoked", code="AGENT_REVOKED")
+    return AuthenticatedAgent(id=agent_id, tenant_id=agent[0], workspace_id=agent[1], status=agent[2])
+
+
+# -- heartbeats and liveness -----------------------------------------------------------------------------------
+def do_record_heartbeat(
+    agent: AuthenticatedAgent, *, sent_at: str, facts: dict, now: datetime | None = None, request_id: str = ""
+) -> None:
+    """Update the liveness row (not an event); a stale or lost agent is online again (an event)."""
+    now = now or timezone.now()
+    from django.db.models import F
+
+    updated = AgentLiveness.unscoped.filter(agent_id=agent.id).update(
+        last_heartbeat_at=now,
+        sent_at=str(sent_at)[:40],
+        facts=facts if isinstance(facts, dict) else {},
+        heartbeats=F("heartbeats") + 1,
+    )
+    if not updated:
+        try:
+            with transaction.atomic():
+                AgentLiveness.unscoped.create(
+                    agent_id=agent.id,
+                    tenant_id=agent.tenant_id,
+                    workspace_id=agent.workspace_id,
+                    last_heartbeat_at=now,
+                    sent_at=str(sent_at)[:40],
+                    facts=facts if isinstance(facts, dict) else {},
+                    heartbeats=1,
+                )
+        except IntegrityError:
+            pass  # a concurrent heartbeat created it
+    if agent.status != agent_domain.ONLINE:
+        execute_retrying(
+            AGENT,
+            agent_stream(agent.id),
+            lambda state: agent_domain.heard(state, agent_id=agent.id),
+            agent.metadata(request_id),
+        )
+
+
+def check_liveness(*, now: datetime | None = None, interval_seconds: int | None = None) -> dict[str, int]:
+    """Online agents silent for 3 intervals become stale, for 10 lost (events, one per change). ``now`` and
+    ``interval_seconds`` default to the clock and CONTROLPLANE_AGENT_HEARTBEAT_SECONDS."""
+    now = now or timezone.now()
+    interval = interval_seconds or heartbeat_interval()
+    threshold = now - timedelta(seconds=agent_domain.STALE_AFTER_INTERVALS * interval)
+    silent = AgentLiveness.unscoped.filter(last_heartbeat_at__lte=threshold).values_list(
+        "agent_id", "last_heartbeat_at"
+    )
+    last_seen = dict(silent)
+    counts = {"stale": 0, "lost": 0}
+    if not last_seen:
+        return counts
+    candidates = Agent.unscoped.filter(
+        id__in=list(last_seen), status__in=(agent_domain.ONLINE, agent_domain.STALE)
+    ).values_list("id", "tenant_id", "workspace_id")
+    for agent_id, tenant_id, workspace_id in candidates:
+        _, events = execute_retrying(
+            AGENT,
+            agent_stream(agent_id),
+            lambda state, agent_id=agent_id: agent_domain.observe_silence(
+                state, agent_id=agent_id, last_heartbeat_at=last_seen[agent_id], now=now, interval_seconds=interval
+            ),
+            Metadata.for_system(tenant_id, workspace_id=workspace_id, reason="agents.check_liveness"),
+        )
+        for event in events:
+            counts["stale" if event.event_type == "agents.agent_stale" else "lost"] += 1
+    return counts
+
+
+def do_revoke_agent(*, metadata: Metadata, agent_id: str, reason: str = "") -> None:
+    """Revoke the credential: every later request answers 401 AGENT_REVOKED. Its unfinished actions end:
+    queued ones cancelled, handed-over ones failed with AGENT_REVOKED (no result can arrive any more)."""
+    with transaction.atomic():
+        execute(
+            AGENT,
+            agent_stream(agent_id),
+            lambda state: agent_domain.revoke(state, agent_id=agent_id, reason=reason),
+            metadata,
+        )
+    for action_id, state in (
+        Action.unscoped.filter(agent_id=agent_id)
+        .exclude(state__in=[str(s) for s in action_domain.FINAL])
+        .values_list("id", "state")
+    ):
+        if state == ActionState.PENDING:
+            decide = lambda s, a=action_id: action_domain.request_cancel(s, action_id=a)  # noqa: E731
+        else:
+            decide = lambda s, a=action_id: action_domain.finish(  # noqa: E731
+                s,
+                action_id=a,
+                status="failed",
+                exit_code=None,
+                data={},
+                error_code="AGENT_REVOKED",
+                error_message="the agent was revoked before it reported a result",
+                output_tail="",
+                started_at="",
+                finished_at=timezone.now().isoformat(),
+            )
+        execute_retrying(ACTION, action_stream(action_id), decide, metadata)
+
+
+# -- actions ---------------------------------------------------------------------------------------------------
+def do_request_action(
+    *,
+    metadata: Metadata,
+    agent_id: str,
+    action_type: str,
+    params: dict,
+    key: str,
+    expires_in_seconds: int = 600,
+    operation_id: str = "",
+    step_key: str = "",
+    now: datetime | None = None,
+) -> str:
+    """Queue a signed action for an agent; the same key again returns the same id and writes nothing."""
+    check_type(action_type)
+    agent = Agent.unscoped.filter(id=agent_id).first()
+    if agent is None or (metadata.tenant_id is not None and agent.tenant_id != metadata.tenant_id):
+        raise AgentError("no such agent", code="AGENT_NOT_FOUND", field="agent_id")
+    action_id = action_id_for(agent.tenant_id, key)
+    existing = Action.unscoped.filter(id=action_id).values_list("agent_id", "type").first()
+    if existing is not None:
+        if existing != (agent_id, action_type):
+            raise AgentError(
+                "this key already names an action of another type or agent", code="AGENT_ACTION_KEY_REUSED"
+            )
+        return action_id
+    if agent.status == REVOKED:
+        raise AgentError("the agent is revoked", code="AGENT_REVOKED", field="agent_id")
+    if action_type not in agent.allowlist:
+        raise AgentError(
+            f"the agent does not allow {action_type!r} (its allowlist: {', '.join(agent.allowlist) or 'empty'})",
+            code="AGENT_ACTION_NOT_ALLOWED",
+            field="type",
+        )
+    now = now or timezone.now()
+    nonce = base64.b64encode(os.urandom(16)).decode("ascii")
+    events = execute_retrying(
+        ACTION,
+        action_stream(action_id),
+        lambda state: action_domain.request(
+            state,
+            action_id=action_id,
+            agent_id=agent_id,
+            action_type=action_type,
+            params=params,
+            key=key,
+            nonce=nonce,
+            now=now,
+            expires_in_seconds=expires_in_seconds,
+            operation_id=operation_id,
+            step_key=step_key,
+        ),
+        replace(metadata, tenant_id=agent.tenant_id, workspace_id=agent.workspace_id),
+    )[1]
+    if events:
+        transaction.on_commit(lambda: wakeup.notify(agent_id))
+    return action_id
+
+
+def envelope_for(row: Action, key_id: str, key: Any = None) -> dict[str, Any]:
+    action = {
+        "id": row.id,
+        "agent_id": row.agent_id,
+        "type": row.type,
+        "params": row.params,
+        "nonce": row.nonce,
+        "issued_at": _iso(row.issued_at),
+        "expires_at": _iso(row.expires_at),
+        "key_id": key_id,
+    }
+    return sign(action, key)
+
+
+def _iso(value: datetime) -> str:
+    return value.astimezone(UTC).isoformat().replace("+00:00", "Z")
+
+
+def has_work(agent_id: str, now: datetime | None = None) -> bool:
+    now = now or timezone.now()
+    return (
+        Action.unscoped.filter(agent_id=agent_id, state=ActionState.PENDING).exists()
+        or Action.unscoped.filter(
+            agent_id=agent_id, state=ActionState.DELIVERED, delivered_at__lt=now - REDELIVER_AFTER
+        ).exists()
+    )
+
+
+def do_claim_actions(agent: AuthenticatedAgent, *, now: datetime | None = None, limit: int = 10) -> list[dict]:
+    """Envelopes of the agent's queued actions (now DELIVERED), plus those handed over earlier that never
+    started (the answer may have been lost; the agent runs an id once)."""
+    now = now or timezone.now()
+    rows = list(
+        Action.unscoped.filter(agent_id=agent.id, state=ActionState.PENDING, expires_at__gt=now).order_by("created_at")[
+            :limit
+        ]
+    )
+    rows += list(
+        Action.unscoped.filter(
+            agent_id=agent.id,
+            state=ActionState.DELIVERED,
+            delivered_at__lt=now - REDELIVER_AFTER,
+            expires_at__gt=now - action_domain.DELIVERED_GRACE,
+        ).order_by("created_at")[: max(0, limit - len(rows))]
+    )
+    if not rows:
+        return []
+    key = active_key()
+    envelopes = []
+    metadata = agent.metadata()
+    for row in rows:
+        if row.state == ActionState.PENDING:
+            _, events = execute_retrying(
+                ACTION,
+                action_stream(row.id),
+                lambda state, a=row.id: action_domain.deliver(state, action_id=a, key_id=key.key_id),
+                metadata,
+            )
+            if not events:
+                row.refresh_from_db()
+                if row.state != ActionState.DELIVERED:
+                    continue  # cancelled or expired meanwhile
+            envelopes.append(envelope_for(row, key.key_id, key))
+        else:
+            envelopes.append(envelope_for(row, key.key_id, key))
+    return envelopes
+
+
+def _own_action(agent: AuthenticatedAgent, action_id: str) -> None:
+    if not Action.unscoped.filter(id=action_id, agent_id=agent.id).exists():
+        raise AgentError("no such action for this agent", code="AGENT_ACTION_NOT_FOUND")
+
+
+def do_record_progress(
+    agent: AuthenticatedAgent,
+    *,
+    action_id: str,
+    seq: int,
+    percent: int | None,
+    message: str,
+    output: str = "",
+    now: datetime | None = None,
+    request_id: str = "",
+) -> bool:
+    """Store the output chunk, turn a new message or percent into an event (at most one a second); answers
+    whether a cancel was requested."""
+    _own_action(agent, action_id)
+    now = now or timezone.now()
+    if output:
+        ActionOutput.objects.bulk_create(
+            [ActionOutput(action_id=action_id, seq=seq, chunk=output[:MAX_OUTPUT_CHUNK], received_at=now)],
+            ignore_conflicts=True,
+        )
+    state, _ = execute_retrying(
+        ACTION,
+        action_stream(action_id),
+        lambda s: action_domain.progress(s, action_id=action_id, seq=seq, percent=percent, message=message, now=now),
+        agent.metadata(request_id),
+    )
+    return state.cancel_requested
+
+
+def do_record_result(
+    agent: AuthenticatedAgent,
+    *,
+    action_id: str,
+    status: str,
+    exit_code: int | None,
+    data: dict,
+    output_tail: str,
+    error_code: str,
+    error_message: str,
+    started_at: str,
+    finished_at: str,
+    request_id: str = "",
+) -> str:
+    """Record the agent's result; a second delivery changes nothing. Returns the action's state."""
+    _own_action(agent, action_id)
+    state, _ = execute_retrying(
+        ACTION,
+        action_stream(action_id),
+        lambda s: action_domain.finish(
+            s,
+            action_id=action_id,
+            status=status,
+            exit_code=exit_code,
+            data=data,
+            error_code=error_code,
+            error_message=error_message,
+            output_tail=output_tail,
+            started_at=started_at,
+            finished_at=finished_at,
+        ),
+        agent.metadata(request_id),
+    )
+    return str(state.state)
+
+
+def do_record_refusal(
+    agent: AuthenticatedAgent, *, action_id: str, code: str, message: str, request_id: str = ""
+) -> str:
+    _own_action(agent, action_id)
+    state, _ = execute_retrying(
+        ACTION,
+        action_stream(action_id),
+        lambda s: action_domain.refuse(s, action_id=action_id, code=code, message=message),
+        agent.metadata(request_id),
+    )
+    return str(state.state)
+
+
+def do_request_cancel(*, metadata: Metadata, action_id: str) -> None:
+    """Cancel an action: a queued one at once, a running one through the agent's next progress answer."""
+    row = Action.unscoped.filter(id=action_id).values_list("tenant_id", "workspace_id").first()
+    if row is None or (metadata.tenant_id is not None and row[0] != metadata.tenant_id):
+        raise AgentError("no such action", code="AGENT_ACTION_NOT_FOUND")
+    execute_retrying(
+        ACTION,
+        action_stream(action_id),
+        lambda s: action_domain.request_cancel(s, action_id=action_id),
+        replace(metadata, tenant_id=row[0], workspace_id=row[1]),
+    )
+
+
+def expire_actions(*, now: datetime | None = None) -> int:
+    """PENDING actions past their expiry, and DELIVERED ones past it plus the skew allowance: EXPIRED."""
+    now = now or timezone.now()
+    rows = Action.unscoped.filter(
+        state__in=[ActionState.PENDING, ActionState.DELIVERED], expires_at__lte=now
+    ).values_list("id", "tenant_id", "workspace_id")
+    expired = 0
+    for action_id, tenant_id, workspace_id in rows:
+        _, events = execute_retrying(
+            ACTION,
+            action_stream(action_id),
+            lambda s, a=action_id: action_domain.expire(s, action_id=a, now=now),
+            Metadata.for_system(tenant_id, workspace_id=workspace_id, reason="agents.check_liveness"),
+        )
+        expired += len(events)
+    return expired

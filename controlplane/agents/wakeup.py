@@ -1,0 +1,87 @@
+"""Waking long polls without a thread per waiting agent (docs/adr/0010-agent-long-poll.md).
+
+A waiting poll is an ``asyncio.Event`` in the web process's event loop. Two things set it:
+- ``notify(agent_id)``: an action queued by this process (an operator's request, an operation step run in the
+  web process) wakes the poll at once, from whatever thread committed it;
+- one watcher task per event loop that every ``WATCH_SECONDS`` asks the database, in one query for all waiting
+  agents, which of them have work: actions queued by another process (a Celery worker) are seen within that.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable
+
+log = logging.getLogger(__name__)
+
+WATCH_SECONDS = 0.5
+_CHUNK = 500
+
+_loop: asyncio.AbstractEventLoop | None = None
+_waiters: dict[str, set[asyncio.Event]] = {}
+_watcher: asyncio.Task | None = None
+
+
+def _wake(agent_id: str) -> None:
+    for event in _waiters.get(agent_id, ()):
+        event.set()
+
+
+def notify(agent_id: str) -> None:
+    """Wake the polls of ``agent_id`` waiting in this process (safe from any thread)."""
+    loop = _loop
+    if loop is None or loop.is_closed():
+        return
+    try:
+        running = asyncio.get_running_loop()
+    except RuntimeError:
+        running = None
+    if running is loop:
+        _wake(agent_id)
+    else:
+        loop.call_soon_threadsafe(_wake, agent_id)
+
+
+async def wait(agent_id: str, timeout: float, has_work: Callable[[list[str]], set[str]]) -> bool:
+    """Wait until woken or ``timeout`` seconds pass; True when woken. ``has_work(agent_ids)`` is the (sync)
+    database check the watcher runs for every waiting agent at once."""
+    global _loop, _watcher
+    loop = asyncio.get_running_loop()
+    _loop = loop
+    event = asyncio.Event()
+    _waiters.setdefault(agent_id, set()).add(event)
+    if _watcher is None or _watcher.done() or _watcher.get_loop() is not loop:
+        _watcher = loop.create_task(_watch(has_work))
+    try:
+        await asyncio.wait_for(event.wait(), timeout)
+        return True
+    except TimeoutError:
+        return False
+    finally:
+        waiting = _waiters.get(agent_id)
+        if waiting is not None:
+            waiting.discard(event)
+            if not waiting:
+                del _waiters[agent_id]
+
+
+async def _watch(has_work: Callable[[list[str]], set[str]]) -> None:
+    from asgiref.sync import sync_to_async
+
+    check = sync_to_async(has_work, thread_sensitive=False)
+    while _waiters:
+        await asyncio.sleep(WATCH_SECONDS)
+        agent_ids = list(_waiters)
+        for start in range(0, len(agent_ids), _CHUNK):
+            try:
+                ready = await check(agent_ids[start : start + _CHUNK])
+            except Exception:  # a database hiccup must not end the watcher: the polls time out normally
+                log.exception("agent poll watcher: the work check failed")
+                continue
+            for agent_id in ready:
+                _wake(agent_id)
+
+
+def waiting_count() -> int:
+    return sum(len(events) for events in _waiters.values())

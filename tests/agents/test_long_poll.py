@@ -1,0 +1,97 @@
+"""The long poll through a real daphne process on the test database: it answers as soon as an action is queued
+(by another process), answers empty after ``wait``, refuses a revoked credential, and waiting polls hold no
+thread each."""
+
+from __future__ import annotations
+
+import threading
+import time
+
+import httpx
+import pytest
+from django.db import connection
+
+from controlplane.agents import actions, dispatch
+from tests.agents.helpers import make_place, register, verify
+from tests.agents.live import daphne, database_url
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+@pytest.fixture
+def server(master_keys, tmp_path):
+    key = master_keys.key("test")
+    with daphne(
+        database_url=database_url(connection.settings_dict, connection.vendor), master_key=key, data_dir=tmp_path
+    ) as running:
+        yield running
+
+
+def poll(server, credential: str, wait: float, out: dict) -> None:
+    started = time.monotonic()
+    answer = httpx.get(
+        f"{server.url}/agent/v1/actions/next",
+        params={"wait": wait},
+        headers={"Authorization": f"Agent {credential}"},
+        timeout=wait + 30,
+    )
+    out["elapsed"] = time.monotonic() - started
+    out["status"] = answer.status_code
+    out["body"] = answer.json()
+
+
+def test_a_waiting_poll_answers_when_an_action_is_queued_and_empty_after_wait(server):
+    place = make_place()
+    reg = register(place)
+    public_key = actions.active_key().public_key
+    empty: dict = {}
+    poll(server, reg.credential, 1, empty)
+    assert (empty["status"], empty["body"]) == (200, {"actions": []})
+
+    got: dict = {}
+    waiting = threading.Thread(target=poll, args=(server, reg.credential, 25, got))
+    waiting.start()
+    time.sleep(1.5)  # let the poll start waiting: the action must arrive while it waits
+    assert waiting.is_alive()
+    action_id = dispatch.request_action(
+        metadata=place.meta, agent_id=reg.agent_id, action_type="service.status", params={}, key="lp"
+    )
+    waiting.join(timeout=40)
+    assert got["status"] == 200
+    [envelope] = got["body"]["actions"]
+    assert envelope["action"]["id"] == action_id
+    verify(envelope, public_key)
+    # Woken by the action, not by the end of the wait (25 s): a generous bound on behaviour, not speed.
+    assert got["elapsed"] < 20
+    assert dispatch.get_action(action_id).state == "DELIVERED"
+
+
+def test_a_revoked_agent_is_refused_by_the_long_poll(server):
+    place = make_place()
+    reg = register(place)
+    actions.do_revoke_agent(metadata=place.meta, agent_id=reg.agent_id)
+    out: dict = {}
+    poll(server, reg.credential, 1, out)
+    assert (out["status"], out["body"]["code"]) == (401, "AGENT_REVOKED")
+    poll(server, "stag_nobody_nothing", 1, out)
+    assert (out["status"], out["body"]["code"]) == (401, "AGENT_CREDENTIAL_INVALID")
+
+
+def test_waiting_polls_do_not_hold_a_thread_each(server):
+    place = make_place()
+    agents = [register(place, hostname=f"node-{n}") for n in range(40)]
+    baseline = server.threads()
+    results = [{} for _ in agents]
+    threads = [
+        threading.Thread(target=poll, args=(server, a.credential, 8, out))
+        for a, out in zip(agents, results, strict=True)
+    ]
+    for t in threads:
+        t.start()
+    time.sleep(3)  # every poll is in and waiting (they wait 8 s)
+    during = server.threads()
+    for t in threads:
+        t.join(timeout=40)
+    assert all(r["status"] == 200 and r["body"] == {"actions": []} for r in results)
+    # A thread per waiting poll would add 40; the shared executor adds a handful at most.
+    assert during - baseline < 20, (baseline, during)
