@@ -343,11 +343,12 @@ class Handler(BaseHTTPRequestHandler):
         except RequestError:  # no master (election): the engine answers available=false
             return {"available": False, "collectedAt": int(time.time() * 1000), "workers": []}
         members = [m for m in self.server.members.current() if m.runs_tasks]
-        first = f"{members[0].host}:{members[0].port}" if members else None
+        # One process (no cluster dir) places nothing: its jobs run on the first worker. In a cluster a job
+        # whose pipeline is being restored runs nowhere until it is placed again.
+        first = f"{members[0].host}:{members[0].port}" if members and not isinstance(engine, ClusterEngine) else None
         workers = []
         for member in members:
             address = f"{member.host}:{member.port}"
-            # One process (no cluster dir) places nothing: its jobs run on the first worker.
             mine = [j for j in jobs if (j.worker or first) == address]
             heap_total = 2 * 1024**3
             used_heap = (180 + 40 * len(mine)) * 1024**2
