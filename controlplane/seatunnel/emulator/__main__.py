@@ -111,7 +111,7 @@ def _serve_member(args: argparse.Namespace, plan: FaultPlan, settings: Settings)
     me = store.join(host=host, port=port, role=args.role)
     server.engine = ClusterEngine(store=store, me=me, version=args.version, fault_plan=plan, time_scale=args.time_scale)
     server.members = ClusterMembers(store)
-    heartbeat = Heartbeat(store, me)
+    heartbeat = Heartbeat(args.cluster_dir, me)
     heartbeat.start()
     try:
         url = f"http://{host}:{port}{settings.context_path}"

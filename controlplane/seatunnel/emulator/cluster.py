@@ -24,6 +24,7 @@ from __future__ import annotations
 import os
 import pickle
 import sqlite3
+import sys
 import threading
 import time
 import uuid
@@ -86,44 +87,43 @@ def active_master(rows: list[MemberRow], at: float) -> MemberRow | None:
 
 
 class ClusterStore:
-    """The shared SQLite file. One connection per thread; writes go through `transaction()`."""
+    """The shared SQLite file through one connection, used by one thread at a time; writes go through
+    `transaction()`. Open a second store for a thread that must not queue behind the others (the heartbeat)."""
 
     def __init__(self, directory: str | Path) -> None:
         self.directory = Path(directory)
         self.directory.mkdir(parents=True, exist_ok=True)
         self.path = self.directory / DB_NAME
-        self._local = threading.local()
-        conn = self.connection()
-        conn.execute("PRAGMA journal_mode=WAL")  # readers never wait for the writer; persists in the file
+        self._lock = threading.RLock()
+        self._conn = sqlite3.connect(self.path, timeout=30.0, isolation_level=None, check_same_thread=False)
+        self._conn.execute("PRAGMA busy_timeout=30000")
+        self._conn.execute("PRAGMA journal_mode=WAL")  # readers never wait for the writer; kept in the file
+        self._conn.execute("PRAGMA synchronous=NORMAL")  # an emulator need not survive a power cut
         with self.transaction() as tx:
             for statement in _SCHEMA:
                 tx.execute(statement)
 
-    def connection(self) -> sqlite3.Connection:
-        conn = getattr(self._local, "conn", None)
-        if conn is None:
-            conn = sqlite3.connect(self.path, timeout=30.0, isolation_level=None, check_same_thread=False)
-            conn.execute("PRAGMA busy_timeout=30000")
-            conn.execute("PRAGMA synchronous=NORMAL")
-            self._local.conn = conn
-        return conn
+    def close(self) -> None:
+        with self._lock:
+            self._conn.close()
 
     @contextmanager
     def transaction(self) -> Iterator[sqlite3.Connection]:
         # IMMEDIATE: take the write lock up front, so two members never interleave a read-advance-write.
-        conn = self.connection()
-        conn.execute("BEGIN IMMEDIATE")
-        try:
-            yield conn
-        except BaseException:
-            conn.execute("ROLLBACK")
-            raise
-        conn.execute("COMMIT")
+        with self._lock:
+            self._conn.execute("BEGIN IMMEDIATE")
+            try:
+                yield self._conn
+            except BaseException:
+                self._conn.execute("ROLLBACK")
+                raise
+            self._conn.execute("COMMIT")
 
     def members(self, conn: sqlite3.Connection | None = None) -> list[MemberRow]:
-        rows = (conn or self.connection()).execute(
-            "SELECT address, host, port, role, incarnation, pid, joined_at, heartbeat_at, left_at FROM members"
-        )
+        with self._lock:
+            rows = (conn or self._conn).execute(
+                "SELECT address, host, port, role, incarnation, pid, joined_at, heartbeat_at, left_at FROM members"
+            ).fetchall()
         return sorted((MemberRow(*row) for row in rows), key=lambda r: (r.joined_at, r.address))
 
     def join(self, *, host: str, port: int, role: str) -> MemberRow:
@@ -154,9 +154,9 @@ class ClusterStore:
 class Heartbeat(threading.Thread):
     """Keeps this process's member row fresh until stopped."""
 
-    def __init__(self, store: ClusterStore, me: MemberRow) -> None:
+    def __init__(self, directory: str | Path, me: MemberRow) -> None:
         super().__init__(name="emulator-heartbeat", daemon=True)
-        self.store = store
+        self.store = ClusterStore(directory)  # its own connection: beats never queue behind requests
         self.me = me
         self._stopped = threading.Event()
 
@@ -165,7 +165,8 @@ class Heartbeat(threading.Thread):
             try:
                 self.store.heartbeat(self.me)
             except sqlite3.Error as error:  # a busy file: the next beat tries again, the window has slack
-                print(f"emulator: heartbeat failed: {error}", flush=True)
+                print(f"emulator: heartbeat failed: {error}", file=sys.stderr, flush=True)
+        self.store.close()
 
     def stop(self) -> None:
         self._stopped.set()
