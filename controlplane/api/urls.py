@@ -5,6 +5,7 @@ from __future__ import annotations
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
+from controlplane.agents.api.views import ActionViewSet, AgentViewSet, BootstrapTokenViewSet
 from controlplane.audit.api.views import AuditViewSet, PlatformAuditViewSet
 from controlplane.clusters.api.views import CatalogView, ClusterViewSet
 from controlplane.iam.api.views import (
@@ -77,6 +78,23 @@ workspace_routes = [
         JobTemplateViewSet.as_view({"post": "render"}),
         name="job-template-render",
     ),
+    path("agent-bootstrap-tokens/", collection(BootstrapTokenViewSet), name="agent-token-list"),
+    path(
+        "agent-bootstrap-tokens/<str:pk>/revoke/",
+        BootstrapTokenViewSet.as_view({"post": "revoke"}),
+        name="agent-token-revoke",
+    ),
+    path("agents/", collection(AgentViewSet), name="agent-list"),
+    path("agents/<str:pk>/", AgentViewSet.as_view({"get": "retrieve"}), name="agent-detail"),
+    path("agents/<str:pk>/revoke/", AgentViewSet.as_view({"post": "revoke"}), name="agent-revoke"),
+    path(
+        "agents/<str:pk>/actions/",
+        AgentViewSet.as_view({"get": "actions", "post": "request_action"}),
+        name="agent-actions",
+    ),
+    path("agent-actions/", collection(ActionViewSet), name="agent-action-list"),
+    path("agent-actions/<str:pk>/", ActionViewSet.as_view({"get": "retrieve"}), name="agent-action-detail"),
+    path("agent-actions/<str:pk>/cancel/", ActionViewSet.as_view({"post": "cancel"}), name="agent-action-cancel"),
     path("secrets/", collection(SecretViewSet), name="secret-list"),
     path(
         "secrets/<str:pk>/",

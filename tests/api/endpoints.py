@@ -40,6 +40,14 @@ def _cluster(world: World, key: str = "acme_cluster") -> str:
     return f"{W}/clusters/{world.objects[key]}/"
 
 
+def _agent(world: World, tenant: str = "acme") -> str:
+    return f"{W}/agents/{world.objects[f'{tenant}_agent']}/"
+
+
+def _agent_action(world: World, tenant: str = "acme") -> str:
+    return f"{W}/agent-actions/{world.objects[f'{tenant}_agent_action']}/"
+
+
 def _run(world: World, state: str, tenant: str = "acme") -> str:
     """An acme run URL; with tenant="beta", the acme URL of a beta run (a tenant crossing)."""
     return f"{W}/runs/{world.objects[f'{tenant}_run_{state}']}/"
@@ -437,6 +445,78 @@ ENDPOINTS: list[Endpoint] = [
             ("resolve", "unknown", "job.run", 200, {"state": "FAILED", "reason": "the engine log says so"}, True),
         )
     ],
+    Endpoint("agent-token-list.get", "get", lambda w, r: f"{W}/agent-bootstrap-tokens/", "cluster.update", 200),
+    Endpoint(
+        "agent-token-list.post",
+        "post",
+        lambda w, r: f"{W}/agent-bootstrap-tokens/",
+        "cluster.update",
+        201,
+        body=lambda w: {"expires_in_seconds": 600, "description": "rack 4"},
+    ),
+    Endpoint(
+        "agent-token-revoke.post",
+        "post",
+        lambda w, r: f"{W}/agent-bootstrap-tokens/{w.objects['acme_agent_token']}/revoke/",
+        "cluster.update",
+        200,
+        versioned=True,
+        cross_tenant_path=lambda w: f"{W}/agent-bootstrap-tokens/{w.objects['beta_agent_token']}/revoke/",
+    ),
+    Endpoint("agent-list.get", "get", lambda w, r: f"{W}/agents/?status=online", "cluster.read", 200),
+    Endpoint(
+        "agent-detail.get",
+        "get",
+        lambda w, r: _agent(w),
+        "cluster.read",
+        200,
+        cross_tenant_path=lambda w: _agent(w, "beta"),
+    ),
+    Endpoint(
+        "agent-revoke.post",
+        "post",
+        lambda w, r: f"{_agent(w)}revoke/",
+        "cluster.update",
+        200,
+        body=lambda w: {"reason": "decommissioned"},
+        versioned=True,
+        cross_tenant_path=lambda w: f"{_agent(w, 'beta')}revoke/",
+    ),
+    Endpoint(
+        "agent-actions.get",
+        "get",
+        lambda w, r: f"{_agent(w)}actions/",
+        "cluster.read",
+        200,
+        cross_tenant_path=lambda w: f"{_agent(w, 'beta')}actions/",
+    ),
+    Endpoint(
+        "agent-actions.post",
+        "post",
+        lambda w, r: f"{_agent(w)}actions/",
+        "operation.run",
+        201,
+        body=lambda w: {"type": "log.tail", "params": {"file": "seatunnel-engine-server.log", "lines": 50}},
+        cross_tenant_path=lambda w: f"{_agent(w, 'beta')}actions/",
+    ),
+    Endpoint("agent-action-list.get", "get", lambda w, r: f"{W}/agent-actions/?state=PENDING", "cluster.read", 200),
+    Endpoint(
+        "agent-action-detail.get",
+        "get",
+        lambda w, r: _agent_action(w),
+        "cluster.read",
+        200,
+        cross_tenant_path=lambda w: _agent_action(w, "beta"),
+    ),
+    Endpoint(
+        "agent-action-cancel.post",
+        "post",
+        lambda w, r: f"{_agent_action(w)}cancel/",
+        "operation.cancel",
+        200,
+        versioned=True,
+        cross_tenant_path=lambda w: f"{_agent_action(w, 'beta')}cancel/",
+    ),
     Endpoint("audit-list.get", "get", lambda w, r: f"{T}/audit/", "audit.read", 200),
     Endpoint("audit-export.get", "get", lambda w, r: f"{T}/audit/export/?format=jsonl", "audit.export", 200),
 ]

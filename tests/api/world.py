@@ -133,8 +133,31 @@ def build_world() -> World:
         )
         jobs.do_set_schedule(metadata=meta, job=Job.unscoped.get(id=scheduled), cron="0 2 * * *", timezone="UTC")
         world.objects[f"{prefix}_scheduled_job"] = scheduled
+        _agents(world, meta, prefix, tenant, workspace)
     assert ApiToken.objects.count() == len(ROLES) + 1
     return world
+
+
+def _agents(world: World, meta: Metadata, prefix: str, tenant: Tenant, workspace: Workspace) -> None:
+    """An unused bootstrap token, a registered agent and one queued action on it."""
+    from controlplane.agents import actions as agents
+    from controlplane.agents.domain.catalog import ACTION_TYPES
+
+    place = {"metadata": meta, "tenant_id": tenant.id, "workspace_id": workspace.id}
+    world.objects[f"{prefix}_agent_token"], _ = agents.do_issue_bootstrap_token(**place)
+    _, text = agents.do_issue_bootstrap_token(**place, cluster_id=world.objects[f"{prefix}_cluster"])
+    registration = agents.do_register_agent(
+        bootstrap_token=text,
+        hostname=f"{prefix}-node-1",
+        agent_version="0.1.0",
+        member_address="127.0.0.1:5801",
+        allowlist=sorted(ACTION_TYPES),
+        facts={},
+    )
+    world.objects[f"{prefix}_agent"] = registration.agent_id
+    world.objects[f"{prefix}_agent_action"] = agents.do_request_action(
+        metadata=meta, agent_id=registration.agent_id, action_type="service.status", params={}, key="world"
+    )
 
 
 RUN_STATES = ("pending", "running", "paused", "failed", "unknown")
