@@ -63,6 +63,7 @@ INSTALLED_APPS = [
     "controlplane.clusters",
     "controlplane.agents",
     "controlplane.jobs",
+    "controlplane.operations",
     "controlplane.iam",
     "controlplane.audit",
     "controlplane.api",
@@ -184,6 +185,22 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": HEALTH_INTERVAL_SECONDS,
         "options": {"expires": HEALTH_INTERVAL_SECONDS},  # a tick not started before the next one is dropped
     },
+}
+
+# --- Operations (docs/OPERATIONS_ENGINE.md): the lease a worker holds while it advances an operation, how
+# often beat re-queues operations whose lease expired, the first retry's backoff, a waiting step's re-check.
+OPERATION_LEASE_SECONDS = config.env_int("CONTROLPLANE_OPERATION_LEASE_SECONDS", 60, minimum=2, maximum=3600)
+OPERATION_RECOVER_INTERVAL_SECONDS = config.env_int(
+    "CONTROLPLANE_OPERATION_RECOVER_INTERVAL_SECONDS", 15, minimum=1, maximum=3600
+)
+OPERATION_RETRY_BASE_SECONDS = config.env_int("CONTROLPLANE_OPERATION_RETRY_BASE_SECONDS", 2, minimum=0, maximum=600)
+OPERATION_POLL_SECONDS = (
+    config.env_int("CONTROLPLANE_OPERATION_POLL_MILLISECONDS", 1500, minimum=50, maximum=60_000) / 1000
+)
+CELERY_BEAT_SCHEDULE["operations-recover"] = {
+    "task": "operations.recover",
+    "schedule": OPERATION_RECOVER_INTERVAL_SECONDS,
+    "options": {"expires": OPERATION_RECOVER_INTERVAL_SECONDS},
 }
 
 # --- Logging: one line per record, request id when there is one -------------------------------------

@@ -19,7 +19,30 @@ AGENT_REGISTERED = AGENT_API + "test_a_bootstrap_token_registers_one_agent_and_n
 LIVENESS = AGENT_API + "test_silence_makes_an_agent_stale_then_lost_and_a_heartbeat_brings_it_back"
 CANCEL = AGENT_API + "test_a_cancel_reaches_the_agent_in_its_progress_answer"
 
+ENGINE = "tests/operations/test_engine.py::"
+OPERATION_OK = ENGINE + "test_a_plan_of_control_plane_steps_succeeds_each_side_effect_once"
+ROLLBACK = ENGINE + "test_a_final_failure_is_not_retried_and_compensates_in_reverse"
+CANCEL = ENGINE + "test_cancel_between_steps_starts_nothing_new_and_compensates"
+
 COVERED: dict[str, str] = {
+    "operations.operation_requested": OPERATION_OK,
+    "operations.operation_started": OPERATION_OK,
+    "operations.step_started": OPERATION_OK,
+    "operations.step_succeeded": OPERATION_OK,
+    "operations.operation_succeeded": OPERATION_OK,
+    "operations.step_failed": ENGINE + "test_a_transient_error_is_retried_as_a_new_attempt",
+    "operations.step_resumed": ENGINE + "test_a_lease_held_by_another_worker_is_left_alone_until_it_expires",
+    "operations.step_progressed": ENGINE + "test_a_wait_step_frees_the_worker_and_notes_its_deadline",
+    "operations.step_skipped": ROLLBACK,
+    "operations.operation_rollback_started": ROLLBACK,
+    "operations.step_compensation_started": ROLLBACK,
+    "operations.step_compensation_succeeded": ROLLBACK,
+    "operations.operation_rolled_back": ROLLBACK,
+    "operations.step_compensation_failed": ENGINE
+    + "test_a_failed_compensation_ends_the_operation_failed_after_the_others_ran",
+    "operations.operation_cancel_requested": CANCEL,
+    "operations.operation_cancelled": CANCEL,
+    "operations.operation_failed": ENGINE + "test_a_failure_without_compensations_fails_the_operation",
     "agents.bootstrap_token_issued": AGENT_REGISTERED,
     "agents.bootstrap_token_used": AGENT_REGISTERED,
     "agents.bootstrap_token_revoked": AGENT_API + "test_unknown_expired_and_revoked_tokens_are_refused",

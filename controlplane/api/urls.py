@@ -19,6 +19,7 @@ from controlplane.iam.api.views import (
 from controlplane.jobs.api.runs import JobRunViewSet, RunViewSet
 from controlplane.jobs.api.templates import JobTemplateViewSet
 from controlplane.jobs.api.views import JobViewSet
+from controlplane.operations.api.views import OperationViewSet
 from controlplane.secrets.api.views import SecretViewSet
 from controlplane.tenancy.api.views import TenantCollectionViewSet, TenantDetailViewSet, WorkspaceViewSet
 
@@ -65,6 +66,10 @@ workspace_routes = [
         path(f"runs/<str:pk>/{verb}/", RunViewSet.as_view({"post": verb}), name=f"run-{verb}")
         for verb in ("stop", "pause", "resume", "cancel", "retry", "reproduce", "resolve")
     ],
+    path("operations/", collection(OperationViewSet), name="operation-list"),
+    path("operations/plan/", OperationViewSet.as_view({"post": "plan"}), name="operation-plan"),
+    path("operations/<str:pk>/", OperationViewSet.as_view({"get": "retrieve"}), name="operation-detail"),
+    path("operations/<str:pk>/cancel/", OperationViewSet.as_view({"post": "cancel"}), name="operation-cancel"),
     path("clusters/", collection(ClusterViewSet), name="cluster-list"),
     path("clusters/<str:pk>/", collection(ClusterViewSet, DETAIL), name="cluster-detail"),
     path("clusters/<str:pk>/test/", ClusterViewSet.as_view({"post": "test"}), name="cluster-test"),

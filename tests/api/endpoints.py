@@ -53,6 +53,19 @@ def _run(world: World, state: str, tenant: str = "acme") -> str:
     return f"{W}/runs/{world.objects[f'{tenant}_run_{state}']}/"
 
 
+def _operation(world: World, key: str = "acme_operation") -> str:
+    return f"{W}/operations/{world.objects[key]}/"
+
+
+def _operation_body(world: World) -> dict:
+    """A plan of control-plane testing steps: plannable without agents (tests/operations/kinds.py)."""
+    return {
+        "type": "testing.steps",
+        "cluster_id": world.objects["acme_cluster"],
+        "params": {"steps": [{"key": "a", "kind": "testing.record", "params": {"file": "/dev/null"}}]},
+    }
+
+
 def _own_token(world: World, role: str) -> str:
     return world.objects.get(f"token_{role}", world.objects["token_owner"])
 
@@ -516,6 +529,31 @@ ENDPOINTS: list[Endpoint] = [
         200,
         versioned=True,
         cross_tenant_path=lambda w: f"{_agent_action(w, 'beta')}cancel/",
+    ),
+    Endpoint("operation-list.get", "get", lambda w, r: f"{W}/operations/?state=PENDING", "operation.read", 200),
+    Endpoint(
+        "operation-list.post", "post", lambda w, r: f"{W}/operations/", "operation.run", 202, body=_operation_body
+    ),
+    Endpoint(
+        "operation-plan.post", "post", lambda w, r: f"{W}/operations/plan/", "operation.run", 200, body=_operation_body
+    ),
+    Endpoint(
+        "operation-detail.get",
+        "get",
+        lambda w, r: _operation(w),
+        "operation.read",
+        200,
+        cross_tenant_path=lambda w: _operation(w, "beta_operation"),
+    ),
+    Endpoint(
+        "operation-cancel.post",
+        "post",
+        lambda w, r: f"{_operation(w)}cancel/",
+        "operation.cancel",
+        202,
+        body=lambda w: {"reason": "change window closed"},
+        versioned=True,
+        cross_tenant_path=lambda w: f"{_operation(w, 'beta_operation')}cancel/",
     ),
     Endpoint("audit-list.get", "get", lambda w, r: f"{T}/audit/", "audit.read", 200),
     Endpoint("audit-export.get", "get", lambda w, r: f"{T}/audit/export/?format=jsonl", "audit.export", 200),

@@ -10,6 +10,7 @@ from django.contrib.auth.models import User
 from rest_framework_simplejwt.tokens import RefreshToken
 
 from controlplane.clusters import actions as clusters
+from controlplane.clusters.models import Cluster
 from controlplane.eventlog.metadata import Metadata
 from controlplane.iam import actions as iam
 from controlplane.iam.models import ApiToken, Membership
@@ -17,11 +18,13 @@ from controlplane.jobs import actions as jobs
 from controlplane.jobs import engine, run_actions
 from controlplane.jobs.domain import run
 from controlplane.jobs.models import Job
+from controlplane.operations import actions as operations
 from controlplane.seatunnel.emulator.process import emulator_process
 from controlplane.seatunnel.states import JobState as EngineState
 from controlplane.secrets import actions as secrets
 from controlplane.tenancy import actions as tenancy
 from controlplane.tenancy.models import Tenant, Workspace
+from tests.operations import kinds as _operation_kinds  # noqa: F401  (the testing.steps type)
 
 ROLES = ("viewer", "operator", "admin", "owner")
 
@@ -133,6 +136,13 @@ def build_world() -> World:
         )
         jobs.do_set_schedule(metadata=meta, job=Job.unscoped.get(id=scheduled), cron="0 2 * * *", timezone="UTC")
         world.objects[f"{prefix}_scheduled_job"] = scheduled
+        # a PENDING operation (its task is never run here) of control-plane testing steps: no agent needed
+        world.objects[f"{prefix}_operation"] = operations.do_request_operation(
+            metadata=meta,
+            cluster=Cluster.unscoped.get(id=world.objects[f"{prefix}_cluster"]),
+            type="testing.steps",
+            params={"steps": [{"key": "a", "kind": "testing.record", "params": {"file": "/dev/null"}}]},
+        )
         _agents(world, meta, prefix, tenant, workspace)
     assert ApiToken.objects.count() == len(ROLES) + 1
     return world

@@ -1,0 +1,383 @@
+"""Operation types: each turns (cluster, parameters) into a plan of steps, and a finished operation's step results
+into its result. Planning reads the cluster's agents and writes nothing, so a dry run is the same call.
+
+rolling_restart: streaming runs are paused cluster-wide before the first batch and resumed after the last one. The
+engine's REST API v2 of 2.3.x does not say which member runs a job (3.x's /resource/workers does, per worker), so a
+node's own runs cannot be told apart; pausing them all is the safe choice (docs/OPERATIONS_ENGINE.md).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from controlplane.clusters.models import Cluster, node_id
+from controlplane.errors import DomainError
+from controlplane.operations.domain.aggregate import Operation
+from controlplane.operations.domain.plan import StepSpec, Target, batches
+from controlplane.operations.domain.states import StepState
+
+UNAVAILABLE_AGENTS = ("lost", "revoked")
+
+
+class PlanError(DomainError):
+    code = "OPERATION_PARAMS_INVALID"
+
+
+@dataclass(frozen=True)
+class Planned:
+    steps: list[StepSpec]
+    params: dict[str, Any]  # as understood, with defaults filled in
+    notes: list[str] = field(default_factory=list)
+
+
+Planner = Callable[[Cluster, dict[str, Any]], Planned]
+Summarizer = Callable[[Operation], dict]
+
+
+@dataclass(frozen=True)
+class OperationType:
+    name: str
+    planner: Planner
+    summarize: Summarizer
+    description: str = ""
+
+
+_TYPES: dict[str, OperationType] = {}
+
+
+def register_type(name: str, planner: Planner, summarize: Summarizer | None = None, description: str = "") -> None:
+    _TYPES[name] = OperationType(name, planner, summarize or summarize_steps, description)
+
+
+def operation_type(name: str) -> OperationType:
+    found = _TYPES.get(name)
+    if found is None:
+        raise PlanError(
+            f"no operation type {name!r} (one of {', '.join(sorted(_TYPES))})",
+            code="OPERATION_TYPE_UNKNOWN",
+            field="type",
+        )
+    return found
+
+
+def type_names() -> list[str]:
+    return sorted(_TYPES)
+
+
+def plan(type_name: str, cluster: Cluster, params: dict[str, Any]) -> Planned:
+    from controlplane.operations.steps import known_kinds
+
+    planned = operation_type(type_name).planner(cluster, dict(params or {}))
+    kinds = known_kinds()
+    for step in planned.steps:
+        for kind in (step.kind, step.compensation):
+            if kind is not None and kind not in kinds:
+                raise PlanError(
+                    f"step {step.key} needs a handler {kind!r} that is not installed", code="OPERATION_PLAN_INVALID"
+                )
+    return planned
+
+
+def summarizer(type_name: str) -> Summarizer:
+    found = _TYPES.get(type_name)
+    return found.summarize if found is not None else summarize_steps
+
+
+# -- parameters --------------------------------------------------------------------------------------------
+def _int(params: dict[str, Any], name: str, default: int, minimum: int, maximum: int) -> int:
+    value = params.get(name, default)
+    if isinstance(value, bool) or not isinstance(value, int) or not minimum <= value <= maximum:
+        raise PlanError(f"{name} is a whole number from {minimum} to {maximum}", field=name)
+    return value
+
+
+def _bool(params: dict[str, Any], name: str, default: bool) -> bool:
+    value = params.get(name, default)
+    if not isinstance(value, bool):
+        raise PlanError(f"{name} is true or false", field=name)
+    return value
+
+
+def _no_others(params: dict[str, Any], known: set[str]) -> None:
+    unknown = sorted(set(params) - known)
+    if unknown:
+        raise PlanError(f"unknown parameter(s): {', '.join(unknown)}", field=unknown[0])
+
+
+def targets(cluster: Cluster, wanted: Any = None) -> list[Target]:
+    """The cluster's nodes that have an agent, by member address; ``wanted`` narrows them (node ids, addresses,
+    agent ids or host names). Planning refuses agents that are lost or revoked: they cannot act."""
+    from controlplane.agents import dispatch
+
+    agents = dispatch.agents_for_cluster(cluster.tenant_id, cluster.id)
+    if not agents:
+        raise PlanError("no agent has registered for a node of this cluster", code="OPERATION_NO_AGENTS")
+    found = sorted(
+        (
+            Target(
+                node_id=node_id(cluster.id, a.member_address) if a.member_address else "",
+                address=a.member_address,
+                agent_id=a.id,
+                hostname=a.hostname,
+            ),
+            a.status,
+        )
+        for a in agents
+    )
+    if wanted is not None:
+        if not isinstance(wanted, list) or not wanted or not all(isinstance(w, str) for w in wanted):
+            raise PlanError("nodes is a non-empty list of node ids, addresses, agent ids or host names", field="nodes")
+        chosen = []
+        for name in wanted:
+            match = [(t, s) for t, s in found if name in (t.node_id, t.address, t.agent_id, t.hostname)]
+            if not match:
+                raise PlanError(
+                    f"no node with an agent is called {name!r}", code="OPERATION_NODE_UNKNOWN", field="nodes"
+                )
+            chosen += [m for m in match if m not in chosen]
+        found = sorted(chosen)
+    down = [t.hostname or t.agent_id for t, status in found if status in UNAVAILABLE_AGENTS]
+    if down:
+        raise PlanError(
+            f"the agent of {', '.join(down)} cannot act (lost or revoked)", code="OPERATION_AGENT_UNAVAILABLE"
+        )
+    return [t for t, _ in found]
+
+
+def _check_action(action: Any, params: Any) -> None:
+    from controlplane.agents.domain import catalog
+
+    if not isinstance(action, str) or not action:
+        raise PlanError("action names a catalog action type (docs/AGENT_PROTOCOL.md)", field="action")
+    if not isinstance(params, dict):
+        raise PlanError("params of the action is an object", field="params")
+    try:
+        catalog.check_params(action, params)
+    except DomainError as error:
+        raise PlanError(error.message, code="OPERATION_ACTION_INVALID", field="action") from None
+
+
+def _agent_step(
+    key: str, title: str, action: str, params: dict, nodes: list[Target], batch: int | None, **options: Any
+) -> StepSpec:
+    return StepSpec(
+        key=key,
+        kind="agent.action",
+        title=title,
+        runs_in="agent",
+        targets=tuple(nodes),
+        params={"action": action, "params": params},
+        batch=batch,
+        timeout_seconds=120,
+        **options,
+    )
+
+
+def _names(nodes: list[Target]) -> str:
+    return ", ".join(t.hostname or t.address or t.agent_id for t in nodes)
+
+
+# -- rolling_restart ---------------------------------------------------------------------------------------
+def plan_rolling_restart(cluster: Cluster, params: dict[str, Any]) -> Planned:
+    _no_others(
+        params,
+        {
+            "batch_size",
+            "pause_between_batches_seconds",
+            "stop_on_first_failure",
+            "nodes",
+            "restart_timeout_seconds",
+            "rejoin_within_seconds",
+        },
+    )
+    size = _int(params, "batch_size", 1, 1, 1000)
+    pause = _int(params, "pause_between_batches_seconds", 0, 0, 86400)
+    stop_first = _bool(params, "stop_on_first_failure", True)
+    restart_timeout = _int(params, "restart_timeout_seconds", 300, 10, 3600)
+    rejoin = _int(params, "rejoin_within_seconds", 180, 5, 3600)
+    nodes = targets(cluster, params.get("nodes"))
+    groups = batches(nodes, size)
+    steps = [
+        StepSpec(
+            key="pause-streaming-runs",
+            kind="runs.pause",
+            title="Pause the cluster's streaming runs with a savepoint",
+            compensation="runs.resume",
+            timeout_seconds=120,
+        )
+    ]
+    keep_going = {"continue_on_failure": not stop_first}
+    for number, group in enumerate(groups, 1):
+        steps += [
+            _agent_step(
+                f"b{number}.restart",
+                f"Batch {number}: restart SeaTunnel on {_names(group)}",
+                "service.restart",
+                {"timeout_seconds": restart_timeout},
+                group,
+                number,
+                **keep_going,
+            ),
+            _agent_step(
+                f"b{number}.health",
+                f"Batch {number}: health check on {_names(group)}",
+                "health.check",
+                {},
+                group,
+                number,
+                **keep_going,
+            ),
+            StepSpec(
+                key=f"b{number}.rejoin",
+                kind="node.rejoin",
+                title=f"Batch {number}: the cluster lists {_names(group)} again",
+                targets=tuple(group),
+                params={"within_seconds": rejoin},
+                batch=number,
+                timeout_seconds=60,
+                **keep_going,
+            ),
+        ]
+        if pause and number < len(groups):
+            steps.append(
+                StepSpec(
+                    key=f"b{number}.wait",
+                    kind="control.wait",
+                    title=f"Wait {pause} s before the next batch",
+                    params={"seconds": pause},
+                    batch=number,
+                )
+            )
+    steps.append(
+        StepSpec(
+            key="resume-streaming-runs",
+            kind="runs.resume",
+            title="Resume the streaming runs paused by this operation",
+            params={"pause_step": "pause-streaming-runs"},
+            timeout_seconds=120,
+        )
+    )
+    understood = {
+        "batch_size": size,
+        "pause_between_batches_seconds": pause,
+        "stop_on_first_failure": stop_first,
+        "nodes": [t.node_id or t.agent_id for t in nodes],
+        "restart_timeout_seconds": restart_timeout,
+        "rejoin_within_seconds": rejoin,
+    }
+    notes = [
+        "Streaming runs are paused on the whole cluster before the first batch and resumed after the last: the "
+        "engine's REST API does not say which node runs a job. A failed restart resumes them too (compensation)."
+    ]
+    return Planned(steps, understood, notes)
+
+
+# -- collect_diagnostics -----------------------------------------------------------------------------------
+def plan_collect_diagnostics(cluster: Cluster, params: dict[str, Any]) -> Planned:
+    _no_others(params, {"since_minutes", "include_thread_dump", "nodes", "batch_size"})
+    since = _int(params, "since_minutes", 60, 1, 7 * 24 * 60)
+    dump = _bool(params, "include_thread_dump", True)
+    nodes = targets(cluster, params.get("nodes"))
+    size = _int(params, "batch_size", len(nodes), 1, 1000)
+    steps = [
+        _agent_step(
+            f"d{number}.collect",
+            f"Collect a diagnostic bundle on {_names(group)}",
+            "diagnostics.collect",
+            {"since_minutes": since, "include_thread_dump": dump},
+            group,
+            number,
+            continue_on_failure=True,  # a bundle from every node that can give one
+        )
+        for number, group in enumerate(batches(nodes, size), 1)
+    ]
+    understood = {
+        "since_minutes": since,
+        "include_thread_dump": dump,
+        "nodes": [t.node_id or t.agent_id for t in nodes],
+        "batch_size": size,
+    }
+    return Planned(steps, understood)
+
+
+def summarize_diagnostics(op: Operation) -> dict:
+    """Every node's bundle reference (the agent's ``data.artifact``), and the nodes that gave none."""
+    bundles, missing = [], []
+    for spec, status in zip(op.plan, op.steps, strict=True):
+        per_target = (status.result or {}).get("targets", {})
+        for target in spec.targets:
+            entry = per_target.get(target.agent_id) or {}
+            result = entry.get("result") or {}
+            artifact = result.get("artifact") if isinstance(result, dict) else None
+            if entry.get("state") == "SUCCEEDED":
+                bundles.append({**target.to_dict(), "action_id": entry.get("action_id"), "artifact": artifact})
+            else:
+                missing.append({**target.to_dict(), "state": entry.get("state") or str(status.state)})
+    return {"bundles": bundles, "missing": missing}
+
+
+# -- run_action --------------------------------------------------------------------------------------------
+def plan_run_action(cluster: Cluster, params: dict[str, Any]) -> Planned:
+    _no_others(
+        params, {"action", "params", "nodes", "batch_size", "stop_on_first_failure", "pause_between_batches_seconds"}
+    )
+    action = params.get("action")
+    action_params = params.get("params", {})
+    _check_action(action, action_params)
+    size = _int(params, "batch_size", 1, 1, 1000)
+    stop_first = _bool(params, "stop_on_first_failure", True)
+    pause = _int(params, "pause_between_batches_seconds", 0, 0, 86400)
+    nodes = targets(cluster, params.get("nodes"))
+    groups = batches(nodes, size)
+    steps: list[StepSpec] = []
+    for number, group in enumerate(groups, 1):
+        steps.append(
+            _agent_step(
+                f"a{number}.{action}",
+                f"{action} on {_names(group)}",
+                str(action),
+                action_params,
+                group,
+                number,
+                continue_on_failure=not stop_first,
+            )
+        )
+        if pause and number < len(groups):
+            steps.append(
+                StepSpec(
+                    key=f"a{number}.wait",
+                    kind="control.wait",
+                    title=f"Wait {pause} s before the next batch",
+                    params={"seconds": pause},
+                    batch=number,
+                )
+            )
+    understood = {
+        "action": action,
+        "params": action_params,
+        "nodes": [t.node_id or t.agent_id for t in nodes],
+        "batch_size": size,
+        "stop_on_first_failure": stop_first,
+        "pause_between_batches_seconds": pause,
+    }
+    return Planned(steps, understood)
+
+
+def summarize_steps(op: Operation) -> dict:
+    """Per step: its state and result; agent steps per target (the action's state and result)."""
+    return {
+        "steps": {
+            spec.key: {"state": str(status.state), "result": status.result}
+            for spec, status in zip(op.plan, op.steps, strict=True)
+            if status.state not in (StepState.PENDING, StepState.SKIPPED)
+        }
+    }
+
+
+register_type("rolling_restart", plan_rolling_restart, summarize_steps, "Restart SeaTunnel node by node, in batches")
+register_type(
+    "collect_diagnostics", plan_collect_diagnostics, summarize_diagnostics, "A diagnostic bundle from every node"
+)
+register_type("run_action", plan_run_action, summarize_steps, "One catalog action on chosen nodes, in batches")

@@ -1,0 +1,340 @@
+"""Step handlers: the side effects of an operation's steps, one kind per function.
+
+A handler gets a ``StepContext`` and returns ``Done(result)`` or ``Wait(seconds)`` (not finished: the engine frees
+the worker and re-queues the operation after that countdown), or raises ``StepError`` (``transient`` errors are
+retried with backoff as a new attempt). It is called again for the same attempt after a ``Wait`` and after a
+worker died mid-call, so it must be idempotent under the attempt's key: agent actions are requested with a key
+(the same key is the same action), control-plane handlers write down what they did in the step's journal
+(``ctx.progress(detail=...)``) in the same transaction as doing it, and check the journal first.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from django.conf import settings
+from django.db import transaction
+
+from controlplane.errors import DomainError
+from controlplane.eventlog.metadata import Metadata
+from controlplane.operations.domain.aggregate import Operation, StepStatus
+from controlplane.operations.domain.plan import StepSpec
+
+
+@dataclass(frozen=True)
+class Done:
+    result: dict = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Wait:
+    seconds: float
+    message: str = ""
+
+
+Outcome = Done | Wait
+
+
+class StepError(DomainError):
+    """A step attempt failed. ``transient``: worth another attempt (an unreachable agent, a timeout)."""
+
+    code = "OPERATION_STEP_FAILED"
+
+    def __init__(
+        self, message: str, *, code: str | None = None, transient: bool = False, result: dict | None = None
+    ) -> None:
+        super().__init__(message, code=code)
+        self.transient = transient
+        self.result = result
+
+
+@dataclass
+class StepContext:
+    operation: Operation
+    spec: StepSpec
+    status: StepStatus
+    attempt: int
+    compensating: bool  # running the step's compensation, not the step
+    metadata: Metadata
+    now: datetime
+    record_progress: Callable[..., None]  # (message="", percent=None, detail=None): one fenced event
+
+    @property
+    def key(self) -> str:
+        """The idempotency key of this attempt: (operation, step, attempt)."""
+        part = "undo" if self.compensating else "do"
+        return f"{self.operation.operation_id}:{self.spec.key}:{part}:{self.attempt}"
+
+    @property
+    def cancelling(self) -> bool:
+        return self.operation.cancel_requested
+
+    def journal(self, step_key: str | None = None) -> list[dict]:
+        """What this step (or another step of the plan) wrote down, all attempts."""
+        if step_key is None or step_key == self.spec.key:
+            return list(self.status.journal)
+        return list(self.operation.status(step_key).journal)
+
+    def progress(self, message: str = "", *, percent: int | None = None, detail: dict | None = None) -> None:
+        self.record_progress(message=message, percent=percent, detail=detail)
+
+
+Handler = Callable[[StepContext], Outcome]
+_HANDLERS: dict[str, Handler] = {}
+
+
+def step_kind(name: str) -> Callable[[Handler], Handler]:
+    def register(fn: Handler) -> Handler:
+        _HANDLERS[name] = fn
+        return fn
+
+    return register
+
+
+def handler_for(kind: str) -> Handler:
+    try:
+        return _HANDLERS[kind]
+    except KeyError:
+        raise StepError(f"no handler for step kind {kind!r}", code="OPERATION_STEP_KIND_UNKNOWN") from None
+
+
+def known_kinds() -> frozenset[str]:
+    return frozenset(_HANDLERS)
+
+
+def poll_seconds() -> float:
+    return float(settings.OPERATION_POLL_SECONDS)
+
+
+# -- control plane: waiting -------------------------------------------------------------------------------
+@step_kind("control.wait")
+def wait_step(ctx: StepContext) -> Outcome:
+    """Pause between batches without holding a worker: the deadline is written down on the first call. A cancel
+    ends the wait at once."""
+    if ctx.cancelling:
+        raise StepError("the operation was cancelled during the wait", code="OPERATION_STEP_CANCELLED")
+    marks = [j["until"] for j in ctx.journal() if j.get("attempt") == ctx.attempt and "until" in j]
+    if not marks:
+        until = ctx.now + timedelta(seconds=float(ctx.spec.params.get("seconds", 0)))
+        ctx.progress(f"waiting until {until.isoformat()}", detail={"attempt": ctx.attempt, "until": until.isoformat()})
+    else:
+        until = datetime.fromisoformat(marks[0])
+    left = (until - ctx.now).total_seconds()
+    return Wait(left) if left > 0 else Done({"waited_until": until.isoformat()})
+
+
+# -- agent actions ----------------------------------------------------------------------------------------
+TRANSIENT_ACTION_STATES = frozenset({"EXPIRED"})  # the agent never picked it up: offline for a while
+
+
+@step_kind("agent.action")
+def agent_action(ctx: StepContext) -> Outcome:
+    """One catalog action on every target's agent (a batch), keyed (operation, step, attempt, agent): asking again
+    after a crash finds the same action. A cancel of the operation is forwarded to the unfinished actions."""
+    from controlplane.agents import dispatch  # the agents app, at use (it may not be installed in every test)
+
+    action_type = ctx.spec.params["action"]
+    params = ctx.spec.params.get("params") or {}
+    expires = int(ctx.spec.params.get("expires_in_seconds", 600))
+    ids: dict[str, str] = {}
+    for entry in ctx.journal():
+        if entry.get("attempt") == ctx.attempt and "actions" in entry:
+            ids.update(entry["actions"])
+    missing = [t for t in ctx.spec.targets if t.agent_id not in ids]
+    if missing:
+        with transaction.atomic():
+            asked = {
+                t.agent_id: dispatch.request_action(
+                    metadata=ctx.metadata,
+                    agent_id=t.agent_id,
+                    action_type=action_type,
+                    params=params,
+                    key=f"{ctx.key}:{t.agent_id}",
+                    expires_in_seconds=expires,
+                    operation_id=ctx.operation.operation_id,
+                    step_key=ctx.spec.key,
+                )
+                for t in missing
+            }
+            ctx.progress(
+                f"{action_type} asked of {len(asked)} agent(s)", detail={"attempt": ctx.attempt, "actions": asked}
+            )
+        ids.update(asked)
+    views = {agent_id: dispatch.get_action(action_id) for agent_id, action_id in ids.items()}
+    unfinished = [v for v in views.values() if not v.finished]
+    forwarded = any(j.get("attempt") == ctx.attempt and j.get("cancel_forwarded") for j in ctx.journal())
+    if ctx.cancelling and unfinished and not forwarded:
+        with transaction.atomic():
+            for view in unfinished:
+                dispatch.request_cancel(metadata=ctx.metadata, action_id=view.id)
+            ctx.progress("cancel forwarded to the agents", detail={"attempt": ctx.attempt, "cancel_forwarded": True})
+    if unfinished:
+        return Wait(poll_seconds())
+    per_target = {
+        agent_id: {
+            "action_id": v.id,
+            "state": v.state,
+            "result": v.result,
+            "error_code": v.error_code,
+            "error_message": v.error_message,
+            "output_tail": (v.output_tail or "")[-2000:],
+        }
+        for agent_id, v in views.items()
+    }
+    bad = [v for v in views.values() if v.state != "SUCCEEDED"]
+    if not bad:
+        return Done({"action": action_type, "targets": per_target})
+    first = bad[0]
+    if any(v.state == "CANCELLED" for v in bad):
+        code = "OPERATION_STEP_CANCELLED"
+    else:
+        code = first.error_code or f"AGENT_ACTION_{first.state}"
+    raise StepError(
+        f"{action_type} ended {first.state} on {len(bad)} of {len(views)} agent(s): {first.error_message}".strip(),
+        code=code,
+        transient=all(v.state in TRANSIENT_ACTION_STATES for v in bad),
+        result={"action": action_type, "targets": per_target},
+    )
+
+
+# -- control plane: streaming runs around a restart -------------------------------------------------------
+def _streaming_running(op: Operation) -> list[Any]:
+    from controlplane.jobs.models import Run
+
+    rows = Run.unscoped.filter(tenant_id=op.tenant_id, cluster_id=op.cluster_id, state="RUNNING").order_by("id")
+    return [r for r in rows if str(r.manifest.get("mode", "")).upper() == "STREAMING"]
+
+
+def _ours(journal: list[dict], key: str) -> list[str]:
+    seen: list[str] = []
+    for entry in journal:
+        if key in entry and entry[key] not in seen:
+            seen.append(entry[key])
+    return seen
+
+
+@step_kind("runs.pause")
+def pause_runs(ctx: StepContext) -> Outcome:
+    """Stop the cluster's RUNNING streaming runs with a savepoint and wait until they are PAUSED. Each pause is
+    written to the journal in the transaction that asks for it, so a resumed attempt knows which runs are ours
+    (and the compensation resumes exactly those)."""
+    from controlplane.jobs import run_actions
+    from controlplane.jobs.models import Run
+
+    ours = _ours(ctx.journal(), "paused_run")
+    for run in _streaming_running(ctx.operation):
+        if run.id in ours:
+            continue
+        try:
+            with transaction.atomic():
+                ctx.progress(f"pausing run {run.id}", detail={"paused_run": run.id})
+                run_actions.do_stop_run(metadata=ctx.metadata, run=run, savepoint=True)
+        except DomainError as error:
+            if error.code not in ("RUN_TRANSITION_ILLEGAL", "EVENTLOG_CONCURRENCY_CONFLICT"):
+                raise
+            continue  # it stopped running since it was read: nothing to pause
+        ours.append(run.id)
+    states = dict(Run.unscoped.filter(id__in=ours).values_list("id", "state"))
+    if any(states.get(r) in ("RUNNING", "STOPPING", "SUBMITTING") for r in ours):
+        return Wait(poll_seconds())
+    not_paused = {r: states.get(r, "") for r in ours if states.get(r) != "PAUSED"}
+    if not_paused:
+        raise StepError(
+            f"{len(not_paused)} run(s) did not pause: {not_paused}",
+            code="OPERATION_RUN_PAUSE_FAILED",
+            result={"paused": [r for r in ours if r not in not_paused], "not_paused": not_paused},
+        )
+    return Done({"paused": ours})
+
+
+RESUME_ASK_AGAIN = timedelta(seconds=30)  # a resume whose submit task was lost is asked for again after this
+
+
+@step_kind("runs.resume")
+def resume_runs(ctx: StepContext) -> Outcome:
+    """Resume the runs a pause step of this operation paused (``params.pause_step``, or the step itself when this
+    is its compensation). Done when none is PAUSED any more and each was taken by the engine or ended."""
+    from controlplane.jobs import run_actions
+    from controlplane.jobs.models import Run
+
+    source = ctx.spec.key if ctx.compensating else ctx.spec.params["pause_step"]
+    paused = _ours(ctx.journal(source), "paused_run")
+    asked: dict[str, datetime] = {}
+    for entry in ctx.journal():
+        if entry.get("resumed_run") and entry.get("key") == ctx.key:
+            asked[entry["resumed_run"]] = datetime.fromisoformat(entry["at"])
+    runs = {r.id: r for r in Run.unscoped.filter(id__in=paused)}
+    for run_id in paused:
+        run = runs.get(run_id)
+        if run is None or run.state != "PAUSED":
+            continue
+        if run_id in asked and ctx.now - asked[run_id] < RESUME_ASK_AGAIN:
+            continue
+        with transaction.atomic():
+            ctx.progress(
+                f"resuming run {run_id}", detail={"resumed_run": run_id, "key": ctx.key, "at": ctx.now.isoformat()}
+            )
+            run_actions.do_resume_run(metadata=ctx.metadata, run=run)
+    runs = {r.id: r for r in Run.unscoped.filter(id__in=paused)}
+    waiting = [
+        r
+        for r in runs.values()
+        if r.state in ("PAUSED", "STOPPING") or (r.state == "SUBMITTING" and not r.acknowledged)
+    ]
+    if waiting:
+        return Wait(poll_seconds())
+    lost = {r.id: r.state for r in runs.values() if r.state not in ("RUNNING", "SUBMITTING")}
+    result = {"resumed": [r for r in paused if r in runs and r not in lost], "not_running": lost}
+    if lost:
+        raise StepError(
+            f"{len(lost)} paused run(s) did not come back: {lost}", code="OPERATION_RUN_RESUME_FAILED", result=result
+        )
+    return Done(result)
+
+
+# -- control plane: the cluster lists the node again ------------------------------------------------------
+@step_kind("node.rejoin")
+def node_rejoin(ctx: StepContext) -> Outcome:
+    """Wait until the cluster lists each target member again after the restart: a health poll (the same one beat
+    runs) that saw the member's address after this attempt began. Engines that list members without addresses
+    (older versions) can only say the cluster is reachable again."""
+    from controlplane.clusters import health
+    from controlplane.clusters.models import Cluster, Health, Node
+
+    since_marks = [j["since"] for j in ctx.journal() if j.get("attempt") == ctx.attempt and "since" in j]
+    if not since_marks:
+        since = ctx.now
+        ctx.progress(
+            "waiting for the cluster to list the node(s)", detail={"attempt": ctx.attempt, "since": since.isoformat()}
+        )
+    else:
+        since = datetime.fromisoformat(since_marks[0])
+    cluster = Cluster.unscoped.filter(id=ctx.operation.cluster_id, removed=False).first()
+    if cluster is None:
+        raise StepError("the cluster was removed", code="CLUSTER_NOT_FOUND")
+    observed = health.poll_one(cluster)
+    row = Health.unscoped.filter(cluster_id=cluster.id).first()
+    listed: dict[str, bool] = {}
+    for target in ctx.spec.targets:
+        if row is not None and row.members_identified:
+            seen = row.last_seen.get(target.address)
+            node = Node.unscoped.filter(cluster_id=cluster.id, address=target.address).first()
+            listed[target.address] = bool(
+                seen and datetime.fromisoformat(seen) >= since and node is not None and node.status == "online"
+            )
+        else:
+            listed[target.address] = observed.reachable
+    if all(listed.values()):
+        return Done({"listed": sorted(listed)})
+    limit = float(ctx.spec.params.get("within_seconds", 180))
+    if (ctx.now - since).total_seconds() > limit:
+        missing = sorted(a for a, ok in listed.items() if not ok)
+        raise StepError(
+            f"the cluster did not list {', '.join(missing)} within {int(limit)} s",
+            code="OPERATION_NODE_NOT_LISTED",
+            result={"missing": missing},
+        )
+    return Wait(poll_seconds())
