@@ -1,0 +1,198 @@
+"""The agent's config file (TOML; see docs/AGENT.md) and its validation.
+
+Every problem is a `ConfigError` with one line naming the file and the key, so `python -m agent` can
+print it and exit 2. Unknown keys are errors too: a misspelt `[allowlist]` must not silently widen or
+narrow what the agent runs.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+from agent import catalog
+
+DEFAULT_STATE_DIR = Path("/var/lib/seatunnel-agent")
+MANAGERS = ("systemd", "compose", "kubernetes", "process")
+
+
+class ConfigError(Exception):
+    """A bad config value; the message is one line."""
+
+
+@dataclass(frozen=True)
+class AgentConfig:
+    server: str | None = None
+    state_dir: Path = DEFAULT_STATE_DIR
+    ca_file: str | None = None
+    member_address: str | None = None
+    seatunnel_home: Path | None = None
+    engine_url: str | None = None  # the engine's REST address (with context path), for /overview
+    seatunnel_version: str | None = None  # only when neither the home nor the engine shows it
+    heartbeat_interval: float | None = None  # None: what the control plane says
+    poll_wait: float | None = None
+    max_workers: int = 4
+    allowlist: frozenset[str] = catalog.READ_ONLY_TYPES
+    limits: dict[str, dict[str, int]] = field(default_factory=dict)
+    service: dict[str, Any] | None = None  # the [service] table, checked by agent.managers.build
+    worker: dict[str, Any] | None = None  # the [worker] table (same keys), for worker.start/stop
+
+
+_TOP = {
+    "server",
+    "state_dir",
+    "ca_file",
+    "member_address",
+    "max_workers",
+    "heartbeat",
+    "seatunnel",
+    "allowlist",
+    "service",
+    "worker",
+}
+_HEARTBEAT = {"interval_seconds", "poll_wait_seconds"}
+_SEATUNNEL = {"home", "engine_url", "version"}
+_ALLOWLIST = {"types", "limits"}
+
+
+def load(path: str | Path | None) -> AgentConfig:
+    """Read and check a config file (None: all defaults)."""
+    if path is None:
+        return AgentConfig()
+    name = str(path)
+    try:
+        with open(path, "rb") as handle:
+            raw = tomllib.load(handle)
+    except FileNotFoundError:
+        raise ConfigError(f"{name}: no such file") from None
+    except OSError as error:
+        raise ConfigError(f"{name}: cannot read: {error.strerror}") from None
+    except tomllib.TOMLDecodeError as error:
+        raise ConfigError(f"{name}: not valid TOML: {error}") from None
+    return parse(raw, name=name)
+
+
+def parse(raw: dict[str, Any], *, name: str = "config") -> AgentConfig:
+    def fail(key: str, problem: str) -> ConfigError:
+        return ConfigError(f"{name}: {key}: {problem}")
+
+    _no_unknown(raw, _TOP, "", fail)
+    values: dict[str, Any] = {}
+    if "server" in raw:
+        values["server"] = check_server(_string(raw, "server", fail), fail)
+    if "state_dir" in raw:
+        values["state_dir"] = Path(_string(raw, "state_dir", fail)).expanduser()
+    if "ca_file" in raw:
+        values["ca_file"] = _string(raw, "ca_file", fail)
+    if "member_address" in raw:
+        address = _string(raw, "member_address", fail)
+        host, sep, port = address.rpartition(":")
+        if not sep or not host or not port.isdigit() or not 0 < int(port) < 65536:
+            raise fail("member_address", f"must be host:port, got {address!r}")
+        values["member_address"] = address
+    if "max_workers" in raw:
+        values["max_workers"] = _integer(raw, "max_workers", fail, 1, 64)
+
+    heartbeat = _table(raw, "heartbeat", fail)
+    _no_unknown(heartbeat, _HEARTBEAT, "heartbeat.", fail)
+    if "interval_seconds" in heartbeat:
+        values["heartbeat_interval"] = float(_integer(heartbeat, "interval_seconds", fail, 1, 3600, "heartbeat."))
+    if "poll_wait_seconds" in heartbeat:
+        values["poll_wait"] = float(_integer(heartbeat, "poll_wait_seconds", fail, 1, 300, "heartbeat."))
+
+    seatunnel = _table(raw, "seatunnel", fail)
+    _no_unknown(seatunnel, _SEATUNNEL, "seatunnel.", fail)
+    if "home" in seatunnel:
+        values["seatunnel_home"] = Path(_string(seatunnel, "home", fail, "seatunnel.")).expanduser()
+    if "engine_url" in seatunnel:
+        url = _string(seatunnel, "engine_url", fail, "seatunnel.")
+        parts = urlsplit(url)
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            raise fail("seatunnel.engine_url", f"must be an http(s) URL, got {url!r}")
+        values["engine_url"] = url.rstrip("/")
+    if "version" in seatunnel:
+        values["seatunnel_version"] = _string(seatunnel, "version", fail, "seatunnel.")
+
+    allowlist = _table(raw, "allowlist", fail)
+    _no_unknown(allowlist, _ALLOWLIST, "allowlist.", fail)
+    if "types" in allowlist:
+        types = allowlist["types"]
+        if not isinstance(types, list) or not all(isinstance(t, str) for t in types):
+            raise fail("allowlist.types", "must be a list of action types")
+        unknown = sorted(set(types) - set(catalog.SCHEMAS))
+        if unknown:
+            raise fail("allowlist.types", f"unknown action type(s) {', '.join(unknown)}")
+        values["allowlist"] = frozenset(types)
+    limits = _table(allowlist, "limits", fail, "allowlist.")
+    checked: dict[str, dict[str, int]] = {}
+    for action_type, table in limits.items():
+        key = f"allowlist.limits.{action_type}"
+        if action_type not in catalog.SCHEMAS:
+            raise fail(key, "unknown action type")
+        if not isinstance(table, dict):
+            raise fail(key, "must be a table of parameter = maximum")
+        checked[action_type] = {}
+        for param, maximum in table.items():
+            try:
+                checked[action_type][param] = catalog.SCHEMAS[action_type].check_limit(param, maximum)
+            except ValueError as error:
+                raise fail(f"{key}.{param}", str(error)) from None
+    values["limits"] = checked
+
+    for section in ("service", "worker"):
+        if section in raw:
+            table = _table(raw, section, fail)
+            manager = table.get("manager")
+            if manager not in MANAGERS:
+                raise fail(f"{section}.manager", f"must be one of {', '.join(MANAGERS)}, got {manager!r}")
+            values[section] = table
+    config = AgentConfig(**values)
+    # The managers check their own keys; import here because they import this module's ConfigError.
+    from agent import managers
+
+    for section in ("service", "worker"):
+        table = getattr(config, section)
+        if table is not None:
+            try:
+                managers.build(table, config, role=section)
+            except ConfigError as error:
+                raise fail(section, str(error)) from None
+    return config
+
+
+def check_server(url: str, fail: Any = None) -> str:
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        message = f"must be an http(s) URL, got {url!r}"
+        raise fail("server", message) if fail else ConfigError(f"server: {message}")
+    return url.rstrip("/")
+
+
+def _no_unknown(table: dict[str, Any], known: set[str], prefix: str, fail: Any) -> None:
+    for key in table:
+        if key not in known:
+            raise fail(f"{prefix}{key}", f"unknown key (known: {', '.join(sorted(known))})")
+
+
+def _table(raw: dict[str, Any], key: str, fail: Any, prefix: str = "") -> dict[str, Any]:
+    value = raw.get(key, {})
+    if not isinstance(value, dict):
+        raise fail(prefix + key, "must be a table")
+    return value
+
+
+def _string(raw: dict[str, Any], key: str, fail: Any, prefix: str = "") -> str:
+    value = raw[key]
+    if not isinstance(value, str) or not value.strip():
+        raise fail(prefix + key, "must be a non-empty string")
+    return value.strip()
+
+
+def _integer(raw: dict[str, Any], key: str, fail: Any, low: int, high: int, prefix: str = "") -> int:
+    value = raw[key]
+    if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
+        raise fail(prefix + key, f"must be an integer from {low} to {high}, got {value!r}")
+    return value
