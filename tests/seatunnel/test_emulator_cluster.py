@@ -176,6 +176,24 @@ def test_a_job_fails_once_its_restores_are_used_up(cluster):
     assert job_id in [int(j["jobId"]) for j in httpx.get(f"{b.url}/finished-jobs/FAILED").json()]
 
 
+def test_a_batch_job_on_a_lost_member_runs_again_from_the_start(cluster):
+    a, b = cluster("hybrid", "hybrid")
+    submit(a.url, streaming())
+    batch = {
+        "env": {"job.mode": "BATCH", "emulator.duration_ms": 6000},
+        "source": [{"plugin_name": "FakeSource", "row.num": 600}],
+        "sink": [{"plugin_name": "Console"}],
+    }
+    job_id = submit(a.url, batch)
+    until(lambda: int(info(a.url, job_id)["metrics"]["SourceReceivedCount"]) > 0)
+    assert worker_of(a.url, job_id) == b.address
+    b.kill()
+    finished = until(lambda: (i := info(a.url, job_id))["jobStatus"] == "FINISHED" and i, timeout=30)
+    assert finished["metrics"]["SourceReceivedCount"] == "600"
+    log = httpx.get(f"{a.url}/logs/{job_id}").text
+    assert "pipeline 1 restore from the start (1/3)" in log and "MemberLeftException" in log
+
+
 def test_killing_the_master_makes_the_next_member_master(cluster):
     a, b = cluster("hybrid", "hybrid")
     submit(b.url, streaming())  # on a

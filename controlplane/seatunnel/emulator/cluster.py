@@ -120,10 +120,9 @@ class ClusterStore:
             self._conn.execute("COMMIT")
 
     def members(self, conn: sqlite3.Connection | None = None) -> list[MemberRow]:
+        query = "SELECT address, host, port, role, incarnation, pid, joined_at, heartbeat_at, left_at FROM members"
         with self._lock:
-            rows = (conn or self._conn).execute(
-                "SELECT address, host, port, role, incarnation, pid, joined_at, heartbeat_at, left_at FROM members"
-            ).fetchall()
+            rows = (conn or self._conn).execute(query).fetchall()
         return sorted((MemberRow(*row) for row in rows), key=lambda r: (r.joined_at, r.address))
 
     def join(self, *, host: str, port: int, role: str) -> MemberRow:
@@ -379,7 +378,8 @@ class ClusterEngine(Engine):
             self._line(
                 job,
                 "INFO",
-                f"Job {job.name} ({job.job_id}) pipeline 1 restore from checkpoint "
+                f"Job {job.name} ({job.job_id}) pipeline 1 restore "
+                f"{'from checkpoint' if job.streaming else 'from the start'} "
                 f"({job.restore_count}/{job.max_restore_count}), tasks deployed to {target.address}",
                 at=at,
             )

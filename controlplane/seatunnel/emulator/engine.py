@@ -382,6 +382,8 @@ class Engine:
 
     def _enter(self, job: Job, state: JobState, at: float) -> None:
         job.frozen_rows = job.rows(at)
+        if state is JobState.FINISHED and job.rows_total is not None:
+            job.frozen_rows = float(job.rows_total)  # exactly, whatever the float arithmetic of rate x time gave
         before = job.state
         job.state = state
         job.state_times[str(state)] = self.wall(at)
