@@ -95,10 +95,13 @@ class Context:
             self._chunks.append(text)
             self._tail = (self._tail + text)[-8192:]
 
-    def take_output(self) -> str:
+    def take_output(self, limit: int = 60_000) -> str:
+        """The output not yet sent, at most `limit` characters (the control plane keeps a chunk of up to
+        64 KiB); the rest waits for the next progress message."""
         with self._lock:
-            chunk = "".join(self._chunks)
-            self._chunks.clear()
+            text = "".join(self._chunks)
+            chunk, rest = text[:limit], text[limit:]
+            self._chunks[:] = [rest] if rest else []
             return chunk
 
     def give_back_output(self, chunk: str) -> None:

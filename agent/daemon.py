@@ -219,6 +219,7 @@ class Agent:
     def poll_loop(self) -> None:
         backoff = Backoff()
         while not self.stop_event.is_set():
+            log.debug("poll: waiting up to %g s", self.poll_wait)
             try:
                 envelopes = self.client.next_actions(self.poll_wait)
             except Unavailable as error:
@@ -315,7 +316,9 @@ class Agent:
             status, error = "failed", {"code": actions.FAILED, "message": f"{type(crash).__name__}: {crash}"}
         ticker_stop.set()
         ticker.join(timeout=30)
-        self._send_progress(ctx, seq, final=True)
+        for _ in range(100):  # the output not sent yet, in chunks; a failed send leaves it in output_tail
+            if not self._send_progress(ctx, seq, final=True):
+                break
         result = {
             "status": status,
             "exit_code": {"succeeded": 0, "failed": 1}.get(status),
@@ -338,10 +341,11 @@ class Agent:
         while not stop.wait(PROGRESS_EVERY):
             self._send_progress(ctx, seq)
 
-    def _send_progress(self, ctx: actions.Context, seq: list[int], final: bool = False) -> None:
+    def _send_progress(self, ctx: actions.Context, seq: list[int], final: bool = False) -> bool:
+        """One progress message; True when it carried output and was acknowledged."""
         chunk = ctx.take_output()
         if final and not chunk:
-            return
+            return False
         seq[0] += 1
         body: dict[str, Any] = {"seq": seq[0], "message": ctx.message}
         if ctx.percent is not None:
@@ -351,12 +355,14 @@ class Agent:
         try:
             answer = self.client.progress(ctx.action_id, body)
         except (Unavailable, ApiError) as error:
-            ctx.give_back_output(chunk)
+            if not final:
+                ctx.give_back_output(chunk)
             log.debug("progress for %s not sent: %s", ctx.action_id, error)
-            return
+            return False
         if isinstance(answer, dict) and answer.get("cancel") is True and not ctx.cancelled():
             log.info("action %s: cancel requested", ctx.action_id)
             ctx.cancel_event.set()
+        return bool(chunk)
 
     # -- outbox -------------------------------------------------------------------------------------------
 

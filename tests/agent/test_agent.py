@@ -182,3 +182,14 @@ def test_an_interrupted_action_is_reported_failed_after_a_restart(cp, make_agent
     [result] = cp.wait_for("results", action["id"])
     assert result["status"] == "failed" and result["error"]["code"] == "AGENT_ACTION_INTERRUPTED"
     assert Path(state_dir / "seen" / f"{action['id']}.json").exists()
+
+
+def test_long_output_goes_out_in_chunks_the_control_plane_keeps(cp, make_agent, home):
+    (home / "logs" / "wide.log").write_text("".join(f"{i:05d} " + "x" * 200 + "\n" for i in range(5000)))
+    make_agent({"seatunnel": {"home": str(home)}}).start()
+    action = cp.send("log.tail", {"file": "wide.log", "lines": 5000})
+    [result] = cp.wait_for("results", action["id"])
+    assert result["status"] == "succeeded"
+    chunks = [p["output"] for p in cp.progress[action["id"]] if p.get("output")]
+    assert len(chunks) > 1 and all(len(c) <= 60_000 for c in chunks)
+    assert "".join(chunks) == (home / "logs" / "wide.log").read_text()
