@@ -117,6 +117,27 @@ def test_jobs_are_placed_on_the_least_loaded_worker(cluster):
     assert placement(master.url) == {w1.address: [first], w2.address: [second]}  # never on the master-only member
 
 
+def test_fixed_slots_are_per_worker_and_leave_with_it(cluster, tmp_path):
+    plan = tmp_path / "faults.json"
+    plan.write_text(json.dumps({"slots": 4}))  # each worker's slot-num; a job with parallelism 1 takes 3
+    a, b = cluster("hybrid", "hybrid", args=(*ARGS, "--faults", str(plan)))
+    first, second = submit(a.url, streaming()), submit(a.url, streaming())
+    overview = httpx.get(f"{b.url}/overview").json()
+    assert (overview["totalSlot"], overview["unassignedSlot"]) == ("8", "2")
+    workers = httpx.get(f"{b.url}/resource/workers").json()["workers"]
+    assert [(w["totalSlots"], w["freeSlots"], w["usedSlots"], w["dynamicSlot"]) for w in workers] == [
+        (4, 1, 3, False),
+        (4, 1, 3, False),
+    ]
+    third = submit(a.url, streaming())  # 9 > 8 slots: refused the engine's way
+    refused = until(lambda: (i := info(a.url, third))["jobStatus"] == "FAILED" and i)
+    assert "NoEnoughResourceException" in refused["errorMsg"]
+    b.stop()
+    overview = httpx.get(f"{a.url}/overview").json()
+    assert (overview["works"], overview["totalSlot"]) == ("1", "4")
+    assert {first, second} == {int(j["jobId"]) for j in httpx.get(f"{a.url}/running-jobs").json()}
+
+
 def test_a_stopped_members_streaming_job_restarts_elsewhere_and_savepoints_stay(cluster):
     a, b, c = cluster("hybrid", "hybrid", "hybrid")
     on_a = submit(a.url, streaming())

@@ -249,19 +249,33 @@ class ClusterEngine(Engine):
         return [r for r in self._rows.values() if r.runs_tasks and r.live(at)]
 
     def _place(self, job: Job, now: float) -> bool:
-        target = self._least_loaded(now)
+        target = self._least_loaded(now, job)
         if target is None:
             return False
         job.worker, job.worker_incarnation = target.address, target.incarnation
         return True
 
-    def _least_loaded(self, at: float) -> MemberRow | None:
+    def _least_loaded(self, at: float, job: Job) -> MemberRow | None:
+        """The live worker running the fewest jobs (oldest first on a tie) that has room for `job`'s slots."""
         load: dict[str, int] = {}
+        used: dict[str, int] = {}
         for other in self._jobs.values():
-            if other.worker and not other.state.is_terminal:
+            if other.worker and not other.state.is_terminal and other is not job:
                 load[other.worker] = load.get(other.worker, 0) + 1
-        workers = self._live_workers(at)
+                used[other.worker] = used.get(other.worker, 0) + other.slots
+        workers = [
+            r
+            for r in self._live_workers(at)
+            if self.plan.slots is None or used.get(r.address, 0) + job.slots <= self.plan.slots
+        ]
         return min(workers, key=lambda r: (load.get(r.address, 0), r.joined_at, r.address), default=None)
+
+    def total_slots(self) -> int | None:
+        """In a cluster a --faults `slots` is each worker's slot-num: capacity is their sum over live workers."""
+        if self.plan.slots is None:
+            return None
+        with self._state():
+            return self.plan.slots * len(self._live_workers(self.now()))
 
     def _lost_at(self, job: Job) -> float | None:
         """When the member running the job's tasks went away, or None while it is there."""
@@ -358,7 +372,7 @@ class ClusterEngine(Engine):
         job.restore_at = at + self._secs(max(_int(job.env.get("job.retry.interval.seconds"), 3), 0))
 
     def _restore(self, job: Job, at: float) -> None:
-        target = self._least_loaded(at)
+        target = self._least_loaded(at, job)
         if target is None:  # nowhere to run: the restore attempt fails and counts
             job.restore_count += 1
             error = (

@@ -158,6 +158,10 @@ class Engine:
         with self._state():
             return sum(j.slots for j in self._jobs.values() if not j.state.is_terminal)
 
+    def total_slots(self) -> int | None:
+        """Fixed slots (a --faults `slots`), None for dynamic slots."""
+        return self.plan.slots
+
     # -- submit ------------------------------------------------------------------------------------------
     def submit(
         self,
@@ -312,7 +316,8 @@ class Engine:
                     driver = item.get("driver")
                     if str(item.get("plugin_name", "")).lower() == "jdbc" and driver in self.plan.missing_jdbc_drivers:
                         fault, job.fault_driver = f.MISSING_JDBC_DRIVER, str(driver)
-        if fault is None and self.plan.slots is not None and self.slots_in_use() + job.slots > self.plan.slots:
+        total = self.total_slots()
+        if fault is None and total is not None and self.slots_in_use() + job.slots > total:
             fault = f.NOT_ENOUGH_SLOTS
         if fault is None and not self._place(job, now):
             fault = f.NOT_ENOUGH_SLOTS

@@ -352,14 +352,16 @@ class Handler(BaseHTTPRequestHandler):
             mine = [j for j in jobs if (j.worker or first) == address]
             heap_total = 2 * 1024**3
             used_heap = (180 + 40 * len(mine)) * 1024**2
+            used = sum(j.slots for j in mine)
+            per_worker = engine.plan.slots  # a fixed slot-num per worker, or dynamic slots (None)
             workers.append(
                 {
                     "address": address,
                     "tags": {},
-                    "totalSlots": 0,
-                    "freeSlots": 0,
-                    "usedSlots": sum(j.slots for j in mine),
-                    "dynamicSlot": True,
+                    "totalSlots": per_worker or 0,
+                    "freeSlots": max(per_worker - used, 0) if per_worker is not None else 0,
+                    "usedSlots": used,
+                    "dynamicSlot": per_worker is None,
                     "totalCpuCores": 8,
                     "availableCpuCores": 8,
                     "totalHeapMemoryBytes": heap_total,
@@ -420,9 +422,9 @@ class Handler(BaseHTTPRequestHandler):
     def _overview(self) -> dict[str, str]:
         engine = self.server.engine
         jobs = engine.jobs()
-        plan = engine.plan
-        total = plan.slots if plan.slots is not None else 0
-        unassigned = max(total - engine.slots_in_use(), 0) if plan.slots is not None else 0
+        fixed = engine.total_slots()
+        total = fixed if fixed is not None else 0
+        unassigned = max(total - engine.slots_in_use(), 0) if fixed is not None else 0
 
         def count(*states: JobState) -> str:
             return str(sum(1 for j in jobs if j.state in states))
