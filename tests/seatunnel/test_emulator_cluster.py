@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import json
+import signal
+import sqlite3
 import subprocess
 import sys
 import time
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -240,6 +243,39 @@ def test_a_member_restarted_before_anyone_noticed_still_loses_its_tasks(cluster)
     assert sorted(port for port, _ in members(a.url)) == sorted([str(a.port), str(b.port)])
     until(lambda: restores(a.url, job_id) == 1)
     until(lambda: info(a.url, job_id)["diagnostics"]["pipelines"][0]["pipelineStatus"] == "RUNNING")
+
+
+def pause(member: EmulatorMember, db: Path) -> None:
+    """SIGSTOP the member, at a moment it holds no write lock on the shared file (else the cluster would wait)."""
+    assert member.process is not None
+    while True:
+        member.process.send_signal(signal.SIGSTOP)
+        conn = sqlite3.connect(db, timeout=0.0, isolation_level=None)
+        try:
+            conn.execute("BEGIN IMMEDIATE")
+            conn.execute("ROLLBACK")
+            return
+        except sqlite3.OperationalError:  # caught mid-transaction: let it finish and try again
+            member.process.send_signal(signal.SIGCONT)
+            time.sleep(0.05)
+        finally:
+            conn.close()
+
+
+def test_a_member_paused_past_the_window_rejoins_as_the_youngest(cluster, tmp_path):
+    a, b = cluster("hybrid", "hybrid")
+    job_id = submit(b.url, streaming())
+    until(lambda: state(b.url, job_id) == "RUNNING")
+    assert worker_of(b.url, job_id) == a.address
+    assert a.process is not None
+    pause(a, tmp_path / "cluster" / "cluster.sqlite3")  # a long GC pause, say
+    try:
+        until(lambda: members(b.url) == [(str(b.port), "true")])
+    finally:
+        a.process.send_signal(signal.SIGCONT)
+    until(lambda: len(members(b.url)) == 2)
+    assert members(a.url) == [(str(b.port), "true"), (str(a.port), "false")]  # b stays master
+    until(lambda: restores(b.url, job_id) == 1)
 
 
 def test_the_client_reaches_the_cluster_while_one_endpoint_is_down(cluster):

@@ -119,7 +119,7 @@ def _serve_member(args: argparse.Namespace, plan: FaultPlan, settings: Settings)
     finally:
         heartbeat.stop()
         heartbeat.join()
-        store.leave(me)  # a clean stop leaves at once; a killed process drops out when its heartbeat ages
+        store.leave(heartbeat.me)  # a clean stop leaves at once; a killed process drops out when its heartbeat ages
     return 0
 
 

@@ -135,12 +135,16 @@ class ClusterStore:
             )
         return row
 
-    def heartbeat(self, me: MemberRow) -> None:
+    def heartbeat(self, me: MemberRow) -> bool:
+        """Refresh the member's beat; False if it had already aged out (the cluster counts it as gone)."""
+        now = time.time()
         with self.transaction() as tx:
-            tx.execute(
-                "UPDATE members SET heartbeat_at = ? WHERE address = ? AND incarnation = ? AND left_at IS NULL",
-                (time.time(), me.address, me.incarnation),
-            )
+            updated = tx.execute(
+                "UPDATE members SET heartbeat_at = ? WHERE address = ? AND incarnation = ? AND left_at IS NULL "
+                "AND heartbeat_at + ? > ?",
+                (now, me.address, me.incarnation, LIVE_WINDOW, now),
+            ).rowcount
+        return updated == 1
 
     def leave(self, me: MemberRow) -> None:
         with self.transaction() as tx:
@@ -162,7 +166,11 @@ class Heartbeat(threading.Thread):
     def run(self) -> None:
         while not self._stopped.wait(HEARTBEAT_EVERY):
             try:
-                self.store.heartbeat(self.me)
+                if not self.store.heartbeat(self.me):
+                    # Counted as gone (a pause longer than the window): like a suspected Hazelcast member, join
+                    # again as a new, youngest member; the tasks it had were restored elsewhere.
+                    self.me = self.store.join(host=self.me.host, port=self.me.port, role=self.me.role)
+                    print(f"emulator: missed heartbeats, rejoined as {self.me.incarnation}", file=sys.stderr)
             except sqlite3.Error as error:  # a busy file: the next beat tries again, the window has slack
                 print(f"emulator: heartbeat failed: {error}", file=sys.stderr, flush=True)
         self.store.close()
