@@ -326,3 +326,39 @@ def test_a_wait_step_frees_the_worker_and_notes_its_deadline(place, tmp_path):
     op = drive(op_id, calls=10_000)
     assert op.state == "SUCCEEDED"
     assert OperationStep.unscoped.get(operation_id=op_id).message.startswith("waiting until")
+
+
+@pytest.mark.django_db(transaction=True)
+def test_workers_racing_for_one_lease_exactly_one_wins(tmp_path):
+    from django.db import connection, connections
+
+    if connection.vendor == "sqlite":
+        pytest.skip("SQLite serialises writers in one process; the race is run on PostgreSQL and MariaDB")
+    import threading
+
+    from tests.operations.conftest import make_place
+
+    place = make_place()
+    op_id = request(place, recorded_steps(tmp_path / "effects", "a"))
+    barrier = threading.Barrier(4)
+    won: list[leases.Lease] = []
+    errors: list[BaseException] = []
+
+    def take() -> None:
+        try:
+            barrier.wait()
+            got = leases.acquire(op_id, seconds=60)
+            if got is not None:
+                won.append(got)
+        except BaseException as error:
+            errors.append(error)
+        finally:
+            connections.close_all()
+
+    threads = [threading.Thread(target=take) for _ in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert errors == [] and len(won) == 1
+    assert OperationLease.objects.get(operation_id=op_id).owner == won[0].owner
