@@ -8,8 +8,9 @@ So any member answers for the whole cluster, and the cluster's state outlives an
 
 What follows from membership (ZETA_FACTS §5):
 - a member is live while it heartbeats (every HEARTBEAT_EVERY s); it is gone LIVE_WINDOW s after its last
-  heartbeat, at once when it leaves on SIGTERM, and a restarted process at the same address is a new
-  incarnation (its jobs from before the restart count as lost when it rejoined);
+  heartbeat, at once when it leaves on SIGTERM; a restarted process at the same address is a new
+  incarnation (its jobs from before the restart count as lost when it rejoined), and so is a process that was
+  paused past the window (it rejoins as the youngest member, like a suspected Hazelcast member);
 - the active master is the oldest live member that can be master (role master or hybrid); when it goes the
   next oldest takes over and running jobs are "restored from master active switch" (log lines only: the
   state is shared, so nothing is lost);
@@ -34,7 +35,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from controlplane.seatunnel.emulator.engine import Engine, Job, RequestError, _int
+from controlplane.seatunnel.emulator.engine import _SNOWFLAKE_EPOCH_MS, Engine, Job, RequestError, _int
 from controlplane.seatunnel.emulator.members import Member
 from controlplane.seatunnel.states import JobState
 
@@ -247,7 +248,7 @@ class ClusterEngine(Engine):
 
     def new_job_id(self) -> int:
         while True:
-            millis = int(time.time() * 1000) - 1288834974657
+            millis = int(time.time() * 1000) - _SNOWFLAKE_EPOCH_MS
             job_id = (millis << 22) | (self._worker_bits << 12) | (next(self._seq) & 0xFFF)
             if job_id not in self._jobs:
                 return job_id
