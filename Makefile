@@ -52,6 +52,8 @@ bench: $(VENV)/.installed-servers
 		--postgres $(PG_URL) --mysql $(MYSQL_URL) $(BENCH_ARGS)
 	CONTROLPLANE_SECRET_KEY=$(MATRIX_SECRET) $(BIN)/python -m tests.benchmarks.runs_sync \
 		--postgres $(PG_URL) --report var/bench/latest.json
+	CONTROLPLANE_SECRET_KEY=$(MATRIX_SECRET) $(BIN)/python -m tests.benchmarks.heartbeats \
+		--postgres $(PG_URL) --report var/bench/latest.json
 
 clean:
 	rm -rf $(VENV) var

@@ -15,10 +15,10 @@ try:
 
     django_asgi = get_asgi_application()
 
-    from controlplane.agents.longpoll import with_long_poll  # after Django is set up
+    from controlplane.agents.longpoll import with_agent_paths  # after Django is set up
 except ConfigError as exc:
     print(f"configuration error: {exc}", file=sys.stderr)
     sys.exit(2)
 
 # The agents' long poll is answered in front of Django's synchronous middleware (docs/adr: agent long poll).
-application = ProtocolTypeRouter({"http": with_long_poll(django_asgi)})
+application = ProtocolTypeRouter({"http": with_agent_paths(django_asgi)})

@@ -15,6 +15,7 @@ from typing import Any
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
+from django.db.models import F, Subquery
 from django.utils import timezone
 
 from controlplane.agents import wakeup
@@ -254,11 +255,14 @@ def authenticate(credential: str) -> AuthenticatedAgent:
     agent_id, _, secret = credential.removeprefix(CREDENTIAL_PREFIX).partition("_")
     if not agent_id or not secret or len(agent_id) > 32:
         raise invalid
-    row = Credential.objects.filter(id=f"agent:{agent_id}").values_list("digest", flat=True).first()
-    if row is None or not hmac.compare_digest(row, digest(credential)):
-        raise invalid
-    agent = Agent.unscoped.filter(id=agent_id).values_list("tenant_id", "workspace_id", "status").first()
-    if agent is None:
+    # One query: the agent's row with its credential digest beside it.
+    agent = (
+        Agent.unscoped.filter(id=agent_id)
+        .annotate(digest=Subquery(Credential.objects.filter(id=f"agent:{agent_id}").values("digest")[:1]))
+        .values_list("tenant_id", "workspace_id", "status", "digest")
+        .first()
+    )
+    if agent is None or agent[3] is None or not hmac.compare_digest(agent[3], digest(credential)):
         raise invalid
     if agent[2] == REVOKED:
         raise AgentError("this agent's credential was revoked", code="AGENT_REVOKED")
@@ -271,8 +275,6 @@ def do_record_heartbeat(
 ) -> None:
     """Update the liveness row (not an event); a stale or lost agent is online again (an event)."""
     now = now or timezone.now()
-    from django.db.models import F
-
     updated = AgentLiveness.unscoped.filter(agent_id=agent.id).update(
         last_heartbeat_at=now,
         sent_at=str(sent_at)[:40],

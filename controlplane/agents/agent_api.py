@@ -77,16 +77,20 @@ def _request_id(request: HttpRequest) -> str:
     return getattr(request, "request_id", "")
 
 
-def _json(request: HttpRequest) -> dict[str, Any]:
-    if len(request.body) > MAX_JSON_BYTES:
+def parse_json(raw: bytes) -> dict[str, Any]:
+    if len(raw) > MAX_JSON_BYTES:
         raise DomainError("the request body is too large", code="AGENT_REQUEST_INVALID")
     try:
-        body = json.loads(request.body or b"{}")
+        body = json.loads(raw or b"{}")
     except (ValueError, UnicodeDecodeError):
         raise DomainError("the body is not JSON", code="AGENT_REQUEST_INVALID") from None
     if not isinstance(body, dict):
         raise DomainError("the body is a JSON object", code="AGENT_REQUEST_INVALID")
     return body
+
+
+def _json(request: HttpRequest) -> dict[str, Any]:
+    return parse_json(request.body)
 
 
 def _str(body: dict, name: str, default: str = "", *, limit: int = 10_000) -> str:
@@ -196,21 +200,31 @@ def register(request: HttpRequest) -> HttpResponse:
     )
 
 
-@agent_endpoint(["POST"])
-def heartbeat(request: HttpRequest, agent: actions.AuthenticatedAgent) -> HttpResponse:
-    body = _json(request)
+def record_heartbeat(authorization: str, raw: bytes, request_id: str) -> dict[str, Any]:
+    """The whole heartbeat, from the header and body to the answer: shared by the Django view and the ASGI
+    fast path in ``longpoll.py`` (which runs it in one hop on the shared executor)."""
+    agent = actions.authenticate(credential_of(authorization))
+    body = parse_json(raw)
     facts = body.get("facts", {})
     if not isinstance(facts, dict):
         raise DomainError("facts is an object", code="AGENT_REQUEST_INVALID", field="facts")
-    actions.do_record_heartbeat(
-        agent, sent_at=_str(body, "sent_at", limit=40), facts=facts, request_id=_request_id(request)
-    )
-    return JsonResponse(
-        {
-            "server_time": timezone.now().isoformat().replace("+00:00", "Z"),
-            "heartbeat_interval_seconds": actions.heartbeat_interval(),
-        }
-    )
+    actions.do_record_heartbeat(agent, sent_at=_str(body, "sent_at", limit=40), facts=facts, request_id=request_id)
+    return {
+        "server_time": timezone.now().isoformat().replace("+00:00", "Z"),
+        "heartbeat_interval_seconds": actions.heartbeat_interval(),
+    }
+
+
+@csrf_exempt
+@require_http_methods(["POST"])
+def heartbeat(request: HttpRequest) -> HttpResponse:
+    """The heartbeat through Django (tests, WSGI); under daphne ``longpoll.with_agent_paths`` answers it."""
+    try:
+        return JsonResponse(
+            record_heartbeat(request.headers.get("Authorization", ""), request.body, _request_id(request))
+        )
+    except DomainError as exc:
+        return error_response(exc, _request_id(request))
 
 
 @agent_endpoint(["POST"])

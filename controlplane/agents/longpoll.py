@@ -1,16 +1,24 @@
-"""``GET /agent/v1/actions/next?wait=<seconds>``: the long poll, as a bare ASGI app in front of Django
-(controlplane/asgi.py routes the path here). Django's middleware stack is synchronous, so a Django async view
-behind it would still block a thread for the whole wait; here a waiting poll is only an ``asyncio.Event``
-(``wakeup.py``) and the database is touched in short calls on the shared executor
-(docs/adr/0010-agent-long-poll.md)."""
+"""The agents' two frequent requests, answered by a bare ASGI app in front of Django (controlplane/asgi.py):
+
+- ``GET /agent/v1/actions/next?wait=<seconds>``, the long poll. Django's middleware stack is synchronous, so a
+  Django async view behind it would still block a thread for the whole wait; here a waiting poll is only an
+  ``asyncio.Event`` (``wakeup.py``).
+- ``POST /agent/v1/heartbeat``. Under ASGI Django runs each request's sync code on a thread of its own, so
+  every request would open a database connection of its own; here the work runs in one hop on the shared
+  executor, whose few threads keep their connections (CONN_MAX_AGE).
+
+Both touch the database only in short calls on that executor (docs/adr/0010-agent-long-poll.md). Every other
+agent request goes to Django (``agent_api.py``)."""
 
 from __future__ import annotations
 
 import json
 import logging
+import re
 import time
 import uuid
 from collections.abc import Awaitable, Callable
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 from urllib.parse import parse_qs
 
@@ -18,22 +26,31 @@ from asgiref.sync import SyncToAsync
 from django.db import close_old_connections
 
 from controlplane.agents import actions, wakeup
-from controlplane.agents.agent_api import credential_of, error_body
+from controlplane.agents.agent_api import MAX_JSON_BYTES, STATUS, credential_of, error_body, record_heartbeat
 from controlplane.agents.models import Action
 from controlplane.errors import DomainError
 
 log = logging.getLogger(__name__)
 
+_SANE_ID = re.compile(r"^[A-Za-z0-9._:-]{1,64}$")  # as controlplane.api.middleware takes X-Request-ID
+
 PATH = "/agent/v1/actions/next"
+HEARTBEAT_PATH = "/agent/v1/heartbeat"
 
 Scope = dict[str, Any]
 Receive = Callable[[], Awaitable[dict[str, Any]]]
 Send = Callable[[dict[str, Any]], Awaitable[None]]
 
 
+# The threads that run the agents' database calls: few, so each keeps its connection and they do not fight
+# over the GIL (measured: more threads absorb fewer heartbeats a second under load, tests/benchmarks/heartbeats.py).
+DB_THREADS = 2
+_executor = ThreadPoolExecutor(max_workers=DB_THREADS, thread_name_prefix="agents-db")
+
+
 def _db(fn: Callable[..., Any]) -> Callable[..., Awaitable[Any]]:
-    """Run ``fn`` on the shared executor (not a thread of its own per request), with Django's connection
-    hygiene around it as a request would have."""
+    """Run ``fn`` on the agents' small executor (never a thread of its own per request), with Django's
+    connection hygiene around it as a request would have."""
 
     def call(*args: Any, **kwargs: Any) -> Any:
         close_old_connections()
@@ -42,7 +59,7 @@ def _db(fn: Callable[..., Any]) -> Callable[..., Awaitable[Any]]:
         finally:
             close_old_connections()
 
-    return SyncToAsync(call, thread_sensitive=False)
+    return SyncToAsync(call, thread_sensitive=False, executor=_executor)
 
 
 def agents_with_work(agent_ids: list[str]) -> set[str]:
@@ -53,19 +70,61 @@ def agents_with_work(agent_ids: list[str]) -> set[str]:
 
 
 _authenticate = _db(actions.authenticate)
+_heartbeat = _db(record_heartbeat)
 _claim = _db(actions.do_claim_actions)
-_watch_check = agents_with_work
+
+
+_watch_check = _db(agents_with_work)
+
+
+async def _body(receive: Receive, limit: int) -> bytes | None:
+    """The request body, or None when the client left or it is larger than ``limit``."""
+    chunks, size = [], 0
+    while True:
+        message = await receive()
+        if message["type"] == "http.disconnect":
+            return None
+        chunk = message.get("body", b"")
+        size += len(chunk)
+        if size > limit:
+            return None
+        chunks.append(chunk)
+        if not message.get("more_body"):
+            return b"".join(chunks)
+
+
+def _request_id(headers: dict[str, str]) -> str:
+    incoming = headers.get("x-request-id", "")
+    return incoming if _SANE_ID.match(incoming) else uuid.uuid4().hex
+
+
+def _headers(scope: Scope) -> dict[str, str]:
+    return {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope.get("headers", [])}
+
+
+async def heartbeat_app(scope: Scope, receive: Receive, send: Send) -> None:
+    headers = _headers(scope)
+    request_id = _request_id(headers)
+    raw = await _body(receive, MAX_JSON_BYTES)
+    if scope.get("method") != "POST":
+        await _respond(send, 405, error_body("METHOD_NOT_ALLOWED", "use POST", request_id=request_id), request_id)
+        return
+    if raw is None:
+        body = error_body("AGENT_REQUEST_INVALID", "the request body is too large", request_id=request_id)
+        await _respond(send, 400, body, request_id)
+        return
+    try:
+        answer = await _heartbeat(headers.get("authorization", ""), raw, request_id)
+    except DomainError as exc:
+        await _error(send, exc, request_id)
+        return
+    await _respond(send, 200, answer, request_id)
 
 
 async def app(scope: Scope, receive: Receive, send: Send) -> None:
-    if scope["type"] != "http":
-        return
-    while True:  # drain the (empty) request body
-        message = await receive()
-        if message["type"] == "http.disconnect" or not message.get("more_body"):
-            break
-    headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope.get("headers", [])}
-    request_id = headers.get("x-request-id", "")[:64] or uuid.uuid4().hex
+    headers = _headers(scope)
+    request_id = _request_id(headers)
+    await _body(receive, MAX_JSON_BYTES)  # a GET has none; drain it
     if scope.get("method") != "GET":
         await _respond(send, 405, error_body("METHOD_NOT_ALLOWED", "use GET", request_id=request_id), request_id)
         return
@@ -80,13 +139,17 @@ async def app(scope: Scope, receive: Receive, send: Send) -> None:
                 break
             await wakeup.wait(agent.id, remaining, _watch_check)
     except DomainError as exc:
-        from controlplane.agents.agent_api import STATUS
-
-        status = STATUS.get(exc.code, 400)
-        extra = [(b"www-authenticate", b'Agent realm="agent"')] if status == 401 else []
-        await _respond(send, status, error_body(exc.code, exc.message, request_id=request_id), request_id, extra)
+        await _error(send, exc, request_id)
         return
     await _respond(send, 200, {"actions": envelopes}, request_id)
+
+
+async def _error(send: Send, exc: DomainError, request_id: str) -> None:
+    status = STATUS.get(exc.code, 404 if exc.code.endswith("_NOT_FOUND") else 400)
+    extra = [(b"www-authenticate", b'Agent realm="agent"')] if status == 401 else []
+    field = exc.details.get("field") if isinstance(exc.details.get("field"), str) else None
+    body = error_body(exc.code, exc.message, field=field, request_id=request_id)
+    await _respond(send, status, body, request_id, extra)
 
 
 def _wait_seconds(query: str) -> float:
@@ -113,12 +176,15 @@ async def _respond(
     await send({"type": "http.response.body", "body": data})
 
 
-def with_long_poll(django_app: Callable[[Scope, Receive, Send], Awaitable[None]]) -> Callable:
-    """The HTTP app of controlplane/asgi.py: the agents' long poll here, everything else to Django."""
+def with_agent_paths(django_app: Callable[[Scope, Receive, Send], Awaitable[None]]) -> Callable:
+    """The HTTP app of controlplane/asgi.py: the agents' long poll and heartbeat here, the rest to Django."""
 
     async def http(scope: Scope, receive: Receive, send: Send) -> None:
-        if scope.get("path") == PATH:
+        path = scope.get("path")
+        if path == PATH:
             await app(scope, receive, send)
+        elif path == HEARTBEAT_PATH:
+            await heartbeat_app(scope, receive, send)
         else:
             await django_app(scope, receive, send)
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 
 log = logging.getLogger(__name__)
 
@@ -43,9 +43,9 @@ def notify(agent_id: str) -> None:
         loop.call_soon_threadsafe(_wake, agent_id)
 
 
-async def wait(agent_id: str, timeout: float, has_work: Callable[[list[str]], set[str]]) -> bool:
-    """Wait until woken or ``timeout`` seconds pass; True when woken. ``has_work(agent_ids)`` is the (sync)
-    database check the watcher runs for every waiting agent at once."""
+async def wait(agent_id: str, timeout: float, has_work: Callable[[list[str]], Awaitable[set[str]]]) -> bool:
+    """Wait until woken or ``timeout`` seconds pass; True when woken. ``has_work(agent_ids)`` is the
+    database check (a coroutine function) the watcher runs for every waiting agent at once."""
     global _loop, _watcher
     loop = asyncio.get_running_loop()
     _loop = loop
@@ -66,10 +66,7 @@ async def wait(agent_id: str, timeout: float, has_work: Callable[[list[str]], se
                 del _waiters[agent_id]
 
 
-async def _watch(has_work: Callable[[list[str]], set[str]]) -> None:
-    from asgiref.sync import sync_to_async
-
-    check = sync_to_async(has_work, thread_sensitive=False)
+async def _watch(check: Callable[[list[str]], Awaitable[set[str]]]) -> None:
     while _waiters:
         await asyncio.sleep(WATCH_SECONDS)
         agent_ids = list(_waiters)

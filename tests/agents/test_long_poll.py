@@ -95,3 +95,30 @@ def test_waiting_polls_do_not_hold_a_thread_each(server):
     assert all(r["status"] == 200 and r["body"] == {"actions": []} for r in results)
     # A thread per waiting poll would add 40; the shared executor adds a handful at most.
     assert during - baseline < 20, (baseline, during)
+
+
+def test_heartbeats_through_daphne_update_liveness_and_answer_errors_in_the_envelope(server):
+    from controlplane.agents.models import AgentLiveness
+    from controlplane.eventlog.models import Event
+
+    place = make_place()
+    reg = register(place)
+    before = Event.objects.count()
+    for n in range(3):
+        answer = httpx.post(
+            f"{server.url}/agent/v1/heartbeat",
+            json={"sent_at": f"s{n}", "facts": {"load_1m": n}},
+            headers={"Authorization": f"Agent {reg.credential}", "X-Request-ID": f"hb-{n}"},
+        )
+        assert answer.status_code == 200 and answer.json()["heartbeat_interval_seconds"] == 10
+        assert answer.headers["X-Request-ID"] == f"hb-{n}"
+    row = AgentLiveness.unscoped.get(agent_id=reg.agent_id)
+    assert (row.heartbeats, row.sent_at, row.facts) == (3, "s2", {"load_1m": 2})
+    assert Event.objects.count() == before
+    bad = httpx.post(
+        f"{server.url}/agent/v1/heartbeat", content=b"{", headers={"Authorization": f"Agent {reg.credential}"}
+    )
+    assert (bad.status_code, bad.json()["error"]["code"]) == (400, "AGENT_REQUEST_INVALID")
+    nobody = httpx.post(f"{server.url}/agent/v1/heartbeat", json={}, headers={"Authorization": "Agent stag_x_y"})
+    assert (nobody.status_code, nobody.json()["code"]) == (401, "AGENT_CREDENTIAL_INVALID")
+    assert nobody.headers["WWW-Authenticate"].startswith("Agent")

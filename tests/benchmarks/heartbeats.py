@@ -1,0 +1,316 @@
+"""Heartbeats the control plane absorbs from simulated agents (``make bench``, after the event log).
+
+``python -m tests.benchmarks.heartbeats --postgres postgres://… --report var/bench/latest.json`` creates a
+``bench_heartbeats`` database on that server, migrates it, registers ``--agents`` agents (default 2,000) through
+the real registration code, starts one real daphne process on it, and then plays the agents from this process
+(asyncio + httpx): each agent keeps a long poll open (as real agents do, so the server carries those
+connections while it absorbs heartbeats) and posts a heartbeat every ``--interval`` seconds (default 10) at a
+random phase, for ``--seconds`` (default 60). That is the target load: 2,000 agents at 10 s = 200 heartbeats/s,
+p99 under 100 ms. A second phase sends heartbeats back to back from ``--concurrency`` senders for 15 s: the
+most this one process absorbs. Latency is measured by the sender (request to answer). Correctness: every
+heartbeat answered 200, the liveness rows count exactly the heartbeats sent, and no event was written.
+The figures go into the report's ``heartbeats`` entry. The load generator shares the machine's cores with
+daphne and PostgreSQL: the figures are a floor, not the server's ceiling.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import base64
+import json
+import os
+import random
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def setup(count: int) -> dict[str, Any]:
+    """In a child process on the benchmark database: a tenant, a workspace and ``count`` registered agents."""
+    import django
+
+    django.setup()
+    from controlplane.agents import actions
+    from controlplane.agents.domain.catalog import ACTION_TYPES
+    from controlplane.eventlog.metadata import Metadata
+    from controlplane.tenancy import actions as tenancy
+
+    boot = Metadata.for_system(None, reason="bench")
+    tenant_id = tenancy.do_create_tenant(metadata=boot, name="Bench", slug="bench")
+    workspace_id = tenancy.do_create_workspace(metadata=boot, tenant_id=tenant_id, name="Fleet", slug="fleet")
+    meta = Metadata.for_system(tenant_id, workspace_id=workspace_id, reason="bench")
+    credentials = []
+    started = time.perf_counter()
+    for n in range(count):
+        _, token = actions.do_issue_bootstrap_token(metadata=meta, tenant_id=tenant_id, workspace_id=workspace_id)
+        done = actions.do_register_agent(
+            bootstrap_token=token,
+            hostname=f"node-{n:05d}",
+            agent_version="bench",
+            member_address=f"10.{n // 65536}.{n // 256 % 256}.{n % 256}:5801",
+            allowlist=sorted(ACTION_TYPES),
+            facts={},
+        )
+        credentials.append(done.credential)
+    return {"credentials": credentials, "register_s": round(time.perf_counter() - started, 2)}
+
+
+def check(expected: int) -> dict[str, Any]:
+    """In a child process: what the database holds after the run."""
+    import django
+
+    django.setup()
+    from django.db.models import Sum
+
+    from controlplane.agents.models import AgentLiveness
+    from controlplane.eventlog.models import Event
+
+    return {
+        "heartbeats_recorded": AgentLiveness.unscoped.aggregate(n=Sum("heartbeats"))["n"] or 0,
+        "events": Event.objects.count(),
+        "expected": expected,
+    }
+
+
+def _facts(n: int) -> dict[str, Any]:
+    return {
+        "hostname": f"node-{n:05d}",
+        "addresses": [f"10.0.{n // 256 % 256}.{n % 256}"],
+        "cpu_count": 8,
+        "load_1m": round(random.random() * 4, 2),
+        "memory_total_bytes": 32 << 30,
+        "memory_available_bytes": 20 << 30,
+        "disk": {"path": "/opt/seatunnel", "total_bytes": 500 << 30, "free_bytes": 300 << 30},
+        "java_version": "17.0.9",
+        "seatunnel_version": "2.3.8",
+        "seatunnel_home": "/opt/seatunnel",
+        "service": {"manager": "systemd", "state": "active"},
+    }
+
+
+def percentile(values: list[float], q: float) -> float | None:
+    if not values:
+        return None
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
+
+
+def summary(latencies: list[float], seconds: float, errors: int) -> dict[str, Any]:
+    ms = [x * 1000 for x in latencies]
+    return {
+        "heartbeats": len(latencies),
+        "errors": errors,
+        "seconds": round(seconds, 2),
+        "heartbeats_per_s": round(len(latencies) / seconds, 1) if seconds else None,
+        "p50_ms": round(percentile(ms, 0.50) or 0, 2),
+        "p95_ms": round(percentile(ms, 0.95) or 0, 2),
+        "p99_ms": round(percentile(ms, 0.99) or 0, 2),
+        "max_ms": round(max(ms), 2) if ms else None,
+    }
+
+
+async def play(url: str, credentials: list[str], interval: float, seconds: float, concurrency: int) -> dict:
+    import httpx
+
+    limits = httpx.Limits(max_connections=len(credentials) * 2 + concurrency, max_keepalive_connections=None)
+    async with httpx.AsyncClient(base_url=url, limits=limits, timeout=60) as client:
+        stop = asyncio.Event()
+        polls = {"answered": 0, "errors": 0}
+
+        async def poller(credential: str) -> None:
+            headers = {"Authorization": f"Agent {credential}"}
+            await asyncio.sleep(random.random() * 5)
+            while not stop.is_set():
+                try:
+                    answer = await client.get("/agent/v1/actions/next", params={"wait": 25}, headers=headers)
+                    polls["answered" if answer.status_code == 200 else "errors"] += 1
+                except httpx.HTTPError:
+                    polls["errors"] += 1
+                    await asyncio.sleep(1)
+
+        latencies: list[float] = []
+        errors = [0]
+
+        async def beat(n: int, credential: str, record: bool) -> None:
+            body = {"sent_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()), "facts": _facts(n)}
+            started = time.perf_counter()
+            try:
+                answer = await client.post(
+                    "/agent/v1/heartbeat", json=body, headers={"Authorization": f"Agent {credential}"}
+                )
+                ok = answer.status_code == 200
+            except httpx.HTTPError:
+                ok = False
+            if not record:
+                return
+            if ok:
+                latencies.append(time.perf_counter() - started)
+            else:
+                errors[0] += 1
+
+        async def agent(n: int, credential: str, until: float) -> None:
+            await asyncio.sleep(random.random() * interval)  # a random phase, as real agents have
+            while time.monotonic() < until:
+                asyncio.get_running_loop().create_task(beat(n, credential, True))
+                await asyncio.sleep(interval)
+
+        pollers = [asyncio.create_task(poller(c)) for c in credentials]
+        await asyncio.sleep(6)  # every long poll is open before measuring
+        # Phase 1: the fleet at its interval.
+        started = time.monotonic()
+        until = started + seconds
+        await asyncio.gather(*(agent(n, c, until) for n, c in enumerate(credentials)))
+        await asyncio.sleep(2)  # the last heartbeats are answered
+        fleet = summary(latencies, seconds, errors[0])
+        # Phase 2: back to back from a few senders, long polls still open.
+        latencies.clear()
+        errors[0] = 0
+        sent = [0]
+
+        async def sender(k: int) -> None:
+            end = time.monotonic() + 15
+            while time.monotonic() < end:
+                n = (k + sent[0] * concurrency) % len(credentials)
+                sent[0] += 1
+                await beat(n, credentials[n], True)
+
+        t0 = time.monotonic()
+        await asyncio.gather(*(sender(k) for k in range(concurrency)))
+        saturation = summary(latencies, time.monotonic() - t0, errors[0])
+        stop.set()
+        for task in pollers:
+            task.cancel()
+        await asyncio.gather(*pollers, return_exceptions=True)
+        return {"fleet": fleet, "saturation": saturation, "long_polls": polls}
+
+
+def _child(mode: str, argument: str, env: dict[str, str]) -> dict[str, Any]:
+    done = subprocess.run(
+        [sys.executable, "-m", "tests.benchmarks.heartbeats", f"--{mode}", argument],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=3600,
+    )
+    if done.returncode != 0:
+        raise RuntimeError(f"{mode} child failed: {done.stderr[-3000:]}")
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--postgres", default="postgres://postgres@127.0.0.1:5432/test", help="server URL")
+    parser.add_argument("--db-name", default="bench_heartbeats", help="database created and dropped for the run")
+    parser.add_argument("--report", default=str(ROOT / "var" / "bench" / "latest.json"))
+    parser.add_argument("--agents", type=int, default=2000)
+    parser.add_argument("--interval", type=float, default=10.0)
+    parser.add_argument("--seconds", type=float, default=60.0)
+    parser.add_argument("--concurrency", type=int, default=32, help="senders in the saturation phase")
+    parser.add_argument("--port", type=int, default=0, help="daphne's port (default: a free one)")
+    parser.add_argument("--setup", help=argparse.SUPPRESS)
+    parser.add_argument("--check", help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+    if args.setup:
+        print(json.dumps(setup(int(args.setup))))
+        return 0
+    if args.check:
+        print(json.dumps(check(int(args.check))))
+        return 0
+
+    import httpx
+
+    from tests.agents.live import free_port
+    from tests.benchmarks.run import create_database, drop_database, with_database
+
+    name = args.db_name
+    create_database("postgresql", args.postgres, name)
+    data = ROOT / "var" / "bench" / "data-heartbeats"
+    data.mkdir(parents=True, exist_ok=True)
+    env = {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "controlplane.settings",
+        "CONTROLPLANE_DATABASE_URL": with_database(args.postgres, name),
+        "CONTROLPLANE_DATA_DIR": str(data),
+        "CONTROLPLANE_LOG_LEVEL": "WARNING",
+        "CONTROLPLANE_MASTER_KEYS": f"bench:{base64.b64encode(os.urandom(32)).decode()}",
+        "CONTROLPLANE_AGENT_HEARTBEAT_SECONDS": str(int(args.interval)),
+    }
+    env.pop("CONTROLPLANE_REDIS_URL", None)
+    env.pop("CONTROLPLANE_MASTER_KEY_FILE", None)
+    env.setdefault("CONTROLPLANE_SECRET_KEY", "benchmark-only-secret-key-0123456789-abcdefghijklmnopqrstuvwxyz")
+    result: dict[str, Any] = {"id": "heartbeats", "agents": args.agents, "interval_s": args.interval}
+    server = None
+    try:
+        subprocess.run([sys.executable, "manage.py", "migrate", "--noinput", "-v", "0"], cwd=ROOT, env=env, check=True)
+        registered = _child("setup", str(args.agents), env)
+        result["register_s"] = registered["register_s"]
+        events_before = _child("check", "0", env)["events"]
+        port = args.port or free_port()
+        log = (data / "daphne.log").open("w")
+        server = subprocess.Popen(
+            [sys.executable, "-m", "daphne", "-b", "127.0.0.1", "-p", str(port), "controlplane.asgi:application"],
+            cwd=ROOT,
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+        url = f"http://127.0.0.1:{port}"
+        for _ in range(300):
+            try:
+                if httpx.get(f"{url}/healthz", timeout=2).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                time.sleep(0.2)
+        measured = asyncio.run(play(url, registered["credentials"], args.interval, args.seconds, args.concurrency))
+        result.update(measured)
+        sent = (
+            measured["fleet"]["heartbeats"]
+            + measured["fleet"]["errors"]
+            + measured["saturation"]["heartbeats"]
+            + measured["saturation"]["errors"]
+        )
+        after = _child("check", str(sent), env)
+        result["checks"] = {
+            "heartbeats_sent": sent,
+            "heartbeats_recorded": after["heartbeats_recorded"],
+            "events_written_during_run": after["events"] - events_before,
+        }
+        target = args.agents / args.interval
+        result["target"] = {"heartbeats_per_s": target, "p99_ms": 100}
+        result["meets_target"] = (
+            measured["fleet"]["heartbeats_per_s"] >= 0.95 * target and measured["fleet"]["p99_ms"] < 100
+        )
+        result["correct"] = (
+            measured["fleet"]["errors"] == 0
+            and measured["saturation"]["errors"] == 0
+            and after["heartbeats_recorded"] == sent
+            and after["events"] == events_before
+        )
+    except Exception as exc:  # the report says what failed rather than nothing
+        result.update(error=str(exc)[:2000], correct=False)
+    finally:
+        if server is not None:
+            server.terminate()
+            try:
+                server.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                server.kill()
+        drop_database("postgresql", args.postgres, name)
+    report_path = Path(args.report)
+    report = json.loads(report_path.read_text()) if report_path.exists() else {}
+    report["heartbeats"] = result
+    report_path.parent.mkdir(parents=True, exist_ok=True)
+    report_path.write_text(json.dumps(report, indent=2) + "\n")
+    print(json.dumps(result, indent=2))
+    return 0 if result.get("correct") else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
