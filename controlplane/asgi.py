@@ -1,4 +1,4 @@
-"""ASGI entry point for daphne: HTTP through Django, websockets through Channels (added by later apps)."""
+"""ASGI entry point for daphne: HTTP through Django, websockets (``/ws/v1/…``, docs/LIVE.md) through Channels."""
 
 from __future__ import annotations
 
@@ -10,15 +10,20 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "controlplane.settings")
 from controlplane.config import ConfigError
 
 try:
-    from channels.routing import ProtocolTypeRouter
+    from channels.auth import AuthMiddlewareStack
+    from channels.routing import ProtocolTypeRouter, URLRouter
     from django.core.asgi import get_asgi_application
 
-    django_asgi = get_asgi_application()
+    django_asgi = get_asgi_application()  # sets Django up: the routes below import models
 
-    from controlplane.agents.longpoll import with_agent_paths  # after Django is set up
+    from controlplane.agents.longpoll import with_agent_paths
+    from controlplane.live.routing import websocket_urlpatterns
 except ConfigError as exc:
     print(f"configuration error: {exc}", file=sys.stderr)
     sys.exit(2)
 
-# The agents' long poll is answered in front of Django's synchronous middleware (docs/adr: agent long poll).
-application = ProtocolTypeRouter({"http": with_agent_paths(django_asgi)})
+# The session (console) is resolved for every websocket; live/access.py honours it only from the site's own
+# origin, and prefers a bearer token when one is offered.
+application = ProtocolTypeRouter(
+    {"http": with_agent_paths(django_asgi), "websocket": AuthMiddlewareStack(URLRouter(websocket_urlpatterns))}
+)

@@ -68,6 +68,7 @@ INSTALLED_APPS = [
     "controlplane.audit",
     "controlplane.api",
     "controlplane.console",
+    "controlplane.live",
 ]
 
 MIDDLEWARE = [
@@ -148,6 +149,13 @@ else:
         "store_processed": False,
     }
     CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
+
+# Live progress (docs/LIVE.md): how often each web process's tailer reads the log. Without Redis that is the
+# latency; with Redis commits wake it at once and this is only the safety net.
+LIVE_POLL_SECONDS = (
+    config.env_int("CONTROLPLANE_LIVE_POLL_MILLISECONDS", 1000 if REDIS_URL else 150, minimum=10, maximum=60_000)
+    / 1000
+)
 
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True

@@ -19,6 +19,7 @@ still running.
 
 from __future__ import annotations
 
+import time
 import weakref
 from dataclasses import dataclass, field
 
@@ -108,3 +109,32 @@ class GlobalReader:
     def lag_waiting(self) -> int:
         """How many snapshot horizons are still waiting on in-flight transactions (for metrics)."""
         return len(self._pending)
+
+
+def safe_head(using: str = "default", pause: float = 0.002) -> int:
+    """A position to start following the log after: every position at or below it that will ever exist is
+    visible now, so a reader that starts here never skips a late commit (the live tailer's start).
+
+    SQLite, MariaDB/MySQL and Oracle commit in position order: the highest visible position is final. On
+    PostgreSQL the highest position M is read in one statement that also takes a transaction id X after its
+    snapshot (and ends at once); once a later snapshot lists no transaction below X in progress, every
+    writer that could hold a position below M has finished (the argument of ADR 0002). Called outside a
+    transaction; waits about as long as the longest append in flight.
+    """
+    connection = connections[using]
+    if not isinstance(dialect_for(connection.vendor), PostgresDialect):
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT COALESCE(MAX(position), 0) FROM eventlog_event")
+            return int(cursor.fetchone()[0])
+    if connection.in_atomic_block:
+        raise RuntimeError("safe_head() needs its own transactions: call it outside transaction.atomic()")
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT COALESCE(MAX(position), 0), pg_current_xact_id()::text FROM eventlog_event")
+        head, fresh = cursor.fetchone()
+        fresh = int(fresh)
+        while True:
+            cursor.execute("SELECT pg_current_snapshot()::text")
+            _, _, in_progress = parse_snapshot(cursor.fetchone()[0])
+            if not any(xid < fresh for xid in in_progress):
+                return int(head)
+            time.sleep(pause)

@@ -9,7 +9,7 @@ is what would cap throughput here (docs/eventlog.md).
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import orjson
@@ -157,11 +157,38 @@ def append(
 
     if d.single_call and not connection.in_atomic_block and not projectors.any_handles(batch.wire_names):
         # Nothing else has to commit with these events: one statement is the whole transaction.
-        return record(d.append_rows(connection, batch))
-    with transaction.atomic(using=using):
         recorded = record(d.append_rows(connection, batch))
-        projectors.apply_sync(recorded)
+    else:
+        with transaction.atomic(using=using):
+            recorded = record(d.append_rows(connection, batch))
+            projectors.apply_sync(recorded)
+    if _commit_listeners:
+        _announce(recorded[-1].position, using)
     return recorded
+
+
+# Called with the highest position of an append once it has committed (at once when it already has).
+# The live tailer's wake-up notice uses it (controlplane/live/wakeup.py); a listener must be quick and
+# must not raise: it runs on the appending thread, after the commit.
+_commit_listeners: list[Callable[[int], None]] = []
+
+
+def on_committed(listener: Callable[[int], None]) -> None:
+    if listener not in _commit_listeners:
+        _commit_listeners.append(listener)
+
+
+def remove_commit_listener(listener: Callable[[int], None]) -> None:
+    if listener in _commit_listeners:
+        _commit_listeners.remove(listener)
+
+
+def _announce(position: int, using: str) -> None:
+    def tell() -> None:
+        for listener in list(_commit_listeners):
+            listener(position)
+
+    transaction.on_commit(tell, using=using)
 
 
 def read_stream(stream_id: str, *, after_version: int = 0, using: str = "default") -> list[RecordedEvent]:

@@ -1,0 +1,109 @@
+"""Live progress through a real daphne process and a real websocket client (the ``websockets`` package).
+
+A client follows a run while events are appended to it; it drops the connection twice mid-stream and
+reconnects with the last position it saw. It must receive every event exactly once, in order. Run on the
+embedded path (the tailer polls) and with Redis (wake-up notices; the poll is set to a minute there, so
+the test passes only if the notices really wake the tailer).
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+
+import pytest
+from django.conf import settings
+from websockets.sync.client import connect
+
+from controlplane.live import access, wakeup
+from tests.live.servers import Daphne, RedisServer
+from tests.live.world import append_to_run, build
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+EVENTS = 240
+DROPS_AFTER = (60, 150)  # the client drops the connection after this many messages in total
+WAIT = 30  # seconds without a message before the client gives up (a failure, not a timing assertion)
+
+
+@pytest.fixture(params=["embedded", "redis"])
+def server(request, tmp_path):
+    redis = None
+    redis_url = None
+    if request.param == "redis":
+        redis_url = settings.REDIS_URL
+        if not redis_url:  # the embedded test run: a redis-server of our own
+            redis = RedisServer(tmp_path / "redis")
+            redis_url = redis.url
+        wakeup.install(redis_url)  # this process appends: it announces its commits
+    daphne = Daphne(redis_url=redis_url, poll_ms=60_000 if redis_url else None)
+    try:
+        yield daphne
+    finally:
+        daphne.stop()
+        if redis_url and not settings.REDIS_URL:
+            wakeup.uninstall()
+        if redis is not None:
+            redis.stop()
+
+
+class Follower(threading.Thread):
+    """The websocket client: follows the run, drops the connection at DROPS_AFTER, resumes from its position."""
+
+    def __init__(self, url: str, token: str) -> None:
+        super().__init__(daemon=True)
+        self.url = url
+        self.token = token
+        self.received: list[dict] = []
+        self.connections = 0
+        self.connected = threading.Event()
+        self.error: BaseException | None = None
+        self.want = EVENTS
+
+    def run(self) -> None:
+        try:
+            while len(self.received) < self.want:
+                after = f"?after={self.received[-1]['position']}" if self.received else ""
+                with connect(
+                    self.url + after,
+                    subprotocols=[access.PROTOCOL, f"{access.BEARER_PROTOCOL_PREFIX}{self.token}"],
+                    open_timeout=WAIT,
+                ) as socket:
+                    self.connections += 1
+                    self.connected.set()
+                    while len(self.received) < self.want:
+                        self.received.append(json.loads(socket.recv(timeout=WAIT)))
+                        if len(self.received) in DROPS_AFTER:
+                            break  # leave mid-stream; the writer keeps appending meanwhile
+                time.sleep(0.05)
+        except BaseException as exc:  # reported by the test
+            self.error = exc
+
+
+def test_a_client_that_drops_and_resumes_gets_every_event_once_in_order(server):
+    world = build()
+    follower = Follower(server.url(f"/ws/v1/runs/{world.runs['acme']}/"), world.tokens["viewer"])
+    follower.start()
+    assert follower.connected.wait(WAIT), server.output()
+    appended: list[int] = []
+    for n in range(EVENTS):
+        appended += append_to_run(world, 1, "acme", n)
+        if n % 10 == 0:
+            time.sleep(0.02)  # let the stream be live rather than one burst
+    follower.join(WAIT * 3)
+    assert not follower.is_alive(), f"{len(follower.received)} of {EVENTS} received\n{server.output()}"
+    assert follower.error is None, f"{follower.error!r}\n{server.output()}"
+    assert follower.connections == len(DROPS_AFTER) + 1
+    assert [m["position"] for m in follower.received] == appended
+    assert [m["data"]["n"] for m in follower.received] == list(range(EVENTS))
+    # Nothing beyond: a last event is the very next message of a fresh connection resuming at the end.
+    follower.want = EVENTS + 1
+    follower.connected.clear()
+    resumed = threading.Thread(target=follower.run, daemon=True)
+    resumed.start()
+    assert follower.connected.wait(WAIT)
+    (marker,) = append_to_run(world, 1, "acme", 9999)
+    resumed.join(WAIT)
+    assert follower.error is None, repr(follower.error)
+    assert [m["position"] for m in follower.received[EVENTS:]] == [marker]
