@@ -106,6 +106,11 @@ def _no_others(params: dict[str, Any], known: set[str]) -> None:
         raise PlanError(f"unknown parameter(s): {', '.join(unknown)}", field=unknown[0])
 
 
+def _order(item: tuple[Target, str]) -> tuple[str, str, str]:
+    target = item[0]
+    return (target.address, target.hostname, target.agent_id)
+
+
 def targets(cluster: Cluster, wanted: Any = None) -> list[Target]:
     """The cluster's nodes that have an agent, by member address; ``wanted`` narrows them (node ids, addresses,
     agent ids or host names). Planning refuses agents that are lost or revoked: they cannot act."""
@@ -116,15 +121,18 @@ def targets(cluster: Cluster, wanted: Any = None) -> list[Target]:
         raise PlanError("no agent has registered for a node of this cluster", code="OPERATION_NO_AGENTS")
     found = sorted(
         (
-            Target(
-                node_id=node_id(cluster.id, a.member_address) if a.member_address else "",
-                address=a.member_address,
-                agent_id=a.id,
-                hostname=a.hostname,
-            ),
-            a.status,
-        )
-        for a in agents
+            (
+                Target(
+                    node_id=node_id(cluster.id, a.member_address) if a.member_address else "",
+                    address=a.member_address,
+                    agent_id=a.id,
+                    hostname=a.hostname,
+                ),
+                a.status,
+            )
+            for a in agents
+        ),
+        key=_order,
     )
     if wanted is not None:
         if not isinstance(wanted, list) or not wanted or not all(isinstance(w, str) for w in wanted):
@@ -137,7 +145,7 @@ def targets(cluster: Cluster, wanted: Any = None) -> list[Target]:
                     f"no node with an agent is called {name!r}", code="OPERATION_NODE_UNKNOWN", field="nodes"
                 )
             chosen += [m for m in match if m not in chosen]
-        found = sorted(chosen)
+        found = sorted(chosen, key=_order)
     down = [t.hostname or t.agent_id for t, status in found if status in UNAVAILABLE_AGENTS]
     if down:
         raise PlanError(
