@@ -220,6 +220,10 @@ def do_rotate_keys(
             .values_list("pk", "secret_id")[:batch_size]
         )
         if not pending:
+            # The agents' signing key is sealed under a master key too (docs/adr/0010-agent-signing-key.md).
+            from controlplane.agents.signing import rewrap_all
+
+            rewrap_all(to_kek_id)
             return total
         after = pending[-1][0]
         by_secret: dict[str, list[int]] = defaultdict(list)
