@@ -4,7 +4,7 @@ A worker takes the lease with one conditional UPDATE (free, or held by an owner 
 workers that race for it cannot both win: the database serialises the two updates of the row and the loser's
 WHERE no longer matches. While a step runs, a timer renews the lease; every outcome is recorded in a transaction
 that first renews it (``fence``), so a worker that lost its lease (paused too long, its row taken over) cannot
-record over its successor. docs/adr/0009-operation-lease-and-recovery.md.
+record over its successor. docs/adr/0012-operation-lease-and-recovery.md.
 """
 
 from __future__ import annotations

@@ -2,7 +2,7 @@
 
 ``OperationLease`` is not a read model: it is the engine's coordination row (who advances the operation now, until
 when, and when it next needs a worker). It is not event-sourced and not rebuilt, like a cluster's Health row; a
-rebuild of the read models leaves it alone (docs/adr/0009-operation-lease-and-recovery.md).
+rebuild of the read models leaves it alone (docs/adr/0012-operation-lease-and-recovery.md).
 """
 
 from __future__ import annotations

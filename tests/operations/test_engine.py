@@ -362,3 +362,28 @@ def test_workers_racing_for_one_lease_exactly_one_wins(tmp_path):
         t.join()
     assert errors == [] and len(won) == 1
     assert OperationLease.objects.get(operation_id=op_id).owner == won[0].owner
+
+
+def test_operation_read_models_rebuild_row_for_row(place, tmp_path):
+    from controlplane.eventlog.maintenance import rebuild
+    from tests.eventlog.fingerprint import read_model_fingerprint
+
+    p = {"file": str(tmp_path / "effects")}
+    drive(
+        request(
+            place,
+            [
+                {"key": "a", "kind": "testing.record", "compensation": "testing.undo", "params": p},
+                {"key": "f", "kind": "testing.flaky", "params": {**p, "succeed_at": 2}},
+                {"key": "x", "kind": "testing.fail", "params": p},
+                {"key": "z", "kind": "testing.record", "params": p},
+            ],
+        )
+    )
+    cancelled = request(place, recorded_steps(tmp_path / "effects", "a", "b"))
+    engine.advance(cancelled)
+    actions.do_cancel_operation(metadata=place.meta, operation=Operation.unscoped.get(id=cancelled))
+    before = read_model_fingerprint()
+    assert before["operations_operationstep"]
+    rebuild()
+    assert read_model_fingerprint() == before
