@@ -63,8 +63,9 @@ def daphne(
         CONTROLPLANE_LOG_LEVEL="WARNING",
         **(extra_env or {}),
     )
-    if os.environ.get("CONTROLPLANE_REDIS_URL"):
-        env["CONTROLPLANE_REDIS_URL"] = os.environ["CONTROLPLANE_REDIS_URL"]
+    for shared in ("CONTROLPLANE_REDIS_URL", "CONTROLPLANE_SECRET_KEY"):  # the matrix sets them
+        if os.environ.get(shared):
+            env[shared] = os.environ[shared]
     log = (data_dir / f"daphne-{port}.log").open("w")
     proc = subprocess.Popen(
         [sys.executable, "-m", "daphne", "-b", "127.0.0.1", "-p", str(port), "controlplane.asgi:application"],
