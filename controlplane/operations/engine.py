@@ -29,6 +29,7 @@ from controlplane.operations.domain import aggregate
 from controlplane.operations.domain.aggregate import Move, Operation, StaleAttempt, next_move
 from controlplane.operations.domain.plan import StepSpec
 from controlplane.operations.domain.states import OperationTransitionIllegal
+from controlplane.operations.models import OperationLease
 
 log = logging.getLogger(__name__)
 
@@ -271,6 +272,8 @@ def recover() -> list[str]:
     for operation_id in found:
         op, _ = load_operation(operation_id)
         if op.terminal or not op.exists:
+            # finished while nobody held the lease (a cancel before the first step): nothing to queue
+            OperationLease.objects.filter(operation_id=operation_id, owner="").update(active=False, wake_at=None)
             continue
         log.info("re-queueing operation %s (lease expired or wake-up missed)", operation_id)
         enqueue(op)

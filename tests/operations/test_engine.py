@@ -286,6 +286,13 @@ def test_recovery_finds_expired_leases_and_missed_wake_ups_only(place, tmp_path,
     OperationLease.objects.filter(operation_id=held).update(owner="alive", expires_at=now + timedelta(seconds=30))
     assert sorted(engine.recover()) == sorted([lost, expired])
     assert engine.recover() == []  # marked: not re-queued again before the grace passes
+    # cancelled before any worker started it: recovery retires its lease instead of queueing it forever
+    cancelled = request(place, recorded_steps(tmp_path / "effects", "a"))
+    actions.do_cancel_operation(metadata=place.meta, operation=Operation.unscoped.get(id=cancelled))
+    OperationLease.objects.filter(operation_id=cancelled).update(wake_at=now - timedelta(seconds=60))
+    assert engine.recover() == [cancelled]
+    assert OperationLease.objects.get(operation_id=cancelled).active is False
+    assert engine.recover() == []
 
 
 def test_dry_run_plans_without_writing(place, tmp_path):
