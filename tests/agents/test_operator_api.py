@@ -144,3 +144,32 @@ def test_a_queued_action_is_cancelled_over_the_api(place):
     assert again["id"] == asked["id"]
     cancelled = operator.post(f"{W}/agent-actions/{asked['id']}/cancel/", content_type="application/json")
     assert cancelled.status_code == 200 and cancelled.json()["state"] == "CANCELLED"
+
+
+def test_a_node_and_its_agent_point_at_each_other(place):
+    from controlplane.clusters import actions as clusters
+    from controlplane.clusters import health
+    from controlplane.clusters.models import Cluster, Node
+    from tests.agents.helpers import issue_token, register_body
+    from tests.api.world import emulator_url
+
+    viewer = as_role("viewer", place)
+    cluster_id = clusters.do_register_cluster(
+        metadata=place.meta,
+        tenant_id=place.tenant_id,
+        workspace_id=place.workspace_id,
+        name="zeta",
+        form="bare_metal",
+        mode="hybrid",
+        endpoints=[emulator_url()],
+    )
+    health.poll_one(Cluster.unscoped.get(id=cluster_id), metadata=place.meta)
+    address = Node.unscoped.filter(cluster_id=cluster_id).values_list("address", flat=True).first()
+    assert address
+    token = issue_token(place, cluster_id=cluster_id)
+    reg = actions.do_register_agent(**register_body(token, member_address=address))
+    [node] = viewer.get(f"{W}/clusters/{cluster_id}/nodes/").json()["results"]
+    assert node["agent"] == {"id": reg.agent_id, "hostname": "node-1", "status": "online"}
+    detail = viewer.get(f"{W}/agents/{reg.agent_id}/").json()
+    assert detail["cluster_id"] == cluster_id and detail["node"]["address"] == address
+    assert detail["node"]["status"] == "online"

@@ -10,6 +10,8 @@ from rest_framework.permissions import IsAuthenticated
 from rest_framework.request import Request
 from rest_framework.response import Response
 
+from controlplane.agents.models import Agent
+from controlplane.agents.selectors import agents_by_member
 from controlplane.api.base import AuditedViewSet, TenantViewSet, with_etag
 from controlplane.api.idempotency import idempotent
 from controlplane.api.pagination import Cursor
@@ -105,6 +107,7 @@ class NodeSerializer(serializers.Serializer):
     last_seen = serializers.CharField(allow_null=True)
     is_master = serializers.BooleanField(allow_null=True)
     metrics = serializers.DictField(allow_null=True)
+    agent = serializers.DictField(allow_null=True)  # {id, hostname, status} of the node's agent (by address)
 
 
 class ConnectorSerializer(serializers.Serializer):
@@ -230,7 +233,13 @@ class ClusterViewSet(mixins.ListModelMixin, TenantViewSet):
         observed = Health.objects.filter(cluster_id=cluster.id).first()
         paginator = NodeCursor()
         page = paginator.paginate_queryset(Node.objects.filter(cluster_id=cluster.id), request, view=self)
-        return paginator.get_paginated_response([node_payload(node, cluster, observed) for node in page or []])
+        agents = agents_by_member(cluster.tenant_id, cluster.id)
+        return paginator.get_paginated_response(
+            [
+                {**node_payload(node, cluster, observed), "agent": agent_payload(agents.get(node.address))}
+                for node in page or []
+            ]
+        )
 
     @extend_schema(request=None, responses=HealthSerializer)
     @action(detail=True, methods=["post"])
@@ -320,6 +329,11 @@ def node_payload(node: Node, cluster: Cluster, observed: Health | None) -> dict:
         "is_master": metrics.get("is_master") if metrics else None,
         "metrics": {k: v for k, v in metrics.items() if k not in ("address", "role", "is_master")} if metrics else None,
     }
+
+
+def agent_payload(agent: Agent | None) -> dict | None:
+    """The node's agent, linked by the member address it reported at registration (docs/AGENTS.md)."""
+    return {"id": agent.id, "hostname": agent.hostname, "status": agent.status} if agent is not None else None
 
 
 def catalog_payload(catalog: Catalog) -> dict[str, list[dict[str, str]]]:
