@@ -134,7 +134,7 @@ def agent_endpoint(methods: list[str]):  # type: ignore[no-untyped-def]
 
 def _audit(request: HttpRequest, agent_id: str, tenant_id: str, workspace_id: str, **kwargs: Any) -> None:
     record(
-        actor_kind="agent",
+        actor_kind="agent" if agent_id else "anonymous",  # a refused registration has no agent yet
         actor_id=agent_id,
         tenant_id=tenant_id,
         workspace_id=workspace_id,
