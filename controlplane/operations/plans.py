@@ -1,9 +1,9 @@
 """Operation types: each turns (cluster, parameters) into a plan of steps, and a finished operation's step results
 into its result. Planning reads the cluster's agents and writes nothing, so a dry run is the same call.
 
-rolling_restart: streaming runs are paused cluster-wide before the first batch and resumed after the last one. The
-engine's REST API v2 of 2.3.x does not say which member runs a job (3.x's /resource/workers does, per worker), so a
-node's own runs cannot be told apart; pausing them all is the safe choice (docs/OPERATIONS_ENGINE.md).
+rolling_restart: on 3.x engines the streaming runs with tasks on a batch's nodes (``/resource/workers``) are paused
+before the batch and resumed after it. 2.3.x's REST API does not say which member runs a job, so there they are
+paused cluster-wide before the first batch and resumed after the last one (docs/OPERATIONS_ENGINE.md).
 """
 
 from __future__ import annotations
@@ -207,17 +207,21 @@ def plan_rolling_restart(cluster: Cluster, params: dict[str, Any]) -> Planned:
     rejoin = _int(params, "rejoin_within_seconds", 180, 5, 3600)
     nodes = targets(cluster, params.get("nodes"))
     groups = batches(nodes, size)
-    steps = [
-        StepSpec(
-            key="pause-streaming-runs",
-            kind="runs.pause",
-            title="Pause the cluster's streaming runs with a savepoint",
-            compensation="runs.resume",
-            timeout_seconds=120,
-        )
-    ]
+    placement = knows_placement(cluster.engine_version)
     keep_going = {"continue_on_failure": not stop_first}
+    steps: list[StepSpec] = []
+    if not placement:
+        steps.append(_pause_step("pause-streaming-runs", "Pause the cluster's streaming runs with a savepoint"))
     for number, group in enumerate(groups, 1):
+        if placement:
+            steps.append(
+                _pause_step(
+                    f"b{number}.pause",
+                    f"Batch {number}: pause the streaming runs with tasks on {_names(group)}",
+                    group,
+                    number,
+                )
+            )
         steps += [
             _agent_step(
                 f"b{number}.restart",
@@ -248,6 +252,8 @@ def plan_rolling_restart(cluster: Cluster, params: dict[str, Any]) -> Planned:
                 **keep_going,
             ),
         ]
+        if placement:
+            steps.append(_resume_step(f"b{number}.resume", f"b{number}.pause", number))
         if pause and number < len(groups):
             steps.append(
                 StepSpec(
@@ -258,15 +264,8 @@ def plan_rolling_restart(cluster: Cluster, params: dict[str, Any]) -> Planned:
                     batch=number,
                 )
             )
-    steps.append(
-        StepSpec(
-            key="resume-streaming-runs",
-            kind="runs.resume",
-            title="Resume the streaming runs paused by this operation",
-            params={"pause_step": "pause-streaming-runs"},
-            timeout_seconds=120,
-        )
-    )
+    if not placement:
+        steps.append(_resume_step("resume-streaming-runs", "pause-streaming-runs", None))
     understood = {
         "batch_size": size,
         "pause_between_batches_seconds": pause,
@@ -275,11 +274,49 @@ def plan_rolling_restart(cluster: Cluster, params: dict[str, Any]) -> Planned:
         "restart_timeout_seconds": restart_timeout,
         "rejoin_within_seconds": rejoin,
     }
-    notes = [
-        "Streaming runs are paused on the whole cluster before the first batch and resumed after the last: the "
-        "engine's REST API does not say which node runs a job. A failed restart resumes them too (compensation)."
-    ]
+    if placement:
+        notes = [
+            "Streaming runs are paused batch by batch: those with tasks on the batch's nodes (the engine's "
+            "/resource/workers), resumed after the batch. A failed restart resumes them too (compensation)."
+        ]
+    else:
+        notes = [
+            f"Streaming runs are paused on the whole cluster before the first batch and resumed after the last: "
+            f"the REST API of SeaTunnel {cluster.engine_version or '2.3'} does not say which node runs a job. A failed "
+            "restart resumes them too (compensation)."
+        ]
     return Planned(steps, understood, notes)
+
+
+def knows_placement(engine_version: str) -> bool:
+    """3.x serves /resource/workers: which jobs have tasks on which worker."""
+    head = (engine_version or "").split(".", 1)[0]
+    return head.isdigit() and int(head) >= 3
+
+
+def _pause_step(key: str, title: str, group: list[Target] | None = None, batch: int | None = None) -> StepSpec:
+    return StepSpec(
+        key=key,
+        kind="runs.pause",
+        title=title,
+        targets=tuple(group or ()),
+        params={"placement": True} if group else {},
+        batch=batch,
+        compensation="runs.resume",
+        timeout_seconds=120,
+    )
+
+
+def _resume_step(key: str, pause_key: str, batch: int | None) -> StepSpec:
+    return StepSpec(
+        key=key,
+        kind="runs.resume",
+        title="Resume the streaming runs paused by this operation"
+        + (f" in batch {batch}" if batch is not None else ""),
+        params={"pause_step": pause_key},
+        batch=batch,
+        timeout_seconds=120,
+    )
 
 
 # -- collect_diagnostics -----------------------------------------------------------------------------------

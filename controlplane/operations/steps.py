@@ -216,16 +216,46 @@ def _ours(journal: list[dict], key: str) -> list[str]:
     return seen
 
 
+def _jobs_on(ctx: StepContext) -> set[int] | None:
+    """Engine job ids with tasks on the step's target members (3.x ``/resource/workers``); None while the engine
+    cannot say. An engine without the endpoint counts every job as placed there: pausing more is the safe side."""
+    from controlplane.clusters.connect import client_for
+    from controlplane.clusters.models import Cluster
+    from controlplane.seatunnel.client import ZetaUnreachable, ZetaUnsupported
+
+    cluster = Cluster.unscoped.filter(id=ctx.operation.cluster_id, removed=False).first()
+    if cluster is None:
+        raise StepError("the cluster was removed", code="CLUSTER_NOT_FOUND")
+    try:
+        with client_for(cluster, timeout=5.0) as client:
+            placed = client.worker_jobs()
+    except ZetaUnsupported:
+        return {r.engine_job_id for r in _streaming_running(ctx.operation)}
+    except ZetaUnreachable as error:
+        raise StepError(error.message, code=error.code, transient=True) from None
+    if placed is None:
+        return None
+    addresses = {t.address for t in ctx.spec.targets}
+    return {job for address, jobs in placed.items() if address in addresses for job in jobs}
+
+
 @step_kind("runs.pause")
 def pause_runs(ctx: StepContext) -> Outcome:
-    """Stop the cluster's RUNNING streaming runs with a savepoint and wait until they are PAUSED. Each pause is
+    """Stop the cluster's RUNNING streaming runs with a savepoint (with ``params.placement``: only those with tasks
+    on the step's target members) and wait until they are PAUSED. Each pause is
     written to the journal in the transaction that asks for it, so a resumed attempt knows which runs are ours
     (and the compensation resumes exactly those)."""
     from controlplane.jobs import run_actions
     from controlplane.jobs.models import Run
 
     ours = _ours(ctx.journal(), "paused_run")
-    for run in _streaming_running(ctx.operation):
+    candidates = _streaming_running(ctx.operation)
+    if ctx.spec.params.get("placement") and candidates:
+        placed = _jobs_on(ctx)
+        if placed is None:
+            return Wait(poll_seconds())  # the engine cannot say right now (a master election)
+        candidates = [r for r in candidates if r.engine_job_id in placed]
+    for run in candidates:
         if run.id in ours:
             continue
         try:

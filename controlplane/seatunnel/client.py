@@ -559,6 +559,22 @@ class ZetaClient:
     def system_monitoring(self) -> list[dict[str, str]]:
         return [dict(item) for item in _list(self._get("/system-monitoring-information")) if isinstance(item, dict)]
 
+    def worker_jobs(self) -> dict[str, list[int]] | None:
+        """3.x ``/resource/workers``: each worker's address and the engine job ids with tasks on it. None while the
+        engine cannot say (``available: false`` during a master election: ask again). Engines without the
+        endpoint (2.3.x) raise ZetaUnsupported."""
+        data = self._get("/resource/workers")
+        if not isinstance(data, dict) or not isinstance(data.get("workers"), list):
+            raise ZetaBadResponse("/resource/workers answered without workers", body=_snippet(data))
+        if not data.get("available", False):
+            return None
+        placed: dict[str, list[int]] = {}
+        for worker in data["workers"]:
+            if isinstance(worker, dict) and worker.get("address"):
+                address = str(worker["address"]).replace("[", "").replace("]", "")  # "[host]:port" on IPv6
+                placed[address] = [_parse_job_id(j) for j in worker.get("runningJobIds") or []]
+        return placed
+
 
 @functools.cache
 def _default_tls() -> ssl.SSLContext:

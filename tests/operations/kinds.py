@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from controlplane.operations import plans
-from controlplane.operations.domain.plan import StepSpec
+from controlplane.operations.domain.plan import StepSpec, Target
 from controlplane.operations.steps import Done, StepContext, StepError, Wait, step_kind
 
 
@@ -74,7 +74,8 @@ def hold(ctx: StepContext) -> Done | Wait:
 
 
 def plan_steps(cluster: Any, params: dict[str, Any]) -> plans.Planned:
-    """``params.steps``: each {key, kind, compensation?, max_attempts?, continue_on_failure?, batch?, params}."""
+    """``params.steps``: each {key, kind, compensation?, max_attempts?, continue_on_failure?, batch?, targets?,
+    params}."""
     steps = [
         StepSpec(
             key=s["key"],
@@ -86,6 +87,7 @@ def plan_steps(cluster: Any, params: dict[str, Any]) -> plans.Planned:
             continue_on_failure=s.get("continue_on_failure", False),
             batch=s.get("batch"),
             timeout_seconds=s.get("timeout_seconds", 60),
+            targets=tuple(Target.from_dict(t) for t in s.get("targets", ())),
         )
         for s in params["steps"]
     ]

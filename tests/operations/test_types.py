@@ -15,7 +15,7 @@ from controlplane.eventlog.models import Event
 from controlplane.jobs import actions as jobs
 from controlplane.jobs import engine as run_engine
 from controlplane.jobs import run_actions
-from controlplane.jobs.models import Job, Run
+from controlplane.jobs.models import Job, JobVersion, Run
 from controlplane.operations import actions, engine
 from controlplane.operations.domain.states import TERMINAL
 from controlplane.operations.models import Operation, OperationStep
@@ -56,7 +56,9 @@ class RunWorker:
         run_engine.sync_cluster(self.cluster_id)
 
 
-def start_stream(place) -> str:  # type: ignore[no-untyped-def]
+def start_stream(place, on=None) -> str:  # type: ignore[no-untyped-def]
+    """A streaming run RUNNING on the emulator of ``place.cluster`` (or of ``on``: a 3.x cluster, which has no
+    connector catalog yet to validate a job against, so the job is made on the 2.3 one and run there)."""
     job_id = jobs.do_create_job(
         metadata=place.meta,
         tenant_id=place.tenant_id,
@@ -65,12 +67,18 @@ def start_stream(place) -> str:  # type: ignore[no-untyped-def]
         cluster_id=place.cluster.id,
         config=STREAMING,
     )
-    run_id = run_actions.do_start_run(metadata=place.meta, job=Job.unscoped.get(id=job_id))
+    job = Job.unscoped.get(id=job_id)
+    if on is None:
+        run_id = run_actions.do_start_run(metadata=place.meta, job=job)
+    else:
+        version = JobVersion.unscoped.get(job_id=job_id, version=job.current_version)
+        manifest = run_actions.build_manifest(job, version, on, place.meta, "on the 3.x cluster")
+        run_id = run_actions._request(metadata=place.meta, job=job, manifest=manifest, reason="manual")
     run_engine.submit(run_id, 0)
     deadline = time.monotonic() + 30
     while Run.unscoped.get(id=run_id).state != "RUNNING":
         assert time.monotonic() < deadline, Run.unscoped.get(id=run_id).state
-        run_engine.sync_cluster(place.cluster.id)
+        run_engine.sync_cluster((on or place.cluster).id)
         time.sleep(0.1)
     return run_id
 
@@ -348,3 +356,87 @@ def test_a_cluster_without_agents_or_with_a_revoked_one_cannot_be_operated_on(pl
     do_revoke_agent(metadata=place.meta, agent_id=node.id, reason="decommissioned")
     answer = client.post(OPERATIONS, body, content_type="application/json")
     assert answer.status_code == 409 and answer.json()["error"]["code"] == "OPERATION_AGENT_UNAVAILABLE"
+
+
+# -- 3.x engines say where a job runs: runs are paused batch by batch --------------------------------------------
+@pytest.fixture(scope="module")
+def zeta3():
+    from controlplane.seatunnel.emulator.process import emulator_process
+
+    with emulator_process("--version", "3.0.0") as running:
+        yield running
+
+
+@pytest.fixture
+def place3(place, zeta3):  # type: ignore[no-untyped-def]
+    from controlplane.clusters import actions as clusters
+    from controlplane.clusters.models import Cluster
+
+    cluster_id = clusters.do_register_cluster(
+        metadata=place.meta,
+        tenant_id=place.tenant_id,
+        workspace_id=place.workspace_id,
+        name="zeta3",
+        form="bare_metal",
+        mode="hybrid",
+        endpoints=[zeta3.url],
+    )
+    place.cluster3 = Cluster.unscoped.get(id=cluster_id)
+    assert place.cluster3.engine_version == "3.0.0"
+    return place
+
+
+def test_on_3x_a_rolling_restart_pauses_only_the_runs_on_each_batch_and_resumes_them_after_it(place3):
+    node = register_agent(place3.meta, place3.cluster3, "node-1", MEMBER)
+    register_agent(place3.meta, place3.cluster3, "node-2", "10.0.0.2:5801")
+    planned = actions.plan_operation(cluster=place3.cluster3, type="rolling_restart", params={"batch_size": 1})
+    assert [s.key for s in planned.steps] == [
+        *(f"b1.{k}" for k in ("pause", "restart", "health", "rejoin", "resume")),
+        *(f"b2.{k}" for k in ("pause", "restart", "health", "rejoin", "resume")),
+    ]
+    assert "batch by batch" in planned.notes[0]
+    stream = start_stream(place3, on=place3.cluster3)
+    op_id = actions.do_request_operation(
+        metadata=place3.meta, cluster=place3.cluster3, type="rolling_restart", params={"nodes": ["node-1"]}
+    )
+    op = drive(op_id, [node], runs=RunWorker(place3.cluster3.id))
+    assert op.state == "SUCCEEDED", (op.error_code, op.error, steps(op_id))
+    assert OperationStep.unscoped.get(operation_id=op_id, key="b1.pause").result == {"paused": [stream]}
+    assert OperationStep.unscoped.get(operation_id=op_id, key="b1.resume").result["resumed"] == [stream]
+    run = Run.unscoped.get(id=stream)
+    assert run.state in ("RUNNING", "SUBMITTING") and run.acknowledged
+    run_actions.do_stop_run(metadata=place3.meta, run=run)
+    run_engine.stop(stream)
+
+
+def test_on_3x_a_node_without_tasks_pauses_nothing(place3, tmp_path):
+    stream = start_stream(place3, on=place3.cluster3)
+
+    def pause_on(address: str) -> dict:
+        op_id = actions.do_request_operation(
+            metadata=place3.meta,
+            cluster=place3.cluster3,
+            type="testing.steps",
+            params={
+                "steps": [
+                    {
+                        "key": "pause",
+                        "kind": "runs.pause",
+                        "params": {"placement": True},
+                        "targets": [{"address": address}],
+                        "compensation": "runs.resume",
+                    },
+                    {"key": "undo", "kind": "testing.fail", "params": {"file": str(tmp_path / "x")}},
+                ]
+            },
+        )
+        op = drive(op_id, [], runs=RunWorker(place3.cluster3.id))
+        assert op.state == "ROLLED_BACK"  # the failing second step resumes what the first paused
+        return OperationStep.unscoped.get(operation_id=op_id, key="pause").result
+
+    assert pause_on("10.0.0.2:5801") == {"paused": []}
+    assert Run.unscoped.get(id=stream).state == "RUNNING"
+    assert pause_on(MEMBER) == {"paused": [stream]}
+    assert Run.unscoped.get(id=stream).state in ("RUNNING", "SUBMITTING")
+    run_actions.do_stop_run(metadata=place3.meta, run=Run.unscoped.get(id=stream))
+    run_engine.stop(stream)
