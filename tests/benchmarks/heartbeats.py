@@ -1,16 +1,16 @@
 """Heartbeats the control plane absorbs from simulated agents (``make bench``, after the event log).
 
 ``python -m tests.benchmarks.heartbeats --postgres postgres://… --report var/bench/latest.json`` creates a
-``bench_heartbeats`` database on that server, migrates it, registers ``--agents`` agents (default 2,000) through
-the real registration code, starts one real daphne process on it, and then plays the agents from this process
-(asyncio + httpx): each agent keeps a long poll open (as real agents do, so the server carries those
-connections while it absorbs heartbeats) and posts a heartbeat every ``--interval`` seconds (default 10) at a
-random phase, for ``--seconds`` (default 60). That is the target load: 2,000 agents at 10 s = 200 heartbeats/s,
-p99 under 100 ms. A second phase sends heartbeats back to back from ``--concurrency`` senders for 15 s: the
-most this one process absorbs. Latency is measured by the sender (request to answer). Correctness: every
-heartbeat answered 200, the liveness rows count exactly the heartbeats sent, and no event was written.
-The figures go into the report's ``heartbeats`` entry. The load generator shares the machine's cores with
-daphne and PostgreSQL: the figures are a floor, not the server's ceiling.
+``bench_heartbeats`` database on that server, migrates it, registers ``--agents`` agents (default 2,000)
+through the real registration code, starts one real daphne process on it, and plays the agents from this
+process (asyncio with a minimal HTTP/1.1 client). Each agent keeps a long poll open, as real agents do, so
+the server carries those connections while it absorbs heartbeats, and posts a heartbeat every
+``--interval`` seconds (default 10) at a random phase, for ``--seconds`` (default 60). That is the target
+load: 2,000 agents at 10 s = 200 heartbeats/s, p99 under 100 ms. A second phase sends heartbeats back to
+back from ``--concurrency`` senders for 15 s: the most this one process absorbs. Latency is measured by the
+sender (request to answer). Correctness: every heartbeat answered 200, the liveness rows count exactly the
+heartbeats sent, and no event was written. The figures go into the report's ``heartbeats`` entry. The load
+generator shares the machine's cores with daphne and PostgreSQL: the figures are a floor, not a ceiling.
 """
 
 from __future__ import annotations
@@ -114,79 +114,120 @@ def summary(latencies: list[float], seconds: float, errors: int) -> dict[str, An
     }
 
 
+class Connection:
+    """A minimal keep-alive HTTP/1.1 client on asyncio streams: httpx's pool costs time linear in its open
+    connections per request, which with 4,000 of them made the load generator, not the server, the limit."""
+
+    def __init__(self, host: str, port: int) -> None:
+        self.host, self.port = host, port
+        self.reader: asyncio.StreamReader | None = None
+        self.writer: asyncio.StreamWriter | None = None
+
+    async def request(self, method: str, path: str, credential: str, body: bytes = b"") -> tuple[int, bytes]:
+        if self.writer is None:
+            self.reader, self.writer = await asyncio.open_connection(self.host, self.port)
+        head = (
+            f"{method} {path} HTTP/1.1\r\nHost: {self.host}:{self.port}\r\n"
+            f"Authorization: Agent {credential}\r\nContent-Type: application/json\r\n"
+            f"Content-Length: {len(body)}\r\n\r\n"
+        )
+        try:
+            self.writer.write(head.encode() + body)
+            status = int((await self.reader.readline()).split()[1])
+            length, close = 0, False
+            while (line := await self.reader.readline()) not in (b"\r\n", b""):
+                name, _, value = line.decode("latin-1").partition(":")
+                if name.lower() == "content-length":
+                    length = int(value)
+                elif name.lower() == "connection" and value.strip().lower() == "close":
+                    close = True
+            data = await self.reader.readexactly(length)
+        except (OSError, IndexError, ValueError, asyncio.IncompleteReadError):
+            self.close()
+            raise
+        if close:
+            self.close()
+        return status, data
+
+    def close(self) -> None:
+        if self.writer is not None:
+            self.writer.close()
+        self.reader = self.writer = None
+
+
 async def play(url: str, credentials: list[str], interval: float, seconds: float, concurrency: int) -> dict:
-    import httpx
+    from urllib.parse import urlsplit
 
-    limits = httpx.Limits(max_connections=len(credentials) * 2 + concurrency, max_keepalive_connections=None)
-    async with httpx.AsyncClient(base_url=url, limits=limits, timeout=60) as client:
-        stop = asyncio.Event()
-        polls = {"answered": 0, "errors": 0}
+    host, port = urlsplit(url).hostname or "127.0.0.1", urlsplit(url).port or 80
+    stop = asyncio.Event()
+    polls = {"answered": 0, "errors": 0}
 
-        async def poller(credential: str) -> None:
-            headers = {"Authorization": f"Agent {credential}"}
-            await asyncio.sleep(random.random() * 5)
-            while not stop.is_set():
-                try:
-                    answer = await client.get("/agent/v1/actions/next", params={"wait": 25}, headers=headers)
-                    polls["answered" if answer.status_code == 200 else "errors"] += 1
-                except httpx.HTTPError:
-                    polls["errors"] += 1
-                    await asyncio.sleep(1)
-
-        latencies: list[float] = []
-        errors = [0]
-
-        async def beat(n: int, credential: str, record: bool) -> None:
-            body = {"sent_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()), "facts": _facts(n)}
-            started = time.perf_counter()
+    async def poller(credential: str) -> None:
+        conn = Connection(host, port)
+        await asyncio.sleep(random.random() * 5)
+        while not stop.is_set():
             try:
-                answer = await client.post(
-                    "/agent/v1/heartbeat", json=body, headers={"Authorization": f"Agent {credential}"}
-                )
-                ok = answer.status_code == 200
-            except httpx.HTTPError:
-                ok = False
-            if not record:
-                return
-            if ok:
-                latencies.append(time.perf_counter() - started)
-            else:
-                errors[0] += 1
+                status, _ = await conn.request("GET", "/agent/v1/actions/next?wait=25", credential)
+                polls["answered" if status == 200 else "errors"] += 1
+            except (OSError, IndexError, ValueError, asyncio.IncompleteReadError):
+                polls["errors"] += 1
+                await asyncio.sleep(1)
+        conn.close()
 
-        async def agent(n: int, credential: str, until: float) -> None:
-            await asyncio.sleep(random.random() * interval)  # a random phase, as real agents have
-            while time.monotonic() < until:
-                asyncio.get_running_loop().create_task(beat(n, credential, True))
-                await asyncio.sleep(interval)
+    latencies: list[float] = []
+    errors = [0]
 
-        pollers = [asyncio.create_task(poller(c)) for c in credentials]
-        await asyncio.sleep(6)  # every long poll is open before measuring
-        # Phase 1: the fleet at its interval.
-        started = time.monotonic()
-        until = started + seconds
-        await asyncio.gather(*(agent(n, c, until) for n, c in enumerate(credentials)))
-        await asyncio.sleep(2)  # the last heartbeats are answered
-        fleet = summary(latencies, seconds, errors[0])
-        # Phase 2: back to back from a few senders, long polls still open.
-        latencies.clear()
-        errors[0] = 0
-        sent = [0]
+    async def beat(conn: Connection, n: int, credential: str) -> None:
+        body = json.dumps({"sent_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()), "facts": _facts(n)}).encode()
+        started = time.perf_counter()
+        try:
+            status, _ = await conn.request("POST", "/agent/v1/heartbeat", credential, body)
+            ok = status == 200
+        except (OSError, IndexError, ValueError, asyncio.IncompleteReadError):
+            ok = False
+        if ok:
+            latencies.append(time.perf_counter() - started)
+        else:
+            errors[0] += 1
 
-        async def sender(k: int) -> None:
-            end = time.monotonic() + 15
-            while time.monotonic() < end:
-                n = (k + sent[0] * concurrency) % len(credentials)
-                sent[0] += 1
-                await beat(n, credentials[n], True)
+    async def agent(n: int, credential: str, until: float) -> None:
+        conn = Connection(host, port)
+        await asyncio.sleep(random.random() * interval)  # a random phase, as real agents have
+        next_at = time.monotonic()
+        while next_at < until:
+            await beat(conn, n, credential)
+            next_at += interval
+            if next_at < until:
+                await asyncio.sleep(max(0.0, next_at - time.monotonic()))
+        conn.close()
 
-        t0 = time.monotonic()
-        await asyncio.gather(*(sender(k) for k in range(concurrency)))
-        saturation = summary(latencies, time.monotonic() - t0, errors[0])
-        stop.set()
-        for task in pollers:
-            task.cancel()
-        await asyncio.gather(*pollers, return_exceptions=True)
-        return {"fleet": fleet, "saturation": saturation, "long_polls": polls}
+    pollers = [asyncio.create_task(poller(c)) for c in credentials]
+    await asyncio.sleep(6)  # every long poll is open before measuring
+    # Phase 1: the fleet at its interval.
+    started = time.monotonic()
+    await asyncio.gather(*(agent(n, c, started + seconds) for n, c in enumerate(credentials)))
+    fleet = summary(latencies, seconds, errors[0])  # heartbeats sent within the window, over the window
+    # Phase 2: back to back from a few senders, the long polls still open.
+    latencies.clear()
+    errors[0] = 0
+
+    async def sender(k: int) -> None:
+        conn = Connection(host, port)
+        end = time.monotonic() + 15
+        n = k
+        while time.monotonic() < end:
+            await beat(conn, n % len(credentials), credentials[n % len(credentials)])
+            n += concurrency
+        conn.close()
+
+    t0 = time.monotonic()
+    await asyncio.gather(*(sender(k) for k in range(concurrency)))
+    saturation = summary(latencies, time.monotonic() - t0, errors[0])
+    stop.set()
+    for task in pollers:
+        task.cancel()
+    await asyncio.gather(*pollers, return_exceptions=True)
+    return {"fleet": fleet, "saturation": saturation, "long_polls": polls}
 
 
 def _child(mode: str, argument: str, env: dict[str, str]) -> dict[str, Any]:
