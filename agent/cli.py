@@ -44,6 +44,9 @@ def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(
         level=args.log_level, stream=sys.stderr, format="%(asctime)s %(levelname)s %(threadName)s %(message)s"
     )
+    # httpx logs each request at INFO; its transport's connection chatter is too much even for DEBUG.
+    logging.getLogger("httpcore").setLevel(logging.INFO)
+    logging.getLogger("httpx").setLevel(logging.WARNING if args.log_level != "DEBUG" else logging.INFO)
 
     def usage(message: str) -> int:
         print(f"agent: {message}", file=sys.stderr)

@@ -413,7 +413,7 @@ class Agent:
                     action_id, {"status": error.status, "code": error.code, "message": error.message}
                 )
                 continue
-            self.state.remove_outbox(action_id)
+            self.state.remove_outbox(action_id, sent=item)
             if item.get("artifact"):
                 self.state.artifact_path(action_id).unlink(missing_ok=True)
             log.info("%s of %s acknowledged", item.get("kind"), action_id)

@@ -224,7 +224,9 @@ class StateDir:
 
     def put_outbox(self, action_id: str, item: dict[str, Any]) -> None:
         """`item`: {"kind": "result"|"refusal", "body": {...}, "artifact": path or None}."""
-        write_atomic(self.outbox / f"{_safe(action_id)}.json", json.dumps({"id": action_id, **item}).encode())
+        with self._lock:
+            item = {**item, "id": action_id, "queued_at": time.time()}
+            write_atomic(self.outbox / f"{_safe(action_id)}.json", json.dumps(item).encode())
 
     def outbox_items(self) -> list[dict[str, Any]]:
         items = []
@@ -236,20 +238,32 @@ class StateDir:
         return items
 
     def update_outbox(self, action_id: str, item: dict[str, Any]) -> None:
-        path = self.outbox / f"{_safe(action_id)}.json"
-        if path.exists():
-            write_atomic(path, json.dumps(item).encode())
+        with self._lock:
+            path = self.outbox / f"{_safe(action_id)}.json"
+            if path.exists():
+                write_atomic(path, json.dumps(item).encode())
 
-    def remove_outbox(self, action_id: str) -> None:
-        (self.outbox / f"{_safe(action_id)}.json").unlink(missing_ok=True)
+    def remove_outbox(self, action_id: str, sent: dict[str, Any] | None = None) -> None:
+        """Delete an acknowledged item; with `sent`, only if the file still holds that item (a duplicate
+        delivery may have queued the outcome again while it was being sent: that one must go out too)."""
+        with self._lock:
+            path = self.outbox / f"{_safe(action_id)}.json"
+            if sent is not None:
+                try:
+                    if json.loads(path.read_text()).get("queued_at") != sent.get("queued_at"):
+                        return
+                except (OSError, ValueError):
+                    return
+            path.unlink(missing_ok=True)
 
     def reject_outbox(self, action_id: str, answer: dict[str, Any]) -> None:
         path = self.outbox / f"{_safe(action_id)}.json"
-        with contextlib.suppress(OSError, ValueError):
-            item = json.loads(path.read_text())
-            item["rejected_with"] = answer
-            write_atomic(self.rejected / path.name, json.dumps(item).encode())
-        path.unlink(missing_ok=True)
+        with self._lock:
+            with contextlib.suppress(OSError, ValueError):
+                item = json.loads(path.read_text())
+                item["rejected_with"] = answer
+                write_atomic(self.rejected / path.name, json.dumps(item).encode())
+            path.unlink(missing_ok=True)
 
     def artifact_path(self, action_id: str) -> Path:
         return self.artifacts / f"{_safe(action_id)}.tar.gz"

@@ -28,7 +28,9 @@ class AgentProcess:
     def __init__(self, *args: str, log: Path) -> None:
         self.log = log
         self.handle = open(log, "ab")
-        self.proc = subprocess.Popen(agent_cmd(*args), cwd=ROOT, stdout=self.handle, stderr=subprocess.STDOUT)
+        self.proc = subprocess.Popen(
+            agent_cmd("--log-level", "DEBUG", *args), cwd=ROOT, stdout=self.handle, stderr=subprocess.STDOUT
+        )
 
     def stop(self, sig: int = signal.SIGTERM) -> int:
         if self.proc.poll() is None:
@@ -161,7 +163,7 @@ def test_a_pending_result_survives_an_agent_kill(cp, tmp_path, home):
         wait_until(lambda: not pending.exists(), message="the outbox emptied")
         # the same action delivered again to the new process is not run again. (First let the killed agent's
         # last long poll run out on the fake control plane, or that dead request would take the envelope.)
-        wait_until(lambda: second.output.count("actions/next?wait=1") >= 2, message="two polls by the new agent")
+        wait_until(lambda: second.output.count("poll: waiting up to 1 s") >= 3, message="two polls by the new agent")
         cp.push(cp.signer.envelope(action))
         wait_until(lambda: len(cp.results[action["id"]]) == 2, message="the stored result sent again")
         assert cp.results[action["id"]][1] == delivered
