@@ -13,10 +13,11 @@ import os
 import signal
 import sys
 import threading
+from collections.abc import Callable
 from pathlib import Path
 
-from agent import __version__, config, daemon
-from agent.state import StateDir, StateError
+from agent import __version__, config, daemon, managers
+from agent.state import Credential, StateDir, StateError
 
 TOKEN_ENV = "SEATUNNEL_AGENT_BOOTSTRAP_TOKEN"  # noqa: S105 - the variable name, not a token
 
@@ -30,6 +31,10 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--bootstrap-token",
         help=f"the one-time registration token (or set {TOKEN_ENV}); not needed once credential.json exists",
+    )
+    parser.add_argument(
+        "--bootstrap-token-file",
+        help="read the registration token from this file, waiting until it appears (not needed once registered)",
     )
     parser.add_argument("--config", help="the agent's TOML config file (docs/AGENT.md)")
     parser.add_argument("--state-dir", help="where the credential, seen ids and outbox live (overrides state_dir)")
@@ -82,10 +87,34 @@ def main(argv: list[str] | None = None) -> int:
     signal.signal(signal.SIGTERM, on_signal)
     signal.signal(signal.SIGINT, on_signal)
 
+    # A service bound to the agent (`with_agent`) comes up first: it must not wait for the control plane.
+    service = managers.build(cfg.service, cfg, role="service") if cfg.service else None
+    if service is None or not service.with_agent:
+        return _serve(args, cfg, state, credential, stop, agent_box, usage)
+    _start_with_agent(service, stop)
+    try:
+        return _serve(args, cfg, state, credential, stop, agent_box, usage)
+    finally:
+        _stop_with_agent(service)
+
+
+def _serve(
+    args: argparse.Namespace,
+    cfg: config.AgentConfig,
+    state: StateDir,
+    credential: Credential | None,
+    stop: threading.Event,
+    agent_box: list[daemon.Agent],
+    usage: Callable[[str], int],
+) -> int:
     if credential is None:
         token = args.bootstrap_token or os.environ.get(TOKEN_ENV)
         if not cfg.server:
             return usage("no server: pass --server or set `server` in the config file")
+        if not token and args.bootstrap_token_file:
+            token = _wait_for_token_file(Path(args.bootstrap_token_file), stop)
+            if token is None:
+                return 0  # stopped while waiting
         if not token:
             return usage(f"not registered yet and no bootstrap token: pass --bootstrap-token or set {TOKEN_ENV}")
         try:
@@ -105,3 +134,45 @@ def main(argv: list[str] | None = None) -> int:
         return usage(f"cannot start: {error}")
     agent_box.append(agent)
     return agent.run()
+
+
+def _wait_for_token_file(path: Path, stop: threading.Event) -> str | None:
+    """The token in `path` once the file exists and is not empty (whoever enrols the node may write it after
+    the agent started); None when stopped first."""
+    told = False
+    while not stop.is_set():
+        try:
+            token = path.read_text().strip()
+        except FileNotFoundError:
+            token = ""
+        except OSError as error:
+            print(f"agent: cannot read {path}: {error.strerror}", file=sys.stderr)
+            token = ""
+        if token:
+            return token
+        if not told:
+            logging.getLogger("agent").info("not registered yet: waiting for a bootstrap token in %s", path)
+            told = True
+        stop.wait(0.5)
+    return None
+
+
+def _start_with_agent(service: managers.ServiceManager, stop: threading.Event) -> None:
+    log = logging.getLogger("agent")
+    try:
+        answer = service.start(float(getattr(service, "ready_timeout", 60)), cancel=stop)
+    except managers.ManagerError as error:
+        # The agent still runs: its heartbeats report the service failed and service.start can be retried.
+        log.error("the service did not start with the agent: %s", error)
+        return
+    log.info("service started with the agent: %s", answer.get("status"))
+
+
+def _stop_with_agent(service: managers.ServiceManager) -> None:
+    log = logging.getLogger("agent")
+    try:
+        answer = service.stop(float(getattr(service, "stop_timeout", 30)))
+    except managers.ManagerError as error:
+        log.error("the service did not stop with the agent: %s", error)
+        return
+    log.info("service stopped with the agent (%s)", answer.get("stopped_with", "it was not running"))

@@ -52,6 +52,9 @@ class ServiceStatus:
 
 class ServiceManager(ABC):
     kind: str = ""
+    # The agent starts the service when it starts and stops it when it stops (the process manager's
+    # `with_agent`, for development and the demo); otherwise the service outlives the agent.
+    with_agent: bool = False
 
     def __init__(self) -> None:
         self.lock = threading.RLock()  # one start/stop/restart at a time per managed service

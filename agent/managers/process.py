@@ -31,8 +31,12 @@ class ProcessManager(ServiceManager):
     def __init__(self, table: dict[str, Any], *, state_dir: Path, log_dir: Path, role: str) -> None:
         super().__init__()
         base.known_keys(
-            table, {"command", "cwd", "env", "stop_timeout_seconds", "ready_url", "ready_timeout_seconds", "log_file"}
-        )
+            table,
+            {
+                "command", "cwd", "env", "stop_timeout_seconds", "ready_url", "ready_timeout_seconds", "log_file",
+                "with_agent",
+            },
+        )  # fmt: skip
         command = table.get("command")
         if not isinstance(command, list) or not command or not all(isinstance(c, str) and c for c in command):
             raise base.ConfigError("command must be a non-empty list of strings (argv, no shell)")
@@ -45,6 +49,7 @@ class ProcessManager(ServiceManager):
         self.stop_timeout = base.integer(table, "stop_timeout_seconds", 30, 1, 3600)
         self.ready_url = base.string(table, "ready_url") if "ready_url" in table else None
         self.ready_timeout = base.integer(table, "ready_timeout_seconds", 60, 1, 3600)
+        self.with_agent = base.boolean(table, "with_agent", False)
         log_name = base.string(table, "log_file", f"seatunnel-agent-{role}.out")
         if "/" in log_name or log_name.startswith("."):
             raise base.ConfigError("log_file must be a plain file name (it goes under the logs directory)")
