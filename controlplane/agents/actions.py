@@ -15,7 +15,7 @@ from typing import Any
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
-from django.db.models import F, Subquery
+from django.db.models import F, Q, Subquery
 from django.utils import timezone
 
 from controlplane.agents import wakeup
@@ -458,19 +458,14 @@ def do_claim_actions(agent: AuthenticatedAgent, *, now: datetime | None = None, 
     """Envelopes of the agent's queued actions (now DELIVERED), plus those handed over earlier that never
     started (the answer may have been lost; the agent runs an id once)."""
     now = now or timezone.now()
-    rows = list(
-        Action.unscoped.filter(agent_id=agent.id, state=ActionState.PENDING, expires_at__gt=now).order_by("created_at")[
-            :limit
-        ]
+    # One query for both: queued ones, and handed-over ones that never started (redelivered).
+    queued = Q(state=ActionState.PENDING, expires_at__gt=now)
+    stuck = Q(
+        state=ActionState.DELIVERED,
+        delivered_at__lt=now - REDELIVER_AFTER,
+        expires_at__gt=now - action_domain.DELIVERED_GRACE,
     )
-    rows += list(
-        Action.unscoped.filter(
-            agent_id=agent.id,
-            state=ActionState.DELIVERED,
-            delivered_at__lt=now - REDELIVER_AFTER,
-            expires_at__gt=now - action_domain.DELIVERED_GRACE,
-        ).order_by("created_at")[: max(0, limit - len(rows))]
-    )
+    rows = list(Action.unscoped.filter(queued | stuck, agent_id=agent.id).order_by("created_at")[:limit])
     if not rows:
         return []
     key = active_key()

@@ -15,6 +15,7 @@ from __future__ import annotations
 import json
 import logging
 import re
+import threading
 import time
 import uuid
 from collections.abc import Awaitable, Callable
@@ -23,7 +24,7 @@ from typing import Any
 from urllib.parse import parse_qs
 
 from asgiref.sync import SyncToAsync
-from django.db import close_old_connections
+from django.db import DatabaseError, close_old_connections
 
 from controlplane.agents import actions, wakeup
 from controlplane.agents.agent_api import MAX_JSON_BYTES, STATUS, credential_of, error_body, record_heartbeat
@@ -48,16 +49,26 @@ DB_THREADS = 2
 _executor = ThreadPoolExecutor(max_workers=DB_THREADS, thread_name_prefix="agents-db")
 
 
+_hygiene = threading.local()
+HYGIENE_SECONDS = 5.0
+
+
 def _db(fn: Callable[..., Any]) -> Callable[..., Awaitable[Any]]:
     """Run ``fn`` on the agents' small executor (never a thread of its own per request), with Django's
-    connection hygiene around it as a request would have."""
+    connection hygiene (drop a broken or too old connection) every few seconds per thread and after any
+    database error. Per call it would cost a health-check query each time (CONN_HEALTH_CHECKS)."""
 
     def call(*args: Any, **kwargs: Any) -> Any:
-        close_old_connections()
+        now = time.monotonic()
+        if now - getattr(_hygiene, "at", 0.0) > HYGIENE_SECONDS:
+            close_old_connections()
+            _hygiene.at = now
         try:
             return fn(*args, **kwargs)
-        finally:
+        except DatabaseError:
             close_old_connections()
+            _hygiene.at = 0.0
+            raise
 
     return SyncToAsync(call, thread_sensitive=False, executor=_executor)
 
@@ -69,7 +80,12 @@ def agents_with_work(agent_ids: list[str]) -> set[str]:
     )
 
 
-_authenticate = _db(actions.authenticate)
+def authenticate_and_claim(credential: str) -> tuple[actions.AuthenticatedAgent, list[dict]]:
+    agent = actions.authenticate(credential)
+    return agent, actions.do_claim_actions(agent)
+
+
+_authenticate_and_claim = _db(authenticate_and_claim)
 _heartbeat = _db(record_heartbeat)
 _claim = _db(actions.do_claim_actions)
 
@@ -129,15 +145,16 @@ async def app(scope: Scope, receive: Receive, send: Send) -> None:
         await _respond(send, 405, error_body("METHOD_NOT_ALLOWED", "use GET", request_id=request_id), request_id)
         return
     try:
-        agent = await _authenticate(credential_of(headers.get("authorization", "")))
         wait = _wait_seconds(scope.get("query_string", b"").decode("latin-1"))
+        agent, envelopes = await _authenticate_and_claim(credential_of(headers.get("authorization", "")))
         deadline = time.monotonic() + wait
-        while True:
-            envelopes = await _claim(agent)
+        while not envelopes:
             remaining = deadline - time.monotonic()
-            if envelopes or remaining <= 0:
+            # Not woken before the deadline: nothing was queued (or it was in the last half second, and the
+            # agent's next poll claims it at once). Claiming again here would only cost a query.
+            if remaining <= 0 or not await wakeup.wait(agent.id, remaining, _watch_check):
                 break
-            await wakeup.wait(agent.id, remaining, _watch_check)
+            envelopes = await _claim(agent)
     except DomainError as exc:
         await _error(send, exc, request_id)
         return

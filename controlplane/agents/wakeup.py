@@ -16,7 +16,7 @@ from collections.abc import Awaitable, Callable
 log = logging.getLogger(__name__)
 
 WATCH_SECONDS = 0.5
-_CHUNK = 500
+_CHUNK = 1000
 
 _loop: asyncio.AbstractEventLoop | None = None
 _waiters: dict[str, set[asyncio.Event]] = {}

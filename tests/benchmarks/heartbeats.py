@@ -28,6 +28,7 @@ from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parents[2]
+POLL_WAIT = 25  # the protocol's longest wait, what the agent asks for
 
 
 def setup(count: int) -> dict[str, Any]:
@@ -164,10 +165,12 @@ async def play(url: str, credentials: list[str], interval: float, seconds: float
 
     async def poller(credential: str) -> None:
         conn = Connection(host, port)
-        await asyncio.sleep(random.random() * 5)
+        # Real agents start at unrelated times, so their polls (each follows the last) stay spread over the
+        # 25 s wait; starting them all within a few seconds would make them expire in waves.
+        await asyncio.sleep(random.random() * POLL_WAIT)
         while not stop.is_set():
             try:
-                status, _ = await conn.request("GET", "/agent/v1/actions/next?wait=25", credential)
+                status, _ = await conn.request("GET", f"/agent/v1/actions/next?wait={POLL_WAIT}", credential)
                 polls["answered" if status == 200 else "errors"] += 1
             except (OSError, IndexError, ValueError, asyncio.IncompleteReadError):
                 polls["errors"] += 1
@@ -202,7 +205,7 @@ async def play(url: str, credentials: list[str], interval: float, seconds: float
         conn.close()
 
     pollers = [asyncio.create_task(poller(c)) for c in credentials]
-    await asyncio.sleep(6)  # every long poll is open before measuring
+    await asyncio.sleep(POLL_WAIT + 1)  # every long poll is open before measuring
     # Phase 1: the fleet at its interval.
     started = time.monotonic()
     await asyncio.gather(*(agent(n, c, started + seconds) for n, c in enumerate(credentials)))
