@@ -156,7 +156,9 @@ class Connection:
         self.reader = self.writer = None
 
 
-async def play(url: str, credentials: list[str], interval: float, seconds: float, concurrency: int) -> dict:
+async def play(
+    url: str, credentials: list[str], interval: float, seconds: float, concurrency: int, polls_open: bool = True
+) -> dict:
     from urllib.parse import urlsplit
 
     host, port = urlsplit(url).hostname or "127.0.0.1", urlsplit(url).port or 80
@@ -204,8 +206,9 @@ async def play(url: str, credentials: list[str], interval: float, seconds: float
                 await asyncio.sleep(max(0.0, next_at - time.monotonic()))
         conn.close()
 
-    pollers = [asyncio.create_task(poller(c)) for c in credentials]
-    await asyncio.sleep(POLL_WAIT + 1)  # every long poll is open before measuring
+    pollers = [asyncio.create_task(poller(c)) for c in credentials] if polls_open else []
+    if polls_open:
+        await asyncio.sleep(POLL_WAIT + 1)  # every long poll is open before measuring
     # Phase 1: the fleet at its interval.
     started = time.monotonic()
     await asyncio.gather(*(agent(n, c, started + seconds) for n, c in enumerate(credentials)))
@@ -258,6 +261,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seconds", type=float, default=60.0)
     parser.add_argument("--concurrency", type=int, default=32, help="senders in the saturation phase")
     parser.add_argument("--port", type=int, default=0, help="daphne's port (default: a free one)")
+    parser.add_argument("--no-polls", action="store_true", help="heartbeats only, no long polls open")
     parser.add_argument("--setup", help=argparse.SUPPRESS)
     parser.add_argument("--check", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
@@ -289,7 +293,12 @@ def main(argv: list[str] | None = None) -> int:
     env.pop("CONTROLPLANE_REDIS_URL", None)
     env.pop("CONTROLPLANE_MASTER_KEY_FILE", None)
     env.setdefault("CONTROLPLANE_SECRET_KEY", "benchmark-only-secret-key-0123456789-abcdefghijklmnopqrstuvwxyz")
-    result: dict[str, Any] = {"id": "heartbeats", "agents": args.agents, "interval_s": args.interval}
+    result: dict[str, Any] = {
+        "id": "heartbeats",
+        "agents": args.agents,
+        "interval_s": args.interval,
+        "long_polls_open": not args.no_polls,
+    }
     server = None
     try:
         subprocess.run([sys.executable, "manage.py", "migrate", "--noinput", "-v", "0"], cwd=ROOT, env=env, check=True)
@@ -312,7 +321,9 @@ def main(argv: list[str] | None = None) -> int:
                     break
             except httpx.HTTPError:
                 time.sleep(0.2)
-        measured = asyncio.run(play(url, registered["credentials"], args.interval, args.seconds, args.concurrency))
+        measured = asyncio.run(
+            play(url, registered["credentials"], args.interval, args.seconds, args.concurrency, not args.no_polls)
+        )
         result.update(measured)
         sent = (
             measured["fleet"]["heartbeats"]
