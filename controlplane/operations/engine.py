@@ -125,8 +125,10 @@ def advance(operation_id: str) -> str:
 
 def _advance(lease: leases.Lease) -> str:
     takeover = lease.takeover
+    op: Operation | None = None
     for _ in range(_BOOKKEEPING):
-        op, _version = load_operation(lease.operation_id)
+        if op is None:
+            op, _version = load_operation(lease.operation_id)
         now = timezone.now()
         move = next_move(op, now)
         summarize = plans.summarizer(op.type)
@@ -135,10 +137,10 @@ def _advance(lease: leases.Lease) -> str:
                 leases.finish(lease)
                 return str(op.state) if op.exists else "missing"
             if move.kind == "start":
-                _record(lease, op, aggregate.start)
+                op = _record(lease, op, aggregate.start)  # the state after the append: no reload needed
                 continue
             if move.kind == "settle":
-                _record(lease, op, lambda s, f=summarize: aggregate.settle(s, f))
+                op = _record(lease, op, lambda s, f=summarize: aggregate.settle(s, f))
                 continue
             if move.kind == "wait":
                 return _later(lease, op, move.not_before or now)
@@ -146,12 +148,12 @@ def _advance(lease: leases.Lease) -> str:
             compensating = move.kind == "compensate"
             if move.new:
                 begin = aggregate.start_compensation if compensating else aggregate.start_step
-                _record(lease, op, lambda s, b=begin, k=spec.key, a=move.attempt: b(s, key=k, attempt=a))
+                op = _record(lease, op, lambda s, b=begin, k=spec.key, a=move.attempt: b(s, key=k, attempt=a))
                 takeover = False
                 continue
             if takeover and not compensating:
                 takeover = False
-                _record(
+                op = _record(
                     lease,
                     op,
                     lambda s, k=spec.key, a=move.attempt: aggregate.resume_step(
@@ -163,6 +165,7 @@ def _advance(lease: leases.Lease) -> str:
         except (OperationTransitionIllegal, StaleAttempt) as error:
             # the operation moved under us (a cancel came in): look again
             log.info("operation %s moved while advancing: %s", lease.operation_id, error)
+            op = None
             continue
         except leases.LeaseLost:
             return "lease_lost"
