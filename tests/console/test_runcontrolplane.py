@@ -1,11 +1,14 @@
-"""`make run` for real: the supervisor, daphne, a Celery worker and beat on a fresh data directory.
+"""`make run` for real: the supervisor, daphne, a Celery worker, beat and the demo's node agent (which runs the
+Zeta emulator as its SeaTunnel service) on a fresh data directory.
 
-Started twice on the same directory (the second start must just work), stopped once with Ctrl-C
-(SIGINT to the foreground process group, as a terminal sends it) and once with SIGTERM.
+Started twice on the same directory (the second start must just work, and the agent reuses the credential it
+got on the first), stopped once with Ctrl-C (SIGINT to the foreground process group, as a terminal sends it)
+and once with SIGTERM; each time the agent stops its emulator.
 """
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import signal
@@ -144,10 +147,57 @@ def check_serving(run: Running) -> str:
     assert "Site administration" in home.text
     # beat -> on-disk broker -> worker: the periodic task ran.
     run.wait_for(r"^worker +\| .*Task eventlog\.run_subscriptions\[[^\]]+\] succeeded", timeout=20)
-    # The demo cluster is the Zeta emulator on PORT + 80; its jobs were started and a worker submitted them.
-    assert set(run.children()) == {"web", "worker", "beat", "zeta"}
+    # The demo cluster is the Zeta emulator on PORT + 80, run by the agent; its jobs were started.
+    assert set(run.children()) == {"web", "worker", "beat", "agent"}
     run.wait_for(r"^demo +\| (cluster 'demo-zeta' registered|demo cluster and jobs exist)", timeout=30)
     return password
+
+
+def api(run: Running, password: str, path: str) -> dict:
+    token = httpx.post(
+        f"{run.base}/api/v1/auth/token/", json={"username": "admin", "password": password}, timeout=10
+    ).json()["access"]
+    answer = httpx.get(
+        f"{run.base}/api/v1/tenants/demo/workspaces/default/{path}",
+        headers={"Authorization": f"Bearer {token}"},
+        timeout=10,
+    )
+    assert answer.status_code == 200, answer.text
+    return answer.json()
+
+
+def check_agent(run: Running, password: str, data_dir: Path) -> tuple[str, int]:
+    """The agent is online (it heartbeated during this start), supervises the emulator that serves the demo
+    cluster, and the cluster's node lists it. Returns the agent id and the emulator's pid."""
+    zeta = f"http://127.0.0.1:{run.port + 80}"
+    online = rf"^demo +\| agent (\w+) online on \S+: supervises the emulator at {re.escape(zeta)} as member "
+    agent_id = run.wait_for(online + r"127\.0\.0\.1:5801$", timeout=60).group(1)
+    # Then the demo polls the cluster once (not waiting for beat's interval), so its node shows at once.
+    run.wait_for(r"^demo +\| cluster 'demo-zeta' polled: members 127\.0\.0\.1:5801$")
+    state = data_dir / "demo-agent" / "state"
+    assert json.loads((state / "credential.json").read_text())["agent_id"] == agent_id
+    assert oct((state / "credential.json").stat().st_mode & 0o777) == "0o600"
+    emulator = json.loads((state / "service.pid").read_text())["pid"]
+    assert not gone(emulator) and emulator not in run.children().values()  # the agent's child, not ours
+    assert httpx.get(f"{zeta}/overview", timeout=5).status_code == 200
+    agents = api(run, password, "agents/")["results"]
+    assert [(a["id"], a["status"], a["member_address"]) for a in agents] == [(agent_id, "online", "127.0.0.1:5801")]
+    cluster = next(c for c in api(run, password, "clusters/")["results"] if c["name"] == "demo-zeta")
+    assert cluster["endpoints"] == [zeta]
+    nodes = api(run, password, f"clusters/{cluster['id']}/nodes/")
+    nodes = nodes["results"] if isinstance(nodes, dict) else nodes
+    assert [(n["address"], n["agent"]["id"], n["agent"]["status"]) for n in nodes] == [
+        ("127.0.0.1:5801", agent_id, "online")
+    ]
+    return agent_id, emulator
+
+
+def check_stopped(run: Running, children: dict[str, int], emulator: int) -> None:
+    assert all(gone(pid) for pid in children.values()), children
+    for name in children:
+        assert re.search(rf"^control +\| {name} exited with code 0$", run.output, re.MULTILINE), run.output
+    assert re.search(r"^agent +\| .* service stopped with the agent \(SIGTERM\)$", run.output, re.MULTILINE)
+    assert gone(emulator), run.output
 
 
 def demo_runs_settle(run: Running, password: str) -> None:
@@ -178,6 +228,9 @@ def test_run_twice_on_one_data_dir_and_stop_cleanly(tmp_path):
     first = Running(data_dir, port)
     try:
         password = check_serving(first)
+        assert re.search(r"^demo agent: .*; registers with a one-time bootstrap token", first.output, re.MULTILINE)
+        first.wait_for(r"^demo +\| bootstrap token \w+ issued for the demo agent")
+        agent_id, emulator = check_agent(first, password, data_dir)
         first.wait_for(r"^worker +\| .*Task jobs\.submit_run\[[^\]]+\] succeeded", timeout=30)
         demo_runs_settle(first, password)
         children = first.children()
@@ -185,21 +238,25 @@ def test_run_twice_on_one_data_dir_and_stop_cleanly(tmp_path):
     finally:
         first.kill()
     assert "SIGINT received; stopping" in first.output
-    assert all(gone(pid) for pid in children.values()), children
-    for name in children:
-        assert re.search(rf"^control +\| {name} exited with code 0$", first.output, re.MULTILINE), first.output
+    check_stopped(first, children, emulator)
     assert (data_dir / "demo-admin-password").read_text().strip() == password
+    assert not (data_dir / "demo-agent" / "bootstrap-token").exists()  # spent, and removed
 
     second = Running(data_dir, port)
     try:
         assert check_serving(second) == password
         assert "demo: user 'admin' exists" in second.output
+        assert f"; registered as agent {agent_id}; reuses its credential" in second.output
         second.wait_for(r"^demo +\| demo cluster and jobs exist")
+        # Online again under the same id, without a new token or a second registration (check_agent: one agent).
+        assert check_agent(second, password, data_dir)[0] == agent_id
+        assert "bootstrap token" not in second.output
         children = second.children()
+        emulator = json.loads((data_dir / "demo-agent" / "state" / "service.pid").read_text())["pid"]
         assert second.stop(signal.SIGTERM) == 0, second.output
     finally:
         second.kill()
-    assert all(gone(pid) for pid in children.values()), children
+    check_stopped(second, children, emulator)
 
 
 def test_a_port_in_use_is_reported_before_anything_starts(tmp_path):

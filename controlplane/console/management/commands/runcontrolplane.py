@@ -1,8 +1,11 @@
 """Run the whole control plane in the foreground: web (daphne), a Celery worker and Celery beat.
 
 This is what ``make run`` starts. Before the children start it migrates, collects static files (served by
-Django itself when CONTROLPLANE_SERVE_STATIC is on) and, with ``--seed-demo``, seeds the demo. Ctrl-C or
-SIGTERM stops everything and exits 0; a child that dies on its own stops the rest and exits 1.
+Django itself when CONTROLPLANE_SERVE_STATIC is on) and, with ``--seed-demo``, seeds the demo and adds a node
+agent (``python -m agent``, controlplane/console/demo_agent.py) that runs the Zeta emulator on PORT + 80 as
+its SeaTunnel service; once the emulator answers, the demo cluster is registered, the agent enrolled (first
+start only) and the demo jobs started. Ctrl-C or SIGTERM stops everything (the agent stops its emulator) and
+exits 0; a child that dies on its own stops the rest and exits 1.
 """
 
 from __future__ import annotations
@@ -18,6 +21,7 @@ from django.conf import settings
 from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
+from controlplane.console import demo_agent as demo_agents
 from controlplane.console.supervisor import Child, Supervisor
 from controlplane.errors import DomainError
 
@@ -69,12 +73,35 @@ class Command(BaseCommand):
             call_command("seed_demo")
 
         url = _url(host, port)
+        level = settings.LOG_LEVEL.lower()
+        python = sys.executable
+        zeta_url, demo, agent_note = None, None, ""
+        if options["seed_demo"]:
+            # The demo cluster: the Zeta emulator on PORT + 80 (8080 for the default 8000, Zeta's own REST
+            # port), run by the demo agent as its SeaTunnel service.
+            zeta_port = port + 80
+            try:
+                _check_port_free(host, zeta_port)
+            except CommandError as error:
+                self.stderr.write(f"demo cluster not started: {error}")
+            else:
+                zeta_url = _url(host, zeta_port).rstrip("/")
+                demo, agent_note = demo_agents.prepare(
+                    Path(settings.DATA_DIR),
+                    server=url.rstrip("/"),
+                    host=host,
+                    zeta_port=zeta_port,
+                    python=python,
+                    base_dir=Path(settings.BASE_DIR),
+                )
+
         broker = "redis" if settings.REDIS_URL else f"filesystem ({settings.BROKER_DIR})"
         self.stdout.write(f"control plane: {url}  (database {settings.DATABASE_VENDOR}, broker {broker})")
         self.stdout.write(f"data directory: {settings.DATA_DIR}; press Ctrl-C to stop")
-
-        level = settings.LOG_LEVEL.lower()
-        python = sys.executable
+        if demo is not None:
+            self.stdout.write(
+                f"demo agent: config {demo.config_path}, state {demo.state_dir}; emulator at {zeta_url}; {agent_note}"
+            )
         children = [
             Child(
                 "web",
@@ -96,22 +123,8 @@ class Command(BaseCommand):
                 ],
             ),
         ]  # fmt: skip
-        zeta_url = None
-        if options["seed_demo"]:
-            # The demo cluster: the Zeta emulator on PORT + 80 (8080 for the default 8000, Zeta's own REST port).
-            zeta_port = port + 80
-            try:
-                _check_port_free(host, zeta_port)
-            except CommandError as error:
-                self.stderr.write(f"demo cluster not started: {error}")
-            else:
-                zeta_url = _url(host, zeta_port).rstrip("/")
-                children.append(
-                    Child(
-                        "zeta",
-                        [python, "-m", "controlplane.seatunnel.emulator", "--host", host, "--port", str(zeta_port)],
-                    )
-                )
+        if demo is not None:
+            children.append(Child("agent", demo.argv()))
         env = dict(os.environ)
         env.setdefault("DJANGO_SETTINGS_MODULE", "controlplane.settings")
         env["PYTHONUNBUFFERED"] = "1"
@@ -128,31 +141,43 @@ class Command(BaseCommand):
             cwd=Path(settings.BASE_DIR),
             write=write,
             grace=float(options["grace"]),
-            on_started=lambda: _on_started(supervisor, host, port, url, zeta_url),
+            on_started=lambda: _on_started(supervisor, host, port, url, zeta_url, demo),
         )
         code = supervisor.run()
         if code != 0:
             raise CommandError("the control plane stopped because a process failed", returncode=code)
 
 
-def _on_started(supervisor: Supervisor, host: str, port: int, url: str, zeta_url: str | None) -> None:
+def _on_started(
+    supervisor: Supervisor, host: str, port: int, url: str, zeta_url: str | None, demo: demo_agents.DemoAgent | None
+) -> None:
     _announce_when_listening(supervisor, host, port, url)
-    if zeta_url is not None:
-        threading.Thread(target=_seed_demo_cluster, args=(supervisor, zeta_url), name="demo", daemon=True).start()
+    if zeta_url is not None and demo is not None:
+        threading.Thread(target=_seed_demo_cluster, args=(supervisor, zeta_url, demo), name="demo", daemon=True).start()
 
 
-def _seed_demo_cluster(supervisor: Supervisor, zeta_url: str) -> None:
-    """Once the emulator answers: register it as the demo cluster and start the demo jobs (errors are told)."""
+def _seed_demo_cluster(supervisor: Supervisor, zeta_url: str, demo: demo_agents.DemoAgent) -> None:
+    """Once the agent's emulator answers: register it as the demo cluster, start the demo jobs, enrol the agent
+    (first start) and wait until it is online (errors are told)."""
     from django.db import connection
+    from django.utils import timezone
 
     from controlplane.console.management.commands.seed_demo import seed_demo_cluster
 
+    agent = next(c for c in supervisor.children if c.name == "agent")
+    started = timezone.now()
     deadline = time.monotonic() + 60
     try:
         while True:
             try:
                 for note in seed_demo_cluster(zeta_url):
                     supervisor.say("demo", note)
+                note = demo_agents.enroll(demo)
+                if note is not None:
+                    supervisor.say("demo", note)
+                alive = lambda: agent.proc is not None and agent.proc.poll() is None  # noqa: E731
+                supervisor.say("demo", demo_agents.wait_online(demo, started, 60, alive))
+                supervisor.say("demo", demo_agents.poll_now())
                 return
             except DomainError as error:
                 if error.code != "ZETA_UNREACHABLE" or time.monotonic() > deadline:

@@ -1,0 +1,241 @@
+"""The demo's node agent: `make run` runs `python -m agent` supervising the Zeta emulator as the SeaTunnel service.
+
+Everything lives under ``<data dir>/demo-agent/``:
+
+- ``agent.toml``: the agent's config, written on every start (it follows PORT and the Python in use): the
+  process service manager running the emulator on PORT + 80 with ``with_agent`` (the agent starts it before it
+  registers and stops it when it stops), ``member_address`` as the emulator reports its member, and an
+  allowlist of the catalog's safe actions (``SAFE_ACTIONS``).
+- ``state/``: the agent's state directory (``credential.json`` 0600, seen ids, outbox, the emulator's pid file
+  and ``logs/``). A second start finds the credential there and needs no token.
+- ``bootstrap-token``: written once (0600) when the demo cluster exists and the agent has no credential; the
+  agent, started with ``--bootstrap-token-file``, waits for it. It is removed once the agent registered.
+
+The bootstrap token is bound to the demo cluster, so the cluster's node lists its agent (by member address).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:  # models are imported inside the functions: this module loads before the apps are ready
+    from controlplane.clusters.models import Cluster
+
+DIRECTORY = "demo-agent"
+# The emulator without --members reports one member: the bind host and Hazelcast's default member port.
+MEMBER_PORT = 5801
+# Everything in the catalog but plugin.install (it fetches and writes a jar) and worker.* (no [worker] here).
+SAFE_ACTIONS = (
+    "service.status",
+    "service.start",
+    "service.stop",
+    "service.restart",
+    "health.check",
+    "snapshot.version_config",
+    "log.tail",
+    "diagnostics.collect",
+)
+
+
+@dataclass(frozen=True)
+class DemoAgent:
+    root: Path
+    server: str  # the control plane's URL, as the agent reaches it
+    host: str
+    zeta_port: int
+    python: str
+    base_dir: Path
+
+    @property
+    def config_path(self) -> Path:
+        return self.root / "agent.toml"
+
+    @property
+    def state_dir(self) -> Path:
+        return self.root / "state"
+
+    @property
+    def token_path(self) -> Path:
+        return self.root / "bootstrap-token"
+
+    @property
+    def credential_path(self) -> Path:
+        return self.state_dir / "credential.json"
+
+    @property
+    def engine_url(self) -> str:
+        host = f"[{self.host}]" if ":" in self.host else self.host
+        return f"http://{host}:{self.zeta_port}"
+
+    @property
+    def member_address(self) -> str:
+        return f"{self.host}:{MEMBER_PORT}"
+
+    def argv(self) -> list[str]:
+        return [
+            self.python, "-m", "agent", "--config", str(self.config_path),
+            "--bootstrap-token-file", str(self.token_path),
+        ]  # fmt: skip
+
+    def registered_id(self) -> str | None:
+        """The agent id in the credential the agent stored, if any (the file is the agent's; read, never written)."""
+        try:
+            raw = json.loads(self.credential_path.read_text())
+        except (OSError, ValueError):
+            return None
+        agent_id = raw.get("agent_id") if isinstance(raw, dict) else None
+        return agent_id if isinstance(agent_id, str) and agent_id else None
+
+    def _credential_server(self) -> str | None:
+        try:
+            return json.loads(self.credential_path.read_text()).get("server")
+        except (OSError, ValueError, AttributeError):
+            return None
+
+    def write_config(self) -> None:
+        command = [
+            self.python,
+            "-m",
+            "controlplane.seatunnel.emulator",
+            "--host",
+            self.host,
+            "--port",
+            str(self.zeta_port),
+        ]
+        lines = [
+            "# Written by `manage.py runcontrolplane --seed-demo` on every start (docs/AGENT.md); edits are lost.",
+            f"server = {json.dumps(self.server)}",
+            f"state_dir = {json.dumps(str(self.state_dir))}",
+            f"member_address = {json.dumps(self.member_address)}",
+            "",
+            "[seatunnel]",
+            f"engine_url = {json.dumps(self.engine_url)}",
+            "",
+            "[allowlist]",
+            f"types = {json.dumps(list(SAFE_ACTIONS))}",
+            "",
+            "[service]",
+            'manager = "process"',
+            f"command = {json.dumps(command)}",
+            f"cwd = {json.dumps(str(self.base_dir))}",
+            f"ready_url = {json.dumps(self.engine_url + '/overview')}",
+            "with_agent = true",
+            "stop_timeout_seconds = 10",
+            "",
+        ]
+        self.root.mkdir(parents=True, exist_ok=True)
+        self.config_path.write_text("\n".join(lines))
+
+
+def prepare(
+    data_dir: Path, *, server: str, host: str, zeta_port: int, python: str, base_dir: Path
+) -> tuple[DemoAgent, str]:
+    """Write the agent's config and decide whether its stored credential still serves: it must name this
+    server and an agent the control plane has not revoked (else the state is cleared and the agent registers
+    again). Returns the demo agent and a line for the banner."""
+    from controlplane.agents.models import Agent
+
+    demo = DemoAgent(
+        root=Path(data_dir) / DIRECTORY, server=server, host=host, zeta_port=zeta_port, python=python, base_dir=base_dir
+    )
+    agent_id = demo.registered_id()
+    stale = ""
+    if agent_id is not None:
+        if demo._credential_server() != server:
+            stale = f"its credential belonged to {demo._credential_server()}"
+        elif not Agent.unscoped.filter(id=agent_id).exclude(status="revoked").exists():
+            stale = f"agent {agent_id} is revoked or unknown here"
+        if stale:
+            # The old pid file goes too: the agent it belonged to stopped its emulator when it stopped.
+            shutil.rmtree(demo.state_dir, ignore_errors=True)
+            agent_id = None
+    demo.write_config()
+    # A spent token, or one of an earlier start that never registered (a fresh one is issued): either goes.
+    demo.token_path.unlink(missing_ok=True)
+    if agent_id is not None:
+        return demo, f"registered as agent {agent_id}; reuses its credential"
+    note = "registers with a one-time bootstrap token once the demo cluster exists"
+    return demo, f"{note} ({stale}: registering anew)" if stale else note
+
+
+def _demo_cluster() -> Cluster:
+    from controlplane.clusters.models import Cluster
+    from controlplane.console.management.commands.seed_demo import DEMO_CLUSTER, TENANT_SLUG, WORKSPACE_SLUG
+    from controlplane.tenancy.models import Workspace
+
+    workspace = Workspace.objects.get(tenant__slug=TENANT_SLUG, slug=WORKSPACE_SLUG)
+    return Cluster.unscoped.get(workspace_id=workspace.id, name=DEMO_CLUSTER, removed=False)
+
+
+def enroll(demo: DemoAgent) -> str | None:
+    """A bootstrap token bound to the demo cluster, written 0600 where the waiting agent reads it; None when
+    the agent already has a credential or a token is already waiting."""
+    from controlplane.agents.actions import do_issue_bootstrap_token
+    from controlplane.audit.recorder import record_command
+    from controlplane.eventlog.metadata import Metadata
+
+    if demo.registered_id() is not None or demo.token_path.exists():
+        return None
+    cluster = _demo_cluster()
+    meta = Metadata.for_system(cluster.tenant_id, workspace_id=cluster.workspace_id, reason="seed_demo")
+    token_id, text = do_issue_bootstrap_token(
+        metadata=meta,
+        tenant_id=cluster.tenant_id,
+        workspace_id=cluster.workspace_id,
+        cluster_id=cluster.id,
+        expires_in_seconds=3600,
+        description="make run: the demo agent",
+    )
+    record_command("seed_demo", resource_type="agent_bootstrap_token", result="ok", details={"token_id": token_id})
+    partial = demo.token_path.with_name(demo.token_path.name + ".tmp")
+    fd = os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as handle:
+        handle.write(text + "\n")
+    os.replace(partial, demo.token_path)  # the agent never reads half a token
+    return f"bootstrap token {token_id} issued for the demo agent (bound to the demo cluster)"
+
+
+def wait_online(demo: DemoAgent, since: datetime, timeout: float, alive: Callable[[], bool]) -> str:
+    """Wait until the demo agent is registered, online and has heartbeated after `since` (an agent of the
+    previous start still looks online for a few intervals); the line to print either way."""
+    from controlplane.agents.models import Agent, AgentLiveness
+
+    deadline = time.monotonic() + timeout
+    while alive():
+        agent_id = demo.registered_id()
+        row = Agent.unscoped.filter(id=agent_id).first() if agent_id else None
+        heard = AgentLiveness.unscoped.filter(agent_id=agent_id, last_heartbeat_at__gte=since).exists()
+        if row is not None and row.status == "online" and heard:
+            demo.token_path.unlink(missing_ok=True)
+            return (
+                f"agent {row.id} online on {row.hostname}: supervises the emulator at {demo.engine_url} "
+                f"as member {row.member_address}"
+            )
+        if time.monotonic() > deadline:
+            state = row.status if row is not None else "not registered"
+            return f"the demo agent is not online after {timeout:g} s ({state}); see the agent's lines above"
+        time.sleep(0.3)
+    return "the demo agent stopped before it was online"
+
+
+def poll_now() -> str:
+    """Poll the demo cluster's health once, as beat does every interval, so its node (and the node's agent)
+    shows in the console at once; the line to print."""
+    from controlplane.clusters import health
+    from controlplane.eventlog.metadata import Metadata
+
+    cluster = _demo_cluster()
+    meta = Metadata.for_system(cluster.tenant_id, workspace_id=cluster.workspace_id, reason="seed_demo")
+    observed = health.poll_one(cluster, metadata=meta)
+    if not observed.reachable:
+        return f"cluster {cluster.name!r} not reachable: {observed.error_code}: {observed.error_message}"
+    members = ", ".join(member.address or "?" for member in observed.members) or "none"
+    return f"cluster {cluster.name!r} polled: members {members}"
