@@ -352,7 +352,7 @@ def world(tmp_path: Path) -> Iterator[dict]:
         cp.stop()
 
 
-def finished(api: Api, action_id: str) -> dict | None:
+def action_finished(api: Api, action_id: str) -> dict | None:
     action = api.get(f"agent-actions/{action_id}/")
     return action if action["finished_at"] else None
 
@@ -409,7 +409,7 @@ def test_a_rolling_restart_pauses_and_resumes_the_streaming_run_and_streams_ever
         started[node.name] = action["id"]
     first_pids = {}
     for node in nodes:
-        done = wait_for(lambda a=started[node.name]: finished(api, a), "service.start", logs=node_logs)
+        done = wait_for(lambda a=started[node.name]: action_finished(api, a), "service.start", logs=node_logs)
         assert done["state"] == "SUCCEEDED", done
         first_pids[node.name] = done["result"]["status"]["pid"]
         assert node.service_pid() == first_pids[node.name]
