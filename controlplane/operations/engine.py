@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
+from dataclasses import replace
 from datetime import datetime, timedelta
 
 from celery.exceptions import SoftTimeLimitExceeded
@@ -21,7 +22,7 @@ from django.utils import timezone
 
 from controlplane.errors import DomainError
 from controlplane.eventlog.aggregates import execute_retrying
-from controlplane.eventlog.metadata import Actor, Metadata
+from controlplane.eventlog.metadata import ACTOR_KINDS, Actor, Metadata
 from controlplane.operations import lease as leases
 from controlplane.operations import plans, steps
 from controlplane.operations.actions import OPERATION, load_operation, operation_stream
@@ -57,6 +58,15 @@ def _metadata(op: Operation) -> Metadata:
         request_id=op.operation_id[:64],
         correlation_id=op.operation_id[:64],
     )
+
+
+def _requester(op: Operation) -> Metadata:
+    """For the side effects a step asks of others (agent actions, run pauses): on behalf of who asked for the
+    operation, so an action's record names that person; the operation's own events name the engine."""
+    kind, _, actor_id = op.requested_by.partition(":")
+    if kind not in ACTOR_KINDS or not actor_id:
+        return _metadata(op)
+    return replace(_metadata(op), actor=Actor(kind=kind, id=actor_id))
 
 
 def limits(op: Operation) -> tuple[int, int]:
@@ -187,7 +197,7 @@ def _run(lease: leases.Lease, op: Operation, spec: StepSpec, move: Move, compens
         status=status,
         attempt=attempt,
         compensating=compensating,
-        metadata=_metadata(op),
+        metadata=_requester(op),
         now=timezone.now(),
         record_progress=_progress_recorder(lease, op, spec.key, attempt),
     )

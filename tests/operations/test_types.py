@@ -139,7 +139,9 @@ def test_rolling_restart_pauses_streaming_runs_restarts_the_node_waits_for_it_an
     restart = OperationStep.unscoped.get(operation_id=op_id, key="b1.restart")
     assert restart.targets[0]["agent_id"] == node.id and restart.targets[0]["address"] == MEMBER
     assert restart.result["targets"][node.id]["state"] == "SUCCEEDED"
-    # every action carries the operation and the step it belongs to
+    # every action names who asked for the operation, and carries the operation and the step it belongs to
+    requested = Event.objects.filter(event_type="agents.action_requested").values_list("actor_kind", "actor_id")
+    assert set(requested) == {("user", "ops")}
     assert set(Action.unscoped.values_list("operation_id", "step_key")) == {
         (op_id, "b1.restart"),
         (op_id, "b1.health"),

@@ -88,6 +88,7 @@ class Operation:
     error_code: str = ""
     error: str = ""
     cancel_requested: bool = False
+    requested_by: str = ""  # "<actor kind>:<actor id>"
 
     @property
     def terminal(self) -> bool:
@@ -550,6 +551,7 @@ def evolve(state: Operation, event: Any) -> Operation:
             params=d.params,
             plan=plan,
             steps=tuple(StepStatus() for _ in plan),
+            requested_by=d.requested_by,
         )
     if isinstance(d, OperationStarted):
         return replace(state, state=OperationState.RUNNING)
