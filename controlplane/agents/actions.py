@@ -14,8 +14,8 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from django.conf import settings
-from django.db import IntegrityError, transaction
-from django.db.models import F, Q, Subquery
+from django.db import IntegrityError, connection, transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from controlplane.agents import wakeup
@@ -255,18 +255,26 @@ def authenticate(credential: str) -> AuthenticatedAgent:
     agent_id, _, secret = credential.removeprefix(CREDENTIAL_PREFIX).partition("_")
     if not agent_id or not secret or len(agent_id) > 32:
         raise invalid
-    # One query: the agent's row with its credential digest beside it.
-    agent = (
-        Agent.unscoped.filter(id=agent_id)
-        .annotate(digest=Subquery(Credential.objects.filter(id=f"agent:{agent_id}").values("digest")[:1]))
-        .values_list("tenant_id", "workspace_id", "status", "digest")
-        .first()
-    )
+    # One query, the agent's row with its credential digest beside it; raw SQL because this runs for every
+    # heartbeat and poll, and the ORM's compilation costs more than the query (docs/BENCHMARKS.md).
+    with connection.cursor() as cursor:
+        cursor.execute(_AUTH_SQL, [f"agent:{agent_id}", agent_id])
+        agent = cursor.fetchone()
     if agent is None or agent[3] is None or not hmac.compare_digest(agent[3], digest(credential)):
         raise invalid
     if agent[2] == REVOKED:
         raise AgentError("this agent's credential was revoked", code="AGENT_REVOKED")
     return AuthenticatedAgent(id=agent_id, tenant_id=agent[0], workspace_id=agent[1], status=agent[2])
+
+
+_AUTH_SQL = (
+    "SELECT a.tenant_id, a.workspace_id, a.status, c.digest FROM agents_agent a "
+    "JOIN agents_credential c ON c.id = %s WHERE a.id = %s"
+)
+_HEARTBEAT_SQL = (
+    "UPDATE agents_agentliveness SET last_heartbeat_at = %s, sent_at = %s, facts = %s, "
+    "heartbeats = heartbeats + 1 WHERE agent_id = %s"
+)
 
 
 # -- heartbeats and liveness -----------------------------------------------------------------------------------
@@ -275,12 +283,18 @@ def do_record_heartbeat(
 ) -> None:
     """Update the liveness row (not an event); a stale or lost agent is online again (an event)."""
     now = now or timezone.now()
-    updated = AgentLiveness.unscoped.filter(agent_id=agent.id).update(
-        last_heartbeat_at=now,
-        sent_at=str(sent_at)[:40],
-        facts=facts if isinstance(facts, dict) else {},
-        heartbeats=F("heartbeats") + 1,
-    )
+    ops = connection.ops
+    with connection.cursor() as cursor:  # raw, as authenticate: the hot path of every agent
+        cursor.execute(
+            _HEARTBEAT_SQL,
+            [
+                ops.adapt_datetimefield_value(now),
+                str(sent_at)[:40],
+                ops.adapt_json_value(facts if isinstance(facts, dict) else {}, None),
+                agent.id,
+            ],
+        )
+        updated = cursor.rowcount
     if not updated:
         try:
             with transaction.atomic():
