@@ -436,3 +436,22 @@ def test_agents_for_cluster_lists_the_agents_of_a_cluster(place):
     )
     assert view.last_heartbeat_at is not None
     assert dispatch.agents_for_cluster("someone-else", cluster_id) == []
+
+
+def test_the_beat_task_checks_liveness_and_expires_actions(place):
+    from controlplane.agents import tasks
+
+    reg = register(place)
+    long_ago = timezone.now() - timedelta(hours=1)
+    AgentLiveness.unscoped.filter(agent_id=reg.agent_id).update(last_heartbeat_at=long_ago)
+    actions.do_request_action(
+        metadata=place.meta,
+        agent_id=reg.agent_id,
+        action_type="service.status",
+        params={},
+        key="old",
+        expires_in_seconds=10,
+        now=long_ago,
+    )
+    assert tasks.check_liveness() == {"stale": 0, "lost": 1, "expired": 1}
+    assert tasks.check_liveness() == {"stale": 0, "lost": 0, "expired": 0}
