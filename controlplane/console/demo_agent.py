@@ -239,3 +239,34 @@ def poll_now() -> str:
         return f"cluster {cluster.name!r} not reachable: {observed.error_code}: {observed.error_message}"
     members = ", ".join(member.address or "?" for member in observed.members) or "none"
     return f"cluster {cluster.name!r} polled: members {members}"
+
+
+DEMO_OPERATION = {"action": "health.check", "params": {}}
+
+
+def seed_operation(timeout: float, alive: Callable[[], bool]) -> list[str]:
+    """Once: a `run_action` operation running `health.check` through the demo agent, so a newcomer finds a
+    finished operation with its step in the console; waits for it to end (the worker and the agent run it)."""
+    from controlplane.eventlog.metadata import Metadata
+    from controlplane.operations.actions import do_request_operation
+    from controlplane.operations.models import Operation
+
+    cluster = _demo_cluster()
+    if Operation.unscoped.filter(cluster_id=cluster.id).exists():
+        return ["demo operation exists"]
+    meta = Metadata.for_system(cluster.tenant_id, workspace_id=cluster.workspace_id, reason="seed_demo")
+    operation_id = do_request_operation(metadata=meta, cluster=cluster, type="run_action", params=DEMO_OPERATION)
+    notes = [f"operation {operation_id} requested: run_action health.check on the demo node"]
+    terminal = {"SUCCEEDED", "FAILED", "CANCELLED", "ROLLED_BACK"}
+    deadline = time.monotonic() + timeout
+    while alive():
+        row = Operation.unscoped.get(id=operation_id)
+        if row.state in terminal:
+            error = f" ({row.error_code}: {row.error})" if row.error_code else ""
+            notes.append(f"operation {operation_id} {row.state}, {row.steps_done}/{row.step_count} steps{error}")
+            return notes
+        if time.monotonic() > deadline:
+            notes.append(f"operation {operation_id} still {row.state} after {timeout:g} s; see the console")
+            return notes
+        time.sleep(0.3)
+    return notes

@@ -119,7 +119,7 @@ class Running:
                 pass
 
 
-def log_in(base: str, password: str) -> httpx.Response:
+def log_in(base: str, password: str, then: str = "/admin/") -> httpx.Response:
     with httpx.Client(base_url=base, timeout=10) as client:
         form = client.get("/admin/login/")
         assert form.status_code == 200
@@ -130,7 +130,7 @@ def log_in(base: str, password: str) -> httpx.Response:
         )
         assert answer.status_code == 302, answer.text[:2000]
         assert answer.headers["location"] == "/admin/"
-        return client.get("/admin/")
+        return client.get(then)
 
 
 def check_serving(run: Running) -> str:
@@ -189,6 +189,11 @@ def check_agent(run: Running, password: str, data_dir: Path) -> tuple[str, int]:
     assert [(n["address"], n["agent"]["id"], n["agent"]["status"]) for n in nodes] == [
         ("127.0.0.1:5801", agent_id, "online")
     ]
+    # The console (the admin) lists it online.
+    page = log_in(run.base, password, then="/admin/agents/agent/")
+    assert page.status_code == 200
+    row = re.search(r"<tr[^>]*>.*?</tr>", page.text.split("<tbody>", 1)[1], re.DOTALL).group(0)
+    assert "127.0.0.1:5801" in row and ">online<" in row, row
     return agent_id, emulator
 
 
@@ -231,6 +236,12 @@ def test_run_twice_on_one_data_dir_and_stop_cleanly(tmp_path):
         assert re.search(r"^demo agent: .*; registers with a one-time bootstrap token", first.output, re.MULTILINE)
         first.wait_for(r"^demo +\| bootstrap token \w+ issued for the demo agent")
         agent_id, emulator = check_agent(first, password, data_dir)
+        # One finished operation for a newcomer to look at: the worker ran it through the agent.
+        operation_id = first.wait_for(r"^demo +\| operation (\w+) SUCCEEDED, 1/1 steps$", timeout=60).group(1)
+        operation = api(first, password, f"operations/{operation_id}/")
+        assert (operation["type"], operation["state"]) == ("run_action", "SUCCEEDED")
+        step = operation["steps"][0]
+        assert (step["runs_in"], step["state"], step["targets"][0]["agent_id"]) == ("agent", "SUCCEEDED", agent_id)
         first.wait_for(r"^worker +\| .*Task jobs\.submit_run\[[^\]]+\] succeeded", timeout=30)
         demo_runs_settle(first, password)
         children = first.children()
@@ -251,6 +262,7 @@ def test_run_twice_on_one_data_dir_and_stop_cleanly(tmp_path):
         # Online again under the same id, without a new token or a second registration (check_agent: one agent).
         assert check_agent(second, password, data_dir)[0] == agent_id
         assert "bootstrap token" not in second.output
+        second.wait_for(r"^demo +\| demo operation exists$")
         children = second.children()
         emulator = json.loads((data_dir / "demo-agent" / "state" / "service.pid").read_text())["pid"]
         assert second.stop(signal.SIGTERM) == 0, second.output

@@ -178,6 +178,8 @@ def _seed_demo_cluster(supervisor: Supervisor, zeta_url: str, demo: demo_agents.
                 alive = lambda: agent.proc is not None and agent.proc.poll() is None  # noqa: E731
                 supervisor.say("demo", demo_agents.wait_online(demo, started, 60, alive))
                 supervisor.say("demo", demo_agents.poll_now())
+                for note in demo_agents.seed_operation(60, alive):
+                    supervisor.say("demo", note)
                 return
             except DomainError as error:
                 if error.code != "ZETA_UNREACHABLE" or time.monotonic() > deadline:
