@@ -252,6 +252,8 @@ class Agent:
                 previous = verdict.previous or {}
                 if previous.get("state") == "running":
                     log.info("action %s delivered again while it runs; ignored", action["id"])
+                elif self.state.in_outbox(action["id"]):
+                    log.info("action %s delivered again; its outcome is queued already", action["id"])
                 elif previous.get("outcome"):
                     log.info(
                         "action %s delivered again; sending its stored %s again",

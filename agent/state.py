@@ -237,6 +237,9 @@ class StateDir:
                 continue
         return items
 
+    def in_outbox(self, action_id: str) -> bool:
+        return (self.outbox / f"{_safe(action_id)}.json").exists()
+
     def update_outbox(self, action_id: str, item: dict[str, Any]) -> None:
         with self._lock:
             path = self.outbox / f"{_safe(action_id)}.json"

@@ -194,13 +194,13 @@ def world(tmp_path, master_keys, home):
     for agent in agents:
         agent.stop()
     # the process manager's child outlives the agent on purpose (like a systemd service): stop it here
-    pid_file = tmp_path / "agent-state" / "service.pid"
-    if pid_file.exists():
-        pid = json.loads(pid_file.read_text())["pid"]
-        try:
-            os.killpg(pid, signal.SIGKILL)
-        except ProcessLookupError:
-            pass
+    for role in ("service", "worker"):
+        pid_file = tmp_path / "agent-state" / f"{role}.pid"
+        if pid_file.exists():
+            try:
+                os.killpg(json.loads(pid_file.read_text())["pid"], signal.SIGKILL)
+            except ProcessLookupError:
+                pass
     server.stop()
 
 
@@ -218,7 +218,7 @@ ALL_TYPES = [
 ]
 
 
-def write_config(world: dict, allow: list[str]) -> Path:
+def write_config(world: dict, allow: list[str], poll_wait: int = 25) -> Path:
     port = world["zeta_port"]
     worker_port = free_port()
     # worker.start takes a few seconds (it waits for a readiness URL that answers after 3 s): long enough to
@@ -231,7 +231,7 @@ def write_config(world: dict, allow: list[str]) -> Path:
     lines = [
         f"member_address = '127.0.0.1:{port}'",
         "[heartbeat]",
-        "poll_wait_seconds = 25",
+        f"poll_wait_seconds = {poll_wait}",
         "[seatunnel]",
         f"home = '{world['home']}'",
         f"engine_url = 'http://127.0.0.1:{port}'",
@@ -255,8 +255,8 @@ def write_config(world: dict, allow: list[str]) -> Path:
     return path
 
 
-def start_agent(world: dict, allow: list[str], token: str | None = None) -> AgentProcess:
-    config = write_config(world, allow)
+def start_agent(world: dict, allow: list[str], token: str | None = None, poll_wait: int = 25) -> AgentProcess:
+    config = write_config(world, allow, poll_wait)
     args = ["--server", world["server"].url, "--config", str(config), "--state-dir", str(world["state"])]
     if token:
         args += ["--bootstrap-token", token]
@@ -265,10 +265,12 @@ def start_agent(world: dict, allow: list[str], token: str | None = None) -> Agen
     return agent
 
 
-def register(world: dict, allow: list[str] = ALL_TYPES) -> tuple[AgentProcess, str]:
+def register(world: dict, allow: list[str] = ALL_TYPES, poll_wait: int = 25) -> tuple[AgentProcess, str]:
     token = world["operator"].call("post", "agent-bootstrap-tokens/", {"description": "node 1"}, status=201)["token"]
-    agent = start_agent(world, allow, token)
+    agent = start_agent(world, allow, token, poll_wait)
     listed = wait_until(lambda: world["operator"].call("get", "agents/")["results"], message="the agent registered")
+    # the control plane lists the agent as soon as it commits; the agent writes its credential on the answer
+    wait_until((world["state"] / "credential.json").exists, message="credential.json written")
     return agent, listed[0]["id"]
 
 
@@ -356,21 +358,31 @@ def test_register_heartbeat_and_actions_through_the_operator_api(world):
 def refused_and_audited(world: dict, action_id: str, code: str) -> None:
     action = world["operator"].wait_final(action_id)
     assert action["state"] == "REFUSED" and action["error_code"] == code, action
-    record = AuditRecord.objects.get(action="agent_action.refused", resource_id=action_id)
-    assert record.result == "denied" and record.error_code == code and record.actor_kind == "agent"
+    # one audit record per refusal the agent sent (a re-delivered envelope is answered with the stored refusal
+    # again, so there may be two); the state changed once
+    records = list(AuditRecord.objects.filter(action="agent_action.refused", resource_id=action_id))
+    assert records and all((r.result, r.error_code, r.actor_kind) == ("denied", code, "agent") for r in records)
     assert Event.objects.filter(stream_id=f"action-{action_id}", event_type="agents.action_refused").count() == 1
+
+
+def stop_agent(agent: AgentProcess, poll_wait: int) -> None:
+    agent.stop()
+    # The control plane does not notice that a waiting long poll's client went away: until the wait runs out
+    # it would hand the next action to the dead connection (redelivered only 30 s later). Let it run out.
+    time.sleep(poll_wait + 1)
 
 
 def test_refusals_are_recorded_and_audited(world):
     op = world["operator"]
-    agent, agent_id = register(world)
+    wait = 5  # short long polls: a stopped agent's last poll runs out soon (see stop_agent)
+    agent, agent_id = register(world, poll_wait=wait)
     wait_until(lambda: polls(agent) >= 1, message="the first poll")
 
     # 1. not in the local allowlist: the node's config no longer allows restarts, the control plane still
     #    believes the list the agent registered with
-    agent.stop()
+    stop_agent(agent, wait)
     narrow = [t for t in ALL_TYPES if t != "service.restart"]
-    agent = start_agent(world, narrow)
+    agent = start_agent(world, narrow, poll_wait=wait)
     wait_until(lambda: polls(agent) >= 1, message="a poll after the restart")
     refused_and_audited(
         world, op.request(agent_id, "service.restart", {"timeout_seconds": 30}), "AGENT_ACTION_NOT_ALLOWED"
@@ -378,11 +390,11 @@ def test_refusals_are_recorded_and_audited(world):
 
     # 2. replayed: the control plane hands out a second action with the first one's nonce (a fault simulated
     #    on its read model, which the envelope is built from)
-    agent.stop()
+    stop_agent(agent, wait)
     first = op.request(agent_id, "service.status")
     second = op.request(agent_id, "service.status")
     Action.unscoped.filter(id=second).update(nonce=Action.unscoped.get(id=first).nonce)
-    agent = start_agent(world, narrow)
+    agent = start_agent(world, narrow, poll_wait=wait)
     # both come in one poll answer: whichever the agent sees first runs, the other is the replay
     finished = {action_id: op.wait_final(action_id)["state"] for action_id in (first, second)}
     assert sorted(finished.values()) == ["REFUSED", "SUCCEEDED"], finished
@@ -393,7 +405,7 @@ def test_refusals_are_recorded_and_audited(world):
     #    the 30 s allowance
     count = polls(agent)
     wait_until(lambda: polls(agent) > count, message="a fresh long poll")
-    time.sleep(0.5)  # the poll request is on its way / waiting on the server
+    time.sleep(0.3)  # the poll request is on its way / waiting on the server (for up to `wait` seconds)
     agent.proc.send_signal(signal.SIGSTOP)
     try:
         late = op.request(agent_id, "service.status", expires_in_seconds=10)
@@ -441,6 +453,3 @@ def test_the_agent_rides_out_a_control_plane_restart(world):
         message="heartbeats after the restart",
     )
     assert op.wait_final(op.request(agent_id, "service.status"))["state"] == "SUCCEEDED"
-    # the worker (a process-manager child) is stopped by the test: it is not the service
-    pid_file = world["state"] / "worker.pid"
-    os.killpg(json.loads(pid_file.read_text())["pid"], signal.SIGKILL)
