@@ -16,9 +16,11 @@ The bootstrap token is bound to the demo cluster, so the cluster's node lists it
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import shutil
+import signal
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -100,6 +102,9 @@ class DemoAgent:
         except (OSError, ValueError, AttributeError):
             return None
 
+    def leftover_service(self) -> int | None:
+        return leftover_service(self.root.parent)
+
     def write_config(self) -> None:
         command = [
             self.python,
@@ -135,6 +140,23 @@ class DemoAgent:
         self.config_path.write_text("\n".join(lines))
 
 
+def leftover_service(data_dir: Path, zeta_port: int | None = None) -> int | None:
+    """The pid of an emulator a previous demo agent started and did not stop (the agent was killed, e.g. by a
+    second Ctrl-C): the pid file names a live process with the recorded start time (and, given `zeta_port`,
+    that port). The agent adopts it (the process manager's start finds it running) and stops it when it stops."""
+    try:
+        record = json.loads((Path(data_dir) / DIRECTORY / "state" / "service.pid").read_text())
+        pid, ticks, command = int(record["pid"]), record["start_ticks"], record.get("command") or []
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except (OSError, ValueError, KeyError, TypeError, AttributeError):
+        return None
+    if fields[0] in ("Z", "X") or int(fields[19]) != ticks:
+        return None
+    if zeta_port is not None and str(zeta_port) not in command:
+        return None
+    return pid
+
+
 def prepare(
     data_dir: Path, *, server: str, host: str, zeta_port: int, python: str, base_dir: Path
 ) -> tuple[DemoAgent, str]:
@@ -154,7 +176,10 @@ def prepare(
         elif not Agent.unscoped.filter(id=agent_id).exclude(status="revoked").exists():
             stale = f"agent {agent_id} is revoked or unknown here"
         if stale:
-            # The old pid file goes too: the agent it belonged to stopped its emulator when it stopped.
+            leftover = demo.leftover_service()
+            if leftover is not None:  # its pid file goes with the state: stop it while it is still known
+                with contextlib.suppress(ProcessLookupError, PermissionError):
+                    os.killpg(leftover, signal.SIGTERM)
             shutil.rmtree(demo.state_dir, ignore_errors=True)
             agent_id = None
     demo.write_config()

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import io
 import json
+import subprocess
 import sys
 from pathlib import Path
 
@@ -102,3 +103,24 @@ def test_a_revoked_agent_registers_anew(data_dir):
     demo, note = prepare(data_dir)
     assert f"agent {agent_id} is revoked or unknown here: registering anew" in note
     assert demo.registered_id() is None
+
+
+def test_a_leftover_emulator_is_recognised_by_its_pid_file(tmp_path):
+    """What lets `make run` start after an agent was killed while its emulator kept the port (the agent adopts
+    it): a live process with the recorded start time and port; a recycled pid or another port is not it."""
+    proc = subprocess.Popen(["sleep", "60"])
+    try:
+        ticks = int(Path(f"/proc/{proc.pid}/stat").read_text().rsplit(")", 1)[1].split()[19])
+        pid_file = tmp_path / "demo-agent" / "state" / "service.pid"
+        pid_file.parent.mkdir(parents=True)
+        command = [sys.executable, "-m", "controlplane.seatunnel.emulator", "--port", "18780"]
+        pid_file.write_text(json.dumps({"pid": proc.pid, "start_ticks": ticks, "command": command}))
+        assert demo_agent.leftover_service(tmp_path, 18780) == proc.pid
+        assert demo_agent.leftover_service(tmp_path, 18781) is None
+        pid_file.write_text(json.dumps({"pid": proc.pid, "start_ticks": ticks + 1, "command": command}))
+        assert demo_agent.leftover_service(tmp_path, 18780) is None  # a recycled pid
+        pid_file.write_text(json.dumps({"pid": proc.pid, "start_ticks": ticks, "command": command}))
+    finally:
+        proc.kill()
+        proc.wait()
+    assert demo_agent.leftover_service(tmp_path, 18780) is None

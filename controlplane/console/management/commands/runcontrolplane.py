@@ -75,7 +75,7 @@ class Command(BaseCommand):
         url = _url(host, port)
         level = settings.LOG_LEVEL.lower()
         python = sys.executable
-        zeta_url, demo, agent_note = None, None, ""
+        zeta_url, demo, agent_note, zeta_port = None, None, "", None
         if options["seed_demo"]:
             # The demo cluster: the Zeta emulator on PORT + 80 (8080 for the default 8000, Zeta's own REST
             # port), run by the demo agent as its SeaTunnel service.
@@ -83,8 +83,11 @@ class Command(BaseCommand):
             try:
                 _check_port_free(host, zeta_port)
             except CommandError as error:
-                self.stderr.write(f"demo cluster not started: {error}")
-            else:
+                # Unless it is the demo's own emulator, left running by a killed agent: the agent adopts it.
+                if demo_agents.leftover_service(Path(settings.DATA_DIR), zeta_port) is None:
+                    self.stderr.write(f"demo cluster not started: {error}")
+                    zeta_port = None
+            if zeta_port is not None:
                 zeta_url = _url(host, zeta_port).rstrip("/")
                 demo, agent_note = demo_agents.prepare(
                     Path(settings.DATA_DIR),
