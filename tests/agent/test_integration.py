@@ -1,6 +1,6 @@
 """The agent against the real control plane: daphne serving controlplane.asgi as a subprocess (on the test
-database, so the test can look at events and audit records), and `python -m agent` as a subprocess supervising
-the Zeta emulator with the process manager.
+database, SQLite by default, so the test can look at events and audit records; its own DATA_DIR in a temp
+directory), and `python -m agent` as a subprocess supervising the Zeta emulator with the process manager.
 
 - register with a bootstrap token issued through the operator API; heartbeats with facts are visible there;
 - actions requested through the operator API run on the node and their results, output and artifacts arrive;
@@ -36,6 +36,7 @@ from controlplane.eventlog.models import Event
 from controlplane.iam import actions as iam
 from controlplane.tenancy import actions as tenancy
 from controlplane.tenancy.models import Tenant
+from tests.agents.live import database_url
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -60,8 +61,8 @@ def wait_until(predicate, timeout: float = 60.0, message: str = "condition", eve
 
 
 def shared_database_url() -> str:
-    assert connection.vendor == "sqlite", "these tests run the control plane on the SQLite test database"
-    return f"sqlite:///{Path(connection.settings_dict['NAME']).resolve()}"
+    """The test database (SQLite by default; PostgreSQL or MariaDB in the matrix), shared with daphne."""
+    return database_url(connection.settings_dict, connection.vendor)
 
 
 class ControlPlane:
@@ -80,6 +81,8 @@ class ControlPlane:
             CONTROLPLANE_AGENT_HEARTBEAT_SECONDS="1",
             CONTROLPLANE_LOG_LEVEL="WARNING",
         )
+        if os.environ.get("CONTROLPLANE_REDIS_URL"):
+            self.env["CONTROLPLANE_REDIS_URL"] = os.environ["CONTROLPLANE_REDIS_URL"]
         self.proc: subprocess.Popen | None = None
         self.starts = 0
 
