@@ -228,9 +228,9 @@ def enroll(demo: DemoAgent) -> str | None:
     return f"bootstrap token {token_id} issued for the demo agent (bound to the demo cluster)"
 
 
-def wait_online(demo: DemoAgent, since: datetime, timeout: float, alive: Callable[[], bool]) -> str:
+def wait_online(demo: DemoAgent, since: datetime, timeout: float, alive: Callable[[], bool]) -> tuple[bool, str]:
     """Wait until the demo agent is registered, online and has heartbeated after `since` (an agent of the
-    previous start still looks online for a few intervals); the line to print either way."""
+    previous start still looks online for a few intervals); whether it is, and the line to print."""
     from controlplane.agents.models import Agent, AgentLiveness
 
     deadline = time.monotonic() + timeout
@@ -240,15 +240,15 @@ def wait_online(demo: DemoAgent, since: datetime, timeout: float, alive: Callabl
         heard = AgentLiveness.unscoped.filter(agent_id=agent_id, last_heartbeat_at__gte=since).exists()
         if row is not None and row.status == "online" and heard:
             demo.token_path.unlink(missing_ok=True)
-            return (
+            return True, (
                 f"agent {row.id} online on {row.hostname}: supervises the emulator at {demo.engine_url} "
                 f"as member {row.member_address}"
             )
         if time.monotonic() > deadline:
             state = row.status if row is not None else "not registered"
-            return f"the demo agent is not online after {timeout:g} s ({state}); see the agent's lines above"
+            return False, f"the demo agent is not online after {timeout:g} s ({state}); see the agent's lines above"
         time.sleep(0.3)
-    return "the demo agent stopped before it was online"
+    return False, "the demo agent stopped before it was online"
 
 
 def poll_now() -> str:

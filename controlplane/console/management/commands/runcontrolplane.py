@@ -178,17 +178,23 @@ def _seed_demo_cluster(supervisor: Supervisor, zeta_url: str, demo: demo_agents.
                 note = demo_agents.enroll(demo)
                 if note is not None:
                     supervisor.say("demo", note)
-                alive = lambda: agent.proc is not None and agent.proc.poll() is None  # noqa: E731
-                supervisor.say("demo", demo_agents.wait_online(demo, started, 60, alive))
-                supervisor.say("demo", demo_agents.poll_now())
-                for note in demo_agents.seed_operation(60, alive):
-                    supervisor.say("demo", note)
-                return
+                break
             except DomainError as error:
                 if error.code != "ZETA_UNREACHABLE" or time.monotonic() > deadline:
                     supervisor.say("demo", f"demo cluster not seeded: {error.code}: {error.message}")
                     return
                 time.sleep(0.3)
+        alive = lambda: agent.proc is not None and agent.proc.poll() is None  # noqa: E731
+        online, note = demo_agents.wait_online(demo, started, 60, alive)
+        supervisor.say("demo", note)
+        if not online:
+            return
+        try:
+            supervisor.say("demo", demo_agents.poll_now())
+            for note in demo_agents.seed_operation(60, alive):
+                supervisor.say("demo", note)
+        except DomainError as error:
+            supervisor.say("demo", f"demo operation not run: {error.code}: {error.message}")
     finally:
         connection.close()
 
