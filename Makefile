@@ -24,7 +24,8 @@ $(VENV)/.installed-servers: $(VENV)/.installed
 	touch $@
 
 # The whole control plane in the foreground on SQLite and the on-disk broker: migrate, seed the demo,
-# then daphne + Celery worker + Celery beat (controlplane/console/management/commands/runcontrolplane.py).
+# then daphne + Celery worker + Celery beat + the demo's node agent, which runs the Zeta emulator on PORT + 80
+# (controlplane/console/management/commands/runcontrolplane.py).
 run: $(VENV)/.installed
 	$(BIN)/python manage.py runcontrolplane --seed-demo --port $(PORT)
 
