@@ -180,6 +180,9 @@ def prepare(
             if leftover is not None:  # its pid file goes with the state: stop it while it is still known
                 with contextlib.suppress(ProcessLookupError, PermissionError):
                     os.killpg(leftover, signal.SIGTERM)
+                deadline = time.monotonic() + 10  # the new emulator needs its port
+                while demo.leftover_service() is not None and time.monotonic() < deadline:
+                    time.sleep(0.1)
             shutil.rmtree(demo.state_dir, ignore_errors=True)
             agent_id = None
     demo.write_config()
