@@ -252,9 +252,9 @@ class Agent:
                 previous = verdict.previous or {}
                 if previous.get("state") == "running":
                     log.info("action %s delivered again while it runs; ignored", action["id"])
-                elif self.state.in_outbox(action["id"]):
-                    log.info("action %s delivered again; its outcome is queued already", action["id"])
                 elif previous.get("outcome"):
+                    # Queued again even if an earlier copy is still in the outbox: that copy may be in flight
+                    # already, and remove_outbox keeps the newer one (a second delivery changes nothing there).
                     log.info(
                         "action %s delivered again; sending its stored %s again",
                         action["id"],

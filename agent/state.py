@@ -225,7 +225,7 @@ class StateDir:
     def put_outbox(self, action_id: str, item: dict[str, Any]) -> None:
         """`item`: {"kind": "result"|"refusal", "body": {...}, "artifact": path or None}."""
         with self._lock:
-            item = {**item, "id": action_id, "queued_at": time.time()}
+            item = {**item, "id": action_id, "queued_at": time.time(), "copy": os.urandom(8).hex()}
             write_atomic(self.outbox / f"{_safe(action_id)}.json", json.dumps(item).encode())
 
     def outbox_items(self) -> list[dict[str, Any]]:
@@ -236,9 +236,6 @@ class StateDir:
             except (OSError, ValueError):
                 continue
         return items
-
-    def in_outbox(self, action_id: str) -> bool:
-        return (self.outbox / f"{_safe(action_id)}.json").exists()
 
     def update_outbox(self, action_id: str, item: dict[str, Any]) -> None:
         with self._lock:
@@ -253,7 +250,7 @@ class StateDir:
             path = self.outbox / f"{_safe(action_id)}.json"
             if sent is not None:
                 try:
-                    if json.loads(path.read_text()).get("queued_at") != sent.get("queued_at"):
+                    if json.loads(path.read_text()).get("copy") != sent.get("copy"):
                         return
                 except (OSError, ValueError):
                     return
