@@ -111,30 +111,40 @@ class GlobalReader:
         return len(self._pending)
 
 
+# Transactions of this database that have inserted into the event table and not finished (pg_locks is visible
+# to every role, unlike other sessions' transaction ids in pg_stat_activity).
+_APPENDERS_SQL = (
+    "SELECT virtualtransaction FROM pg_locks WHERE locktype = 'relation' AND mode = 'RowExclusiveLock' "
+    "AND relation = 'eventlog_event'::regclass AND pid <> pg_backend_pid() "
+    "AND database = (SELECT oid FROM pg_database WHERE datname = current_database())"
+)
+
+
 def safe_head(using: str = "default", pause: float = 0.002) -> int:
     """A position to start following the log after: every position at or below it that will ever exist is
     visible now, so a reader that starts here never skips a late commit (the live tailer's start).
 
     SQLite, MariaDB/MySQL and Oracle commit in position order: the highest visible position is final. On
-    PostgreSQL the highest position M is read in one statement that also takes a transaction id X after its
-    snapshot (and ends at once); once a later snapshot lists no transaction below X in progress, every
-    writer that could hold a position below M has finished (the argument of ADR 0002). Called outside a
-    transaction; waits about as long as the longest append in flight.
+    PostgreSQL, read the highest visible position M, then wait until every transaction that was inserting
+    into the event table at that moment has finished. A position below M that is not visible was drawn
+    (by ``nextval()``, inside the INSERT, which holds a RowExclusiveLock on the table until the end of its
+    transaction) before M was, so its writer held that lock when M was read; once those writers are gone,
+    every position up to M is visible or never will be. Transactions that never wrote to the event table,
+    or that belong to other databases of the server, are not waited for. Call outside a transaction.
     """
     connection = connections[using]
-    if not isinstance(dialect_for(connection.vendor), PostgresDialect):
-        with connection.cursor() as cursor:
-            cursor.execute("SELECT COALESCE(MAX(position), 0) FROM eventlog_event")
-            return int(cursor.fetchone()[0])
-    if connection.in_atomic_block:
+    postgres = isinstance(dialect_for(connection.vendor), PostgresDialect)
+    if postgres and connection.in_atomic_block:
         raise RuntimeError("safe_head() needs its own transactions: call it outside transaction.atomic()")
     with connection.cursor() as cursor:
-        cursor.execute("SELECT COALESCE(MAX(position), 0), pg_current_xact_id()::text FROM eventlog_event")
-        head, fresh = cursor.fetchone()
-        fresh = int(fresh)
-        while True:
-            cursor.execute("SELECT pg_current_snapshot()::text")
-            _, _, in_progress = parse_snapshot(cursor.fetchone()[0])
-            if not any(xid < fresh for xid in in_progress):
-                return int(head)
+        cursor.execute("SELECT COALESCE(MAX(position), 0) FROM eventlog_event")
+        head = int(cursor.fetchone()[0])
+        if not postgres:
+            return head
+        cursor.execute(_APPENDERS_SQL)
+        waiting = {row[0] for row in cursor.fetchall()}
+        while waiting:
             time.sleep(pause)
+            cursor.execute(_APPENDERS_SQL)
+            waiting &= {row[0] for row in cursor.fetchall()}
+    return head

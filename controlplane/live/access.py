@@ -43,6 +43,7 @@ UNAUTHENTICATED = 4401  # no credential, a bad one, or the JWT expired while con
 FORBIDDEN = 4403  # authenticated and the object is visible, but the permission is not held
 NOT_FOUND = 4404  # no such object, or one the caller may not know of (another tenant's)
 LAGGING = 4408  # the client read too slowly; reconnect with ?after=<last position>
+TRY_AGAIN_LATER = 1013  # the event log cannot be read now (the tailer could not start); reconnect later
 
 
 class Refused(Exception):

@@ -30,6 +30,8 @@ from controlplane.live.topics import Topic
 
 log = logging.getLogger(__name__)
 
+JOIN_TIMEOUT = 30.0  # seconds for the process's tailer to find its start in the log
+
 
 def parse_after(scope: dict[str, Any]) -> int | None:
     query = parse_qs(scope.get("query_string", b"").decode("latin1"))
@@ -74,8 +76,14 @@ class LiveConsumer(AsyncWebsocketConsumer):
             await self.close(code=refusal.code, reason=refusal.reason[:120])
             return
         # Join before accepting: every event committed after the client sees the handshake complete reaches it.
-        self.subscriber = Subscriber(topic)
-        horizon = await hub().join(self.subscriber)
+        subscriber = Subscriber(topic)
+        try:
+            horizon = await asyncio.wait_for(hub().join(subscriber), JOIN_TIMEOUT)
+        except TimeoutError:  # the tailer cannot start (database unreachable): say so rather than hang
+            await self.accept(protocol)
+            await self.close(code=access.TRY_AGAIN_LATER, reason="the event log cannot be read now")
+            return
+        self.subscriber = subscriber
         await self.accept(protocol)
         if principal.expires_at is not None:
             delay = max(principal.expires_at - time.time(), 0)

@@ -45,9 +45,9 @@ class Lagged(Exception):
 class Subscriber:
     """One websocket's inbox. The hub offers (event, text) in position order; the consumer takes them."""
 
-    def __init__(self, topic: Topic, limit: int = QUEUE_LIMIT) -> None:
+    def __init__(self, topic: Topic, limit: int | None = None) -> None:
         self.topic = topic
-        self.limit = limit
+        self.limit = limit or QUEUE_LIMIT
         self.lagged = False
         self._pending: collections.deque[tuple[RecordedEvent, str]] = collections.deque()
         self._ready = asyncio.Event()
@@ -189,10 +189,9 @@ class Hub:
         finally:
             if listener is not None:
                 listener.cancel()
-            try:
-                await db(close_connection)
-            except Exception:  # noqa: S110  (closing a broken connection on the way out)
-                pass
+            # Queued, not awaited: a cancellation arriving now (the loop shutting down) must not skip it. It runs
+            # after any read still in flight on the thread, which then ends.
+            executor.submit(close_connection)
             executor.shutdown(wait=False)
 
     async def _sleep(self, seconds: float) -> None:
