@@ -55,6 +55,8 @@ bench: $(VENV)/.installed-servers
 		--postgres $(PG_URL) --report var/bench/latest.json
 	CONTROLPLANE_SECRET_KEY=$(MATRIX_SECRET) $(BIN)/python -m tests.benchmarks.heartbeats \
 		--postgres $(PG_URL) --report var/bench/latest.json
+	CONTROLPLANE_SECRET_KEY=$(MATRIX_SECRET) $(BIN)/python -m tests.benchmarks.live_latency \
+		--postgres $(PG_URL) --redis $(REDIS_URL) --report var/bench/latest.json
 
 clean:
 	rm -rf $(VENV) var
