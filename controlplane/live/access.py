@@ -18,9 +18,11 @@ is refused as not found; a visible one without the permission as forbidden.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from importlib import import_module
 from typing import Any
 from urllib.parse import urlsplit
 
+from channels.auth import get_user
 from django.apps import apps
 from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
@@ -111,6 +113,17 @@ def authenticate(scope: dict[str, Any]) -> Principal:
     if not same_origin(scope):
         raise Refused(UNAUTHENTICATED, "a session is honoured only from the site's own origin")
     return Principal(user=user)
+
+
+async def session_user(scope: dict[str, Any]) -> AbstractBaseUser | None:
+    """The session's user as the database has it now (None after a logout, a password change or a disabling)."""
+    session = scope.get("session")
+    key = getattr(session, "session_key", None) if session is not None else None
+    if not key:
+        return None
+    store = import_module(settings.SESSION_ENGINE).SessionStore(key)
+    user = await get_user({"session": store})
+    return user if user.is_authenticated and user.is_active else None
 
 
 def _visible_tenant(principal: Principal, tenant: Tenant | None) -> Tenant:

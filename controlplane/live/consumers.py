@@ -31,6 +31,7 @@ from controlplane.live.topics import Topic
 log = logging.getLogger(__name__)
 
 JOIN_TIMEOUT = 30.0  # seconds for the process's tailer to find its start in the log
+REAUTHORIZE_SECONDS = 60.0  # how often an open socket's credential and permission are checked again
 
 
 def parse_after(scope: dict[str, Any]) -> int | None:
@@ -52,17 +53,38 @@ class LiveConsumer(AsyncWebsocketConsumer):
     channel_layer_alias = "controlplane-live-uses-no-channel-layer"
     subscriber: Subscriber | None = None
     pump: asyncio.Task | None = None
+    guard: asyncio.Task | None = None
     expiry: asyncio.TimerHandle | None = None
 
     def topic(self, principal: Principal) -> Topic:
         raise NotImplementedError
 
     def _authorize(self, after: int | None) -> tuple[Principal, Topic]:
-        principal = access.authenticate(self.scope)
-        topic = self.topic(principal)
+        principal, topic = self._check(self.scope)
         if after is not None and after > history.head():
             raise Refused(access.BAD_REQUEST, "after is beyond the end of the log")
         return principal, topic
+
+    def _check(self, scope: dict[str, Any]) -> tuple[Principal, Topic]:
+        principal = access.authenticate(scope)
+        return principal, self.topic(principal)
+
+    async def _reauthorize_forever(self, principal: Principal, topic: Topic) -> None:
+        """Every REAUTHORIZE_SECONDS, ask again: a revoked token, a disabled user or tenant, a logout or a
+        withdrawn role closes the socket with the code a new connection would get."""
+        try:
+            while True:
+                await asyncio.sleep(REAUTHORIZE_SECONDS)
+                scope = self.scope
+                if principal.token is None and principal.expires_at is None:  # the session's user
+                    user = await access.session_user(scope)
+                    if user is None or user.pk != principal.user.pk:
+                        raise Refused(access.UNAUTHENTICATED, "the session has ended")
+                    scope = {**scope, "user": user}
+                _, fresh = await database_sync_to_async(self._check)(scope)
+                topic.refresh(fresh)
+        except Refused as refusal:
+            await self.close(code=refusal.code, reason=refusal.reason[:120])
 
     async def connect(self) -> None:
         offered = self.scope.get("subprotocols") or []
@@ -91,6 +113,7 @@ class LiveConsumer(AsyncWebsocketConsumer):
                 delay, lambda: asyncio.ensure_future(self.close(code=access.UNAUTHENTICATED, reason="token expired"))
             )
         self.pump = asyncio.create_task(self._pump(topic, after, horizon))
+        self.guard = asyncio.create_task(self._reauthorize_forever(principal, topic))
 
     async def _pump(self, topic: Topic, after: int | None, horizon: int) -> None:
         assert self.subscriber is not None
@@ -128,10 +151,11 @@ class LiveConsumer(AsyncWebsocketConsumer):
         if self.subscriber is not None:
             hub().leave(self.subscriber)
             self.subscriber = None
-        if self.pump is not None:
-            self.pump.cancel()
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await self.pump
+        for task in (self.pump, self.guard):
+            if task is not None:
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError, Exception):
+                    await task
 
 
 class RunConsumer(LiveConsumer):

@@ -39,6 +39,10 @@ class Topic:
     def prepare(self) -> None:
         return None
 
+    def refresh(self, fresh: Topic) -> None:
+        """Take what a new authorization found (the socket's periodic check); most topics have nothing to take."""
+        return None
+
 
 def event_keys(event: RecordedEvent) -> Iterator[Key]:
     """The routing keys of an event: its stream, its tenant, and (tenant, stream type)."""
@@ -155,6 +159,10 @@ class ActivityTopic(Topic):
     def __init__(self, tenant_id: str, slug: str, grants: Grants) -> None:
         super().__init__(f"activity {slug}", tenant_id, {("tenant", tenant_id)}, Q(tenant_id=tenant_id))
         self.grants = grants
+
+    def refresh(self, fresh: Topic) -> None:
+        if isinstance(fresh, ActivityTopic):
+            self.grants = fresh.grants  # a role granted or withdrawn since the socket joined
 
     def match(self, event: RecordedEvent) -> bool:
         if event.metadata.tenant_id != self.tenant_id:

@@ -2,16 +2,21 @@
 
 from __future__ import annotations
 
+import json
 import os
 import socket
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from pathlib import Path
 
 import httpx
 from django.db import connection
+from websockets.sync.client import connect
+
+from controlplane.live import access
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -121,3 +126,50 @@ class RedisServer:
         if self.process.poll() is None:
             self.process.terminate()
             self.process.wait(timeout=20)
+
+
+class Follower(threading.Thread):
+    """A websocket client on its own thread: follows a topic, drops the connection after each count in
+    ``drops_after`` messages, and resumes from the last position it saw, until it has ``want`` messages."""
+
+    def __init__(
+        self,
+        url: str,
+        token: str,
+        *,
+        want: int,
+        drops_after: tuple[int, ...] = (),
+        start_after: int | None = None,
+        wait: float = 30,
+    ) -> None:
+        super().__init__(daemon=True)
+        self.url = url
+        self.token = token
+        self.received: list[dict] = []
+        self.connections = 0
+        self.connected = threading.Event()
+        self.error: BaseException | None = None
+        self.want = want
+        self.drops_after = drops_after
+        self.start_after = start_after  # a position to begin after (else: what commits after the first handshake)
+        self.wait = wait
+
+    def run(self) -> None:
+        try:
+            while len(self.received) < self.want:
+                last = self.received[-1]["position"] if self.received else self.start_after
+                after = f"?after={last}" if last is not None else ""
+                with connect(
+                    self.url + after,
+                    subprotocols=[access.PROTOCOL, f"{access.BEARER_PROTOCOL_PREFIX}{self.token}"],
+                    open_timeout=self.wait,
+                ) as socket:
+                    self.connections += 1
+                    self.connected.set()
+                    while len(self.received) < self.want:
+                        self.received.append(json.loads(socket.recv(timeout=self.wait)))
+                        if len(self.received) in self.drops_after:
+                            break  # leave mid-stream; the writer keeps appending meanwhile
+                time.sleep(0.05)
+        except BaseException as exc:  # reported by the test
+            self.error = exc

@@ -357,3 +357,41 @@ def test_one_tailer_serves_every_socket_and_stops_when_the_last_one_leaves(world
         await again.disconnect()
 
     async_to_sync(main)()
+
+
+# --- credentials and permissions that change while connected -------------------------------------------------
+
+
+def test_an_open_socket_is_closed_when_its_credential_or_role_goes(world, monkeypatch):
+    from controlplane.iam import actions as iam
+    from controlplane.iam.models import ApiToken, Membership
+    from controlplane.live import consumers
+
+    monkeypatch.setattr(consumers, "REAUTHORIZE_SECONDS", 0.05)
+    run = f"/ws/v1/runs/{world.runs['acme']}/"
+    cookie = session_for(world.users["viewer"])
+    token = ApiToken.objects.get(user=world.users["viewer"])
+    membership = Membership.objects.get(user=world.users["viewer"], tenant=world.acme)
+
+    async def closed_with(communicator: WebsocketCommunicator) -> int:
+        message = await communicator.receive_output(timeout=WAIT)
+        assert message["type"] == "websocket.close", message
+        await communicator.disconnect()
+        return message["code"]
+
+    async def main() -> None:
+        by_token = await opened(run, token=world.tokens["viewer"])
+        by_jwt = await opened(run, token=world.jwts["viewer"])
+        by_session = await opened(run, cookie=cookie, origin="http://testserver")
+        # still fine after several checks: a message gets through
+        (position,) = await database_sync_to_async(append_to_run)(world, 1)
+        for communicator in (by_token, by_jwt, by_session):
+            assert [m["position"] for m in await receive(communicator, 1)] == [position]
+        await database_sync_to_async(iam.do_revoke_api_token)(token=token)
+        assert await closed_with(by_token) == access.UNAUTHENTICATED
+        await database_sync_to_async(SessionStore(cookie).delete)()  # logged out elsewhere
+        assert await closed_with(by_session) == access.UNAUTHENTICATED
+        await database_sync_to_async(iam.do_revoke_role)(membership=membership)
+        assert await closed_with(by_jwt) == access.NOT_FOUND  # no longer a member: the tenant is not visible
+
+    async_to_sync(main)()

@@ -8,16 +8,14 @@ the test passes only if the notices really wake the tailer).
 
 from __future__ import annotations
 
-import json
 import threading
 import time
 
 import pytest
 from django.conf import settings
-from websockets.sync.client import connect
 
-from controlplane.live import access, wakeup
-from tests.live.servers import Daphne, RedisServer
+from controlplane.live import wakeup
+from tests.live.servers import Daphne, Follower, RedisServer
 from tests.live.world import append_to_run, build
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -48,42 +46,11 @@ def server(request, tmp_path):
             redis.stop()
 
 
-class Follower(threading.Thread):
-    """The websocket client: follows the run, drops the connection at DROPS_AFTER, resumes from its position."""
-
-    def __init__(self, url: str, token: str) -> None:
-        super().__init__(daemon=True)
-        self.url = url
-        self.token = token
-        self.received: list[dict] = []
-        self.connections = 0
-        self.connected = threading.Event()
-        self.error: BaseException | None = None
-        self.want = EVENTS
-
-    def run(self) -> None:
-        try:
-            while len(self.received) < self.want:
-                after = f"?after={self.received[-1]['position']}" if self.received else ""
-                with connect(
-                    self.url + after,
-                    subprotocols=[access.PROTOCOL, f"{access.BEARER_PROTOCOL_PREFIX}{self.token}"],
-                    open_timeout=WAIT,
-                ) as socket:
-                    self.connections += 1
-                    self.connected.set()
-                    while len(self.received) < self.want:
-                        self.received.append(json.loads(socket.recv(timeout=WAIT)))
-                        if len(self.received) in DROPS_AFTER:
-                            break  # leave mid-stream; the writer keeps appending meanwhile
-                time.sleep(0.05)
-        except BaseException as exc:  # reported by the test
-            self.error = exc
-
-
 def test_a_client_that_drops_and_resumes_gets_every_event_once_in_order(server):
     world = build()
-    follower = Follower(server.url(f"/ws/v1/runs/{world.runs['acme']}/"), world.tokens["viewer"])
+    follower = Follower(
+        server.url(f"/ws/v1/runs/{world.runs['acme']}/"), world.tokens["viewer"], want=EVENTS, drops_after=DROPS_AFTER
+    )
     follower.start()
     assert follower.connected.wait(WAIT), server.output()
     appended: list[int] = []
