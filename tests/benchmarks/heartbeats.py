@@ -18,6 +18,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import base64
+import gc
 import json
 import os
 import random
@@ -162,6 +163,8 @@ async def play(
     from urllib.parse import urlsplit
 
     host, port = urlsplit(url).hostname or "127.0.0.1", urlsplit(url).port or 80
+    gc.collect()
+    gc.freeze()  # as the server does (controlplane/asgi.py): full collections must not stall the client either
     stop = asyncio.Event()
     polls = {"answered": 0, "errors": 0}
 
@@ -206,6 +209,16 @@ async def play(
                 await asyncio.sleep(max(0.0, next_at - time.monotonic()))
         conn.close()
 
+    lags: list[float] = []
+
+    async def ticker() -> None:
+        """How late this process's own loop runs: a late loop inflates every latency measured here."""
+        while not stop.is_set():
+            at = time.perf_counter()
+            await asyncio.sleep(0.01)
+            lags.append(time.perf_counter() - at - 0.01)
+
+    tick = asyncio.create_task(ticker())
     pollers = [asyncio.create_task(poller(c)) for c in credentials] if polls_open else []
     if polls_open:
         await asyncio.sleep(POLL_WAIT + 1)  # every long poll is open before measuring
@@ -230,10 +243,13 @@ async def play(
     await asyncio.gather(*(sender(k) for k in range(concurrency)))
     saturation = summary(latencies, time.monotonic() - t0, errors[0])
     stop.set()
+    await tick
+    lag_ms = [x * 1000 for x in lags]
     for task in pollers:
         task.cancel()
     await asyncio.gather(*pollers, return_exceptions=True)
-    return {"fleet": fleet, "saturation": saturation, "long_polls": polls}
+    client_lag = {"p99_ms": round(percentile(lag_ms, 0.99) or 0, 1), "max_ms": round(max(lag_ms, default=0), 1)}
+    return {"fleet": fleet, "saturation": saturation, "long_polls": polls, "client_loop_lag": client_lag}
 
 
 def _child(mode: str, argument: str, env: dict[str, str]) -> dict[str, Any]:
