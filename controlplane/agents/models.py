@@ -74,7 +74,9 @@ class AgentLiveness(TenantOwned):
     and not rebuilt (as clusters' Health, ADR 0006): only the transitions it reveals go to the log."""
 
     agent_id = models.CharField(max_length=32, primary_key=True)
-    last_heartbeat_at = models.DateTimeField(db_index=True)
+    # No index: every heartbeat updates this, and without an index on it PostgreSQL can update the row in place
+    # (HOT); the liveness check reads every row of a few thousand anyway.
+    last_heartbeat_at = models.DateTimeField()
     sent_at = models.CharField(max_length=40, blank=True, default="")  # the agent's clock, as it sent it
     facts = models.JSONField(default=dict)
     heartbeats = models.BigIntegerField(default=0)
