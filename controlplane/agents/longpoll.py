@@ -24,11 +24,10 @@ from typing import Any
 from urllib.parse import parse_qs
 
 from asgiref.sync import SyncToAsync
-from django.db import DatabaseError, close_old_connections
+from django.db import DatabaseError, close_old_connections, connection
 
 from controlplane.agents import actions, wakeup
 from controlplane.agents.agent_api import MAX_JSON_BYTES, STATUS, credential_of, error_body, record_heartbeat
-from controlplane.agents.models import Action
 from controlplane.errors import DomainError
 
 log = logging.getLogger(__name__)
@@ -75,9 +74,15 @@ def _db(fn: Callable[..., Any]) -> Callable[..., Awaitable[Any]]:
 
 def agents_with_work(agent_ids: list[str]) -> set[str]:
     """Of these agents, those with a queued action (one query for every waiting poll of the process)."""
-    return set(
-        Action.unscoped.filter(agent_id__in=agent_ids, state="PENDING").values_list("agent_id", flat=True).distinct()
-    )
+    if not agent_ids:
+        return set()
+    marks = ", ".join(["%s"] * len(agent_ids))  # raw: the ORM compiles a thousand-item IN list slowly
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT DISTINCT agent_id FROM agents_action WHERE state = 'PENDING' AND agent_id IN ({marks})",  # noqa: S608
+            agent_ids,
+        )
+        return {row[0] for row in cursor.fetchall()}
 
 
 def authenticate_and_claim(credential: str) -> tuple[actions.AuthenticatedAgent, list[dict]]:
