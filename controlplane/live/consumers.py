@@ -177,5 +177,6 @@ class NoSuchEndpoint(AsyncWebsocketConsumer):
     channel_layer_alias = LiveConsumer.channel_layer_alias
 
     async def connect(self) -> None:
-        await self.accept()
+        offered = self.scope.get("subprotocols") or []
+        await self.accept(access.PROTOCOL if access.PROTOCOL in offered else None)
         await self.close(code=access.NOT_FOUND, reason="no such endpoint")
