@@ -229,13 +229,16 @@ class StateDir:
             write_atomic(self.outbox / f"{_safe(action_id)}.json", json.dumps(item).encode())
 
     def outbox_items(self) -> list[dict[str, Any]]:
+        """Queued items, oldest first. Another thread may remove a file between the listing and the read
+        (an acknowledgement on the shutdown flush): such an item is simply gone, not an error."""
         items = []
-        for path in sorted(self.outbox.glob("*.json"), key=lambda p: p.stat().st_mtime):
+        for path in self.outbox.glob("*.json"):
             try:
-                items.append(json.loads(path.read_text()))
+                items.append((path.stat().st_mtime, json.loads(path.read_text())))
             except (OSError, ValueError):
                 continue
-        return items
+        items.sort(key=lambda pair: pair[0])
+        return [item for _, item in items]
 
     def update_outbox(self, action_id: str, item: dict[str, Any]) -> None:
         with self._lock:
