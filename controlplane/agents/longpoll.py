@@ -12,6 +12,7 @@ agent request goes to Django (``agent_api.py``)."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 import re
@@ -145,13 +146,17 @@ async def heartbeat_app(scope: Scope, receive: Receive, send: Send) -> None:
 async def app(scope: Scope, receive: Receive, send: Send) -> None:
     headers = _headers(scope)
     request_id = _request_id(headers)
-    await _body(receive, MAX_JSON_BYTES)  # a GET has none; drain it
+    if await _body(receive, MAX_JSON_BYTES) is None:  # a GET has none; drain it
+        return  # the agent already left
     if scope.get("method") != "GET":
         await _respond(send, 405, error_body("METHOD_NOT_ALLOWED", "use GET", request_id=request_id), request_id)
         return
+    left = asyncio.Event()
+    watcher = None
     try:
         wait = _wait_seconds(scope.get("query_string", b"").decode("latin-1"))
         agent, envelopes = await _authenticate_and_claim(credential_of(headers.get("authorization", "")))
+        watcher = asyncio.ensure_future(_watch_disconnect(receive, agent.id, left))
         deadline = time.monotonic() + wait
         while not envelopes:
             remaining = deadline - time.monotonic()
@@ -159,11 +164,26 @@ async def app(scope: Scope, receive: Receive, send: Send) -> None:
             # agent's next poll claims it at once). Claiming again here would only cost a query.
             if remaining <= 0 or not await wakeup.wait(agent.id, remaining, _watch_check):
                 break
+            if left.is_set():
+                return  # claiming now would hand the action to a closed connection (redelivered only later)
             envelopes = await _claim(agent)
     except DomainError as exc:
         await _error(send, exc, request_id)
         return
+    finally:
+        if watcher is not None:
+            watcher.cancel()
     await _respond(send, 200, {"actions": envelopes}, request_id)
+
+
+async def _watch_disconnect(receive: Receive, agent_id: str, left: asyncio.Event) -> None:
+    """Mark the poll as abandoned when the agent closes the connection, and wake it so it ends now."""
+    while True:
+        message = await receive()
+        if message["type"] == "http.disconnect":
+            left.set()
+            wakeup.notify(agent_id)
+            return
 
 
 async def _error(send: Send, exc: DomainError, request_id: str) -> None:

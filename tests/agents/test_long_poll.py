@@ -66,6 +66,29 @@ def test_a_waiting_poll_answers_when_an_action_is_queued_and_empty_after_wait(se
     assert dispatch.get_action(action_id).state == "DELIVERED"
 
 
+def test_a_poll_the_agent_abandoned_claims_nothing(server):
+    """An agent that stops (or loses its connection) while its poll waits must not have the next action
+    handed to the dead connection: it stays PENDING and the agent's next poll gets it."""
+    place = make_place()
+    reg = register(place)
+    with pytest.raises(httpx.ReadTimeout):  # the client gives up after 1 s of a 25 s wait and closes
+        httpx.get(
+            f"{server.url}/agent/v1/actions/next",
+            params={"wait": 25},
+            headers={"Authorization": f"Agent {reg.credential}"},
+            timeout=1,
+        )
+    time.sleep(0.5)  # daphne tells the app about the closed connection
+    action_id = dispatch.request_action(
+        metadata=place.meta, agent_id=reg.agent_id, action_type="service.status", params={}, key="left"
+    )
+    time.sleep(2)  # several rounds of the watcher (every 0.5 s) that would wake the abandoned poll
+    assert dispatch.get_action(action_id).state == "PENDING"
+    out: dict = {}
+    poll(server, reg.credential, 5, out)
+    assert [e["action"]["id"] for e in out["body"]["actions"]] == [action_id]
+
+
 def test_a_revoked_agent_is_refused_by_the_long_poll(server):
     place = make_place()
     reg = register(place)
