@@ -200,6 +200,9 @@ class Hub:
             await asyncio.wait_for(self._wake.wait(), seconds)
         except TimeoutError:
             pass
+        me = asyncio.current_task()
+        if me is not None and me.cancelling():
+            raise asyncio.CancelledError()  # wait_for of Python 3.11 can lose a cancel that races its timeout
 
     def _fan_out(self, events: list[RecordedEvent]) -> None:
         """Route each event by its keys; the subscriber's own task applies its topic's match (consumers.py)."""
@@ -221,31 +224,36 @@ class Hub:
 
         from controlplane.live.wakeup import channel_name
 
+        me = asyncio.current_task()
         channel = await db(channel_name, self.using)
         backoff = 0.5
-        while True:
+        while not (me is not None and me.cancelling()):
             client = aioredis.Redis.from_url(self.redis_url)
+            pubsub = client.pubsub()
             try:
-                async with client.pubsub() as pubsub:
-                    await pubsub.subscribe(channel)
-                    backoff = 0.5
-                    self._wake.set()  # notices may have been missed while not subscribed
-                    async for notice in pubsub.listen():
-                        if notice.get("type") != "message":
-                            continue
-                        position = int(notice["data"])
-                        if position > self.notified:
-                            self.notified = position
-                            if self.position is None or position > self.position:
-                                self._wake.set()
-            except asyncio.CancelledError:
-                raise
+                await pubsub.subscribe(channel)
+                backoff = 0.5
+                self._wake.set()  # notices may have been missed while not subscribed
+                async for notice in pubsub.listen():
+                    if notice.get("type") != "message":
+                        continue
+                    position = int(notice["data"])
+                    if position > self.notified:
+                        self.notified = position
+                        if self.position is None or position > self.position:
+                            self._wake.set()
             except Exception as exc:
+                if me is not None and me.cancelling():
+                    raise asyncio.CancelledError() from None  # the client library turned our cancel into an error
                 log.warning("live: wake-up notices unavailable (%s); polling meanwhile", exc)
                 await asyncio.sleep(backoff)
                 backoff = min(backoff * 2, MAX_BACKOFF)
             finally:
-                await client.aclose()
+                for closing in (pubsub.aclose, client.aclose):
+                    try:
+                        await asyncio.wait_for(closing(), 1)
+                    except (Exception, asyncio.CancelledError):  # noqa: S110  (best effort; the cause goes on)
+                        pass
 
 
 _hubs: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, Hub] = weakref.WeakKeyDictionary()

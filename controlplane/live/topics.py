@@ -118,8 +118,9 @@ class OperationTopic(Topic):
 
 
 # --- the tenant activity feed --------------------------------------------------------------------------
-# The read point that guards each context's events, by the stream type's prefix. A context missing here is
-# not shown in activity feeds at all (fail closed): add it when its events are fit for the feed.
+# The point that guards reading each context's events through the API, by the stream type's context (the part
+# before the dot); a stream type listed in full overrides its context. A context missing here is not shown in
+# activity feeds at all (fail closed): add it when its events are fit for the feed.
 ACTIVITY_POINTS: dict[str, str] = {
     "tenancy": "tenant.read",
     "clusters": "cluster.read",
@@ -127,6 +128,7 @@ ACTIVITY_POINTS: dict[str, str] = {
     "secrets": "secret.read",
     "operations": "operation.read",
     "agents": "cluster.read",
+    "agents.bootstrap_token": "cluster.update",  # listing bootstrap tokens needs cluster.update in the API
 }
 
 
@@ -150,7 +152,8 @@ class Grants:
 
 
 def activity_point(event: RecordedEvent) -> str | None:
-    return ACTIVITY_POINTS.get(event.stream_type.split(".", 1)[0])
+    point = ACTIVITY_POINTS.get(event.stream_type)
+    return point if point is not None else ACTIVITY_POINTS.get(event.stream_type.split(".", 1)[0])
 
 
 class ActivityTopic(Topic):

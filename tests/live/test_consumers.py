@@ -314,6 +314,8 @@ def test_the_activity_feed_shows_each_event_only_to_holders_of_its_read_point(wo
         in_other = await append(world, "clusters.cluster", "cluster-live-1", world.other.id, 2)
         tenant_wide = await append(world, "tenancy.tenant", f"tenant-{world.acme.id}", None, 3)
         await append(world, "unlisted.thing", "thing-1", world.other.id, 4)  # a context not in the feed
+        # bootstrap tokens are listed with cluster.update in the API: not for viewers or operators
+        await append(world, "agents.bootstrap_token", "bootstrap-token-1", world.other.id, 41)
         in_beta = Metadata(tenant_id=world.beta.id, actor=Actor(kind="user", id="tester"))
         await database_sync_to_async(store.append)(StreamRef("jobs.job", "job-beta"), 0, [ThingHappened(n=5)], in_beta)
         last = await append(world, "jobs.job", "job-live-2", world.other.id, 6)
