@@ -184,6 +184,9 @@ def remove_commit_listener(listener: Callable[[int], None]) -> None:
 
 
 def _announce(position: int, using: str) -> None:
+    if not _commit_listeners:
+        return  # nobody listens (no Redis wake-ups): no callback on the append's hot path
+
     def tell() -> None:
         for listener in list(_commit_listeners):
             listener(position)

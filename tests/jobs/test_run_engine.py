@@ -69,7 +69,9 @@ def setup(zeta):
 def start(meta, job, django_capture_on_commit_callbacks) -> Run:
     with django_capture_on_commit_callbacks(execute=False) as queued:  # the worker is played by the test
         run_id = run_actions.do_start_run(metadata=meta, job=job)
-    assert len(queued) == 1  # one submit task, queued after commit
+    # One submit task, queued after commit (other after-commit callbacks, e.g. the live tailers' wake-up
+    # notice with Redis, are not the worker's business).
+    assert len([c for c in queued if "_enqueue_submit" in c.__qualname__]) == 1
     return Run.unscoped.get(id=run_id)
 
 
