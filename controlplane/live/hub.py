@@ -234,8 +234,11 @@ class Hub:
                 await pubsub.subscribe(channel)
                 backoff = 0.5
                 self._wake.set()  # notices may have been missed while not subscribed
-                async for notice in pubsub.listen():
-                    if notice.get("type") != "message":
+                # get_message with a timeout, not listen(): redis-py can swallow a cancel while it waits for a
+                # message, so the loop looks at its own cancellation at least once a second.
+                while not (me is not None and me.cancelling()):
+                    notice = await pubsub.get_message(ignore_subscribe_messages=True, timeout=1.0)
+                    if notice is None or notice.get("type") != "message":
                         continue
                     position = int(notice["data"])
                     if position > self.notified:
