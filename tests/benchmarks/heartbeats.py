@@ -288,36 +288,36 @@ def main(argv: list[str] | None = None) -> int:
         print(json.dumps(check(int(args.check))))
         return 0
 
-    import httpx
+    from tests.benchmarks.scratch import scratch_database, write_report
 
-    from tests.agents.live import free_port
-    from tests.benchmarks.run import create_database, drop_database, with_database
-
-    name = args.db_name
-    create_database("postgresql", args.postgres, name)
-    data = ROOT / "var" / "bench" / "data-heartbeats"
-    data.mkdir(parents=True, exist_ok=True)
-    env = {
-        **os.environ,
-        "DJANGO_SETTINGS_MODULE": "controlplane.settings",
-        "CONTROLPLANE_DATABASE_URL": with_database(args.postgres, name),
-        "CONTROLPLANE_DATA_DIR": str(data),
-        "CONTROLPLANE_LOG_LEVEL": "WARNING",
+    extra = {
         "CONTROLPLANE_MASTER_KEYS": f"bench:{base64.b64encode(os.urandom(32)).decode()}",
         "CONTROLPLANE_AGENT_HEARTBEAT_SECONDS": str(int(args.interval)),
     }
-    env.pop("CONTROLPLANE_REDIS_URL", None)
-    env.pop("CONTROLPLANE_MASTER_KEY_FILE", None)
-    env.setdefault("CONTROLPLANE_SECRET_KEY", "benchmark-only-secret-key-0123456789-abcdefghijklmnopqrstuvwxyz")
     result: dict[str, Any] = {
         "id": "heartbeats",
         "agents": args.agents,
         "interval_s": args.interval,
         "long_polls_open": not args.no_polls,
     }
+    try:
+        with scratch_database(
+            args.postgres, args.db_name, "data-heartbeats", extra_env=extra, unset=("CONTROLPLANE_MASTER_KEY_FILE",)
+        ) as (env, data):
+            result.update(_measure(args, env, data))
+    except Exception as exc:  # the report says what failed rather than nothing
+        result.update(error=str(exc)[:2000], correct=False)
+    return write_report(args.report, "heartbeats", result)
+
+
+def _measure(args: argparse.Namespace, env: dict[str, str], data: Path) -> dict[str, Any]:
+    import httpx
+
+    from tests.agents.live import free_port
+
+    result: dict[str, Any] = {}
     server = None
     try:
-        subprocess.run([sys.executable, "manage.py", "migrate", "--noinput", "-v", "0"], cwd=ROOT, env=env, check=True)
         registered = _child("setup", str(args.agents), env)
         result["register_s"] = registered["register_s"]
         events_before = _child("check", "0", env)["events"]
@@ -364,8 +364,6 @@ def main(argv: list[str] | None = None) -> int:
             and after["heartbeats_recorded"] == sent
             and after["events"] == events_before
         )
-    except Exception as exc:  # the report says what failed rather than nothing
-        result.update(error=str(exc)[:2000], correct=False)
     finally:
         if server is not None:
             server.terminate()
@@ -373,14 +371,7 @@ def main(argv: list[str] | None = None) -> int:
                 server.wait(timeout=10)
             except subprocess.TimeoutExpired:
                 server.kill()
-        drop_database("postgresql", args.postgres, name)
-    report_path = Path(args.report)
-    report = json.loads(report_path.read_text()) if report_path.exists() else {}
-    report["heartbeats"] = result
-    report_path.parent.mkdir(parents=True, exist_ok=True)
-    report_path.write_text(json.dumps(report, indent=2) + "\n")
-    print(json.dumps(result, indent=2))
-    return 0 if result.get("correct") else 1
+    return result
 
 
 if __name__ == "__main__":

@@ -172,23 +172,10 @@ def main(argv: list[str] | None = None) -> int:
         print(json.dumps(run(args)))
         return 0
 
-    from tests.benchmarks.run import create_database, drop_database, with_database
+    from tests.benchmarks.scratch import scratch_database, write_report
 
-    name = args.db_name
-    create_database("postgresql", args.postgres, name)
-    data = ROOT / "var" / "bench" / "data-live"
-    data.mkdir(parents=True, exist_ok=True)
-    env = {
-        **os.environ,
-        "DJANGO_SETTINGS_MODULE": "controlplane.settings",
-        "CONTROLPLANE_DATABASE_URL": with_database(args.postgres, name),
-        "CONTROLPLANE_DATA_DIR": str(data),
-        "CONTROLPLANE_LOG_LEVEL": "WARNING",
-    }
-    env.pop("CONTROLPLANE_REDIS_URL", None)  # the phases choose; the writer announces only in the Redis phase
-    env.setdefault("CONTROLPLANE_SECRET_KEY", "benchmark-only-secret-key-0123456789-abcdefghijklmnopqrstuvwxyz")
-    try:
-        subprocess.run([sys.executable, "manage.py", "migrate", "--noinput", "-v", "0"], cwd=ROOT, env=env, check=True)
+    # The phases choose Redis or not; the writer announces only in the Redis phase.
+    with scratch_database(args.postgres, args.db_name, "data-live") as (env, _):
         done = subprocess.run(
             [
                 sys.executable,
@@ -209,20 +196,12 @@ def main(argv: list[str] | None = None) -> int:
             check=False,
             timeout=1800,
         )
-        if done.returncode != 0:
-            print(done.stderr[-4000:], file=sys.stderr)
-            result: dict[str, Any] = {"id": "live_latency", "error": f"exited with {done.returncode}", "correct": False}
-        else:
-            result = json.loads(done.stdout.strip().splitlines()[-1])
-    finally:
-        drop_database("postgresql", args.postgres, name)
-    report_path = Path(args.report)
-    report = json.loads(report_path.read_text()) if report_path.exists() else {}
-    report["live_latency"] = result
-    report_path.parent.mkdir(parents=True, exist_ok=True)
-    report_path.write_text(json.dumps(report, indent=2) + "\n")
-    print(json.dumps(result, indent=2))
-    return 0 if result.get("correct") else 1
+    if done.returncode != 0:
+        print(done.stderr[-4000:], file=sys.stderr)
+        result: dict[str, Any] = {"id": "live_latency", "error": f"exited with {done.returncode}", "correct": False}
+    else:
+        result = json.loads(done.stdout.strip().splitlines()[-1])
+    return write_report(args.report, "live_latency", result)
 
 
 if __name__ == "__main__":

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import subprocess
 import sys
 import time
@@ -166,48 +165,25 @@ def main(argv: list[str] | None = None) -> int:
         return 0
 
     from controlplane.seatunnel.emulator.process import emulator_process
-    from tests.benchmarks.run import create_database, drop_database, with_database
+    from tests.benchmarks.scratch import scratch_database, write_report
 
-    name = args.db_name
-    create_database("postgresql", args.postgres, name)
-    data = ROOT / "var" / "bench" / "data-runs"
-    data.mkdir(parents=True, exist_ok=True)
-    env = {
-        **os.environ,
-        "DJANGO_SETTINGS_MODULE": "controlplane.settings",
-        "CONTROLPLANE_DATABASE_URL": with_database(args.postgres, name),
-        "CONTROLPLANE_DATA_DIR": str(data),
-        "CONTROLPLANE_LOG_LEVEL": "WARNING",
-    }
-    env.pop("CONTROLPLANE_REDIS_URL", None)
-    env.setdefault("CONTROLPLANE_SECRET_KEY", "benchmark-only-secret-key-0123456789-abcdefghijklmnopqrstuvwxyz")
-    try:
-        subprocess.run([sys.executable, "manage.py", "migrate", "--noinput", "-v", "0"], cwd=ROOT, env=env, check=True)
-        with ExitStack() as stack:
-            urls = [stack.enter_context(emulator_process()).url for _ in range(CLUSTERS)]
-            done = subprocess.run(
-                [sys.executable, "-m", "tests.benchmarks.runs_sync", "--child", json.dumps(urls)],
-                cwd=ROOT,
-                env=env,
-                capture_output=True,
-                text=True,
-                check=False,
-                timeout=900,
-            )
-        if done.returncode != 0:
-            print(done.stderr[-4000:], file=sys.stderr)
-            result: dict[str, Any] = {"id": "runs_sync", "error": f"exited with {done.returncode}", "correct": False}
-        else:
-            result = json.loads(done.stdout.strip().splitlines()[-1])
-    finally:
-        drop_database("postgresql", args.postgres, name)
-    report_path = Path(args.report)
-    report = json.loads(report_path.read_text()) if report_path.exists() else {}
-    report["runs_sync"] = result
-    report_path.parent.mkdir(parents=True, exist_ok=True)
-    report_path.write_text(json.dumps(report, indent=2) + "\n")
-    print(json.dumps(result, indent=2))
-    return 0 if result.get("correct") else 1
+    with scratch_database(args.postgres, args.db_name, "data-runs") as (env, _), ExitStack() as stack:
+        urls = [stack.enter_context(emulator_process()).url for _ in range(CLUSTERS)]
+        done = subprocess.run(
+            [sys.executable, "-m", "tests.benchmarks.runs_sync", "--child", json.dumps(urls)],
+            cwd=ROOT,
+            env=env,
+            capture_output=True,
+            text=True,
+            check=False,
+            timeout=900,
+        )
+    if done.returncode != 0:
+        print(done.stderr[-4000:], file=sys.stderr)
+        result: dict[str, Any] = {"id": "runs_sync", "error": f"exited with {done.returncode}", "correct": False}
+    else:
+        result = json.loads(done.stdout.strip().splitlines()[-1])
+    return write_report(args.report, "runs_sync", result)
 
 
 if __name__ == "__main__":
