@@ -165,6 +165,9 @@ class Hub:
             backoff = 0.5
             while self._count > 0:
                 try:
+                    # Cleared before the read, not before the sleep: a wake-up that arrives while the read is
+                    # under way (a notice, or the listener's "just subscribed") must make the sleep end at once.
+                    self._wake.clear()
                     events = await db(reader.poll, self.position)
                     self.polls += 1
                 except Exception:
@@ -195,7 +198,6 @@ class Hub:
             executor.shutdown(wait=False)
 
     async def _sleep(self, seconds: float) -> None:
-        self._wake.clear()
         try:
             await asyncio.wait_for(self._wake.wait(), seconds)
         except TimeoutError:
