@@ -107,10 +107,12 @@ class Broker:
         return env
 
     def app(self) -> Celery:
+        # Never the current app: tasks the rest of this test process queues (.delay) must keep going to the
+        # project's broker, not to this test's redis-server, which is gone after the test.
         if self.redis is not None:
-            app = Celery("crash-test-sender", broker=self.redis.url)
+            app = Celery("crash-test-sender", broker=self.redis.url, set_as_current=False)
         else:
-            app = Celery("crash-test-sender", broker="filesystem://localhost//")
+            app = Celery("crash-test-sender", broker="filesystem://localhost//", set_as_current=False)
             app.conf.broker_transport_options = {
                 "data_folder_in": str(self.folders["queue"]),
                 "data_folder_out": str(self.folders["queue"]),
