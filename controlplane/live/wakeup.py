@@ -35,6 +35,7 @@ class Announcer:
         self.url = url
         self._pid = 0
         self._latest = 0
+        self._pending = False
         self._cond = threading.Condition()
         self._channel = ""
 
@@ -42,13 +43,16 @@ class Announcer:
         if self._pid != os.getpid():
             self._start()  # first use in this process (a Celery pool child is a fork of its parent)
         with self._cond:
-            if position > self._latest:
-                self._latest = position
-                self._cond.notify()
+            # Every commit is announced, whatever positions came before: after a database is restored (or
+            # emptied, as tests do) positions start lower again, and "only when higher" would go silent.
+            self._latest = max(self._latest, position) if self._pending else position
+            self._pending = True
+            self._cond.notify()
 
     def _start(self) -> None:
         self._cond = threading.Condition()
         self._latest = 0
+        self._pending = False
         self._pid = os.getpid()
         self._channel = channel_name()
         threading.Thread(target=self._publish_forever, name="live-announcer", daemon=True).start()
@@ -57,18 +61,16 @@ class Announcer:
         import redis
 
         client = redis.Redis.from_url(self.url, socket_timeout=2, socket_connect_timeout=2)
-        sent = 0
         while True:
             with self._cond:
-                while self._latest <= sent:
+                while not self._pending:
                     self._cond.wait()
-                position = self._latest
+                position, self._pending = self._latest, False
             try:
                 client.publish(self._channel, str(position))
             except redis.RedisError as exc:
                 log.warning("live: wake-up notice not published (%s); tailers fall back to polling", exc)
                 time.sleep(1)
-            sent = position
 
 
 _installed: Announcer | None = None

@@ -1,0 +1,35 @@
+"""The append side of the Redis wake-ups: every commit is announced, even one whose position is lower than an
+earlier announcement (a database restored, or emptied between tests): "only when higher" went silent then."""
+
+from __future__ import annotations
+
+import time
+
+import redis
+
+from controlplane.live.wakeup import Announcer, channel_name
+from tests.live.servers import RedisServer
+
+
+def _next_notice(pubsub: redis.client.PubSub, deadline: float = 20.0) -> str | None:
+    end = time.monotonic() + deadline
+    while time.monotonic() < end:
+        message = pubsub.get_message(ignore_subscribe_messages=True, timeout=0.5)
+        if message and message["type"] == "message":
+            return message["data"].decode()
+    return None
+
+
+def test_every_commit_is_announced_even_below_an_earlier_position(tmp_path):
+    server = RedisServer(tmp_path / "redis")
+    try:
+        pubsub = redis.Redis.from_url(server.url).pubsub()
+        pubsub.subscribe(channel_name())
+        announce = Announcer(server.url)
+        announce(5000)
+        assert _next_notice(pubsub) == "5000"
+        announce(7)  # the log starts again lower down
+        assert _next_notice(pubsub) == "7"
+        pubsub.close()
+    finally:
+        server.stop()
