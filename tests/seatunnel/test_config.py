@@ -185,6 +185,8 @@ def test_unresolved_hocon_substitution_is_a_parse_error_with_position():
     with pytest.raises(JobConfigParseError) as info:
         parse_config("env { job.mode = ${mode} }\n", "hocon")
     assert info.value.details["line"] == 1
+    assert info.value.code == "JOB_CONFIG_VARIABLE_UNRESOLVED"  # a job variable nobody declared, never the host's
+    assert info.value.details["variable"] == "mode"
 
 
 def test_structure_errors_are_parse_errors_with_a_path():
@@ -344,6 +346,15 @@ def test_nested_option_paths():
     assert problems_of(text, secret_exists=lambda name: False) == [
         ("JOB_CONFIG_SECRET_UNKNOWN", "source[0].FakeSource.row.num")
     ]
+
+
+def test_host_reaching_constructs_are_coded_problems():
+    """More in test_config_host.py: the environment and includes never reach a config."""
+    unresolved = 'env { job.mode = "BATCH"\n  home = ${HOME} }\nsource { FakeSource {} }\nsink { Console {} }'
+    assert problems_of(unresolved) == [("JOB_CONFIG_VARIABLE_UNRESOLVED", "env.home")]
+    assert problems_of(unresolved, variables=[{"name": "HOME"}]) == []
+    included = 'include file("/etc/hostname")\n' + unresolved.replace("${HOME}", "1")
+    assert problems_of(included) == [("JOB_CONFIG_INCLUDE_FORBIDDEN", "")]
 
 
 def test_every_code_is_tested_here():

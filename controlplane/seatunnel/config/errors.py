@@ -11,6 +11,18 @@ class JobConfigParseError(DomainError):
     code = "JOB_CONFIG_PARSE_ERROR"
 
 
+class JobConfigIncludeForbidden(JobConfigParseError):
+    """An HOCON `include` of any form: refused before anything is read (a parse error, so every caller reports it)."""
+
+    code = "JOB_CONFIG_INCLUDE_FORBIDDEN"
+
+
+class JobConfigVariableUnresolved(JobConfigParseError):
+    """A `${name}` the job declares no variable for (details: variable, line, path), or one left without a value."""
+
+    code = "JOB_CONFIG_VARIABLE_UNRESOLVED"
+
+
 class JobConfigFormatUnsupported(DomainError):
     code = "JOB_CONFIG_FORMAT_UNSUPPORTED"
 

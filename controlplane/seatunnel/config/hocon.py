@@ -4,25 +4,37 @@ SeaTunnel's shaded Typesafe Config parser turns every entry of the top-level `so
 into one list element (keeping order and duplicates: `sink { Console {} Console {} }` is two sinks). A plain HOCON
 parser (pyhocon) would merge the two `Console` blocks, so before parsing we give each plugin entry of those blocks a
 unique marker key and map it back afterwards.
+
+Nothing outside the text is ever read (docs/SECURITY.md, "Job configs cannot reach the host"): pyhocon would load
+`include` files and URLs and fall back to the process environment for a `${name}` that is not a path of the config.
+So includes are refused before pyhocon sees the text, and a substitution that does not point at another value of the
+config is kept as the literal text `${name}`: a job variable reference (config/variables.py), filled in at
+submission from the job's declared variables.
 """
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Mapping
 from typing import Any
 
-from pyhocon import ConfigFactory
-from pyhocon.exceptions import ConfigException
+from pyhocon.config_parser import ConfigParser
+from pyhocon.config_tree import ConfigTree, ConfigValues
+from pyhocon.exceptions import ConfigException, ConfigMissingException, ConfigSubstitutionException
 from pyparsing import ParseBaseException
 
-from controlplane.seatunnel.config.errors import JobConfigParseError
+from controlplane.seatunnel.config.errors import JobConfigIncludeForbidden, JobConfigParseError
 
 KINDS = ("source", "transform", "sink")
 _MARKER = "__seatunnel_plugin_{}__"
 _MARKER_RE = re.compile(r"^__seatunnel_plugin_(\d+)__$")
 _POSITION_RE = re.compile(r"line:\s*(\d+),\s*col:\s*(\d+)")
 _UNQUOTED_STOP = set(" \t\r\n{}[]=:,#\"'")
+# every include form of pyhocon or Typesafe Config: include "x", include url/file/classpath/package(..),
+# include required(..); matched on the text with strings and comments blanked, before any parsing
+_INCLUDE_RE = re.compile(r"(?<![\w.$-])include\s*(\"|(?:required|url|file|classpath|package)\s*\()", re.IGNORECASE)
+_SUBSTITUTION_RE = re.compile(r"\$\{[^}]+\}")
 
 
 def _position(text: str, offset: int) -> tuple[int, int]:
@@ -140,6 +152,100 @@ def _plugin_key_spans(text: str) -> list[tuple[int, int, str]]:
     return spans
 
 
+def _code_only(text: str) -> str:
+    """The text with the inside of every quoted string and every comment blanked (same length, quotes kept)."""
+    out = list(text)
+    i, n = 0, len(text)
+    while i < n:
+        if text[i] == "#" or text.startswith("//", i):
+            end = text.find("\n", i)
+            end = n if end < 0 else end
+            out[i:end] = " " * (end - i)
+            i = end
+        elif text[i] == '"':
+            end = _skip_string(text, i)
+            out[i + 1 : end] = " " * (end - i - 1)
+            i = end
+        else:
+            i += 1
+    return "".join(out)
+
+
+def refuse_includes(text: str) -> None:
+    """JOB_CONFIG_INCLUDE_FORBIDDEN for the first include of any form; nothing is read."""
+    match = _INCLUDE_RE.search(_code_only(text))
+    if match is None:
+        return
+    line, column = _position(text, match.start())
+    raise JobConfigIncludeForbidden(
+        f"HOCON include at line {line}, column {column}: a job config cannot include files, URLs or resources.",
+        format="hocon",
+        line=line,
+        column=column,
+    )
+
+
+class _TextOnlyParser(ConfigParser):
+    """pyhocon without its environment fallback: a substitution resolves to a path of the config or fails.
+    (`_pin_variables` already turned every other one into a literal; this is the second lock.)"""
+
+    @classmethod
+    def _resolve_variable(cls, config: ConfigTree, substitution: Any) -> tuple[bool, Any]:
+        try:
+            return True, config.get(substitution.variable)
+        except ConfigMissingException:
+            if substitution.optional:
+                return False, None
+            raise ConfigSubstitutionException(f"Cannot resolve variable ${{{substitution.variable}}}") from None
+
+
+def _found(tree: ConfigTree, variable: str) -> Any:
+    try:
+        return tree.get(variable, None)
+    except ConfigException:
+        return None
+
+
+def _is_job_variable(tree: ConfigTree, variable: str, root_key: str) -> bool:
+    """Does this substitution name something outside the config? pyhocon reads the environment for a path that is
+    missing, and for a reference to the root key it sits under that is missing or a single segment (its
+    self-reference fix-up); both are job variables here."""
+    path = [part.strip('"') for part in ConfigTree.parse_key(variable)]
+    found = _found(tree, variable)
+    if path[0] == root_key:
+        return len(path) == 1 or found is None
+    if found is not None:
+        return False
+    node: Any = tree
+    for part in path:  # a path through a value still to be resolved (`g = ${b} {z = 1}`, `${g.z}`) is internal
+        if isinstance(node, ConfigValues):
+            return False
+        if not isinstance(node, ConfigTree) or part not in node:
+            return True
+        node = node[part]
+    return True
+
+
+def _pin_variables(tree: Any) -> str | None:
+    """The text with each job variable substitution written as a quoted literal; None when there is none."""
+    if not isinstance(tree, ConfigTree):
+        return None
+    pinned: dict[int, tuple[str, str]] = {}
+    for root_key in tree:
+        for item in tree.history.get(root_key, [tree[root_key]]):
+            for substitution in ConfigParser._find_substitutions(item):
+                if _is_job_variable(tree, substitution.variable, str(root_key)):
+                    pinned[substitution.loc] = (substitution.instring, substitution.variable)
+    if not pinned:
+        return None
+    text = next(iter(pinned.values()))[0]
+    for loc in sorted(pinned, reverse=True):
+        match = _SUBSTITUTION_RE.search(text, loc)
+        assert match is not None, "a substitution's position always shows it"
+        text = text[: match.start()] + json.dumps(match[0]) + text[match.end() :]
+    return text
+
+
 def _parse_error(text: str, exc: Exception) -> JobConfigParseError:
     line = getattr(exc, "lineno", None)
     column = getattr(exc, "col", None)
@@ -166,9 +272,16 @@ def _plain(value: Any) -> Any:
     return value
 
 
+def _tree(text: str) -> Any:
+    refuse_includes(text)
+    tree = _TextOnlyParser.parse(text, resolve=False)
+    pinned = _pin_variables(tree)
+    return _TextOnlyParser.parse(pinned if pinned is not None else text)
+
+
 def _parse(text: str) -> dict[str, Any]:
     try:
-        tree = ConfigFactory.parse_string(text)
+        tree = _tree(text)
     except (ConfigException, ParseBaseException) as exc:
         raise _parse_error(text, exc) from None
     except RecursionError:
@@ -176,6 +289,11 @@ def _parse(text: str) -> dict[str, Any]:
     if not isinstance(tree, Mapping):
         raise JobConfigParseError("A job config must be an object at the top level.", format="hocon", line=1, column=1)
     return _plain(tree.as_plain_ordered_dict())
+
+
+def parse_hocon(text: str) -> dict[str, Any]:
+    """Plain data of a HOCON text as pyhocon merges it (no plugin lists), reading nothing outside the text."""
+    return _parse(text)
 
 
 def load_hocon(text: str) -> dict[str, Any]:

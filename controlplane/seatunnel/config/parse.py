@@ -13,6 +13,7 @@ from controlplane.seatunnel.config.errors import JobConfigFormatUnsupported, Job
 from controlplane.seatunnel.config.hocon import load_hocon
 from controlplane.seatunnel.config.normal import canonical_json, normalise
 from controlplane.seatunnel.config.sql import load_sql, looks_like_sql
+from controlplane.seatunnel.config.variables import check_references
 
 FORMATS = ("hocon", "json", "yaml", "sql")
 _ALIASES = {"conf": "hocon", "config": "hocon", "hocon": "hocon", "json": "json", "yaml": "yaml", "yml": "yaml"}
@@ -101,11 +102,13 @@ def load(text: str, fmt: str = "auto") -> tuple[str, Any]:
     return fmt, load_hocon(text)
 
 
-def parse_config(text: str, fmt: str = "auto") -> ParsedConfig:
-    """Parse and normalise; the text is kept byte for byte."""
+def parse_config(text: str, fmt: str = "auto", variables: list[dict[str, Any]] | None = None) -> ParsedConfig:
+    """Parse and normalise; the text is kept byte for byte. Every `${name}` must name one of ``variables`` (the
+    job's declared variables, config/variables.py) or carry an inline default: JOB_CONFIG_VARIABLE_UNRESOLVED."""
     detected, raw = load(text, fmt)
     try:
         normalised = normalise(raw)
+        check_references(normalised, variables or [], text)
     except JobConfigParseError as exc:
         exc.details["format"] = detected
         raise

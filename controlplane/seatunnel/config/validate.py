@@ -28,6 +28,8 @@ CODES = (
     "JOB_CONFIG_INPUT_UNRESOLVED",
     "JOB_CONFIG_OUTPUT_DUPLICATE",
     "JOB_CONFIG_SECRET_UNKNOWN",
+    "JOB_CONFIG_INCLUDE_FORBIDDEN",
+    "JOB_CONFIG_VARIABLE_UNRESOLVED",
 )
 
 
@@ -182,17 +184,19 @@ def validate(
     fmt: str = "auto",
     catalog: Catalog | None = None,
     secret_exists: Callable[[str], bool] | None = None,
+    variables: list[dict[str, Any]] | None = None,
 ) -> list[Problem]:
     """All problems of a config text (or an already parsed config); [] when it is valid.
 
     Parse errors come back as one JOB_CONFIG_PARSE_ERROR problem (path from the structure error or "", line/column in
     details). Without `catalog` plugin names are not checked; without `secret_exists` secret names are not checked.
+    `variables`: the job's declared variables; a `${name}` naming none of them is JOB_CONFIG_VARIABLE_UNRESOLVED.
     """
     if isinstance(config, ParsedConfig):
         parsed = config
     else:
         try:
-            parsed = parse_config(config, fmt)
+            parsed = parse_config(config, fmt, variables)
         except (JobConfigParseError, JobConfigFormatUnsupported) as exc:
             details = dict(exc.details)
             path = str(details.pop("path", "") or "")
@@ -206,13 +210,14 @@ def check(
     fmt: str = "auto",
     catalog: Catalog | None = None,
     secret_exists: Callable[[str], bool] | None = None,
+    variables: list[dict[str, Any]] | None = None,
 ) -> ParsedConfig:
     """The parsed config when valid; else JobConfigInvalid with every problem in details["problems"]."""
-    problems = validate(config, fmt=fmt, catalog=catalog, secret_exists=secret_exists)
+    problems = validate(config, fmt=fmt, catalog=catalog, secret_exists=secret_exists, variables=variables)
     if problems:
         first = problems[0]
         more = f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""
         raise JobConfigInvalid(
             f"The job config is invalid: {first.message}{more}", problems=[p.as_dict() for p in problems]
         )
-    return config if isinstance(config, ParsedConfig) else parse_config(config, fmt)
+    return config if isinstance(config, ParsedConfig) else parse_config(config, fmt, variables)

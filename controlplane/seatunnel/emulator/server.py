@@ -252,10 +252,11 @@ class Handler(BaseHTTPRequestHandler):
             raw = self._body()
             if not raw.strip():
                 raise RequestError("Request body is empty.", 400)
-            from pyhocon import ConfigFactory  # only needed for format=hocon
+            # the control plane's own reader: no includes, no environment (the emulator runs beside it)
+            from controlplane.seatunnel.config.hocon import parse_hocon
 
             try:
-                return ConfigFactory.parse_string(raw.decode()).as_plain_ordered_dict()
+                return parse_hocon(raw.decode())
             except Exception as error:
                 raise RequestError(f"Invalid HOCON in request body: {error}", 400) from None
         return self._json_body()
