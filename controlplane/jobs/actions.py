@@ -1,7 +1,8 @@
 """The only writers of jobs. Callers authorize first (job.create / job.update / job.delete).
 
 Every config change is a new immutable version, validated against the target cluster's connector catalog and
-the workspace's secrets before anything is written; a roll back is a new version equal to an old one.
+the workspace's secrets before anything is written; a roll back is a new version equal to an old one. A version
+carries the job variables its `${name}` references use (declared with the config, filled in when a run starts).
 """
 
 from __future__ import annotations
@@ -19,10 +20,11 @@ from controlplane.eventlog.metadata import Metadata
 from controlplane.eventlog.store import StreamRef
 from controlplane.jobs.domain import aggregate
 from controlplane.jobs.domain.aggregate import JobState
-from controlplane.jobs.models import Job
-from controlplane.jobs.run_actions import active_run_of
+from controlplane.jobs.models import Job, JobVersion
+from controlplane.jobs.run_actions import active_run_of, check_secret_refs
 from controlplane.seatunnel.catalog import catalog_for
 from controlplane.seatunnel.config.validate import check
+from controlplane.seatunnel.config.variables import check_declarations
 from controlplane.seatunnel.states import parse_version
 from controlplane.secrets.selectors import secret_exists
 from controlplane.tenancy.actions import check_quota
@@ -60,18 +62,29 @@ def targets(tenant_id: str, workspace_id: str, cluster_id: str, selector: dict[s
     return matches
 
 
-def _validated(tenant_id: str, workspace_id: str, clusters: list[Cluster], text: str, fmt: str) -> dict[str, Any]:
+def _validated(
+    tenant_id: str, workspace_id: str, clusters: list[Cluster], text: str, fmt: str, variables: Any
+) -> dict[str, Any]:
     """Validated against the catalog of every engine version the job may run on (the oldest first)."""
+    declared = check_declarations(variables)
+    check_secret_refs(tenant_id, workspace_id, {d["name"]: d["default"] for d in declared if "default" in d})
     for engine_version in sorted({c.engine_version for c in clusters}, key=parse_version):
         parsed = check(
             text,
             fmt=fmt,
             catalog=catalog_for(engine_version),
             secret_exists=lambda name: secret_exists(tenant_id, workspace_id, name),
+            variables=declared,
         )
     env = parsed.normalised.get("env", {})
     mode = str(env.get("job", {}).get("mode", "")).upper()
-    return {"format": parsed.format, "text": parsed.text, "normalised": parsed.normalised, "mode": mode}
+    return {
+        "format": parsed.format,
+        "text": parsed.text,
+        "normalised": parsed.normalised,
+        "mode": mode,
+        "variables": declared,
+    }
 
 
 def do_create_job(
@@ -87,11 +100,13 @@ def do_create_job(
     description: str = "",
     labels: dict[str, str] | None = None,
     message: str = "",
+    variables: list[dict[str, Any]] | None = None,
 ) -> str:
-    """A job on one cluster (``cluster_id``) or on any cluster carrying the labels of ``cluster_selector``."""
+    """A job on one cluster (``cluster_id``) or on any cluster carrying the labels of ``cluster_selector``.
+    ``variables``: the job variables the config's `${name}` references use, each ``{"name", "default"?}``."""
     aggregate.check_name(name)
     clusters = targets(tenant_id, workspace_id, cluster_id, cluster_selector or {})
-    version = _validated(tenant_id, workspace_id, clusters, config, format)
+    version = _validated(tenant_id, workspace_id, clusters, config, format, variables)
     check_quota(tenant_id, "jobs", Job.unscoped.filter(tenant_id=tenant_id, deleted=False).count())
     job_id = uuid.uuid4().hex
     execute(
@@ -123,10 +138,15 @@ def do_revise_job(
     format: str = "auto",
     message: str = "",
     expected_version: int | None = None,
+    variables: list[dict[str, Any]] | None = None,
 ) -> int:
-    """A new config version (nothing when the text is unchanged). Returns the job's current version number."""
+    """A new config version (nothing when the text and variables are unchanged). Returns the job's current version
+    number. ``variables`` None keeps the current version's declarations."""
+    if variables is None:
+        current = JobVersion.unscoped.filter(job_id=job.id, version=job.current_version).first()
+        variables = current.variables if current is not None else []
     clusters = targets(job.tenant_id, job.workspace_id, job.cluster_id, job.cluster_selector)
-    version = _validated(job.tenant_id, job.workspace_id, clusters, config, format)
+    version = _validated(job.tenant_id, job.workspace_id, clusters, config, format, variables)
     recorded = execute(
         JOB,
         job_stream(job.id),

@@ -44,8 +44,10 @@ from controlplane.seatunnel.client import (
     ZetaSubmitOutcomeUnknown,
     ZetaUnreachable,
 )
+from controlplane.seatunnel.config.errors import JobConfigVariableUnresolved
 from controlplane.seatunnel.config.normal import engine_form
 from controlplane.seatunnel.config.secrets import SecretUnresolved, render_secrets
+from controlplane.seatunnel.config.variables import render_variables
 from controlplane.seatunnel.states import JobState as EngineState
 from controlplane.secrets.domain.errors import SecretNotFound
 from controlplane.secrets.selectors import resolve_secret_refs
@@ -119,7 +121,11 @@ def _submit(client: ZetaClient, run: Run, facts: RunFacts) -> RunFacts:
     if facts.state == RunState.STOPPING:
         return record(run_id, lambda s: aggregate.stopped_unsent(s, run_id=run_id), "submit")[0]
     try:
-        config = engine_form(render_secrets(run.manifest["normalised"], _resolver(facts)))
+        filled = render_variables(run.manifest["normalised"], run.manifest.get("variables", {}))
+    except JobConfigVariableUnresolved as error:  # a manifest from before job variables
+        return _fail(run_id, error.code, error.message)
+    try:
+        config = engine_form(render_secrets(filled, _resolver(facts)))
     except (SecretNotFound, SecretUnresolved) as error:
         return _fail(run_id, "SECRET_NOT_FOUND", f"a secret the config names is gone: {error}")
     client.version()  # reach the cluster first: unreachable now means nothing was sent and nothing is recorded

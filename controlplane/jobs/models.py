@@ -39,6 +39,7 @@ class JobVersion(TenantOwned):
     text = models.TextField()
     normalised = models.JSONField()
     mode = models.CharField(max_length=16)
+    variables = models.JSONField(default=list, blank=True)  # [{"name", "default"?}]: what `${name}` may use
     message = models.CharField(max_length=500, blank=True, default="")
     author = models.CharField(max_length=170)
     rolled_back_from = models.PositiveIntegerField(null=True, blank=True)

@@ -50,6 +50,7 @@ class JobsProjector(Projector):
             text=d.text,
             normalised=d.normalised,
             mode=d.mode,
+            variables=d.variables,
             message=d.message,
             author=f"{actor.kind}:{actor.id}",
             rolled_back_from=d.rolled_back_from,

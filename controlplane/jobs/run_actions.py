@@ -25,7 +25,9 @@ from controlplane.jobs.domain import run as aggregate
 from controlplane.jobs.domain.run import Run as RunFacts
 from controlplane.jobs.domain.runs import TERMINAL, RunState, RunTransitionIllegal
 from controlplane.jobs.models import Job, JobVersion, Run
-from controlplane.seatunnel.config.secrets import secret_names
+from controlplane.seatunnel.config.secrets import SECRET_REF, secret_names
+from controlplane.seatunnel.config.variables import render_variables, run_values
+from controlplane.secrets.selectors import secret_exists
 from controlplane.tenancy.actions import check_quota
 
 RUN = AggregateSpec[RunFacts](
@@ -96,8 +98,29 @@ def connectors(normalised: dict[str, Any]) -> dict[str, list[str]]:
     return result
 
 
-def build_manifest(job: Job, version: JobVersion, cluster: Cluster, metadata: Metadata, note: str) -> dict[str, Any]:
-    """What this run is, frozen: config text exactly as stored (secrets stay references), engine, cluster."""
+def check_secret_refs(tenant_id: str, workspace_id: str, values: dict[str, Any]) -> None:
+    """Every `[[secret:NAME]]` in variable values (defaults, a run's values) names a secret of the workspace."""
+    for name, value in values.items():
+        for match in SECRET_REF.finditer(value if isinstance(value, str) else ""):
+            if not secret_exists(tenant_id, workspace_id, match[1]):
+                raise DomainError(
+                    f"variable {name} names no secret {match[1]!r}", code="JOB_CONFIG_SECRET_UNKNOWN", secret=match[1]
+                )
+
+
+def build_manifest(
+    job: Job,
+    version: JobVersion,
+    cluster: Cluster,
+    metadata: Metadata,
+    note: str,
+    variables: dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    """What this run is, frozen: config text exactly as stored (secrets stay references), engine, cluster, and the
+    value of each job variable (a secret given as `[[secret:NAME]]` stays that reference)."""
+    values = run_values(version.variables, variables)
+    check_secret_refs(job.tenant_id, job.workspace_id, values)
+    filled = render_variables(version.normalised, values)  # JOB_CONFIG_VARIABLE_UNRESOLVED now, not at submit
     return {
         "job": {"id": job.id, "name": job.name},
         "job_version": version.version,
@@ -109,7 +132,8 @@ def build_manifest(job: Job, version: JobVersion, cluster: Cluster, metadata: Me
         "cluster": {"id": cluster.id, "name": cluster.name, "endpoints": cluster.endpoints},
         "cluster_selector": job.cluster_selector,  # how the cluster was chosen, when it was
         "connectors": connectors(version.normalised),
-        "secrets": secret_names(version.normalised),
+        "variables": values,
+        "secrets": secret_names(filled),
         "started_by": f"{metadata.actor.kind}:{metadata.actor.id}",
         "note": note.strip()[:500],
     }
@@ -175,8 +199,10 @@ def do_start_run(
     reason: str = "manual",
     allow_overlap: bool = False,
     run_id: str | None = None,
+    variables: dict[str, Any] | None = None,
 ) -> str:
-    """A new run of ``version`` (default: the current one) on the job's cluster. Returns the run id."""
+    """A new run of ``version`` (default: the current one) on the job's cluster. Returns the run id.
+    ``variables``: values for the version's declared job variables (the others keep their defaults)."""
     if job.deleted:
         raise DomainError("no such job", code="JOB_NOT_FOUND")
     number = version or job.current_version
@@ -184,7 +210,7 @@ def do_start_run(
     if row is None:
         raise DomainError(f"job has no version {number}", code="JOB_VERSION_NOT_FOUND", field="version")
     cluster = choose_cluster(job)
-    manifest = build_manifest(job, row, cluster, metadata, note)
+    manifest = build_manifest(job, row, cluster, metadata, note, variables)
     return _request(
         metadata=metadata, job=job, manifest=manifest, reason=reason, allow_overlap=allow_overlap, run_id=run_id
     )

@@ -88,6 +88,8 @@ class StartSerializer(serializers.Serializer):
     version = serializers.IntegerField(min_value=1, required=False)
     note = serializers.CharField(max_length=500, required=False, allow_blank=True, default="")
     allow_overlap = serializers.BooleanField(required=False, default=False)
+    # name -> value for the version's declared job variables; the domain checks names, types and sizes
+    variables = serializers.DictField(child=serializers.JSONField(), required=False, default=dict)
 
 
 class RepeatSerializer(serializers.Serializer):

@@ -48,11 +48,19 @@ class JobVersionSerializer(serializers.ModelSerializer):
             "text",
             "normalised",
             "mode",
+            "variables",
             "message",
             "author",
             "rolled_back_from",
             "created_at",
         ]
+
+
+class VariableSerializer(serializers.Serializer):
+    """One job variable; the domain checks the name and the value (JOB_VARIABLE_INVALID)."""
+
+    name = serializers.CharField(max_length=64)
+    default = serializers.JSONField(required=False, allow_null=True)
 
 
 class JobCreateSerializer(serializers.Serializer):
@@ -66,6 +74,7 @@ class JobCreateSerializer(serializers.Serializer):
         child=serializers.CharField(max_length=200, allow_blank=True), required=False, default=dict
     )
     message = serializers.CharField(max_length=500, required=False, allow_blank=True, default="")
+    variables = VariableSerializer(many=True, required=False, default=list)
 
 
 class JobUpdateSerializer(serializers.Serializer):
@@ -80,6 +89,7 @@ class RevisionSerializer(serializers.Serializer):
     config = serializers.CharField(max_length=512 * 1024, trim_whitespace=False)
     format = serializers.ChoiceField(choices=FORMATS, default="auto")
     message = serializers.CharField(max_length=500, required=False, allow_blank=True, default="")
+    variables = VariableSerializer(many=True, required=False)  # absent: the current version's
 
 
 class RollbackSerializer(serializers.Serializer):
@@ -205,6 +215,7 @@ class JobViewSet(mixins.ListModelMixin, TenantViewSet):
             config=data.validated_data["config"],
             format=data.validated_data["format"],
             message=data.validated_data["message"],
+            variables=data.validated_data.get("variables"),
             expected_version=job.version,
         )
         return self._respond(job)

@@ -29,7 +29,8 @@ class JobState:
     exists: bool = False
     deleted: bool = False
     fields: dict[str, Any] = field(default_factory=dict)
-    versions: dict[str, dict[str, Any]] = field(default_factory=dict)  # "n" -> {format, text, normalised, mode}
+    # "n" -> {format, text, normalised, mode, variables}
+    versions: dict[str, dict[str, Any]] = field(default_factory=dict)
     # {cron, timezone, enabled, allow_overlap, since}: since = when set, or the last fire time handled (ISO, UTC)
     schedule: dict[str, Any] | None = None
 
@@ -79,7 +80,11 @@ def create(
 def revise(state: JobState, *, job_id: str, version: dict[str, Any], message: str) -> list[object]:
     _require_live(state, job_id)
     current = state.versions[str(state.current_version)]
-    if current["text"] == version["text"] and current["format"] == version["format"]:
+    if (
+        current["text"] == version["text"]
+        and current["format"] == version["format"]
+        and current.get("variables", []) == version["variables"]
+    ):
         return []  # nothing changed: no new version
     return [
         JobVersionAdded(
@@ -109,6 +114,7 @@ def roll_back(state: JobState, *, job_id: str, to_version: int, message: str) ->
             mode=old["mode"],
             message=message.strip()[:500] or f"roll back to version {to_version}",
             rolled_back_from=to_version,
+            variables=old.get("variables", []),  # a snapshot taken before variables has none
         )
     ]
 
@@ -166,7 +172,13 @@ def evolve(state: JobState, event: Any) -> JobState:
     if isinstance(data, JobCreated):
         return JobState(exists=True, fields={k: getattr(data, k) for k in (*EDITABLE, "tenant_id", "workspace_id")})
     if isinstance(data, JobVersionAdded):
-        entry = {"format": data.format, "text": data.text, "normalised": data.normalised, "mode": data.mode}
+        entry = {
+            "format": data.format,
+            "text": data.text,
+            "normalised": data.normalised,
+            "mode": data.mode,
+            "variables": data.variables,
+        }
         return replace(state, versions={**state.versions, str(data.version): entry})
     if isinstance(data, JobUpdated):
         return replace(state, fields={**state.fields, **data.changes})

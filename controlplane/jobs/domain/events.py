@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from controlplane.eventlog.types import event_type
+from controlplane.eventlog.types import event_type, upcaster
 
 
 @event_type("jobs.job_created")
@@ -20,10 +20,11 @@ class JobCreated:
     cluster_selector: dict[str, str] = field(default_factory=dict)  # labels a cluster must carry
 
 
-@event_type("jobs.job_version_added")
+@event_type("jobs.job_version_added", version=2)
 @dataclass(frozen=True)
 class JobVersionAdded:
-    """A new immutable config version: the text as given, its format, its normal form, who and why."""
+    """A new immutable config version: the text as given, its format, its normal form, who and why, and the job
+    variables its `${name}` references may use (v2)."""
 
     job_id: str
     version: int
@@ -33,6 +34,13 @@ class JobVersionAdded:
     mode: str  # BATCH | STREAMING, from env.job.mode
     message: str
     rolled_back_from: int | None  # the version this one copies, for a roll back
+    variables: list  # [{"name": ..., "default": ...}] (default absent: none), sorted by name
+
+
+@upcaster("jobs.job_version_added", from_version=1)
+def _version_added_v1(payload: dict) -> dict:
+    """Versions written before job variables declared none (their configs could not reference any)."""
+    return {**payload, "variables": []}
 
 
 @event_type("jobs.job_updated")
