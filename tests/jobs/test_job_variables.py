@@ -9,7 +9,6 @@ engine (the Zeta emulator, a real process). The environment and included files a
 from __future__ import annotations
 
 import json
-from urllib.request import urlopen
 
 import pytest
 from django.contrib.auth.models import User
@@ -18,6 +17,7 @@ from controlplane.eventlog.models import Event
 from controlplane.eventlog.types import decode
 from controlplane.iam import actions as iam
 from controlplane.jobs.models import Job
+from controlplane.seatunnel.client import ZetaClient
 from controlplane.tenancy.models import Tenant
 from tests.jobs.test_runs_e2e import api_as, eager, wait_for, zeta  # noqa: F401  (fixtures)
 
@@ -69,9 +69,10 @@ def people(django_capture_on_commit_callbacks, monkeypatch, zeta):  # noqa: F811
     return as_role, cluster["id"]
 
 
-def _engine_job_info(zeta, engine_job_id: str) -> dict:  # noqa: F811
-    with urlopen(f"{zeta.url}/job-info/{engine_job_id}", timeout=10) as answer:
-        return json.loads(answer.read())
+def _engine_env(zeta, engine_job_id: str) -> dict:  # noqa: F811
+    """The env the engine holds for the job (`envOptions` of /job-info, values as strings)."""
+    with ZetaClient(zeta.url) as client:
+        return dict(client.job_info(int(engine_job_id)).env_options)
 
 
 def test_the_environment_never_reaches_a_version_the_api_or_the_log(people):
@@ -142,11 +143,11 @@ def test_declared_variables_are_given_per_run_recorded_and_submitted(people, zet
     running = wait_for(admin, run["id"], "RUNNING")
 
     # what the engine received: the run's values, typed where a whole value was one reference
-    env = _engine_job_info(zeta, running["engine_job_id"])["envOptions"]
+    env = _engine_env(zeta, running["engine_job_id"])
     assert env["secret_key"] == "chosen-by-the-tenant"
     assert env["label"] == "run-nightly"
     assert env["parallelism"] == "2"
-    assert SECRET not in json.dumps(_engine_job_info(zeta, running["engine_job_id"]))
+    assert SECRET not in json.dumps(env)
     admin("post", f"runs/{run['id']}/stop/", {}, 202)
     wait_for(admin, run["id"], "STOPPED", "FAILED", "SUCCEEDED")
 
