@@ -145,7 +145,7 @@ def test_the_recorder_sees_a_plain_request(http_server):
 )
 def test_a_url_include_is_refused_before_any_request(http_server, include):
     url = f"http://127.0.0.1:{http_server.server_port}/job.conf"
-    text = include.format(url=url) + '\nsource { FakeSource {} }\nsink { Console {} }\n'
+    text = include.format(url=url) + "\nsource { FakeSource {} }\nsink { Console {} }\n"
     with pytest.raises(JobConfigIncludeForbidden) as info:
         parse_config(text)
     assert info.value.code == "JOB_CONFIG_INCLUDE_FORBIDDEN"
@@ -169,7 +169,7 @@ def test_a_url_include_is_refused_before_any_request(http_server, include):
 def test_a_file_include_of_an_existing_file_is_refused(tmp_path, include):
     target = tmp_path / "leak.conf"
     target.write_text(f'leaked = "{SECRET}"\n')
-    text = include.format(path=target, name=target.name) + '\nsource { FakeSource {} }\nsink { Console {} }\n'
+    text = include.format(path=target, name=target.name) + "\nsource { FakeSource {} }\nsink { Console {} }\n"
     with pytest.raises(JobConfigIncludeForbidden):
         load_hocon(text)
     assert all(SECRET not in json.dumps(p.as_dict()) for p in validate(text))

@@ -162,3 +162,29 @@ def test_old_version_serves_only_v1_paths():
         data = httpx.get(f"{emu.url}/hazelcast/rest/maps/overview").json()
         assert data["projectVersion"] == "2.3.8" and "pendingJobs" not in data
         assert httpx.get(f"{emu.url}/hazelcast/rest/instance/metrics").status_code == 200
+
+
+def test_a_hocon_body_never_reads_the_emulators_environment_or_files(monkeypatch, tmp_path):
+    """The emulator runs beside the control plane (`make run`): its HOCON reader is the control plane's."""
+    secret = "emulator-host-secret-91d2"
+    monkeypatch.setenv("LEAK", secret)
+    leak_file = tmp_path / "leak.conf"
+    leak_file.write_text(f'leaked = "{secret}"\n')
+    body = (  # the engine's REST shape written as HOCON: plugin lists with plugin_name
+        'env { job.mode = "STREAMING", leak = ${?LEAK} }\n'
+        'source = [{ plugin_name = FakeSource, plugin_output = "fake", row.num = 1000000, split.read-interval = 10,\n'
+        '  schema = { fields { name = "string" } } }]\nsink = [{ plugin_name = Console, plugin_input = "fake" }]\n'
+    )
+    with emulator_process() as running:  # started after LEAK is set: the process inherits it
+        response = httpx.post(f"{running.url}/submit-job", params={"format": "hocon"}, content=body)
+        assert response.status_code == 200, response.text
+        job_id = int(re.search(r'"jobId":\s*"?(\d+)', response.text).group(1))
+        info = wait_state(running.url, job_id, {"RUNNING"})
+        assert info["envOptions"]["leak"] == "${?LEAK}"
+        assert secret not in json.dumps(info)
+        included = httpx.post(
+            f"{running.url}/submit-job", params={"format": "hocon"}, content=f'include "{leak_file}"\n' + body
+        )
+        assert included.status_code == 400
+        assert secret not in included.text
+        httpx.post(f"{running.url}/stop-job", content=json.dumps({"jobId": job_id}))
