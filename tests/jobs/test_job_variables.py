@@ -166,3 +166,22 @@ def test_versions_written_before_variables_read_with_none():
     }
     event = decode("jobs.job_version_added", 1, payload)
     assert event.variables == []
+
+
+def test_variables_are_part_of_a_version_revise_keeps_them_and_roll_back_restores_them(people):
+    as_role, cluster_id = people
+    admin = as_role("admin")
+    config = WITH_VARIABLES.replace("${?CONTROLPLANE_SECRET_KEY}", '"fixed"')
+    first = [{"name": "label", "default": "a"}, {"name": "readers", "default": 1}]
+    job = admin("post", "jobs/", {"name": "v", "cluster_id": cluster_id, "config": config, "variables": first}, 201)
+    second = [{"name": "label", "default": "b"}, {"name": "readers", "default": 2}]
+    job = admin("post", f"jobs/{job['id']}/versions/", {"config": config, "variables": second}, 200)
+    assert job["current_version"] == 2  # same text, other variables: a new version
+    job = admin("post", f"jobs/{job['id']}/versions/", {"config": config + "\n# same variables\n"}, 200)
+    assert admin("get", f"jobs/{job['id']}/versions/3/", status=200)["variables"] == second
+    dropped = admin("post", f"jobs/{job['id']}/versions/", {"config": config, "variables": []}, 400)
+    assert dropped["error"]["details"]["problems"][0]["code"] == "JOB_CONFIG_VARIABLE_UNRESOLVED"
+    bad = admin("post", f"jobs/{job['id']}/versions/", {"config": config, "variables": [{"name": "1x"}]}, 400)
+    assert bad["error"]["code"] == "JOB_VARIABLE_INVALID"
+    job = admin("post", f"jobs/{job['id']}/rollback/", {"to_version": 1}, 200)
+    assert admin("get", f"jobs/{job['id']}/versions/4/", status=200)["variables"] == first
