@@ -5,14 +5,25 @@ from __future__ import annotations
 from datetime import timedelta
 from pathlib import Path
 
-from controlplane import config
+from controlplane import config, filemodes
 
+# Before anything is written: every process of the control plane loads these settings, and what it creates
+# (database, WAL, broker messages, artifacts, keys, schedule) is then 0600/0700 whatever umask it got.
+filemodes.restrict_umask()
 BASE_DIR = Path(__file__).resolve().parent.parent
 DATA_DIR = config.data_dir(BASE_DIR)
 
 _db = config.parse_database_url(config.env_str("CONTROLPLANE_DATABASE_URL", "sqlite:///controlplane.sqlite3"), DATA_DIR)
 DATABASE_VENDOR = _db.vendor
 DATABASES = {"default": _db.settings}
+# ... and what an older release or a looser umask left there (the database may live outside the data directory).
+filemodes.make_private(
+    [DATA_DIR]
+    + [Path(_db.settings["NAME"] + suffix) for suffix in ("", "-wal", "-shm", "-journal") if _db.vendor == "sqlite"]
+)
+# Django's file storage (collectstatic) sets 0644 on what it saves unless told otherwise.
+FILE_UPLOAD_PERMISSIONS = 0o600
+FILE_UPLOAD_DIRECTORY_PERMISSIONS = 0o700
 
 SECRET_KEY = config.secret_key(DATA_DIR, DATABASE_VENDOR)
 # Master keys of the secrets store come from the key provider at first use, never from settings

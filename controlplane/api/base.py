@@ -3,21 +3,26 @@
 ``TenantViewSet`` resolves ``<tenant>`` (slug) and ``<workspace>`` (slug) from the path, answers 404 for a
 tenant the caller cannot see (never 403, never the object), binds the tenant context for the request,
 asks ``iam.access`` for the permission point of the action, and writes exactly one audit record for every
-mutating request, whatever its outcome. Subclasses declare; they do not override ``get_queryset``.
+mutating request, whatever its outcome, and for every refused read (403, or 404 on a tenant or object that
+exists but is not the caller's), in the trail of the tenant the request aimed at. Subclasses declare; they do
+not override ``get_queryset``.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
+from django.http import Http404
 from rest_framework import viewsets
-from rest_framework.exceptions import NotFound
+from rest_framework.exceptions import APIException, NotFound
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.request import Request
 from rest_framework.response import Response
 
 from controlplane.api.errors import PreconditionFailed
 from controlplane.audit.recorder import record_request, request_actor
+from controlplane.errors import DomainError
 from controlplane.eventlog.metadata import Actor, Metadata
 from controlplane.iam import access
 from controlplane.tenancy import context
@@ -40,19 +45,73 @@ def metadata_for(request: Request, tenant: Tenant | None, workspace: Workspace |
     )
 
 
+SLUG_IN_AUDIT = 50  # characters of a slug that names no tenant kept on the platform trail (slugs are 1..50)
+
+
+@dataclass(frozen=True)
+class Aim:
+    """The trail an audit record goes to: a tenant (and workspace), or the platform trail (``tenant_id`` "") with
+    the slugs a request named that no tenant or workspace has."""
+
+    tenant_id: str = ""
+    workspace_id: str = ""
+    tried: dict[str, str] = field(default_factory=dict)
+
+
+def aim_of(tenant: Tenant | None, kwargs: dict[str, Any]) -> Aim:
+    """Where a request refused at its tenant or workspace is recorded: the trail of the tenant its path named (and
+    the workspace, when that exists there); for a slug no tenant has, the platform trail with the slugs tried."""
+    tried = {f"{k}_slug": str(kwargs[k])[:SLUG_IN_AUDIT] for k in ("tenant", "workspace") if kwargs.get(k)}
+    if tenant is None:
+        return Aim(tried=tried)
+    workspace = workspace_by_slug(tenant, kwargs["workspace"]) if kwargs.get("workspace") else None
+    if kwargs.get("workspace") and workspace is None:
+        return Aim(tenant.id, tried={"workspace_slug": tried["workspace_slug"]})
+    return Aim(tenant.id, workspace.id if workspace else "")
+
+
 class AuditedViewSet(viewsets.GenericViewSet):
-    """Every non-safe request leaves exactly one audit record (ok, denied or failed with its code)."""
+    """Every non-safe request leaves exactly one audit record (ok, denied or failed with its code); a read leaves
+    one when it is refused: 403, or 404 on something that exists but is not the caller's (``aim``)."""
 
     resource_type: ClassVar[str]
     tenant: Tenant | None = None
     workspace: Workspace | None = None
+    refused_aim: Aim | None = None  # set when the tenant or workspace of the path is refused (404)
 
     def audit_resource_id(self) -> str:
         return str(self.kwargs.get(self.lookup_url_kwarg or self.lookup_field, ""))
 
+    def hidden_object(self) -> Aim | None:
+        """For a 404 on ``…/<id>/``: the place of the object when the id exists in another tenant or workspace
+        than the path's (a probe); None when it exists nowhere, or is only filtered out here (deleted)."""
+        value = self.kwargs.get(self.lookup_url_kwarg or self.lookup_field)
+        if not value or self.lookup_field not in ("pk", "id") or self.tenant is None:
+            return None
+        try:
+            manager = getattr(self.get_queryset().model, "unscoped", None)  # TenantOwned models only
+            found = manager.filter(pk=value).values_list("tenant_id", "workspace_id").first() if manager else None
+        except (APIException, Http404, DomainError, ValueError):  # a parent in the path not found; a malformed id
+            return None
+        if found is None or (found[0] == self.tenant.id and (self.workspace is None or found[1] == self.workspace.id)):
+            return None
+        return Aim(found[0], found[1] or "")
+
+    def aim(self, request: Request, status: int) -> Aim | None:
+        """The trail this request's record goes to, or None when it needs none (a read that was not refused)."""
+        if self.refused_aim is not None:
+            return self.refused_aim
+        hidden = self.hidden_object() if status == 404 else None
+        if hidden is not None:
+            return hidden
+        if request.method in SAFE and status != 403:
+            return None
+        return Aim(self.tenant.id if self.tenant else "", self.workspace.id if self.workspace else "")
+
     def finalize_response(self, request: Request, response: Response, *args: Any, **kwargs: Any) -> Response:
         response = super().finalize_response(request, response, *args, **kwargs)
-        if request.method not in SAFE:
+        aim = self.aim(request, response.status_code)
+        if aim is not None:
             code = ""
             envelope = getattr(response, "data", None)
             if response.status_code >= 400 and isinstance(envelope, dict) and isinstance(envelope.get("error"), dict):
@@ -71,8 +130,9 @@ class AuditedViewSet(viewsets.GenericViewSet):
                 resource_id=getattr(self, "audit_id", "") or self.audit_resource_id(),
                 result=result,
                 error_code=code,
-                tenant_id=self.tenant.id if self.tenant else "",
-                workspace_id=self.workspace.id if self.workspace else "",
+                tenant_id=aim.tenant_id,
+                workspace_id=aim.workspace_id,
+                details=aim.tried or None,
             )
         return response
 
@@ -95,9 +155,11 @@ class TenantViewSet(AuditedViewSet):
         self.tenant = tenant_by_slug(kwargs.get("tenant", ""))
         token = getattr(request._request, "api_token", None)
         if self.tenant is None or not access.visible(request.user, self.tenant):
+            self.refused_aim = aim_of(self.tenant, kwargs)
             self.tenant = None
             raise NotFound()
         if token is not None and token.tenant_id != self.tenant.id:
+            self.refused_aim = aim_of(self.tenant, kwargs)
             raise NotFound()  # a token is scoped to one tenant
         if self.workspace_scoped:
             self.workspace = workspace_by_slug(self.tenant, kwargs.get("workspace", ""))

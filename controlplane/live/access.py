@@ -30,6 +30,7 @@ from rest_framework.exceptions import AuthenticationFailed
 from rest_framework_simplejwt.authentication import JWTAuthentication
 from rest_framework_simplejwt.exceptions import InvalidToken, TokenError
 
+from controlplane.audit import recorder
 from controlplane.iam import access, tokens
 from controlplane.iam.models import ApiToken
 from controlplane.live import topics
@@ -46,13 +47,29 @@ FORBIDDEN = 4403  # authenticated and the object is visible, but the permission 
 NOT_FOUND = 4404  # no such object, or one the caller may not know of (another tenant's)
 LAGGING = 4408  # the client read too slowly; reconnect with ?after=<last position>
 TRY_AGAIN_LATER = 1013  # the event log cannot be read now (the tailer could not start); reconnect later
+SLUG_IN_AUDIT = 50  # characters of a slug that names no tenant kept on the platform trail (slugs are 1..50)
 
 
 class Refused(Exception):
-    def __init__(self, code: int, reason: str) -> None:
+    """A socket refused with a close code. ``aim`` is the trail that records the refusal (``audit_refusal``): the
+    tenant (and workspace) of the object asked for, or the platform trail ("") with the slug tried; None for
+    refusals that are not recorded (no or a bad credential, a malformed request, an id that exists nowhere)."""
+
+    def __init__(
+        self,
+        code: int,
+        reason: str,
+        *,
+        aim: tuple[str, str] | None = None,
+        tried: dict[str, str] | None = None,
+        error_code: str = "",
+    ) -> None:
         super().__init__(reason)
         self.code = code
         self.reason = reason
+        self.aim = aim
+        self.tried = tried or {}
+        self.error_code = error_code or ("PERMISSION_DENIED" if code == FORBIDDEN else "NOT_FOUND")
 
 
 @dataclass(frozen=True)
@@ -126,11 +143,13 @@ async def session_user(scope: dict[str, Any]) -> AbstractBaseUser | None:
     return user if user.is_authenticated and user.is_active else None
 
 
-def _visible_tenant(principal: Principal, tenant: Tenant | None) -> Tenant:
-    if tenant is None or not access.visible(principal.user, tenant):
+def _visible_tenant(principal: Principal, tenant: Tenant | None, workspace_id: str = "") -> Tenant:
+    if tenant is None:
         raise Refused(NOT_FOUND, "not found")
-    if principal.token is not None and principal.token.tenant_id != tenant.id:
-        raise Refused(NOT_FOUND, "not found")
+    if not access.visible(principal.user, tenant) or (
+        principal.token is not None and principal.token.tenant_id != tenant.id
+    ):
+        raise Refused(NOT_FOUND, "not found", aim=(tenant.id, workspace_id))
     return tenant
 
 
@@ -139,7 +158,31 @@ def _require(principal: Principal, point: str, tenant: Tenant, workspace_id: str
     try:
         access.require(principal.user, point, tenant, workspace)
     except (access.AccessDenied, access.TenantDisabled) as exc:
-        raise Refused(FORBIDDEN, exc.message) from None
+        raise Refused(FORBIDDEN, exc.message, aim=(tenant.id, workspace_id or ""), error_code=exc.code) from None
+
+
+def audit_refusal(scope: dict[str, Any], principal: Principal, refusal: Refused, resource_type: str) -> None:
+    """One audit record (``live.connect``, denied) for a socket refused for what it asked for, in the trail of
+    the tenant it aimed at, like a refused API read. Refusals without an ``aim`` are not recorded."""
+    if refusal.aim is None:
+        return
+    token = principal.token
+    route = scope.get("url_route", {}).get("kwargs", {})
+    client = scope.get("client") or [""]
+    recorder.record(
+        action="live.connect",
+        resource_type=resource_type,
+        resource_id=str(next(iter(route.values()), "")),
+        result="denied",
+        actor_kind="token" if token is not None else "user",
+        actor_id=token.id if token is not None else principal.user.get_username(),
+        tenant_id=refusal.aim[0],
+        workspace_id=refusal.aim[1],
+        error_code=refusal.error_code,
+        client_address=str(client[0] or ""),
+        user_agent=_headers(scope).get(b"user-agent", b"").decode("latin1"),
+        details=refusal.tried or None,
+    )
 
 
 def run_topic(principal: Principal, run_id: str) -> Topic:
@@ -149,17 +192,20 @@ def run_topic(principal: Principal, run_id: str) -> Topic:
     run = Run.unscoped.filter(id=run_id).first()
     if run is None:
         raise Refused(NOT_FOUND, "not found")
-    tenant = _visible_tenant(principal, Tenant.objects.filter(id=run.tenant_id).first())
+    tenant = _visible_tenant(principal, Tenant.objects.filter(id=run.tenant_id).first(), run.workspace_id)
     _require(principal, "job.read", tenant, run.workspace_id)
     return topics.run_topic(run.id, tenant.id)
 
 
 def activity_topic(principal: Principal, slug: str) -> Topic:
     """A tenant's activity: each event shown only to holders of its context's read point (topics.py)."""
-    tenant = _visible_tenant(principal, Tenant.objects.filter(slug=slug).first())
+    tenant = Tenant.objects.filter(slug=slug).first()
+    if tenant is None:  # a slug no tenant has: the platform trail records what was tried
+        raise Refused(NOT_FOUND, "not found", aim=("", ""), tried={"tenant_slug": slug[:SLUG_IN_AUDIT]})
+    tenant = _visible_tenant(principal, tenant)
     user = principal.user
     if tenant.disabled and not access.is_platform_admin(user):
-        raise Refused(FORBIDDEN, "this tenant is disabled")
+        raise Refused(FORBIDDEN, "this tenant is disabled", aim=(tenant.id, ""), error_code="TENANT_DISABLED")
     points = sorted(set(topics.ACTIVITY_POINTS.values()))
     grants = Grants(
         tenant_wide=frozenset(p for p in points if access.has(user, p, tenant)),
@@ -169,7 +215,7 @@ def activity_topic(principal: Principal, slug: str) -> Topic:
         },
     )
     if grants.empty:
-        raise Refused(FORBIDDEN, "you hold no read permission in this tenant")
+        raise Refused(FORBIDDEN, "you hold no read permission in this tenant", aim=(tenant.id, ""))
     return topics.ActivityTopic(tenant.id, tenant.slug, grants)
 
 
@@ -183,6 +229,6 @@ def operation_topic(principal: Principal, operation_id: str) -> Topic:
     operation = Operation.unscoped.filter(id=operation_id).first()
     if operation is None:
         raise Refused(NOT_FOUND, "not found")
-    tenant = _visible_tenant(principal, Tenant.objects.filter(id=operation.tenant_id).first())
+    tenant = _visible_tenant(principal, Tenant.objects.filter(id=operation.tenant_id).first(), operation.workspace_id)
     _require(principal, "operation.read", tenant, operation.workspace_id)
     return topics.OperationTopic(operation.id, tenant.id, operation_stream(operation.id).id)

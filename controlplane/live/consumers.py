@@ -56,11 +56,18 @@ class LiveConsumer(AsyncWebsocketConsumer):
     guard: asyncio.Task | None = None
     expiry: asyncio.TimerHandle | None = None
 
+    resource_type = ""  # what the socket follows, for the audit record of a refusal
+
     def topic(self, principal: Principal) -> Topic:
         raise NotImplementedError
 
     def _authorize(self, after: int | None) -> tuple[Principal, Topic]:
-        principal, topic = self._check(self.scope)
+        principal = access.authenticate(self.scope)
+        try:
+            topic = self.topic(principal)
+        except Refused as refusal:
+            access.audit_refusal(self.scope, principal, refusal, self.resource_type)
+            raise
         if after is not None and after > history.head():
             raise Refused(access.BAD_REQUEST, "after is beyond the end of the log")
         return principal, topic
@@ -159,16 +166,22 @@ class LiveConsumer(AsyncWebsocketConsumer):
 
 
 class RunConsumer(LiveConsumer):
+    resource_type = "run"
+
     def topic(self, principal: Principal) -> Topic:
         return access.run_topic(principal, self.scope["url_route"]["kwargs"]["run_id"])
 
 
 class ActivityConsumer(LiveConsumer):
+    resource_type = "tenant_activity"
+
     def topic(self, principal: Principal) -> Topic:
         return access.activity_topic(principal, self.scope["url_route"]["kwargs"]["tenant"])
 
 
 class OperationConsumer(LiveConsumer):
+    resource_type = "operation"
+
     def topic(self, principal: Principal) -> Topic:
         return access.operation_topic(principal, self.scope["url_route"]["kwargs"]["operation_id"])
 

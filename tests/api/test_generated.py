@@ -49,6 +49,7 @@ def test_unauthenticated_is_401(client, world, endpoint):
 @pytest.mark.parametrize("role", ["viewer", "operator", "admin", "owner"])
 @pytest.mark.parametrize("endpoint", ENDPOINTS, ids=IDS)
 def test_each_role_is_allowed_or_denied_as_documented(client, world, endpoint, role):
+    before = AuditRecord.objects.count()
     response = call(client, endpoint, endpoint.path(world, role), world, world.auth(role))
     if allowed(endpoint, role):
         assert response.status_code == endpoint.ok, response.content
@@ -56,14 +57,23 @@ def test_each_role_is_allowed_or_denied_as_documented(client, world, endpoint, r
         assert response.status_code == 403, response.content
         assert response.json()["error"]["code"] == "PERMISSION_DENIED"
         assert response.json()["error"]["details"]["permission"] == endpoint.point
+        # refused, reads included: one record on the tenant's trail
+        records = AuditRecord.objects.order_by("id")[before:]
+        assert [(r.tenant_id, r.result, r.actor_id) for r in records] == [(world.acme.id, "denied", f"{role}-user")]
 
 
 @pytest.mark.parametrize("endpoint", ENDPOINTS, ids=IDS)
 def test_another_tenants_member_gets_404_not_403(client, world, endpoint):
+    before = AuditRecord.objects.count()
     response = call(client, endpoint, endpoint.path(world, "owner"), world, world.auth("outsider"))
     assert response.status_code == 404
     assert response.json()["error"]["code"] == "NOT_FOUND"
     assert "acme" not in response.content.decode().lower()
+    # the probe is on the trail of the tenant it aimed at, reads included
+    records = AuditRecord.objects.order_by("id")[before:]
+    assert [(r.tenant_id, r.result, r.error_code, r.actor_id) for r in records] == [
+        (world.acme.id, "denied", "NOT_FOUND", "outsider")
+    ]
 
 
 @pytest.mark.parametrize("endpoint", [e for e in ENDPOINTS if e.cross_tenant_path], ids=lambda e: e.name)

@@ -140,12 +140,26 @@ class PlatformAuditViewSet(mixins.ListModelMixin, AuditedViewSet):
         return export_response(request, self.get_queryset(), "platform", "")
 
 
+# A cell starting with one of these is run as a formula by spreadsheet programs (OWASP, CSV injection).
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def csv_cell(value: object) -> object:
+    """A value as a CSV cell that a spreadsheet shows as text: a leading formula character gets a ``'``
+    before it. Only the CSV export does this; the JSON answers and JSON Lines keep the value as recorded."""
+    if hasattr(value, "isoformat"):
+        return value.isoformat()
+    if isinstance(value, str) and value.startswith(FORMULA_STARTS):
+        return "'" + value
+    return value
+
+
 def _csv(rows: Iterator[tuple]) -> Iterator[str]:
     buffer = io.StringIO()
     writer = csv.writer(buffer)
     writer.writerow(FIELDS)
     for row in rows:
-        writer.writerow([value.isoformat() if hasattr(value, "isoformat") else value for value in row])
+        writer.writerow([csv_cell(value) for value in row])
         if buffer.tell() > 64_000:
             yield buffer.getvalue()
             buffer.seek(0)
