@@ -153,8 +153,7 @@ else:
 # Live progress (docs/LIVE.md): how often each web process's tailer reads the log. Without Redis that is the
 # latency; with Redis commits wake it at once and this is only the safety net.
 LIVE_POLL_SECONDS = (
-    config.env_int("CONTROLPLANE_LIVE_POLL_MILLISECONDS", 1000 if REDIS_URL else 150, minimum=10, maximum=60_000)
-    / 1000
+    config.env_int("CONTROLPLANE_LIVE_POLL_MILLISECONDS", 1000 if REDIS_URL else 150, minimum=10, maximum=60_000) / 1000
 )
 
 CELERY_TASK_ACKS_LATE = True

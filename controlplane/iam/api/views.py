@@ -6,11 +6,10 @@ from __future__ import annotations
 from typing import Any
 
 from django.contrib.auth import authenticate, get_user_model
-from rest_framework import mixins, status
+from rest_framework import generics, mixins, status
 from rest_framework.permissions import AllowAny, IsAuthenticated
 from rest_framework.request import Request
 from rest_framework.response import Response
-from rest_framework.views import APIView
 
 from controlplane.api.base import AuditedViewSet, TenantViewSet, with_etag
 from controlplane.api.errors import envelope
@@ -180,7 +179,7 @@ class InvitationAcceptViewSet(AuditedViewSet):
     authentication_classes: list = []
     serializer_class = s.InvitationAcceptSerializer
 
-    def create(self, request: Request) -> Response:
+    def accept(self, request: Request) -> Response:
         data = s.InvitationAcceptSerializer(data=json_object(request))
         data.is_valid(raise_exception=True)
         invitation, user = actions.do_accept_invitation(**data.validated_data)
@@ -191,12 +190,13 @@ class InvitationAcceptViewSet(AuditedViewSet):
         )
 
 
-class LoginView(APIView):
+class LoginView(generics.GenericAPIView):
     """``POST /api/v1/auth/token/`` {username, password} -> {access, refresh}: a new login (token family).
     Throttled per (name, address) with growing delays: 429 LOGIN_THROTTLED with Retry-After."""
 
     permission_classes = [AllowAny]
     authentication_classes: list = []
+    serializer_class = s.LoginSerializer
 
     def post(self, request: Request) -> Response:
         data = s.LoginSerializer(data=json_object(request))
@@ -228,12 +228,13 @@ class LoginView(APIView):
         return Response({"access": str(refresh.access_token), "refresh": str(refresh)})
 
 
-class RefreshView(APIView):
+class RefreshView(generics.GenericAPIView):
     """``POST /api/v1/auth/token/refresh/`` {refresh} -> a new pair. Only the newest refresh token of a login
     works; an older one revokes the whole login (``actions.do_refresh_login``)."""
 
     permission_classes = [AllowAny]
     authentication_classes: list = []
+    serializer_class = s.RefreshSerializer
 
     def post(self, request: Request) -> Response:
         data = s.RefreshSerializer(data=json_object(request))
