@@ -16,11 +16,12 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from django.conf import settings
-from django.contrib.auth import get_user_model, password_validation
+from django.contrib.auth import authenticate, get_user_model, password_validation
 from django.contrib.auth.models import AbstractBaseUser
 from django.contrib.auth.validators import UnicodeUsernameValidator
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.http import HttpRequest
 from django.utils import timezone
 from guardian.shortcuts import assign_perm, remove_perm
 from rest_framework_simplejwt.exceptions import TokenError
@@ -43,11 +44,19 @@ class IamError(DomainError):
 
 @dataclass(frozen=True)
 class Caller:
-    """Where an unauthenticated request (login, refresh, invitation) came from, for the audit trail."""
+    """Where an unauthenticated request (login, refresh) came from, for the audit trail."""
 
     address: str = ""
     user_agent: str = ""
     request_id: str = ""
+
+
+def caller_of(request: HttpRequest) -> Caller:
+    return Caller(
+        address=request.META.get("REMOTE_ADDR", ""),
+        user_agent=request.META.get("HTTP_USER_AGENT", "")[:300],
+        request_id=getattr(request, "request_id", ""),
+    )
 
 
 def _audit(caller: Caller, *, action: str, result: str, actor: str, error_code: str = "", **details: object) -> None:
@@ -55,7 +64,7 @@ def _audit(caller: Caller, *, action: str, result: str, actor: str, error_code: 
         action=action,
         resource_type="session",
         result=result,
-        actor_kind="user" if result == "ok" else "anonymous",
+        actor_kind="user" if result == "ok" else "anonymous",  # a refused caller is not known to be the user
         actor_id=actor,
         resource_id=str(details.pop("session", "")),
         error_code=error_code,
@@ -200,8 +209,26 @@ def do_revoke_api_token(*, token: ApiToken, actor: Actor = None) -> None:
 # --- API logins (token families) -----------------------------------------------------------------------------
 
 
-def do_log_in(*, user: AbstractBaseUser, caller: Caller) -> RefreshToken:
-    """Start a login for a user whose password was just checked: a new token family; audited."""
+class LoginThrottled(DomainError):
+    """This (name, address) pair must wait ``retry_after_seconds`` before its next attempt is checked."""
+
+    code = "LOGIN_THROTTLED"
+
+
+def do_log_in(*, request: HttpRequest, username: str, password: str) -> RefreshToken:
+    """A password login through the API: throttled per (name, address), checked by the authentication
+    backends, and on success a new login session (token family). Failures are audited and counted by the
+    ``user_login_failed`` signal (``iam.signals``); throttled attempts and successes here."""
+    caller = caller_of(request)
+    wait = throttle.retry_after(username, caller.address)
+    if wait > 0:
+        _audit(caller, action="auth.login", result="denied", actor=username, error_code="LOGIN_THROTTLED")
+        raise LoginThrottled(
+            "too many failed logins for this name from this address; try again later", retry_after_seconds=wait
+        )
+    user = authenticate(request, username=username, password=password)
+    if user is None:
+        raise IamError("no active account with these credentials", code="AUTH_FAILED")
     now = timezone.now()
     session = LoginSession(
         id=uuid.uuid4().hex,

@@ -140,6 +140,8 @@ def _require(principal: Principal, point: str, tenant: Tenant, workspace_id: str
     workspace = Workspace.objects.filter(id=workspace_id, tenant=tenant).first() if workspace_id else None
     try:
         access.require(principal.user, point, tenant, workspace)
+    except access.NotVisible:
+        raise Refused(NOT_FOUND, "not found") from None  # a workspace the caller holds no role on
     except (access.AccessDenied, access.TenantDisabled) as exc:
         raise Refused(FORBIDDEN, exc.message) from None
 

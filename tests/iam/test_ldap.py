@@ -207,7 +207,10 @@ def test_a_disabled_user_cannot_log_in(ldap_on):
     assert authenticate(request(), username="bob", password=USERS["bob"][0]) is None
 
 
-def test_lockout_refuses_even_the_right_password(ldap_on):
+def test_throttling_refuses_even_the_right_password_from_the_failing_address(ldap_on, monkeypatch):
+    from controlplane.iam import throttle
+
+    monkeypatch.setattr(throttle, "now", lambda: 1_000_000.0)  # the clock stands still: the delay never passes
     ldap_on.CONTROLPLANE_LOGIN_MAX_FAILURES = 3
     for _ in range(3):
         assert authenticate(request(), username="alice", password="wrong-password") is None

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.contrib.auth import authenticate, get_user_model
+from django.contrib.auth import get_user_model
 from rest_framework import generics, mixins, status
 from rest_framework.permissions import AllowAny, IsAuthenticated
 from rest_framework.request import Request
@@ -14,11 +14,9 @@ from rest_framework.response import Response
 from controlplane.api.base import AuditedViewSet, TenantViewSet, with_etag
 from controlplane.api.errors import envelope
 from controlplane.api.pagination import Cursor
-from controlplane.audit.recorder import record_request
 from controlplane.errors import DomainError
-from controlplane.iam import access, actions, sessions, throttle
+from controlplane.iam import access, actions, sessions
 from controlplane.iam.api import serializers as s
-from controlplane.iam.backends import request_address
 from controlplane.iam.models import ApiToken, Invitation, LoginSession, Membership
 from controlplane.tenancy.models import Workspace
 
@@ -28,14 +26,6 @@ def json_object(request: Request) -> dict[str, Any]:
     if not isinstance(request.data, dict):
         raise DomainError("the body must be a JSON object", code="MALFORMED_REQUEST")
     return request.data
-
-
-def caller(request: Request) -> actions.Caller:
-    return actions.Caller(
-        address=request_address(request._request),
-        user_agent=request.META.get("HTTP_USER_AGENT", "")[:300],
-        request_id=getattr(request._request, "request_id", ""),
-    )
 
 
 def _workspace(tenant, slug: str | None) -> Workspace | None:  # type: ignore[no-untyped-def]
@@ -201,30 +191,13 @@ class LoginView(generics.GenericAPIView):
     def post(self, request: Request) -> Response:
         data = s.LoginSerializer(data=json_object(request))
         data.is_valid(raise_exception=True)
-        username, password = data.validated_data["username"], data.validated_data["password"]
-        wait = throttle.retry_after(username, request_address(request._request))
-        if wait > 0:
-            record_request(
-                request,
-                action="auth.login",
-                resource_type="session",
-                result="denied",
-                error_code="LOGIN_THROTTLED",
-                actor=("anonymous", username),
-                details={"retry_after_seconds": wait},
-            )
-            body = envelope(
-                "LOGIN_THROTTLED",
-                "too many failed logins for this name from this address; try again later",
-                {"retry_after_seconds": wait},
-                getattr(request._request, "request_id", ""),
-            )
+        try:
+            refresh = actions.do_log_in(request=request._request, **data.validated_data)
+        except actions.LoginThrottled as exc:
+            # 429 with Retry-After in the header and the envelope (the generic handler has no header for it)
+            wait = exc.details["retry_after_seconds"]
+            body = envelope(exc.code, exc.message, exc.details, getattr(request._request, "request_id", ""))
             return Response(body, status=status.HTTP_429_TOO_MANY_REQUESTS, headers={"Retry-After": str(wait)})
-        # a failure is audited and counted by the user_login_failed signal (iam.signals)
-        user = authenticate(request._request, username=username, password=password)
-        if user is None:
-            raise DomainError("no active account with these credentials", code="AUTH_FAILED")
-        refresh = actions.do_log_in(user=user, caller=caller(request))
         return Response({"access": str(refresh.access_token), "refresh": str(refresh)})
 
 
@@ -239,7 +212,9 @@ class RefreshView(generics.GenericAPIView):
     def post(self, request: Request) -> Response:
         data = s.RefreshSerializer(data=json_object(request))
         data.is_valid(raise_exception=True)
-        refresh = actions.do_refresh_login(raw=data.validated_data["refresh"], caller=caller(request))
+        refresh = actions.do_refresh_login(
+            raw=data.validated_data["refresh"], caller=actions.caller_of(request._request)
+        )
         return Response({"access": str(refresh.access_token), "refresh": str(refresh)})
 
 
