@@ -164,8 +164,7 @@ else:
 # Live progress (docs/LIVE.md): how often each web process's tailer reads the log. Without Redis that is the
 # latency; with Redis commits wake it at once and this is only the safety net.
 LIVE_POLL_SECONDS = (
-    config.env_int("CONTROLPLANE_LIVE_POLL_MILLISECONDS", 1000 if REDIS_URL else 150, minimum=10, maximum=60_000)
-    / 1000
+    config.env_int("CONTROLPLANE_LIVE_POLL_MILLISECONDS", 1000 if REDIS_URL else 150, minimum=10, maximum=60_000) / 1000
 )
 
 CELERY_TASK_ACKS_LATE = True
@@ -244,6 +243,8 @@ ANONYMOUS_USER_NAME = None  # guardian: no anonymous user row; anonymous request
 GUARDIAN_RAISE_403 = False
 CONTROLPLANE_LOGIN_MAX_FAILURES = config.env_int("CONTROLPLANE_LOGIN_MAX_FAILURES", 5, minimum=1)
 CONTROLPLANE_LOGIN_LOCKOUT_SECONDS = config.env_int("CONTROLPLANE_LOGIN_LOCKOUT_SECONDS", 900, minimum=1)
+CONTROLPLANE_LOGIN_NAME_FAILURES = config.env_int("CONTROLPLANE_LOGIN_NAME_FAILURES", 50, minimum=1)
+CONTROLPLANE_INVITATION_HOURS = config.env_int("CONTROLPLANE_INVITATION_HOURS", 72, minimum=1, maximum=720)
 
 CACHES = (
     {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}}
@@ -254,7 +255,7 @@ CACHES = (
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
         "controlplane.api.auth.ApiTokenAuthentication",
-        "rest_framework_simplejwt.authentication.JWTAuthentication",
+        "controlplane.api.auth.LoginJWTAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],

@@ -65,6 +65,8 @@ STATUS: dict[str, int] = {
     "OPERATION_TRANSITION_ILLEGAL": 409,
     "OPERATION_NO_AGENTS": 409,
     "OPERATION_AGENT_UNAVAILABLE": 409,
+    # identity (controlplane/iam)
+    "TENANT_LAST_OWNER": 409,
 }
 
 

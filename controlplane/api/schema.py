@@ -15,3 +15,16 @@ class ApiTokenScheme(OpenApiAuthenticationExtension):
             "scheme": "bearer",
             "description": "Personal API token `stcp_<prefix>_<secret>`, scoped to one tenant",
         }
+
+
+class LoginJWTScheme(OpenApiAuthenticationExtension):
+    target_class = "controlplane.api.auth.LoginJWTAuthentication"
+    name = "jwtAuth"
+
+    def get_security_definition(self, auto_schema):  # type: ignore[no-untyped-def]
+        return {
+            "type": "http",
+            "scheme": "bearer",
+            "bearerFormat": "JWT",
+            "description": "Access token of a login (`POST /api/v1/auth/token/`); dies with its login",
+        }

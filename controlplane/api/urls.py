@@ -8,8 +8,12 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 from controlplane.agents.api.views import ActionViewSet, AgentViewSet, BootstrapTokenViewSet
 from controlplane.audit.api.views import AuditViewSet, PlatformAuditViewSet
 from controlplane.clusters.api.views import CatalogView, ClusterViewSet
+from controlplane.iam.api.platform import PlatformTokenViewSet, UserViewSet
 from controlplane.iam.api.views import (
     ApiTokenViewSet,
+    InvitationAcceptViewSet,
+    InvitationViewSet,
+    LoginSessionViewSet,
     LoginView,
     LogoutViewSet,
     MemberViewSet,
@@ -42,6 +46,8 @@ tenant_routes = [
     path("members/<int:pk>/", collection(MemberViewSet, DETAIL), name="member-detail"),
     path("tokens/", collection(ApiTokenViewSet), name="token-list"),
     path("tokens/<str:pk>/", collection(ApiTokenViewSet, DETAIL), name="token-detail"),
+    path("invitations/", collection(InvitationViewSet), name="invitation-list"),
+    path("invitations/<str:pk>/", collection(InvitationViewSet, DETAIL), name="invitation-detail"),
     path("audit/", collection(AuditViewSet), name="audit-list"),
     path("audit/export/", AuditViewSet.as_view({"get": "export"}), name="audit-export"),
 ]
@@ -114,6 +120,17 @@ urlpatterns = [
     path("auth/token/refresh/", RefreshView.as_view(), name="auth-refresh"),
     path("auth/logout/", LogoutViewSet.as_view({"post": "create"}), name="auth-logout"),
     path("auth/me/", WhoAmIViewSet.as_view({"get": "list"}), name="auth-me"),
+    path("auth/sessions/", LoginSessionViewSet.as_view({"get": "list"}), name="auth-sessions"),
+    path(
+        "auth/sessions/revoke-all/",
+        LoginSessionViewSet.as_view({"post": "revoke_all"}),
+        name="auth-sessions-revoke-all",
+    ),
+    path("auth/sessions/<str:pk>/", LoginSessionViewSet.as_view({"delete": "destroy"}), name="auth-session-detail"),
+    path("platform-tokens/", collection(PlatformTokenViewSet), name="platform-token-list"),
+    path("platform-tokens/<str:pk>/", collection(PlatformTokenViewSet, DETAIL), name="platform-token-detail"),
+    path("users/", collection(UserViewSet), name="user-list"),
+    path("invitations/accept/", InvitationAcceptViewSet.as_view({"post": "accept"}), name="invitation-accept"),
     path("audit/", PlatformAuditViewSet.as_view({"get": "list"}), name="platform-audit-list"),
     path("audit/export/", PlatformAuditViewSet.as_view({"get": "export"}), name="platform-audit-export"),
     path("catalog/<str:version>/", CatalogView.as_view({"get": "retrieve"}), name="catalog-detail"),

@@ -17,10 +17,10 @@ def request_address(request: HttpRequest | None) -> str:
 
 
 class ThrottledModelBackend(ModelBackend):
-    """Django's password check, refused outright while the user name or address is locked out."""
+    """Django's password check, refused outright while this (user name, address) pair must wait."""
 
     def authenticate(self, request, username=None, password=None, **kwargs):  # type: ignore[no-untyped-def]
-        if throttle.is_locked(username or "", request_address(request)):
+        if throttle.retry_after(username or "", request_address(request)) > 0:
             # Django then sends user_login_failed (audited) and stops trying other backends.
             raise PermissionDenied("LOGIN_THROTTLED")
         return super().authenticate(request, username=username, password=password, **kwargs)

@@ -209,7 +209,7 @@ class LDAPBackend(BaseBackend):
     source = "ldap"
 
     def authenticate(self, request, username=None, password=None, **kwargs):  # type: ignore[no-untyped-def]
-        if throttle.is_locked(username or "", request_address(request)):
+        if throttle.retry_after(username or "", request_address(request)) > 0:
             raise PermissionDenied("LOGIN_THROTTLED")
         config = DirectoryConfig.from_settings()
         if config is None or not username or not isinstance(username, str) or not isinstance(password, str):

@@ -14,7 +14,7 @@ from controlplane.iam.backends import request_address
 def login_failed(sender, credentials, request=None, **kwargs):  # type: ignore[no-untyped-def]
     username = str(credentials.get("username", ""))[:150]
     address = request_address(request)
-    locked = throttle.is_locked(username, address)
+    locked = throttle.retry_after(username, address) > 0
     if not locked:
         throttle.note_failure(username, address)
     record(
@@ -32,7 +32,7 @@ def login_failed(sender, credentials, request=None, **kwargs):  # type: ignore[n
 
 @receiver(user_logged_in)
 def logged_in(sender, request, user, **kwargs):  # type: ignore[no-untyped-def]
-    throttle.clear(user.get_username())
+    throttle.clear(user.get_username(), request_address(request))
     record(
         action="auth.login",
         resource_type="session",

@@ -12,16 +12,17 @@ from controlplane.errors import DomainError
 from controlplane.iam.models import ApiToken
 
 TOKEN_PREFIX = "stcp_"  # noqa: S105  (a public marker, not a secret)
+INVITATION_PREFIX = "stci_"
 
 
 class TokenInvalid(DomainError):
     code = "AUTH_TOKEN_INVALID"
 
 
-def generate() -> tuple[str, str, str]:
+def generate(marker: str = TOKEN_PREFIX) -> tuple[str, str, str]:
     """(plaintext, lookup prefix, hash) for a new token."""
     prefix = secrets.token_hex(6)
-    plaintext = f"{TOKEN_PREFIX}{prefix}_{secrets.token_urlsafe(32)}"
+    plaintext = f"{marker}{prefix}_{secrets.token_urlsafe(32)}"
     return plaintext, prefix, digest(plaintext)
 
 
@@ -49,7 +50,9 @@ def authenticate(plaintext: str) -> ApiToken:
         raise TokenInvalid("this API token has expired", token_id=token.id)
     if not token.user.is_active:
         raise TokenInvalid("the token's user is disabled", token_id=token.id)
-    if token.tenant.disabled:
+    if token.kind == "platform" and not token.user.is_superuser:
+        raise TokenInvalid("the token's user is no longer a platform administrator", token_id=token.id)
+    if token.kind != "platform" and (token.tenant is None or token.tenant.disabled):
         raise TokenInvalid("the token's tenant is disabled", token_id=token.id)
     # last_used_at at most once a minute: a busy automation should not write on every call
     if token.last_used_at is None or (now - token.last_used_at).total_seconds() > 60:

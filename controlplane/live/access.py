@@ -11,8 +11,9 @@ Credentials, in this order:
    without that check any page could read a logged-in operator's feed.
 
 Objects are authorized with ``iam.access`` and the same permission points that guard reading them over
-the API. An unknown object, or one in a tenant the caller cannot see (or that the API token is not for),
-is refused as not found; a visible one without the permission as forbidden.
+the API. An unknown object, or one in a tenant the caller cannot see (or that the API token is not for: a
+tenant token reaches only its tenant, a platform token none), is refused as not found; a visible one
+without the permission as forbidden.
 """
 
 from __future__ import annotations
@@ -27,9 +28,9 @@ from django.apps import apps
 from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
 from rest_framework.exceptions import AuthenticationFailed
-from rest_framework_simplejwt.authentication import JWTAuthentication
 from rest_framework_simplejwt.exceptions import InvalidToken, TokenError
 
+from controlplane.api.auth import LoginJWTAuthentication
 from controlplane.audit import recorder
 from controlplane.iam import access, tokens
 from controlplane.iam.models import ApiToken
@@ -114,8 +115,9 @@ def authenticate(scope: dict[str, Any]) -> Principal:
                 token = tokens.authenticate(raw)
             except tokens.TokenInvalid as exc:
                 raise Refused(UNAUTHENTICATED, exc.message) from None
+            access.bind_token(token.user, token)
             return Principal(user=token.user, token=token)
-        jwt = JWTAuthentication()
+        jwt = LoginJWTAuthentication()
         try:
             validated = jwt.get_validated_token(raw.encode())
             user = jwt.get_user(validated)
@@ -157,6 +159,9 @@ def _require(principal: Principal, point: str, tenant: Tenant, workspace_id: str
     workspace = Workspace.objects.filter(id=workspace_id, tenant=tenant).first() if workspace_id else None
     try:
         access.require(principal.user, point, tenant, workspace)
+    except access.NotVisible:
+        # a workspace the caller holds no role on: answered like a made-up one, recorded in its tenant's trail
+        raise Refused(NOT_FOUND, "not found", aim=(tenant.id, workspace_id or ""), error_code="NOT_FOUND") from None
     except (access.AccessDenied, access.TenantDisabled) as exc:
         raise Refused(FORBIDDEN, exc.message, aim=(tenant.id, workspace_id or ""), error_code=exc.code) from None
 

@@ -172,6 +172,32 @@ ENDPOINTS: list[Endpoint] = [
         versioned=True,
         cross_tenant_path=lambda w: f"{T}/tokens/{w.objects['beta_token']}/",
     ),
+    Endpoint("invitation-list.get", "get", lambda w, r: f"{T}/invitations/", "member.read", 200),
+    Endpoint(
+        "invitation-list.post",
+        "post",
+        lambda w, r: f"{T}/invitations/",
+        "member.manage",
+        201,
+        body=lambda w: {"username": "newcomer", "role": "operator", "workspace": "etl"},
+    ),
+    Endpoint(
+        "invitation-detail.get",
+        "get",
+        lambda w, r: f"{T}/invitations/{w.objects['acme_invitation']}/",
+        "member.read",
+        200,
+        cross_tenant_path=lambda w: f"{T}/invitations/{w.objects['beta_invitation']}/",
+    ),
+    Endpoint(
+        "invitation-detail.delete",
+        "delete",
+        lambda w, r: f"{T}/invitations/{w.objects['acme_invitation']}/",
+        "member.manage",
+        204,
+        versioned=True,
+        cross_tenant_path=lambda w: f"{T}/invitations/{w.objects['beta_invitation']}/",
+    ),
     Endpoint("secret-list.get", "get", lambda w, r: f"{W}/secrets/", "secret.read", 200),
     Endpoint(
         "secret-list.post",
@@ -559,14 +585,67 @@ ENDPOINTS: list[Endpoint] = [
     Endpoint("audit-export.get", "get", lambda w, r: f"{T}/audit/export/?format=jsonl", "audit.export", 200),
 ]
 
-# Endpoints outside a tenant path, tested by hand in test_auth.py and test_tenants.py.
+# Endpoints outside a tenant path, tested by hand in test_auth.py, test_tenants.py and tests/iam/; each is
+# classified below (tests/iam/test_token_scope.py checks that every one is).
 UNSCOPED = {
     "auth-token",
     "auth-refresh",
     "auth-logout",
     "auth-me",
+    "auth-sessions",
+    "auth-sessions-revoke-all",
+    "auth-session-detail",
     "tenant-list",
     "platform-audit-list",
     "platform-audit-export",
+    "platform-token-list",
+    "platform-token-detail",
+    "user-list",
+    "invitation-accept",
     "catalog-detail",
 }
+
+
+@dataclass(frozen=True)
+class PlatformEndpoint:
+    name: str
+    method: str
+    path: Callable[[World], str]
+    ok: int
+    body: Callable[[World], dict] | None = None
+
+
+# Platform-wide powers: a platform administrator signed in, or with a platform token; never a tenant token.
+PLATFORM: list[PlatformEndpoint] = [
+    PlatformEndpoint(
+        "tenant-list.post", "post", lambda w: "/api/v1/tenants/", 201, lambda w: {"name": "G", "slug": "g"}
+    ),
+    PlatformEndpoint("platform-audit-list.get", "get", lambda w: f"/api/v1/audit/?tenant={w.beta.id}", 200),
+    PlatformEndpoint("platform-audit-export.get", "get", lambda w: "/api/v1/audit/export/?format=csv", 200),
+    PlatformEndpoint("platform-token-list.get", "get", lambda w: "/api/v1/platform-tokens/", 200),
+    PlatformEndpoint(
+        "platform-token-list.post", "post", lambda w: "/api/v1/platform-tokens/", 201, lambda w: {"name": "p"}
+    ),
+    PlatformEndpoint(
+        "platform-token-detail.get", "get", lambda w: f"/api/v1/platform-tokens/{w.objects['platform_token']}/", 200
+    ),
+    PlatformEndpoint(
+        "platform-token-detail.delete",
+        "delete",
+        lambda w: f"/api/v1/platform-tokens/{w.objects['platform_token']}/",
+        204,
+    ),
+    PlatformEndpoint("user-list.get", "get", lambda w: "/api/v1/users/", 200),
+    PlatformEndpoint("user-list.post", "post", lambda w: "/api/v1/users/", 201, lambda w: {"username": "newbie"}),
+]
+# Any signed-in user, about themselves or public reference data (a tenant token sees only its tenant in the list).
+PERSONAL = {
+    "auth-me.get",
+    "auth-sessions.get",
+    "auth-sessions-revoke-all.post",
+    "auth-session-detail.delete",
+    "tenant-list.get",
+    "catalog-detail.get",
+}
+# No credential: logging in, refreshing, logging out, accepting an invitation.
+ANONYMOUS = {"auth-token.post", "auth-refresh.post", "auth-logout.post", "invitation-accept.post"}

@@ -5,11 +5,13 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
+from django.contrib.auth import authenticate
 from django.core.cache import cache
-from django.test import Client, override_settings
+from django.test import Client, RequestFactory, override_settings
 from django.utils import timezone
 
 from controlplane.audit.models import AuditRecord
+from controlplane.iam import throttle
 from controlplane.iam.models import ApiToken
 from controlplane.iam.tokens import digest
 from tests.api.world import World, build_world
@@ -44,7 +46,15 @@ def login(client: Client, password: str = PASSWORD, address: str = "127.0.0.1"):
 def test_jwt_login_refresh_rotates_and_blacklists(client, world):
     pair = login(client).json()
     me = client.get("/api/v1/auth/me/", HTTP_AUTHORIZATION=f"Bearer {pair['access']}")
-    assert me.json() == {"username": "viewer-user", "platform_admin": False, "token": None}
+    assert me.json() == {
+        "username": "viewer-user",
+        "platform_admin": False,
+        "token": None,
+        "token_kind": None,
+        "token_tenant": None,
+        "session": me.json()["session"],
+    }
+    assert me.json()["session"]
     rotated = client.post("/api/v1/auth/token/refresh/", {"refresh": pair["refresh"]}, content_type="application/json")
     assert rotated.status_code == 200 and rotated.json()["refresh"] != pair["refresh"]
     reused = client.post("/api/v1/auth/token/refresh/", {"refresh": pair["refresh"]}, content_type="application/json")
@@ -57,14 +67,15 @@ def test_jwt_login_refresh_rotates_and_blacklists(client, world):
     assert after.status_code == 401
 
 
-def test_failed_logins_are_audited_and_throttled(client, world):
+def test_failed_logins_are_audited_and_throttled(client, world, monkeypatch):
+    monkeypatch.setattr(throttle, "now", lambda: 1_000_000.0)  # the clock stands still: the delay never passes
     with override_settings(CONTROLPLANE_LOGIN_MAX_FAILURES=3):
         for _ in range(3):
             assert login(client, "wrong").status_code == 401
-        throttled = login(client)  # even the right password, while locked out
+        throttled = login(client)  # even the right password, from this address, during the delay
         assert throttled.status_code == 429 and throttled.json()["error"]["code"] == "LOGIN_THROTTLED"
-        console = Client(SERVER_NAME="localhost")
-        assert not console.login(username="viewer-user", password=PASSWORD)
+        console_request = RequestFactory().post("/admin/login/", REMOTE_ADDR="127.0.0.1")
+        assert authenticate(console_request, username="viewer-user", password=PASSWORD) is None
     failures = AuditRecord.objects.filter(action="auth.login", result="denied", actor_id="viewer-user")
     assert failures.filter(error_code="LOGIN_FAILED").count() == 3
     assert failures.filter(error_code="LOGIN_THROTTLED").count() >= 1

@@ -99,6 +99,9 @@ def build_world() -> World:
         token, _ = iam.do_create_api_token(user=users[role], tenant=tenant, name=f"{role} token")
         world.objects[f"token_{role}"] = token.id
     world.objects["beta_token"] = world.objects["token_outsider"]
+    for prefix, tenant in (("acme", acme), ("beta", beta)):
+        invitation, _ = iam.do_invite_user(actor=None, tenant=tenant, username=f"{prefix}-invitee", role="viewer")
+        world.objects[f"{prefix}_invitation"] = invitation.id
     world.objects["zeta_url"] = emulator_url()
     for prefix, tenant, workspace in (("acme", acme, world.acme_ws), ("beta", beta, world.beta_ws)):
         world.objects[f"{prefix}_secret"] = secrets.do_create_secret(

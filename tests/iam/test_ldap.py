@@ -114,7 +114,8 @@ def test_api_login_returns_a_jwt_pair_and_grants_nothing_until_a_role_is_granted
     assert set(pair) >= {"access", "refresh"}
     client = Client(SERVER_NAME="localhost", HTTP_AUTHORIZATION=f"Bearer {pair['access']}")
     me = client.get("/api/v1/auth/me/").json()
-    assert me == {"username": "alice", "platform_admin": False, "token": None}
+    assert (me["username"], me["platform_admin"], me["token"]) == ("alice", False, None)
+    assert me["session"]  # an API login through LDAP is a login session like any other
     tenants = client.get("/api/v1/tenants/")
     assert tenants.status_code == 200 and tenants.json()["results"] == []
     assert client.get("/api/v1/tenants/acme/").status_code == 404
@@ -207,7 +208,10 @@ def test_a_disabled_user_cannot_log_in(ldap_on):
     assert authenticate(request(), username="bob", password=USERS["bob"][0]) is None
 
 
-def test_lockout_refuses_even_the_right_password(ldap_on):
+def test_throttling_refuses_even_the_right_password_from_the_failing_address(ldap_on, monkeypatch):
+    from controlplane.iam import throttle
+
+    monkeypatch.setattr(throttle, "now", lambda: 1_000_000.0)  # the clock stands still: the delay never passes
     ldap_on.CONTROLPLANE_LOGIN_MAX_FAILURES = 3
     for _ in range(3):
         assert authenticate(request(), username="alice", password="wrong-password") is None

@@ -1,8 +1,9 @@
 from __future__ import annotations
 
+from django.utils import timezone
 from rest_framework import serializers
 
-from controlplane.iam.models import ApiToken, Membership
+from controlplane.iam.models import ApiToken, Invitation, LoginSession, Membership
 from controlplane.iam.permissions import ROLE_ORDER
 
 
@@ -44,3 +45,103 @@ class WhoAmISerializer(serializers.Serializer):
     username = serializers.CharField()
     platform_admin = serializers.BooleanField()
     token = serializers.CharField(allow_null=True)
+    token_kind = serializers.CharField(allow_null=True)
+    token_tenant = serializers.CharField(allow_null=True)
+    session = serializers.CharField(allow_null=True)
+
+
+class PlatformTokenSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = ApiToken
+        fields = [
+            "id",
+            "kind",
+            "tenant",
+            "name",
+            "prefix",
+            "created_at",
+            "expires_at",
+            "revoked_at",
+            "last_used_at",
+            "version",
+        ]
+
+
+class PlatformTokenCreateSerializer(serializers.Serializer):
+    name = serializers.CharField(max_length=100)
+    expires_at = serializers.DateTimeField(required=False, allow_null=True, default=None)
+
+
+class LoginSerializer(serializers.Serializer):
+    username = serializers.CharField(max_length=150)
+    password = serializers.CharField(max_length=4096, trim_whitespace=False)
+
+
+class RefreshSerializer(serializers.Serializer):
+    refresh = serializers.CharField(max_length=4096)
+
+
+class LoginSessionSerializer(serializers.ModelSerializer):
+    current = serializers.SerializerMethodField()
+
+    class Meta:
+        model = LoginSession
+        fields = ["id", "created_at", "last_used_at", "expires_at", "client_address", "user_agent", "current"]
+
+    def get_current(self, session: LoginSession) -> bool:
+        return session.id == self.context.get("current")
+
+
+class UserSerializer(serializers.Serializer):
+    id = serializers.IntegerField(read_only=True)
+    username = serializers.CharField(read_only=True)
+    email = serializers.CharField(read_only=True)
+    is_active = serializers.BooleanField(read_only=True)
+    platform_admin = serializers.BooleanField(source="is_superuser", read_only=True)
+    date_joined = serializers.DateTimeField(read_only=True)
+
+
+class UserCreateSerializer(serializers.Serializer):
+    username = serializers.CharField(max_length=150)
+    email = serializers.EmailField(required=False, allow_blank=True, default="")
+    password = serializers.CharField(required=False, allow_null=True, default=None, trim_whitespace=False)
+
+
+class InvitationSerializer(serializers.ModelSerializer):
+    workspace = serializers.SlugRelatedField(slug_field="slug", read_only=True)
+    state = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Invitation
+        fields = [
+            "id",
+            "username",
+            "email",
+            "role",
+            "workspace",
+            "invited_by",
+            "created_at",
+            "expires_at",
+            "state",
+            "version",
+        ]
+
+    def get_state(self, invitation: Invitation) -> str:
+        if invitation.accepted_at:
+            return "accepted"
+        if invitation.revoked_at:
+            return "revoked"
+        return "expired" if invitation.expires_at <= timezone.now() else "pending"
+
+
+class InvitationCreateSerializer(serializers.Serializer):
+    username = serializers.CharField(max_length=150)
+    role = serializers.ChoiceField(choices=list(ROLE_ORDER))
+    workspace = serializers.SlugField(max_length=50, required=False, allow_null=True, default=None)
+    email = serializers.EmailField(required=False, allow_blank=True, default="")
+    expires_in_hours = serializers.IntegerField(required=False, allow_null=True, default=None)
+
+
+class InvitationAcceptSerializer(serializers.Serializer):
+    token = serializers.CharField(max_length=200)
+    password = serializers.CharField(max_length=4096, trim_whitespace=False)
