@@ -234,6 +234,10 @@ GUARDIAN_RAISE_403 = False
 CONTROLPLANE_LOGIN_MAX_FAILURES = config.env_int("CONTROLPLANE_LOGIN_MAX_FAILURES", 5, minimum=1)
 CONTROLPLANE_LOGIN_LOCKOUT_SECONDS = config.env_int("CONTROLPLANE_LOGIN_LOCKOUT_SECONDS", 900, minimum=1)
 
+# Outbound connections to clusters (controlplane/outbound): extra denied networks, and when set the only allowed ones.
+CONTROLPLANE_OUTBOUND_DENY_CIDRS = config.env_cidrs("CONTROLPLANE_OUTBOUND_DENY_CIDRS")
+CONTROLPLANE_OUTBOUND_ALLOW_CIDRS = config.env_cidrs("CONTROLPLANE_OUTBOUND_ALLOW_CIDRS")
+
 CACHES = (
     {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}}
     if REDIS_URL
