@@ -95,6 +95,18 @@ def env_cidrs(name: str) -> list[str]:
     return cidrs
 
 
+_PERIODS = {"s": 1, "second": 1, "m": 60, "min": 60, "minute": 60, "h": 3600, "hour": 3600, "d": 86400, "day": 86400}
+
+
+def env_rate(name: str, default: str) -> tuple[int, int]:
+    """A request rate ``N/second|minute|hour|day`` as (requests, seconds)."""
+    raw = env_str(name) or default
+    count, sep, period = raw.replace(" ", "").partition("/")
+    if not sep or not count.isdigit() or int(count) < 1 or period.lower() not in _PERIODS:
+        raise ConfigError(f"{name}={raw!r} is not a rate (N/second, N/minute, N/hour or N/day, N >= 1)")
+    return int(count), _PERIODS[period.lower()]
+
+
 def data_dir(base_dir: Path) -> Path:
     """The directory for the SQLite file, the on-disk broker, generated keys and benchmark output."""
     raw = env_str("CONTROLPLANE_DATA_DIR")
