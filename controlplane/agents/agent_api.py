@@ -38,6 +38,7 @@ STATUS = {
     "AGENT_BOOTSTRAP_TOKEN_INVALID": 401,
     "AGENT_CREDENTIAL_INVALID": 401,
     "AGENT_REVOKED": 401,
+    "TENANT_DISABLED": 403,  # the agent keeps its credential and backs off until the tenant is enabled
     "AGENT_ACTION_NOT_FOUND": 404,
     "AGENT_FILE_NOT_FOUND": 404,
     "AGENT_ACTION_TRANSITION_ILLEGAL": 409,
