@@ -48,3 +48,9 @@ def exceeded(scope: str, ident: str, rate: Rate) -> int:
 def _wait(key: str, period: int, now: float) -> int:
     since = cache.get(f"{key}:since")
     return max(1, math.ceil((since if since is not None else now) + period - now))
+
+
+def reset(scope: str, ident: str) -> None:
+    """Forget a key's count (an operator lifting a limit early; tests starting from nothing)."""
+    key = _key(scope, ident)
+    cache.delete_many([key, f"{key}:since"])
