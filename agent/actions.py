@@ -30,6 +30,7 @@ from agent.backoff import Backoff
 from agent.client import ApiError, ControlPlane, Unavailable
 from agent.config import AgentConfig
 from agent.managers import ManagerError, ServiceManager, logs_dir
+from agent.outbound import FORBIDDEN, OutboundForbidden
 from agent.redact import redact
 from agent.state import now_iso
 
@@ -170,7 +171,10 @@ def health_check(ctx: Context) -> dict[str, Any]:
     engine_part: dict[str, Any] | None = None
     if base_url:
         try:
-            engine_part = {"url": base_url, "reachable": True, "overview": engine.overview(base_url)}
+            overview = engine.overview(base_url, policy=ctx.config.outbound)
+            engine_part = {"url": base_url, "reachable": True, "overview": overview}
+        except OutboundForbidden as error:  # nothing was sent
+            raise ActionFailed(FORBIDDEN, str(error)) from None
         except (httpx.HTTPError, ValueError) as error:
             engine_part = {"url": base_url, "reachable": False, "error": f"{type(error).__name__}: {error}"}
     healthy = (service is None or service["state"] == "running") and (engine_part is None or engine_part["reachable"])
@@ -288,9 +292,9 @@ def _thread_dump(ctx: Context) -> tuple[str | None, str]:
                 return done.stdout, f"{argv[0]} on pid {pid}"
     if ctx.config.engine_url:
         try:
-            dump = engine.get_json(ctx.config.engine_url, "/thread-dump", timeout=15)
+            dump = engine.get_json(ctx.config.engine_url, "/thread-dump", timeout=15, policy=ctx.config.outbound)
             return json.dumps(dump, indent=1), "the engine's /thread-dump"
-        except (httpx.HTTPError, ValueError) as error:
+        except (httpx.HTTPError, ValueError, OutboundForbidden) as error:
             return None, f"no local JVM and the engine's /thread-dump failed: {error}"
     return None, "no local JVM pid and no engine_url"
 
@@ -317,8 +321,8 @@ def diagnostics_collect(ctx: Context) -> dict[str, Any]:
         overview: Any = None
         if ctx.config.engine_url:
             try:
-                overview = engine.overview(ctx.config.engine_url)
-            except (httpx.HTTPError, ValueError) as error:
+                overview = engine.overview(ctx.config.engine_url, policy=ctx.config.outbound)
+            except (httpx.HTTPError, ValueError, OutboundForbidden) as error:
                 overview = {"error": f"{type(error).__name__}: {error}"}
         add(tar, "overview.json", json.dumps(overview, indent=1).encode())
         ctx.check_cancelled()

@@ -1,7 +1,9 @@
 """HTTP calls to the control plane's /agent/v1/ endpoints (docs/AGENT_PROTOCOL.md).
 
 Errors come in three kinds the loops treat differently:
-- `Unavailable`: no answer, or a 5xx (or 429). Retry with backoff; nothing is lost.
+- `Unavailable`: no answer, or a 5xx (or 429). Retry with backoff; nothing is lost. `TenantDisabled` (403
+  TENANT_DISABLED: the agent's tenant is disabled) is one too: the agent keeps its credential and its outbox and
+  backs off until the tenant is enabled again.
 - `CredentialRejected`: 401 AGENT_REVOKED / AGENT_CREDENTIAL_INVALID. The agent stops.
 - `ApiError`: any other non-2xx answer, with the error body's code.
 """
@@ -20,6 +22,7 @@ from agent import __version__
 
 REVOKED = "AGENT_REVOKED"
 CREDENTIAL_INVALID = "AGENT_CREDENTIAL_INVALID"
+TENANT_DISABLED = "TENANT_DISABLED"
 
 
 class ApiError(Exception):
@@ -35,6 +38,10 @@ class CredentialRejected(ApiError):
 
 
 class Unavailable(Exception):
+    pass
+
+
+class TenantDisabled(Unavailable):
     pass
 
 
@@ -155,4 +162,6 @@ def _raise_for(response: httpx.Response, method: str, path: str) -> None:
     message = str(error.get("message") or response.text[:200])
     if status == 401 and code in (REVOKED, CREDENTIAL_INVALID):
         raise CredentialRejected(status, code, message)
+    if status == 403 and code == TENANT_DISABLED:
+        raise TenantDisabled(f"{method} {path}: the control plane refuses this agent while its tenant is disabled")
     raise ApiError(status, code, message)

@@ -14,6 +14,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from agent import catalog
+from agent.outbound import OutboundPolicy
 
 DEFAULT_STATE_DIR = Path("/var/lib/seatunnel-agent")
 MANAGERS = ("systemd", "compose", "kubernetes", "process")
@@ -39,6 +40,7 @@ class AgentConfig:
     limits: dict[str, dict[str, int]] = field(default_factory=dict)
     service: dict[str, Any] | None = None  # the [service] table, checked by agent.managers.build
     worker: dict[str, Any] | None = None  # the [worker] table (same keys), for worker.start/stop
+    outbound: OutboundPolicy = field(default_factory=OutboundPolicy)  # where URL-taking actions connect ([outbound])
 
 
 _TOP = {
@@ -52,7 +54,9 @@ _TOP = {
     "allowlist",
     "service",
     "worker",
+    "outbound",
 }
+_OUTBOUND = {"deny_cidrs", "allow_cidrs"}
 _HEARTBEAT = {"interval_seconds", "poll_wait_seconds"}
 _SEATUNNEL = {"home", "engine_url", "version"}
 _ALLOWLIST = {"types", "limits"}
@@ -141,6 +145,19 @@ def parse(raw: dict[str, Any], *, name: str = "config") -> AgentConfig:
             except ValueError as error:
                 raise fail(f"{key}.{param}", str(error)) from None
     values["limits"] = checked
+
+    outbound = _table(raw, "outbound", fail)
+    _no_unknown(outbound, _OUTBOUND, "outbound.", fail)
+    cidrs: dict[str, list[str]] = {}
+    for key in sorted(_OUTBOUND):
+        value = outbound.get(key, [])
+        if not isinstance(value, list) or not all(isinstance(c, str) for c in value):
+            raise fail(f"outbound.{key}", "must be a list of CIDRs")
+        cidrs[key.removesuffix("_cidrs")] = value
+    try:
+        values["outbound"] = OutboundPolicy.from_cidrs(**cidrs)
+    except ValueError as error:
+        raise fail("outbound", str(error)) from None
 
     for section in ("service", "worker"):
         if section in raw:

@@ -25,7 +25,7 @@ from urllib.parse import urlsplit
 
 from agent import __version__, actions, managers, verify
 from agent.backoff import Backoff
-from agent.client import ApiError, ControlPlane, CredentialRejected, Unavailable
+from agent.client import ApiError, ControlPlane, CredentialRejected, TenantDisabled, Unavailable
 from agent.config import AgentConfig
 from agent.facts import FactCollector
 from agent.state import Credential, StateDir, now_iso
@@ -35,6 +35,7 @@ log = logging.getLogger("agent")
 PROGRESS_EVERY = 2.0  # seconds; the contract asks for at least one progress message every 5 s
 DEFAULT_HEARTBEAT = 10.0
 DEFAULT_POLL_WAIT = 25.0
+DISABLED_BACKOFF_CAP = 300.0  # seconds between tries at most while the tenant is disabled (an operator's decision)
 EXIT_OK = 0
 EXIT_REFUSED = 3  # the control plane refused this agent (bad bootstrap token, revoked credential)
 
@@ -190,10 +191,15 @@ class Agent:
     # -- heartbeat --------------------------------------------------------------------------------------
 
     def heartbeat_loop(self) -> None:
-        backoff = Backoff()
+        backoff, disabled = Backoff(), Backoff(cap=DISABLED_BACKOFF_CAP)
         while not self.stop_event.is_set():
             try:
                 answer = self.client.heartbeat({"sent_at": now_iso(), "facts": self.facts.collect()})
+            except TenantDisabled as error:
+                delay = disabled.next_delay()
+                log.warning("heartbeat: %s; backing off, next try in %.1f s", error, delay)
+                self.stop_event.wait(delay)
+                continue
             except Unavailable as error:
                 delay = backoff.next_delay()
                 log.warning("heartbeat: %s; next try in %.1f s", error, delay)
@@ -206,9 +212,10 @@ class Agent:
                 log.error("heartbeat refused: %s; next try in %.1f s", error, delay)
                 self.stop_event.wait(delay)
                 continue
-            if backoff.failures:
+            if backoff.failures or disabled.failures:
                 log.info("heartbeat: the control plane answers again")
             backoff.reset()
+            disabled.reset()
             interval = answer.get("heartbeat_interval_seconds") if isinstance(answer, dict) else None
             if self.config.heartbeat_interval is None and isinstance(interval, int | float) and interval > 0:
                 self.heartbeat_interval = float(interval)
@@ -217,11 +224,16 @@ class Agent:
     # -- poll -------------------------------------------------------------------------------------------
 
     def poll_loop(self) -> None:
-        backoff = Backoff()
+        backoff, disabled = Backoff(), Backoff(cap=DISABLED_BACKOFF_CAP)
         while not self.stop_event.is_set():
             log.debug("poll: waiting up to %g s", self.poll_wait)
             try:
                 envelopes = self.client.next_actions(self.poll_wait)
+            except TenantDisabled as error:
+                delay = disabled.next_delay()
+                log.warning("poll: %s; backing off, next try in %.1f s", error, delay)
+                self.stop_event.wait(delay)
+                continue
             except Unavailable as error:
                 delay = backoff.next_delay()
                 log.warning("poll: %s; next try in %.1f s", error, delay)
@@ -235,6 +247,7 @@ class Agent:
                 self.stop_event.wait(delay)
                 continue
             backoff.reset()
+            disabled.reset()
             for envelope in envelopes:
                 if self.stop_event.is_set():
                     break
@@ -377,7 +390,7 @@ class Agent:
                 self._flush_outbox_once(raise_unavailable=True)
                 backoff.reset()
                 wait = 5.0
-            except Unavailable as error:
+            except Unavailable as error:  # TenantDisabled too: the results wait for the tenant to be enabled
                 wait = backoff.next_delay()
                 log.warning("outbox: %s; next try in %.1f s", error, wait)
             if time.monotonic() - last_prune > 60:

@@ -6,6 +6,7 @@ entry points print that line and exit instead of showing a traceback.
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import secrets
 from dataclasses import dataclass
@@ -81,6 +82,29 @@ def env_origins(name: str) -> list[str]:
         if parts.scheme not in ("http", "https") or not parts.netloc or parts.path not in ("", "/"):
             raise ConfigError(f"{name} entry {origin!r} is not an origin (https://cp.example.com[:port])")
     return origins
+
+
+def env_cidrs(name: str) -> list[str]:
+    """Networks as CIDRs (``10.0.0.0/8,fd00::/8``; a bare address is one host); empty when unset."""
+    cidrs = env_list(name, [])
+    for cidr in cidrs:
+        try:
+            ipaddress.ip_network(cidr, strict=False)
+        except ValueError:
+            raise ConfigError(f"{name} entry {cidr!r} is not a CIDR (10.0.0.0/8, 127.0.0.1/32, fd00::/8)") from None
+    return cidrs
+
+
+_PERIODS = {"s": 1, "second": 1, "m": 60, "min": 60, "minute": 60, "h": 3600, "hour": 3600, "d": 86400, "day": 86400}
+
+
+def env_rate(name: str, default: str) -> tuple[int, int]:
+    """A request rate ``N/second|minute|hour|day`` as (requests, seconds)."""
+    raw = env_str(name) or default
+    count, sep, period = raw.replace(" ", "").partition("/")
+    if not sep or not count.isdigit() or int(count) < 1 or period.lower() not in _PERIODS:
+        raise ConfigError(f"{name}={raw!r} is not a rate (N/second, N/minute, N/hour or N/day, N >= 1)")
+    return int(count), _PERIODS[period.lower()]
 
 
 def data_dir(base_dir: Path) -> Path:

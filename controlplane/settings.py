@@ -91,6 +91,7 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "controlplane.api.address_limit.AddressRateLimitMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "auditlog.middleware.AuditlogMiddleware",
@@ -246,6 +247,16 @@ CONTROLPLANE_LOGIN_LOCKOUT_SECONDS = config.env_int("CONTROLPLANE_LOGIN_LOCKOUT_
 CONTROLPLANE_LOGIN_NAME_FAILURES = config.env_int("CONTROLPLANE_LOGIN_NAME_FAILURES", 50, minimum=1)
 CONTROLPLANE_INVITATION_HOURS = config.env_int("CONTROLPLANE_INVITATION_HOURS", 72, minimum=1, maximum=720)
 
+# Request limits (controlplane/iam/ratelimit.py), each (requests, seconds): per credential on the API, per address
+# for API requests without a valid credential, per address for agent registrations. Heartbeats and polls: none.
+CONTROLPLANE_RATE_LIMIT_TOKEN = config.env_rate("CONTROLPLANE_RATE_LIMIT_TOKEN", "3000/minute")
+CONTROLPLANE_RATE_LIMIT_ADDRESS = config.env_rate("CONTROLPLANE_RATE_LIMIT_ADDRESS", "1200/minute")
+CONTROLPLANE_RATE_LIMIT_ENROLMENT = config.env_rate("CONTROLPLANE_RATE_LIMIT_ENROLMENT", "60/minute")
+
+# Outbound connections to clusters (controlplane/outbound): extra denied networks, and when set the only allowed ones.
+CONTROLPLANE_OUTBOUND_DENY_CIDRS = config.env_cidrs("CONTROLPLANE_OUTBOUND_DENY_CIDRS")
+CONTROLPLANE_OUTBOUND_ALLOW_CIDRS = config.env_cidrs("CONTROLPLANE_OUTBOUND_ALLOW_CIDRS")
+
 CACHES = (
     {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}}
     if REDIS_URL
@@ -262,6 +273,7 @@ REST_FRAMEWORK = {
     "DEFAULT_PAGINATION_CLASS": "controlplane.api.pagination.Cursor",
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "EXCEPTION_HANDLER": "controlplane.api.errors.exception_handler",
+    "DEFAULT_THROTTLE_CLASSES": ["controlplane.api.throttling.CredentialRateThrottle"],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"]
     + (["rest_framework.renderers.BrowsableAPIRenderer"] if DEBUG else []),
     "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",

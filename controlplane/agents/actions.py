@@ -31,6 +31,7 @@ from controlplane.eventlog.aggregates import AggregateSpec, execute, execute_ret
 from controlplane.eventlog.errors import ConcurrencyConflict
 from controlplane.eventlog.metadata import Actor, Metadata
 from controlplane.eventlog.store import StreamRef
+from controlplane.tenancy.models import Tenant
 
 TOKEN_PREFIX = "stbt_"  # noqa: S105  (a prefix, not a secret)
 CREDENTIAL_PREFIX = "stag_"
@@ -195,6 +196,8 @@ def do_register_agent(
             token, version = load(TOKEN, token_stream(token_id).id)
             if not agent_domain.token_usable(token, now):
                 raise invalid
+            if Tenant.objects.filter(id=token.tenant_id, disabled=True).exists():
+                raise AgentError("the token's tenant is disabled", code="TENANT_DISABLED")
             metadata = Metadata(
                 tenant_id=token.tenant_id,
                 workspace_id=token.workspace_id,
@@ -264,12 +267,14 @@ def authenticate(credential: str) -> AuthenticatedAgent:
         raise invalid
     if agent[2] == REVOKED:
         raise AgentError("this agent's credential was revoked", code="AGENT_REVOKED")
+    if agent[4]:  # as its users and tokens are: the agent waits (and backs off) until the tenant is enabled
+        raise AgentError("the agent's tenant is disabled", code="TENANT_DISABLED")
     return AuthenticatedAgent(id=agent_id, tenant_id=agent[0], workspace_id=agent[1], status=agent[2])
 
 
 _AUTH_SQL = (
-    "SELECT a.tenant_id, a.workspace_id, a.status, c.digest FROM agents_agent a "
-    "JOIN agents_credential c ON c.id = %s WHERE a.id = %s"
+    "SELECT a.tenant_id, a.workspace_id, a.status, c.digest, t.disabled FROM agents_agent a "
+    "JOIN agents_credential c ON c.id = %s JOIN tenancy_tenant t ON t.id = a.tenant_id WHERE a.id = %s"
 )
 _HEARTBEAT_SQL = (
     "UPDATE agents_agentliveness SET last_heartbeat_at = %s, sent_at = %s, facts = %s, "

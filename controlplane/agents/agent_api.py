@@ -25,6 +25,7 @@ from controlplane.agents import actions
 from controlplane.agents.models import Action, ActionArtifact
 from controlplane.audit.recorder import record
 from controlplane.errors import DomainError
+from controlplane.iam import ratelimit
 
 log = logging.getLogger(__name__)
 
@@ -37,6 +38,7 @@ STATUS = {
     "AGENT_BOOTSTRAP_TOKEN_INVALID": 401,
     "AGENT_CREDENTIAL_INVALID": 401,
     "AGENT_REVOKED": 401,
+    "TENANT_DISABLED": 403,  # the agent keeps its credential and backs off until the tenant is enabled
     "AGENT_ACTION_NOT_FOUND": 404,
     "AGENT_FILE_NOT_FOUND": 404,
     "AGENT_ACTION_TRANSITION_ILLEGAL": 409,
@@ -148,6 +150,15 @@ def _audit(request: HttpRequest, agent_id: str, tenant_id: str, workspace_id: st
 @csrf_exempt
 @require_http_methods(["POST"])
 def register(request: HttpRequest) -> HttpResponse:
+    # Enrolment is limited per address (heartbeats and polls are not: thousands of agents make them).
+    wait = ratelimit.hit("enrolment", request.META.get("REMOTE_ADDR", ""), settings.CONTROLPLANE_RATE_LIMIT_ENROLMENT)
+    if wait:
+        response = JsonResponse(
+            error_body("RATE_LIMITED", "too many registrations from this address", request_id=_request_id(request)),
+            status=429,
+        )
+        response["Retry-After"] = str(wait)
+        return response
     try:
         body = _json(request)
         allowlist = body.get("allowlist", [])

@@ -23,12 +23,13 @@ from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
 from controlplane.clusters.actions import CLUSTER, cluster_stream
-from controlplane.clusters.connect import client_for
+from controlplane.clusters.connect import client_for, without_remote_text
 from controlplane.clusters.domain import aggregate
 from controlplane.clusters.models import Cluster, Health
 from controlplane.errors import DomainError
 from controlplane.eventlog.aggregates import execute_retrying
 from controlplane.eventlog.metadata import Metadata
+from controlplane.outbound.policy import OutboundTargetForbidden
 from controlplane.seatunnel.client import Overview, ZetaClient, ZetaError, ZetaUnreachable
 
 log = logging.getLogger(__name__)
@@ -155,16 +156,18 @@ def poll_cluster(cluster: Cluster, client: ZetaClient, *, metadata: Metadata | N
     try:
         overview = client.overview()
     except ZetaError as error:
+        return record_unreachable(cluster, without_remote_text(error), metadata=metadata, checked_at=checked_at)
+    except OutboundTargetForbidden as error:  # an endpoint's name now resolves where the policy forbids
         return record_unreachable(cluster, error, metadata=metadata, checked_at=checked_at)
     members: tuple[Member, ...] = ()
     identified = False
     note_code = note_message = ""
     try:
         entries = client.system_monitoring()
-    except ZetaUnreachable as error:  # it answered the overview and then went away
+    except (ZetaUnreachable, OutboundTargetForbidden) as error:  # it answered the overview and then went away
         return record_unreachable(cluster, error, metadata=metadata, checked_at=checked_at)
     except ZetaError as error:  # reachable, but the member list could not be read
-        note_code, note_message = error.code, error.message
+        note_code, note_message = error.code, without_remote_text(error).message
     else:
         members = tuple(parse_member(entry, cluster_mode=cluster.mode) for entry in entries)
         identified = bool(members) and all(m.address for m in members)

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from controlplane.clusters.connect import connect, credentials
-from controlplane.seatunnel.client import Overview
+from controlplane.clusters.connect import connect, credentials, without_remote_text
+from controlplane.seatunnel.client import Overview, ZetaError
 
 __all__ = ["PROBE_TIMEOUT_SECONDS", "credentials", "probe"]
 
@@ -12,7 +12,8 @@ PROBE_TIMEOUT_SECONDS = 5.0
 
 
 def probe(*, tenant_id: str, workspace_id: str, endpoints: list[str], context_path: str, auth_secret: str) -> Overview:
-    """The cluster's overview, or a ZETA_* error (unreachable, auth failed, bad response)."""
+    """The cluster's overview, or a ZETA_* error (unreachable, auth failed, bad response) that carries none of
+    the endpoint's answer, or OUTBOUND_TARGET_FORBIDDEN (nothing was sent)."""
     with connect(
         tenant_id=tenant_id,
         workspace_id=workspace_id,
@@ -22,4 +23,7 @@ def probe(*, tenant_id: str, workspace_id: str, endpoints: list[str], context_pa
         timeout=PROBE_TIMEOUT_SECONDS,
         retries=1,
     ) as client:
-        return client.overview()
+        try:
+            return client.overview()
+        except ZetaError as error:
+            raise without_remote_text(error) from None

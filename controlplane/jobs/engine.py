@@ -34,6 +34,7 @@ from controlplane.jobs.domain.run import Run as RunFacts
 from controlplane.jobs.domain.runs import RunState, from_engine
 from controlplane.jobs.models import Run, RunTelemetry
 from controlplane.jobs.run_actions import RUN, load_run, run_stream
+from controlplane.outbound.policy import OutboundTargetForbidden
 from controlplane.seatunnel.client import (
     JobMetrics,
     JobSummary,
@@ -103,6 +104,8 @@ def submit(run_id: str, attempts: int, *, give_up: bool = False) -> RunFacts:
     try:
         with client_for(cluster) as client:
             return _submit(client, run, facts)
+    except OutboundTargetForbidden as error:  # refused before anything was sent: retrying cannot help
+        return _fail(run_id, error.code, error.message)
     except ZetaUnreachable as error:
         if give_up:
             return _fail(run_id, error.code, f"{error.message}: {error.details.get('last_error', '')}")
@@ -220,7 +223,7 @@ def sync_cluster(cluster_id: str, *, client: ZetaClient | None = None) -> SyncRe
         client = client or client_for(cluster)
         try:
             entries = _engine_jobs(client)
-        except ZetaError as error:  # the cluster cannot be asked: no run moves on a guess
+        except (ZetaError, OutboundTargetForbidden) as error:  # the cluster cannot be asked: no run moves on a guess
             result.error = error.code
             return result
         now = timezone.now()

@@ -20,6 +20,8 @@ from typing import Any
 import httpx
 
 from controlplane.errors import DomainError
+from controlplane.outbound.policy import OutboundPolicy
+from controlplane.outbound.transport import PinnedTransport
 from controlplane.seatunnel.states import REST_V2_SINCE, JobState, parse_version
 
 V1_MAPS = "/hazelcast/rest/maps"
@@ -297,6 +299,8 @@ class ZetaClient:
     endpoints: base URLs of the REST v2 service (`http://host:8080`, `https://host:8443`); a bare
     `host:port` means http. v1_endpoints: where the v1 Hazelcast REST answers (member port 5801 on a real
     cluster); defaults to the same endpoints. api: "auto" (detect: v2, else v1 on a 404), "v2" or "v1".
+    policy: where connections may go (OUTBOUND_TARGET_FORBIDDEN otherwise, before anything is sent); each host
+    is resolved once per request and the connection goes to the address that was checked.
     """
 
     def __init__(
@@ -313,6 +317,7 @@ class ZetaClient:
         api: str = "auto",
         v1_endpoints: Sequence[str] | None = None,
         transport: httpx.BaseTransport | None = None,
+        policy: OutboundPolicy | None = None,
     ) -> None:
         if isinstance(endpoints, str):
             endpoints = [endpoints]
@@ -329,9 +334,12 @@ class ZetaClient:
         self._api: str | None = None if api == "auto" else api
         self._version: str | None = None
         self._preferred = {"v1": 0, "v2": 0}
+        tls = _default_tls() if verify is True else verify
+        if policy is not None and transport is None:
+            transport = PinnedTransport(policy, verify=tls)
         self._http = httpx.Client(
             auth=auth,
-            verify=_default_tls() if verify is True else verify,
+            verify=tls,
             timeout=httpx.Timeout(timeout, connect=connect_timeout if connect_timeout is not None else timeout),
             transport=transport,
             follow_redirects=False,
@@ -403,7 +411,7 @@ class ZetaClient:
         bases = self.endpoints if api == "v2" else self.v1_endpoints
         rounds = self.retries + 1 if idempotent else 1
         attempts = 0
-        last_error = ""
+        last_error = failure = ""
         headers = {"Content-Type": "application/json"} if body is not None else None
         for round_no in range(rounds):
             if round_no:
@@ -416,7 +424,7 @@ class ZetaClient:
                     response = self._http.request(method, url, params=params, content=body, headers=headers)
                 except (httpx.ConnectError, httpx.ConnectTimeout) as error:
                     # Nothing reached the server: moving to the next endpoint is safe even for a submit.
-                    last_error = f"{url}: {type(error).__name__}: {error}"
+                    last_error, failure = f"{url}: {type(error).__name__}: {error}", type(error).__name__
                     continue
                 except httpx.TransportError as error:
                     if not idempotent:
@@ -425,7 +433,7 @@ class ZetaClient:
                             endpoint=bases[index],
                             error=f"{type(error).__name__}: {error}",
                         ) from error
-                    last_error = f"{url}: {type(error).__name__}: {error}"
+                    last_error, failure = f"{url}: {type(error).__name__}: {error}", type(error).__name__
                     continue
                 if response.status_code in (502, 503, 504):
                     if not idempotent:
@@ -434,7 +442,7 @@ class ZetaClient:
                             endpoint=bases[index],
                             status=response.status_code,
                         )
-                    last_error = f"{url}: HTTP {response.status_code}"
+                    last_error, failure = f"{url}: HTTP {response.status_code}", f"HTTP {response.status_code}"
                     continue
                 self._preferred[api] = index
                 return self._check(response, raw=raw)
@@ -443,6 +451,7 @@ class ZetaClient:
             endpoints=list(bases),
             attempts=attempts,
             last_error=last_error,
+            failure=failure,  # the kind of the last failure only (ConnectError, ReadTimeout, HTTP 503)
         )
 
     def _check(self, response: httpx.Response, *, raw: bool) -> Any:

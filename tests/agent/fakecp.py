@@ -88,6 +88,8 @@ class FakeControlPlane(ThreadingHTTPServer):
         self.down = False  # answer 503 to everything
         self.results_down = False  # answer 503 to results only
         self.revoked = False
+        self.tenant_disabled = False  # answer 403 TENANT_DISABLED to every authenticated request
+        self.disabled_refusals: list[str] = []  # the paths refused so
         self.thread = threading.Thread(target=self.serve_forever, kwargs={"poll_interval": 0.1}, daemon=True)
 
     def handle_error(self, request: Any, client_address: Any) -> None:
@@ -158,6 +160,12 @@ class _Handler(BaseHTTPRequestHandler):
             return False
         if cp.revoked:
             self._error(401, "AGENT_REVOKED")
+            return False
+        if cp.tenant_disabled:
+            with cp.lock:
+                cp.disabled_refusals.append(urlsplit(self.path).path)
+                cp.lock.notify_all()
+            self._error(403, "TENANT_DISABLED")
             return False
         return True
 

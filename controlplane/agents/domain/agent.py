@@ -173,8 +173,16 @@ def register(
         raise AgentError("hostname is 1..253 characters", code="AGENT_HOSTNAME_INVALID", field="hostname")
     if not isinstance(allowlist, list) or not all(isinstance(t, str) for t in allowlist):
         raise AgentError("allowlist is a list of action types", code="AGENT_ALLOWLIST_INVALID", field="allowlist")
-    # Types this control plane does not know are kept out: it could never request them.
-    known = sorted({t for t in allowlist if t in ACTION_TYPES})
+    # A type this control plane does not know is refused: the agent and the control plane must agree on what it
+    # runs (an agent newer than the control plane registers after the control plane is upgraded).
+    unknown = sorted({t for t in allowlist if t not in ACTION_TYPES})
+    if unknown:
+        raise AgentError(
+            f"unknown action type(s) in the allowlist: {', '.join(unknown)[:500]}",
+            code="AGENT_ACTION_TYPE_UNKNOWN",
+            field="allowlist",
+        )
+    known = sorted(set(allowlist))
     return [
         AgentRegistered(
             agent_id=agent_id,
