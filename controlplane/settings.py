@@ -55,6 +55,7 @@ INSTALLED_APPS = [
     "rest_framework",
     "rest_framework_simplejwt.token_blacklist",
     "drf_spectacular",
+    "drf_spectacular_sidecar",  # Swagger UI and Redoc served from the package: /api/docs/ works offline
     "guardian",
     "auditlog",
     "controlplane.eventlog",
@@ -74,6 +75,7 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "controlplane.health.HealthProbeMiddleware",
     "controlplane.api.middleware.RequestIdMiddleware",
+    "controlplane.api.middleware.ApiEnvelopeMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
@@ -153,8 +155,7 @@ else:
 # Live progress (docs/LIVE.md): how often each web process's tailer reads the log. Without Redis that is the
 # latency; with Redis commits wake it at once and this is only the safety net.
 LIVE_POLL_SECONDS = (
-    config.env_int("CONTROLPLANE_LIVE_POLL_MILLISECONDS", 1000 if REDIS_URL else 150, minimum=10, maximum=60_000)
-    / 1000
+    config.env_int("CONTROLPLANE_LIVE_POLL_MILLISECONDS", 1000 if REDIS_URL else 150, minimum=10, maximum=60_000) / 1000
 )
 
 CELERY_TASK_ACKS_LATE = True
@@ -240,6 +241,13 @@ CACHES = (
     else {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
 )
 
+# Input limits of the API and the agent endpoints (controlplane/api/limits.py, docs/SECURITY.md). The depth stays
+# below 254, the most orjson stores in the event log.
+MAX_REQUEST_BYTES = config.env_int(
+    "CONTROLPLANE_MAX_REQUEST_BYTES", 2 * 1024 * 1024, minimum=1024, maximum=100 * 1024 * 1024
+)
+MAX_JSON_DEPTH = config.env_int("CONTROLPLANE_MAX_JSON_DEPTH", 32, minimum=4, maximum=200)
+
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
         "controlplane.api.auth.ApiTokenAuthentication",
@@ -248,6 +256,7 @@ REST_FRAMEWORK = {
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_PAGINATION_CLASS": "controlplane.api.pagination.Cursor",
+    "DEFAULT_PARSER_CLASSES": ["controlplane.api.parsers.JsonObjectParser"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "EXCEPTION_HANDLER": "controlplane.api.errors.exception_handler",
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"]
@@ -268,6 +277,14 @@ SPECTACULAR_SETTINGS = {
     "VERSION": "1",
     "SERVE_INCLUDE_SCHEMA": False,
     "SCHEMA_PATH_PREFIX": "/api/v1",
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
+    "COMPONENT_SPLIT_REQUEST": True,  # a request body is its own schema (no read-only fields), not the response's
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "controlplane.api.schema.error_responses",
+    ],
 }
 AUDITLOG_INCLUDE_ALL_MODELS = False
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 from typing import Any, ClassVar
 
 from rest_framework import viewsets
-from rest_framework.exceptions import NotFound
+from rest_framework.exceptions import MethodNotAllowed, NotFound
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -92,6 +92,8 @@ class TenantViewSet(AuditedViewSet):
 
     def initial(self, request: Request, *args: Any, **kwargs: Any) -> None:
         super().initial(request, *args, **kwargs)  # authentication first: 401 before anything else
+        if request.method.lower() not in self.action_map and request.method != "OPTIONS":
+            raise MethodNotAllowed(request.method)  # a route without this method, not an action refused: 405
         self.tenant = tenant_by_slug(kwargs.get("tenant", ""))
         token = getattr(request._request, "api_token", None)
         if self.tenant is None or not access.visible(request.user, self.tenant):
