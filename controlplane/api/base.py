@@ -47,6 +47,11 @@ class AuditedViewSet(viewsets.GenericViewSet):
     tenant: Tenant | None = None
     workspace: Workspace | None = None
 
+    def initial(self, request: Request, *args: Any, **kwargs: Any) -> None:
+        super().initial(request, *args, **kwargs)
+        if request.method not in SAFE:
+            request.data  # noqa: B018  (parse now: a malformed body is refused even by views that read none)
+
     def audit_resource_id(self) -> str:
         return str(self.kwargs.get(self.lookup_url_kwarg or self.lookup_field, ""))
 

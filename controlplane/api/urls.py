@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from django.urls import include, path
-from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from controlplane.agents.api.views import ActionViewSet, AgentViewSet, BootstrapTokenViewSet
 from controlplane.audit.api.views import AuditViewSet, PlatformAuditViewSet
@@ -77,7 +77,7 @@ workspace_routes = [
     path("clusters/<str:pk>/nodes/", ClusterViewSet.as_view({"get": "nodes"}), name="cluster-nodes"),
     path("clusters/<str:pk>/poll/", ClusterViewSet.as_view({"post": "poll"}), name="cluster-poll"),
     path("clusters/<str:pk>/plugins/", ClusterViewSet.as_view({"get": "plugins"}), name="cluster-plugins"),
-    path("job-templates/", JobTemplateViewSet.as_view({"get": "list"}), name="job-template-list"),
+    path("job-templates/", JobTemplateViewSet.as_view({"get": "catalogue"}), name="job-template-list"),
     path(
         "job-templates/<str:name>/render/",
         JobTemplateViewSet.as_view({"post": "render"}),
@@ -113,7 +113,7 @@ urlpatterns = [
     path("auth/token/", LoginView.as_view(), name="auth-token"),
     path("auth/token/refresh/", RefreshView.as_view(), name="auth-refresh"),
     path("auth/logout/", LogoutViewSet.as_view({"post": "create"}), name="auth-logout"),
-    path("auth/me/", WhoAmIViewSet.as_view({"get": "list"}), name="auth-me"),
+    path("auth/me/", WhoAmIViewSet.as_view({"get": "retrieve"}), name="auth-me"),
     path("audit/", PlatformAuditViewSet.as_view({"get": "list"}), name="platform-audit-list"),
     path("audit/export/", PlatformAuditViewSet.as_view({"get": "export"}), name="platform-audit-export"),
     path("catalog/<str:version>/", CatalogView.as_view({"get": "retrieve"}), name="catalog-detail"),
@@ -125,5 +125,4 @@ urlpatterns = [
 schema_urls = [
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),
-    path("api/redoc/", SpectacularRedocView.as_view(url_name="schema"), name="api-redoc"),
 ]

@@ -22,6 +22,7 @@ from controlplane.agents.domain.catalog import ACTION_TYPES
 from controlplane.agents.models import Action, ActionArtifact, ActionOutput, Agent, AgentLiveness, BootstrapToken
 from controlplane.api.base import TenantViewSet, with_etag
 from controlplane.api.idempotency import idempotent
+from controlplane.api.inputs import Input
 from controlplane.api.pagination import Cursor
 
 MAX_OUTPUT_CHUNKS = 2000
@@ -54,7 +55,7 @@ class TokenSerializer(serializers.ModelSerializer):
         return "expired" if token.expires_at <= timezone.now() else "usable"
 
 
-class TokenCreateSerializer(serializers.Serializer):
+class TokenCreateSerializer(Input):
     cluster_id = serializers.CharField(max_length=64, required=False, allow_blank=True, default="")
     expires_in_seconds = serializers.IntegerField(min_value=60, max_value=MAX_TOKEN_SECONDS, default=3600)
     description = serializers.CharField(max_length=200, required=False, allow_blank=True, default="")
@@ -169,7 +170,7 @@ class AgentDetailSerializer(AgentSerializer):
         return {"address": node.address, "role": node.role or None, "status": node.status}
 
 
-class AgentRevokeSerializer(serializers.Serializer):
+class AgentRevokeSerializer(Input):
     reason = serializers.CharField(max_length=200, required=False, allow_blank=True, default="")
 
 
@@ -223,7 +224,7 @@ class ActionDetailSerializer(ActionSerializer):
         ]
 
 
-class ActionRequestSerializer(serializers.Serializer):
+class ActionRequestSerializer(Input):
     type = serializers.ChoiceField(choices=sorted(ACTION_TYPES))
     params = serializers.DictField(required=False, default=dict)
     key = serializers.CharField(max_length=200, required=False, allow_blank=True, default="")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from django.contrib.auth import get_user_model
+from drf_spectacular.utils import extend_schema
 from rest_framework import mixins, status
 from rest_framework.permissions import AllowAny, IsAuthenticated
 from rest_framework.request import Request
@@ -43,6 +44,7 @@ class MemberViewSet(mixins.ListModelMixin, TenantViewSet):
         membership = self.get_object()
         return with_etag(Response(s.MembershipSerializer(membership).data), membership.version)
 
+    @extend_schema(request=s.GrantSerializer, responses={201: s.MembershipSerializer})
     def create(self, request: Request, tenant: str) -> Response:
         data = s.GrantSerializer(data=request.data)
         data.is_valid(raise_exception=True)
@@ -66,6 +68,7 @@ class MemberViewSet(mixins.ListModelMixin, TenantViewSet):
             Response(s.MembershipSerializer(membership).data, status=status.HTTP_201_CREATED), membership.version
         )
 
+    @extend_schema(request=s.RoleChangeSerializer, responses=s.MembershipSerializer)
     def partial_update(self, request: Request, tenant: str, pk: str) -> Response:
         membership = self.get_object()
         data = s.RoleChangeSerializer(data=request.data)
@@ -80,6 +83,7 @@ class MemberViewSet(mixins.ListModelMixin, TenantViewSet):
         )
         return with_etag(Response(s.MembershipSerializer(membership).data), membership.version)
 
+    @extend_schema(responses={204: None})
     def destroy(self, request: Request, tenant: str, pk: str) -> Response:
         membership = self.get_object()
         self.check_version(membership.version)
@@ -102,6 +106,7 @@ class ApiTokenViewSet(mixins.ListModelMixin, TenantViewSet):
         token = self.get_object()
         return with_etag(Response(s.ApiTokenSerializer(token).data), token.version)
 
+    @extend_schema(request=s.ApiTokenCreateSerializer, responses={201: s.ApiTokenCreatedSerializer})
     def create(self, request: Request, tenant: str) -> Response:
         data = s.ApiTokenCreateSerializer(data=request.data)
         data.is_valid(raise_exception=True)
@@ -110,6 +115,7 @@ class ApiTokenViewSet(mixins.ListModelMixin, TenantViewSet):
         body = {**s.ApiTokenSerializer(token).data, "token": plaintext}  # shown this once only
         return Response(body, status=status.HTTP_201_CREATED)
 
+    @extend_schema(responses={204: None})
     def destroy(self, request: Request, tenant: str, pk: str) -> Response:
         token = self.get_object()
         self.check_version(token.version)
@@ -150,6 +156,7 @@ class LogoutViewSet(AuditedViewSet):
     permission_classes = [AllowAny]
     serializer_class = s.LogoutSerializer
 
+    @extend_schema(request=s.LogoutSerializer, responses={204: None})
     def create(self, request: Request) -> Response:
         try:
             RefreshToken(str(request.data.get("refresh", ""))).blacklist()
@@ -165,7 +172,7 @@ class WhoAmIViewSet(AuditedViewSet):
     permission_classes = [IsAuthenticated]
     serializer_class = s.WhoAmISerializer
 
-    def list(self, request: Request) -> Response:
+    def retrieve(self, request: Request) -> Response:  # one object: "retrieve", so the schema is not a page
         token = getattr(request._request, "api_token", None)
         return Response(
             {

@@ -10,6 +10,7 @@ from rest_framework.response import Response
 
 from controlplane.api.base import TenantViewSet, with_etag
 from controlplane.api.idempotency import idempotent
+from controlplane.api.inputs import Input
 from controlplane.api.pagination import Cursor
 from controlplane.errors import DomainError
 from controlplane.jobs import actions
@@ -54,7 +55,7 @@ class JobVersionSerializer(serializers.ModelSerializer):
         ]
 
 
-class JobCreateSerializer(serializers.Serializer):
+class JobCreateSerializer(Input):
     name = serializers.CharField(max_length=100)
     cluster_id = serializers.CharField(max_length=64, required=False, allow_blank=True, default="")
     cluster_selector = serializers.DictField(child=serializers.CharField(max_length=200), required=False, default=dict)
@@ -67,7 +68,7 @@ class JobCreateSerializer(serializers.Serializer):
     message = serializers.CharField(max_length=500, required=False, allow_blank=True, default="")
 
 
-class JobUpdateSerializer(serializers.Serializer):
+class JobUpdateSerializer(Input):
     name = serializers.CharField(max_length=100, required=False)
     description = serializers.CharField(max_length=1000, required=False, allow_blank=True)
     labels = serializers.DictField(child=serializers.CharField(max_length=200, allow_blank=True), required=False)
@@ -75,18 +76,18 @@ class JobUpdateSerializer(serializers.Serializer):
     cluster_selector = serializers.DictField(child=serializers.CharField(max_length=200), required=False)
 
 
-class RevisionSerializer(serializers.Serializer):
+class RevisionSerializer(Input):
     config = serializers.CharField(max_length=512 * 1024, trim_whitespace=False)
     format = serializers.ChoiceField(choices=FORMATS, default="auto")
     message = serializers.CharField(max_length=500, required=False, allow_blank=True, default="")
 
 
-class RollbackSerializer(serializers.Serializer):
+class RollbackSerializer(Input):
     to_version = serializers.IntegerField(min_value=1)
     message = serializers.CharField(max_length=500, required=False, allow_blank=True, default="")
 
 
-class ScheduleSerializer(serializers.Serializer):
+class ScheduleSerializer(Input):
     cron = serializers.CharField(max_length=120)
     timezone = serializers.CharField(max_length=64, default="UTC")
     enabled = serializers.BooleanField(default=True)
