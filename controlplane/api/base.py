@@ -49,8 +49,8 @@ class AuditedViewSet(viewsets.GenericViewSet):
 
     def initial(self, request: Request, *args: Any, **kwargs: Any) -> None:
         super().initial(request, *args, **kwargs)
-        if request.method not in SAFE:
-            request.data  # noqa: B018  (parse now: a malformed body is refused even by views that read none)
+        if request.method not in SAFE and request.content_type.startswith("application/json"):
+            request.data  # noqa: B018  (parse now: malformed JSON is refused even by views that read no body)
 
     def audit_resource_id(self) -> str:
         return str(self.kwargs.get(self.lookup_url_kwarg or self.lookup_field, ""))

@@ -3,8 +3,7 @@ from __future__ import annotations
 from rest_framework import serializers
 
 from controlplane.api.inputs import Input
-from controlplane.iam.models import ApiToken, Membership
-from controlplane.iam.permissions import ROLE_ORDER
+from controlplane.iam.models import ROLE_CHOICES, ApiToken, Membership
 
 
 class MembershipSerializer(serializers.ModelSerializer):
@@ -18,12 +17,12 @@ class MembershipSerializer(serializers.ModelSerializer):
 
 class GrantSerializer(Input):
     username = serializers.CharField(max_length=150)
-    role = serializers.ChoiceField(choices=list(ROLE_ORDER))
+    role = serializers.ChoiceField(choices=ROLE_CHOICES)
     workspace = serializers.SlugField(max_length=50, required=False, allow_null=True, default=None)
 
 
 class RoleChangeSerializer(Input):
-    role = serializers.ChoiceField(choices=list(ROLE_ORDER))
+    role = serializers.ChoiceField(choices=ROLE_CHOICES)  # the model's choices: one RoleEnum in the document
 
 
 class ApiTokenSerializer(serializers.ModelSerializer):
