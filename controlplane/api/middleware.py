@@ -56,6 +56,9 @@ class ApiEnvelopeMiddleware:
         if length > limits.max_body_bytes():
             message = f"the request body is larger than {limits.max_body_bytes()} bytes"
             return _error(request, 413, "REQUEST_TOO_LARGE", message, {"limit": limits.max_body_bytes()})
+        if "\x00" in request.path or any("\x00" in k or "\x00" in "".join(v) for k, v in request.GET.lists()):
+            # PostgreSQL cannot store or compare a NUL character: refused here instead of a database error
+            return _error(request, 400, "MALFORMED_REQUEST", "the path or query string contains a NUL character")
         response = self.get_response(request)
         if response.status_code >= 400 and not response.get("Content-Type", "").startswith("application/json"):
             code, message = _CODES.get(response.status_code, (f"HTTP_{response.status_code}", "request failed"))

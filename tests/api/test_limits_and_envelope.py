@@ -130,6 +130,11 @@ def test_a_cron_that_never_fires_is_a_validation_error(client, world):
     assert error(response, 400, "JOB_SCHEDULE_INVALID")["details"]["field"] == "cron"
 
 
+def test_a_nul_character_in_the_query_is_refused_before_the_database(client, world):
+    response = client.get("/api/v1/tenants/acme/workspaces/etl/runs/?state=RUN%00NING", **world.auth("owner"))
+    error(response, 400, "MALFORMED_REQUEST")
+
+
 def test_unknown_api_paths_are_404_in_the_envelope(client, world):
     error(client.get("/api/v1/no-such-thing/", **world.auth("owner")), 404, "NOT_FOUND")
     error(client.get("/api/nothing"), 404, "NOT_FOUND")

@@ -24,6 +24,7 @@ from controlplane.api.base import TenantViewSet, with_etag
 from controlplane.api.idempotency import idempotent
 from controlplane.api.inputs import Input
 from controlplane.api.pagination import Cursor
+from controlplane.api.schema import list_filters
 
 MAX_OUTPUT_CHUNKS = 2000
 
@@ -233,6 +234,7 @@ class ActionRequestSerializer(Input):
     )
 
 
+@list_filters("status", "cluster_id")
 class AgentViewSet(mixins.ListModelMixin, TenantViewSet):
     resource_type = "agent"
     workspace_scoped = True
@@ -317,6 +319,7 @@ class ActionCursor(Cursor):
     ordering = "-created_at"
 
 
+@list_filters("agent", "state", "operation")
 class ActionViewSet(mixins.ListModelMixin, TenantViewSet):
     resource_type = "agent_action"
     workspace_scoped = True

@@ -17,6 +17,7 @@ from controlplane.api.base import TenantViewSet, with_etag
 from controlplane.api.idempotency import idempotent
 from controlplane.api.inputs import Input
 from controlplane.api.pagination import Cursor
+from controlplane.api.schema import list_filters
 from controlplane.jobs import engine, run_actions
 from controlplane.jobs.domain.runs import RunState
 from controlplane.jobs.models import Job, Run, RunTelemetry
@@ -158,6 +159,7 @@ def _respond(run: Run, code: int = status.HTTP_200_OK) -> Response:
     return with_etag(Response(RunDetailSerializer(run).data, status=code), run.version)
 
 
+@list_filters("state", "job_id", "cluster_id")
 class RunViewSet(mixins.ListModelMixin, TenantViewSet):
     resource_type = "run"
     workspace_scoped = True
@@ -260,7 +262,7 @@ class RunViewSet(mixins.ListModelMixin, TenantViewSet):
     def logs(self, request: Request, tenant: str, workspace: str, pk: str) -> Response:
         """The engine's log lines of the run: ``?tail=N`` (default 200) or ``?after=<line>`` to follow."""
         run = self.get_object()
-        query = LogsQuerySerializer(data=request.query_params)
+        query = LogsQuerySerializer(data=request.query_params.dict())  # a dict: "" is a value, not absent
         query.is_valid(raise_exception=True)
         tail, after = query.validated_data["tail"], query.validated_data.get("after")
         telemetry = RunTelemetry.objects.filter(run_id=run.id).first()

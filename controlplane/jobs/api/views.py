@@ -226,7 +226,7 @@ class JobViewSet(mixins.ListModelMixin, TenantViewSet):
     def versions(self, request: Request, tenant: str, workspace: str, pk: str) -> Response:
         """Every version, newest first; ``?at=<ISO time>`` answers the version that was current then."""
         job = self.get_object()
-        query = VersionsQuerySerializer(data=request.query_params)
+        query = VersionsQuerySerializer(data=request.query_params.dict())  # a dict: "" is a value, not absent
         query.is_valid(raise_exception=True)
         rows = JobVersion.objects.filter(job_id=job.id).order_by("-version")
         if "at" in query.validated_data:
@@ -269,7 +269,7 @@ class JobViewSet(mixins.ListModelMixin, TenantViewSet):
     def diff(self, request: Request, tenant: str, workspace: str, pk: str) -> Response:
         """``?from=<n>&to=<m>`` (default: the previous version against the current one)."""
         job = self.get_object()
-        query = DiffQuerySerializer(data=request.query_params)
+        query = DiffQuerySerializer(data=request.query_params.dict())  # a dict: "" is a value, not absent
         query.is_valid(raise_exception=True)
         new = query.validated_data.get("to", job.current_version)
         old = query.validated_data.get("from", new - 1)

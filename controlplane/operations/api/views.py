@@ -13,6 +13,7 @@ from rest_framework.response import Response
 from controlplane.api.base import TenantViewSet, with_etag
 from controlplane.api.idempotency import idempotent
 from controlplane.api.pagination import Cursor
+from controlplane.api.schema import list_filters
 from controlplane.clusters.selectors import live_cluster
 from controlplane.operations import actions, selectors
 from controlplane.operations.api.serializers import (
@@ -33,6 +34,7 @@ def _respond(operation: Operation, code: int = status.HTTP_200_OK) -> Response:
     return with_etag(Response(OperationDetailSerializer(operation).data, status=code), operation.version)
 
 
+@list_filters("state", "type", "cluster_id")
 class OperationViewSet(mixins.ListModelMixin, TenantViewSet):
     resource_type = "operation"
     workspace_scoped = True
