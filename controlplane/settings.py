@@ -66,6 +66,7 @@ INSTALLED_APPS = [
     "rest_framework",
     "rest_framework_simplejwt.token_blacklist",
     "drf_spectacular",
+    "drf_spectacular_sidecar",  # Swagger UI served from the package: /api/docs/ works offline
     "guardian",
     "auditlog",
     "controlplane.eventlog",
@@ -85,6 +86,7 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "controlplane.health.HealthProbeMiddleware",
     "controlplane.api.middleware.RequestIdMiddleware",
+    "controlplane.api.middleware.ApiEnvelopeMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
@@ -263,6 +265,13 @@ CACHES = (
     else {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
 )
 
+# Input limits of the API and the agent endpoints (controlplane/api/limits.py, docs/SECURITY.md). The depth stays
+# below 254, the most orjson stores in the event log.
+MAX_REQUEST_BYTES = config.env_int(
+    "CONTROLPLANE_MAX_REQUEST_BYTES", 2 * 1024 * 1024, minimum=1024, maximum=100 * 1024 * 1024
+)
+MAX_JSON_DEPTH = config.env_int("CONTROLPLANE_MAX_JSON_DEPTH", 32, minimum=4, maximum=200)
+
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
         "controlplane.api.auth.ApiTokenAuthentication",
@@ -271,6 +280,7 @@ REST_FRAMEWORK = {
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_PAGINATION_CLASS": "controlplane.api.pagination.Cursor",
+    "DEFAULT_PARSER_CLASSES": ["controlplane.api.parsers.JsonObjectParser"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "EXCEPTION_HANDLER": "controlplane.api.errors.exception_handler",
     "DEFAULT_THROTTLE_CLASSES": ["controlplane.api.throttling.CredentialRateThrottle"],
@@ -292,6 +302,14 @@ SPECTACULAR_SETTINGS = {
     "VERSION": "1",
     "SERVE_INCLUDE_SCHEMA": False,
     "SCHEMA_PATH_PREFIX": "/api/v1",
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "COMPONENT_SPLIT_REQUEST": True,  # a request body is its own schema (no read-only fields), not the response's
+    "COMPONENT_SPLIT_PATCH": False,  # a PATCH body is its serializer as declared: what it requires stays required
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "controlplane.api.schema.error_responses",
+    ],
 }
 AUDITLOG_INCLUDE_ALL_MODELS = False
 

@@ -7,7 +7,6 @@ waits."""
 from __future__ import annotations
 
 import hashlib
-import json
 import logging
 import os
 import re
@@ -23,6 +22,8 @@ from django.views.decorators.http import require_http_methods
 
 from controlplane.agents import actions
 from controlplane.agents.models import Action, ActionArtifact
+from controlplane.api import limits
+from controlplane.api.limits import RequestTooLarge
 from controlplane.audit.recorder import record
 from controlplane.errors import DomainError
 from controlplane.iam import ratelimit
@@ -43,6 +44,7 @@ STATUS = {
     "AGENT_FILE_NOT_FOUND": 404,
     "AGENT_ACTION_TRANSITION_ILLEGAL": 409,
     "AGENT_ARTIFACT_TOO_LARGE": 413,
+    "REQUEST_TOO_LARGE": 413,
     "METHOD_NOT_ALLOWED": 405,
 }
 
@@ -80,15 +82,13 @@ def _request_id(request: HttpRequest) -> str:
 
 
 def parse_json(raw: bytes) -> dict[str, Any]:
+    """One JSON object within the API's limits (controlplane/api/limits.py); the agent API's own code otherwise."""
     if len(raw) > MAX_JSON_BYTES:
-        raise DomainError("the request body is too large", code="AGENT_REQUEST_INVALID")
+        raise RequestTooLarge(f"the request body is larger than {MAX_JSON_BYTES} bytes", limit=MAX_JSON_BYTES)
     try:
-        body = json.loads(raw or b"{}")
-    except (ValueError, UnicodeDecodeError):
-        raise DomainError("the body is not JSON", code="AGENT_REQUEST_INVALID") from None
-    if not isinstance(body, dict):
-        raise DomainError("the body is a JSON object", code="AGENT_REQUEST_INVALID")
-    return body
+        return limits.parse_json_object(raw)
+    except limits.MalformedRequest as exc:
+        raise DomainError(exc.message, code="AGENT_REQUEST_INVALID") from None
 
 
 def _json(request: HttpRequest) -> dict[str, Any]:

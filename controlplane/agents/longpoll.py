@@ -132,13 +132,17 @@ async def heartbeat_app(scope: Scope, receive: Receive, send: Send) -> None:
         await _respond(send, 405, error_body("METHOD_NOT_ALLOWED", "use POST", request_id=request_id), request_id)
         return
     if raw is None:
-        body = error_body("AGENT_REQUEST_INVALID", "the request body is too large", request_id=request_id)
-        await _respond(send, 400, body, request_id)
+        message = f"the request body is larger than {MAX_JSON_BYTES} bytes"
+        await _respond(send, 413, error_body("REQUEST_TOO_LARGE", message, request_id=request_id), request_id)
         return
     try:
         answer = await _heartbeat(headers.get("authorization", ""), raw, request_id)
     except DomainError as exc:
         await _error(send, exc, request_id)
+        return
+    except Exception:  # answered in JSON like every other error of the agent API, never the server's HTML 500
+        log.exception("heartbeat failed (request %s)", request_id)
+        await _respond(send, 500, error_body("INTERNAL_ERROR", "internal error", request_id=request_id), request_id)
         return
     await _respond(send, 200, answer, request_id)
 

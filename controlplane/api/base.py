@@ -15,7 +15,7 @@ from typing import Any, ClassVar
 
 from django.http import Http404
 from rest_framework import viewsets
-from rest_framework.exceptions import APIException, NotFound
+from rest_framework.exceptions import APIException, MethodNotAllowed, NotFound
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -78,6 +78,11 @@ class AuditedViewSet(viewsets.GenericViewSet):
     tenant: Tenant | None = None
     workspace: Workspace | None = None
     refused_aim: Aim | None = None  # set when the tenant or workspace of the path is refused (404)
+
+    def initial(self, request: Request, *args: Any, **kwargs: Any) -> None:
+        super().initial(request, *args, **kwargs)
+        if request.method not in SAFE and request.content_type.startswith("application/json"):
+            request.data  # noqa: B018  (parse now: malformed JSON is refused even by views that read no body)
 
     def audit_resource_id(self) -> str:
         return str(self.kwargs.get(self.lookup_url_kwarg or self.lookup_field, ""))
@@ -152,6 +157,8 @@ class TenantViewSet(AuditedViewSet):
 
     def initial(self, request: Request, *args: Any, **kwargs: Any) -> None:
         super().initial(request, *args, **kwargs)  # authentication first: 401 before anything else
+        if request.method.lower() not in self.action_map and request.method != "OPTIONS":
+            raise MethodNotAllowed(request.method)  # a route without this method, not an action refused: 405
         self.tenant = tenant_by_slug(kwargs.get("tenant", ""))
         token = getattr(request._request, "api_token", None)
         if self.tenant is None or not access.visible(request.user, self.tenant):

@@ -1,8 +1,10 @@
-"""OpenAPI descriptions drf-spectacular cannot infer on its own."""
+"""OpenAPI descriptions drf-spectacular cannot infer on its own: the token scheme, and the error envelope every
+operation may answer with."""
 
 from __future__ import annotations
 
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
+from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
 
 
 class ApiTokenScheme(OpenApiAuthenticationExtension):
@@ -28,3 +30,70 @@ class LoginJWTScheme(OpenApiAuthenticationExtension):
             "bearerFormat": "JWT",
             "description": "Access token of a login (`POST /api/v1/auth/token/`); dies with its login",
         }
+
+
+# Error answers every operation may give, in the envelope (docs/API.md): the request's shape, credentials,
+# permission, a path naming nothing the caller may see, limits and content negotiation, throttling.
+ALWAYS = {
+    "400": "invalid input (`details` names the field)",
+    "401": "no or bad credentials",
+    "403": "the permission point is missing (`details.permission`)",
+    "404": "no such resource, or not one the caller may know of",
+    "406": "the Accept header names no JSON",
+    "413": "the request body is larger than the limit",
+    "429": "throttled; wait `Retry-After` seconds",
+}
+WITH_BODY = {"415": "the body is not `application/json`"}
+WRITES = {
+    "409": "the resource changed, or a rule of its state refused the change",
+    "412": "If-Match names an older version",
+    "422": "Idempotency-Key reused with another request, or the engine refused the request",
+}
+# Operations that reach a SeaTunnel engine answer its failures (ZETA_* codes).
+ENGINE_PATHS = ("/clusters/", "/runs/", "/jobs/", "/job-templates/", "/operations/", "/agents/")
+ENGINE = {
+    "501": "the cluster's engine version does not serve this",
+    "502": "the engine was unreachable or answered something unexpected",
+    "504": "the engine did not answer a submission in time",
+}
+
+ERROR_SCHEMA = {
+    "type": "object",
+    "required": ["error"],
+    "properties": {
+        "error": {
+            "type": "object",
+            "required": ["code", "message", "details", "request_id"],
+            "properties": {
+                "code": {"type": "string", "description": "stable UPPER_SNAKE code (docs/API.md)"},
+                "message": {"type": "string"},
+                "details": {"type": "object", "additionalProperties": True},
+                "request_id": {"type": "string"},
+            },
+        }
+    },
+}
+
+
+def error_responses(result: dict, generator, request, public) -> dict:  # type: ignore[no-untyped-def]
+    """drf-spectacular post-processing hook: document the envelope's error answers on every operation."""
+    result.setdefault("components", {}).setdefault("schemas", {})["Error"] = ERROR_SCHEMA
+    ref = {"content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}}
+    for path, item in result.get("paths", {}).items():
+        for method, operation in item.items():
+            errors = dict(ALWAYS)
+            if "requestBody" in operation:
+                errors.update(WITH_BODY)
+            if method not in ("get", "head", "options"):
+                errors.update(WRITES)
+            if any(part in path for part in ENGINE_PATHS):
+                errors.update(ENGINE)
+            responses = operation.setdefault("responses", {})
+            for status, description in errors.items():
+                responses.setdefault(status, {"description": description, **ref})
+    return result
+
+
+def list_filters(*names: str):  # type: ignore[no-untyped-def]
+    """Class decorator: document the exact-match string filters a list view reads (``?state=…``)."""
+    return extend_schema_view(list=extend_schema(parameters=[OpenApiParameter(name, str) for name in names]))

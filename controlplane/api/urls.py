@@ -83,7 +83,7 @@ workspace_routes = [
     path("clusters/<str:pk>/nodes/", ClusterViewSet.as_view({"get": "nodes"}), name="cluster-nodes"),
     path("clusters/<str:pk>/poll/", ClusterViewSet.as_view({"post": "poll"}), name="cluster-poll"),
     path("clusters/<str:pk>/plugins/", ClusterViewSet.as_view({"get": "plugins"}), name="cluster-plugins"),
-    path("job-templates/", JobTemplateViewSet.as_view({"get": "list"}), name="job-template-list"),
+    path("job-templates/", JobTemplateViewSet.as_view({"get": "catalogue"}), name="job-template-list"),
     path(
         "job-templates/<str:name>/render/",
         JobTemplateViewSet.as_view({"post": "render"}),
@@ -119,7 +119,7 @@ urlpatterns = [
     path("auth/token/", LoginView.as_view(), name="auth-token"),
     path("auth/token/refresh/", RefreshView.as_view(), name="auth-refresh"),
     path("auth/logout/", LogoutViewSet.as_view({"post": "create"}), name="auth-logout"),
-    path("auth/me/", WhoAmIViewSet.as_view({"get": "list"}), name="auth-me"),
+    path("auth/me/", WhoAmIViewSet.as_view({"get": "retrieve"}), name="auth-me"),
     path("auth/sessions/", LoginSessionViewSet.as_view({"get": "list"}), name="auth-sessions"),
     path(
         "auth/sessions/revoke-all/",

@@ -22,7 +22,9 @@ from controlplane.agents.domain.catalog import ACTION_TYPES
 from controlplane.agents.models import Action, ActionArtifact, ActionOutput, Agent, AgentLiveness, BootstrapToken
 from controlplane.api.base import TenantViewSet, with_etag
 from controlplane.api.idempotency import idempotent
+from controlplane.api.inputs import Input
 from controlplane.api.pagination import Cursor
+from controlplane.api.schema import list_filters
 
 MAX_OUTPUT_CHUNKS = 2000
 
@@ -54,7 +56,7 @@ class TokenSerializer(serializers.ModelSerializer):
         return "expired" if token.expires_at <= timezone.now() else "usable"
 
 
-class TokenCreateSerializer(serializers.Serializer):
+class TokenCreateSerializer(Input):
     cluster_id = serializers.CharField(max_length=64, required=False, allow_blank=True, default="")
     expires_in_seconds = serializers.IntegerField(min_value=60, max_value=MAX_TOKEN_SECONDS, default=3600)
     description = serializers.CharField(max_length=200, required=False, allow_blank=True, default="")
@@ -169,7 +171,7 @@ class AgentDetailSerializer(AgentSerializer):
         return {"address": node.address, "role": node.role or None, "status": node.status}
 
 
-class AgentRevokeSerializer(serializers.Serializer):
+class AgentRevokeSerializer(Input):
     reason = serializers.CharField(max_length=200, required=False, allow_blank=True, default="")
 
 
@@ -223,7 +225,7 @@ class ActionDetailSerializer(ActionSerializer):
         ]
 
 
-class ActionRequestSerializer(serializers.Serializer):
+class ActionRequestSerializer(Input):
     type = serializers.ChoiceField(choices=sorted(ACTION_TYPES))
     params = serializers.DictField(required=False, default=dict)
     key = serializers.CharField(max_length=200, required=False, allow_blank=True, default="")
@@ -232,6 +234,7 @@ class ActionRequestSerializer(serializers.Serializer):
     )
 
 
+@list_filters("status", "cluster_id")
 class AgentViewSet(mixins.ListModelMixin, TenantViewSet):
     resource_type = "agent"
     workspace_scoped = True
@@ -316,6 +319,7 @@ class ActionCursor(Cursor):
     ordering = "-created_at"
 
 
+@list_filters("agent", "state", "operation")
 class ActionViewSet(mixins.ListModelMixin, TenantViewSet):
     resource_type = "agent_action"
     workspace_scoped = True

@@ -9,6 +9,8 @@ from collections.abc import Iterator
 
 from django.http import StreamingHttpResponse
 from django.utils.dateparse import parse_datetime
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import mixins, serializers
 from rest_framework.decorators import action
 from rest_framework.permissions import IsAuthenticated
@@ -110,6 +112,10 @@ class AuditViewSet(mixins.ListModelMixin, TenantViewSet):
     def scoped_queryset(self):  # type: ignore[no-untyped-def]
         return filtered(AuditRecord.objects.filter(tenant_id=self.tenant.id), self.request.query_params)
 
+    @extend_schema(
+        parameters=[OpenApiParameter("format", str, enum=["csv", "jsonl"], description="default jsonl")],
+        responses={(200, "text/csv"): OpenApiTypes.STR, (200, "application/jsonl"): OpenApiTypes.STR},
+    )
     @action(detail=False, methods=["get"])
     def export(self, request: Request, tenant: str) -> StreamingHttpResponse:
         return export_response(request, self.scoped_queryset(), self.tenant.slug, self.tenant.id)
@@ -135,6 +141,10 @@ class PlatformAuditViewSet(mixins.ListModelMixin, AuditedViewSet):
             rows = rows.filter(tenant_id="" if tenant == "none" else tenant)
         return rows
 
+    @extend_schema(
+        parameters=[OpenApiParameter("format", str, enum=["csv", "jsonl"], description="default jsonl")],
+        responses={(200, "text/csv"): OpenApiTypes.STR, (200, "application/jsonl"): OpenApiTypes.STR},
+    )
     @action(detail=False, methods=["get"])
     def export(self, request: Request) -> StreamingHttpResponse:
         return export_response(request, self.get_queryset(), "platform", "")

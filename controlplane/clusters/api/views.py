@@ -14,6 +14,7 @@ from controlplane.agents.models import Agent
 from controlplane.agents.selectors import agents_by_member
 from controlplane.api.base import AuditedViewSet, TenantViewSet, with_etag
 from controlplane.api.idempotency import idempotent
+from controlplane.api.inputs import Input
 from controlplane.api.pagination import Cursor
 from controlplane.clusters import actions
 from controlplane.clusters import health as cluster_health
@@ -51,26 +52,39 @@ class ClusterSerializer(serializers.ModelSerializer):
         ]
 
 
-class ClusterCreateSerializer(serializers.Serializer):
+# A URL path the engine's REST API lives under (e.g. "seatunnel/api"): nothing that would change the URL's meaning.
+CONTEXT_PATH = r"^[A-Za-z0-9._~/-]*$"
+
+
+class ClusterCreateSerializer(Input):
     name = serializers.CharField(max_length=100)
     form = serializers.ChoiceField(choices=list(FORMS))
     mode = serializers.ChoiceField(choices=list(MODES), default="hybrid")
     endpoints = serializers.ListField(child=serializers.CharField(max_length=300), min_length=1, max_length=8)
-    context_path = serializers.CharField(max_length=200, required=False, allow_blank=True, default="")
+    context_path = serializers.RegexField(CONTEXT_PATH, max_length=200, required=False, allow_blank=True, default="")
     auth_secret = serializers.CharField(max_length=100, required=False, allow_blank=True, default="")
     labels = serializers.DictField(
         child=serializers.CharField(max_length=200, allow_blank=True), required=False, default=dict
     )
 
 
-class ClusterUpdateSerializer(serializers.Serializer):
+class ClusterUpdateSerializer(Input):
     name = serializers.CharField(max_length=100, required=False)
     endpoints = serializers.ListField(
         child=serializers.CharField(max_length=300), min_length=1, max_length=8, required=False
     )
-    context_path = serializers.CharField(max_length=200, required=False, allow_blank=True)
+    context_path = serializers.RegexField(CONTEXT_PATH, max_length=200, required=False, allow_blank=True)
     auth_secret = serializers.CharField(max_length=100, required=False, allow_blank=True)
     labels = serializers.DictField(child=serializers.CharField(max_length=200, allow_blank=True), required=False)
+
+
+class ConnectionTestSerializer(serializers.Serializer):
+    reachable = serializers.BooleanField()
+    engine_version = serializers.CharField()
+    workers = serializers.IntegerField()
+    total_slots = serializers.IntegerField()
+    unassigned_slots = serializers.IntegerField()
+    running_jobs = serializers.IntegerField()
 
 
 class HealthErrorSerializer(serializers.Serializer):
@@ -165,6 +179,7 @@ class ClusterViewSet(mixins.ListModelMixin, TenantViewSet):
         cluster = self.get_object()
         return with_etag(Response(ClusterSerializer(cluster).data), cluster.version)
 
+    @extend_schema(request=ClusterCreateSerializer, responses={201: ClusterSerializer})
     @idempotent
     def create(self, request: Request, tenant: str, workspace: str) -> Response:
         data = ClusterCreateSerializer(data=request.data)
@@ -176,6 +191,7 @@ class ClusterViewSet(mixins.ListModelMixin, TenantViewSet):
         cluster = Cluster.objects.get(id=cluster_id)
         return with_etag(Response(ClusterSerializer(cluster).data, status=status.HTTP_201_CREATED), cluster.version)
 
+    @extend_schema(request=ClusterUpdateSerializer, responses=ClusterSerializer)
     def partial_update(self, request: Request, tenant: str, workspace: str, pk: str) -> Response:
         cluster = self.get_object()
         data = ClusterUpdateSerializer(data=request.data)
@@ -190,12 +206,14 @@ class ClusterViewSet(mixins.ListModelMixin, TenantViewSet):
         cluster.refresh_from_db()
         return with_etag(Response(ClusterSerializer(cluster).data), cluster.version)
 
+    @extend_schema(responses={204: None})
     def destroy(self, request: Request, tenant: str, workspace: str, pk: str) -> Response:
         cluster = self.get_object()
         self.check_version(cluster.version)
         actions.do_remove_cluster(metadata=self.metadata(), cluster=cluster, expected_version=cluster.version)
         return Response(status=status.HTTP_204_NO_CONTENT)
 
+    @extend_schema(request=None, responses=ConnectionTestSerializer)
     @action(detail=True, methods=["post"])
     def test(self, request: Request, tenant: str, workspace: str, pk: str) -> Response:
         """The connection test again, now: reachable, version, slots, running jobs. Changes nothing."""

@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.contrib.auth import get_user_model
+from drf_spectacular.utils import extend_schema
 from rest_framework import generics, mixins, status
 from rest_framework.permissions import AllowAny, IsAuthenticated
 from rest_framework.request import Request
@@ -58,6 +59,7 @@ class MemberViewSet(mixins.ListModelMixin, TenantViewSet):
         membership = self.get_object()
         return with_etag(Response(s.MembershipSerializer(membership).data), membership.version)
 
+    @extend_schema(request=s.GrantSerializer, responses={201: s.MembershipSerializer})
     def create(self, request: Request, tenant: str) -> Response:
         data = s.GrantSerializer(data=json_object(request))
         data.is_valid(raise_exception=True)
@@ -76,6 +78,7 @@ class MemberViewSet(mixins.ListModelMixin, TenantViewSet):
             Response(s.MembershipSerializer(membership).data, status=status.HTTP_201_CREATED), membership.version
         )
 
+    @extend_schema(request=s.RoleChangeSerializer, responses=s.MembershipSerializer)
     def partial_update(self, request: Request, tenant: str, pk: str) -> Response:
         membership = self.get_object()
         data = s.RoleChangeSerializer(data=request.data)
@@ -90,6 +93,7 @@ class MemberViewSet(mixins.ListModelMixin, TenantViewSet):
         )
         return with_etag(Response(s.MembershipSerializer(membership).data), membership.version)
 
+    @extend_schema(responses={204: None})
     def destroy(self, request: Request, tenant: str, pk: str) -> Response:
         membership = self.get_object()
         self.check_version(membership.version)
@@ -113,6 +117,7 @@ class ApiTokenViewSet(mixins.ListModelMixin, TenantViewSet):
         token = self.get_object()
         return with_etag(Response(s.ApiTokenSerializer(token).data), token.version)
 
+    @extend_schema(request=s.ApiTokenCreateSerializer, responses={201: s.ApiTokenCreatedSerializer})
     def create(self, request: Request, tenant: str) -> Response:
         data = s.ApiTokenCreateSerializer(data=request.data)
         data.is_valid(raise_exception=True)
@@ -121,6 +126,7 @@ class ApiTokenViewSet(mixins.ListModelMixin, TenantViewSet):
         body = {**s.ApiTokenSerializer(token).data, "token": plaintext}  # shown this once only
         return Response(body, status=status.HTTP_201_CREATED)
 
+    @extend_schema(responses={204: None})
     def destroy(self, request: Request, tenant: str, pk: str) -> Response:
         token = self.get_object()
         self.check_version(token.version)
@@ -225,6 +231,7 @@ class LogoutViewSet(AuditedViewSet):
     permission_classes = [AllowAny]
     serializer_class = s.LogoutSerializer
 
+    @extend_schema(request=s.LogoutSerializer, responses={204: None})
     def create(self, request: Request) -> Response:
         data = s.LogoutSerializer(data=json_object(request))
         if not data.is_valid():
@@ -270,7 +277,7 @@ class WhoAmIViewSet(AuditedViewSet):
     permission_classes = [IsAuthenticated]
     serializer_class = s.WhoAmISerializer
 
-    def list(self, request: Request) -> Response:
+    def retrieve(self, request: Request) -> Response:  # one object: "retrieve", so the schema is not a page
         token = getattr(request._request, "api_token", None)
         auth = request.auth
         return Response(

@@ -6,6 +6,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 from django.utils import timezone
+from drf_spectacular.utils import extend_schema
 from rest_framework import mixins, serializers, status
 from rest_framework.decorators import action
 from rest_framework.exceptions import NotFound
@@ -14,8 +15,9 @@ from rest_framework.response import Response
 
 from controlplane.api.base import TenantViewSet, with_etag
 from controlplane.api.idempotency import idempotent
+from controlplane.api.inputs import Input
 from controlplane.api.pagination import Cursor
-from controlplane.errors import DomainError
+from controlplane.api.schema import list_filters
 from controlplane.jobs import engine, run_actions
 from controlplane.jobs.domain.runs import RunState
 from controlplane.jobs.models import Job, Run, RunTelemetry
@@ -84,7 +86,7 @@ class RunDetailSerializer(RunSerializer):
         fields = [*RunSerializer.Meta.fields, "manifest"]
 
 
-class StartSerializer(serializers.Serializer):
+class StartSerializer(Input):
     version = serializers.IntegerField(min_value=1, required=False)
     note = serializers.CharField(max_length=500, required=False, allow_blank=True, default="")
     allow_overlap = serializers.BooleanField(required=False, default=False)
@@ -92,20 +94,38 @@ class StartSerializer(serializers.Serializer):
     variables = serializers.DictField(child=serializers.JSONField(), required=False, default=dict)
 
 
-class RepeatSerializer(serializers.Serializer):
+class RepeatSerializer(Input):
     note = serializers.CharField(max_length=500, required=False, allow_blank=True, default="")
     allow_overlap = serializers.BooleanField(required=False, default=False)
 
 
-class StopSerializer(serializers.Serializer):
+class StopSerializer(Input):
     savepoint = serializers.BooleanField(required=False, default=False)
 
 
-class ResolveSerializer(serializers.Serializer):
+class ResolveSerializer(Input):
     state = serializers.ChoiceField(
         choices=[str(s) for s in (RunState.RUNNING, RunState.SUCCEEDED, RunState.FAILED, RunState.STOPPED)]
     )
     reason = serializers.CharField(max_length=2000)
+
+
+class LogsQuerySerializer(serializers.Serializer):
+    tail = serializers.IntegerField(min_value=0, max_value=MAX_TAIL, default=200, help_text="the last N lines")
+    after = serializers.IntegerField(min_value=0, max_value=2**31 - 1, required=False, help_text="lines after this")
+
+
+class FetchErrorSerializer(serializers.Serializer):
+    code = serializers.CharField()
+    message = serializers.CharField()
+
+
+class LogsSerializer(serializers.Serializer):
+    lines = serializers.ListField(child=serializers.CharField())
+    first_line = serializers.IntegerField()
+    next = serializers.IntegerField()
+    live = serializers.BooleanField()
+    fetch_error = FetchErrorSerializer(allow_null=True)
 
 
 class JobRunViewSet(mixins.ListModelMixin, TenantViewSet):
@@ -126,6 +146,7 @@ class JobRunViewSet(mixins.ListModelMixin, TenantViewSet):
     def scoped_queryset(self):  # type: ignore[no-untyped-def]
         return Run.objects.filter(job_id=self._job().id)
 
+    @extend_schema(request=StartSerializer, responses={202: RunDetailSerializer})
     @idempotent
     def create(self, request: Request, tenant: str, workspace: str, pk: str) -> Response:
         data = StartSerializer(data=request.data)
@@ -140,6 +161,7 @@ def _respond(run: Run, code: int = status.HTTP_200_OK) -> Response:
     return with_etag(Response(RunDetailSerializer(run).data, status=code), run.version)
 
 
+@list_filters("state", "job_id", "cluster_id")
 class RunViewSet(mixins.ListModelMixin, TenantViewSet):
     resource_type = "run"
     workspace_scoped = True
@@ -165,6 +187,7 @@ class RunViewSet(mixins.ListModelMixin, TenantViewSet):
                 rows = rows.filter(**{key: self.request.query_params[key]})
         return rows
 
+    @extend_schema(responses=RunDetailSerializer)
     def retrieve(self, request: Request, tenant: str, workspace: str, pk: str) -> Response:
         return _respond(self.get_object())
 
@@ -173,6 +196,7 @@ class RunViewSet(mixins.ListModelMixin, TenantViewSet):
         self.check_version(run.version)
         return run, (run.version if "If-Match" in self.request.headers else None)
 
+    @extend_schema(request=StopSerializer, responses={202: RunDetailSerializer})
     @action(detail=True, methods=["post"])
     def stop(self, request: Request, tenant: str, workspace: str, pk: str) -> Response:
         """Stop the run on the engine (``savepoint: true`` is the same as pause)."""
@@ -184,6 +208,7 @@ class RunViewSet(mixins.ListModelMixin, TenantViewSet):
         )
         return _respond(run, status.HTTP_202_ACCEPTED)
 
+    @extend_schema(request=None, responses={202: RunDetailSerializer})
     @action(detail=True, methods=["post"])
     def pause(self, request: Request, tenant: str, workspace: str, pk: str) -> Response:
         """Stop with a savepoint; the run becomes PAUSED and can be resumed."""
@@ -191,12 +216,14 @@ class RunViewSet(mixins.ListModelMixin, TenantViewSet):
         run_actions.do_stop_run(metadata=self.metadata(), run=run, savepoint=True, expected_version=expected)
         return _respond(run, status.HTTP_202_ACCEPTED)
 
+    @extend_schema(request=None, responses={202: RunDetailSerializer})
     @action(detail=True, methods=["post"])
     def resume(self, request: Request, tenant: str, workspace: str, pk: str) -> Response:
         run, expected = self._versioned()
         run_actions.do_resume_run(metadata=self.metadata(), run=run, expected_version=expected)
         return _respond(run, status.HTTP_202_ACCEPTED)
 
+    @extend_schema(request=None, responses={200: RunDetailSerializer})
     @action(detail=True, methods=["post"])
     def cancel(self, request: Request, tenant: str, workspace: str, pk: str) -> Response:
         """A run that is not on the engine: PENDING, or PAUSED (its savepoint is dropped)."""
@@ -204,6 +231,7 @@ class RunViewSet(mixins.ListModelMixin, TenantViewSet):
         run_actions.do_cancel_run(metadata=self.metadata(), run=run, expected_version=expected)
         return _respond(run)
 
+    @extend_schema(request=RepeatSerializer, responses={202: RunDetailSerializer})
     @action(detail=True, methods=["post"])
     def retry(self, request: Request, tenant: str, workspace: str, pk: str) -> Response:
         data = RepeatSerializer(data=request.data)
@@ -212,6 +240,7 @@ class RunViewSet(mixins.ListModelMixin, TenantViewSet):
         self.audit_id = new_id
         return _respond(Run.objects.get(id=new_id), status.HTTP_202_ACCEPTED)
 
+    @extend_schema(request=RepeatSerializer, responses={202: RunDetailSerializer})
     @action(detail=True, methods=["post"])
     def reproduce(self, request: Request, tenant: str, workspace: str, pk: str) -> Response:
         data = RepeatSerializer(data=request.data)
@@ -220,6 +249,7 @@ class RunViewSet(mixins.ListModelMixin, TenantViewSet):
         self.audit_id = new_id
         return _respond(Run.objects.get(id=new_id), status.HTTP_202_ACCEPTED)
 
+    @extend_schema(request=ResolveSerializer, responses={200: RunDetailSerializer})
     @action(detail=True, methods=["post"])
     def resolve(self, request: Request, tenant: str, workspace: str, pk: str) -> Response:
         """Settle an UNKNOWN run by hand, saying what the evidence is."""
@@ -229,15 +259,14 @@ class RunViewSet(mixins.ListModelMixin, TenantViewSet):
         run_actions.do_resolve_run(metadata=self.metadata(), run=run, expected_version=expected, **data.validated_data)
         return _respond(run)
 
+    @extend_schema(parameters=[LogsQuerySerializer], responses=LogsSerializer)
     @action(detail=True, methods=["get"])
     def logs(self, request: Request, tenant: str, workspace: str, pk: str) -> Response:
         """The engine's log lines of the run: ``?tail=N`` (default 200) or ``?after=<line>`` to follow."""
         run = self.get_object()
-        try:
-            tail = min(int(request.query_params.get("tail", 200)), MAX_TAIL)
-            after = int(request.query_params["after"]) if "after" in request.query_params else None
-        except ValueError:
-            raise DomainError("tail and after are line numbers", code="VALIDATION_FAILED", field="tail") from None
+        query = LogsQuerySerializer(data=request.query_params.dict())  # a dict: "" is a value, not absent
+        query.is_valid(raise_exception=True)
+        tail, after = query.validated_data["tail"], query.validated_data.get("after")
         telemetry = RunTelemetry.objects.filter(run_id=run.id).first()
         stale = telemetry is None or telemetry.log_at is None or timezone.now() - telemetry.log_at > LOG_REFRESH_AFTER
         fetch_error = None

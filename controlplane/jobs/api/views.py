@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-from django.utils.dateparse import parse_datetime
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import PolymorphicProxySerializer, extend_schema
 from rest_framework import mixins, serializers, status
 from rest_framework.decorators import action
 from rest_framework.request import Request
@@ -11,6 +10,7 @@ from rest_framework.response import Response
 
 from controlplane.api.base import TenantViewSet, with_etag
 from controlplane.api.idempotency import idempotent
+from controlplane.api.inputs import Input
 from controlplane.api.pagination import Cursor
 from controlplane.errors import DomainError
 from controlplane.jobs import actions
@@ -56,14 +56,14 @@ class JobVersionSerializer(serializers.ModelSerializer):
         ]
 
 
-class VariableSerializer(serializers.Serializer):
+class VariableSerializer(Input):
     """One job variable; the domain checks the name and the value (JOB_VARIABLE_INVALID)."""
 
     name = serializers.CharField(max_length=64)
     default = serializers.JSONField(required=False, allow_null=True)
 
 
-class JobCreateSerializer(serializers.Serializer):
+class JobCreateSerializer(Input):
     name = serializers.CharField(max_length=100)
     cluster_id = serializers.CharField(max_length=64, required=False, allow_blank=True, default="")
     cluster_selector = serializers.DictField(child=serializers.CharField(max_length=200), required=False, default=dict)
@@ -77,7 +77,7 @@ class JobCreateSerializer(serializers.Serializer):
     variables = VariableSerializer(many=True, required=False, default=list)
 
 
-class JobUpdateSerializer(serializers.Serializer):
+class JobUpdateSerializer(Input):
     name = serializers.CharField(max_length=100, required=False)
     description = serializers.CharField(max_length=1000, required=False, allow_blank=True)
     labels = serializers.DictField(child=serializers.CharField(max_length=200, allow_blank=True), required=False)
@@ -85,19 +85,19 @@ class JobUpdateSerializer(serializers.Serializer):
     cluster_selector = serializers.DictField(child=serializers.CharField(max_length=200), required=False)
 
 
-class RevisionSerializer(serializers.Serializer):
+class RevisionSerializer(Input):
     config = serializers.CharField(max_length=512 * 1024, trim_whitespace=False)
     format = serializers.ChoiceField(choices=FORMATS, default="auto")
     message = serializers.CharField(max_length=500, required=False, allow_blank=True, default="")
     variables = VariableSerializer(many=True, required=False)  # absent: the current version's
 
 
-class RollbackSerializer(serializers.Serializer):
+class RollbackSerializer(Input):
     to_version = serializers.IntegerField(min_value=1)
     message = serializers.CharField(max_length=500, required=False, allow_blank=True, default="")
 
 
-class ScheduleSerializer(serializers.Serializer):
+class ScheduleSerializer(Input):
     cron = serializers.CharField(max_length=120)
     timezone = serializers.CharField(max_length=64, default="UTC")
     enabled = serializers.BooleanField(default=True)
@@ -128,6 +128,39 @@ class JobScheduleSerializer(serializers.ModelSerializer):
             return []
         first = row.next_fire_at
         return [first.isoformat()] + [t.isoformat() for t in next_fire_times(row.cron, row.timezone, first, 4)]
+
+
+MAX_VERSION = 2**31 - 1  # a version number the database can hold; anything larger names no version
+
+
+class VersionsQuerySerializer(serializers.Serializer):
+    at = serializers.DateTimeField(required=False, help_text="answer the version that was current at this time")
+
+
+class JobVersionListSerializer(serializers.Serializer):
+    results = JobVersionSerializer(many=True)
+
+
+def _version_field(help_text: str) -> serializers.IntegerField:
+    return serializers.IntegerField(min_value=1, max_value=MAX_VERSION, required=False, help_text=help_text)
+
+
+# "from" is a Python keyword, so these two are built with type() rather than a class statement.
+DiffQuerySerializer = type(
+    "DiffQuerySerializer",
+    (serializers.Serializer,),
+    {"from": _version_field("default: the version before `to`"), "to": _version_field("default: the current one")},
+)
+DiffSerializer = type(
+    "DiffSerializer",
+    (serializers.Serializer,),
+    {
+        "from": serializers.IntegerField(),
+        "to": serializers.IntegerField(),
+        "text": serializers.CharField(help_text="unified diff of the config texts"),
+        "structure": serializers.DictField(help_text="structural diff of the normalised configs"),
+    },
+)
 
 
 class JobViewSet(mixins.ListModelMixin, TenantViewSet):
@@ -161,6 +194,7 @@ class JobViewSet(mixins.ListModelMixin, TenantViewSet):
     def retrieve(self, request: Request, tenant: str, workspace: str, pk: str) -> Response:
         return self._respond(self.get_object())
 
+    @extend_schema(request=JobCreateSerializer, responses={201: JobSerializer})
     @idempotent
     def create(self, request: Request, tenant: str, workspace: str) -> Response:
         data = JobCreateSerializer(data=request.data)
@@ -171,6 +205,7 @@ class JobViewSet(mixins.ListModelMixin, TenantViewSet):
         self.audit_id = job_id
         return self._respond(Job.objects.get(id=job_id), status.HTTP_201_CREATED)
 
+    @extend_schema(request=JobUpdateSerializer, responses=JobSerializer)
     def partial_update(self, request: Request, tenant: str, workspace: str, pk: str) -> Response:
         job = self.get_object()
         data = JobUpdateSerializer(data=request.data)
@@ -181,28 +216,38 @@ class JobViewSet(mixins.ListModelMixin, TenantViewSet):
         )
         return self._respond(job)
 
+    @extend_schema(responses={204: None})
     def destroy(self, request: Request, tenant: str, workspace: str, pk: str) -> Response:
         job = self.get_object()
         self.check_version(job.version)
         actions.do_delete_job(metadata=self.metadata(), job=job, expected_version=job.version)
         return Response(status=status.HTTP_204_NO_CONTENT)
 
-    @extend_schema(operation_id="jobs_versions_list")
+    @extend_schema(
+        operation_id="jobs_versions_list",
+        parameters=[VersionsQuerySerializer],
+        responses=PolymorphicProxySerializer(
+            component_name="JobVersionsOrVersion",
+            serializers=[JobVersionListSerializer, JobVersionSerializer],
+            resource_type_field_name=None,
+        ),
+    )
     @action(detail=True, methods=["get"])
     def versions(self, request: Request, tenant: str, workspace: str, pk: str) -> Response:
         """Every version, newest first; ``?at=<ISO time>`` answers the version that was current then."""
         job = self.get_object()
+        query = VersionsQuerySerializer(data=request.query_params.dict())  # a dict: "" is a value, not absent
+        query.is_valid(raise_exception=True)
         rows = JobVersion.objects.filter(job_id=job.id).order_by("-version")
-        if request.query_params.get("at"):
-            moment = parse_datetime(request.query_params["at"])
-            if moment is None:
-                raise DomainError("at is not an ISO 8601 time", code="VALIDATION_FAILED", field="at")
+        if "at" in query.validated_data:
+            moment = query.validated_data["at"]
             current = rows.filter(created_at__lte=moment).first()
             if current is None:
                 raise DomainError("the job had no version yet at that time", code="JOB_VERSION_NOT_FOUND", field="at")
             return Response(JobVersionSerializer(current).data)
         return Response({"results": JobVersionSerializer(rows, many=True).data})
 
+    @extend_schema(request=RevisionSerializer, responses=JobSerializer)
     @action(detail=True, methods=["post"])
     def revise(self, request: Request, tenant: str, workspace: str, pk: str) -> Response:
         job = self.get_object()
@@ -220,23 +265,25 @@ class JobViewSet(mixins.ListModelMixin, TenantViewSet):
         )
         return self._respond(job)
 
-    @extend_schema(operation_id="jobs_version_retrieve")
+    @extend_schema(operation_id="jobs_version_retrieve", responses=JobVersionSerializer)
     def version(self, request: Request, tenant: str, workspace: str, pk: str, number: int) -> Response:
         job = self.get_object()
+        if number > MAX_VERSION:
+            raise DomainError(f"job has no version {number}", code="JOB_VERSION_NOT_FOUND")
         row = JobVersion.objects.filter(job_id=job.id, version=number).first()
         if row is None:
             raise DomainError(f"job has no version {number}", code="JOB_VERSION_NOT_FOUND")
         return Response(JobVersionSerializer(row).data)
 
+    @extend_schema(parameters=[DiffQuerySerializer], responses=DiffSerializer)
     @action(detail=True, methods=["get"])
     def diff(self, request: Request, tenant: str, workspace: str, pk: str) -> Response:
         """``?from=<n>&to=<m>`` (default: the previous version against the current one)."""
         job = self.get_object()
-        try:
-            new = int(request.query_params.get("to", job.current_version))
-            old = int(request.query_params.get("from", new - 1))
-        except ValueError:
-            raise DomainError("from and to are version numbers", code="VALIDATION_FAILED", field="from") from None
+        query = DiffQuerySerializer(data=request.query_params.dict())  # a dict: "" is a value, not absent
+        query.is_valid(raise_exception=True)
+        new = query.validated_data.get("to", job.current_version)
+        old = query.validated_data.get("from", new - 1)
         rows = {v.version: v for v in JobVersion.objects.filter(job_id=job.id, version__in=[old, new])}
         for number in (old, new):
             if number not in rows:
@@ -244,6 +291,7 @@ class JobViewSet(mixins.ListModelMixin, TenantViewSet):
         body = diff_configs(rows[old].text, rows[old].normalised, rows[new].text, rows[new].normalised)
         return Response({"from": old, "to": new, **body})
 
+    @extend_schema(request=RollbackSerializer, responses=JobSerializer)
     @action(detail=True, methods=["post"])
     def rollback(self, request: Request, tenant: str, workspace: str, pk: str) -> Response:
         job = self.get_object()
@@ -260,9 +308,11 @@ class JobViewSet(mixins.ListModelMixin, TenantViewSet):
         job.refresh_from_db()
         return with_etag(Response(JobScheduleSerializer(row).data, status=code), job.version)
 
+    @extend_schema(responses=JobScheduleSerializer)
     def schedule(self, request: Request, tenant: str, workspace: str, pk: str) -> Response:
         return self._schedule(self.get_object())
 
+    @extend_schema(request=ScheduleSerializer, responses=JobScheduleSerializer)
     def set_schedule(self, request: Request, tenant: str, workspace: str, pk: str) -> Response:
         """Run the job on a cron expression (5 fields) in a time zone; no overlap unless allowed."""
         job = self.get_object()
@@ -272,6 +322,7 @@ class JobViewSet(mixins.ListModelMixin, TenantViewSet):
         actions.do_set_schedule(metadata=self.metadata(), job=job, expected_version=job.version, **data.validated_data)
         return self._schedule(job)
 
+    @extend_schema(responses={204: None})
     def remove_schedule(self, request: Request, tenant: str, workspace: str, pk: str) -> Response:
         job = self.get_object()
         self.check_version(job.version)

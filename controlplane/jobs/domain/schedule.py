@@ -9,11 +9,12 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from croniter import croniter
+from croniter import CroniterBadDateError, croniter
 
 from controlplane.errors import DomainError
 
 MISSED_CAP = 1000
+_REFERENCE = datetime(2001, 1, 1, tzinfo=UTC)
 
 
 class ScheduleInvalid(DomainError):
@@ -26,6 +27,10 @@ def check(cron: str, timezone: str) -> tuple[str, str]:
         raise ScheduleInvalid(
             f"{cron!r} is not a 5-field cron expression (minute hour day-of-month month day-of-week)", field="cron"
         )
+    try:  # 8 years from a fixed date cover every calendar case, 29 February included; "0 0 31 2 *" matches none
+        croniter(cron, _REFERENCE, max_years_between_matches=8).get_next(datetime)
+    except CroniterBadDateError:
+        raise ScheduleInvalid(f"{cron!r} never fires (no such date)", field="cron") from None
     try:
         ZoneInfo(timezone)
     except (ZoneInfoNotFoundError, ValueError):

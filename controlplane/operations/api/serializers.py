@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from rest_framework import serializers
 
+from controlplane.api.inputs import Input
 from controlplane.operations.models import Operation, OperationStep
 
 
@@ -71,14 +72,25 @@ class OperationDetailSerializer(OperationSerializer):
         return StepSerializer(rows, many=True).data
 
 
-class RequestSerializer(serializers.Serializer):
+class RequestSerializer(Input):
     type = serializers.CharField(max_length=32)
     cluster_id = serializers.CharField(max_length=64)
     params = serializers.DictField(required=False, default=dict)
 
 
-class CancelSerializer(serializers.Serializer):
+class CancelSerializer(Input):
     reason = serializers.CharField(max_length=500, required=False, allow_blank=True, default="")
+
+
+class PlanSerializer(serializers.Serializer):
+    """The shape of plan_body (a dry run's answer), for the OpenAPI document."""
+
+    dry_run = serializers.BooleanField()
+    type = serializers.CharField()
+    cluster_id = serializers.CharField()
+    params = serializers.DictField()
+    notes = serializers.ListField(child=serializers.CharField())
+    steps = serializers.ListField(child=serializers.DictField())
 
 
 def plan_body(type_name: str, cluster_id: str, planned) -> dict:  # type: ignore[no-untyped-def]

@@ -4,6 +4,7 @@ answer 202: a worker does the work after commit."""
 
 from __future__ import annotations
 
+from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import mixins, status
 from rest_framework.decorators import action
 from rest_framework.request import Request
@@ -12,12 +13,14 @@ from rest_framework.response import Response
 from controlplane.api.base import TenantViewSet, with_etag
 from controlplane.api.idempotency import idempotent
 from controlplane.api.pagination import Cursor
+from controlplane.api.schema import list_filters
 from controlplane.clusters.selectors import live_cluster
 from controlplane.operations import actions, selectors
 from controlplane.operations.api.serializers import (
     CancelSerializer,
     OperationDetailSerializer,
     OperationSerializer,
+    PlanSerializer,
     RequestSerializer,
     plan_body,
 )
@@ -31,6 +34,7 @@ def _respond(operation: Operation, code: int = status.HTTP_200_OK) -> Response:
     return with_etag(Response(OperationDetailSerializer(operation).data, status=code), operation.version)
 
 
+@list_filters("state", "type", "cluster_id")
 class OperationViewSet(mixins.ListModelMixin, TenantViewSet):
     resource_type = "operation"
     workspace_scoped = True
@@ -54,6 +58,11 @@ class OperationViewSet(mixins.ListModelMixin, TenantViewSet):
         cluster = live_cluster(self.tenant.id, self.workspace.id, values["cluster_id"])  # type: ignore[union-attr]
         return values, cluster
 
+    @extend_schema(
+        request=RequestSerializer,
+        parameters=[OpenApiParameter("dry_run", bool, description="only plan: 200 and nothing written")],
+        responses={202: OperationDetailSerializer, 200: PlanSerializer},
+    )
     @idempotent
     def create(self, request: Request, tenant: str, workspace: str) -> Response:
         """Request an operation (202), or with ``?dry_run=true`` only show its plan (200, nothing written)."""
@@ -67,6 +76,7 @@ class OperationViewSet(mixins.ListModelMixin, TenantViewSet):
         self.audit_id = operation_id
         return _respond(Operation.objects.get(id=operation_id), status.HTTP_202_ACCEPTED)
 
+    @extend_schema(request=RequestSerializer, responses=PlanSerializer)
     @action(detail=False, methods=["post"])
     def plan(self, request: Request, tenant: str, workspace: str) -> Response:
         """The dry run: each step with its target nodes and agents, nothing written and nothing run."""
@@ -74,9 +84,11 @@ class OperationViewSet(mixins.ListModelMixin, TenantViewSet):
         planned = actions.plan_operation(cluster=cluster, type=values["type"], params=values["params"])
         return Response(plan_body(values["type"], cluster.id, planned))
 
+    @extend_schema(responses=OperationDetailSerializer)
     def retrieve(self, request: Request, tenant: str, workspace: str, pk: str) -> Response:
         return _respond(self.get_object())
 
+    @extend_schema(request=CancelSerializer, responses={202: OperationDetailSerializer})
     @action(detail=True, methods=["post"])
     def cancel(self, request: Request, tenant: str, workspace: str, pk: str) -> Response:
         """Ask the operation to stop: no new step starts, running agent actions are asked to stop, completed

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from drf_spectacular.utils import extend_schema
 from rest_framework import mixins, serializers, status
 from rest_framework.decorators import action
 from rest_framework.request import Request
@@ -9,6 +10,7 @@ from rest_framework.response import Response
 
 from controlplane.api.base import TenantViewSet, with_etag
 from controlplane.api.idempotency import idempotent
+from controlplane.api.inputs import Input
 from controlplane.api.pagination import Cursor
 from controlplane.secrets import actions
 from controlplane.secrets.models import Secret
@@ -24,18 +26,24 @@ class SecretSerializer(serializers.ModelSerializer):
         fields = ["id", "name", "description", "version", "created_at", "updated_at"]
 
 
-class SecretCreateSerializer(serializers.Serializer):
+class SecretCreateSerializer(Input):
     name = serializers.CharField(max_length=100)
     value = serializers.CharField(max_length=MAX_VALUE, trim_whitespace=False)
     description = serializers.CharField(max_length=500, required=False, allow_blank=True, default="")
 
 
-class SecretValueSerializer(serializers.Serializer):
+class SecretValueSerializer(Input):
     value = serializers.CharField(max_length=MAX_VALUE, trim_whitespace=False)
 
 
-class RevealSerializer(serializers.Serializer):
+class RevealSerializer(Input):
     version = serializers.IntegerField(min_value=1, required=False, allow_null=True, default=None)
+
+
+class RevealedSerializer(serializers.Serializer):
+    id = serializers.CharField()
+    name = serializers.CharField()
+    value = serializers.CharField()
 
 
 class SecretViewSet(mixins.ListModelMixin, TenantViewSet):
@@ -61,6 +69,7 @@ class SecretViewSet(mixins.ListModelMixin, TenantViewSet):
         secret = self.get_object()
         return with_etag(Response(SecretSerializer(secret).data), secret.current_version)
 
+    @extend_schema(request=SecretCreateSerializer, responses={201: SecretSerializer})
     @idempotent
     def create(self, request: Request, tenant: str, workspace: str) -> Response:
         data = SecretCreateSerializer(data=request.data)
@@ -72,6 +81,7 @@ class SecretViewSet(mixins.ListModelMixin, TenantViewSet):
         secret = Secret.objects.get(id=secret_id)
         return with_etag(Response(SecretSerializer(secret).data, status=status.HTTP_201_CREATED), 1)
 
+    @extend_schema(request=SecretValueSerializer, responses=SecretSerializer)
     def update(self, request: Request, tenant: str, workspace: str, pk: str) -> Response:
         secret = self.get_object()
         data = SecretValueSerializer(data=request.data)
@@ -81,12 +91,14 @@ class SecretViewSet(mixins.ListModelMixin, TenantViewSet):
         secret.refresh_from_db()
         return with_etag(Response(SecretSerializer(secret).data), secret.current_version)
 
+    @extend_schema(responses={204: None})
     def destroy(self, request: Request, tenant: str, workspace: str, pk: str) -> Response:
         secret = self.get_object()
         self.check_version(secret.current_version)
         actions.do_delete_secret(metadata=self.metadata(), secret_id=secret.id)
         return Response(status=status.HTTP_204_NO_CONTENT)
 
+    @extend_schema(request=RevealSerializer, responses=RevealedSerializer)
     @action(detail=True, methods=["post"])
     def reveal(self, request: Request, tenant: str, workspace: str, pk: str) -> Response:
         secret = self.get_object()

@@ -2,6 +2,7 @@ from __future__ import annotations
 
 from rest_framework import serializers
 
+from controlplane.api.inputs import Input
 from controlplane.tenancy.models import Tenant, Workspace
 
 
@@ -20,20 +21,20 @@ class TenantSerializer(serializers.ModelSerializer):
         }
 
 
-class TenantCreateSerializer(serializers.Serializer):
+class TenantCreateSerializer(Input):
     name = serializers.CharField(max_length=100)
     slug = serializers.SlugField(max_length=50)
 
 
-class TenantRenameSerializer(serializers.Serializer):
+class TenantRenameSerializer(Input):
     name = serializers.CharField(max_length=100)
 
 
-class DisableSerializer(serializers.Serializer):
+class DisableSerializer(Input):
     reason = serializers.CharField(max_length=200, required=False, allow_blank=True, default="")
 
 
-class QuotasSerializer(serializers.Serializer):
+class QuotasSerializer(Input):
     clusters = serializers.IntegerField(min_value=0, allow_null=True, required=False)
     jobs = serializers.IntegerField(min_value=0, allow_null=True, required=False)
     concurrent_runs = serializers.IntegerField(min_value=0, allow_null=True, required=False)
@@ -45,6 +46,6 @@ class WorkspaceSerializer(serializers.ModelSerializer):
         fields = ["id", "slug", "name", "created_at"]
 
 
-class WorkspaceCreateSerializer(serializers.Serializer):
+class WorkspaceCreateSerializer(Input):
     name = serializers.CharField(max_length=100)
     slug = serializers.SlugField(max_length=50)

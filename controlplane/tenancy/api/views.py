@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from drf_spectacular.utils import extend_schema
 from rest_framework import mixins, status
 from rest_framework.decorators import action
 from rest_framework.permissions import IsAuthenticated
@@ -28,6 +29,7 @@ class TenantCollectionViewSet(mixins.ListModelMixin, AuditedViewSet):
     def get_queryset(self):  # type: ignore[no-untyped-def]
         return access.visible_tenants(self.request.user)
 
+    @extend_schema(request=s.TenantCreateSerializer, responses={201: s.TenantSerializer})
     @idempotent
     def create(self, request: Request) -> Response:
         access.require_platform_admin(request.user, "create tenants")
@@ -67,6 +69,7 @@ class TenantDetailViewSet(TenantViewSet):
     def retrieve(self, request: Request, tenant: str) -> Response:
         return self._respond()
 
+    @extend_schema(request=s.TenantRenameSerializer, responses=s.TenantSerializer)
     def partial_update(self, request: Request, tenant: str) -> Response:
         data = s.TenantRenameSerializer(data=request.data)
         data.is_valid(raise_exception=True)
@@ -79,6 +82,7 @@ class TenantDetailViewSet(TenantViewSet):
         )
         return self._respond()
 
+    @extend_schema(request=s.QuotasSerializer, responses=s.TenantSerializer)
     @action(detail=False, methods=["put"])
     def quotas(self, request: Request, tenant: str) -> Response:
         data = s.QuotasSerializer(data=request.data)
@@ -92,6 +96,7 @@ class TenantDetailViewSet(TenantViewSet):
         )
         return self._respond()
 
+    @extend_schema(request=s.DisableSerializer, responses=s.TenantSerializer)
     @action(detail=False, methods=["post"])
     def disable(self, request: Request, tenant: str) -> Response:
         data = s.DisableSerializer(data=request.data)
@@ -100,6 +105,7 @@ class TenantDetailViewSet(TenantViewSet):
         actions.do_disable_tenant(metadata=self.metadata(), tenant_id=self.tenant.id, **data.validated_data)
         return self._respond()
 
+    @extend_schema(request=None, responses=s.TenantSerializer)
     @action(detail=False, methods=["post"])
     def enable(self, request: Request, tenant: str) -> Response:
         self.check_version(self.tenant.version)
@@ -125,6 +131,7 @@ class WorkspaceViewSet(mixins.ListModelMixin, TenantViewSet):
         workspace = self.get_object()
         return with_etag(Response(s.WorkspaceSerializer(workspace).data), self.tenant.version)
 
+    @extend_schema(request=s.WorkspaceCreateSerializer, responses={201: s.WorkspaceSerializer})
     @idempotent
     def create(self, request: Request, tenant: str) -> Response:
         data = s.WorkspaceCreateSerializer(data=request.data)
