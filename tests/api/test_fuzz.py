@@ -24,6 +24,7 @@ from django.core.cache import cache
 from django.core.handlers.wsgi import WSGIHandler
 from django.core.signals import request_finished, request_started
 from django.db import close_old_connections
+from django.test import RequestFactory
 from drf_spectacular.generators import SchemaGenerator
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis.errors import Unsatisfiable
@@ -33,6 +34,7 @@ from schemathesis.core.failures import FailureGroup
 from schemathesis.specs.openapi import checks as openapi_checks
 
 from controlplane.iam import actions as iam
+from controlplane.iam.sessions import SID
 from tests.api.world import World, build_world
 
 pytestmark = pytest.mark.django_db
@@ -56,6 +58,9 @@ PATH_OBJECTS = {
     "jobs": "acme_job",
     "operations": "acme_operation",
     "secrets": "acme_secret",
+    "invitations": "acme_invitation",
+    "platform-tokens": "root_platform_token",
+    "sessions": "root_session",
 }
 # A run in the state each verb needs; any other run path uses the running one.
 RUN_FOR_VERB = {"resume": "paused", "cancel": "pending", "retry": "failed", "reproduce": "failed", "resolve": "unknown"}
@@ -179,6 +184,14 @@ def test_every_operation_conforms_to_the_openapi_document():
     world = build_world()
     token, _ = iam.do_create_api_token(user=world.users["root"], tenant=world.acme, name="fuzz")
     world.objects["root_token"] = token.id  # a token of root's to read and delete, not the one it signs in with
+    platform, _ = iam.do_create_api_token(user=world.users["root"], tenant=None, name="fuzz", kind="platform")
+    world.objects["root_platform_token"] = platform.id
+    # a login of root's to list and end (through the real login action), not the one the fuzzer signs in with
+    world.users["root"].set_password("fuzz-login-password")
+    world.users["root"].save()
+    login = RequestFactory().post("/api/v1/auth/token/", REMOTE_ADDR="127.0.0.1")
+    refresh = iam.do_log_in(request=login, username="root", password="fuzz-login-password")
+    world.objects["root_session"] = refresh[SID]
     headers = {"Authorization": f"Bearer {RefreshToken.for_user(world.users['root']).access_token}"}
     app = WSGIHandler()
     operations = [result.ok() for result in load_schema().get_all_operations()]

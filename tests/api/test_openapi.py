@@ -44,7 +44,7 @@ def test_who_am_i_is_one_object_not_a_page(document):
         document["paths"]["/api/v1/auth/me/"]["get"]["responses"]["200"]["content"]["application/json"]["schema"],
     )
     assert schema["type"] == "object"
-    assert set(schema["properties"]) == {"username", "platform_admin", "token"}
+    assert set(schema["properties"]) == {"username", "platform_admin", "token", "token_kind", "token_tenant", "session"}
 
 
 def test_request_bodies_are_their_own_schemas(document):

@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.contrib.auth import get_user_model
+from drf_spectacular.utils import extend_schema
 from rest_framework import mixins, status
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.request import Request
@@ -45,6 +46,7 @@ class PlatformTokenViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, Pla
         token = self.get_object()
         return with_etag(Response(s.PlatformTokenSerializer(token).data), token.version)
 
+    @extend_schema(request=s.PlatformTokenCreateSerializer, responses={201: s.PlatformTokenCreatedSerializer})
     def create(self, request: Request) -> Response:
         data = s.PlatformTokenCreateSerializer(data=json_object(request))
         data.is_valid(raise_exception=True)
@@ -55,6 +57,7 @@ class PlatformTokenViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, Pla
         body = {**s.PlatformTokenSerializer(token).data, "token": plaintext}  # shown this once only
         return Response(body, status=status.HTTP_201_CREATED)
 
+    @extend_schema(responses={204: None})
     def destroy(self, request: Request, pk: str) -> Response:
         actions.do_revoke_api_token(actor=request.user, token=self.get_object())
         return Response(status=status.HTTP_204_NO_CONTENT)
@@ -71,6 +74,7 @@ class UserViewSet(mixins.ListModelMixin, PlatformViewSet):
     def get_queryset(self):  # type: ignore[no-untyped-def]
         return get_user_model().objects.all()
 
+    @extend_schema(request=s.UserCreateSerializer, responses={201: s.UserSerializer})
     def create(self, request: Request) -> Response:
         data = s.UserCreateSerializer(data=json_object(request))
         data.is_valid(raise_exception=True)

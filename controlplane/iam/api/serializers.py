@@ -75,17 +75,24 @@ class PlatformTokenSerializer(serializers.ModelSerializer):
         ]
 
 
-class PlatformTokenCreateSerializer(serializers.Serializer):
+class PlatformTokenCreateSerializer(Input):
     name = serializers.CharField(max_length=100)
     expires_at = serializers.DateTimeField(required=False, allow_null=True, default=None)
 
 
-class LoginSerializer(serializers.Serializer):
+class PlatformTokenCreatedSerializer(PlatformTokenSerializer):
+    token = serializers.CharField(help_text="the token itself: shown in this answer only")
+
+    class Meta(PlatformTokenSerializer.Meta):
+        fields = [*PlatformTokenSerializer.Meta.fields, "token"]
+
+
+class LoginSerializer(Input):
     username = serializers.CharField(max_length=150)
     password = serializers.CharField(max_length=4096, trim_whitespace=False)
 
 
-class RefreshSerializer(serializers.Serializer):
+class RefreshSerializer(Input):
     refresh = serializers.CharField(max_length=4096)
 
 
@@ -109,14 +116,14 @@ class UserSerializer(serializers.Serializer):
     date_joined = serializers.DateTimeField(read_only=True)
 
 
-class UserCreateSerializer(serializers.Serializer):
+class UserCreateSerializer(Input):
     username = serializers.CharField(max_length=150)
     email = serializers.EmailField(required=False, allow_blank=True, default="")
     password = serializers.CharField(required=False, allow_null=True, default=None, trim_whitespace=False)
 
 
 class InvitationSerializer(serializers.ModelSerializer):
-    workspace = serializers.SlugRelatedField(slug_field="slug", read_only=True)
+    workspace = serializers.SlugRelatedField(slug_field="slug", read_only=True, allow_null=True)
     state = serializers.SerializerMethodField()
 
     class Meta:
@@ -142,7 +149,20 @@ class InvitationSerializer(serializers.ModelSerializer):
         return "expired" if invitation.expires_at <= timezone.now() else "pending"
 
 
-class InvitationCreateSerializer(serializers.Serializer):
+class InvitationCreatedSerializer(InvitationSerializer):
+    token = serializers.CharField(help_text="the invitation token: shown in this answer only")
+
+    class Meta(InvitationSerializer.Meta):
+        fields = [*InvitationSerializer.Meta.fields, "token"]
+
+
+class InvitationAcceptedSerializer(serializers.Serializer):
+    username = serializers.CharField()
+    tenant = serializers.CharField()
+    role = serializers.CharField()
+
+
+class InvitationCreateSerializer(Input):
     username = serializers.CharField(max_length=150)
     role = serializers.ChoiceField(choices=list(ROLE_ORDER))
     workspace = serializers.SlugField(max_length=50, required=False, allow_null=True, default=None)
@@ -150,6 +170,6 @@ class InvitationCreateSerializer(serializers.Serializer):
     expires_in_hours = serializers.IntegerField(required=False, allow_null=True, default=None)
 
 
-class InvitationAcceptSerializer(serializers.Serializer):
+class InvitationAcceptSerializer(Input):
     token = serializers.CharField(max_length=200)
     password = serializers.CharField(max_length=4096, trim_whitespace=False)

@@ -149,6 +149,7 @@ class InvitationViewSet(mixins.ListModelMixin, TenantViewSet):
         invitation = self.get_object()
         return with_etag(Response(s.InvitationSerializer(invitation).data), invitation.version)
 
+    @extend_schema(request=s.InvitationCreateSerializer, responses={201: s.InvitationCreatedSerializer})
     def create(self, request: Request, tenant: str) -> Response:
         data = s.InvitationCreateSerializer(data=json_object(request))
         data.is_valid(raise_exception=True)
@@ -160,6 +161,7 @@ class InvitationViewSet(mixins.ListModelMixin, TenantViewSet):
         body = {**s.InvitationSerializer(invitation).data, "token": plaintext}  # shown this once only
         return Response(body, status=status.HTTP_201_CREATED)
 
+    @extend_schema(responses={204: None})
     def destroy(self, request: Request, tenant: str, pk: str) -> Response:
         invitation = self.get_object()
         self.check_version(invitation.version)
@@ -175,6 +177,7 @@ class InvitationAcceptViewSet(AuditedViewSet):
     authentication_classes: list = []
     serializer_class = s.InvitationAcceptSerializer
 
+    @extend_schema(request=s.InvitationAcceptSerializer, responses={201: s.InvitationAcceptedSerializer})
     def accept(self, request: Request) -> Response:
         data = s.InvitationAcceptSerializer(data=json_object(request))
         data.is_valid(raise_exception=True)
@@ -261,10 +264,12 @@ class LoginSessionViewSet(mixins.ListModelMixin, AuditedViewSet):
         current = auth.get(sessions.SID) if auth is not None and hasattr(auth, "get") else None
         return {**super().get_serializer_context(), "current": current}
 
+    @extend_schema(responses={204: None})
     def destroy(self, request: Request, pk: str) -> Response:
         actions.do_revoke_login_session(actor=request.user, session_id=pk)
         return Response(status=status.HTTP_204_NO_CONTENT)
 
+    @extend_schema(request=None, responses={204: None})
     def revoke_all(self, request: Request) -> Response:
         actions.do_revoke_all_login_sessions(actor=request.user)
         return Response(status=status.HTTP_204_NO_CONTENT)
