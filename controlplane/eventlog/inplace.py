@@ -1,0 +1,240 @@
+"""Rebuilding read models in place (docs/adr/0016-rebuild-in-place.md).
+
+A rebuild replays the log into empty *shadow* tables (temporary tables shaped like the read models, indexes
+included, no foreign keys) and then merges each shadow into its read model with three set statements:
+delete the rows the log no longer produces, update the rows whose columns differ, insert the new ones.
+Rows that survive keep their primary keys and are never deleted, so nothing that points at them (a
+membership, an API token, a guardian grant, a row another branch adds later) is touched, whatever its
+``on_delete``; the merge never goes through the ORM's delete, so no cascade runs at all. A row the log no
+longer produces is removed only if nothing outside the rebuilt read models points at it; otherwise the
+rebuild stops with ``EVENTLOG_REBUILD_REFUSED`` and changes nothing.
+
+While the replay runs, the projectors' ORM queries on this connection are redirected to the shadows by an
+``execute_wrapper`` that rewrites the quoted table names: nothing global changes, other connections and
+threads see the real tables.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from typing import Any
+
+from django.contrib.contenttypes.fields import GenericForeignKey
+from django.contrib.contenttypes.models import ContentType
+from django.db import models
+from django.db.backends.base.base import BaseDatabaseWrapper
+
+from controlplane.eventlog.errors import RebuildRefused
+
+SUPPORTED = ("postgresql", "mysql", "sqlite")
+
+
+def shadow_name(table: str) -> str:
+    name = f"rb_{table}"
+    if len(name) > 60:  # identifiers: 63 on PostgreSQL, 64 on MariaDB
+        name = f"rb_{hashlib.sha256(table.encode()).hexdigest()[:24]}"
+    return name
+
+
+@dataclass
+class Shadow:
+    model: type[models.Model]
+    table: str
+    shadow: str
+    pk: str  # column
+    columns: list[str]  # every concrete column, the primary key first
+
+
+@dataclass
+class Changes:
+    inserted: int = 0
+    updated: int = 0
+    deleted: int = 0
+
+
+class Shadows:
+    """The shadow tables of one rebuild, on one connection, inside the rebuild's transaction."""
+
+    def __init__(self, connection: BaseDatabaseWrapper, read_models: Iterable[type[models.Model]]) -> None:
+        if connection.vendor not in SUPPORTED:
+            raise NotImplementedError(f"rebuilding read models in place is not implemented for {connection.vendor}")
+        self.connection = connection
+        self.q = connection.ops.quote_name
+        self.items: list[Shadow] = []
+        for model in read_models:
+            pk = model._meta.pk.column
+            columns = [pk, *(f.column for f in model._meta.concrete_fields if f.column != pk)]
+            table = model._meta.db_table
+            self.items.append(Shadow(model, table, shadow_name(table), pk, columns))
+        self._map = {self.q(s.table): self.q(s.shadow) for s in self.items}
+        self._pattern = re.compile("|".join(re.escape(name) for name in self._map)) if self._map else None
+
+    # -- the replay ------------------------------------------------------------------------------------------
+    def create(self) -> None:
+        with self.connection.cursor() as cursor:
+            for item in self.items:
+                for statement in self._create_sql(cursor, item):
+                    cursor.execute(statement)
+
+    def _create_sql(self, cursor: Any, item: Shadow) -> list[str]:
+        q, vendor = self.q, self.connection.vendor
+        if vendor == "postgresql":
+            # LIKE copies columns, defaults, NOT NULL, checks and indexes (names generated), never foreign keys.
+            return [
+                f"DROP TABLE IF EXISTS pg_temp.{q(item.shadow)}",
+                f"CREATE TEMPORARY TABLE {q(item.shadow)} (LIKE {q(item.table)} INCLUDING ALL)",
+            ]
+        if vendor == "mysql":
+            # TEMPORARY: no implicit commit, so it stays inside the rebuild's transaction. LIKE copies indexes,
+            # not foreign keys.
+            return [
+                f"DROP TEMPORARY TABLE IF EXISTS {q(item.shadow)}",
+                f"CREATE TEMPORARY TABLE {q(item.shadow)} LIKE {q(item.table)}",
+            ]
+        # SQLite has no CREATE TABLE … LIKE: copy the stored definition (renamed, without REFERENCES clauses: a
+        # temporary table cannot refer to a main one) and its indexes into the temp schema.
+        cursor.execute("SELECT sql FROM sqlite_master WHERE type = 'table' AND name = %s", [item.table])
+        (table_sql,) = cursor.fetchone()
+        body = table_sql[table_sql.index("(") :]
+        body = re.sub(r'\s+REFERENCES\s+"[^"]+"\s*\([^)]*\)(\s+DEFERRABLE\s+INITIALLY\s+DEFERRED)?', "", body)
+        statements = [f"DROP TABLE IF EXISTS temp.{q(item.shadow)}", f"CREATE TEMP TABLE {q(item.shadow)} {body}"]
+        cursor.execute(
+            "SELECT name, sql FROM sqlite_master WHERE type = 'index' AND tbl_name = %s AND sql IS NOT NULL",
+            [item.table],
+        )
+        for name, index_sql in cursor.fetchall():
+            head = re.match(r"\s*CREATE\s+(UNIQUE\s+)?INDEX\s+\S+\s+ON\s+\S+\s*", index_sql, re.IGNORECASE)
+            if head is None:
+                continue
+            unique = "UNIQUE " if head.group(1) else ""
+            index_name = q(shadow_name(name))
+            statements.append(
+                f"CREATE {unique}INDEX temp.{index_name} ON {q(item.shadow)} {index_sql[head.end() :]}"
+            )
+        return statements
+
+    def redirect(self, execute: Callable, sql: str, params: Any, many: bool, context: dict) -> Any:
+        """``connection.execute_wrapper``: the projectors' statements go to the shadow tables."""
+        if self._pattern is not None:
+            sql = self._pattern.sub(lambda m: self._map[m.group(0)], sql)
+        return execute(sql, params, many, context)
+
+    # -- the merge -------------------------------------------------------------------------------------------
+    def merge(self) -> dict[str, Changes]:
+        """Make each read model equal to its shadow, touching only the rows that differ."""
+        changes = {item.table: Changes() for item in self.items}
+        with self.connection.cursor() as cursor:
+            self._refuse_orphans(cursor)
+            for item in self.items:  # children first (the order of ``read_models``)
+                cursor.execute(self._delete_sql(item))
+                changes[item.table].deleted = max(cursor.rowcount, 0)
+            for item in reversed(self.items):  # parents first: MariaDB checks foreign keys at once
+                if len(item.columns) > 1:
+                    cursor.execute(self._update_sql(item))
+                    changes[item.table].updated = max(cursor.rowcount, 0)
+                cursor.execute(self._insert_sql(item))
+                changes[item.table].inserted = max(cursor.rowcount, 0)
+        return changes
+
+    def drop(self) -> None:
+        q, vendor = self.q, self.connection.vendor
+        with self.connection.cursor() as cursor:
+            for item in self.items:
+                if vendor == "postgresql":
+                    cursor.execute(f"DROP TABLE IF EXISTS pg_temp.{q(item.shadow)}")
+                elif vendor == "mysql":
+                    cursor.execute(f"DROP TEMPORARY TABLE IF EXISTS {q(item.shadow)}")
+                else:
+                    cursor.execute(f"DROP TABLE IF EXISTS temp.{q(item.shadow)}")
+
+    def _gone_sql(self, item: Shadow, column: str) -> str:
+        q = self.q
+        return (
+            f"SELECT {q(column)} FROM {q(item.table)} WHERE NOT EXISTS "
+            f"(SELECT 1 FROM {q(item.shadow)} s WHERE s.{q(item.pk)} = {q(item.table)}.{q(item.pk)})"
+        )
+
+    def _delete_sql(self, item: Shadow) -> str:
+        q = self.q
+        return (
+            f"DELETE FROM {q(item.table)} WHERE NOT EXISTS "
+            f"(SELECT 1 FROM {q(item.shadow)} s WHERE s.{q(item.pk)} = {q(item.table)}.{q(item.pk)})"
+        )
+
+    def _update_sql(self, item: Shadow) -> str:
+        q, t, vendor = self.q, self.q(item.table), self.connection.vendor
+        rest = item.columns[1:]
+        if vendor == "mysql":
+            sets = ", ".join(f"{t}.{q(c)} = s.{q(c)}" for c in rest)
+            same = " AND ".join(f"{t}.{q(c)} <=> s.{q(c)}" for c in rest)
+            return (
+                f"UPDATE {t} JOIN {q(item.shadow)} s ON s.{q(item.pk)} = {t}.{q(item.pk)} SET {sets} WHERE NOT ({same})"
+            )
+        distinct = "IS DISTINCT FROM" if vendor == "postgresql" else "IS NOT"
+        sets = ", ".join(f"{q(c)} = s.{q(c)}" for c in rest)
+        differ = " OR ".join(f"{t}.{q(c)} {distinct} s.{q(c)}" for c in rest)
+        return f"UPDATE {t} SET {sets} FROM {q(item.shadow)} s WHERE s.{q(item.pk)} = {t}.{q(item.pk)} AND ({differ})"
+
+    def _insert_sql(self, item: Shadow) -> str:
+        q = self.q
+        columns = ", ".join(q(c) for c in item.columns)
+        selected = ", ".join(f"s.{q(c)}" for c in item.columns)
+        return (
+            f"INSERT INTO {q(item.table)} ({columns}) SELECT {selected} FROM {q(item.shadow)} s "
+            f"WHERE NOT EXISTS (SELECT 1 FROM {q(item.table)} r WHERE r.{q(item.pk)} = s.{q(item.pk)})"
+        )
+
+    def _refuse_orphans(self, cursor: Any) -> None:
+        """Before anything is written: would a row the log no longer produces leave something pointing at it?"""
+        rebuilt = {item.model for item in self.items}
+        pointers = _object_permission_pointers()
+        found: list[str] = []
+        for item in self.items:
+            model = item.model
+            relations = [
+                rel
+                for rel in model._meta.related_objects
+                if rel.related_model not in rebuilt and getattr(rel.field, "concrete", False) and not rel.many_to_many
+            ]
+            if not relations and not pointers:
+                continue
+            gone: dict[str, list] = {}
+            for column in {item.pk, *(rel.field.target_field.column for rel in relations)}:
+                cursor.execute(self._gone_sql(item, column))
+                gone[column] = [row[0] for row in cursor.fetchall()]
+            if not gone[item.pk]:
+                continue
+            for rel in relations:
+                values = gone[rel.field.target_field.column]
+                count = rel.related_model._base_manager.filter(**{f"{rel.field.attname}__in": values}).count()
+                if count:
+                    found.append(f"{count} row(s) of {rel.related_model._meta.db_table} point at {item.table}")
+            content_type = ContentType.objects.get_for_model(model, for_concrete_model=False)
+            for pointer, ct_field, fk_field in pointers:
+                keys = [str(pk) for pk in gone[item.pk]]
+                count = pointer._base_manager.filter(**{ct_field: content_type, f"{fk_field}__in": keys}).count()
+                if count:
+                    found.append(f"{count} row(s) of {pointer._meta.db_table} point at {item.table}")
+        if found:
+            raise RebuildRefused(
+                "the log no longer produces read-model rows that other tables point at: "
+                + "; ".join(found)
+                + ". Remove those references (or fix the projector) and rebuild again; nothing was changed.",
+                references=found,
+            )
+
+
+def _object_permission_pointers() -> list[tuple[type[models.Model], str, str]]:
+    """Models that point at rows by content type and primary key (guardian's object permissions), as
+    (model, content-type field, object-pk field). History (auditlog) keeps no GenericForeignKey and is left."""
+    from django.apps import apps
+
+    found = []
+    for model in apps.get_models():
+        for field in model._meta.private_fields:
+            if isinstance(field, GenericForeignKey):
+                found.append((model, field.ct_field, field.fk_field))
+    return found
