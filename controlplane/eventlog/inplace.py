@@ -111,9 +111,7 @@ class Shadows:
                 continue
             unique = "UNIQUE " if head.group(1) else ""
             index_name = q(shadow_name(name))
-            statements.append(
-                f"CREATE {unique}INDEX temp.{index_name} ON {q(item.shadow)} {index_sql[head.end() :]}"
-            )
+            statements.append(f"CREATE {unique}INDEX temp.{index_name} ON {q(item.shadow)} {index_sql[head.end() :]}")
         return statements
 
     def redirect(self, execute: Callable, sql: str, params: Any, many: bool, context: dict) -> Any:
