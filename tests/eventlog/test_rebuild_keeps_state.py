@@ -36,6 +36,9 @@ from controlplane.iam import actions as iam
 from controlplane.iam.models import ApiToken, Membership
 from controlplane.jobs import engine
 from controlplane.jobs.models import RunTelemetry
+from controlplane.operations import actions as operations
+from controlplane.operations import engine as operation_engine
+from controlplane.operations.models import Operation
 from controlplane.tenancy.models import Tenant, Workspace
 from tests.api.world import build_world
 
@@ -182,6 +185,28 @@ def build_everything(settings, tmp_path) -> dict:
     assert put.status_code == 201, put.content
     result = {"status": "succeeded", "exit_code": 0, "data": {"bundle": sha}, "output_tail": "a\n", "error": None}
     assert _agent_post(client, f"actions/{done}/result", result, credential).status_code == 200
+
+    # an operation driven to its end by the engine: steps that succeed, retry, fail and are compensated
+    settings.OPERATION_RETRY_BASE_SECONDS = 0
+    settings.OPERATION_POLL_SECONDS = 0.05
+    effects = {"file": str(tmp_path / "effects")}
+    driven = operations.do_request_operation(
+        metadata=meta,
+        cluster=cluster,
+        type="testing.steps",
+        params={
+            "steps": [
+                {"key": "a", "kind": "testing.record", "compensation": "testing.undo", "params": effects},
+                {"key": "f", "kind": "testing.flaky", "params": {**effects, "succeed_at": 2}},
+                {"key": "x", "kind": "testing.fail", "params": effects},
+            ]
+        },
+    )
+    for _ in range(100):
+        operation_engine.advance(driven)
+        if Operation.unscoped.get(id=driven).finished_at is not None:
+            break
+    assert Operation.unscoped.get(id=driven).state == "ROLLED_BACK"
 
     # the sync loop's observation of a run
     run_id = world.objects["acme_run_running"]
