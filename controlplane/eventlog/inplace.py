@@ -30,6 +30,11 @@ from django.db.backends.base.base import BaseDatabaseWrapper
 from controlplane.eventlog.errors import RebuildRefused
 
 SUPPORTED = ("postgresql", "mysql", "sqlite")
+# The table an INSERT, UPDATE or DELETE writes (Django quotes it: "name" or `name`).
+_WRITE = re.compile(
+    r"\s*(?:INSERT\s+(?:IGNORE\s+)?INTO|REPLACE\s+INTO|UPDATE|DELETE\s+FROM|DELETE\s+\S+\s+FROM)\s+([\"`][^\"`]+[\"`])",
+    re.IGNORECASE,
+)
 
 
 def shadow_name(table: str) -> str:
@@ -71,6 +76,15 @@ class Shadows:
             self.items.append(Shadow(model, table, shadow_name(table), pk, columns))
         self._map = {self.q(s.table): self.q(s.shadow) for s in self.items}
         self._pattern = re.compile("|".join(re.escape(name) for name in self._map)) if self._map else None
+        # Every other table Django manages is out of bounds for the replay: a projector writes its read models
+        # only, and a cascade (or an auditlog entry) from a handler's ORM delete must not reach beyond them.
+        from django.apps import apps
+
+        self._protected = {
+            self.q(model._meta.db_table)
+            for model in apps.get_models(include_auto_created=True)
+            if model._meta.db_table not in {s.table for s in self.items}
+        }
 
     # -- the replay ------------------------------------------------------------------------------------------
     def create(self) -> None:
@@ -118,6 +132,12 @@ class Shadows:
         """``connection.execute_wrapper``: the projectors' statements go to the shadow tables."""
         if self._pattern is not None:
             sql = self._pattern.sub(lambda m: self._map[m.group(0)], sql)
+        write = _WRITE.match(sql)
+        if write is not None and write.group(1) in self._protected:
+            raise RebuildRefused(
+                f"a projector wrote {write.group(1)} during a rebuild; projectors write their read models only",
+                statement=sql[:200],
+            )
         return execute(sql, params, many, context)
 
     # -- the merge -------------------------------------------------------------------------------------------

@@ -270,3 +270,27 @@ def test_a_rebuild_refuses_to_drop_a_row_that_state_of_record_points_at(settings
     assert refused.value.code == "EVENTLOG_REBUILD_REFUSED"
     assert "iam_membership" in str(refused.value)
     assert differences(before, snapshot()) == {}
+
+
+class GrantEraser(projectors.Projector):
+    """A projector with a bug: its handler writes a table that is not its read model."""
+
+    name = "testing.grant_eraser"
+
+    @projectors.handles("tenancy.tenant_created")
+    def on_tenant_created(self, event):
+        Membership.objects.filter(tenant_id=event.data.tenant_id).delete()
+
+
+def test_during_the_replay_a_projector_cannot_write_beyond_the_read_models(settings, tmp_path):
+    world = build_world()
+    before = snapshot()
+    projectors.register(GrantEraser())
+    try:
+        with pytest.raises(maintenance.RebuildRefused) as refused:
+            rebuild()
+    finally:
+        projectors.unregister(GrantEraser.name)
+    assert "iam_membership" in str(refused.value)
+    assert differences(before, snapshot()) == {}
+    assert Membership.objects.filter(tenant=world.acme).count() == 4
