@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from dataclasses import replace
 from datetime import timedelta
 
@@ -294,3 +295,34 @@ def test_during_the_replay_a_projector_cannot_write_beyond_the_read_models(setti
     assert "iam_membership" in str(refused.value)
     assert differences(before, snapshot()) == {}
     assert Membership.objects.filter(tenant=world.acme).count() == 4
+
+
+def documented_tables() -> dict[str, str]:
+    """docs/eventlog.md, "What a rebuild touches": table -> kind, as written in the table's second column."""
+    from pathlib import Path
+
+    text = Path(__file__).resolve().parents[2].joinpath("docs", "eventlog.md").read_text()
+    section = text.split("## What a rebuild touches", 1)[1]
+    found: dict[str, str] = {}
+    for line in section.splitlines():
+        cells = [c.strip() for c in line.strip().strip("|").split("|")]
+        if len(cells) < 3 or not cells[0].startswith("`"):
+            continue
+        for name in re.findall(r"`([a-z0-9_]+)`", cells[0]):
+            found[name] = cells[1]
+    return found
+
+
+def test_every_table_is_declared_a_projection_or_state_of_record():
+    documented = documented_tables()
+    tables = {model._meta.db_table for model in every_model()}
+    missing = sorted(tables - set(documented))
+    assert not missing, f"say in docs/eventlog.md whether these are projections or state of record: {missing}"
+    projections = {
+        model._meta.db_table: f"projection (`{projector.name}`)"
+        for projector in projectors.sync_projectors()
+        for model in projector.read_models
+    }
+    declared = {table: kind for table, kind in documented.items() if kind.startswith("projection")}
+    assert declared == projections
+    assert all(kind.startswith("state of record") for t, kind in documented.items() if t not in projections)
