@@ -17,6 +17,7 @@ threads see the real tables.
 from __future__ import annotations
 
 import hashlib
+import json
 import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
@@ -51,6 +52,7 @@ class Shadow:
     shadow: str
     pk: str  # column
     columns: list[str]  # every concrete column, the primary key first
+    json_columns: list[str]  # JSONField columns (text on SQLite and MariaDB: key order is not meaning)
 
 
 @dataclass
@@ -73,7 +75,8 @@ class Shadows:
             pk = model._meta.pk.column
             columns = [pk, *(f.column for f in model._meta.concrete_fields if f.column != pk)]
             table = model._meta.db_table
-            self.items.append(Shadow(model, table, shadow_name(table), pk, columns))
+            json_columns = [f.column for f in model._meta.concrete_fields if isinstance(f, models.JSONField)]
+            self.items.append(Shadow(model, table, shadow_name(table), pk, columns, json_columns))
         self._map = {self.q(s.table): self.q(s.shadow) for s in self.items}
         self._pattern = re.compile("|".join(re.escape(name) for name in self._map)) if self._map else None
         # Every other table Django manages is out of bounds for the replay: a projector writes its read models
@@ -150,9 +153,7 @@ class Shadows:
                 cursor.execute(self._delete_sql(item))
                 changes[item.table].deleted = max(cursor.rowcount, 0)
             for item in reversed(self.items):  # parents first: MariaDB checks foreign keys at once
-                if len(item.columns) > 1:
-                    cursor.execute(self._update_sql(item))
-                    changes[item.table].updated = max(cursor.rowcount, 0)
+                changes[item.table].updated = self._update(cursor, item)
                 cursor.execute(self._insert_sql(item))
                 changes[item.table].inserted = max(cursor.rowcount, 0)
         return changes
@@ -182,19 +183,64 @@ class Shadows:
             f"(SELECT 1 FROM {q(item.shadow)} s WHERE s.{q(item.pk)} = {q(item.table)}.{q(item.pk)})"
         )
 
-    def _update_sql(self, item: Shadow) -> str:
+    def _update(self, cursor: Any, item: Shadow) -> int:
+        """Update the rows whose columns differ; returns how many.
+
+        PostgreSQL compares jsonb by value. SQLite and MariaDB keep JSON as text, and a replay may write the
+        same value with its keys in another order than the live path did (the stored payload is canonical):
+        rows that differ in JSON text only are compared decoded, here, and written only if the values differ.
+        """
+        rest = item.columns[1:]
+        if not rest:
+            return 0
+        text_json = item.json_columns if self.connection.vendor != "postgresql" else []
+        plain = [c for c in rest if c not in text_json]
+        updated = 0
+        if plain:
+            cursor.execute(self._update_sql(item, compare=plain))
+            updated += max(cursor.rowcount, 0)
+        if not text_json:
+            return updated
+        q, t = self.q, self.q(item.table)
+        selected = ", ".join(f"s.{q(c)}, {t}.{q(c)}" for c in text_json)
+        differ = " OR ".join(
+            f"NOT {_same_mysql(f'{t}.{q(c)}', f's.{q(c)}')}"
+            if self.connection.vendor == "mysql"
+            else f"{t}.{q(c)} IS NOT s.{q(c)}"
+            for c in text_json
+        )
+        cursor.execute(
+            f"SELECT s.{q(item.pk)}, {selected} FROM {t} JOIN {q(item.shadow)} s ON s.{q(item.pk)} = {t}.{q(item.pk)} "
+            f"WHERE {differ}"
+        )
+        different = [row[0] for row in cursor.fetchall() if _json_differs(row[1:])]
+        for start in range(0, len(different), 500):
+            keys = different[start : start + 500]
+            cursor.execute(self._update_sql(item, keys=len(keys)), keys)
+            updated += max(cursor.rowcount, 0)
+        return updated
+
+    def _update_sql(self, item: Shadow, *, compare: list[str] | None = None, keys: int = 0) -> str:
+        """Set every column from the shadow where one of ``compare`` differs, or for ``keys`` given primary keys."""
         q, t, vendor = self.q, self.q(item.table), self.connection.vendor
         rest = item.columns[1:]
+        compare = compare or []
         if vendor == "mysql":
             sets = ", ".join(f"{t}.{q(c)} = s.{q(c)}" for c in rest)
-            same = " AND ".join(f"{t}.{q(c)} <=> s.{q(c)}" for c in rest)
-            return (
-                f"UPDATE {t} JOIN {q(item.shadow)} s ON s.{q(item.pk)} = {t}.{q(item.pk)} SET {sets} WHERE NOT ({same})"
+            where = (
+                f"{t}.{q(item.pk)} IN ({', '.join(['%s'] * keys)})"
+                if keys
+                else "NOT (" + " AND ".join(_same_mysql(f"{t}.{q(c)}", f"s.{q(c)}") for c in compare) + ")"
             )
+            return f"UPDATE {t} JOIN {q(item.shadow)} s ON s.{q(item.pk)} = {t}.{q(item.pk)} SET {sets} WHERE {where}"
         distinct = "IS DISTINCT FROM" if vendor == "postgresql" else "IS NOT"
         sets = ", ".join(f"{q(c)} = s.{q(c)}" for c in rest)
-        differ = " OR ".join(f"{t}.{q(c)} {distinct} s.{q(c)}" for c in rest)
-        return f"UPDATE {t} SET {sets} FROM {q(item.shadow)} s WHERE s.{q(item.pk)} = {t}.{q(item.pk)} AND ({differ})"
+        where = (
+            f"{t}.{q(item.pk)} IN ({', '.join(['%s'] * keys)})"
+            if keys
+            else "(" + " OR ".join(f"{t}.{q(c)} {distinct} s.{q(c)}" for c in compare) + ")"
+        )
+        return f"UPDATE {t} SET {sets} FROM {q(item.shadow)} s WHERE s.{q(item.pk)} = {t}.{q(item.pk)} AND {where}"
 
     def _insert_sql(self, item: Shadow) -> str:
         q = self.q
@@ -243,6 +289,22 @@ class Shadows:
                 + ". Remove those references (or fix the projector) and rebuild again; nothing was changed.",
                 references=found,
             )
+
+
+def _same_mysql(a: str, b: str) -> str:
+    """Equal, NULL-safe, byte for byte: a case-insensitive or PAD SPACE collation must not hide a change."""
+    return f"(CAST({a} AS BINARY) <=> CAST({b} AS BINARY))"
+
+
+def _json_differs(pairs: tuple) -> bool:
+    """(shadow value, real value, shadow value, real value, ...) of JSON text columns: any pair unequal decoded?"""
+    for new, old in zip(pairs[::2], pairs[1::2], strict=True):
+        if new is None or old is None:
+            if new is not old:
+                return True
+        elif json.loads(new) != json.loads(old):
+            return True
+    return False
 
 
 def _object_permission_pointers() -> list[tuple[type[models.Model], str, str]]:

@@ -252,10 +252,20 @@ def test_a_rebuild_puts_damaged_read_models_back_and_keeps_their_keys(settings, 
     world = build_everything(settings, tmp_path)["world"]
     before = snapshot()
     Tenant.objects.filter(id=world.acme.id).update(name="tampered", quota_jobs=1)
-    Workspace.objects.filter(id=world.beta_ws.id).update(name="tampered")
+    Workspace.objects.filter(id=world.beta_ws.id).update(name="BETA WS")  # was "Beta WS": case counts
     Cluster.unscoped.filter(id=world.objects["beta_cluster"]).delete()  # gone: nothing points at it
-    rebuild()
+    # rows the log does not produce, nothing outside the read models pointing at them: deleted, children first
+    Tenant.objects.create(id="phantom", name="Phantom", slug="phantom", version=1, created_at=timezone.now())
+    Workspace.objects.create(id="phantom-ws", tenant_id="phantom", name="P", slug="p", created_at=timezone.now())
+    changes: dict = {}
+    rebuild(changes=changes)
     assert differences(before, snapshot()) == {}
+    changed = {t: vars(c) for t, c in changes.items() if c.inserted or c.updated or c.deleted}
+    assert changed == {
+        "tenancy_tenant": {"inserted": 0, "updated": 1, "deleted": 1},
+        "tenancy_workspace": {"inserted": 0, "updated": 1, "deleted": 1},
+        "clusters_cluster": {"inserted": 1, "updated": 0, "deleted": 0},
+    }
 
 
 def test_a_rebuild_refuses_to_drop_a_row_that_state_of_record_points_at(settings, tmp_path):
