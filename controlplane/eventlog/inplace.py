@@ -258,10 +258,14 @@ class Shadows:
         found: list[str] = []
         for item in self.items:
             model = item.model
+            # include_hidden: a foreign key declared with related_name="+" (Membership.workspace) points all the same
             relations = [
                 rel
-                for rel in model._meta.related_objects
-                if rel.related_model not in rebuilt and getattr(rel.field, "concrete", False) and not rel.many_to_many
+                for rel in model._meta.get_fields(include_hidden=True)
+                if rel.auto_created
+                and not rel.concrete
+                and (rel.one_to_many or rel.one_to_one)
+                and rel.related_model not in rebuilt
             ]
             if not relations and not pointers:
                 continue

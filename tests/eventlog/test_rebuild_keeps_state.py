@@ -279,7 +279,25 @@ def test_a_rebuild_refuses_to_drop_a_row_that_state_of_record_points_at(settings
     with pytest.raises(maintenance.RebuildRefused) as refused:
         rebuild()
     assert refused.value.code == "EVENTLOG_REBUILD_REFUSED"
-    assert "iam_membership" in str(refused.value)
+    references = refused.value.details["references"]
+    assert references[0] == "1 row(s) of iam_membership point at tenancy_tenant"
+    assert references[1].endswith("row(s) of guardian_userobjectpermission point at tenancy_tenant")
+    assert len(references) == 2 and "iam_membership" in str(refused.value)
+    assert differences(before, snapshot()) == {}
+
+
+def test_a_rebuild_refuses_to_drop_a_workspace_a_grant_points_at():
+    """The workspace key of a membership has related_name="+": it is found all the same."""
+    world = build_world()
+    Workspace.objects.create(id="phantom-ws", tenant_id=world.acme.id, name="P", slug="p", created_at=timezone.now())
+    phantom = Workspace.objects.get(id="phantom-ws")
+    iam.do_grant_role(user=world.users["viewer"], tenant=world.acme, workspace=phantom, role="operator", granted_by="t")
+    before = snapshot()
+    with pytest.raises(maintenance.RebuildRefused) as refused:
+        rebuild()
+    references = refused.value.details["references"]
+    assert references[0] == "1 row(s) of iam_membership point at tenancy_workspace"
+    assert references[1].endswith("row(s) of guardian_userobjectpermission point at tenancy_workspace")
     assert differences(before, snapshot()) == {}
 
 
