@@ -39,3 +39,9 @@ class EventLogImmutable(EventLogError):
 
 class UpcastMissing(EventLogError):
     code = "EVENTLOG_UPCAST_MISSING"
+
+
+class RebuildRefused(EventLogError):
+    """A rebuild would remove a read-model row that state of record (a grant, a token, …) still points at."""
+
+    code = "EVENTLOG_REBUILD_REFUSED"

@@ -8,17 +8,30 @@ from django.db import connections, transaction
 
 from controlplane.eventlog import projectors
 from controlplane.eventlog.dialects import dialect_for
+from controlplane.eventlog.errors import RebuildRefused
 from controlplane.eventlog.hashing import GENESIS, event_hash, to_micros
+from controlplane.eventlog.inplace import Changes, Shadows
 from controlplane.eventlog.records import from_row
 
 BATCH = 5000
 
+__all__ = ["BATCH", "Break", "Changes", "RebuildRefused", "rebuild", "verify"]
 
-def rebuild(names: list[str] | None = None, *, using: str = "default", batch: int = BATCH) -> dict[str, int]:
-    """Empty the read models of the named (default: all) synchronous projectors and replay the log.
 
-    Runs in one transaction that holds appenders off, so the rebuilt read models match the log exactly.
-    Returns events applied per projector.
+def rebuild(
+    names: list[str] | None = None,
+    *,
+    using: str = "default",
+    batch: int = BATCH,
+    changes: dict[str, Changes] | None = None,
+) -> dict[str, int]:
+    """Rebuild the read models of the named (default: all) synchronous projectors from the log, in place.
+
+    Runs in one transaction that holds appenders off, so the rebuilt read models match the log exactly. The
+    log is replayed into empty shadow tables, which are then merged into the read models: only rows that
+    differ are written, surviving rows keep their primary keys, nothing cascades (``inplace``, ADR 0016).
+    Returns events applied per projector; ``changes``, when given, receives rows inserted, updated and
+    deleted per table.
     """
     chosen = [p for p in projectors.sync_projectors() if names is None or p.name in names]
     unknown = set(names or ()) - {p.name for p in chosen}
@@ -27,23 +40,31 @@ def rebuild(names: list[str] | None = None, *, using: str = "default", batch: in
     connection = connections[using]
     d = dialect_for(connection.vendor)
     applied = {p.name: 0 for p in chosen}
+    read_models = list(dict.fromkeys(model for p in chosen for model in p.read_models))
     with transaction.atomic(using=using):
         with connection.cursor() as cursor:
             for statement in d.lock_appends_sql():
                 cursor.execute(statement)
-        for projector in chosen:
-            projector.reset()
-            projector.unknown_skipped = 0
-        after = 0
-        while True:
-            rows = d.fetch(connection, d.read_after_sql(batch), [after])
-            if not rows:
-                break
-            events = [from_row(row) for row in rows]
+        shadows = Shadows(connection, read_models)
+        shadows.create()
+        with connection.execute_wrapper(shadows.redirect):
             for projector in chosen:
-                projector.apply(events)
-                applied[projector.name] += len(events)
-            after = events[-1].position
+                projector.reset()
+                projector.unknown_skipped = 0
+            after = 0
+            while True:
+                rows = d.fetch(connection, d.read_after_sql(batch), [after])
+                if not rows:
+                    break
+                events = [from_row(row) for row in rows]
+                for projector in chosen:
+                    projector.apply(events)
+                    applied[projector.name] += len(events)
+                after = events[-1].position
+        merged = shadows.merge()
+        shadows.drop()
+    if changes is not None:
+        changes.update(merged)
     return applied
 
 

@@ -70,9 +70,12 @@ class Projector:
                 handler(event)
 
     def reset(self) -> None:
-        """Empty the read models before a rebuild (children first: list them in that order)."""
-        for model in self.read_models:
-            model._base_manager.all().delete()
+        """Called when a rebuild starts, before the replay.
+
+        ``read_models`` need nothing here: ``maintenance.rebuild`` replays them into empty shadow tables and
+        merges those into the real tables in place (ADR 0016; list children before parents). Override only
+        for storage the ORM does not know (a raw table), and empty it here.
+        """
 
 
 _sync: dict[str, Projector] = {}

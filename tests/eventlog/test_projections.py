@@ -228,6 +228,8 @@ def test_rebuild_projections_reproduces_read_models_row_for_row(meta):
     out = StringIO()
     call_command("rebuild_projections", stdout=out)
     assert "tenancy: replayed 21 events" in out.getvalue()
+    assert "tenancy_workspace: 3 inserted, 0 updated, 0 deleted" in out.getvalue()
+    assert "tenancy_tenant: 0 inserted, 1 updated, 0 deleted" in out.getvalue()
     assert read_model_fingerprint() == before
     audit = AuditRecord.objects.get(action="command.rebuild_projections")
     assert (audit.result, audit.actor_kind) == ("ok", "system") and "manage.py" in audit.actor_id
