@@ -141,6 +141,18 @@ def build_everything(settings, tmp_path) -> dict:
         **world.auth("admin"),
     )
     assert answer.status_code == 201, answer.content
+    # a password login (a login session, iam_loginsession) that is then logged out
+    world.users["operator"].set_password("rebuild-login-password")
+    world.users["operator"].save()
+    login = client.post(
+        "/api/v1/auth/token/",
+        {"username": world.users["operator"].username, "password": "rebuild-login-password"},
+        content_type="application/json",
+    )
+    assert login.status_code == 200, login.content
+    refresh = login.json()["refresh"]
+    assert client.post("/api/v1/auth/logout/", {"refresh": refresh}, content_type="application/json").status_code < 300
+    # a refresh token from before login sessions: logging out blacklists it (token_blacklist_*)
     refresh = str(RefreshToken.for_user(world.users["operator"]))
     assert client.post("/api/v1/auth/logout/", {"refresh": refresh}, content_type="application/json").status_code < 300
     client.force_login(world.users["owner"])
