@@ -42,8 +42,12 @@ test-mysql: $(VENV)/.installed-servers
 
 test-matrix: test-postgres test-mysql
 
+# ruff; the layer rules ([tool.importlinter] in pyproject.toml); mypy on the typed packages ([tool.mypy]);
+# no model change without its migration. docs/ARCHITECTURE.md, "Layer rules".
 lint: $(VENV)/.installed
 	$(BIN)/ruff check .
+	$(BIN)/lint-imports
+	$(BIN)/mypy
 	$(BIN)/python manage.py makemigrations --check --dry-run
 
 # Event log benchmarks: creates and drops a `bench` database on each server; report in var/bench/latest.json

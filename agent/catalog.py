@@ -59,7 +59,7 @@ class Schema:
             # bool is a subclass of int: keep them apart in both directions.
             if isinstance(value, bool) != (param.kind is bool) or not isinstance(value, param.kind):
                 raise ParamsInvalid(f"{param.name} must be {_kind_name(param.kind)}")
-            if param.kind is int:
+            if param.kind is int and isinstance(value, int):
                 maximum = param.maximum
                 if param.name in limits:
                     maximum = limits[param.name] if maximum is None else min(maximum, limits[param.name])
@@ -67,7 +67,7 @@ class Schema:
                     raise ParamsInvalid(f"{param.name} must be at least {param.minimum}")
                 if maximum is not None and value > maximum:
                     raise ParamsInvalid(f"{param.name} must be at most {maximum}")
-            if param.kind is str:
+            if param.kind is str and isinstance(value, str):
                 if param.maximum is not None and len(value) > param.maximum:
                     raise ParamsInvalid(f"{param.name} is longer than {param.maximum} characters")
                 if param.pattern is not None and not re.fullmatch(param.pattern, value):

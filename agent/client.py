@@ -93,10 +93,10 @@ class ControlPlane:
         return response
 
     def register(self, body: dict[str, Any]) -> dict[str, Any]:
-        return self._call("POST", "/agent/v1/register", json=body).json()
+        return _json(self._call("POST", "/agent/v1/register", json=body))
 
     def heartbeat(self, body: dict[str, Any]) -> dict[str, Any]:
-        return self._call("POST", "/agent/v1/heartbeat", json=body).json()
+        return _json(self._call("POST", "/agent/v1/heartbeat", json=body))
 
     def next_actions(self, wait: float) -> list[dict[str, Any]]:
         response = self._call("GET", "/agent/v1/actions/next", params={"wait": int(wait)}, timeout=wait + 15)
@@ -104,7 +104,7 @@ class ControlPlane:
         return actions if isinstance(actions, list) else []
 
     def progress(self, action_id: str, body: dict[str, Any]) -> dict[str, Any]:
-        return self._call("POST", f"/agent/v1/actions/{quote(action_id, safe='')}/progress", json=body).json()
+        return _json(self._call("POST", f"/agent/v1/actions/{quote(action_id, safe='')}/progress", json=body))
 
     def result(self, action_id: str, body: dict[str, Any]) -> None:
         self._call("POST", f"/agent/v1/actions/{quote(action_id, safe='')}/result", json=body)
@@ -143,6 +143,11 @@ class ControlPlane:
         except httpx.HTTPError as error:
             raise Unavailable(f"GET /agent/v1/files/{sha256}: {type(error).__name__}: {error}") from None
         return digest.hexdigest(), size
+
+
+def _json(response: httpx.Response) -> dict[str, Any]:
+    body: dict[str, Any] = response.json()
+    return body
 
 
 def _raise_for(response: httpx.Response, method: str, path: str) -> None:

@@ -141,7 +141,8 @@ class StateDir:
 
     def seen_record(self, action_id: str) -> dict[str, Any] | None:
         try:
-            return json.loads(self._seen_path(action_id).read_text())
+            record: dict[str, Any] = json.loads(self._seen_path(action_id).read_text())
+            return record
         except FileNotFoundError:
             return None
         except ValueError:

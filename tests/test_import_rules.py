@@ -1,34 +1,67 @@
-"""Import rules from STYLE.md: domain cores stay pure, the agent and installer never import the control plane."""
+"""The import contracts ([tool.importlinter] in pyproject.toml) hold on the real tree, and each one breaks when a
+forbidden import is planted in a copy of it (so a contract that checks nothing cannot pass unnoticed)."""
 
 from __future__ import annotations
 
-import ast
+import os
+import shutil
+import subprocess
+import sys
+import tomllib
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
+LINT_IMPORTS = Path(sys.executable).parent / "lint-imports"
+PACKAGES = ("controlplane", "agent", "installer")
+
+# One planted import per contract: (file, line appended, the contract it must break).
+PLANTED = [
+    ("agent/__init__.py", "import controlplane.config", "agent-installer"),
+    ("controlplane/jobs/domain/schedule.py", "import django.db", "domain-no-framework"),
+    ("controlplane/clusters/domain/events.py", "from controlplane.clusters import selectors", "domain-pure"),
+    ("controlplane/eventlog/hashing.py", "from controlplane.tenancy import context", "eventlog-bottom"),
+    ("controlplane/seatunnel/states.py", "import celery", "seatunnel-django-free"),
+    # A new cycle between apps: clusters is below jobs.
+    ("controlplane/clusters/probe.py", "from controlplane.jobs import selectors", "app-layers"),
+]
+CONTRACTS = {contract for _, _, contract in PLANTED}
 
 
-def imported_modules(path: Path) -> set[str]:
-    tree = ast.parse(path.read_text(), filename=str(path))
-    names: set[str] = set()
-    for node in ast.walk(tree):
-        if isinstance(node, ast.Import):
-            names.update(alias.name for alias in node.names)
-        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
-            names.add(node.module)
-    return names
+def lint_imports(root: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "PYTHONPATH": str(root)}
+    return subprocess.run(
+        [str(LINT_IMPORTS), "--no-cache", str(root / "pyproject.toml"), *args],
+        cwd=root,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
 
 
-def test_domain_packages_do_not_import_django():
-    domain_files = list(ROOT.glob("controlplane/*/domain/*.py"))
-    assert domain_files, "no domain packages found"
-    for path in domain_files:
-        bad = {m for m in imported_modules(path) if m == "django" or m.startswith(("django.", "rest_framework"))}
-        assert not bad, f"{path.relative_to(ROOT)} imports {sorted(bad)}"
+def test_the_contracts_hold_on_the_tree():
+    result = lint_imports(ROOT)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert f"{len(CONTRACTS)} kept, 0 broken" in result.stdout
 
 
-def test_agent_and_installer_do_not_import_the_control_plane():
-    for package in ("agent", "installer"):
-        for path in (ROOT / package).rglob("*.py"):
-            bad = {m for m in imported_modules(path) if m == "controlplane" or m.startswith("controlplane.")}
-            assert not bad, f"{path.relative_to(ROOT)} imports {sorted(bad)}"
+def test_every_contract_has_a_planted_violation():
+    contracts = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["importlinter"]["contracts"]
+    declared = {contract["id"] for contract in contracts}
+    assert declared == CONTRACTS
+
+
+def test_a_planted_import_breaks_each_contract(tmp_path):
+    for package in PACKAGES:
+        shutil.copytree(ROOT / package, tmp_path / package, ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
+    shutil.copy(ROOT / "pyproject.toml", tmp_path / "pyproject.toml")
+    for relative, line, _ in PLANTED:
+        path = tmp_path / relative
+        path.write_text(path.read_text() + f"\n{line}  # planted\n")
+
+    for relative, line, contract in PLANTED:
+        result = lint_imports(tmp_path, "--contract", contract)
+        assert result.returncode == 1, f"{contract} kept with {line!r} in {relative}:\n{result.stdout}"
+        assert "BROKEN" in result.stdout
+        module = relative.removesuffix(".py").removesuffix("/__init__").replace("/", ".")
+        assert module in result.stdout, result.stdout

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from agent.config import ConfigError
+from agent.config import ConfigError as ConfigError  # re-exported: managers raise base.ConfigError
 
 # Service states, the same words for every manager.
 RUNNING = "running"

@@ -61,7 +61,8 @@ class ProcessManager(ServiceManager):
 
     def _record(self) -> dict[str, Any] | None:
         try:
-            return json.loads(self.pid_path.read_text())
+            record: dict[str, Any] = json.loads(self.pid_path.read_text())
+            return record
         except (FileNotFoundError, ValueError):
             return None
 

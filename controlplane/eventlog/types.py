@@ -74,7 +74,7 @@ def _plain(cls: type) -> bool:
     return (
         not hasattr(cls, "__post_init__")
         and not hasattr(cls, "__slots__")
-        and cls.__new__ is object.__new__
+        and _constructor(cls) is object.__new__
         and all(f.init for f in fields)
         and len(fields) == len(getattr(cls, "__dataclass_fields__", {}))  # no InitVar or ClassVar pseudo-fields
     )
@@ -134,10 +134,15 @@ def decode(wire_name: str, schema_version: int, payload: dict[str, Any]) -> obje
         event = _new_object(spec.cls)
         event.__dict__.update(payload)  # what the generated __init__ would do, without its setattr calls
         return event
-    return spec.cls(**payload)
+    instance: object = spec.cls(**payload)
+    return instance
 
 
-_new_object = object.__new__
+_new_object: Callable[[type], object] = object.__new__
+
+
+def _constructor(cls: type) -> object:
+    return cls.__new__
 
 
 def unregister(wire_name: str) -> None:

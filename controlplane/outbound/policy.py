@@ -96,7 +96,7 @@ class OutboundPolicy:
             addresses = [literal]
         else:
             infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
-            addresses = list(dict.fromkeys(ipaddress.ip_address(info[4][0].split("%")[0]) for info in infos))
+            addresses = list(dict.fromkeys(ipaddress.ip_address(str(info[4][0]).split("%")[0]) for info in infos))
         for address in addresses:
             rule = self.rule_against(address)
             if rule is not None:

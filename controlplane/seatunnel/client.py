@@ -555,7 +555,8 @@ class ZetaClient:
             ]
         job_id = _require_id(job_id)
         try:
-            return self._get(f"/logs/{job_id}", raw=True)
+            text: str = self._get(f"/logs/{job_id}", raw=True)
+            return text
         except ZetaUnsupported as error:
             if self.api == "v1":
                 raise
@@ -563,7 +564,8 @@ class ZetaClient:
 
     def metrics_text(self) -> str:
         """Prometheus text from /metrics (v1: /hazelcast/rest/instance/metrics); empty when telemetry is off."""
-        return self._get("/metrics", raw=True)
+        text: str = self._get("/metrics", raw=True)
+        return text
 
     def system_monitoring(self) -> list[dict[str, str]]:
         return [dict(item) for item in _list(self._get("/system-monitoring-information")) if isinstance(item, dict)]

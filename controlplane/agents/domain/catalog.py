@@ -80,11 +80,11 @@ def check_params(action_type: str, params: Any) -> dict[str, Any]:
         # bool is an int in Python: keep the two apart.
         if type(value) is not spec.kind:
             raise ActionParamsInvalid(f"{name} is a {spec.kind.__name__}", field=f"params.{name}")
-        if spec.kind is int and (
+        if isinstance(value, int) and (
             (spec.minimum is not None and value < spec.minimum) or (spec.maximum is not None and value > spec.maximum)
         ):
             raise ActionParamsInvalid(f"{name} is {spec.minimum}..{spec.maximum}", field=f"params.{name}")
-        if spec.kind is str and (
+        if isinstance(value, str) and (
             len(value) > spec.max_length or (spec.pattern is not None and not spec.pattern.match(value))
         ):
             raise ActionParamsInvalid(f"{name} has an invalid value", field=f"params.{name}")

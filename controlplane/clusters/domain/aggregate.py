@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from typing import Any
 from urllib.parse import urlsplit
@@ -139,7 +140,7 @@ def update(state: ClusterState, *, cluster_id: str, changes: dict[str, Any]) -> 
         raise ClusterError(
             f"{sorted(unknown)[0]} cannot be changed", code="CLUSTER_FIELD_READONLY", field=sorted(unknown)[0]
         )
-    checks = {
+    checks: dict[str, Callable[[Any], Any]] = {
         "name": check_name,
         "endpoints": check_endpoints,
         "labels": check_labels,

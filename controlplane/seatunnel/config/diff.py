@@ -129,6 +129,8 @@ def structural_diff(old: Mapping[str, Any], new: Mapping[str, Any]) -> dict[str,
     return {"env": mapping_diff(old.get("env", {}), new.get("env", {})), "plugins": plugins, "unchanged": unchanged}
 
 
-def diff_configs(old_text: str, old_normalised: Mapping[str, Any], new_text: str, new_normalised: Mapping[str, Any]):
+def diff_configs(
+    old_text: str, old_normalised: Mapping[str, Any], new_text: str, new_normalised: Mapping[str, Any]
+) -> dict[str, Any]:
     """Both diffs at once: {"text": unified diff, "structure": structural diff}."""
     return {"text": text_diff(old_text, new_text), "structure": structural_diff(old_normalised, new_normalised)}

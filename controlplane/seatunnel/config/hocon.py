@@ -87,8 +87,8 @@ def _plugin_key_spans(text: str) -> list[tuple[int, int, str]]:
             end = _skip_string(text, i)
             if entry_start and in_object():
                 raw = text[i:end]
-                key = raw[3:-3] if raw.startswith('"""') else raw[1:-1]
-                pending, separator_seen = (i, end, key), False
+                quoted_key = raw[3:-3] if raw.startswith('"""') else raw[1:-1]
+                pending, separator_seen = (i, end, quoted_key), False
             entry_start = False
             i = end
             continue
@@ -286,9 +286,10 @@ def _parse(text: str) -> dict[str, Any]:
         raise _parse_error(text, exc) from None
     except RecursionError:
         raise JobConfigParseError("HOCON nesting is too deep.", format="hocon", line=None, column=None) from None
-    if not isinstance(tree, Mapping):
+    if not isinstance(tree, ConfigTree):
         raise JobConfigParseError("A job config must be an object at the top level.", format="hocon", line=1, column=1)
-    return _plain(tree.as_plain_ordered_dict())
+    plain: dict[str, Any] = _plain(tree.as_plain_ordered_dict())
+    return plain
 
 
 def parse_hocon(text: str) -> dict[str, Any]:

@@ -121,7 +121,8 @@ def load_sql(text: str) -> dict[str, Any]:
         try:
             env = load_hocon(config).get("env") or {}
         except JobConfigParseError as exc:
-            line = (exc.details.get("line") or 1) + text.count("\n", 0, start)
+            block_line = exc.details.get("line")
+            line = (block_line if isinstance(block_line, int) and block_line else 1) + text.count("\n", 0, start)
             raise JobConfigParseError(
                 f"SQL config: the /* config */ block: {exc.details.get('reason', exc.message)}",
                 format="sql",

@@ -85,10 +85,16 @@ def main(argv: list[str] | None = None) -> int:
         print(f"--members: {error}", file=sys.stderr)
         return 2
     server = EmulatorServer((args.host, args.port), engine, settings, verbose=args.verbose, members=members)
-    host, port = server.server_address[:2]
+    host, port = _bound_address(server)
     engine.node = f"{host}:{port}"
     _serve(server, args.version, settings, f"http://{host}:{port}{context_path}")
     return 0
+
+
+def _bound_address(server: EmulatorServer) -> tuple[str, int]:
+    """The address a TCP server is bound to (--port 0 picks the port)."""
+    host, port = server.server_address[:2]
+    return str(host), int(port)
 
 
 def _serve(server: EmulatorServer, version: str, settings: Settings, url: str, extra: str = "") -> None:
@@ -107,7 +113,7 @@ def _serve_member(args: argparse.Namespace, plan: FaultPlan, settings: Settings)
     # Bind first: the member's address is the port it got (--port 0 picks one).
     store = ClusterStore(args.cluster_dir)
     server = EmulatorServer((args.host, args.port), Engine(version=args.version), settings, verbose=args.verbose)
-    host, port = server.server_address[:2]
+    host, port = _bound_address(server)
     me = store.join(host=host, port=port, role=args.role)
     server.engine = ClusterEngine(store=store, me=me, version=args.version, fault_plan=plan, time_scale=args.time_scale)
     server.members = ClusterMembers(store)
