@@ -324,7 +324,7 @@ def test_request_read_and_cancel_through_the_api(place, operator):
     assert viewer.post(f"{OPERATIONS}{detail['id']}/cancel/").status_code == 403
     cancelled = client.post(f"{OPERATIONS}{detail['id']}/cancel/", {"reason": "wrong cluster"}, "application/json")
     assert cancelled.status_code == 202 and cancelled.json()["state"] == "CANCELLED"
-    again = client.post(f"{OPERATIONS}{detail['id']}/cancel/")
+    again = client.generic("POST", f"{OPERATIONS}{detail['id']}/cancel/")  # no body at all, as `curl -X POST`
     assert again.status_code == 409 and again.json()["error"]["code"] == "OPERATION_NOT_CANCELLABLE"
 
 

@@ -5,7 +5,6 @@ from rest_framework import serializers
 
 from controlplane.api.inputs import Input
 from controlplane.iam.models import ROLE_CHOICES, ApiToken, Invitation, LoginSession, Membership
-from controlplane.iam.permissions import ROLE_ORDER
 
 
 class MembershipSerializer(serializers.ModelSerializer):
@@ -164,7 +163,7 @@ class InvitationAcceptedSerializer(serializers.Serializer):
 
 class InvitationCreateSerializer(Input):
     username = serializers.CharField(max_length=150)
-    role = serializers.ChoiceField(choices=list(ROLE_ORDER))
+    role = serializers.ChoiceField(choices=ROLE_CHOICES)  # the model's choices: one RoleEnum in the document
     workspace = serializers.SlugField(max_length=50, required=False, allow_null=True, default=None)
     email = serializers.EmailField(required=False, allow_blank=True, default="")
     expires_in_hours = serializers.IntegerField(required=False, allow_null=True, default=None)
