@@ -442,9 +442,8 @@ def do_accept_invitation(*, token: str, password: str) -> tuple[Invitation, Abst
     refused = IamError("this invitation is unknown, used, revoked or expired", code="INVITATION_INVALID")
     prefix = token[len(INVITATION_PREFIX) :].split("_", 1)[0] if token.startswith(INVITATION_PREFIX) else ""
     with transaction.atomic():
-        invitation = (
-            Invitation.objects.select_for_update().select_related("tenant", "workspace").filter(prefix=prefix).first()
-        )
+        # no select_related: PostgreSQL refuses FOR UPDATE on the nullable side of the workspace's outer join
+        invitation = Invitation.objects.select_for_update().filter(prefix=prefix).first()
         if invitation is None or not hmac.compare_digest(invitation.key_hash, digest(token)):
             raise refused
         if invitation.accepted_at or invitation.revoked_at or invitation.expires_at <= timezone.now():
