@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from urllib.parse import urlsplit, urlunsplit
 
 import pytest
 from django.db import connection
@@ -65,3 +66,20 @@ def master_keys():
 
     with keys.using_provider(LocalKeyProvider([("test", _TEST_MASTER_KEY)])) as provider:
         yield provider
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _cache_per_worker(worker_id: str):
+    """With Redis, each xdist worker gets a Redis database of its own for Django's cache: a test's cache.clear()
+    (FLUSHDB) or its counters (login throttling, rate limits) never reach a test running in the other worker."""
+    from django.conf import settings
+    from django.test.utils import override_settings
+
+    default = settings.CACHES["default"]
+    if "RedisCache" not in default["BACKEND"] or not worker_id.startswith("gw"):
+        yield
+        return
+    database = 8 + int(worker_id.removeprefix("gw"))  # away from db 0 (broker, live wake-ups)
+    location = urlunsplit(urlsplit(default["LOCATION"])._replace(path=f"/{database}"))
+    with override_settings(CACHES={"default": {**default, "LOCATION": location}}):
+        yield
