@@ -42,6 +42,7 @@ def metadata_for(request: Request, tenant: Tenant | None, workspace: Workspace |
         request_id=request_id,
         correlation_id=request.headers.get("X-Correlation-ID", "")[:64] or request_id,
         client_address=request.META.get("REMOTE_ADDR", "")[:64],
+        principal=request.user,
     )
 
 

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import uuid
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
+from typing import Any
 
 ACTOR_KINDS = ("user", "token", "agent", "system")
 
@@ -18,8 +19,11 @@ class Actor:
             raise ValueError(f"actor kind {self.kind!r} is not one of {ACTOR_KINDS}")
 
     @classmethod
-    def system(cls, name: str = "controlplane") -> Actor:
-        return cls(kind="system", id=name)
+    def system(cls, reason: str) -> Actor:
+        """The control plane acting on its own: ``reason`` names the task, step or command (never empty)."""
+        if not reason:
+            raise ValueError("a system actor names its reason")
+        return cls(kind="system", id=reason)
 
 
 @dataclass(frozen=True)
@@ -31,14 +35,18 @@ class Metadata:
     correlation_id: str = ""
     causation_id: str = ""
     client_address: str = ""
+    # The live credential behind a user or token actor (the request's user object, carrying its token), which
+    # every writer hands to iam.access.authorize. Never stored, never compared: the event keeps `actor`.
+    principal: Any = field(default=None, compare=False, repr=False)
 
     @classmethod
-    def for_system(cls, tenant_id: str | None, *, workspace_id: str | None = None, reason: str = "") -> Metadata:
+    def for_system(cls, tenant_id: str | None, *, reason: str, workspace_id: str | None = None) -> Metadata:
+        """The control plane acting on its own in ``tenant_id``; ``reason`` names what acts (a task, a step)."""
         request_id = uuid.uuid4().hex
         return cls(
             tenant_id=tenant_id,
             workspace_id=workspace_id,
-            actor=Actor.system(reason or "controlplane"),
+            actor=Actor.system(reason),
             request_id=request_id,
             correlation_id=request_id,
         )

@@ -16,6 +16,7 @@ from django.db.models import QuerySet
 from guardian.core import ObjectPermissionChecker
 
 from controlplane.errors import DomainError
+from controlplane.eventlog.metadata import Metadata
 from controlplane.iam.models import ApiToken, Membership
 from controlplane.iam.permissions import POINTS, TENANT_ONLY, codename
 from controlplane.tenancy.models import Tenant, Workspace
@@ -159,3 +160,58 @@ def _holds_on_a_workspace(user: User, point: str, tenant: Tenant) -> bool:
 def require_platform_admin(user: User, what: str) -> None:
     if not is_platform_admin(user):
         raise AccessDenied(f"only a platform administrator may {what}", permission="platform.admin")
+
+
+# --- Writers: every do_* authorizes its own actor (ADR 0018) -------------------------------------------------------
+# A system actor is the control plane itself (a task, an operation step, a command) and names its reason; a user or
+# token actor needs its live credential in ``metadata.principal`` (``api.base.metadata_for`` puts it there), so a
+# writer called with a user's name but no credential refuses (fail closed).
+
+
+def _credential(metadata: Metadata, point: str) -> User:
+    actor = metadata.actor
+    if actor.kind == "system":
+        raise AssertionError("system actors are let through before this")
+    if actor.kind == "agent":
+        raise AccessDenied("an agent writes only reports about itself", permission=point)
+    user = metadata.principal
+    if not isinstance(user, AbstractBaseUser) or not user.is_authenticated:
+        raise AccessDenied("this write carries no credential", permission=point)
+    return user
+
+
+def authorize(metadata: Metadata, point: str, *, tenant_id: str, workspace_id: str | None = None) -> None:
+    """The first step of a writer acting inside a tenant (and workspace): fail closed unless the actor holds
+    ``point`` there. Metadata bound to another tenant is refused as if the tenant did not exist."""
+    if point not in POINTS:
+        raise KeyError(f"unknown permission point {point!r}")
+    if metadata.tenant_id not in (None, tenant_id):
+        raise NotVisible()
+    if metadata.actor.kind == "system":
+        return
+    user = _credential(metadata, point)
+    tenant = Tenant.objects.filter(id=tenant_id).first()
+    if tenant is None:
+        raise NotVisible()
+    workspace = None
+    if workspace_id:
+        workspace = Workspace.objects.filter(id=workspace_id, tenant_id=tenant_id).first()
+        if workspace is None:
+            raise NotVisible()
+    require(user, point, tenant, workspace)
+
+
+def authorize_platform(metadata: Metadata, what: str) -> None:
+    """A writer with platform-wide effect (tenants, users, platform tokens): a platform administrator, or the
+    control plane itself."""
+    if metadata.actor.kind == "system":
+        return
+    require_platform_admin(_credential(metadata, "platform.admin"), what)
+
+
+def authorize_agent(metadata: Metadata, *, agent_id: str) -> None:
+    """A writer an agent calls about itself (heartbeats, action results): that agent only, or the control plane."""
+    actor = metadata.actor
+    if actor.kind == "system" or (actor.kind == "agent" and actor.id == agent_id):
+        return
+    raise AccessDenied("only the agent itself reports this", permission="agent.report")

@@ -8,6 +8,7 @@ from dataclasses import replace
 from controlplane.eventlog.aggregates import AggregateSpec, execute, load
 from controlplane.eventlog.metadata import Metadata
 from controlplane.eventlog.store import StreamRef
+from controlplane.iam.access import authorize, authorize_platform
 from controlplane.tenancy.domain import aggregate
 from controlplane.tenancy.domain.aggregate import TenancyError, TenantState
 from controlplane.tenancy.models import Tenant
@@ -27,6 +28,7 @@ def tenant_stream(tenant_id: str) -> StreamRef:
 
 def do_create_tenant(*, metadata: Metadata, name: str, slug: str, tenant_id: str | None = None) -> str:
     """Create a tenant; returns its id. The metadata's tenant is the new tenant itself."""
+    authorize_platform(metadata, "create tenants")
     tenant_id = tenant_id or uuid.uuid4().hex
     if Tenant.objects.filter(slug=slug).exists():
         raise TenancyError(f"tenant slug {slug!r} is taken", code="TENANT_SLUG_TAKEN", field="slug")
@@ -41,6 +43,7 @@ def do_create_tenant(*, metadata: Metadata, name: str, slug: str, tenant_id: str
 
 
 def do_rename_tenant(*, metadata: Metadata, tenant_id: str, name: str, expected_version: int | None = None) -> None:
+    authorize(metadata, "tenant.update", tenant_id=tenant_id)
     execute(
         TENANT,
         tenant_stream(tenant_id),
@@ -53,6 +56,7 @@ def do_rename_tenant(*, metadata: Metadata, tenant_id: str, name: str, expected_
 def do_create_workspace(
     *, metadata: Metadata, tenant_id: str, name: str, slug: str, workspace_id: str | None = None
 ) -> str:
+    authorize(metadata, "workspace.create", tenant_id=tenant_id)
     workspace_id = workspace_id or uuid.uuid4().hex
     meta = replace(metadata, tenant_id=tenant_id, workspace_id=workspace_id)
     execute(
@@ -68,6 +72,7 @@ def do_create_workspace(
 
 def do_disable_tenant(*, metadata: Metadata, tenant_id: str, reason: str = "") -> None:
     """Disable a tenant: its users and tokens are refused from now on; its data stays."""
+    authorize(metadata, "tenant.disable", tenant_id=tenant_id)
     execute(
         TENANT,
         tenant_stream(tenant_id),
@@ -77,6 +82,7 @@ def do_disable_tenant(*, metadata: Metadata, tenant_id: str, reason: str = "") -
 
 
 def do_enable_tenant(*, metadata: Metadata, tenant_id: str) -> None:
+    authorize(metadata, "tenant.disable", tenant_id=tenant_id)
     execute(
         TENANT,
         tenant_stream(tenant_id),
@@ -89,6 +95,7 @@ def do_set_quotas(
     *, metadata: Metadata, tenant_id: str, quotas: dict[str, int | None], expected_version: int | None = None
 ) -> None:
     """Set some or all of the tenant's quotas (clusters, jobs, concurrent_runs); None lifts a limit."""
+    authorize(metadata, "tenant.update", tenant_id=tenant_id)
     execute(
         TENANT,
         tenant_stream(tenant_id),

@@ -159,4 +159,4 @@ def test_events_from_the_api_carry_who_and_where(client, world):
 def _meta():
     from controlplane.eventlog.metadata import Metadata
 
-    return Metadata.for_system(None)
+    return Metadata.for_system(None, reason="tests")

@@ -158,7 +158,7 @@ def receipts_handler(events):
                 raise Boom("handler failed mid-batch")
             stream = StreamRef("testing.receipts", "receipts")
             version = len(read_stream("receipts"))
-            append(stream, version, [ReceiptRecorded(event.position)], Metadata.for_system("t-test"))
+            append(stream, version, [ReceiptRecorded(event.position)], Metadata.for_system("t-test", reason="tests"))
 
 
 def test_subscriber_effect_and_checkpoint_commit_together(meta):

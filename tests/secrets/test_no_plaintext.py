@@ -95,7 +95,7 @@ def scenario(acme, globex) -> list[str]:
         out = StringIO()
         call_command("rotate_keys", "--batch-size", "1", stdout=out)
         errors.append(out.getvalue())
-        assert do_rotate_keys(metadata=Metadata.for_system(None)) == 0
+        assert do_rotate_keys(metadata=Metadata.for_system(None, reason="tests")) == 0
     with keys.using_provider(LocalKeyProvider([("k2", K2)])):
         assert do_reveal_secret(metadata=meta, secret_id=a) == second
         do_delete_secret(metadata=meta, secret_id=b)

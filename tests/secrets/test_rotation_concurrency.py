@@ -83,7 +83,7 @@ def test_writers_keep_working_while_keys_rotate(acme):
 
     def rotate() -> None:
         try:
-            rotated.append(do_rotate_keys(metadata=Metadata.for_system(None), batch_size=2))
+            rotated.append(do_rotate_keys(metadata=Metadata.for_system(None, reason="tests"), batch_size=2))
         except BaseException as exc:
             errors.append(exc)
         finally:
@@ -98,7 +98,7 @@ def test_writers_keep_working_while_keys_rotate(acme):
             thread.join(timeout=120)
         assert not any(t.is_alive() for t in threads)
         assert errors == []
-        do_rotate_keys(metadata=Metadata.for_system(None))  # whatever the writers' k1 rows left behind
+        do_rotate_keys(metadata=Metadata.for_system(None, reason="tests"))  # whatever the writers' k1 rows left behind
 
     assert set(SecretVersion.objects.values_list("kek_id", flat=True)) == {"k2"}
     assert Secret.unscoped.filter(deleted=True).count() == WRITERS

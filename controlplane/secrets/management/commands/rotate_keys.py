@@ -1,10 +1,9 @@
 from collections import Counter
-from dataclasses import replace
 
 from django.core.management.base import BaseCommand, CommandError
 
 from controlplane.audit.recorder import command_actor, record_command
-from controlplane.eventlog.metadata import Actor, Metadata
+from controlplane.eventlog.metadata import Metadata
 from controlplane.secrets.actions import ROTATION_BATCH, do_rotate_keys
 from controlplane.secrets.domain.errors import SecretsError
 from controlplane.secrets.keys import get_provider
@@ -24,7 +23,7 @@ class Command(BaseCommand):
         if options["batch_size"] < 1:
             raise CommandError("--batch-size must be at least 1")
         moved: Counter = Counter()
-        metadata = replace(Metadata.for_system(None), actor=Actor(kind="system", id=command_actor("rotate_keys")))
+        metadata = Metadata.for_system(None, reason=command_actor("rotate_keys"))
         try:
             provider = get_provider()
             active = provider.active_key_id()
