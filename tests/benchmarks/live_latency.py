@@ -69,15 +69,15 @@ def measure(
     from controlplane.eventlog import store
     from controlplane.eventlog.metadata import Actor, Metadata
     from controlplane.eventlog.store import StreamRef
-    from controlplane.live import wakeup
+    from controlplane.live import commit_notices
     from tests.benchmarks.stats import latency_summary_ms
     from tests.eventlog.events import ThingHappened
     from tests.live.servers import Daphne
 
     if redis_url:
-        wakeup.install(redis_url)
+        commit_notices.install(redis_url)
     else:
-        wakeup.uninstall()
+        commit_notices.uninstall()
     daphne = Daphne(redis_url=redis_url, database=database_url)
     ready = ROOT / "var" / "bench" / f"live-client-{phase}.ready"
     ready.unlink(missing_ok=True)

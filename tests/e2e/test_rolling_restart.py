@@ -47,7 +47,7 @@ ENGINE_VERSION = "2.3.12"
 EMULATOR_ARGS = ("--version", ENGINE_VERSION, "--time-scale", "0.3")
 ACTIONS = ["service.status", "service.start", "service.stop", "service.restart", "health.check"]
 FINAL = {"SUCCEEDED", "FAILED", "CANCELLED", "ROLLED_BACK"}
-LIVE_PROTOCOL = "controlplane.live.v1"  # controlplane/live/access.py
+LIVE_PROTOCOL = "controlplane.live.v1"  # controlplane/live/admission.py
 STREAMING = """
 env { job.mode = "STREAMING", parallelism = 1, checkpoint.interval = 1000 }
 source { FakeSource { plugin_output = "rows", row.num = 10000000, split.read-interval = 10,

@@ -16,7 +16,7 @@ import httpx
 from django.db import connection
 from websockets.sync.client import connect
 
-from controlplane.live import access
+from controlplane.live import admission
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -161,7 +161,7 @@ class Follower(threading.Thread):
                 after = f"?after={last}" if last is not None else ""
                 with connect(
                     self.url + after,
-                    subprotocols=[access.PROTOCOL, f"{access.BEARER_PROTOCOL_PREFIX}{self.token}"],
+                    subprotocols=[admission.PROTOCOL, f"{admission.BEARER_PROTOCOL_PREFIX}{self.token}"],
                     open_timeout=self.wait,
                 ) as socket:
                     self.connections += 1

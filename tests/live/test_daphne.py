@@ -14,7 +14,7 @@ import time
 import pytest
 from django.conf import settings
 
-from controlplane.live import wakeup
+from controlplane.live import commit_notices
 from tests.live.servers import Daphne, Follower, RedisServer
 from tests.live.world import append_to_run, build
 
@@ -34,14 +34,14 @@ def server(request, tmp_path):
         if not redis_url:  # the embedded test run: a redis-server of our own
             redis = RedisServer(tmp_path / "redis")
             redis_url = redis.url
-        wakeup.install(redis_url)  # this process appends: it announces its commits
+        commit_notices.install(redis_url)  # this process appends: it announces its commits
     daphne = Daphne(redis_url=redis_url, poll_ms=60_000 if redis_url else None)
     try:
         yield daphne
     finally:
         daphne.stop()
         if redis_url and not settings.REDIS_URL:
-            wakeup.uninstall()
+            commit_notices.uninstall()
         if redis is not None:
             redis.stop()
 

@@ -7,7 +7,7 @@ import time
 
 import redis
 
-from controlplane.live.wakeup import Announcer, channel_name
+from controlplane.live.commit_notices import Announcer, channel_name
 from tests.live.servers import RedisServer
 
 
