@@ -120,7 +120,9 @@ def test_registers_once_and_rides_out_a_control_plane_outage(cp, tmp_path):
         assert oct((state / "credential.json").stat().st_mode & 0o777) == "0o600"
         cp.down = True  # the control plane goes away...
         wait_until(lambda: "heartbeat: POST /agent/v1/heartbeat: HTTP 503" in first.output, message="a 503")
-        time.sleep(2)
+        # it keeps trying rather than exiting: another refused call comes after the first
+        refused = first.output.count("HTTP 503")
+        wait_until(lambda: first.output.count("HTTP 503") > refused, message="another 503")
         assert first.proc.poll() is None
         seen = len(cp.heartbeats)
         cp.down = False  # ...and comes back

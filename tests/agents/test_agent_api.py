@@ -52,6 +52,11 @@ def test_a_bootstrap_token_registers_one_agent_and_never_a_second(client, place)
     agent = Agent.unscoped.get(id=body["agent_id"])
     assert (agent.tenant_id, agent.status, agent.member_address) == (place.tenant_id, ONLINE, "10.0.0.1:5801")
     assert BootstrapToken.unscoped.get().used
+    assert types_of(f"bootstrap-token-{BootstrapToken.unscoped.get().id}") == [
+        "agents.bootstrap_token_issued",
+        "agents.bootstrap_token_used",
+    ]
+    assert types_of(f"agent-{body['agent_id']}")[0] == "agents.agent_registered"
     events_before, agents_before = Event.objects.count(), Agent.unscoped.count()
 
     second = post(client, "register", register_body(token, hostname="node-2"))
@@ -73,6 +78,7 @@ def test_unknown_expired_and_revoked_tokens_are_refused(client, place):
         metadata=place.meta, tenant_id=place.tenant_id, workspace_id=place.workspace_id, expires_in_seconds=60
     )
     actions.do_revoke_bootstrap_token(metadata=place.meta, token_id=token_id)
+    assert types_of(f"bootstrap-token-{token_id}")[-1] == "agents.bootstrap_token_revoked"
     assert post(client, "register", register_body(text)).status_code == 401
     expiring = issue_token(place, expires_in_seconds=60)
     an_hour_later = timezone.now() + timedelta(hours=1)
@@ -165,6 +171,7 @@ def test_the_same_key_is_the_same_action_and_writes_nothing(place):
         metadata=place.meta, agent_id=reg.agent_id, action_type="log.tail", params={"file": "a.log"}, key="op1/s1"
     )
     assert again == first and Event.objects.count() == count
+    assert types_of(f"action-{first}") == ["agents.action_requested"]
     with pytest.raises(DomainError) as reused:
         dispatch.request_action(
             metadata=place.meta, agent_id=reg.agent_id, action_type="service.stop", params={}, key="op1/s1"
@@ -216,6 +223,7 @@ def test_envelopes_verify_with_the_public_key_from_registration(client, place):
     with pytest.raises(InvalidSignature):
         verify(forged, body["signing_key"]["public_key"])
     assert dispatch.get_action(action_id).state == "DELIVERED"
+    assert types_of(f"action-{action_id}") == ["agents.action_requested", "agents.action_delivered"]
     assert actions.do_claim_actions(agent) == []  # handed over once; redelivered only if it never starts
     later = timezone.now() + actions.REDELIVER_AFTER + timedelta(seconds=1)
     [again] = actions.do_claim_actions(agent, now=later)
@@ -273,6 +281,7 @@ def test_a_result_delivered_twice_is_acknowledged_and_changes_nothing(client, pl
     assert view.result == {"state": "active"} and view.output_tail == "active (running)\n" and view.finished
     row = Action.unscoped.get(id=action_id)
     assert row.exit_code == 0 and row.finished_at is not None
+    assert types_of(f"action-{action_id}").count("agents.action_succeeded") == 1
 
 
 def test_a_failed_result_keeps_its_error(client, place):
@@ -286,6 +295,7 @@ def test_a_failed_result_keeps_its_error(client, place):
     assert post(client, f"actions/{action_id}/result", body, reg.credential).status_code == 200
     view = dispatch.get_action(action_id)
     assert (view.state, view.error_code, view.error_message) == ("FAILED", "SERVICE_FAILED", "no")
+    assert types_of(f"action-{action_id}")[-1] == "agents.action_failed"
 
 
 def test_actions_not_picked_up_in_time_expire(place):
@@ -318,6 +328,7 @@ def test_actions_not_picked_up_in_time_expire(place):
     assert actions.expire_actions(now=now + timedelta(seconds=40)) == 1
     view = dispatch.get_action(delivered)
     assert (view.state, view.error_code, view.finished) == ("EXPIRED", "AGENT_ACTION_EXPIRED", True)
+    assert [types_of(f"action-{a}")[-1] for a in (queued, delivered)] == ["agents.action_expired"] * 2
 
 
 def test_a_cancel_reaches_the_agent_in_its_progress_answer(client, place):

@@ -63,6 +63,11 @@ def test_read_models_follow_the_log_in_the_same_transaction(meta):
     assert Workspace.objects.get(tenant=tenant).slug == "etl"
     events = read_stream(f"tenant-{tenant_id}")
     assert [e.metadata.tenant_id for e in events] == [tenant_id] * 3
+    assert [e.event_type for e in events] == [
+        "tenancy.tenant_created",
+        "tenancy.workspace_created",
+        "tenancy.tenant_renamed",
+    ]
 
 
 def test_domain_errors_write_nothing(meta):

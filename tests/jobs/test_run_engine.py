@@ -100,6 +100,9 @@ def test_a_lost_submit_answer_is_reconciled_by_id_and_never_sent_twice(setup, ze
     run.refresh_from_db()
     assert (run.state, run.acknowledged, run.error_code) == ("SUBMITTING", False, "ZETA_SUBMIT_OUTCOME_UNKNOWN")
     assert engine_copies(zeta, run) == 1  # the engine has it; we do not know yet
+    assert Event.objects.filter(stream_id=f"run-{run.id}").latest("position").event_type == (
+        "jobs.run_submit_outcome_unknown"
+    )
     facts = engine.submit(run.id, run.attempts)  # the task's retry: asks by id first
     assert facts.acknowledged and facts.attempts == 1
     submitted = Event.objects.filter(stream_id=f"run-{run.id}", event_type="jobs.run_submitted").get()

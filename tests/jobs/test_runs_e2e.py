@@ -146,6 +146,14 @@ def test_jobs_and_runs_through_their_whole_life(api, zeta, eager):
     api("post", f"runs/{stream['id']}/stop/", status=202)
     stopped = wait_for(api, stream["id"], "STOPPED")
     assert stopped["engine_state"] == "CANCELED"
+    logged = set(Event.objects.filter(stream_id=f"run-{stream['id']}").values_list("event_type", flat=True))
+    assert {
+        "jobs.run_requested",
+        "jobs.run_submission_started",
+        "jobs.run_submitted",
+        "jobs.run_state_changed",
+        "jobs.run_stop_requested",
+    } <= logged, logged
 
     # a failing config surfaces the engine's error; roll back; run again
     failing = revised.replace('job.mode = "BATCH"', 'job.mode = "BATCH"\n  emulator.fault = "out_of_memory"')

@@ -12,6 +12,7 @@ from django.test import Client
 from controlplane.errors import DomainError
 from controlplane.eventlog.maintenance import rebuild
 from controlplane.eventlog.metadata import Metadata
+from controlplane.eventlog.models import Event
 from controlplane.jobs import actions
 from controlplane.jobs.domain.schedule import check, due, next_fire_times
 from controlplane.jobs.models import Job, JobSchedule, Run
@@ -90,6 +91,12 @@ def _schedule(world: World, **extra) -> JobSchedule:
     return JobSchedule.unscoped.get(job_id=world.objects["acme_scheduled_job"])
 
 
+def schedule_events(job_id: str) -> list[str]:
+    rows = Event.objects.filter(stream_id=f"job-{job_id}", event_type__startswith="jobs.job_schedule_")
+    rows = rows.order_by("position")
+    return list(rows.values_list("event_type", flat=True))
+
+
 def test_a_fire_time_starts_one_run_and_only_once(world):
     row = _schedule(world)
     first = row.next_fire_at
@@ -102,6 +109,9 @@ def test_a_fire_time_starts_one_run_and_only_once(world):
     row.refresh_from_db()
     assert row.last_fire_at == first and row.next_fire_at == first + timedelta(minutes=5)
     assert row.last_run_id == run.id
+    # set (by the world and again above), then fired once
+    assert schedule_events(row.job_id)[-2:] == ["jobs.job_schedule_set", "jobs.job_schedule_fired"]
+    assert schedule_events(row.job_id).count("jobs.job_schedule_fired") == 1
 
 
 def test_no_overlap_by_default_a_fire_time_is_skipped_and_says_why(world):
@@ -191,3 +201,4 @@ def test_the_schedule_api(world):
     assert denied.status_code == 403
     assert client.delete(url, **world.auth("admin")).status_code == 204
     assert not JobSchedule.unscoped.filter(job_id=world.objects["acme_job"]).exists()
+    assert schedule_events(world.objects["acme_job"])[-1] == "jobs.job_schedule_removed"

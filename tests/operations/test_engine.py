@@ -83,6 +83,7 @@ def test_a_transient_error_is_retried_as_a_new_attempt(place, tmp_path):
     failed = payloads(op_id, "step_failed")
     assert [e["retry_at"] is not None for e in failed] == [True, True]
     assert all(e["transient"] and e["error_code"] == "TESTING_TRANSIENT" for e in failed)
+    assert event_names(op_id).count("step_failed") == 2
 
 
 def test_a_transient_error_that_outlasts_its_attempts_fails_the_operation(place, tmp_path):
@@ -169,6 +170,7 @@ def test_cancel_between_steps_starts_nothing_new_and_compensates(place, tmp_path
     assert lines(log) == [f"{op_id}:a:do:1", f"{op_id}:a:undo:1"]
     assert steps_of(op_id) == {"a": "COMPENSATED", "b": "SKIPPED", "c": "SKIPPED"}
     assert payloads(op_id, "operation_cancel_requested")[0]["reason"] == "change window closed"
+    assert event_names(op_id)[-1] == "operation_cancelled"
 
 
 def test_cancel_reaches_a_step_that_waits(place, tmp_path):
@@ -321,6 +323,7 @@ def test_a_failed_compensation_ends_the_operation_failed_after_the_others_ran(pl
     assert steps_of(op_id) == {"a": "COMPENSATED", "b": "COMPENSATION_FAILED", "c": "FAILED"}
     (failed,) = payloads(op_id, "step_compensation_failed")
     assert failed["error_code"] == "TESTING_UNDO_BROKEN" and failed["retry_at"] is None
+    assert event_names(op_id).count("step_compensation_failed") == 1
 
 
 def test_a_wait_step_frees_the_worker_and_notes_its_deadline(place, tmp_path):
@@ -330,6 +333,7 @@ def test_a_wait_step_frees_the_worker_and_notes_its_deadline(place, tmp_path):
     assert lease.owner == "" and lease.wake_at > timezone.now()  # recovery knows when it is due
     (note,) = payloads(op_id, "step_progressed")
     assert note["detail"]["attempt"] == 1 and "until" in note["detail"]
+    assert event_names(op_id)[-1] == "step_progressed"  # the wait is noted, the step not yet finished
     op = drive(op_id, calls=10_000)
     assert op.state == "SUCCEEDED"
     assert OperationStep.unscoped.get(operation_id=op_id).message.startswith("waiting until")
