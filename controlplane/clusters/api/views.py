@@ -10,8 +10,7 @@ from rest_framework.permissions import IsAuthenticated
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from controlplane.agents.models import Agent
-from controlplane.agents.selectors import agents_by_member
+from controlplane.agents.selectors import agent_payload, agents_by_member
 from controlplane.api.base import AuditedViewSet, TenantViewSet, with_etag
 from controlplane.api.idempotency import idempotent
 from controlplane.api.pagination import Cursor
@@ -237,11 +236,6 @@ def node_payload(node: Node, cluster: Cluster, observed: Health | None) -> dict:
         "is_master": metrics.get("is_master") if metrics else None,
         "metrics": {k: v for k, v in metrics.items() if k not in ("address", "role", "is_master")} if metrics else None,
     }
-
-
-def agent_payload(agent: Agent | None) -> dict | None:
-    """The node's agent, linked by the member address it reported at registration (docs/AGENTS.md)."""
-    return {"id": agent.id, "hostname": agent.hostname, "status": agent.status} if agent is not None else None
 
 
 def catalog_payload(catalog: Catalog) -> dict[str, list[dict[str, str]]]:
