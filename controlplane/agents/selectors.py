@@ -28,3 +28,8 @@ def agents_by_member(tenant_id: str, cluster_id: str) -> dict[str, Agent]:
 
 def liveness_of(agent_ids: list[str]) -> dict[str, AgentLiveness]:
     return {row.agent_id: row for row in AgentLiveness.unscoped.filter(agent_id__in=agent_ids)}
+
+
+def agent_payload(agent: Agent | None) -> dict | None:
+    """The node's agent, linked by the member address it reported at registration (docs/AGENTS.md)."""
+    return {"id": agent.id, "hostname": agent.hostname, "status": agent.status} if agent is not None else None

@@ -7,7 +7,7 @@ from datetime import timedelta
 
 from django.utils import timezone
 from drf_spectacular.utils import extend_schema
-from rest_framework import mixins, serializers, status
+from rest_framework import mixins, status
 from rest_framework.decorators import action
 from rest_framework.exceptions import NotFound
 from rest_framework.request import Request
@@ -15,117 +15,25 @@ from rest_framework.response import Response
 
 from controlplane.api.base import TenantViewSet, with_etag
 from controlplane.api.idempotency import idempotent
-from controlplane.api.inputs import Input
 from controlplane.api.pagination import Cursor
 from controlplane.api.schema import list_filters
 from controlplane.jobs import engine, run_actions
+from controlplane.jobs.api.serializers import (
+    LogsQuerySerializer,
+    LogsSerializer,
+    RepeatSerializer,
+    ResolveSerializer,
+    RunDetailSerializer,
+    RunSerializer,
+    StartSerializer,
+    StopSerializer,
+)
 from controlplane.jobs.domain.runs import RunState
 from controlplane.jobs.models import Job, Run, RunTelemetry
 from controlplane.seatunnel.client import ZetaError
 
 LIVE = (RunState.SUBMITTING, RunState.RUNNING, RunState.STOPPING)
 LOG_REFRESH_AFTER = timedelta(seconds=2)  # a live run's log is fetched again at most this often
-MAX_TAIL = 5000
-
-
-class RunListSerializer(serializers.ListSerializer):
-    """A page of runs reads their live metrics in one query, not one per run."""
-
-    def to_representation(self, data):  # type: ignore[no-untyped-def]
-        rows = list(data.all() if hasattr(data, "all") else data)
-        telemetry = RunTelemetry.objects.filter(run_id__in=[r.id for r in rows])
-        self.child.context["telemetry"] = {t.run_id: t for t in telemetry}
-        return super().to_representation(rows)
-
-
-class RunSerializer(serializers.ModelSerializer):
-    engine_job_id = serializers.CharField(read_only=True)  # 64-bit: a string, never a JSON number
-    live_metrics = serializers.SerializerMethodField()
-
-    class Meta:
-        model = Run
-        list_serializer_class = RunListSerializer
-        fields = [
-            "id",
-            "job_id",
-            "job_version",
-            "cluster_id",
-            "state",
-            "engine_job_id",
-            "engine_job_name",
-            "engine_state",
-            "error_code",
-            "error",
-            "reason",
-            "retry_of",
-            "reproduces",
-            "started_by",
-            "attempts",
-            "acknowledged",
-            "metrics",
-            "live_metrics",
-            "version",
-            "created_at",
-            "updated_at",
-            "submitted_at",
-            "finished_at",
-        ]
-
-    def get_live_metrics(self, run: Run) -> dict | None:
-        if "telemetry" in self.context:
-            telemetry = self.context["telemetry"].get(run.id)
-        else:
-            telemetry = RunTelemetry.objects.filter(run_id=run.id).first()
-        if telemetry is None or not telemetry.metrics:
-            return None
-        return {**telemetry.metrics, "at": telemetry.metrics_at.isoformat() if telemetry.metrics_at else None}
-
-
-class RunDetailSerializer(RunSerializer):
-    class Meta(RunSerializer.Meta):
-        fields = [*RunSerializer.Meta.fields, "manifest"]
-
-
-class StartSerializer(Input):
-    version = serializers.IntegerField(min_value=1, required=False)
-    note = serializers.CharField(max_length=500, required=False, allow_blank=True, default="")
-    allow_overlap = serializers.BooleanField(required=False, default=False)
-    # name -> value for the version's declared job variables; the domain checks names, types and sizes
-    variables = serializers.DictField(child=serializers.JSONField(), required=False, default=dict)
-
-
-class RepeatSerializer(Input):
-    note = serializers.CharField(max_length=500, required=False, allow_blank=True, default="")
-    allow_overlap = serializers.BooleanField(required=False, default=False)
-
-
-class StopSerializer(Input):
-    savepoint = serializers.BooleanField(required=False, default=False)
-
-
-class ResolveSerializer(Input):
-    state = serializers.ChoiceField(
-        choices=[str(s) for s in (RunState.RUNNING, RunState.SUCCEEDED, RunState.FAILED, RunState.STOPPED)]
-    )
-    reason = serializers.CharField(max_length=2000)
-
-
-class LogsQuerySerializer(serializers.Serializer):
-    tail = serializers.IntegerField(min_value=0, max_value=MAX_TAIL, default=200, help_text="the last N lines")
-    after = serializers.IntegerField(min_value=0, max_value=2**31 - 1, required=False, help_text="lines after this")
-
-
-class FetchErrorSerializer(serializers.Serializer):
-    code = serializers.CharField()
-    message = serializers.CharField()
-
-
-class LogsSerializer(serializers.Serializer):
-    lines = serializers.ListField(child=serializers.CharField())
-    first_line = serializers.IntegerField()
-    next = serializers.IntegerField()
-    live = serializers.BooleanField()
-    fetch_error = FetchErrorSerializer(allow_null=True)
 
 
 class JobRunViewSet(mixins.ListModelMixin, TenantViewSet):

@@ -3,164 +3,33 @@
 from __future__ import annotations
 
 from drf_spectacular.utils import PolymorphicProxySerializer, extend_schema
-from rest_framework import mixins, serializers, status
+from rest_framework import mixins, status
 from rest_framework.decorators import action
 from rest_framework.request import Request
 from rest_framework.response import Response
 
 from controlplane.api.base import TenantViewSet, with_etag
 from controlplane.api.idempotency import idempotent
-from controlplane.api.inputs import Input
 from controlplane.api.pagination import Cursor
 from controlplane.errors import DomainError
 from controlplane.jobs import actions
-from controlplane.jobs.domain.schedule import next_fire_times
+from controlplane.jobs.api.serializers import (
+    MAX_VERSION,
+    DiffQuerySerializer,
+    DiffSerializer,
+    JobCreateSerializer,
+    JobScheduleSerializer,
+    JobSerializer,
+    JobUpdateSerializer,
+    JobVersionListSerializer,
+    JobVersionSerializer,
+    RevisionSerializer,
+    RollbackSerializer,
+    ScheduleSerializer,
+    VersionsQuerySerializer,
+)
 from controlplane.jobs.models import Job, JobSchedule, JobVersion
 from controlplane.seatunnel.config.diff import diff_configs
-
-FORMATS = ["auto", "hocon", "json", "yaml", "sql"]
-
-
-class JobSerializer(serializers.ModelSerializer):
-    class Meta:
-        model = Job
-        fields = [
-            "id",
-            "name",
-            "description",
-            "labels",
-            "cluster_id",
-            "cluster_selector",
-            "mode",
-            "current_version",
-            "version",
-            "created_at",
-            "updated_at",
-        ]
-
-
-class JobVersionSerializer(serializers.ModelSerializer):
-    class Meta:
-        model = JobVersion
-        fields = [
-            "version",
-            "format",
-            "text",
-            "normalised",
-            "mode",
-            "variables",
-            "message",
-            "author",
-            "rolled_back_from",
-            "created_at",
-        ]
-
-
-class VariableSerializer(Input):
-    """One job variable; the domain checks the name and the value (JOB_VARIABLE_INVALID)."""
-
-    name = serializers.CharField(max_length=64)
-    default = serializers.JSONField(required=False, allow_null=True)
-
-
-class JobCreateSerializer(Input):
-    name = serializers.CharField(max_length=100)
-    cluster_id = serializers.CharField(max_length=64, required=False, allow_blank=True, default="")
-    cluster_selector = serializers.DictField(child=serializers.CharField(max_length=200), required=False, default=dict)
-    config = serializers.CharField(max_length=512 * 1024, trim_whitespace=False)
-    format = serializers.ChoiceField(choices=FORMATS, default="auto")
-    description = serializers.CharField(max_length=1000, required=False, allow_blank=True, default="")
-    labels = serializers.DictField(
-        child=serializers.CharField(max_length=200, allow_blank=True), required=False, default=dict
-    )
-    message = serializers.CharField(max_length=500, required=False, allow_blank=True, default="")
-    variables = VariableSerializer(many=True, required=False, default=list)
-
-
-class JobUpdateSerializer(Input):
-    name = serializers.CharField(max_length=100, required=False)
-    description = serializers.CharField(max_length=1000, required=False, allow_blank=True)
-    labels = serializers.DictField(child=serializers.CharField(max_length=200, allow_blank=True), required=False)
-    cluster_id = serializers.CharField(max_length=64, required=False, allow_blank=True)
-    cluster_selector = serializers.DictField(child=serializers.CharField(max_length=200), required=False)
-
-
-class RevisionSerializer(Input):
-    config = serializers.CharField(max_length=512 * 1024, trim_whitespace=False)
-    format = serializers.ChoiceField(choices=FORMATS, default="auto")
-    message = serializers.CharField(max_length=500, required=False, allow_blank=True, default="")
-    variables = VariableSerializer(many=True, required=False)  # absent: the current version's
-
-
-class RollbackSerializer(Input):
-    to_version = serializers.IntegerField(min_value=1)
-    message = serializers.CharField(max_length=500, required=False, allow_blank=True, default="")
-
-
-class ScheduleSerializer(Input):
-    cron = serializers.CharField(max_length=120)
-    timezone = serializers.CharField(max_length=64, default="UTC")
-    enabled = serializers.BooleanField(default=True)
-    allow_overlap = serializers.BooleanField(default=False)
-
-
-class JobScheduleSerializer(serializers.ModelSerializer):
-    upcoming = serializers.SerializerMethodField()
-
-    class Meta:
-        model = JobSchedule
-        fields = [
-            "cron",
-            "timezone",
-            "enabled",
-            "allow_overlap",
-            "next_fire_at",
-            "upcoming",
-            "last_fire_at",
-            "last_run_id",
-            "last_skipped",
-            "missed",
-        ]
-
-    def get_upcoming(self, row: JobSchedule) -> list[str]:
-        """The next five fire times (UTC), to check an expression before trusting it."""
-        if row.next_fire_at is None:
-            return []
-        first = row.next_fire_at
-        return [first.isoformat()] + [t.isoformat() for t in next_fire_times(row.cron, row.timezone, first, 4)]
-
-
-MAX_VERSION = 2**31 - 1  # a version number the database can hold; anything larger names no version
-
-
-class VersionsQuerySerializer(serializers.Serializer):
-    at = serializers.DateTimeField(required=False, help_text="answer the version that was current at this time")
-
-
-class JobVersionListSerializer(serializers.Serializer):
-    results = JobVersionSerializer(many=True)
-
-
-def _version_field(help_text: str) -> serializers.IntegerField:
-    return serializers.IntegerField(min_value=1, max_value=MAX_VERSION, required=False, help_text=help_text)
-
-
-# "from" is a Python keyword, so these two are built with type() rather than a class statement.
-DiffQuerySerializer = type(
-    "DiffQuerySerializer",
-    (serializers.Serializer,),
-    {"from": _version_field("default: the version before `to`"), "to": _version_field("default: the current one")},
-)
-DiffSerializer = type(
-    "DiffSerializer",
-    (serializers.Serializer,),
-    {
-        "from": serializers.IntegerField(),
-        "to": serializers.IntegerField(),
-        "text": serializers.CharField(help_text="unified diff of the config texts"),
-        "structure": serializers.DictField(help_text="structural diff of the normalised configs"),
-    },
-)
 
 
 class JobViewSet(mixins.ListModelMixin, TenantViewSet):
