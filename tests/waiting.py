@@ -10,22 +10,33 @@ from typing import TypeVar
 T = TypeVar("T")
 
 
-def wait_until(predicate: Callable[[], T], timeout: float = 30.0, interval: float = 0.02, message: str = "") -> T:
+Message = str | Callable[[], str]
+
+
+def _describe(message: Message, predicate: object) -> str:
+    if callable(message):
+        return message()
+    return message or repr(predicate)
+
+
+def wait_until(predicate: Callable[[], T], timeout: float = 30.0, interval: float = 0.02, message: Message = "") -> T:
     """Call ``predicate`` until it returns something truthy, and return that; fail after ``timeout`` seconds.
 
-    The timeout only bounds a hang: a passing test never waits it out, so it can be generous."""
+    The timeout only bounds a hang: a passing test never waits it out, so it can be generous. ``message`` names
+    what is awaited; a callable is asked only on failure (for a server's output, say). A predicate that can
+    tell the wait is hopeless (the process it waits on exited) raises rather than waiting out the timeout."""
     deadline = time.monotonic() + timeout
     while True:
         value = predicate()
         if value:
             return value
         if time.monotonic() >= deadline:
-            raise AssertionError(f"timed out after {timeout} s waiting for {message or predicate!r}")
+            raise AssertionError(f"timed out after {timeout} s waiting for {_describe(message, predicate)}")
         time.sleep(interval)
 
 
 async def wait_until_async(
-    predicate: Callable[[], T | Awaitable[T]], timeout: float = 30.0, interval: float = 0.01, message: str = ""
+    predicate: Callable[[], T | Awaitable[T]], timeout: float = 30.0, interval: float = 0.01, message: Message = ""
 ) -> T:
     """``wait_until`` for asyncio tests: the predicate may be a coroutine function; the loop keeps running."""
     deadline = time.monotonic() + timeout
@@ -36,5 +47,5 @@ async def wait_until_async(
         if value:
             return value  # type: ignore[return-value]
         if time.monotonic() >= deadline:
-            raise AssertionError(f"timed out after {timeout} s waiting for {message or predicate!r}")
+            raise AssertionError(f"timed out after {timeout} s waiting for {_describe(message, predicate)}")
         await asyncio.sleep(interval)
