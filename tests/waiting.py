@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import inspect
 import time
 from collections.abc import Awaitable, Callable
 from typing import TypeVar
@@ -16,7 +17,12 @@ Message = str | Callable[[], str]
 def _describe(message: Message, predicate: object) -> str:
     if callable(message):
         return message()
-    return message or repr(predicate)
+    if message:
+        return message
+    try:  # unnamed: the predicate's own line says what was awaited
+        return inspect.getsource(predicate).strip()  # type: ignore[arg-type]
+    except (OSError, TypeError):
+        return repr(predicate)
 
 
 def wait_until(predicate: Callable[[], T], timeout: float = 30.0, interval: float = 0.02, message: Message = "") -> T:
