@@ -37,6 +37,7 @@ from controlplane.eventlog.models import Event
 from controlplane.iam import actions as iam
 from controlplane.tenancy import actions as tenancy
 from controlplane.tenancy.models import Tenant
+from tests import waiting
 from tests.agents.live import database_url
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -52,13 +53,8 @@ def free_port() -> int:
 
 
 def wait_until(predicate, timeout: float = 60.0, message: str = "condition", every: float = 0.2):
-    deadline = time.monotonic() + timeout
-    while True:
-        value = predicate()
-        if value:
-            return value
-        assert time.monotonic() < deadline, f"timed out waiting for {message}"
-        time.sleep(every)
+    """tests/waiting.py's wait, with this file's more generous default (real processes on a shared machine)."""
+    return waiting.wait_until(predicate, timeout=timeout, interval=every, message=message)
 
 
 def shared_database_url() -> str:
@@ -80,7 +76,7 @@ class ControlPlane:
             CONTROLPLANE_DATA_DIR=str(data_dir),
             CONTROLPLANE_SECRET_KEY=settings.SECRET_KEY,  # operator tokens minted by this test are valid there
             CONTROLPLANE_AGENT_HEARTBEAT_SECONDS="1",
-            CONTROLPLANE_LOG_LEVEL="WARNING",
+            CONTROLPLANE_LOG_LEVEL="DEBUG",  # the polls' parked lines (controlplane/agents/wakeup.py)
         )
         if os.environ.get("CONTROLPLANE_REDIS_URL"):
             self.env["CONTROLPLANE_REDIS_URL"] = os.environ["CONTROLPLANE_REDIS_URL"]
@@ -107,6 +103,10 @@ class ControlPlane:
                 return False
 
         wait_until(up, message="daphne answering")
+
+    def parked(self, agent_id: str) -> int:
+        """How many times a poll of ``agent_id`` has parked in the running daphne (it logs each at DEBUG)."""
+        return (self.data_dir / f"daphne-{self.starts}.log").read_text().count(f"poll parked: agent {agent_id},")
 
     def stop(self) -> None:
         if self.proc is not None and self.proc.poll() is None:
@@ -410,9 +410,8 @@ def test_refusals_are_recorded_and_audited(world):
 
     # 3. expired: the node freezes (SIGSTOP) while its long poll is answered, and wakes after the expiry (its
     #    skew allowance is configured to 0 above)
-    count = polls(agent)
-    wait_until(lambda: polls(agent) > count, message="a fresh long poll")
-    time.sleep(0.3)  # the poll request is on its way / waiting on the server (for up to `wait` seconds)
+    parked = world["server"].parked(agent_id)
+    wait_until(lambda: world["server"].parked(agent_id) > parked, message="a fresh long poll waiting in daphne")
     agent.proc.send_signal(signal.SIGSTOP)
     try:
         late = op.request(agent_id, "service.status", expires_in_seconds=10)
