@@ -36,6 +36,7 @@ import pytest
 from websockets.sync.client import connect
 
 from controlplane.seatunnel.emulator.process import EmulatorMember
+from tests.waiting import wait_until
 
 pytestmark = pytest.mark.timeout(300)
 
@@ -66,14 +67,7 @@ def free_port() -> int:
 
 def wait_for(check: Callable[[], Any], what: str, timeout: float = 90.0, every: float = 0.25, logs=None) -> Any:  # type: ignore[no-untyped-def]
     """Poll until ``check()`` is truthy; a deadline, not a timed assertion (CI machines are slow and shared)."""
-    deadline = time.monotonic() + timeout
-    while True:
-        value = check()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {what}" + (f"\n{logs()}" if logs else ""))
-        time.sleep(every)
+    return wait_until(check, timeout=timeout, interval=every, message=lambda: what + (f"\n{logs()}" if logs else ""))
 
 
 # --- the control plane's environment and database ----------------------------------------------------------------
