@@ -225,10 +225,12 @@ ALL_TYPES = [
 def write_config(world: dict, allow: list[str], poll_wait: int = 25, skew: int | None = None) -> Path:
     port = world["zeta_port"]
     worker_port = free_port()
-    # worker.start takes a few seconds (it waits for a readiness URL that answers after 3 s): long enough to
-    # stop the control plane while it runs.
+    # worker.start waits for a readiness URL that answers only once the test creates the gate file: the test
+    # stops the control plane while the action runs, then lets it finish.
+    gate = world["tmp"] / "worker-may-start"
     slow_worker = (
-        "import runpy, sys, time; time.sleep(3); "
+        f"import os, runpy, sys; sys.path.insert(0, {str(ROOT)!r}); from tests.waiting import wait_until; "
+        f"wait_until(lambda: os.path.exists({str(gate)!r}), timeout=120, message='the gate'); "
         f"sys.argv = ['http.server', '--bind', '127.0.0.1', '{worker_port}']; "
         "runpy.run_module('http.server', run_name='__main__')"
     )
@@ -445,6 +447,7 @@ def test_the_agent_rides_out_a_control_plane_restart(world):
     action_id = op.request(agent_id, "worker.start", {"timeout_seconds": 60})
     wait_until(lambda: op.action(action_id)["state"] == "RUNNING", message="the worker start running")
     server.stop()  # the control plane goes away while the action runs
+    (world["tmp"] / "worker-may-start").touch()  # and the worker may now come up
     pending = world["state"] / "outbox" / f"{action_id}.json"
     wait_until(pending.exists, message="the finished result waiting in the outbox", timeout=60)
     assert json.loads(pending.read_text())["body"]["status"] == "succeeded"
