@@ -77,7 +77,7 @@ def test_refusals_are_reported_with_their_codes(cp, make_agent):
 
 def test_the_same_action_id_runs_once_and_its_result_is_sent_again(cp, make_agent, tmp_path):
     marker = tmp_path / "starts.txt"
-    script = f"open({str(marker)!r}, 'a').write('started\\n'); import time; time.sleep(600)"
+    script = f"open({str(marker)!r}, 'a').write('started\\n'); import signal; signal.pause()"
     harness = make_agent(
         {
             "allowlist": {"types": ["service.start", "service.status"]},
@@ -104,7 +104,7 @@ def test_progress_streams_output_and_a_cancel_stops_the_action(cp, make_agent, t
             "allowlist": {"types": ["service.start", "log.tail"]},
             "service": {
                 "manager": "process",
-                "command": [sys.executable, "-c", "import time; time.sleep(600)"],
+                "command": [sys.executable, "-c", "import signal; signal.pause()"],
                 "ready_url": "http://127.0.0.1:9/never",
                 "ready_timeout_seconds": 600,
             },

@@ -98,7 +98,7 @@ def test_the_emulator_under_the_supervisor(tmp_path, emulator_table):
 
 
 def test_a_child_that_dies_is_failed_until_started_again(tmp_path):
-    manager = make(tmp_path, {"command": [sys.executable, "-c", "import time; time.sleep(600)"]})
+    manager = make(tmp_path, {"command": [sys.executable, "-c", "import signal; signal.pause()"]})
     pid = manager.start(10)["status"]["pid"]
     os.kill(pid, signal.SIGKILL)  # dies behind the supervisor's back
     wait_until(lambda: manager.status().state == "failed", timeout=10, message="the supervisor to see the child died")
@@ -127,8 +127,8 @@ def test_a_child_that_exits_before_it_is_ready_fails_the_start(tmp_path):
 
 def test_a_child_that_ignores_sigterm_is_killed_after_the_timeout(tmp_path):
     script = (
-        "import signal, time; signal.signal(signal.SIGTERM, signal.SIG_IGN); "
-        "print('handler', 'installed', flush=True); time.sleep(600)"
+        "import signal; signal.signal(signal.SIGTERM, signal.SIG_IGN); "
+        "print('handler', 'installed', flush=True); signal.pause()"
     )
     manager = make(tmp_path, {"command": [sys.executable, "-c", script], "stop_timeout_seconds": 1})
     pid = manager.start(10)["status"]["pid"]
@@ -142,9 +142,9 @@ def test_a_child_that_ignores_sigterm_is_killed_after_the_timeout(tmp_path):
 def test_stop_reaches_the_whole_process_group(tmp_path):
     # a start script that forks the real server (like seatunnel-cluster.sh starts java)
     script = (
-        "import subprocess, sys, time; "
-        "c = subprocess.Popen([sys.executable, '-c', 'import time; time.sleep(600)']); "
-        "print(c.pid, flush=True); time.sleep(600)"
+        "import signal, subprocess, sys; "
+        "c = subprocess.Popen([sys.executable, '-c', 'import signal; signal.pause()']); "
+        "print(c.pid, flush=True); signal.pause()"
     )
     manager = make(tmp_path, {"command": [sys.executable, "-c", script], "stop_timeout_seconds": 5})
     manager.start(10)

@@ -11,10 +11,10 @@ from pathlib import Path
 from controlplane.console.supervisor import Child, Supervisor
 from tests.waiting import wait_until
 
-SLEEPER = "import time\nprint('up', flush=True)\nwhile True: time.sleep(0.1)"
+SLEEPER = "import signal\nprint('up', flush=True)\nsignal.pause()"  # lives until signalled
 STUBBORN = (
-    "import signal, time\nsignal.signal(signal.SIGTERM, signal.SIG_IGN)\nprint('up', flush=True)\n"
-    "while True: time.sleep(0.1)"
+    "import signal\nsignal.signal(signal.SIGTERM, signal.SIG_IGN)\nprint('up', flush=True)\n"
+    "signal.pause()"  # SIGTERM is ignored (pause does not return): only SIGKILL ends it
 )
 
 
