@@ -169,6 +169,7 @@ async def app(scope: Scope, receive: Receive, send: Send) -> None:
             if remaining <= 0 or not await wakeup.wait(agent.id, remaining, _watch_check):
                 break
             if left.is_set():
+                log.debug("agent %s left its poll: nothing claimed", agent.id)
                 return  # claiming now would hand the action to a closed connection (redelivered only later)
             envelopes = await _claim(agent)
     except DomainError as exc:

@@ -8,10 +8,11 @@ import os
 import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
+
+from tests.waiting import wait_until
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -43,16 +44,6 @@ class AgentProcess:
     @property
     def output(self) -> str:
         return self.log.read_text()
-
-
-def wait_until(predicate, timeout: float = 30.0, message: str = "condition"):
-    deadline = time.monotonic() + timeout
-    while True:
-        value = predicate()
-        if value:
-            return value
-        assert time.monotonic() < deadline, f"timed out waiting for {message}"
-        time.sleep(0.05)
 
 
 @pytest.mark.parametrize(

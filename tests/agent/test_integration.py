@@ -37,6 +37,7 @@ from controlplane.eventlog.models import Event
 from controlplane.iam import actions as iam
 from controlplane.tenancy import actions as tenancy
 from controlplane.tenancy.models import Tenant
+from tests import waiting
 from tests.agents.live import database_url
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -52,13 +53,8 @@ def free_port() -> int:
 
 
 def wait_until(predicate, timeout: float = 60.0, message: str = "condition", every: float = 0.2):
-    deadline = time.monotonic() + timeout
-    while True:
-        value = predicate()
-        if value:
-            return value
-        assert time.monotonic() < deadline, f"timed out waiting for {message}"
-        time.sleep(every)
+    """tests/waiting.py's wait, with this file's more generous default (real processes on a shared machine)."""
+    return waiting.wait_until(predicate, timeout=timeout, interval=every, message=message)
 
 
 def shared_database_url() -> str:
@@ -80,7 +76,7 @@ class ControlPlane:
             CONTROLPLANE_DATA_DIR=str(data_dir),
             CONTROLPLANE_SECRET_KEY=settings.SECRET_KEY,  # operator tokens minted by this test are valid there
             CONTROLPLANE_AGENT_HEARTBEAT_SECONDS="1",
-            CONTROLPLANE_LOG_LEVEL="WARNING",
+            CONTROLPLANE_LOG_LEVEL="DEBUG",  # the polls' parked lines (controlplane/agents/wakeup.py)
         )
         if os.environ.get("CONTROLPLANE_REDIS_URL"):
             self.env["CONTROLPLANE_REDIS_URL"] = os.environ["CONTROLPLANE_REDIS_URL"]
@@ -107,6 +103,10 @@ class ControlPlane:
                 return False
 
         wait_until(up, message="daphne answering")
+
+    def parked(self, agent_id: str) -> int:
+        """How many times a poll of ``agent_id`` has parked in the running daphne (it logs each at DEBUG)."""
+        return (self.data_dir / f"daphne-{self.starts}.log").read_text().count(f"poll parked: agent {agent_id},")
 
     def stop(self) -> None:
         if self.proc is not None and self.proc.poll() is None:
@@ -225,10 +225,12 @@ ALL_TYPES = [
 def write_config(world: dict, allow: list[str], poll_wait: int = 25, skew: int | None = None) -> Path:
     port = world["zeta_port"]
     worker_port = free_port()
-    # worker.start takes a few seconds (it waits for a readiness URL that answers after 3 s): long enough to
-    # stop the control plane while it runs.
+    # worker.start waits for a readiness URL that answers only once the test creates the gate file: the test
+    # stops the control plane while the action runs, then lets it finish.
+    gate = world["tmp"] / "worker-may-start"
     slow_worker = (
-        "import runpy, sys, time; time.sleep(3); "
+        f"import os, runpy, sys; sys.path.insert(0, {str(ROOT)!r}); from tests.waiting import wait_until; "
+        f"wait_until(lambda: os.path.exists({str(gate)!r}), timeout=120, message='the gate'); "
         f"sys.argv = ['http.server', '--bind', '127.0.0.1', '{worker_port}']; "
         "runpy.run_module('http.server', run_name='__main__')"
     )
@@ -410,9 +412,8 @@ def test_refusals_are_recorded_and_audited(world):
 
     # 3. expired: the node freezes (SIGSTOP) while its long poll is answered, and wakes after the expiry (its
     #    skew allowance is configured to 0 above)
-    count = polls(agent)
-    wait_until(lambda: polls(agent) > count, message="a fresh long poll")
-    time.sleep(0.3)  # the poll request is on its way / waiting on the server (for up to `wait` seconds)
+    parked = world["server"].parked(agent_id)
+    wait_until(lambda: world["server"].parked(agent_id) > parked, message="a fresh long poll waiting in daphne")
     agent.proc.send_signal(signal.SIGSTOP)
     try:
         late = op.request(agent_id, "service.status", expires_in_seconds=10)
@@ -446,6 +447,7 @@ def test_the_agent_rides_out_a_control_plane_restart(world):
     action_id = op.request(agent_id, "worker.start", {"timeout_seconds": 60})
     wait_until(lambda: op.action(action_id)["state"] == "RUNNING", message="the worker start running")
     server.stop()  # the control plane goes away while the action runs
+    (world["tmp"] / "worker-may-start").touch()  # and the worker may now come up
     pending = world["state"] / "outbox" / f"{action_id}.json"
     wait_until(pending.exists, message="the finished result waiting in the outbox", timeout=60)
     assert json.loads(pending.read_text())["body"]["status"] == "succeeded"

@@ -47,6 +47,7 @@ def measure(urls: list[str]) -> dict[str, Any]:
     from controlplane.jobs.models import Job, Run
     from controlplane.seatunnel import client as zeta
     from controlplane.tenancy import actions as tenancy
+    from tests.waiting import wait_until
 
     requests = {"n": 0}
     original = zeta.ZetaClient._call
@@ -87,7 +88,22 @@ def measure(urls: list[str]) -> dict[str, Any]:
     for run_id in runs:
         engine.submit(run_id, 0)
     submit_s = time.perf_counter() - t0
-    time.sleep(0.5)  # the emulated engines move their jobs to RUNNING
+
+    def engine_states() -> list[set[str]]:
+        """Per engine, the states of the jobs it holds (outside the measured passes: their requests are not counted
+        against them)."""
+        states = []
+        for url in urls:
+            with zeta.ZetaClient(url) as client:
+                states.append({str(j.state) for j in client.running_jobs() + client.finished_jobs()})
+        return states
+
+    wait_until(
+        lambda: all(s == {"RUNNING"} for s in engine_states()),
+        timeout=120,
+        interval=0.1,
+        message=lambda: f"every engine's jobs RUNNING: {engine_states()}",
+    )
 
     def sync_pass() -> tuple[float, int, int]:
         before = requests["n"]
@@ -102,7 +118,12 @@ def measure(urls: list[str]) -> dict[str, Any]:
     for run_id in runs:
         engine.record(run_id, lambda s, run_id=run_id: aggregate.stop(s, run_id=run_id, savepoint=False), "bench")
         engine.stop(run_id)
-    time.sleep(0.6)  # CANCELING -> CANCELED on the engines
+    wait_until(
+        lambda: all(s == {"CANCELED"} for s in engine_states()),
+        timeout=120,
+        interval=0.1,
+        message=lambda: f"every engine's jobs CANCELED: {engine_states()}",
+    )
     stop_passes = []
     while Run.unscoped.exclude(state="STOPPED").exists() and len(stop_passes) < 10:
         stop_passes.append(sync_pass())

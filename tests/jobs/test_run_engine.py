@@ -17,6 +17,7 @@ from controlplane.seatunnel.client import ZetaClient
 from controlplane.seatunnel.emulator.process import emulator_process
 from controlplane.secrets import actions as secrets
 from controlplane.tenancy import actions as tenancy
+from tests.waiting import wait_until
 
 pytestmark = pytest.mark.django_db
 
@@ -75,16 +76,14 @@ def start(meta, job, django_capture_on_commit_callbacks) -> Run:
     return Run.unscoped.get(id=run_id)
 
 
-def settle(run: Run, *states: str, rounds: int = 100) -> Run:
-    import time
-
-    for _ in range(rounds):
+def settle(run: Run, *states: str) -> Run:
+    def arrived() -> bool:
         engine.sync_cluster(run.cluster_id)
         run.refresh_from_db()
-        if run.state in states:
-            return run
-        time.sleep(0.05)
-    raise AssertionError(f"run stayed {run.state}")
+        return run.state in states
+
+    wait_until(arrived, interval=0.05, message=lambda: f"run in {states}, it stayed {run.state}")
+    return run
 
 
 def engine_copies(zeta, run: Run) -> int:

@@ -25,6 +25,7 @@ from controlplane.live import admission
 from controlplane.live.hub import hub
 from tests.eventlog.events import ThingHappened
 from tests.live.world import LiveWorld, append_to_run, build
+from tests.waiting import wait_until_async
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -300,17 +301,23 @@ def test_a_resume_racing_with_appends_has_no_gap_and_no_duplicate(world):
         start = (await database_sync_to_async(append_to_run)(world, 1))[0]
         writer_done = asyncio.Event()
 
+        written = [0]
+
         async def writer() -> None:
-            for n in range(60):
+            for n in range(60):  # each append awaits a thread: the clients' connects run in between
                 await database_sync_to_async(append_to_run)(world, 1, "acme", n)
-                await asyncio.sleep(0)
+                written[0] += 1
             writer_done.set()
 
         task = asyncio.create_task(writer())
         clients = []
         for _ in range(6):
             clients.append(await opened(f"{run}?after={start}", token=world.tokens["viewer"]))
-            await asyncio.sleep(0.01)
+            # the next client's seam falls later: at least one more append (or the writer is done)
+            mark = written[0]
+            await wait_until_async(
+                lambda mark=mark: written[0] > mark or writer_done.is_set(), message="another append"
+            )
         await task
         for communicator in clients:
             messages = await receive(communicator, 60)

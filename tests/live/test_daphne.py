@@ -9,7 +9,6 @@ the test passes only if the notices really wake the tailer).
 from __future__ import annotations
 
 import threading
-import time
 
 import pytest
 from django.conf import settings
@@ -17,6 +16,7 @@ from django.conf import settings
 from controlplane.live import commit_notices
 from tests.live.servers import Daphne, Follower, RedisServer
 from tests.live.world import append_to_run, build
+from tests.waiting import wait_until
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -56,8 +56,13 @@ def test_a_client_that_drops_and_resumes_gets_every_event_once_in_order(server):
     appended: list[int] = []
     for n in range(EVENTS):
         appended += append_to_run(world, 1, "acme", n)
-        if n % 10 == 0:
-            time.sleep(0.02)  # let the stream be live rather than one burst
+        if n % 10 == 0:  # a live stream rather than one burst: the follower is at most ten behind
+            behind = len(appended) - 10
+            wait_until(
+                lambda behind=behind: len(follower.received) >= behind or follower.error,
+                timeout=WAIT,
+                message=lambda: f"the follower within ten events:\n{server.output()}",
+            )
     follower.join(WAIT * 3)
     assert not follower.is_alive(), f"{len(follower.received)} of {EVENTS} received\n{server.output()}"
     assert follower.error is None, f"{follower.error!r}\n{server.output()}"

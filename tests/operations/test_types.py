@@ -20,6 +20,7 @@ from controlplane.operations import actions, engine
 from controlplane.operations.domain.states import TERMINAL
 from controlplane.operations.models import Operation, OperationStep
 from tests.operations.agent_sim import SimAgent, register_agent, succeed
+from tests.waiting import wait_until
 
 pytestmark = pytest.mark.django_db
 
@@ -75,27 +76,34 @@ def start_stream(place, on=None) -> str:  # type: ignore[no-untyped-def]
         manifest = run_actions.build_manifest(job, version, on, place.meta, "on the 3.x cluster")
         run_id = run_actions._request(metadata=place.meta, job=job, manifest=manifest, reason="manual")
     run_engine.submit(run_id, 0)
-    deadline = time.monotonic() + 30
-    while Run.unscoped.get(id=run_id).state != "RUNNING":
-        assert time.monotonic() < deadline, Run.unscoped.get(id=run_id).state
+
+    def running() -> bool:
+        if Run.unscoped.get(id=run_id).state == "RUNNING":
+            return True
         run_engine.sync_cluster((on or place.cluster).id)
-        time.sleep(0.1)
+        return False
+
+    wait_until(running, interval=0.1, message=lambda: f"the run RUNNING, it is {Run.unscoped.get(id=run_id).state}")
     return run_id
 
 
 def drive(op_id: str, agents: list[SimAgent], outcome=succeed, runs: RunWorker | None = None, seconds: float = 60):  # type: ignore[no-untyped-def]
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
+    def finished() -> Operation | None:
+        """One round of the world (the engine, the agents, the run worker); the operation once it ended."""
         engine.advance(op_id)
         for agent in agents:
             agent.serve(outcome)
         if runs is not None:
             runs.pump()
         op = Operation.unscoped.get(id=op_id)
-        if op.state in {str(s) for s in TERMINAL}:
-            return op
-        time.sleep(0.02)
-    raise AssertionError(f"operation stayed {Operation.unscoped.get(id=op_id).state}: {steps(op_id)}")
+        return op if op.state in {str(s) for s in TERMINAL} else None
+
+    return wait_until(
+        finished,
+        timeout=seconds,
+        interval=0.02,
+        message=lambda: f"the operation to end, it is {Operation.unscoped.get(id=op_id).state}: {steps(op_id)}",
+    )
 
 
 def steps(op_id: str) -> dict[str, str]:

@@ -55,13 +55,15 @@ def jdbc_to_console(driver: str = "com.mysql.cj.jdbc.Driver") -> dict:
 
 
 def wait_for(client: ZetaClient, job_id: int, *states: JobState, timeout: float = 8.0) -> JobInfo:
-    deadline = time.monotonic() + timeout
-    while True:
-        info = client.job_info(job_id)
-        if info.state in states:
-            return info
-        assert time.monotonic() < deadline, f"job stuck in {info.state}"
-        time.sleep(0.1)
+    last: dict[str, JobInfo] = {}
+
+    def arrived() -> JobInfo | None:
+        last["info"] = client.job_info(job_id)
+        return last["info"] if last["info"].state in states else None
+
+    return wait_until(
+        arrived, timeout=timeout, interval=0.1, message=lambda: f"job in {states}, stuck in {last['info'].state}"
+    )
 
 
 def dead_port() -> int:
