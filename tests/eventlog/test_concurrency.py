@@ -38,8 +38,8 @@ class Abandon(Exception):
     """Raised inside a writer's transaction to roll it back after its positions were drawn."""
 
 
-def _meta(i: int) -> Metadata:
-    return Metadata(tenant_id=f"t-{i % 2}", actor=Actor("system", f"writer-{i}"))
+def _meta(i: int, tenant_id: str | None = None) -> Metadata:
+    return Metadata(tenant_id=tenant_id or f"t-{i % 2}", actor=Actor("system", f"writer-{i}"))
 
 
 def _writer(i: int, acked: list[int], errors: list[BaseException], slow: float) -> None:
@@ -66,7 +66,7 @@ def _writer(i: int, acked: list[int], errors: list[BaseException], slow: float) 
         if i < 2:  # two writers also drive a real aggregate with a synchronous projector
             tid = tenancy.do_create_tenant(metadata=_meta(i), name=f"Tenant {i}", slug=f"tenant-{i}")
             for w in range(5):
-                tenancy.do_create_workspace(metadata=_meta(i), tenant_id=tid, name=f"W{w}", slug=f"w{w}")
+                tenancy.do_create_workspace(metadata=_meta(i, tid), tenant_id=tid, name=f"W{w}", slug=f"w{w}")
                 time.sleep(rng.uniform(0, slow))
     except BaseException as exc:  # reported by the test
         errors.append(exc)
