@@ -1,5 +1,5 @@
-"""The interface the operations engine uses to run actions on agents. Stable: controlplane/operations codes
-against exactly these functions (docs/AGENTS.md, "For the operations engine")."""
+"""The interface operations use to run actions on agents. Stable: controlplane/operations codes
+against exactly these functions (docs/AGENTS.md, "For operations")."""
 
 from __future__ import annotations
 

@@ -43,7 +43,7 @@ def plan_operation(*, cluster: Cluster, type: str, params: dict[str, Any]) -> pl
 
 def do_request_operation(*, metadata: Metadata, cluster: Cluster, type: str, params: dict[str, Any]) -> str:
     """Plan and record a new operation; a worker starts it after commit. Returns the operation id."""
-    from controlplane.operations.engine import enqueue
+    from controlplane.operations.runner import enqueue
 
     planned = plans.plan(type, cluster, params)
     operation_id = uuid.uuid4().hex
@@ -82,7 +82,7 @@ def do_cancel_operation(
     *, metadata: Metadata, operation: Operation, reason: str = "", expected_version: int | None = None
 ) -> None:
     """Record the cancel; the engine sees it between steps (and forwards it to running agent actions)."""
-    from controlplane.operations.engine import enqueue
+    from controlplane.operations.runner import enqueue
 
     meta = replace(metadata, tenant_id=operation.tenant_id, workspace_id=operation.workspace_id)
 

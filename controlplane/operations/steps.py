@@ -1,6 +1,6 @@
 """Step handlers: the side effects of an operation's steps, one kind per function.
 
-A handler gets a ``StepContext`` and returns ``Done(result)`` or ``Wait(seconds)`` (not finished: the engine frees
+A handler gets a ``StepContext`` and returns ``Done(result)`` or ``Wait(seconds)`` (not finished: the runner frees
 the worker and re-queues the operation after that countdown), or raises ``StepError`` (``transient`` errors are
 retried with backoff as a new attempt). It is called again for the same attempt after a ``Wait`` and after a
 worker died mid-call, so it must be idempotent under the attempt's key: agent actions are requested with a key

@@ -38,7 +38,7 @@ from controlplane.iam.models import ApiToken, Membership
 from controlplane.jobs import engine
 from controlplane.jobs.models import RunTelemetry
 from controlplane.operations import actions as operations
-from controlplane.operations import engine as operation_engine
+from controlplane.operations import runner as operation_runner
 from controlplane.operations.models import Operation
 from controlplane.tenancy.models import Tenant, Workspace
 from tests.api.world import build_world
@@ -216,7 +216,7 @@ def build_everything(settings, tmp_path) -> dict:
         },
     )
     for _ in range(100):
-        operation_engine.advance(driven)
+        operation_runner.advance(driven)
         if Operation.unscoped.get(id=driven).finished_at is not None:
             break
     assert Operation.unscoped.get(id=driven).state == "ROLLED_BACK"

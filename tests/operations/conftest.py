@@ -45,6 +45,6 @@ def place(db) -> Place:  # type: ignore[no-untyped-def]
 
 
 @pytest.fixture(autouse=True)
-def _fast_engine(settings):  # type: ignore[no-untyped-def]
+def _fast_runner(settings):  # type: ignore[no-untyped-def]
     settings.OPERATION_RETRY_BASE_SECONDS = 0
     settings.OPERATION_POLL_SECONDS = 0.05

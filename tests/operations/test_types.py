@@ -16,7 +16,7 @@ from controlplane.jobs import actions as jobs
 from controlplane.jobs import engine as run_engine
 from controlplane.jobs import run_actions
 from controlplane.jobs.models import Job, JobVersion, Run
-from controlplane.operations import actions, engine
+from controlplane.operations import actions, runner
 from controlplane.operations.domain.states import TERMINAL
 from controlplane.operations.models import Operation, OperationStep
 from tests.operations.agent_sim import SimAgent, register_agent, succeed
@@ -86,7 +86,7 @@ def start_stream(place, on=None) -> str:  # type: ignore[no-untyped-def]
 def drive(op_id: str, agents: list[SimAgent], outcome=succeed, runs: RunWorker | None = None, seconds: float = 60):  # type: ignore[no-untyped-def]
     deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:
-        engine.advance(op_id)
+        runner.advance(op_id)
         for agent in agents:
             agent.serve(outcome)
         if runs is not None:
@@ -223,7 +223,7 @@ def test_cancel_is_forwarded_to_the_running_agent_action(place):
     op_id = request(place, "run_action", action="diagnostics.collect", params={})
     keep_running = lambda action: (None, {}, "")  # noqa: E731
     for _ in range(3):
-        engine.advance(op_id)
+        runner.advance(op_id)
         node.serve(keep_running)
     assert Action.unscoped.get().state == "RUNNING"
     actions.do_cancel_operation(metadata=place.meta, operation=Operation.unscoped.get(id=op_id), reason="enough")
@@ -238,7 +238,7 @@ def test_cancel_is_forwarded_to_the_running_agent_action(place):
 def test_an_action_that_expires_unclaimed_is_retried_under_a_new_key(place, settings):
     node = register_agent(place.meta, place.cluster, "node-1", "10.0.0.1:5801")
     op_id = request(place, "run_action", action="service.status", params={})
-    engine.advance(op_id)  # the action is asked for; the agent is offline
+    runner.advance(op_id)  # the action is asked for; the agent is offline
     first = Action.unscoped.get()
     from datetime import timedelta
 

@@ -1,11 +1,11 @@
-"""The engine: advance one operation by one step under its lease (the body of ``operations.advance_operation``).
+"""The runner: advance one operation by one step under its lease (the body of ``operations.advance_operation``).
 
 Each call takes the lease or returns at once (another worker has it: a duplicate delivery changes nothing), asks
 the aggregate what to do next, records a new attempt *before* running its side effect, runs one handler call with
 the lease renewed in the background, records the outcome in a transaction that re-checks the lease, gives the lease
 up and queues the next call after commit (at once, or after a countdown for a step that waits or a retry's
 backoff). A worker killed mid-step leaves its lease to expire; ``recover`` (beat) re-queues the operation, and the
-next worker resumes the same attempt under the same key (docs/OPERATIONS_ENGINE.md).
+next worker resumes the same attempt under the same key (docs/LONG_OPERATIONS.md).
 """
 
 from __future__ import annotations
@@ -38,7 +38,7 @@ MAX_RESUMES = 3  # takeovers of one attempt before it fails with STEP_WORKER_LOS
 MAX_BACKOFF_SECONDS = 300
 HARD_LIMIT_GRACE = 30  # seconds between a step's soft time limit (an exception in the step) and the hard kill
 _BOOKKEEPING = 20  # moves without a handler call (start, record a new attempt, settle) in one task, at most
-# Engine errors that say "try again later" rather than "this cannot work".
+# Errors that say "try again later" rather than "this cannot work".
 TRANSIENT_CODES = frozenset({"ZETA_UNREACHABLE", "EVENTLOG_CONCURRENCY_CONFLICT", "RUN_BUSY", "AGENT_UNREACHABLE"})
 
 
