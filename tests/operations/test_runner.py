@@ -16,10 +16,10 @@ from django.utils import timezone
 from controlplane.eventlog.models import Event
 from controlplane.operations import actions, runner
 from controlplane.operations import lease as leases
-from controlplane.operations.domain import aggregate
 from controlplane.operations.domain.states import TERMINAL
 from controlplane.operations.models import Operation, OperationLease, OperationStep
 from controlplane.operations.steps import step_kind
+from tests.operations.conftest import person
 from tests.operations.kinds import lines, recorded_steps
 
 pytestmark = pytest.mark.django_db
@@ -162,7 +162,7 @@ def test_cancel_between_steps_starts_nothing_new_and_compensates(place, tmp_path
     )
     assert runner.advance(op_id) == "advanced"  # a is done; b is next
     row = Operation.unscoped.get(id=op_id)
-    actions.do_cancel_operation(metadata=place.meta, operation=row, reason="change window closed")
+    actions.do_cancel_operation(metadata=person(place, "ops"), operation=row, reason="change window closed")
     assert Operation.unscoped.get(id=op_id).state == "CANCELLING"
     op = drive(op_id)
     assert op.state == "CANCELLED" and op.cancel_requested_by == "user:ops"
@@ -212,8 +212,8 @@ def test_a_lease_held_by_another_worker_is_left_alone_until_it_expires(place, tm
     # another worker takes the lease, records b's start and dies before recording its outcome
     other = leases.acquire(op_id, seconds=60)
     assert other is not None and leases.acquire(op_id, seconds=60) is None
-    op, _ = actions.load_operation(op_id)
-    runner._record(other, op, lambda s: aggregate.start_step(s, key="b", attempt=1))
+    facts, _ = actions.load_operation(op_id)
+    actions.do_start_step(metadata=place.meta, lease=other, operation=facts, key="b", attempt=1, compensating=False)
     (log.open("a")).write(f"{op_id}:b:do:1\n")  # its side effect happened
     before = event_names(op_id)
     assert runner.advance(op_id) == "busy"
@@ -227,7 +227,7 @@ def test_a_lease_held_by_another_worker_is_left_alone_until_it_expires(place, tm
     assert OperationLease.objects.get(operation_id=op_id).takeovers == 1
     # the dead worker wakes up: its outcome is refused, the log does not move
     with pytest.raises(leases.LeaseLost):
-        runner._record(other, op, lambda s: aggregate.settle(s, lambda o: {}))
+        actions.do_settle_operation(metadata=place.meta, lease=other, operation=facts)
     assert event_names(op_id) == names
 
 
