@@ -40,9 +40,9 @@ def operation_for_system(operation_id: str) -> OperationFacts:
     return state
 
 
-def operation_row_for_system(operation_id: str) -> Operation | None:
-    """The operation's read model, whatever its tenant (the demo seeding waits on it)."""
-    return Operation.unscoped.filter(id=operation_id).first()
+def operation_row_for_system(operation_id: str) -> Operation:
+    """The operation's read model, whatever its tenant (the demo seeding waits on it); DoesNotExist if unknown."""
+    return Operation.unscoped.get(id=operation_id)
 
 
 def cluster_has_operations_for_system(cluster_id: str) -> bool:
