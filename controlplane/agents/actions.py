@@ -84,6 +84,12 @@ def poll_timeout() -> int:
     return int(getattr(settings, "AGENT_POLL_TIMEOUT_SECONDS", 25))
 
 
+def _elsewhere(metadata: Metadata, tenant_id: str) -> bool:
+    """Metadata bound to another tenant: the row is answered as unknown there (its own code, as before the
+    writers authorized; ``authorize`` would say NOT_FOUND)."""
+    return metadata.tenant_id not in (None, tenant_id)
+
+
 def action_id_for(tenant_id: str, key: str) -> str:
     """The action id a key stands for: the same key in the same tenant is the same action."""
     return uuid.uuid5(uuid.NAMESPACE_URL, f"seatunnel-controlplane:agent-action:{tenant_id}/{key}").hex
@@ -337,7 +343,7 @@ def do_revoke_agent(*, metadata: Metadata, agent_id: str, reason: str = "") -> N
     """Revoke the credential: every later request answers 401 AGENT_REVOKED. Its unfinished actions end after
     commit, through the ``agents.revoked_agents_actions`` subscriber (``subscribers.py``)."""
     agent = selectors.agent_for_system(agent_id)
-    if agent is None:
+    if agent is None or _elsewhere(metadata, agent.tenant_id):
         raise AgentError("no such agent", code="AGENT_NOT_FOUND", field="agent_id")
     authorize(metadata, "cluster.update", tenant_id=agent.tenant_id, workspace_id=agent.workspace_id)
     execute(
@@ -390,7 +396,7 @@ def do_request_action(
 ) -> str:
     """Queue a signed action for an agent; the same key again returns the same id and writes nothing."""
     agent = selectors.agent_for_system(agent_id)
-    if agent is None:
+    if agent is None or _elsewhere(metadata, agent.tenant_id):
         raise AgentError("no such agent", code="AGENT_NOT_FOUND", field="agent_id")
     authorize(metadata, "operation.run", tenant_id=agent.tenant_id, workspace_id=agent.workspace_id)
     check_type(action_type)
@@ -581,7 +587,7 @@ def do_store_artifact(
 def do_request_cancel(*, metadata: Metadata, action_id: str) -> None:
     """Cancel an action: a queued one at once, a running one through the agent's next progress answer."""
     row = selectors.action_for_system(action_id)
-    if row is None:
+    if row is None or _elsewhere(metadata, row.tenant_id):
         raise AgentError("no such action", code="AGENT_ACTION_NOT_FOUND")
     authorize(metadata, "operation.cancel", tenant_id=row.tenant_id, workspace_id=row.workspace_id)
     execute_retrying(
