@@ -20,6 +20,7 @@ from controlplane.operations import actions, runner
 from controlplane.operations.domain.states import TERMINAL
 from controlplane.operations.models import Operation, OperationStep
 from tests.operations.agent_sim import SimAgent, register_agent, succeed
+from tests.operations.conftest import person
 
 pytestmark = pytest.mark.django_db
 
@@ -102,15 +103,17 @@ def steps(op_id: str) -> dict[str, str]:
     return {s.key: s.state for s in OperationStep.unscoped.filter(operation_id=op_id)}
 
 
-def request(place, type_name: str, **params) -> str:  # type: ignore[no-untyped-def]
-    return actions.do_request_operation(metadata=place.meta, cluster=place.cluster, type=type_name, params=params)
+def request(place, type_name: str, meta=None, **params) -> str:  # type: ignore[no-untyped-def]
+    return actions.do_request_operation(
+        metadata=meta or place.meta, cluster=place.cluster, type=type_name, params=params
+    )
 
 
 def test_rolling_restart_pauses_streaming_runs_restarts_the_node_waits_for_it_and_resumes(place):
     node = register_agent(place.meta, place.cluster, "node-1", MEMBER)
     stream = start_stream(place)
     engine_job = Run.unscoped.get(id=stream).engine_job_id
-    op_id = request(place, "rolling_restart", batch_size=1)
+    op_id = request(place, "rolling_restart", meta=person(place, "ops"), batch_size=1)
     op = drive(op_id, [node], runs=RunWorker(place.cluster.id))
     assert op.state == "SUCCEEDED", (op.error_code, op.error, steps(op_id))
     assert list(steps(op_id)) == [
@@ -139,9 +142,10 @@ def test_rolling_restart_pauses_streaming_runs_restarts_the_node_waits_for_it_an
     restart = OperationStep.unscoped.get(operation_id=op_id, key="b1.restart")
     assert restart.targets[0]["agent_id"] == node.id and restart.targets[0]["address"] == MEMBER
     assert restart.result["targets"][node.id]["state"] == "SUCCEEDED"
-    # every action names who asked for the operation, and carries the operation and the step it belongs to
+    # every action is asked by the runner on behalf of who asked for the operation (the system, naming that person
+    # in its reason), and carries the operation and the step it belongs to
     requested = Event.objects.filter(event_type="agents.action_requested").values_list("actor_kind", "actor_id")
-    assert set(requested) == {("user", "ops")}
+    assert set(requested) == {("system", "operations.step:user:ops")}
     assert set(Action.unscoped.values_list("operation_id", "step_key")) == {
         (op_id, "b1.restart"),
         (op_id, "b1.health"),
