@@ -201,10 +201,6 @@ def action_for_system(action_id: str) -> Action | None:
     return Action.unscoped.filter(id=action_id).first()
 
 
-def bootstrap_token_for_system(token_id: str) -> BootstrapToken | None:
-    return BootstrapToken.unscoped.filter(id=token_id).first()
-
-
 def unfinished_actions_for_system(agent_id: str) -> list[tuple[str, str]]:
     """(id, state) of the agent's actions that have not ended."""
     rows = Action.unscoped.filter(agent_id=agent_id).exclude(state__in=[str(s) for s in FINAL])
