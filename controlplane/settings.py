@@ -207,7 +207,7 @@ CELERY_BEAT_SCHEDULE = {
     },
 }
 
-# --- Operations (docs/OPERATIONS_ENGINE.md): the lease a worker holds while it advances an operation, how
+# --- Operations (docs/LONG_OPERATIONS.md): the lease a worker holds while it advances an operation, how
 # often beat re-queues operations whose lease expired, the first retry's backoff, a waiting step's re-check.
 OPERATION_LEASE_SECONDS = config.env_int("CONTROLPLANE_OPERATION_LEASE_SECONDS", 60, minimum=2, maximum=3600)
 OPERATION_RECOVER_INTERVAL_SECONDS = config.env_int(

@@ -34,7 +34,7 @@ AGENT_REGISTERED = AGENT_API + "test_a_bootstrap_token_registers_one_agent_and_n
 LIVENESS = AGENT_API + "test_silence_makes_an_agent_stale_then_lost_and_a_heartbeat_brings_it_back"
 AGENT_CANCEL = AGENT_API + "test_a_cancel_reaches_the_agent_in_its_progress_answer"
 
-ENGINE = "tests/operations/test_engine.py::"
+ENGINE = "tests/operations/test_runner.py::"
 OPERATION_OK = ENGINE + "test_a_plan_of_control_plane_steps_succeeds_each_side_effect_once"
 ROLLBACK = ENGINE + "test_a_final_failure_is_not_retried_and_compensates_in_reverse"
 OPERATION_CANCEL = ENGINE + "test_cancel_between_steps_starts_nothing_new_and_compensates"

@@ -106,11 +106,14 @@ def test_data_directory_is_private_under_a_permissive_umask(tmp_path):
             proc.wait()
 
     # Another process of the control plane, also started under umask 022: a task message waits in the broker
-    # (no worker now), and a file published for agents lands among the artifacts.
+    # (no worker now), and a file an agent uploads lands among the artifacts.
     script = (
-        "from controlplane.agents.agent_api import publish_file\n"
+        "import hashlib, io\n"
+        "from controlplane.agents.filestore import store_artifact\n"
         "from controlplane.celery import app\n"
-        "print(publish_file(b'connector bytes'))\n"
+        "sha = hashlib.sha256(b'bundle bytes').hexdigest()\n"
+        "store_artifact(io.BytesIO(b'bundle bytes').read, sha)\n"
+        "print(sha)\n"
         "app.send_task('eventlog.run_subscriptions')\n"
     )
     done = subprocess.run(
@@ -124,6 +127,6 @@ def test_data_directory_is_private_under_a_permissive_umask(tmp_path):
     )
     assert done.returncode == 0, done.stderr
     sha = done.stdout.split()[-1]
-    assert (data_dir / "files" / sha).exists()
+    assert (data_dir / "artifacts" / sha).exists()
     wait_until(lambda: any((data_dir / "broker" / "queue").iterdir()), message="a message in the broker's queue")
     assert loose(data_dir) == []

@@ -42,7 +42,7 @@ pytestmark = pytest.mark.timeout(300)
 ROOT = Path(__file__).resolve().parents[2]
 # 2.3.12: the engine version the control plane has a connector catalog for (a job on a 3.x cluster is refused with
 # JOB_CATALOG_VERSION_UNKNOWN), so the plan pauses the streaming runs cluster-wide before the first batch and resumes
-# them after the last (docs/OPERATIONS_ENGINE.md); the emulator's debug endpoint shows placement and restores.
+# them after the last (docs/LONG_OPERATIONS.md); the emulator's debug endpoint shows placement and restores.
 ENGINE_VERSION = "2.3.12"
 EMULATOR_ARGS = ("--version", ENGINE_VERSION, "--time-scale", "0.3")
 ACTIONS = ["service.status", "service.start", "service.stop", "service.restart", "health.check"]

@@ -21,7 +21,7 @@ from controlplane.asgi import application
 from controlplane.eventlog.models import Event
 from controlplane.iam import actions as iam
 from controlplane.live import admission
-from controlplane.operations import actions, engine
+from controlplane.operations import actions, runner
 from controlplane.operations.actions import operation_stream
 from controlplane.tenancy.models import Tenant
 from tests.operations.agent_sim import register_agent
@@ -71,7 +71,7 @@ def test_an_operation_feed_follows_its_agent_actions_and_resumes_without_gap(tmp
     protocols = [admission.PROTOCOL, f"{admission.BEARER_PROTOCOL_PREFIX}{jwt}"]
 
     def step(operation_id: str) -> None:
-        engine.advance(operation_id)
+        runner.advance(operation_id)
         for node in nodes:
             node.serve()
 

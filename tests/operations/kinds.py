@@ -1,4 +1,4 @@
-"""Control-plane step kinds and an operation type for tests of the engine. Imported by the tests and, with
+"""Control-plane step kinds and an operation type for tests of the runner. Imported by the tests and, with
 ``celery worker --include tests.operations.kinds``, by the real worker processes of the crash tests.
 
 Every side effect is a line in a file (``params.file``) keyed by (operation, step, attempt): a handler that is

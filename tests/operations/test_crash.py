@@ -18,7 +18,7 @@ from datetime import timedelta
 import pytest
 
 from controlplane.eventlog.models import Event
-from controlplane.operations import actions, engine
+from controlplane.operations import actions, runner
 from controlplane.operations.models import Operation, OperationLease
 from tests.operations.conftest import make_place
 from tests.operations.kinds import lines, recorded_steps
@@ -53,7 +53,7 @@ def request_quietly(monkeypatch, steps: list[dict]) -> str:  # type: ignore[no-u
     the workers' broker itself."""
     place = make_place()
     with monkeypatch.context() as patch:
-        patch.setattr(engine, "enqueue", lambda *args, **kwargs: None)
+        patch.setattr(runner, "enqueue", lambda *args, **kwargs: None)
         return actions.do_request_operation(
             metadata=place.meta, cluster=place.cluster, type="testing.steps", params={"steps": steps}
         )

@@ -16,10 +16,11 @@ from controlplane.jobs import actions as jobs
 from controlplane.jobs import engine as run_engine
 from controlplane.jobs import run_actions
 from controlplane.jobs.models import Job, JobVersion, Run
-from controlplane.operations import actions, engine
+from controlplane.operations import actions, runner
 from controlplane.operations.domain.states import TERMINAL
 from controlplane.operations.models import Operation, OperationStep
 from tests.operations.agent_sim import SimAgent, register_agent, succeed
+from tests.operations.conftest import person
 from tests.waiting import wait_until
 
 pytestmark = pytest.mark.django_db
@@ -89,8 +90,8 @@ def start_stream(place, on=None) -> str:  # type: ignore[no-untyped-def]
 
 def drive(op_id: str, agents: list[SimAgent], outcome=succeed, runs: RunWorker | None = None, seconds: float = 60):  # type: ignore[no-untyped-def]
     def finished() -> Operation | None:
-        """One round of the world (the engine, the agents, the run worker); the operation once it ended."""
-        engine.advance(op_id)
+        """One round of the world (the runner, the agents, the run worker); the operation once it ended."""
+        runner.advance(op_id)
         for agent in agents:
             agent.serve(outcome)
         if runs is not None:
@@ -110,15 +111,17 @@ def steps(op_id: str) -> dict[str, str]:
     return {s.key: s.state for s in OperationStep.unscoped.filter(operation_id=op_id)}
 
 
-def request(place, type_name: str, **params) -> str:  # type: ignore[no-untyped-def]
-    return actions.do_request_operation(metadata=place.meta, cluster=place.cluster, type=type_name, params=params)
+def request(place, type_name: str, meta=None, **params) -> str:  # type: ignore[no-untyped-def]
+    return actions.do_request_operation(
+        metadata=meta or place.meta, cluster=place.cluster, type=type_name, params=params
+    )
 
 
 def test_rolling_restart_pauses_streaming_runs_restarts_the_node_waits_for_it_and_resumes(place):
     node = register_agent(place.meta, place.cluster, "node-1", MEMBER)
     stream = start_stream(place)
     engine_job = Run.unscoped.get(id=stream).engine_job_id
-    op_id = request(place, "rolling_restart", batch_size=1)
+    op_id = request(place, "rolling_restart", meta=person(place, "ops"), batch_size=1)
     op = drive(op_id, [node], runs=RunWorker(place.cluster.id))
     assert op.state == "SUCCEEDED", (op.error_code, op.error, steps(op_id))
     assert list(steps(op_id)) == [
@@ -147,9 +150,10 @@ def test_rolling_restart_pauses_streaming_runs_restarts_the_node_waits_for_it_an
     restart = OperationStep.unscoped.get(operation_id=op_id, key="b1.restart")
     assert restart.targets[0]["agent_id"] == node.id and restart.targets[0]["address"] == MEMBER
     assert restart.result["targets"][node.id]["state"] == "SUCCEEDED"
-    # every action names who asked for the operation, and carries the operation and the step it belongs to
+    # every action is asked by the runner on behalf of who asked for the operation (the system, naming that person
+    # in its reason), and carries the operation and the step it belongs to
     requested = Event.objects.filter(event_type="agents.action_requested").values_list("actor_kind", "actor_id")
-    assert set(requested) == {("user", "ops")}
+    assert set(requested) == {("system", "operations.step:user:ops")}
     assert set(Action.unscoped.values_list("operation_id", "step_key")) == {
         (op_id, "b1.restart"),
         (op_id, "b1.health"),
@@ -231,7 +235,7 @@ def test_cancel_is_forwarded_to_the_running_agent_action(place):
     op_id = request(place, "run_action", action="diagnostics.collect", params={})
     keep_running = lambda action: (None, {}, "")  # noqa: E731
     for _ in range(3):
-        engine.advance(op_id)
+        runner.advance(op_id)
         node.serve(keep_running)
     assert Action.unscoped.get().state == "RUNNING"
     actions.do_cancel_operation(metadata=place.meta, operation=Operation.unscoped.get(id=op_id), reason="enough")
@@ -246,7 +250,7 @@ def test_cancel_is_forwarded_to_the_running_agent_action(place):
 def test_an_action_that_expires_unclaimed_is_retried_under_a_new_key(place, settings):
     node = register_agent(place.meta, place.cluster, "node-1", "10.0.0.1:5801")
     op_id = request(place, "run_action", action="service.status", params={})
-    engine.advance(op_id)  # the action is asked for; the agent is offline
+    runner.advance(op_id)  # the action is asked for; the agent is offline
     first = Action.unscoped.get()
     from datetime import timedelta
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from rest_framework import serializers
 
+from controlplane.agents import selectors
 from controlplane.agents.domain.action import MAX_EXPIRY_SECONDS, MIN_EXPIRY_SECONDS
 from controlplane.agents.domain.agent import MAX_TOKEN_SECONDS
 from controlplane.agents.domain.catalog import ACTION_TYPES
@@ -76,7 +77,7 @@ class AgentSerializer(serializers.ModelSerializer):
     def get_last_heartbeat_at(self, agent: Agent) -> str | None:
         seen = self.context.get("liveness", {}).get(agent.id)
         if seen is None and "liveness" not in self.context:
-            seen = AgentLiveness.unscoped.filter(agent_id=agent.id).first()
+            seen = selectors.liveness_get(agent.id)
         return seen.last_heartbeat_at.isoformat() if seen is not None else None
 
 
@@ -96,7 +97,7 @@ class AgentDetailSerializer(AgentSerializer):
         fields = [*AgentSerializer.Meta.fields, "liveness", "facts", "registration_facts", "node"]
 
     def _row(self, agent: Agent) -> AgentLiveness | None:
-        return AgentLiveness.unscoped.filter(agent_id=agent.id).first()
+        return selectors.liveness_get(agent.id)
 
     def get_liveness(self, agent: Agent) -> dict | None:
         row = self._row(agent)
@@ -110,11 +111,7 @@ class AgentDetailSerializer(AgentSerializer):
 
     def get_node(self, agent: Agent) -> dict | None:
         """The cluster member this agent supervises, as the cluster's health poll knows it."""
-        if not agent.cluster_id or not agent.member_address:
-            return None
-        from controlplane.clusters.models import Node
-
-        node = Node.unscoped.filter(cluster_id=agent.cluster_id, address=agent.member_address).first()
+        node = selectors.node_of(agent)
         if node is None:
             return None
         return {"address": node.address, "role": node.role or None, "status": node.status}

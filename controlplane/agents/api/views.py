@@ -15,7 +15,7 @@ from rest_framework.decorators import action
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from controlplane.agents import actions
+from controlplane.agents import actions, selectors
 from controlplane.agents.api.serializers import (
     ActionDetailSerializer,
     ActionRequestSerializer,
@@ -27,7 +27,7 @@ from controlplane.agents.api.serializers import (
     TokenCreateSerializer,
     TokenSerializer,
 )
-from controlplane.agents.models import Action, Agent, AgentLiveness, BootstrapToken
+from controlplane.agents.models import Action, Agent, BootstrapToken
 from controlplane.api.base import TenantViewSet, with_etag
 from controlplane.api.idempotency import idempotent
 from controlplane.api.pagination import Cursor
@@ -96,7 +96,7 @@ class AgentViewSet(mixins.ListModelMixin, TenantViewSet):
         if self.action == "list":
             page_ids = getattr(self, "_page_ids", None)
             if page_ids is not None:
-                context["liveness"] = {r.agent_id: r for r in AgentLiveness.unscoped.filter(agent_id__in=page_ids)}
+                context["liveness"] = selectors.liveness_list(page_ids)
         return context
 
     def list(self, request: Request, tenant: str, workspace: str) -> Response:
