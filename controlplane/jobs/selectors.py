@@ -88,6 +88,10 @@ def live_job_for_system(job_id: str) -> Job | None:
     return Job.unscoped.filter(id=job_id, deleted=False).first()
 
 
+def live_job_named_for_system(workspace_id: str, name: str) -> Job | None:
+    return Job.unscoped.filter(workspace_id=workspace_id, name=name, deleted=False).first()
+
+
 def job_count_for_system(tenant_id: str) -> int:
     """The tenant's live jobs, for its quota."""
     return Job.unscoped.filter(tenant_id=tenant_id, deleted=False).count()
@@ -104,6 +108,10 @@ def run_for_system(run_id: str) -> Run | None:
 
 def runs_for_system(run_ids: list[str]) -> dict[str, Run]:
     return {r.id: r for r in Run.unscoped.filter(id__in=run_ids)}
+
+
+def job_has_runs_for_system(job_id: str) -> bool:
+    return Run.unscoped.filter(job_id=job_id).exists()
 
 
 def active_run_for_system(job_id: str) -> Run | None:

@@ -202,10 +202,9 @@ def agent_action(ctx: StepContext) -> Outcome:
 
 # -- control plane: streaming runs around a restart -------------------------------------------------------
 def _streaming_running(op: Operation) -> list[Any]:
-    from controlplane.jobs.models import Run
+    from controlplane.jobs.selectors import running_streaming_runs_for_system
 
-    rows = Run.unscoped.filter(tenant_id=op.tenant_id, cluster_id=op.cluster_id, state="RUNNING").order_by("id")
-    return [r for r in rows if str(r.manifest.get("mode", "")).upper() == "STREAMING"]
+    return running_streaming_runs_for_system(op.tenant_id, op.cluster_id)
 
 
 def _ours(journal: list[dict], key: str) -> list[str]:
@@ -246,7 +245,7 @@ def pause_runs(ctx: StepContext) -> Outcome:
     written to the journal in the transaction that asks for it, so a resumed attempt knows which runs are ours
     (and the compensation resumes exactly those)."""
     from controlplane.jobs import run_actions
-    from controlplane.jobs.models import Run
+    from controlplane.jobs.selectors import runs_for_system
 
     ours = _ours(ctx.journal(), "paused_run")
     candidates = _streaming_running(ctx.operation)
@@ -267,7 +266,7 @@ def pause_runs(ctx: StepContext) -> Outcome:
                 raise
             continue  # it stopped running since it was read: nothing to pause
         ours.append(run.id)
-    states = dict(Run.unscoped.filter(id__in=ours).values_list("id", "state"))
+    states = {run_id: run.state for run_id, run in runs_for_system(ours).items()}
     if any(states.get(r) in ("RUNNING", "STOPPING", "SUBMITTING") for r in ours):
         return Wait(poll_seconds())
     not_paused = {r: states.get(r, "") for r in ours if states.get(r) != "PAUSED"}
@@ -288,7 +287,7 @@ def resume_runs(ctx: StepContext) -> Outcome:
     """Resume the runs a pause step of this operation paused (``params.pause_step``, or the step itself when this
     is its compensation). Done when none is PAUSED any more and each was taken by the engine or ended."""
     from controlplane.jobs import run_actions
-    from controlplane.jobs.models import Run
+    from controlplane.jobs.selectors import runs_for_system
 
     source = ctx.spec.key if ctx.compensating else ctx.spec.params["pause_step"]
     paused = _ours(ctx.journal(source), "paused_run")
@@ -296,7 +295,7 @@ def resume_runs(ctx: StepContext) -> Outcome:
     for entry in ctx.journal():
         if entry.get("resumed_run") and entry.get("key") == ctx.key:
             asked[entry["resumed_run"]] = datetime.fromisoformat(entry["at"])
-    runs = {r.id: r for r in Run.unscoped.filter(id__in=paused)}
+    runs = runs_for_system(paused)
     for run_id in paused:
         run = runs.get(run_id)
         if run is None or run.state != "PAUSED":
@@ -308,7 +307,7 @@ def resume_runs(ctx: StepContext) -> Outcome:
                 f"resuming run {run_id}", detail={"resumed_run": run_id, "key": ctx.key, "at": ctx.now.isoformat()}
             )
             run_actions.do_resume_run(metadata=ctx.metadata, run=run)
-    runs = {r.id: r for r in Run.unscoped.filter(id__in=paused)}
+    runs = runs_for_system(paused)
     waiting = [
         r
         for r in runs.values()
