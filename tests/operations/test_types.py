@@ -37,6 +37,11 @@ def _as_worker(run: Run, task: str) -> Metadata:
     return Metadata.for_system(run.tenant_id, reason=task, workspace_id=run.workspace_id)
 
 
+def _as_tests(place) -> Metadata:  # type: ignore[no-untyped-def]
+    """For the jobs writers the tests call to set the scene (not about who acts): the control plane itself."""
+    return Metadata.for_system(place.tenant_id, reason="tests", workspace_id=place.workspace_id)
+
+
 def stop_on_engine(run_id: str) -> None:
     run = Run.unscoped.get(id=run_id)
     runner.stop(run, metadata=_as_worker(run, "jobs.stop_run"))
@@ -75,7 +80,7 @@ def start_stream(place, on=None) -> str:  # type: ignore[no-untyped-def]
     """A streaming run RUNNING on the emulator of ``place.cluster`` (or of ``on``: a 3.x cluster, which has no
     connector catalog yet to validate a job against, so the job is made on the 2.3 one and run there)."""
     job_id = jobs.do_create_job(
-        metadata=place.meta,
+        metadata=_as_tests(place),
         tenant_id=place.tenant_id,
         workspace_id=place.workspace_id,
         name=f"stream-{time.monotonic_ns()}",
@@ -84,11 +89,11 @@ def start_stream(place, on=None) -> str:  # type: ignore[no-untyped-def]
     )
     job = Job.unscoped.get(id=job_id)
     if on is None:
-        run_id = run_actions.do_start_run(metadata=place.meta, job=job)
+        run_id = run_actions.do_start_run(metadata=_as_tests(place), job=job)
     else:
         version = JobVersion.unscoped.get(job_id=job_id, version=job.current_version)
-        manifest = run_actions.build_manifest(job, version, on, place.meta, "on the 3.x cluster")
-        run_id = run_actions._request(metadata=place.meta, job=job, manifest=manifest, reason="manual")
+        manifest = run_actions.build_manifest(job, version, on, _as_tests(place), "on the 3.x cluster")
+        run_id = run_actions._request(metadata=_as_tests(place), job=job, manifest=manifest, reason="manual")
     submit_to_engine(run_id, 0)
     deadline = time.monotonic() + 30
     while Run.unscoped.get(id=run_id).state != "RUNNING":
@@ -161,7 +166,7 @@ def test_rolling_restart_pauses_streaming_runs_restarts_the_node_waits_for_it_an
         (op_id, "b1.restart"),
         (op_id, "b1.health"),
     }
-    run_actions.do_stop_run(metadata=place.meta, run=run)  # leave the emulator quiet
+    run_actions.do_stop_run(metadata=_as_tests(place), run=run)  # leave the emulator quiet
     stop_on_engine(stream)
 
 
@@ -187,7 +192,7 @@ def test_a_failed_restart_rolls_back_by_resuming_the_paused_runs(place):
     compensation = OperationStep.unscoped.get(operation_id=op_id, key="pause-streaming-runs").compensation_result
     assert compensation == {"resumed": [stream], "not_running": {}}
     assert Run.unscoped.get(id=stream).state in ("RUNNING", "SUBMITTING")  # never left paused
-    run_actions.do_stop_run(metadata=place.meta, run=Run.unscoped.get(id=stream))
+    run_actions.do_stop_run(metadata=_as_tests(place), run=Run.unscoped.get(id=stream))
     stop_on_engine(stream)
 
 
@@ -422,7 +427,7 @@ def test_on_3x_a_rolling_restart_pauses_only_the_runs_on_each_batch_and_resumes_
     assert OperationStep.unscoped.get(operation_id=op_id, key="b1.resume").result["resumed"] == [stream]
     run = Run.unscoped.get(id=stream)
     assert run.state in ("RUNNING", "SUBMITTING") and run.acknowledged
-    run_actions.do_stop_run(metadata=place3.meta, run=run)
+    run_actions.do_stop_run(metadata=_as_tests(place3), run=run)
     stop_on_engine(stream)
 
 
@@ -455,5 +460,5 @@ def test_on_3x_a_node_without_tasks_pauses_nothing(place3, tmp_path):
     assert Run.unscoped.get(id=stream).state == "RUNNING"
     assert pause_on(MEMBER) == {"paused": [stream]}
     assert Run.unscoped.get(id=stream).state in ("RUNNING", "SUBMITTING")
-    run_actions.do_stop_run(metadata=place3.meta, run=Run.unscoped.get(id=stream))
+    run_actions.do_stop_run(metadata=_as_tests(place3), run=Run.unscoped.get(id=stream))
     stop_on_engine(stream)
