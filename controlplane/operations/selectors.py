@@ -13,7 +13,6 @@ from controlplane.operations.models import Operation, OperationStep
 
 if TYPE_CHECKING:
     from controlplane.clusters.models import Cluster, Health, Node
-    from controlplane.jobs.models import Run
     from controlplane.operations.domain.aggregate import Operation as OperationFacts
 
 
@@ -47,21 +46,6 @@ def operation_row_for_system(operation_id: str) -> Operation:
 
 def cluster_has_operations_for_system(cluster_id: str) -> bool:
     return Operation.unscoped.filter(cluster_id=cluster_id).exists()
-
-
-def streaming_runs_for_system(tenant_id: str, cluster_id: str) -> list[Run]:
-    """The cluster's RUNNING streaming runs, by id: what a pause step may pause."""
-    from controlplane.jobs.models import Run
-
-    rows = Run.unscoped.filter(tenant_id=tenant_id, cluster_id=cluster_id, state="RUNNING").order_by("id")
-    return [r for r in rows if str(r.manifest.get("mode", "")).upper() == "STREAMING"]
-
-
-def runs_for_system(tenant_id: str, run_ids: list[str]) -> dict[str, Run]:
-    """The operation's tenant's runs with these ids, by id."""
-    from controlplane.jobs.models import Run
-
-    return {r.id: r for r in Run.unscoped.filter(tenant_id=tenant_id, id__in=run_ids)}
 
 
 def cluster_for_system(tenant_id: str, cluster_id: str) -> Cluster | None:

@@ -20,6 +20,7 @@ from django.db import transaction
 
 from controlplane.errors import DomainError
 from controlplane.eventlog.metadata import Metadata
+from controlplane.jobs import selectors as jobs_selectors
 from controlplane.operations import selectors
 from controlplane.operations.domain.aggregate import Operation, StepStatus
 from controlplane.operations.domain.plan import StepSpec
@@ -206,7 +207,7 @@ def agent_action(ctx: StepContext) -> Outcome:
 
 # -- control plane: streaming runs around a restart -------------------------------------------------------
 def _streaming_running(op: Operation) -> list[Run]:
-    return selectors.streaming_runs_for_system(op.tenant_id, op.cluster_id)
+    return jobs_selectors.running_streaming_runs_for_system(op.tenant_id, op.cluster_id)
 
 
 def _ours(journal: list[dict], key: str) -> list[str]:
@@ -266,7 +267,7 @@ def pause_runs(ctx: StepContext) -> Outcome:
                 raise
             continue  # it stopped running since it was read: nothing to pause
         ours.append(run.id)
-    states = {r.id: r.state for r in selectors.runs_for_system(ctx.operation.tenant_id, ours).values()}
+    states = {r.id: r.state for r in jobs_selectors.runs_for_system(ours).values()}
     if any(states.get(r) in ("RUNNING", "STOPPING", "SUBMITTING") for r in ours):
         return Wait(poll_seconds())
     not_paused = {r: states.get(r, "") for r in ours if states.get(r) != "PAUSED"}
@@ -294,7 +295,7 @@ def resume_runs(ctx: StepContext) -> Outcome:
     for entry in ctx.journal():
         if entry.get("resumed_run") and entry.get("key") == ctx.key:
             asked[entry["resumed_run"]] = datetime.fromisoformat(entry["at"])
-    runs = selectors.runs_for_system(ctx.operation.tenant_id, paused)
+    runs = jobs_selectors.runs_for_system(paused)
     for run_id in paused:
         run = runs.get(run_id)
         if run is None or run.state != "PAUSED":
@@ -306,7 +307,7 @@ def resume_runs(ctx: StepContext) -> Outcome:
                 f"resuming run {run_id}", detail={"resumed_run": run_id, "key": ctx.key, "at": ctx.now.isoformat()}
             )
             run_actions.do_resume_run(metadata=ctx.metadata, run=run)
-    runs = selectors.runs_for_system(ctx.operation.tenant_id, paused)
+    runs = jobs_selectors.runs_for_system(paused)
     waiting = [
         r
         for r in runs.values()

@@ -42,8 +42,7 @@ def measure(urls: list[str]) -> dict[str, Any]:
     from controlplane.eventlog.metadata import Metadata
     from controlplane.eventlog.models import Event
     from controlplane.jobs import actions as jobs
-    from controlplane.jobs import engine, run_actions
-    from controlplane.jobs.domain import run as aggregate
+    from controlplane.jobs import run_actions, runner, selectors
     from controlplane.jobs.models import Job, Run
     from controlplane.seatunnel import client as zeta
     from controlplane.tenancy import actions as tenancy
@@ -85,8 +84,9 @@ def measure(urls: list[str]) -> dict[str, Any]:
         runs += [run_actions.do_start_run(metadata=meta, job=job, allow_overlap=True) for _ in range(RUNS_PER_CLUSTER)]
 
     t0 = time.perf_counter()
+    worker = Metadata.for_system(tenant, reason="jobs.submit_run", workspace_id=workspace)
     for run_id in runs:
-        engine.submit(run_id, 0)
+        runner.submit(Run.unscoped.get(id=run_id), 0, metadata=worker)
     submit_s = time.perf_counter() - t0
 
     def engine_states() -> list[set[str]]:
@@ -108,7 +108,8 @@ def measure(urls: list[str]) -> dict[str, Any]:
     def sync_pass() -> tuple[float, int, int]:
         before = requests["n"]
         start = time.perf_counter()
-        changed = sum(engine.sync_cluster(cluster_id).changed for cluster_id in engine.watched_clusters())
+        clusters_watched = selectors.watched_clusters_for_system()
+        changed = sum(runner.sync_cluster(cluster_id).changed for cluster_id in clusters_watched)
         return time.perf_counter() - start, changed, requests["n"] - before
 
     first_s, first_changed, first_requests = sync_pass()
@@ -116,8 +117,9 @@ def measure(urls: list[str]) -> dict[str, Any]:
     steady = [sync_pass() for _ in range(STEADY_PASSES)]
 
     for run_id in runs:
-        engine.record(run_id, lambda s, run_id=run_id: aggregate.stop(s, run_id=run_id, savepoint=False), "bench")
-        engine.stop(run_id)
+        run = Run.unscoped.get(id=run_id)
+        run_actions.do_stop_run(metadata=meta, run=run)
+        runner.stop(run, metadata=worker)
     wait_until(
         lambda: all(s == {"CANCELED"} for s in engine_states()),
         timeout=120,

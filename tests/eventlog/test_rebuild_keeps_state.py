@@ -36,7 +36,7 @@ from controlplane.eventlog.maintenance import rebuild
 from controlplane.eventlog.metadata import Metadata
 from controlplane.iam import actions as iam
 from controlplane.iam.models import ApiToken, Membership
-from controlplane.jobs import engine
+from controlplane.jobs import runner
 from controlplane.jobs.models import RunTelemetry
 from controlplane.operations import actions as operations
 from controlplane.operations import runner as operation_runner
@@ -225,7 +225,7 @@ def build_everything(settings, tmp_path) -> dict:
 
     # the sync loop's observation of a run
     run_id = world.objects["acme_run_running"]
-    engine._save_telemetry(
+    runner._save_telemetry(
         [
             RunTelemetry(
                 run_id=run_id,

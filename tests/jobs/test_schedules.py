@@ -14,6 +14,7 @@ from controlplane.eventlog.maintenance import rebuild
 from controlplane.eventlog.metadata import Metadata
 from controlplane.eventlog.models import Event
 from controlplane.jobs import actions
+from controlplane.jobs.actions import Fired
 from controlplane.jobs.domain.schedule import check, due, next_fire_times
 from controlplane.jobs.models import Job, JobSchedule, Run
 from controlplane.jobs.schedules import fire_due
@@ -73,9 +74,9 @@ def _job(world: World) -> Job:
     return Job.unscoped.get(id=world.objects["acme_scheduled_job"])
 
 
-def _fire(world: World, moment: datetime) -> list[dict]:
+def _fire(world: World, moment: datetime) -> list[Fired]:
     """fire_due, keeping what concerns this job (the other tenant's nightly schedule may come due too)."""
-    return [d for d in fire_due(moment) if d["job_id"] == world.objects["acme_scheduled_job"]]
+    return [d for d in fire_due(moment) if d.job_id == world.objects["acme_scheduled_job"]]
 
 
 def _runs(world: World):  # type: ignore[no-untyped-def]
@@ -102,9 +103,9 @@ def test_a_fire_time_starts_one_run_and_only_once(world):
     first = row.next_fire_at
     assert _fire(world, first - timedelta(seconds=1)) == []  # not yet
     done = _fire(world, first + timedelta(seconds=3))
-    assert len(done) == 1 and done[0]["skipped"] is None
-    run = Run.unscoped.get(id=done[0]["run_id"])
-    assert (run.reason, run.state, run.started_by) == ("schedule", "PENDING", "system:scheduler")
+    assert len(done) == 1 and done[0].skipped is None
+    run = Run.unscoped.get(id=done[0].run_id)
+    assert (run.reason, run.state, run.started_by) == ("schedule", "PENDING", "system:jobs.fire_schedules")
     assert _fire(world, first + timedelta(seconds=4)) == []  # handled: the same fire time never runs twice
     row.refresh_from_db()
     assert row.last_fire_at == first and row.next_fire_at == first + timedelta(minutes=5)
@@ -120,7 +121,7 @@ def test_no_overlap_by_default_a_fire_time_is_skipped_and_says_why(world):
     _fire(world, first)
     second = first + timedelta(minutes=5)
     done = _fire(world, second)
-    assert done[0]["run_id"] is None and done[0]["skipped"].startswith("RUN_ACTIVE_EXISTS")
+    assert done[0].run_id is None and done[0].skipped.startswith("RUN_ACTIVE_EXISTS")
     assert _runs(world).count() == 1
     row.refresh_from_db()
     assert row.last_skipped.startswith("RUN_ACTIVE_EXISTS") and row.next_fire_at == second + timedelta(minutes=5)

@@ -11,10 +11,11 @@ from django.test import Client
 
 from controlplane.agents.actions import expire_actions
 from controlplane.agents.models import Action
+from controlplane.eventlog.metadata import Metadata
 from controlplane.eventlog.models import Event
 from controlplane.jobs import actions as jobs
-from controlplane.jobs import engine as run_engine
 from controlplane.jobs import run_actions
+from controlplane.jobs import runner as jobs_runner
 from controlplane.jobs.models import Job, JobVersion, Run
 from controlplane.operations import actions, runner
 from controlplane.operations.domain.states import TERMINAL
@@ -34,6 +35,26 @@ sink { Console { plugin_input = "events" } }
 """
 
 
+def _as_worker(run: Run, task: str) -> Metadata:
+    """What the jobs task would act as: the control plane, in the run's tenant and workspace."""
+    return Metadata.for_system(run.tenant_id, reason=task, workspace_id=run.workspace_id)
+
+
+def _as_tests(place) -> Metadata:  # type: ignore[no-untyped-def]
+    """For the jobs writers the tests call to set the scene (not about who acts): the control plane itself."""
+    return Metadata.for_system(place.tenant_id, reason="tests", workspace_id=place.workspace_id)
+
+
+def stop_on_engine(run_id: str) -> None:
+    run = Run.unscoped.get(id=run_id)
+    jobs_runner.stop(run, metadata=_as_worker(run, "jobs.stop_run"))
+
+
+def submit_to_engine(run_id: str, attempts: int) -> None:
+    run = Run.unscoped.get(id=run_id)
+    jobs_runner.submit(run, attempts, metadata=_as_worker(run, "jobs.submit_run"))
+
+
 class RunWorker:
     """Plays the jobs worker and the sync loop for one cluster: sends the stops and resumes the run actions
     queued (as ``jobs.stop_run`` / ``jobs.submit_run`` would) and polls the emulator (as ``jobs.sync_runs``)."""
@@ -46,23 +67,23 @@ class RunWorker:
     def pump(self) -> None:
         for run in Run.unscoped.filter(cluster_id=self.cluster_id):
             if run.state == "STOPPING" and run.id not in self.stopped:
-                run_engine.stop(run.id)
+                stop_on_engine(run.id)
                 self.stopped.add(run.id)
             asked = Event.objects.filter(
                 event_type="operations.step_progressed", payload__contains=f'"resumed_run":"{run.id}"'
             ).count()
             if run.state == "PAUSED" and (run.id, asked) not in self.resumed and asked:
-                run_engine.submit(run.id, run.attempts)
+                submit_to_engine(run.id, run.attempts)
                 self.resumed.add((run.id, asked))
                 self.stopped.discard(run.id)
-        run_engine.sync_cluster(self.cluster_id)
+        jobs_runner.sync_cluster(self.cluster_id)
 
 
 def start_stream(place, on=None) -> str:  # type: ignore[no-untyped-def]
     """A streaming run RUNNING on the emulator of ``place.cluster`` (or of ``on``: a 3.x cluster, which has no
     connector catalog yet to validate a job against, so the job is made on the 2.3 one and run there)."""
     job_id = jobs.do_create_job(
-        metadata=place.meta,
+        metadata=_as_tests(place),
         tenant_id=place.tenant_id,
         workspace_id=place.workspace_id,
         name=f"stream-{time.monotonic_ns()}",
@@ -71,17 +92,17 @@ def start_stream(place, on=None) -> str:  # type: ignore[no-untyped-def]
     )
     job = Job.unscoped.get(id=job_id)
     if on is None:
-        run_id = run_actions.do_start_run(metadata=place.meta, job=job)
+        run_id = run_actions.do_start_run(metadata=_as_tests(place), job=job)
     else:
         version = JobVersion.unscoped.get(job_id=job_id, version=job.current_version)
-        manifest = run_actions.build_manifest(job, version, on, place.meta, "on the 3.x cluster")
-        run_id = run_actions._request(metadata=place.meta, job=job, manifest=manifest, reason="manual")
-    run_engine.submit(run_id, 0)
+        manifest = run_actions.build_manifest(job, version, on, _as_tests(place), "on the 3.x cluster")
+        run_id = run_actions._request(metadata=_as_tests(place), job=job, manifest=manifest, reason="manual")
+    submit_to_engine(run_id, 0)
 
     def running() -> bool:
         if Run.unscoped.get(id=run_id).state == "RUNNING":
             return True
-        run_engine.sync_cluster((on or place.cluster).id)
+        jobs_runner.sync_cluster((on or place.cluster).id)
         return False
 
     wait_until(running, interval=0.1, message=lambda: f"the run RUNNING, it is {Run.unscoped.get(id=run_id).state}")
@@ -158,8 +179,8 @@ def test_rolling_restart_pauses_streaming_runs_restarts_the_node_waits_for_it_an
         (op_id, "b1.restart"),
         (op_id, "b1.health"),
     }
-    run_actions.do_stop_run(metadata=place.meta, run=run)  # leave the emulator quiet
-    run_engine.stop(stream)
+    run_actions.do_stop_run(metadata=_as_tests(place), run=run)  # leave the emulator quiet
+    stop_on_engine(stream)
 
 
 def test_a_failed_restart_rolls_back_by_resuming_the_paused_runs(place):
@@ -184,8 +205,8 @@ def test_a_failed_restart_rolls_back_by_resuming_the_paused_runs(place):
     compensation = OperationStep.unscoped.get(operation_id=op_id, key="pause-streaming-runs").compensation_result
     assert compensation == {"resumed": [stream], "not_running": {}}
     assert Run.unscoped.get(id=stream).state in ("RUNNING", "SUBMITTING")  # never left paused
-    run_actions.do_stop_run(metadata=place.meta, run=Run.unscoped.get(id=stream))
-    run_engine.stop(stream)
+    run_actions.do_stop_run(metadata=_as_tests(place), run=Run.unscoped.get(id=stream))
+    stop_on_engine(stream)
 
 
 def test_collect_diagnostics_gathers_a_bundle_from_every_node_and_names_the_missing(place):
@@ -419,8 +440,8 @@ def test_on_3x_a_rolling_restart_pauses_only_the_runs_on_each_batch_and_resumes_
     assert OperationStep.unscoped.get(operation_id=op_id, key="b1.resume").result["resumed"] == [stream]
     run = Run.unscoped.get(id=stream)
     assert run.state in ("RUNNING", "SUBMITTING") and run.acknowledged
-    run_actions.do_stop_run(metadata=place3.meta, run=run)
-    run_engine.stop(stream)
+    run_actions.do_stop_run(metadata=_as_tests(place3), run=run)
+    stop_on_engine(stream)
 
 
 def test_on_3x_a_node_without_tasks_pauses_nothing(place3, tmp_path):
@@ -452,5 +473,5 @@ def test_on_3x_a_node_without_tasks_pauses_nothing(place3, tmp_path):
     assert Run.unscoped.get(id=stream).state == "RUNNING"
     assert pause_on(MEMBER) == {"paused": [stream]}
     assert Run.unscoped.get(id=stream).state in ("RUNNING", "SUBMITTING")
-    run_actions.do_stop_run(metadata=place3.meta, run=Run.unscoped.get(id=stream))
-    run_engine.stop(stream)
+    run_actions.do_stop_run(metadata=_as_tests(place3), run=Run.unscoped.get(id=stream))
+    stop_on_engine(stream)

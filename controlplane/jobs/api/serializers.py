@@ -5,9 +5,10 @@ from __future__ import annotations
 from rest_framework import serializers
 
 from controlplane.api.inputs import Input
+from controlplane.jobs import selectors
 from controlplane.jobs.domain.runs import RunState
 from controlplane.jobs.domain.schedule import next_fire_times
-from controlplane.jobs.models import Job, JobSchedule, JobVersion, Run, RunTelemetry
+from controlplane.jobs.models import Job, JobSchedule, JobVersion, Run
 
 FORMATS = ["auto", "hocon", "json", "yaml", "sql"]
 
@@ -164,8 +165,7 @@ class RunListSerializer(serializers.ListSerializer):
 
     def to_representation(self, data):  # type: ignore[no-untyped-def]
         rows = list(data.all() if hasattr(data, "all") else data)
-        telemetry = RunTelemetry.objects.filter(run_id__in=[r.id for r in rows])
-        self.child.context["telemetry"] = {t.run_id: t for t in telemetry}
+        self.child.context["telemetry"] = selectors.telemetry_of([r.id for r in rows])
         return super().to_representation(rows)
 
 
@@ -206,7 +206,7 @@ class RunSerializer(serializers.ModelSerializer):
         if "telemetry" in self.context:
             telemetry = self.context["telemetry"].get(run.id)
         else:
-            telemetry = RunTelemetry.objects.filter(run_id=run.id).first()
+            telemetry = selectors.telemetry_get(run)
         if telemetry is None or not telemetry.metrics:
             return None
         return {**telemetry.metrics, "at": telemetry.metrics_at.isoformat() if telemetry.metrics_at else None}

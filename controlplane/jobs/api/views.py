@@ -12,7 +12,7 @@ from controlplane.api.base import TenantViewSet, with_etag
 from controlplane.api.idempotency import idempotent
 from controlplane.api.pagination import Cursor
 from controlplane.errors import DomainError
-from controlplane.jobs import actions
+from controlplane.jobs import actions, selectors
 from controlplane.jobs.api.serializers import (
     MAX_VERSION,
     DiffQuerySerializer,
@@ -28,7 +28,7 @@ from controlplane.jobs.api.serializers import (
     ScheduleSerializer,
     VersionsQuerySerializer,
 )
-from controlplane.jobs.models import Job, JobSchedule, JobVersion
+from controlplane.jobs.models import Job
 from controlplane.seatunnel.config.diff import diff_configs
 
 
@@ -54,7 +54,7 @@ class JobViewSet(mixins.ListModelMixin, TenantViewSet):
     }
 
     def scoped_queryset(self):  # type: ignore[no-untyped-def]
-        return Job.objects.filter(deleted=False)  # the bound tenant and workspace only
+        return selectors.job_list()  # the bound tenant and workspace only
 
     def _respond(self, job: Job, code: int = status.HTTP_200_OK) -> Response:
         job.refresh_from_db()
@@ -72,7 +72,7 @@ class JobViewSet(mixins.ListModelMixin, TenantViewSet):
             metadata=self.metadata(), tenant_id=self.tenant.id, workspace_id=self.workspace.id, **data.validated_data
         )
         self.audit_id = job_id
-        return self._respond(Job.objects.get(id=job_id), status.HTTP_201_CREATED)
+        return self._respond(selectors.job_get(job_id), status.HTTP_201_CREATED)
 
     @extend_schema(request=JobUpdateSerializer, responses=JobSerializer)
     def partial_update(self, request: Request, tenant: str, workspace: str, pk: str) -> Response:
@@ -107,14 +107,12 @@ class JobViewSet(mixins.ListModelMixin, TenantViewSet):
         job = self.get_object()
         query = VersionsQuerySerializer(data=request.query_params.dict())  # a dict: "" is a value, not absent
         query.is_valid(raise_exception=True)
-        rows = JobVersion.objects.filter(job_id=job.id).order_by("-version")
         if "at" in query.validated_data:
-            moment = query.validated_data["at"]
-            current = rows.filter(created_at__lte=moment).first()
+            current = selectors.version_at(job, query.validated_data["at"])
             if current is None:
                 raise DomainError("the job had no version yet at that time", code="JOB_VERSION_NOT_FOUND", field="at")
             return Response(JobVersionSerializer(current).data)
-        return Response({"results": JobVersionSerializer(rows, many=True).data})
+        return Response({"results": JobVersionSerializer(selectors.version_list(job), many=True).data})
 
     @extend_schema(request=RevisionSerializer, responses=JobSerializer)
     @action(detail=True, methods=["post"])
@@ -139,7 +137,7 @@ class JobViewSet(mixins.ListModelMixin, TenantViewSet):
         job = self.get_object()
         if number > MAX_VERSION:
             raise DomainError(f"job has no version {number}", code="JOB_VERSION_NOT_FOUND")
-        row = JobVersion.objects.filter(job_id=job.id, version=number).first()
+        row = selectors.version_get(job, number)
         if row is None:
             raise DomainError(f"job has no version {number}", code="JOB_VERSION_NOT_FOUND")
         return Response(JobVersionSerializer(row).data)
@@ -153,7 +151,7 @@ class JobViewSet(mixins.ListModelMixin, TenantViewSet):
         query.is_valid(raise_exception=True)
         new = query.validated_data.get("to", job.current_version)
         old = query.validated_data.get("from", new - 1)
-        rows = {v.version: v for v in JobVersion.objects.filter(job_id=job.id, version__in=[old, new])}
+        rows = selectors.versions_by_number(job, [old, new])
         for number in (old, new):
             if number not in rows:
                 raise DomainError(f"job has no version {number}", code="JOB_VERSION_NOT_FOUND")
@@ -171,7 +169,7 @@ class JobViewSet(mixins.ListModelMixin, TenantViewSet):
         return self._respond(job)
 
     def _schedule(self, job: Job, code: int = status.HTTP_200_OK) -> Response:
-        row = JobSchedule.objects.filter(job_id=job.id).first()
+        row = selectors.schedule_get(job)
         if row is None:
             raise DomainError("the job has no schedule", code="JOB_SCHEDULE_NOT_FOUND")
         job.refresh_from_db()
