@@ -268,6 +268,11 @@ def cluster_agents_for_system(tenant_id: str, cluster_id: str) -> list[AgentView
     ]
 
 
+def operation_action_ids_for_system(tenant_id: str, operation_id: str) -> list[str]:
+    """The actions an operation asked for (the live operation feed follows their streams too)."""
+    return list(Action.unscoped.filter(tenant_id=tenant_id, operation_id=operation_id).values_list("id", flat=True))
+
+
 def agent_is_live_for_system(agent_id: str) -> bool:
     """Known and not revoked (the demo agent's stored credential still serves)."""
     return Agent.unscoped.filter(id=agent_id).exclude(status=REVOKED).exists()

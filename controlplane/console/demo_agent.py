@@ -289,6 +289,7 @@ def seed_operation(timeout: float, alive: Callable[[], bool]) -> list[str]:
     deadline = time.monotonic() + timeout
     while alive():
         row = operation_row_for_system(operation_id)
+        assert row is not None  # the request wrote it, synchronously
         if row.state in terminal:
             error = f" ({row.error_code}: {row.error})" if row.error_code else ""
             notes.append(f"operation {operation_id} {row.state}, {row.steps_done}/{row.step_count} steps{error}")

@@ -229,9 +229,9 @@ def operation_topic(principal: Principal, operation_id: str) -> Topic:
     if not apps.is_installed("controlplane.operations"):
         raise Refused(NOT_FOUND, "not found")
     from controlplane.operations.actions import operation_stream
-    from controlplane.operations.models import Operation
+    from controlplane.operations.selectors import operation_row_for_system
 
-    operation = Operation.unscoped.filter(id=operation_id).first()
+    operation = operation_row_for_system(operation_id)
     if operation is None:
         raise Refused(NOT_FOUND, "not found")
     tenant = _visible_tenant(principal, Tenant.objects.filter(id=operation.tenant_id).first(), operation.workspace_id)

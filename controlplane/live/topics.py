@@ -94,11 +94,9 @@ class OperationTopic(Topic):
 
     def prepare(self) -> None:
         from controlplane.agents.actions import action_stream
-        from controlplane.agents.models import Action
+        from controlplane.agents.selectors import operation_action_ids_for_system
 
-        ids = Action.unscoped.filter(tenant_id=self.tenant_id, operation_id=self.operation_id).values_list(
-            "id", flat=True
-        )
+        ids = operation_action_ids_for_system(self.tenant_id, self.operation_id)
         self.action_streams.update(action_stream(action_id).id for action_id in ids)
 
     def match(self, event: RecordedEvent) -> bool:

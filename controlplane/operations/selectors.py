@@ -39,9 +39,10 @@ def operation_for_system(operation_id: str) -> OperationFacts:
     return state
 
 
-def operation_row_for_system(operation_id: str) -> Operation:
-    """The operation's read model, whatever its tenant (the demo seeding waits on it); DoesNotExist if unknown."""
-    return Operation.unscoped.get(id=operation_id)
+def operation_row_for_system(operation_id: str) -> Operation | None:
+    """The operation's read model, whatever its tenant (the demo seeding waits on it; a live feed checks who
+    may follow it); None if unknown."""
+    return Operation.unscoped.filter(id=operation_id).first()
 
 
 def cluster_has_operations_for_system(cluster_id: str) -> bool:
