@@ -345,7 +345,8 @@ def node_rejoin(ctx: StepContext) -> Outcome:
     cluster = Cluster.unscoped.filter(id=ctx.operation.cluster_id, removed=False).first()
     if cluster is None:
         raise StepError("the cluster was removed", code="CLUSTER_NOT_FOUND")
-    observed = health.poll_one(cluster)
+    poller = Metadata.for_system(cluster.tenant_id, reason="operations.node_rejoin", workspace_id=cluster.workspace_id)
+    observed = health.poll_one(cluster, metadata=poller)
     row = Health.unscoped.filter(cluster_id=cluster.id).first()
     listed: dict[str, bool] = {}
     for target in ctx.spec.targets:
