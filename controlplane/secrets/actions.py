@@ -7,7 +7,8 @@ every tenant, is the platform's. ``secret.reveal`` is a permission of its own; e
 ``secrets.secret_revealed`` (the audit trail) before the plaintext is returned.
 
 The metadata's tenant must be the secret's (or None for platform tasks): a secret of another tenant
-answers SECRET_NOT_FOUND, as if it did not exist, and creating one in another tenant NOT_FOUND. Nothing here logs a value.
+answers SECRET_NOT_FOUND, as if it did not exist, and creating one in another tenant NOT_FOUND. Nothing
+here logs a value.
 """
 
 from __future__ import annotations
