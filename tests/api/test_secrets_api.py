@@ -70,7 +70,9 @@ def test_a_secret_of_another_workspace_is_404(client, world):
     from controlplane.eventlog.metadata import Metadata
     from controlplane.tenancy import actions as tenancy
 
-    tenancy.do_create_workspace(metadata=Metadata.for_system(None, reason="tests"), tenant_id=world.acme.id, name="Other", slug="other")
+    tenancy.do_create_workspace(
+        metadata=Metadata.for_system(None, reason="tests"), tenant_id=world.acme.id, name="Other", slug="other"
+    )
     secret_id = world.objects["acme_secret"]
     response = client.get(f"/api/v1/tenants/acme/workspaces/other/secrets/{secret_id}/", **world.auth("owner"))
     assert response.status_code == 404
