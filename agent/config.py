@@ -15,6 +15,7 @@ from urllib.parse import urlsplit
 
 from agent import catalog
 from agent.outbound import OutboundPolicy
+from agent.state import SKEW_SECONDS
 
 DEFAULT_STATE_DIR = Path("/var/lib/seatunnel-agent")
 MANAGERS = ("systemd", "compose", "kubernetes", "process")
@@ -36,6 +37,7 @@ class AgentConfig:
     heartbeat_interval: float | None = None  # None: what the control plane says
     poll_wait: float | None = None
     max_workers: int = 4
+    expiry_skew_seconds: int = SKEW_SECONDS  # the allowance on expires_at; only narrower than the default
     allowlist: frozenset[str] = catalog.READ_ONLY_TYPES
     limits: dict[str, dict[str, int]] = field(default_factory=dict)
     service: dict[str, Any] | None = None  # the [service] table, checked by agent.managers.build
@@ -49,6 +51,7 @@ _TOP = {
     "ca_file",
     "member_address",
     "max_workers",
+    "expiry_skew_seconds",
     "heartbeat",
     "seatunnel",
     "allowlist",
@@ -99,6 +102,10 @@ def parse(raw: dict[str, Any], *, name: str = "config") -> AgentConfig:
         values["member_address"] = address
     if "max_workers" in raw:
         values["max_workers"] = _integer(raw, "max_workers", fail, 1, 64)
+    if "expiry_skew_seconds" in raw:
+        # At most the default: seen ids and nonces are kept for SKEW_SECONDS past expiry, and a wider allowance
+        # would accept a replay the agent had already forgotten.
+        values["expiry_skew_seconds"] = _integer(raw, "expiry_skew_seconds", fail, 0, SKEW_SECONDS)
 
     heartbeat = _table(raw, "heartbeat", fail)
     _no_unknown(heartbeat, _HEARTBEAT, "heartbeat.", fail)

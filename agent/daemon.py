@@ -105,6 +105,7 @@ class Agent:
             allowlist=config.allowlist,
             limits=config.limits,
             local_hosts=local_hosts,
+            skew_seconds=config.expiry_skew_seconds,
         )
         self.heartbeat_interval = config.heartbeat_interval or DEFAULT_HEARTBEAT
         self.poll_wait = config.poll_wait or DEFAULT_POLL_WAIT

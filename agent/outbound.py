@@ -1,17 +1,23 @@
-"""Where the agent may connect when an action names a URL (`health.check`), and a transport that keeps to it.
+"""Where a connection may go, and a transport that keeps to it: the one outbound policy of the project.
 
-The agent's own copy of the control plane's rules (it never imports controlplane), with the same defaults:
-cloud metadata, link-local, unspecified, multicast and broadcast addresses are never reached; loopback and
-private ranges are; `[outbound] deny_cidrs` adds denials and `[outbound] allow_cidrs`, when set, is the only
-place left (docs/AGENT.md). A host is resolved once, every address it resolves to must pass, and the request
-goes to a checked address with the host kept in the Host header and as the TLS server name, so a DNS answer
-that changes between the check and the connection cannot move it.
+The agent uses it for actions that name a URL (`health.check`), with `[outbound] deny_cidrs`/`allow_cidrs`
+(docs/AGENT.md); the control plane uses the same code for every connection to a cluster, with
+`CONTROLPLANE_OUTBOUND_*` (`controlplane/outbound/`, docs/SECURITY.md). It lives in the agent package because
+the agent never imports the control plane, while the control plane may import the agent's Django-free modules.
+
+Order of the rules: a denied name, then the fixed denials (cloud metadata, link-local, unspecified, multicast,
+broadcast: never a cluster), then the deny list, then the allow list (when set, an address outside it is
+refused). Private ranges and loopback pass by default: clusters live there. A host is resolved once, every
+address it resolves to must pass, and the request goes to a checked address with the host kept in the Host
+header and as the TLS server name, so a DNS answer that changes between the check and the connection
+(rebinding) cannot move it.
 """
 
 from __future__ import annotations
 
 import ipaddress
 import socket
+import ssl
 from collections.abc import Iterable
 from dataclasses import dataclass
 
@@ -21,14 +27,15 @@ FORBIDDEN = "OUTBOUND_TARGET_FORBIDDEN"
 Network = ipaddress.IPv4Network | ipaddress.IPv6Network
 Address = ipaddress.IPv4Address | ipaddress.IPv6Address
 
+# (rule, network): the first match names the rule in the error.
 FIXED_DENIED: tuple[tuple[str, Network], ...] = tuple(
     (rule, ipaddress.ip_network(cidr))
     for rule, cidr in (
-        ("cloud-metadata", "169.254.169.254/32"),
-        ("cloud-metadata", "169.254.170.2/32"),
-        ("cloud-metadata", "fd00:ec2::254/128"),
-        ("cloud-metadata", "100.100.100.200/32"),
-        ("cloud-metadata", "192.0.0.192/32"),
+        ("cloud-metadata", "169.254.169.254/32"),  # AWS, Azure, GCP, OpenStack, DigitalOcean, Oracle
+        ("cloud-metadata", "169.254.170.2/32"),  # AWS ECS task metadata
+        ("cloud-metadata", "fd00:ec2::254/128"),  # AWS over IPv6
+        ("cloud-metadata", "100.100.100.200/32"),  # Alibaba Cloud
+        ("cloud-metadata", "192.0.0.192/32"),  # Oracle Cloud (classic)
         ("link-local", "169.254.0.0/16"),
         ("link-local", "fe80::/10"),
         ("unspecified", "0.0.0.0/8"),
@@ -38,6 +45,7 @@ FIXED_DENIED: tuple[tuple[str, Network], ...] = tuple(
         ("broadcast", "255.255.255.255/32"),
     )
 )
+# Names of metadata services, refused before any lookup (compared without a trailing dot, any case).
 DENIED_NAMES = frozenset(
     {
         "metadata",
@@ -71,8 +79,9 @@ class OutboundPolicy:
         return cls(deny=_networks(deny), allow=_networks(allow))
 
     def rule_against(self, address: Address) -> str | None:
+        """The rule that refuses this address, or None when it may be reached."""
         if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
-            address = address.ipv4_mapped
+            address = address.ipv4_mapped  # ::ffff:169.254.169.254 is 169.254.169.254
         for rule, network in FIXED_DENIED:
             if address in network:
                 return rule
@@ -83,7 +92,8 @@ class OutboundPolicy:
         return None
 
     def resolve(self, host: str, port: int) -> list[str]:
-        """Every address of `host`, each checked; OutboundForbidden if any is refused, OSError if none."""
+        """Every address of `host`, each checked; OutboundForbidden if the name or any address is refused, OSError
+        if the name does not resolve (the caller's "unreachable")."""
         if host.rstrip(".").lower() in DENIED_NAMES:
             raise OutboundForbidden(host, "cloud-metadata")
         try:
@@ -101,16 +111,16 @@ class OutboundPolicy:
 class PinnedTransport(httpx.BaseTransport):
     """Sends each request to an address its policy checked (see the module's note)."""
 
-    def __init__(self, policy: OutboundPolicy) -> None:
+    def __init__(self, policy: OutboundPolicy, *, verify: ssl.SSLContext | str | bool = True) -> None:
         self.policy = policy
-        self._inner = httpx.HTTPTransport()
+        self._inner = httpx.HTTPTransport(verify=verify)
 
     def handle_request(self, request: httpx.Request) -> httpx.Response:
         host = request.url.host
         port = request.url.port or (443 if request.url.scheme == "https" else 80)
         try:
             addresses = self.policy.resolve(host, port)
-        except OSError as error:
+        except OSError as error:  # the name does not resolve: nothing was sent, like a refused connection
             raise httpx.ConnectError(f"cannot resolve {host!r}: {error.strerror or error}", request=request) from None
         if request.url.scheme == "https":
             request.extensions = {**request.extensions, "sni_hostname": host}
@@ -119,7 +129,7 @@ class PinnedTransport(httpx.BaseTransport):
             request.url = request.url.copy_with(host=address)  # the Host header keeps the name
             try:
                 return self._inner.handle_request(request)
-            except httpx.ConnectError as error:
+            except httpx.ConnectError as error:  # nothing was sent: the next address is safe, even for a submit
                 last = error
         assert last is not None
         raise last

@@ -49,6 +49,7 @@ class Policy:
     allowlist: frozenset[str]
     limits: dict[str, dict[str, int]]
     local_hosts: frozenset[str] = frozenset()
+    skew_seconds: int = SKEW_SECONDS
 
     @classmethod
     def pinned(
@@ -60,9 +61,10 @@ class Policy:
         allowlist: frozenset[str],
         limits: dict[str, dict[str, int]],
         local_hosts: frozenset[str] = frozenset(),
+        skew_seconds: int = SKEW_SECONDS,
     ) -> Policy:
         key = Ed25519PublicKey.from_public_bytes(base64.b64decode(public_key_b64, validate=True))
-        return cls(agent_id, key_id, key, allowlist, limits, local_hosts)
+        return cls(agent_id, key_id, key, allowlist, limits, local_hosts, skew_seconds)
 
 
 def refuse(action: dict[str, Any], code: str, message: str) -> Verdict:
@@ -95,7 +97,7 @@ def verify(envelope: Any, policy: Policy, state: StateDir, now: float | None = N
         expires = parse_time(action["expires_at"]).timestamp()
     except (KeyError, TypeError, ValueError, AttributeError):
         return refuse(action, EXPIRED, "expires_at is missing or not an ISO 8601 time")
-    if expires + SKEW_SECONDS <= now:
+    if expires + policy.skew_seconds <= now:
         return refuse(action, EXPIRED, f"the action expired at {action['expires_at']}")
     # 4. the nonce was not seen under another id
     nonce = action.get("nonce")

@@ -23,7 +23,7 @@ except ConfigError as exc:
     print(f"configuration error: {exc}", file=sys.stderr)
     sys.exit(2)
 
-# The session (console) is resolved for every websocket; live/access.py honours it only from the site's own
+# The session (console) is resolved for every websocket; live/admission.py honours it only from the site's own
 # origin, and prefers a bearer token when one is offered.
 application = ProtocolTypeRouter(
     {"http": with_agent_paths(django_asgi), "websocket": AuthMiddlewareStack(URLRouter(websocket_urlpatterns))}

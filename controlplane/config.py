@@ -11,7 +11,9 @@ import os
 import secrets
 from dataclasses import dataclass
 from pathlib import Path
-from urllib.parse import parse_qsl, unquote, urlsplit
+from urllib.parse import urlsplit
+
+import dj_database_url
 
 TRUE_WORDS = {"1", "true", "yes", "on"}
 FALSE_WORDS = {"0", "false", "no", "off", ""}
@@ -128,41 +130,46 @@ class DatabaseURL:
     settings: dict
 
 
-_ENGINES = {
-    "sqlite": "django.db.backends.sqlite3",
-    "postgres": "django.db.backends.postgresql",
-    "postgresql": "django.db.backends.postgresql",
-    "mysql": "django.db.backends.mysql",
-    "mariadb": "django.db.backends.mysql",
-    "oracle": "django.db.backends.oracle",
+# The schemes we support, with our vendor name; dj-database-url knows more (and no mariadb://, added below).
+_VENDORS = {
+    "sqlite": "sqlite",
+    "postgres": "postgresql",
+    "postgresql": "postgresql",
+    "mysql": "mysql",
+    "mariadb": "mysql",
+    "oracle": "oracle",
 }
+dj_database_url.register("mariadb", "django.db.backends.mysql")(dj_database_url.apply_ssl_ca)
 
 
 def parse_database_url(url: str, data_directory: Path, name: str = "CONTROLPLANE_DATABASE_URL") -> DatabaseURL:
-    """Turn a database URL into Django's DATABASES entry.
+    """Turn a database URL into Django's DATABASES entry (parsed by dj-database-url, then our defaults).
 
     sqlite:///relative/or/absolute.sqlite3, postgres://user:pass@host:5432/db?sslmode=require,
     mysql://user:pass@host:3306/db (mariadb:// is the same), oracle://user:pass@host:1521/service.
-    Query parameters become driver OPTIONS.
+    Query parameters become driver OPTIONS (digits as integers, true/false as booleans).
     """
-    parts = urlsplit(url)
-    scheme = parts.scheme.lower()
-    if scheme not in _ENGINES:
-        known = ", ".join(sorted(_ENGINES))
-        raise ConfigError(f"{name} has scheme {scheme!r}; expected one of {known}")
-    options = dict(parse_qsl(parts.query))
-    if scheme == "sqlite":
-        raw_path = unquote(url.split("://", 1)[1].split("?", 1)[0])
-        if raw_path in ("", "/"):
+    scheme = urlsplit(url).scheme.lower()
+    if scheme not in _VENDORS:
+        raise ConfigError(f"{name} has scheme {scheme!r}; expected one of {', '.join(sorted(_VENDORS))}")
+    vendor = _VENDORS[scheme]
+    try:
+        entry: dict = dict(dj_database_url.parse(url, conn_max_age=60, conn_health_checks=True))
+    except ValueError:  # dj-database-url's ParseError: urlsplit refused the port
+        raise ConfigError(f"{name}={_redact(url)!r} has a malformed port") from None
+    options = entry.pop("OPTIONS", {})
+    if vendor == "sqlite":
+        # dj-database-url makes an empty path an in-memory database: every process would have its own.
+        if entry["NAME"] in ("", ":memory:"):
             raise ConfigError(f"{name}={url!r} names no SQLite file (sqlite:///path/to/file.sqlite3)")
         # sqlite:////abs/path -> /abs/path; sqlite:///rel/path -> relative to the data directory
-        path = Path(raw_path[1:] if raw_path.startswith("/") else raw_path)
+        path = Path(entry["NAME"])
         if not path.is_absolute():
             path = data_directory / path
         return DatabaseURL(
             vendor="sqlite",
             settings={
-                "ENGINE": _ENGINES[scheme],
+                "ENGINE": entry["ENGINE"],
                 "NAME": str(path),
                 "OPTIONS": {
                     # One writer at a time takes the write lock at BEGIN, so positions follow commit order
@@ -174,36 +181,21 @@ def parse_database_url(url: str, data_directory: Path, name: str = "CONTROLPLANE
                 "TEST": {"NAME": str(path.with_name(path.stem + "-test" + path.suffix))},
             },
         )
-    db_name = unquote(parts.path.lstrip("/"))
-    if not db_name:
+    if not entry["NAME"]:
         raise ConfigError(f"{name}={_redact(url)!r} names no database (…/dbname)")
-    if not parts.hostname:
+    if not entry["HOST"]:
         raise ConfigError(f"{name}={_redact(url)!r} names no host")
-    try:
-        port = parts.port
-    except ValueError:
-        raise ConfigError(f"{name}={_redact(url)!r} has a malformed port") from None
-    vendor = "postgresql" if scheme.startswith("postgres") else "mysql" if scheme in ("mysql", "mariadb") else scheme
-    entry: dict = {
-        "ENGINE": _ENGINES[scheme],
-        "NAME": db_name,
-        "USER": unquote(parts.username or ""),
-        "PASSWORD": unquote(parts.password or ""),
-        "HOST": parts.hostname,
-        "PORT": str(port or ""),
-        "CONN_MAX_AGE": 60,
-        "CONN_HEALTH_CHECKS": True,
-        "OPTIONS": options,
-    }
+    port = entry["PORT"]
+    entry.update(PORT=str(port), OPTIONS=options)
     if vendor == "postgresql":
         # The event log's hot statements run through server-binding cursors: let PostgreSQL prepare them
         # after 5 runs (Django's own client-side cursors never prepare). ?prepare_threshold=none turns it
         # off, e.g. behind PgBouncer in transaction mode.
-        raw = str(entry["OPTIONS"].get("prepare_threshold", "5")).strip().lower()
+        raw = str(options.get("prepare_threshold", "5")).strip().lower()
         if raw in ("none", "off", ""):
-            entry["OPTIONS"]["prepare_threshold"] = None
+            options["prepare_threshold"] = None
         elif raw.isdigit():
-            entry["OPTIONS"]["prepare_threshold"] = int(raw)
+            options["prepare_threshold"] = int(raw)
         else:
             raise ConfigError(f"{name} has prepare_threshold={raw!r}; expected a whole number or none")
     if vendor == "mysql":
@@ -216,9 +208,7 @@ def parse_database_url(url: str, data_directory: Path, name: str = "CONTROLPLANE
         entry["TEST"] = {"CHARSET": "utf8mb4", "COLLATION": "utf8mb4_bin"}
     if vendor == "oracle":
         # Django's Oracle backend takes host:port/service as NAME when HOST is empty.
-        entry["NAME"] = f"{parts.hostname}:{port or 1521}/{db_name}"
-        entry["HOST"] = ""
-        entry["PORT"] = ""
+        entry.update(NAME=f"{entry['HOST']}:{port or 1521}/{entry['NAME']}", HOST="", PORT="")
     return DatabaseURL(vendor=vendor, settings=entry)
 
 

@@ -140,16 +140,14 @@ STATIC_ROOT = DATA_DIR / "static"
 SERVE_STATIC = config.env_bool("CONTROLPLANE_SERVE_STATIC", True)
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
-# --- Redis, Celery, Channels -------------------------------------------------------------------------
+# --- Redis, Celery -----------------------------------------------------------------------------------
 REDIS_URL = config.env_str("CONTROLPLANE_REDIS_URL")
 if REDIS_URL is not None:
     config.validate_redis_url(REDIS_URL)
     CELERY_BROKER_URL = REDIS_URL
     CELERY_BROKER_TRANSPORT_OPTIONS: dict = {"visibility_timeout": 3600}
-    CHANNEL_LAYERS = {"default": {"BACKEND": "channels_redis.core.RedisChannelLayer", "CONFIG": {"hosts": [REDIS_URL]}}}
 else:
-    # Embedded default: a durable on-disk broker (kombu's filesystem transport) and an in-process
-    # channel layer. See docs/adr/0003-embedded-default.md.
+    # Embedded default: a durable on-disk broker (kombu's filesystem transport). See docs/adr/0003-embedded-default.md.
     BROKER_DIR = DATA_DIR / "broker"
     for _sub in ("queue", "processed", "control"):
         (BROKER_DIR / _sub).mkdir(parents=True, exist_ok=True)
@@ -162,7 +160,8 @@ else:
         "control_folder": str(BROKER_DIR / "control"),
         "store_processed": False,
     }
-    CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
+# No CHANNEL_LAYERS: websockets are fed in-process by one tailer per web process, never through a channel
+# layer (docs/adr/0015-live-one-tailer-per-process.md).
 
 # Live progress (docs/LIVE.md): how often each web process's tailer reads the log. Without Redis that is the
 # latency; with Redis commits wake it at once and this is only the safety net.
@@ -208,7 +207,7 @@ CELERY_BEAT_SCHEDULE = {
     },
 }
 
-# --- Operations (docs/OPERATIONS_ENGINE.md): the lease a worker holds while it advances an operation, how
+# --- Operations (docs/LONG_OPERATIONS.md): the lease a worker holds while it advances an operation, how
 # often beat re-queues operations whose lease expired, the first retry's backoff, a waiting step's re-check.
 OPERATION_LEASE_SECONDS = config.env_int("CONTROLPLANE_OPERATION_LEASE_SECONDS", 60, minimum=2, maximum=3600)
 OPERATION_RECOVER_INTERVAL_SECONDS = config.env_int(

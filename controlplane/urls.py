@@ -1,17 +1,49 @@
+"""The URL root. Each app with an HTTP surface owns its routes (``<app>/api/urls.py``); this module mounts
+them: platform routes under ``/api/v1/``, a tenant's under ``tenants/<tenant>/``, a workspace's under
+``tenants/<tenant>/workspaces/<workspace>/``. Tenant and workspace are path segments, never body fields."""
+
 from django.conf import settings
 from django.contrib import admin
 from django.urls import include, path, re_path
 from django.views.generic import RedirectView
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
-from controlplane.api.urls import schema_urls
+from controlplane.agents.api import urls as agents
+from controlplane.audit.api import urls as audit
+from controlplane.clusters.api import urls as clusters
 from controlplane.console.views import static_file
+from controlplane.iam.api import urls as iam
+from controlplane.jobs.api import urls as jobs
+from controlplane.operations.api import urls as operations
+from controlplane.secrets.api import urls as secrets
+from controlplane.tenancy.api import urls as tenancy
+
+tenant_routes = [*tenancy.tenant_urlpatterns, *iam.tenant_urlpatterns, *audit.tenant_urlpatterns]
+
+workspace_routes = [
+    *jobs.workspace_urlpatterns,
+    *operations.workspace_urlpatterns,
+    *clusters.workspace_urlpatterns,
+    *agents.workspace_urlpatterns,
+    *secrets.workspace_urlpatterns,
+]
+
+api_routes = [
+    *iam.urlpatterns,
+    *audit.urlpatterns,
+    *clusters.urlpatterns,
+    *tenancy.urlpatterns,
+    path("tenants/<slug:tenant>/", include(tenant_routes)),
+    path("tenants/<slug:tenant>/workspaces/<slug:workspace>/", include(workspace_routes)),
+]
 
 urlpatterns = [
     path("admin/", admin.site.urls),
-    path("api/v1/", include("controlplane.api.urls")),
+    path("api/v1/", include(api_routes)),
     path("agent/v1/", include("controlplane.agents.agent_api")),
     path("auth/oidc/", include("controlplane.iam.api.oidc")),
-    *schema_urls,
+    path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
+    path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),
     path("", RedirectView.as_view(url="/admin/", permanent=False)),
 ]
 

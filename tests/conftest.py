@@ -10,6 +10,9 @@ from django.db import connection
 
 from controlplane.eventlog.metadata import Actor, Metadata
 
+# fails a test named in tests/event_coverage.py that did not produce the event types mapped to it
+pytest_plugins = ["tests.event_recording"]
+
 
 @pytest.fixture
 def vendor() -> str:
@@ -82,4 +85,17 @@ def _cache_per_worker(worker_id: str):
     database = 8 + int(worker_id.removeprefix("gw"))  # away from db 0 (broker, live wake-ups)
     location = urlunsplit(urlsplit(default["LOCATION"])._replace(path=f"/{database}"))
     with override_settings(CACHES={"default": {**default, "LOCATION": location}}):
+        yield
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _fast_password_hashing():
+    """Tests hash passwords with MD5: Django's PBKDF2 costs about half a CPU second per hash and per check, and
+    logins, throttling and invitations hash on every attempt. PBKDF2 stays listed, so a hash made by the product's
+    own settings (a seeded database, a subprocess) still verifies. Nothing tests the hasher itself."""
+    from django.conf import settings
+    from django.test.utils import override_settings
+
+    hashers = ["django.contrib.auth.hashers.MD5PasswordHasher", *settings.PASSWORD_HASHERS]
+    with override_settings(PASSWORD_HASHERS=hashers):
         yield

@@ -1,4 +1,19 @@
-"""Which test produces (and checks) each registered event type. tests/api/test_meta.py keeps this complete."""
+"""Which test produces and asserts each registered event type.
+
+Two checks keep this honest:
+- tests/api/test_meta.py: every registered type has an entry here, and its test exists and names the type (its wire
+  name, or its class) inside an ``assert`` of the test function;
+- tests/event_recording.py (a plugin): when a test named here runs, it fails unless the event log holds every type
+  mapped to it at the end of the test, whichever process appended them.
+"""
+
+from __future__ import annotations
+
+import ast
+import importlib
+import inspect
+import textwrap
+from collections.abc import Iterable, Mapping
 
 PROJECTIONS = "tests/eventlog/test_projections.py::test_read_models_follow_the_log_in_the_same_transaction"
 DISABLE = "tests/api/test_tenants.py::test_disabled_tenant_refuses_its_users_and_tokens"
@@ -17,12 +32,12 @@ SCHEDULES = "tests/jobs/test_schedules.py::test_a_fire_time_starts_one_run_and_o
 AGENT_API = "tests/agents/test_agent_api.py::"
 AGENT_REGISTERED = AGENT_API + "test_a_bootstrap_token_registers_one_agent_and_never_a_second"
 LIVENESS = AGENT_API + "test_silence_makes_an_agent_stale_then_lost_and_a_heartbeat_brings_it_back"
-CANCEL = AGENT_API + "test_a_cancel_reaches_the_agent_in_its_progress_answer"
+AGENT_CANCEL = AGENT_API + "test_a_cancel_reaches_the_agent_in_its_progress_answer"
 
-ENGINE = "tests/operations/test_engine.py::"
+ENGINE = "tests/operations/test_runner.py::"
 OPERATION_OK = ENGINE + "test_a_plan_of_control_plane_steps_succeeds_each_side_effect_once"
 ROLLBACK = ENGINE + "test_a_final_failure_is_not_retried_and_compensates_in_reverse"
-CANCEL = ENGINE + "test_cancel_between_steps_starts_nothing_new_and_compensates"
+OPERATION_CANCEL = ENGINE + "test_cancel_between_steps_starts_nothing_new_and_compensates"
 
 COVERED: dict[str, str] = {
     "operations.operation_requested": OPERATION_OK,
@@ -40,8 +55,8 @@ COVERED: dict[str, str] = {
     "operations.operation_rolled_back": ROLLBACK,
     "operations.step_compensation_failed": ENGINE
     + "test_a_failed_compensation_ends_the_operation_failed_after_the_others_ran",
-    "operations.operation_cancel_requested": CANCEL,
-    "operations.operation_cancelled": CANCEL,
+    "operations.operation_cancel_requested": OPERATION_CANCEL,
+    "operations.operation_cancelled": OPERATION_CANCEL,
     "operations.operation_failed": ENGINE + "test_a_failure_without_compensations_fails_the_operation",
     "agents.bootstrap_token_issued": AGENT_REGISTERED,
     "agents.bootstrap_token_used": AGENT_REGISTERED,
@@ -56,8 +71,8 @@ COVERED: dict[str, str] = {
     "agents.action_progressed": AGENT_API + "test_progress_events_are_rate_limited_and_output_goes_to_its_own_table",
     "agents.action_succeeded": AGENT_API + "test_a_result_delivered_twice_is_acknowledged_and_changes_nothing",
     "agents.action_failed": AGENT_API + "test_a_failed_result_keeps_its_error",
-    "agents.action_cancel_requested": CANCEL,
-    "agents.action_cancelled": CANCEL,
+    "agents.action_cancel_requested": AGENT_CANCEL,
+    "agents.action_cancelled": AGENT_CANCEL,
     "agents.action_refused": AGENT_API + "test_a_refusal_is_recorded_and_audited",
     "agents.action_expired": AGENT_API + "test_actions_not_picked_up_in_time_expire",
     "jobs.job_created": JOBS,
@@ -96,3 +111,82 @@ COVERED: dict[str, str] = {
     "secrets.secret_deleted": "tests/secrets/test_secrets.py::test_delete_destroys_the_values_and_frees_the_name",
     "secrets.secret_rewrapped": ROTATION,
 }
+
+
+def by_test(covered: Mapping[str, str] = COVERED) -> dict[str, set[str]]:
+    """test node id -> the event types it must produce."""
+    tests: dict[str, set[str]] = {}
+    for wire_name, test in covered.items():
+        tests.setdefault(test, set()).add(wire_name)
+    return tests
+
+
+def _function(test: str):  # type: ignore[no-untyped-def]
+    module_name, _, function = test.partition("::")
+    module = importlib.import_module(module_name.removesuffix(".py").replace("/", "."))
+    return module, getattr(module, function, None)
+
+
+def _tokens(node: ast.AST) -> set[str]:
+    """The string constants and the names in an expression or statement."""
+    found: set[str] = set()
+    for n in ast.walk(node):
+        if isinstance(n, ast.Constant) and isinstance(n.value, str):
+            found.add(n.value)
+        elif isinstance(n, ast.Name):
+            found.add(n.id)
+        elif isinstance(n, ast.Attribute):
+            found.add(n.attr)
+    return found
+
+
+def asserted(module: object, function: object) -> set[str]:
+    """What the test function's asserts name: their string constants and names, and those of the module-level
+    constants they use."""
+    constants: dict[str, ast.AST] = {
+        target.id: node.value
+        for node in ast.parse(inspect.getsource(module)).body  # type: ignore[arg-type]
+        if isinstance(node, ast.Assign)
+        for target in node.targets
+        if isinstance(target, ast.Name)
+    }
+    found: set[str] = set()
+    for node in ast.walk(ast.parse(textwrap.dedent(inspect.getsource(function)))):  # type: ignore[arg-type]
+        if isinstance(node, ast.Assert):
+            tokens = _tokens(node)
+            found |= tokens
+            for name in tokens & set(constants):
+                found |= _tokens(constants[name])
+    return found
+
+
+def _mentions(tokens: set[str], wire_name: str, class_name: str | None) -> bool:
+    # the wire name, the name within its app ("step_started", as some tests compare), or the event's class
+    return bool({wire_name, wire_name.partition(".")[2], class_name} & tokens)
+
+
+def problems(registered: Iterable[str], covered: Mapping[str, str] = COVERED) -> list[str]:
+    """What is wrong with ``covered`` for these registered event types (empty: nothing)."""
+    from controlplane.eventlog import types
+
+    registered = set(registered)
+    found = [
+        f"{name}: no test produces and asserts it (add it to tests/event_coverage.py)"
+        for name in sorted(registered - set(covered))
+    ]
+    found += [
+        f"{name}: no longer registered (remove it from tests/event_coverage.py)"
+        for name in sorted(set(covered) - registered)
+    ]
+    for test, names in sorted(by_test({n: t for n, t in covered.items() if n in registered}).items()):
+        module, function = _function(test)
+        if not callable(function):
+            found.append(f"{', '.join(sorted(names))}: {test} does not exist")
+            continue
+        tokens = asserted(module, function)
+        for name in sorted(names):
+            spec = types.spec_for_name(name)
+            class_name = spec.cls.__name__ if spec is not None else None
+            if not _mentions(tokens, name, class_name):
+                found.append(f"{name}: {test} does not assert on it (its wire name or {class_name} in an assert)")
+    return found

@@ -1,40 +1,42 @@
-"""The only writers of the agents context. Operator-facing ones are authorized by their callers (the API);
-agent-facing ones take an ``AuthenticatedAgent`` that ``authenticate`` returned."""
+"""The only writers of the agents context. Each authorizes first (ADR 0018): an operator's write with the point the
+API requires (``cluster.update`` for tokens and revocation, ``operation.run`` / ``operation.cancel`` for actions), an
+agent's report with ``authorize_agent`` (only about itself: the API hands in the agent its credential named,
+``selectors.authenticated_agent_for_system``), the control plane's own work as the system with a reason."""
 
 from __future__ import annotations
 
 import base64
-import hashlib
-import hmac
 import os
 import secrets
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from django.conf import settings
 from django.db import IntegrityError, connection, transaction
-from django.db.models import Q
 from django.utils import timezone
 
-from controlplane.agents import wakeup
+from controlplane.agents import filestore, selectors, wakeup
 from controlplane.agents.domain import action as action_domain
 from controlplane.agents.domain import agent as agent_domain
 from controlplane.agents.domain.action import Action as ActionAggregate
 from controlplane.agents.domain.action import ActionState
 from controlplane.agents.domain.agent import REVOKED, AgentError, AgentState, TokenState
 from controlplane.agents.domain.catalog import check_type
-from controlplane.agents.models import Action, ActionOutput, Agent, AgentLiveness, Credential
+from controlplane.agents.models import Action, ActionArtifact, ActionOutput, AgentLiveness, Credential
+from controlplane.agents.selectors import CREDENTIAL_PREFIX, AuthenticatedAgent
+from controlplane.agents.selectors import credential_digest as digest
 from controlplane.agents.signing import active_key, sign
 from controlplane.eventlog.aggregates import AggregateSpec, execute, execute_retrying, load
 from controlplane.eventlog.errors import ConcurrencyConflict
-from controlplane.eventlog.metadata import Actor, Metadata
+from controlplane.eventlog.metadata import Metadata
 from controlplane.eventlog.store import StreamRef
+from controlplane.iam.access import authorize, authorize_agent
 from controlplane.tenancy.models import Tenant
 
 TOKEN_PREFIX = "stbt_"  # noqa: S105  (a prefix, not a secret)
-CREDENTIAL_PREFIX = "stag_"
 # A redelivered envelope is the same bytes (the signature is deterministic); the agent runs an id once.
 REDELIVER_AFTER = timedelta(seconds=30)
 MAX_OUTPUT_CHUNK = 64 * 1024
@@ -74,16 +76,18 @@ def action_stream(action_id: str) -> StreamRef:
     return StreamRef(type="agents.action", id=f"action-{action_id}")
 
 
-def digest(secret: str) -> str:
-    return hashlib.sha256(secret.encode()).hexdigest()
-
-
 def heartbeat_interval() -> int:
     return int(getattr(settings, "AGENT_HEARTBEAT_SECONDS", 10))
 
 
 def poll_timeout() -> int:
     return int(getattr(settings, "AGENT_POLL_TIMEOUT_SECONDS", 25))
+
+
+def _elsewhere(metadata: Metadata, tenant_id: str) -> bool:
+    """Metadata bound to another tenant: the row is answered as unknown there (its own code, as before the
+    writers authorized; ``authorize`` would say NOT_FOUND)."""
+    return metadata.tenant_id not in (None, tenant_id)
 
 
 def action_id_for(tenant_id: str, key: str) -> str:
@@ -102,6 +106,7 @@ def do_issue_bootstrap_token(
     description: str = "",
 ) -> tuple[str, str]:
     """A one-time registration token: (token id, token text). The text is returned here only."""
+    authorize(metadata, "cluster.update", tenant_id=tenant_id, workspace_id=workspace_id)
     if cluster_id:
         from controlplane.clusters.selectors import live_cluster
 
@@ -130,33 +135,19 @@ def do_issue_bootstrap_token(
 
 
 def do_revoke_bootstrap_token(*, metadata: Metadata, token_id: str) -> None:
-    execute(TOKEN, token_stream(token_id), lambda state: agent_domain.revoke_token(state, token_id=token_id), metadata)
-    Credential.objects.filter(id=f"token:{token_id}").delete()
+    token, _ = load(TOKEN, token_stream(token_id).id)
+    authorize(metadata, "cluster.update", tenant_id=token.tenant_id, workspace_id=token.workspace_id or None)
+    with transaction.atomic():
+        execute(
+            TOKEN,
+            token_stream(token_id),
+            lambda state: agent_domain.revoke_token(state, token_id=token_id),
+            replace(metadata, tenant_id=token.tenant_id, workspace_id=token.workspace_id),
+        )
+        Credential.objects.filter(id=f"token:{token_id}").delete()
 
 
 # -- registration and authentication ---------------------------------------------------------------------------
-class AgentAuthError(AgentError):
-    code = "AGENT_CREDENTIAL_INVALID"
-
-
-@dataclass(frozen=True)
-class AuthenticatedAgent:
-    id: str
-    tenant_id: str
-    workspace_id: str
-    status: str
-
-    def metadata(self, request_id: str = "", client_address: str = "") -> Metadata:
-        return Metadata(
-            tenant_id=self.tenant_id,
-            workspace_id=self.workspace_id,
-            actor=Actor(kind="agent", id=self.id),
-            request_id=request_id[:64],
-            correlation_id=request_id[:64],
-            client_address=client_address[:64],
-        )
-
-
 @dataclass(frozen=True)
 class Registration:
     agent_id: str
@@ -198,14 +189,17 @@ def do_register_agent(
                 raise invalid
             if Tenant.objects.filter(id=token.tenant_id, disabled=True).exists():
                 raise AgentError("the token's tenant is disabled", code="TENANT_DISABLED")
-            metadata = Metadata(
-                tenant_id=token.tenant_id,
-                workspace_id=token.workspace_id,
-                actor=Actor(kind="agent", id=agent_id),
+            # The bootstrap token, checked above, is this write's credential: no person or agent stands behind the
+            # request yet, so the control plane writes as the system on that token's behalf (whoever issued it
+            # held cluster.update in the token's workspace).
+            system = Metadata.for_system(token.tenant_id, reason="agents.register", workspace_id=token.workspace_id)
+            metadata = replace(
+                system,
                 request_id=request_id[:64],
-                correlation_id=request_id[:64],
+                correlation_id=request_id[:64] or system.correlation_id,
                 client_address=client_address[:64],
             )
+            authorize(metadata, "cluster.update", tenant_id=token.tenant_id, workspace_id=token.workspace_id)
             # The token's stream must still be where we read it: a second registration racing this one
             # conflicts here and gets the same answer as a used token.
             execute(
@@ -235,14 +229,14 @@ def do_register_agent(
             )
             Credential.objects.filter(id=f"token:{token_id}").delete()
             Credential.objects.create(id=f"agent:{agent_id}", digest=digest(credential), created_at=now)
-            AgentLiveness.unscoped.create(
+            AgentLiveness(
                 agent_id=agent_id,
                 tenant_id=token.tenant_id,
                 workspace_id=token.workspace_id,
                 last_heartbeat_at=now,
                 facts=facts if isinstance(facts, dict) else {},
                 heartbeats=0,
-            )
+            ).save(force_insert=True)
     except (ConcurrencyConflict, IntegrityError):
         raise invalid from None
     return Registration(
@@ -250,32 +244,6 @@ def do_register_agent(
     )
 
 
-def authenticate(credential: str) -> AuthenticatedAgent:
-    """The agent a credential belongs to. Unknown or wrong: AGENT_CREDENTIAL_INVALID; revoked: AGENT_REVOKED."""
-    invalid = AgentAuthError("the agent credential is not valid")
-    if not credential.startswith(CREDENTIAL_PREFIX):
-        raise invalid
-    agent_id, _, secret = credential.removeprefix(CREDENTIAL_PREFIX).partition("_")
-    if not agent_id or not secret or len(agent_id) > 32:
-        raise invalid
-    # One query, the agent's row with its credential digest beside it; raw SQL because this runs for every
-    # heartbeat and poll, and the ORM's compilation costs more than the query (docs/BENCHMARKS.md).
-    with connection.cursor() as cursor:
-        cursor.execute(_AUTH_SQL, [f"agent:{agent_id}", agent_id])
-        agent = cursor.fetchone()
-    if agent is None or agent[3] is None or not hmac.compare_digest(agent[3], digest(credential)):
-        raise invalid
-    if agent[2] == REVOKED:
-        raise AgentError("this agent's credential was revoked", code="AGENT_REVOKED")
-    if agent[4]:  # as its users and tokens are: the agent waits (and backs off) until the tenant is enabled
-        raise AgentError("the agent's tenant is disabled", code="TENANT_DISABLED")
-    return AuthenticatedAgent(id=agent_id, tenant_id=agent[0], workspace_id=agent[1], status=agent[2])
-
-
-_AUTH_SQL = (
-    "SELECT a.tenant_id, a.workspace_id, a.status, c.digest, t.disabled FROM agents_agent a "
-    "JOIN agents_credential c ON c.id = %s JOIN tenancy_tenant t ON t.id = a.tenant_id WHERE a.id = %s"
-)
 _HEARTBEAT_SQL = (
     "UPDATE agents_agentliveness SET last_heartbeat_at = %s, sent_at = %s, facts = %s, "
     "heartbeats = heartbeats + 1 WHERE agent_id = %s"
@@ -284,9 +252,10 @@ _HEARTBEAT_SQL = (
 
 # -- heartbeats and liveness -----------------------------------------------------------------------------------
 def do_record_heartbeat(
-    agent: AuthenticatedAgent, *, sent_at: str, facts: dict, now: datetime | None = None, request_id: str = ""
+    *, metadata: Metadata, agent: AuthenticatedAgent, sent_at: str, facts: dict, now: datetime | None = None
 ) -> None:
     """Update the liveness row (not an event); a stale or lost agent is online again (an event)."""
+    authorize_agent(metadata, agent_id=agent.id)
     now = now or timezone.now()
     ops = connection.ops
     params = [
@@ -303,13 +272,13 @@ def do_record_heartbeat(
             cursor.execute(_HEARTBEAT_SQL, params)
             updated = cursor.rowcount
     else:
-        with connection.cursor() as cursor:  # raw, as authenticate: the hot path of every agent
+        with connection.cursor() as cursor:  # raw, as authentication: the hot path of every agent
             cursor.execute(_HEARTBEAT_SQL, params)
             updated = cursor.rowcount
     if not updated:
         try:
             with transaction.atomic():
-                AgentLiveness.unscoped.create(
+                AgentLiveness(
                     agent_id=agent.id,
                     tenant_id=agent.tenant_id,
                     workspace_id=agent.workspace_id,
@@ -317,16 +286,36 @@ def do_record_heartbeat(
                     sent_at=str(sent_at)[:40],
                     facts=facts if isinstance(facts, dict) else {},
                     heartbeats=1,
-                )
+                ).save(force_insert=True)
         except IntegrityError:
             pass  # a concurrent heartbeat created it
     if agent.status != agent_domain.ONLINE:
         execute_retrying(
-            AGENT,
-            agent_stream(agent.id),
-            lambda state: agent_domain.heard(state, agent_id=agent.id),
-            agent.metadata(request_id),
+            AGENT, agent_stream(agent.id), lambda state: agent_domain.heard(state, agent_id=agent.id), metadata
         )
+
+
+def do_observe_silence(
+    *, metadata: Metadata, agent_id: str, last_heartbeat_at: datetime, now: datetime, interval_seconds: int
+) -> list[str]:
+    """An agent silent for 3 intervals becomes stale, for 10 lost; returns the wire names of what changed."""
+    agent = selectors.agent_for_system(agent_id)
+    if agent is None:
+        raise AgentError("no such agent", code="AGENT_NOT_FOUND", field="agent_id")
+    authorize(metadata, "cluster.update", tenant_id=agent.tenant_id, workspace_id=agent.workspace_id)
+    _, events = execute_retrying(
+        AGENT,
+        agent_stream(agent_id),
+        lambda state: agent_domain.observe_silence(
+            state,
+            agent_id=agent_id,
+            last_heartbeat_at=last_heartbeat_at,
+            now=now,
+            interval_seconds=interval_seconds,
+        ),
+        metadata,
+    )
+    return [event.event_type for event in events]
 
 
 def check_liveness(*, now: datetime | None = None, interval_seconds: int | None = None) -> dict[str, int]:
@@ -335,61 +324,61 @@ def check_liveness(*, now: datetime | None = None, interval_seconds: int | None 
     now = now or timezone.now()
     interval = interval_seconds or heartbeat_interval()
     threshold = now - timedelta(seconds=agent_domain.STALE_AFTER_INTERVALS * interval)
-    silent = AgentLiveness.unscoped.filter(last_heartbeat_at__lte=threshold).values_list(
-        "agent_id", "last_heartbeat_at"
-    )
-    last_seen = dict(silent)
     counts = {"stale": 0, "lost": 0}
-    if not last_seen:
-        return counts
-    candidates = Agent.unscoped.filter(
-        id__in=list(last_seen), status__in=(agent_domain.ONLINE, agent_domain.STALE)
-    ).values_list("id", "tenant_id", "workspace_id")
-    for agent_id, tenant_id, workspace_id in candidates:
-        _, events = execute_retrying(
-            AGENT,
-            agent_stream(agent_id),
-            lambda state, agent_id=agent_id: agent_domain.observe_silence(
-                state, agent_id=agent_id, last_heartbeat_at=last_seen[agent_id], now=now, interval_seconds=interval
-            ),
-            Metadata.for_system(tenant_id, workspace_id=workspace_id, reason="agents.check_liveness"),
+    for agent in selectors.silent_agents_for_system(threshold, (agent_domain.ONLINE, agent_domain.STALE)):
+        metadata = Metadata.for_system(agent.tenant_id, workspace_id=agent.workspace_id, reason="agents.check_liveness")
+        changed = do_observe_silence(
+            metadata=metadata,
+            agent_id=agent.id,
+            last_heartbeat_at=agent.last_heartbeat_at,
+            now=now,
+            interval_seconds=interval,
         )
-        for event in events:
-            counts["stale" if event.event_type == "agents.agent_stale" else "lost"] += 1
+        for name in changed:
+            counts["stale" if name == "agents.agent_stale" else "lost"] += 1
     return counts
 
 
 def do_revoke_agent(*, metadata: Metadata, agent_id: str, reason: str = "") -> None:
-    """Revoke the credential: every later request answers 401 AGENT_REVOKED. Its unfinished actions end:
-    queued ones cancelled, handed-over ones failed with AGENT_REVOKED (no result can arrive any more)."""
-    with transaction.atomic():
-        execute(
-            AGENT,
-            agent_stream(agent_id),
-            lambda state: agent_domain.revoke(state, agent_id=agent_id, reason=reason),
-            metadata,
+    """Revoke the credential: every later request answers 401 AGENT_REVOKED. Its unfinished actions end after
+    commit, through the ``agents.revoked_agents_actions`` subscriber (``subscribers.py``)."""
+    agent = selectors.agent_for_system(agent_id)
+    if agent is None or _elsewhere(metadata, agent.tenant_id):
+        raise AgentError("no such agent", code="AGENT_NOT_FOUND", field="agent_id")
+    authorize(metadata, "cluster.update", tenant_id=agent.tenant_id, workspace_id=agent.workspace_id)
+    execute(
+        AGENT,
+        agent_stream(agent_id),
+        lambda state: agent_domain.revoke(state, agent_id=agent_id, reason=reason),
+        replace(metadata, tenant_id=agent.tenant_id, workspace_id=agent.workspace_id),
+    )
+
+
+def do_end_action_of_revoked_agent(*, metadata: Metadata, action_id: str, agent_id: str) -> None:
+    """One unfinished action of a revoked agent ends: a queued one is cancelled, one already handed over fails with
+    AGENT_REVOKED (no result can arrive any more). An action that ended meanwhile is left as it is."""
+    row = selectors.action_for_system(action_id)
+    if row is None or row.agent_id != agent_id:
+        raise AgentError("no such action for this agent", code="AGENT_ACTION_NOT_FOUND")
+    authorize(metadata, "operation.cancel", tenant_id=row.tenant_id, workspace_id=row.workspace_id)
+
+    def decide(state: ActionAggregate) -> list[object]:
+        if state.state == ActionState.PENDING:
+            return action_domain.request_cancel(state, action_id=action_id)
+        return action_domain.finish(
+            state,
+            action_id=action_id,
+            status="failed",
+            exit_code=None,
+            data={},
+            error_code="AGENT_REVOKED",
+            error_message="the agent was revoked before it reported a result",
+            output_tail="",
+            started_at="",
+            finished_at=timezone.now().isoformat(),
         )
-    for action_id, state in (
-        Action.unscoped.filter(agent_id=agent_id)
-        .exclude(state__in=[str(s) for s in action_domain.FINAL])
-        .values_list("id", "state")
-    ):
-        if state == ActionState.PENDING:
-            decide = lambda s, a=action_id: action_domain.request_cancel(s, action_id=a)  # noqa: E731
-        else:
-            decide = lambda s, a=action_id: action_domain.finish(  # noqa: E731
-                s,
-                action_id=a,
-                status="failed",
-                exit_code=None,
-                data={},
-                error_code="AGENT_REVOKED",
-                error_message="the agent was revoked before it reported a result",
-                output_tail="",
-                started_at="",
-                finished_at=timezone.now().isoformat(),
-            )
-        execute_retrying(ACTION, action_stream(action_id), decide, metadata)
+
+    execute_retrying(ACTION, action_stream(action_id), decide, metadata)
 
 
 # -- actions ---------------------------------------------------------------------------------------------------
@@ -406,14 +395,15 @@ def do_request_action(
     now: datetime | None = None,
 ) -> str:
     """Queue a signed action for an agent; the same key again returns the same id and writes nothing."""
-    check_type(action_type)
-    agent = Agent.unscoped.filter(id=agent_id).first()
-    if agent is None or (metadata.tenant_id is not None and agent.tenant_id != metadata.tenant_id):
+    agent = selectors.agent_for_system(agent_id)
+    if agent is None or _elsewhere(metadata, agent.tenant_id):
         raise AgentError("no such agent", code="AGENT_NOT_FOUND", field="agent_id")
+    authorize(metadata, "operation.run", tenant_id=agent.tenant_id, workspace_id=agent.workspace_id)
+    check_type(action_type)
     action_id = action_id_for(agent.tenant_id, key)
-    existing = Action.unscoped.filter(id=action_id).values_list("agent_id", "type").first()
+    existing = selectors.action_for_system(action_id)
     if existing is not None:
-        if existing != (agent_id, action_type):
+        if (existing.agent_id, existing.type) != (agent_id, action_type):
             raise AgentError(
                 "this key already names an action of another type or agent", code="AGENT_ACTION_KEY_REUSED"
             )
@@ -469,42 +459,18 @@ def _iso(value: datetime) -> str:
     return value.astimezone(UTC).isoformat().replace("+00:00", "Z")
 
 
-_CLAIMABLE_SQL = (
-    "SELECT 1 FROM agents_action WHERE agent_id = %s AND ((state = 'PENDING' AND expires_at > %s) OR "
-    "(state = 'DELIVERED' AND delivered_at < %s AND expires_at > %s))"
-)
-
-
-def _claimable(agent_id: str, now: datetime) -> bool:
-    """Is there anything to claim? Raw SQL: asked by every poll, and nearly always answered no."""
-    adapt = connection.ops.adapt_datetimefield_value
-    with connection.cursor() as cursor:
-        cursor.execute(
-            _CLAIMABLE_SQL,
-            [agent_id, adapt(now), adapt(now - REDELIVER_AFTER), adapt(now - action_domain.DELIVERED_GRACE)],
-        )
-        return cursor.fetchone() is not None
-
-
-def do_claim_actions(agent: AuthenticatedAgent, *, now: datetime | None = None, limit: int = 10) -> list[dict]:
+def do_claim_actions(
+    *, metadata: Metadata, agent: AuthenticatedAgent, now: datetime | None = None, limit: int = 10
+) -> list[dict]:
     """Envelopes of the agent's queued actions (now DELIVERED), plus those handed over earlier that never
     started (the answer may have been lost; the agent runs an id once)."""
+    authorize_agent(metadata, agent_id=agent.id)
     now = now or timezone.now()
-    if not _claimable(agent.id, now):
-        return []
-    # One query for both: queued ones, and handed-over ones that never started (redelivered).
-    queued = Q(state=ActionState.PENDING, expires_at__gt=now)
-    stuck = Q(
-        state=ActionState.DELIVERED,
-        delivered_at__lt=now - REDELIVER_AFTER,
-        expires_at__gt=now - action_domain.DELIVERED_GRACE,
-    )
-    rows = list(Action.unscoped.filter(queued | stuck, agent_id=agent.id).order_by("created_at")[:limit])
+    rows = selectors.claimable_actions_for_system(agent.id, now, REDELIVER_AFTER, limit)
     if not rows:
         return []
     key = active_key()
     envelopes = []
-    metadata = agent.metadata()
     for row in rows:
         if row.state == ActionState.PENDING:
             _, events = execute_retrying(
@@ -513,35 +479,32 @@ def do_claim_actions(agent: AuthenticatedAgent, *, now: datetime | None = None, 
                 lambda state, a=row.id: action_domain.deliver(state, action_id=a, key_id=key.key_id),
                 metadata,
             )
-            if not events:
-                row.refresh_from_db()
-                if row.state != ActionState.DELIVERED:
-                    continue  # cancelled or expired meanwhile
-            envelopes.append(envelope_for(row, key.key_id, key))
-        else:
-            envelopes.append(envelope_for(row, key.key_id, key))
+            if not events and selectors.action_state_for_system(row.id) != ActionState.DELIVERED:
+                continue  # cancelled or expired meanwhile
+        envelopes.append(envelope_for(row, key.key_id, key))
     return envelopes
 
 
-def _own_action(agent: AuthenticatedAgent, action_id: str) -> None:
-    if not Action.unscoped.filter(id=action_id, agent_id=agent.id).exists():
+def _own_action(agent_id: str, action_id: str) -> None:
+    if not selectors.agent_owns_action_for_system(agent_id, action_id):
         raise AgentError("no such action for this agent", code="AGENT_ACTION_NOT_FOUND")
 
 
 def do_record_progress(
-    agent: AuthenticatedAgent,
     *,
+    metadata: Metadata,
+    agent_id: str,
     action_id: str,
     seq: int,
     percent: int | None,
     message: str,
     output: str = "",
     now: datetime | None = None,
-    request_id: str = "",
 ) -> bool:
     """Store the output chunk, turn a new message or percent into an event (at most one a second); answers
     whether a cancel was requested."""
-    _own_action(agent, action_id)
+    authorize_agent(metadata, agent_id=agent_id)
+    _own_action(agent_id, action_id)
     now = now or timezone.now()
     if output:
         ActionOutput.objects.bulk_create(
@@ -552,14 +515,15 @@ def do_record_progress(
         ACTION,
         action_stream(action_id),
         lambda s: action_domain.progress(s, action_id=action_id, seq=seq, percent=percent, message=message, now=now),
-        agent.metadata(request_id),
+        metadata,
     )
     return state.cancel_requested
 
 
 def do_record_result(
-    agent: AuthenticatedAgent,
     *,
+    metadata: Metadata,
+    agent_id: str,
     action_id: str,
     status: str,
     exit_code: int | None,
@@ -569,10 +533,10 @@ def do_record_result(
     error_message: str,
     started_at: str,
     finished_at: str,
-    request_id: str = "",
 ) -> str:
     """Record the agent's result; a second delivery changes nothing. Returns the action's state."""
-    _own_action(agent, action_id)
+    authorize_agent(metadata, agent_id=agent_id)
+    _own_action(agent_id, action_id)
     state, _ = execute_retrying(
         ACTION,
         action_stream(action_id),
@@ -588,50 +552,68 @@ def do_record_result(
             started_at=started_at,
             finished_at=finished_at,
         ),
-        agent.metadata(request_id),
+        metadata,
     )
     return str(state.state)
 
 
-def do_record_refusal(
-    agent: AuthenticatedAgent, *, action_id: str, code: str, message: str, request_id: str = ""
-) -> str:
-    _own_action(agent, action_id)
+def do_record_refusal(*, metadata: Metadata, agent_id: str, action_id: str, code: str, message: str) -> str:
+    authorize_agent(metadata, agent_id=agent_id)
+    _own_action(agent_id, action_id)
     state, _ = execute_retrying(
         ACTION,
         action_stream(action_id),
         lambda s: action_domain.refuse(s, action_id=action_id, code=code, message=message),
-        agent.metadata(request_id),
+        metadata,
     )
     return str(state.state)
 
 
+def do_store_artifact(
+    *, metadata: Metadata, agent_id: str, action_id: str, sha256: str, read: Callable[[int], bytes]
+) -> int:
+    """Store a file the agent uploads for its action (content-addressed, checked against ``sha256``); returns
+    its size. Storage beside the log, not an event."""
+    authorize_agent(metadata, agent_id=agent_id)
+    _own_action(agent_id, action_id)
+    size = filestore.store_artifact(read, sha256)
+    ActionArtifact.objects.bulk_create(
+        [ActionArtifact(action_id=action_id, sha256=sha256, size=size, uploaded_at=timezone.now())],
+        ignore_conflicts=True,
+    )
+    return size
+
+
 def do_request_cancel(*, metadata: Metadata, action_id: str) -> None:
     """Cancel an action: a queued one at once, a running one through the agent's next progress answer."""
-    row = Action.unscoped.filter(id=action_id).values_list("tenant_id", "workspace_id").first()
-    if row is None or (metadata.tenant_id is not None and row[0] != metadata.tenant_id):
+    row = selectors.action_for_system(action_id)
+    if row is None or _elsewhere(metadata, row.tenant_id):
         raise AgentError("no such action", code="AGENT_ACTION_NOT_FOUND")
+    authorize(metadata, "operation.cancel", tenant_id=row.tenant_id, workspace_id=row.workspace_id)
     execute_retrying(
         ACTION,
         action_stream(action_id),
         lambda s: action_domain.request_cancel(s, action_id=action_id),
-        replace(metadata, tenant_id=row[0], workspace_id=row[1]),
+        replace(metadata, tenant_id=row.tenant_id, workspace_id=row.workspace_id),
     )
 
 
+def do_expire_action(*, metadata: Metadata, action_id: str, now: datetime) -> int:
+    """A queued action past its expiry, or a handed-over one past it plus the skew allowance: EXPIRED."""
+    row = selectors.action_for_system(action_id)
+    if row is None:
+        raise AgentError("no such action", code="AGENT_ACTION_NOT_FOUND")
+    authorize(metadata, "operation.cancel", tenant_id=row.tenant_id, workspace_id=row.workspace_id)
+    _, events = execute_retrying(
+        ACTION, action_stream(action_id), lambda s: action_domain.expire(s, action_id=action_id, now=now), metadata
+    )
+    return len(events)
+
+
 def expire_actions(*, now: datetime | None = None) -> int:
-    """PENDING actions past their expiry, and DELIVERED ones past it plus the skew allowance: EXPIRED."""
     now = now or timezone.now()
-    rows = Action.unscoped.filter(
-        state__in=[ActionState.PENDING, ActionState.DELIVERED], expires_at__lte=now
-    ).values_list("id", "tenant_id", "workspace_id")
     expired = 0
-    for action_id, tenant_id, workspace_id in rows:
-        _, events = execute_retrying(
-            ACTION,
-            action_stream(action_id),
-            lambda s, a=action_id: action_domain.expire(s, action_id=a, now=now),
-            Metadata.for_system(tenant_id, workspace_id=workspace_id, reason="agents.check_liveness"),
-        )
-        expired += len(events)
+    for action_id, tenant_id, workspace_id in selectors.expired_actions_for_system(now):
+        metadata = Metadata.for_system(tenant_id, workspace_id=workspace_id, reason="agents.check_liveness")
+        expired += do_expire_action(metadata=metadata, action_id=action_id, now=now)
     return expired

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from django.contrib import admin
 
+from controlplane.agents import selectors
 from controlplane.agents.models import Action, Agent, AgentLiveness, BootstrapToken
 from controlplane.eventlog.admin import ReadOnlyAdmin
 
@@ -15,7 +16,7 @@ class AgentAdmin(ReadOnlyAdmin):
     search_fields = ("hostname", "id", "member_address", "tenant_id")
 
     def get_queryset(self, request):  # type: ignore[no-untyped-def]
-        return Agent.unscoped.all()  # the console is for platform staff: every tenant
+        return selectors.agents_for_platform()  # the console is for platform staff: every tenant
 
 
 @admin.register(AgentLiveness)
@@ -24,7 +25,7 @@ class AgentLivenessAdmin(ReadOnlyAdmin):
     search_fields = ("agent_id", "tenant_id")
 
     def get_queryset(self, request):  # type: ignore[no-untyped-def]
-        return AgentLiveness.unscoped.all()
+        return selectors.liveness_for_platform()
 
 
 @admin.register(BootstrapToken)
@@ -34,7 +35,7 @@ class BootstrapTokenAdmin(ReadOnlyAdmin):
     search_fields = ("id", "tenant_id", "description")
 
     def get_queryset(self, request):  # type: ignore[no-untyped-def]
-        return BootstrapToken.unscoped.all()
+        return selectors.bootstrap_tokens_for_platform()
 
 
 @admin.register(Action)
@@ -44,4 +45,4 @@ class ActionAdmin(ReadOnlyAdmin):
     search_fields = ("id", "agent_id", "operation_id", "key", "tenant_id")
 
     def get_queryset(self, request):  # type: ignore[no-untyped-def]
-        return Action.unscoped.all()
+        return selectors.actions_for_platform()

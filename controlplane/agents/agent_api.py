@@ -6,11 +6,7 @@ waits."""
 
 from __future__ import annotations
 
-import hashlib
 import logging
-import os
-import re
-from pathlib import Path
 from typing import Any
 
 from django.conf import settings
@@ -20,18 +16,16 @@ from django.utils import timezone
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods
 
-from controlplane.agents import actions
-from controlplane.agents.models import Action, ActionArtifact
+from controlplane.agents import actions, filestore, selectors
 from controlplane.api import limits
 from controlplane.api.limits import RequestTooLarge
 from controlplane.audit.recorder import record
 from controlplane.errors import DomainError
+from controlplane.eventlog.metadata import Metadata
 from controlplane.iam import ratelimit
 
 log = logging.getLogger(__name__)
 
-_SHA256 = re.compile(r"^[0-9a-f]{64}$")
-MAX_ARTIFACT_BYTES = 512 * 1024 * 1024
 MAX_JSON_BYTES = 2 * 1024 * 1024
 
 # Agent-facing statuses: every credential problem is a 401 the agent can act on.
@@ -73,7 +67,7 @@ def error_response(exc: DomainError, request_id: str = "") -> JsonResponse:
 def credential_of(header: str) -> str:
     scheme, _, credential = header.strip().partition(" ")
     if scheme != "Agent" or not credential.strip():
-        raise actions.AgentAuthError("send Authorization: Agent <credential>")
+        raise selectors.AgentAuthError("send Authorization: Agent <credential>")
     return credential.strip()
 
 
@@ -115,15 +109,21 @@ def _int(body: dict, name: str, *, required: bool = False) -> int | None:
     return value
 
 
+def _metadata(request: HttpRequest, agent: selectors.AuthenticatedAgent) -> Metadata:
+    return agent.metadata(_request_id(request), request.META.get("REMOTE_ADDR", ""))
+
+
 def agent_endpoint(methods: list[str]):  # type: ignore[no-untyped-def]
-    """Authenticate the agent, run the view, map domain errors to the agent error body."""
+    """Authenticate the agent (its credential names it), run the view, map domain errors to the agent error
+    body."""
 
     def wrap(view):  # type: ignore[no-untyped-def]
         @csrf_exempt
         @require_http_methods(methods)
         def inner(request: HttpRequest, **kwargs: Any) -> HttpResponse:
             try:
-                agent = actions.authenticate(credential_of(request.headers.get("Authorization", "")))
+                credential = credential_of(request.headers.get("Authorization", ""))
+                agent = selectors.authenticated_agent_for_system(credential)
                 return view(request, agent, **kwargs)
             except DomainError as exc:
                 return error_response(exc, _request_id(request))
@@ -214,12 +214,14 @@ def register(request: HttpRequest) -> HttpResponse:
 def record_heartbeat(authorization: str, raw: bytes, request_id: str) -> dict[str, Any]:
     """The whole heartbeat, from the header and body to the answer: shared by the Django view and the ASGI
     fast path in ``longpoll.py`` (which runs it in one hop on the shared executor)."""
-    agent = actions.authenticate(credential_of(authorization))
+    agent = selectors.authenticated_agent_for_system(credential_of(authorization))
     body = parse_json(raw)
     facts = body.get("facts", {})
     if not isinstance(facts, dict):
         raise DomainError("facts is an object", code="AGENT_REQUEST_INVALID", field="facts")
-    actions.do_record_heartbeat(agent, sent_at=_str(body, "sent_at", limit=40), facts=facts, request_id=request_id)
+    actions.do_record_heartbeat(
+        metadata=agent.metadata(request_id), agent=agent, sent_at=_str(body, "sent_at", limit=40), facts=facts
+    )
     return {
         "server_time": timezone.now().isoformat().replace("+00:00", "Z"),
         "heartbeat_interval_seconds": actions.heartbeat_interval(),
@@ -239,32 +241,33 @@ def heartbeat(request: HttpRequest) -> HttpResponse:
 
 
 @agent_endpoint(["POST"])
-def progress(request: HttpRequest, agent: actions.AuthenticatedAgent, action_id: str) -> HttpResponse:
+def progress(request: HttpRequest, agent: selectors.AuthenticatedAgent, action_id: str) -> HttpResponse:
     body = _json(request)
     percent = _int(body, "percent")
     if percent is not None and not 0 <= percent <= 100:
         raise DomainError("percent is 0..100", code="AGENT_REQUEST_INVALID", field="percent")
     cancel = actions.do_record_progress(
-        agent,
+        metadata=_metadata(request, agent),
+        agent_id=agent.id,
         action_id=action_id,
         seq=_int(body, "seq", required=True) or 0,
         percent=percent,
         message=_str(body, "message", limit=500),
         output=_str(body, "output", limit=actions.MAX_OUTPUT_CHUNK),
-        request_id=_request_id(request),
     )
     return JsonResponse({"cancel": cancel})
 
 
 @agent_endpoint(["POST"])
-def result(request: HttpRequest, agent: actions.AuthenticatedAgent, action_id: str) -> HttpResponse:
+def result(request: HttpRequest, agent: selectors.AuthenticatedAgent, action_id: str) -> HttpResponse:
     body = _json(request)
     error = body.get("error") or {}
     data = body.get("data") or {}
     if not isinstance(error, dict) or not isinstance(data, dict):
         raise DomainError("error and data are objects", code="AGENT_REQUEST_INVALID")
     state = actions.do_record_result(
-        agent,
+        metadata=_metadata(request, agent),
+        agent_id=agent.id,
         action_id=action_id,
         status=_str(body, "status", limit=20),
         exit_code=_int(body, "exit_code"),
@@ -274,7 +277,6 @@ def result(request: HttpRequest, agent: actions.AuthenticatedAgent, action_id: s
         error_message=_str(error, "message", limit=2000),
         started_at=_str(body, "started_at", limit=40),
         finished_at=_str(body, "finished_at", limit=40),
-        request_id=_request_id(request),
     )
     _audit(
         request,
@@ -291,15 +293,15 @@ def result(request: HttpRequest, agent: actions.AuthenticatedAgent, action_id: s
 
 
 @agent_endpoint(["POST"])
-def refusal(request: HttpRequest, agent: actions.AuthenticatedAgent, action_id: str) -> HttpResponse:
+def refusal(request: HttpRequest, agent: selectors.AuthenticatedAgent, action_id: str) -> HttpResponse:
     body = _json(request)
     code = _str(body, "code", limit=64) or "AGENT_REFUSED"
     state = actions.do_record_refusal(
-        agent,
+        metadata=_metadata(request, agent),
+        agent_id=agent.id,
         action_id=action_id,
         code=code,
         message=_str(body, "message", limit=2000),
-        request_id=_request_id(request),
     )
     # The refusal is the agent saying no: on the trail as a denied action, with the agent's code.
     _audit(
@@ -317,43 +319,13 @@ def refusal(request: HttpRequest, agent: actions.AuthenticatedAgent, action_id: 
     return JsonResponse({"action_id": action_id, "state": state})
 
 
-def artifacts_dir() -> Path:
-    return Path(settings.DATA_DIR) / "artifacts"
-
-
-def files_dir() -> Path:
-    return Path(settings.DATA_DIR) / "files"
-
-
 @agent_endpoint(["PUT"])
-def artifact(request: HttpRequest, agent: actions.AuthenticatedAgent, action_id: str) -> HttpResponse:
+def artifact(request: HttpRequest, agent: selectors.AuthenticatedAgent, action_id: str) -> HttpResponse:
     expected = request.headers.get("X-Content-SHA256", "").strip().lower()
-    if not _SHA256.match(expected):
+    if not filestore.SHA256.match(expected):
         raise DomainError("X-Content-SHA256 is the hex SHA-256 of the body", code="AGENT_REQUEST_INVALID")
-    if not Action.unscoped.filter(id=action_id, agent_id=agent.id).exists():
-        raise DomainError("no such action for this agent", code="AGENT_ACTION_NOT_FOUND")
-    folder = artifacts_dir()
-    folder.mkdir(parents=True, exist_ok=True)
-    tmp = folder / f".upload-{os.getpid()}-{os.urandom(6).hex()}"
-    hasher, size = hashlib.sha256(), 0
-    try:
-        with tmp.open("wb") as out:
-            while chunk := request.read(1 << 20):
-                size += len(chunk)
-                if size > MAX_ARTIFACT_BYTES:
-                    raise DomainError(
-                        f"an artifact is at most {MAX_ARTIFACT_BYTES} bytes", code="AGENT_ARTIFACT_TOO_LARGE"
-                    )
-                hasher.update(chunk)
-                out.write(chunk)
-        if hasher.hexdigest() != expected:
-            raise DomainError("the body's SHA-256 is not X-Content-SHA256", code="AGENT_ARTIFACT_HASH_MISMATCH")
-        os.replace(tmp, folder / expected)  # content-addressed: the same bytes land on the same name
-    finally:
-        tmp.unlink(missing_ok=True)
-    ActionArtifact.objects.bulk_create(
-        [ActionArtifact(action_id=action_id, sha256=expected, size=size, uploaded_at=timezone.now())],
-        ignore_conflicts=True,
+    size = actions.do_store_artifact(
+        metadata=_metadata(request, agent), agent_id=agent.id, action_id=action_id, sha256=expected, read=request.read
     )
     _audit(
         request,
@@ -370,27 +342,14 @@ def artifact(request: HttpRequest, agent: actions.AuthenticatedAgent, action_id:
 
 
 @agent_endpoint(["GET"])
-def file(request: HttpRequest, agent: actions.AuthenticatedAgent, sha256: str) -> HttpResponse:
+def file(request: HttpRequest, agent: selectors.AuthenticatedAgent, sha256: str) -> HttpResponse:
     """A file the control plane publishes for agents (a connector jar), by its hash (DATA_DIR/files/)."""
-    if not _SHA256.match(sha256):
-        raise DomainError("no such file", code="AGENT_FILE_NOT_FOUND")
-    target = files_dir() / sha256
-    if not target.is_file():
+    target = filestore.published_file(sha256)
+    if target is None:
         raise DomainError("no such file", code="AGENT_FILE_NOT_FOUND")
     response = FileResponse(target.open("rb"), content_type="application/octet-stream")
     response["X-Content-SHA256"] = sha256
     return response
-
-
-def publish_file(data: bytes) -> str:
-    """Store bytes for agents to fetch; returns their SHA-256 (the name to put in an action's params)."""
-    sha = hashlib.sha256(data).hexdigest()
-    folder = files_dir()
-    folder.mkdir(parents=True, exist_ok=True)
-    tmp = folder / f".publish-{os.getpid()}-{os.urandom(6).hex()}"
-    tmp.write_bytes(data)
-    os.replace(tmp, folder / sha)
-    return sha
 
 
 urlpatterns = [

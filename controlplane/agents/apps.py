@@ -5,3 +5,11 @@ class AgentsConfig(AppConfig):
     name = "controlplane.agents"
     label = "agents"
     verbose_name = "Node agents"
+
+    def ready(self) -> None:
+        # The signing key is sealed under a master key: a key rotation re-seals it (ADR 0010). Registered here
+        # so that secrets, below agents, needs not import agents.
+        from controlplane.agents.signing import rewrap_all
+        from controlplane.secrets import rotation
+
+        rotation.register(rewrap_all)

@@ -25,9 +25,9 @@ from typing import Any
 from urllib.parse import parse_qs
 
 from asgiref.sync import SyncToAsync
-from django.db import DatabaseError, close_old_connections, connection
+from django.db import DatabaseError, close_old_connections
 
-from controlplane.agents import actions, wakeup
+from controlplane.agents import actions, selectors, wakeup
 from controlplane.agents.agent_api import MAX_JSON_BYTES, STATUS, credential_of, error_body, record_heartbeat
 from controlplane.errors import DomainError
 
@@ -73,30 +73,21 @@ def _db(fn: Callable[..., Any]) -> Callable[..., Awaitable[Any]]:
     return SyncToAsync(call, thread_sensitive=False, executor=_executor)
 
 
-def agents_with_work(agent_ids: list[str]) -> set[str]:
-    """Of these agents, those with a queued action (one query for every waiting poll of the process)."""
-    if not agent_ids:
-        return set()
-    marks = ", ".join(["%s"] * len(agent_ids))  # raw: the ORM compiles a thousand-item IN list slowly
-    with connection.cursor() as cursor:
-        cursor.execute(
-            f"SELECT DISTINCT agent_id FROM agents_action WHERE state = 'PENDING' AND agent_id IN ({marks})",  # noqa: S608
-            agent_ids,
-        )
-        return {row[0] for row in cursor.fetchall()}
+def authenticate_and_claim(credential: str, request_id: str = "") -> tuple[selectors.AuthenticatedAgent, list[dict]]:
+    agent = selectors.authenticated_agent_for_system(credential)
+    return agent, claim(agent, request_id)
 
 
-def authenticate_and_claim(credential: str) -> tuple[actions.AuthenticatedAgent, list[dict]]:
-    agent = actions.authenticate(credential)
-    return agent, actions.do_claim_actions(agent)
+def claim(agent: selectors.AuthenticatedAgent, request_id: str) -> list[dict]:
+    return actions.do_claim_actions(metadata=agent.metadata(request_id), agent=agent)
 
 
 _authenticate_and_claim = _db(authenticate_and_claim)
 _heartbeat = _db(record_heartbeat)
-_claim = _db(actions.do_claim_actions)
+_claim = _db(claim)
 
 
-_watch_check = _db(agents_with_work)
+_watch_check = _db(selectors.agents_with_work_for_system)
 
 
 async def _body(receive: Receive, limit: int) -> bytes | None:
@@ -159,7 +150,7 @@ async def app(scope: Scope, receive: Receive, send: Send) -> None:
     watcher = None
     try:
         wait = _wait_seconds(scope.get("query_string", b"").decode("latin-1"))
-        agent, envelopes = await _authenticate_and_claim(credential_of(headers.get("authorization", "")))
+        agent, envelopes = await _authenticate_and_claim(credential_of(headers.get("authorization", "")), request_id)
         watcher = asyncio.ensure_future(_watch_disconnect(receive, agent.id, left))
         deadline = time.monotonic() + wait
         while not envelopes:
@@ -169,8 +160,9 @@ async def app(scope: Scope, receive: Receive, send: Send) -> None:
             if remaining <= 0 or not await wakeup.wait(agent.id, remaining, _watch_check):
                 break
             if left.is_set():
+                log.debug("agent %s left its poll: nothing claimed", agent.id)
                 return  # claiming now would hand the action to a closed connection (redelivered only later)
-            envelopes = await _claim(agent)
+            envelopes = await _claim(agent, request_id)
     except DomainError as exc:
         await _error(send, exc, request_id)
         return

@@ -5,6 +5,9 @@ A waiting poll is an ``asyncio.Event`` in the web process's event loop. Two thin
   web process) wakes the poll at once, from whatever thread committed it;
 - one watcher task per event loop that every ``WATCH_SECONDS`` asks the database, in one query for all waiting
   agents, which of them have work: actions queued by another process (a Celery worker) are seen within that.
+
+At DEBUG each poll logs when it parks and unparks, with the number parked in the process: the one outside view
+of a poll that waits (the long-poll tests read it from daphne's output).
 """
 
 from __future__ import annotations
@@ -21,6 +24,7 @@ _CHUNK = 1000
 _loop: asyncio.AbstractEventLoop | None = None
 _waiters: dict[str, set[asyncio.Event]] = {}
 _watcher: asyncio.Task | None = None
+_parked = 0  # the events in _waiters, kept as a count: summing them per poll costs too much with many agents
 
 
 def _wake(agent_id: str) -> None:
@@ -46,17 +50,22 @@ def notify(agent_id: str) -> None:
 async def wait(agent_id: str, timeout: float, has_work: Callable[[list[str]], Awaitable[set[str]]]) -> bool:
     """Wait until woken or ``timeout`` seconds pass; True when woken. ``has_work(agent_ids)`` is the
     database check (a coroutine function) the watcher runs for every waiting agent at once."""
-    global _loop, _watcher
+    global _loop, _watcher, _parked
     loop = asyncio.get_running_loop()
     _loop = loop
     event = asyncio.Event()
     _waiters.setdefault(agent_id, set()).add(event)
+    _parked += 1
+    log.debug("poll parked: agent %s, %d parked in this process", agent_id, _parked)
     if _watcher is None or _watcher.done() or _watcher.get_loop() is not loop:
         _watcher = loop.create_task(_watch(has_work))
+    outcome = "cancelled"
     try:
         await asyncio.wait_for(event.wait(), timeout)
+        outcome = "woken"
         return True
     except TimeoutError:
+        outcome = "timed out"
         return False
     finally:
         waiting = _waiters.get(agent_id)
@@ -64,6 +73,8 @@ async def wait(agent_id: str, timeout: float, has_work: Callable[[list[str]], Aw
             waiting.discard(event)
             if not waiting:
                 del _waiters[agent_id]
+        _parked -= 1
+        log.debug("poll unparked (%s): agent %s, %d parked in this process", outcome, agent_id, _parked)
 
 
 async def _watch(check: Callable[[list[str]], Awaitable[set[str]]]) -> None:
@@ -81,4 +92,4 @@ async def _watch(check: Callable[[list[str]], Awaitable[set[str]]]) -> None:
 
 
 def waiting_count() -> int:
-    return sum(len(events) for events in _waiters.values())
+    return _parked

@@ -163,7 +163,7 @@ def prepare(
     """Write the agent's config and decide whether its stored credential still serves: it must name this
     server and an agent the control plane has not revoked (else the state is cleared and the agent registers
     again). Returns the demo agent and a line for the banner."""
-    from controlplane.agents.models import Agent
+    from controlplane.agents.selectors import agent_is_live_for_system
 
     demo = DemoAgent(
         root=Path(data_dir) / DIRECTORY, server=server, host=host, zeta_port=zeta_port, python=python, base_dir=base_dir
@@ -173,7 +173,7 @@ def prepare(
     if agent_id is not None:
         if demo._credential_server() != server:
             stale = f"its credential belonged to {demo._credential_server()}"
-        elif not Agent.unscoped.filter(id=agent_id).exclude(status="revoked").exists():
+        elif not agent_is_live_for_system(agent_id):
             stale = f"agent {agent_id} is revoked or unknown here"
         if stale:
             leftover = demo.leftover_service()
@@ -234,13 +234,13 @@ def enroll(demo: DemoAgent) -> str | None:
 def wait_online(demo: DemoAgent, since: datetime, timeout: float, alive: Callable[[], bool]) -> tuple[bool, str]:
     """Wait until the demo agent is registered, online and has heartbeated after `since` (an agent of the
     previous start still looks online for a few intervals); whether it is, and the line to print."""
-    from controlplane.agents.models import Agent, AgentLiveness
+    from controlplane.agents.selectors import agent_for_system, heard_since_for_system
 
     deadline = time.monotonic() + timeout
     while alive():
         agent_id = demo.registered_id()
-        row = Agent.unscoped.filter(id=agent_id).first() if agent_id else None
-        heard = AgentLiveness.unscoped.filter(agent_id=agent_id, last_heartbeat_at__gte=since).exists()
+        row = agent_for_system(agent_id) if agent_id else None
+        heard = row is not None and heard_since_for_system(row.id, since)
         if row is not None and row.status == "online" and heard:
             demo.token_path.unlink(missing_ok=True)
             return True, (
@@ -277,10 +277,10 @@ def seed_operation(timeout: float, alive: Callable[[], bool]) -> list[str]:
     finished operation with its step in the console; waits for it to end (the worker and the agent run it)."""
     from controlplane.eventlog.metadata import Metadata
     from controlplane.operations.actions import do_request_operation
-    from controlplane.operations.models import Operation
+    from controlplane.operations.selectors import cluster_has_operations_for_system, operation_row_for_system
 
     cluster = _demo_cluster()
-    if Operation.unscoped.filter(cluster_id=cluster.id).exists():
+    if cluster_has_operations_for_system(cluster.id):
         return ["demo operation exists"]
     meta = Metadata.for_system(cluster.tenant_id, workspace_id=cluster.workspace_id, reason="seed_demo")
     operation_id = do_request_operation(metadata=meta, cluster=cluster, type="run_action", params=DEMO_OPERATION)
@@ -288,7 +288,7 @@ def seed_operation(timeout: float, alive: Callable[[], bool]) -> list[str]:
     terminal = {"SUCCEEDED", "FAILED", "CANCELLED", "ROLLED_BACK"}
     deadline = time.monotonic() + timeout
     while alive():
-        row = Operation.unscoped.get(id=operation_id)
+        row = operation_row_for_system(operation_id)
         if row.state in terminal:
             error = f" ({row.error_code}: {row.error})" if row.error_code else ""
             notes.append(f"operation {operation_id} {row.state}, {row.steps_done}/{row.step_count} steps{error}")

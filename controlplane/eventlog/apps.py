@@ -8,5 +8,6 @@ class EventLogConfig(AppConfig):
     verbose_name = "Event log"
 
     def ready(self) -> None:
-        # Each app's projections.py registers its projectors and subscribers; events register on import.
-        autodiscover_modules("projections")
+        # Each app's projections.py registers its projectors, its subscribers.py its subscribers; events register
+        # on import.
+        autodiscover_modules("projections", "subscribers")

@@ -168,7 +168,7 @@ def append(
 
 
 # Called with the highest position of an append once it has committed (at once when it already has).
-# The live tailer's wake-up notice uses it (controlplane/live/wakeup.py); a listener must be quick and
+# The live tailer's wake-up notice uses it (controlplane/live/commit_notices.py); a listener must be quick and
 # must not raise: it runs on the appending thread, after the commit.
 _commit_listeners: list[Callable[[int], None]] = []
 

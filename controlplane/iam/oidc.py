@@ -1,11 +1,12 @@
 """OpenID Connect: verify an ID token from the configured issuer and map it to a local user.
 
 Enabled by ``CONTROLPLANE_OIDC_ISSUER`` (with ``CONTROLPLANE_OIDC_CLIENT_ID``); see docs/AUTHENTICATION.md.
-The issuer's discovery document and key set (JWKS) are fetched with httpx, with a short timeout, and cached
-in the process for an hour; a token signed with a key id not in the cached set makes one early refetch (key
-rotation), at most once a minute. An ID token is accepted when it is signed (RS256 or ES256) by a key of the
-issuer's set, names the issuer, has the client id as audience, and is within its ``iat``/``exp`` window give or
-take a minute.
+The protocol is Authlib's (ADR 0020): its OAuth 2 client builds the authorization URL (state, nonce, PKCE S256)
+and trades the code at the token endpoint, over httpx with a short timeout; joserfc (Authlib's JOSE library)
+verifies the ID token's signature and Authlib's ``CodeIDToken`` its claims (``iss``, ``aud``, ``azp``, ``exp``,
+``iat``, ``nonce``). What stays here is policy: which algorithms and keys count, the discovery document must be
+about this issuer, and the process cache of the provider's documents (an hour; a token signed with a key id not
+in the cached set makes one early refetch, key rotation, at most once a minute).
 
 As with LDAP, the identity provider only says who someone is: the local user starts with no role. The local
 user is also tied to the token's subject (``iss`` + ``sub``): if the username claim later names someone else
@@ -19,7 +20,6 @@ from __future__ import annotations
 
 import base64
 import hashlib
-import hmac
 import logging
 import threading
 import time
@@ -28,10 +28,14 @@ from typing import Any
 from urllib.parse import quote_plus, urlencode
 
 import httpx
-import jwt
+from authlib.oauth2 import OAuth2Client, OAuth2Error
+from authlib.oidc.core import CodeIDToken
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.auth.backends import BaseBackend
+from joserfc import jws, jwt
+from joserfc.errors import ExpiredTokenError, InvalidClaimError, JoseError, MissingClaimError
+from joserfc.jwk import JWKRegistry
 
 from controlplane.iam.ldap import USERNAME_MAX, ExternalProfile, ExternalUserConflict, sync_external_user
 
@@ -148,7 +152,7 @@ def _pick(keys: list[dict], kid: str | None, alg: str) -> dict | None:
 
 
 def signing_key(config: ProviderConfig, kid: str | None, alg: str) -> Any:
-    """The public key of the issuer's set with this key id, suitable for ``alg``."""
+    """The public key of the issuer's set with this key id, suitable for ``alg`` (a joserfc key)."""
     jwks_uri = discovery(config.issuer)["jwks_uri"]
     jwk = _pick(_key_set(jwks_uri, refresh=False), kid, alg)
     if jwk is None:  # perhaps the provider rotated its keys since we fetched them
@@ -158,8 +162,8 @@ def signing_key(config: ProviderConfig, kid: str | None, alg: str) -> Any:
     if jwk.get("alg") not in (None, alg):
         raise OIDCError(f"key {kid!r} is for {jwk.get('alg')}, the token says {alg}")
     try:
-        return jwt.PyJWK(jwk, algorithm=alg).key
-    except jwt.PyJWKError as exc:
+        return JWKRegistry.import_key(jwk)
+    except (JoseError, ValueError, TypeError) as exc:
         raise OIDCError(f"key {kid!r} in the issuer's key set is unusable: {exc}") from None
 
 
@@ -169,43 +173,48 @@ def signing_key(config: ProviderConfig, kid: str | None, alg: str) -> Any:
 def verify_id_token(token: str, config: ProviderConfig, nonce: str | None = None) -> dict:
     """The claims of a valid ID token, or OIDCError saying what is wrong with it."""
     try:
-        header = jwt.get_unverified_header(token)
-    except jwt.PyJWTError as exc:
+        header = jws.extract_compact(token.encode()).headers()
+    except (JoseError, ValueError) as exc:
         raise OIDCError(f"not a JWT: {exc}") from None
     alg = header.get("alg")
-    if alg not in ALGORITHMS:
+    if alg not in ALGORITHMS:  # before any key is looked at: no "none", no HMAC keyed with a public key
         raise OIDCError(f"signature algorithm {alg!r} is not accepted (only {', '.join(ALGORITHMS)})")
     kid = header.get("kid")
     key = signing_key(config, kid if isinstance(kid, str) else None, alg)
     try:
-        claims = jwt.decode(
-            token,
-            key,
-            algorithms=[alg],
-            audience=config.client_id,
-            issuer=config.issuer,
-            leeway=LEEWAY_SECONDS,
-            options={"require": ["iss", "sub", "aud", "exp", "iat"], "verify_iat": True},
-        )
-    except jwt.ExpiredSignatureError:
-        raise OIDCError("the token has expired") from None
-    except jwt.InvalidAudienceError:
-        raise OIDCError(f"the token is not for client {config.client_id!r}") from None
-    except jwt.InvalidIssuerError:
-        raise OIDCError(f"the token is not from issuer {config.issuer!r}") from None
-    except jwt.InvalidSignatureError:
+        decoded = jwt.decode(token, key, algorithms=[alg])
+    except JoseError:
         raise OIDCError("the token's signature does not verify") from None
-    except jwt.ImmatureSignatureError:
-        raise OIDCError("the token is issued in the future") from None
-    except jwt.PyJWTError as exc:
+    claims = CodeIDToken(
+        decoded.claims,
+        decoded.header,
+        options={
+            "iss": {"essential": True, "value": config.issuer},
+            "aud": {"essential": True, "value": config.client_id},
+        },
+        # client_id makes Authlib check azp: required with several audiences, and then this client's id
+        params={"client_id": config.client_id, "nonce": nonce},
+    )
+    try:
+        claims.validate(leeway=LEEWAY_SECONDS)
+    except ExpiredTokenError:
+        raise OIDCError("the token has expired") from None
+    except MissingClaimError as exc:
+        raise OIDCError(f"the token has no {exc.claim} claim") from None
+    except InvalidClaimError as exc:
+        raise OIDCError(_INVALID_CLAIM.get(exc.claim, f"the token's {exc.claim} is invalid").format(config)) from None
+    except JoseError as exc:
         raise OIDCError(f"the token is invalid: {exc}") from None
-    audiences = claims["aud"] if isinstance(claims["aud"], list) else [claims["aud"]]
-    azp = claims.get("azp")
-    if (len(audiences) > 1 or azp is not None) and azp != config.client_id:
-        raise OIDCError(f"the token's authorized party is {azp!r}, not {config.client_id!r}")
-    if nonce is not None and not hmac.compare_digest(str(claims.get("nonce", "")), nonce):
-        raise OIDCError("the token's nonce does not match this login")
-    return claims
+    return dict(claims)
+
+
+_INVALID_CLAIM = {
+    "aud": "the token is not for client {0.client_id!r}",
+    "iss": "the token is not from issuer {0.issuer!r}",
+    "iat": "the token is issued in the future",
+    "azp": "the token's authorized party is not {0.client_id!r}",
+    "nonce": "the token's nonce does not match this login",
+}
 
 
 def subject_tag(issuer: str, subject: str) -> str:
@@ -261,27 +270,55 @@ class OIDCBackend(BaseBackend):
 # --- the authorization-code flow (console) ------------------------------------------------------------
 
 
-def pkce_challenge(verifier: str) -> str:
-    return base64.urlsafe_b64encode(hashlib.sha256(verifier.encode()).digest()).rstrip(b"=").decode()
+class _Session:
+    """The HTTP session Authlib's client posts through: httpx with our timeout. Authlib hands over the form and
+    its client authentication (``ClientAuth.prepare``), which signs the encoded request before it is sent."""
+
+    def post(self, url: str, data: dict | None = None, headers: dict | None = None, auth: Any = None) -> httpx.Response:
+        body = urlencode(data or {})
+        headers = dict(headers or {})  # Authlib passes its module-wide default headers: never write into them
+        if auth is not None:
+            url, headers, body = auth.prepare("POST", url, headers, body)
+        return httpx.post(url, content=body, headers=headers, timeout=HTTP_TIMEOUT_SECONDS)
+
+
+def _client_secret_basic(client: Any, method: str, uri: str, headers: dict, body: str) -> tuple[str, dict, str]:
+    # RFC 6749 2.3.1: both parts form-encoded before they are joined and base64-encoded (Authlib's own
+    # client_secret_basic sends them raw, which breaks secrets with ':' or '%' at providers that decode)
+    pair = f"{quote_plus(client.client_id)}:{quote_plus(client.client_secret)}"
+    headers["Authorization"] = "Basic " + base64.b64encode(pair.encode()).decode()
+    return uri, headers, body
+
+
+def _client(config: ProviderConfig, document: dict) -> OAuth2Client:
+    methods = document.get("token_endpoint_auth_methods_supported") or ["client_secret_basic"]
+    if not config.client_secret:
+        method = "none"  # a public client: PKCE alone
+    elif "client_secret_basic" in methods:
+        method = "client_secret_basic"
+    else:
+        method = "client_secret_post"
+    client = OAuth2Client(
+        _Session(),
+        client_id=config.client_id,
+        client_secret=config.client_secret,
+        token_endpoint_auth_method=method,
+        scope=SCOPES,
+        code_challenge_method="S256",
+    )
+    client.register_client_auth_method(("client_secret_basic", _client_secret_basic))
+    return client
 
 
 def authorization_url(config: ProviderConfig, *, redirect_uri: str, state: str, nonce: str, verifier: str) -> str:
-    endpoint = discovery(config.issuer).get("authorization_endpoint")
+    document = discovery(config.issuer)
+    endpoint = document.get("authorization_endpoint")
     if not endpoint:
         raise OIDCError("the discovery document names no authorization_endpoint")
-    query = urlencode(
-        {
-            "response_type": "code",
-            "client_id": config.client_id,
-            "redirect_uri": redirect_uri,
-            "scope": SCOPES,
-            "state": state,
-            "nonce": nonce,
-            "code_challenge": pkce_challenge(verifier),
-            "code_challenge_method": "S256",
-        }
+    url, _ = _client(config, document).create_authorization_url(
+        endpoint, state=state, code_verifier=verifier, nonce=nonce, redirect_uri=redirect_uri
     )
-    return f"{endpoint}{'&' if '?' in endpoint else '?'}{query}"
+    return str(url)
 
 
 def exchange_code(config: ProviderConfig, *, code: str, redirect_uri: str, verifier: str) -> str:
@@ -290,26 +327,29 @@ def exchange_code(config: ProviderConfig, *, code: str, redirect_uri: str, verif
     endpoint = document.get("token_endpoint")
     if not endpoint:
         raise OIDCError("the discovery document names no token_endpoint")
-    form = {"grant_type": "authorization_code", "code": code, "redirect_uri": redirect_uri, "code_verifier": verifier}
-    headers = {"Accept": "application/json"}
-    methods = document.get("token_endpoint_auth_methods_supported") or ["client_secret_basic"]
-    if config.client_secret and "client_secret_basic" in methods:
-        # RFC 6749 2.3.1: both parts form-encoded before they are joined and base64-encoded
-        pair = f"{quote_plus(config.client_id)}:{quote_plus(config.client_secret)}"
-        headers["Authorization"] = "Basic " + base64.b64encode(pair.encode()).decode()
-    elif config.client_secret:
-        form.update(client_id=config.client_id, client_secret=config.client_secret)
-    else:  # a public client: PKCE alone
-        form["client_id"] = config.client_id
+    client = _client(config, document)
+    # Authlib takes any JSON object as a token unless it names an error; an HTTP error status must refuse too.
+    client.register_compliance_hook("access_token_response", _refuse_http_errors)
     try:
-        response = httpx.post(endpoint, data=form, headers=headers, timeout=HTTP_TIMEOUT_SECONDS)
-        body = response.json()
+        token = client.fetch_token(
+            endpoint, grant_type="authorization_code", code=code, redirect_uri=redirect_uri, code_verifier=verifier
+        )
+    except OAuth2Error as exc:
+        raise OIDCError(f"the token endpoint refused the code: {exc.error}") from None
     except (httpx.HTTPError, ValueError) as exc:
         raise OIDCError(f"the token endpoint failed: {type(exc).__name__}: {exc}") from None
-    if response.status_code != 200 or not isinstance(body, dict):
-        error = body.get("error", "") if isinstance(body, dict) else ""
-        raise OIDCError(f"the token endpoint refused the code: HTTP {response.status_code} {error}".rstrip())
-    id_token = body.get("id_token")
+    id_token = token.get("id_token")
     if not isinstance(id_token, str) or not id_token:
         raise OIDCError("the token endpoint returned no id_token")
     return id_token
+
+
+def _refuse_http_errors(response: httpx.Response) -> httpx.Response:
+    if response.status_code != 200:
+        try:
+            body = response.json()
+        except ValueError:
+            body = None
+        error = body.get("error", "") if isinstance(body, dict) else ""
+        raise OIDCError(f"the token endpoint refused the code: HTTP {response.status_code} {error}".rstrip())
+    return response

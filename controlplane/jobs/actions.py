@@ -1,4 +1,5 @@
-"""The only writers of jobs. Callers authorize first (job.create / job.update / job.delete).
+"""The only writers of jobs, their config versions and their schedules (firing included); the writers of runs are in
+``run_actions.py``. Each authorizes its actor first (job.create / job.update / job.delete / job.run, ADR 0018).
 
 Every config change is a new immutable version, validated against the target cluster's connector catalog and
 the workspace's secrets before anything is written; a roll back is a new version equal to an old one. A version
@@ -8,20 +9,27 @@ carries the job variables its `${name}` references use (declared with the config
 from __future__ import annotations
 
 import uuid
-from dataclasses import replace
+from dataclasses import dataclass, replace
+from datetime import datetime
 from typing import Any
+
+from django.db import transaction
 
 from controlplane.clusters.domain.aggregate import check_labels
 from controlplane.clusters.models import Cluster
 from controlplane.clusters.selectors import live_cluster, matching_clusters
 from controlplane.errors import DomainError
-from controlplane.eventlog.aggregates import AggregateSpec, execute
+from controlplane.eventlog.aggregates import AggregateSpec, execute, load
+from controlplane.eventlog.errors import ConcurrencyConflict
 from controlplane.eventlog.metadata import Metadata
 from controlplane.eventlog.store import StreamRef
+from controlplane.iam.access import authorize
+from controlplane.jobs import selectors
 from controlplane.jobs.domain import aggregate
 from controlplane.jobs.domain.aggregate import JobState
-from controlplane.jobs.models import Job, JobVersion
-from controlplane.jobs.run_actions import active_run_of, check_secret_refs
+from controlplane.jobs.domain.schedule import due
+from controlplane.jobs.models import Job
+from controlplane.jobs.run_actions import check_secret_refs, do_start_run
 from controlplane.seatunnel.catalog import catalog_for
 from controlplane.seatunnel.config.validate import check
 from controlplane.seatunnel.config.variables import check_declarations
@@ -37,6 +45,16 @@ JOB = AggregateSpec[JobState](
     from_snapshot=aggregate.from_snapshot,
     snapshot_every=20,  # a job's state carries every version's text: keep replays short
 )
+
+
+@dataclass(frozen=True)
+class Fired:
+    """What one fire time did: the run it started, or why it was skipped."""
+
+    job_id: str
+    fire_at: str
+    run_id: str | None
+    skipped: str | None
 
 
 def job_stream(job_id: str) -> StreamRef:
@@ -104,10 +122,11 @@ def do_create_job(
 ) -> str:
     """A job on one cluster (``cluster_id``) or on any cluster carrying the labels of ``cluster_selector``.
     ``variables``: the job variables the config's `${name}` references use, each ``{"name", "default"?}``."""
+    authorize(metadata, "job.create", tenant_id=tenant_id, workspace_id=workspace_id)
     aggregate.check_name(name)
     clusters = targets(tenant_id, workspace_id, cluster_id, cluster_selector or {})
     version = _validated(tenant_id, workspace_id, clusters, config, format, variables)
-    check_quota(tenant_id, "jobs", Job.unscoped.filter(tenant_id=tenant_id, deleted=False).count())
+    check_quota(tenant_id, "jobs", selectors.job_count_for_system(tenant_id))
     job_id = uuid.uuid4().hex
     execute(
         JOB,
@@ -142,8 +161,9 @@ def do_revise_job(
 ) -> int:
     """A new config version (nothing when the text and variables are unchanged). Returns the job's current version
     number. ``variables`` None keeps the current version's declarations."""
+    authorize(metadata, "job.update", tenant_id=job.tenant_id, workspace_id=job.workspace_id)
     if variables is None:
-        current = JobVersion.unscoped.filter(job_id=job.id, version=job.current_version).first()
+        current = selectors.version_for_system(job.id, job.current_version)
         variables = current.variables if current is not None else []
     clusters = targets(job.tenant_id, job.workspace_id, job.cluster_id, job.cluster_selector)
     version = _validated(job.tenant_id, job.workspace_id, clusters, config, format, variables)
@@ -161,6 +181,7 @@ def do_roll_back_job(
     *, metadata: Metadata, job: Job, to_version: int, message: str = "", expected_version: int | None = None
 ) -> int:
     """A new version equal to ``to_version``. Returns its number."""
+    authorize(metadata, "job.update", tenant_id=job.tenant_id, workspace_id=job.workspace_id)
     recorded = execute(
         JOB,
         job_stream(job.id),
@@ -174,6 +195,8 @@ def do_roll_back_job(
 def do_update_job(
     *, metadata: Metadata, job: Job, changes: dict[str, Any], expected_version: int | None = None
 ) -> None:
+    """Name, description, labels or target (one cluster, or a cluster selector)."""
+    authorize(metadata, "job.update", tenant_id=job.tenant_id, workspace_id=job.workspace_id)
     if "cluster_id" in changes or "cluster_selector" in changes:
         # one target replaces the other: naming a cluster drops the selector and the other way round
         cluster_id = changes.get("cluster_id", "" if changes.get("cluster_selector") else job.cluster_id)
@@ -191,7 +214,8 @@ def do_update_job(
 
 def do_delete_job(*, metadata: Metadata, job: Job, expected_version: int | None = None) -> None:
     """Delete a job (its versions and runs stay in the log and the read models). Refused while a run is active."""
-    active = active_run_of(job.id)
+    authorize(metadata, "job.delete", tenant_id=job.tenant_id, workspace_id=job.workspace_id)
+    active = selectors.active_run_for_system(job.id)
     if active is not None:
         raise DomainError(
             f"run {active.id} of this job is still {active.state}: stop it first",
@@ -217,6 +241,8 @@ def do_set_schedule(
     allow_overlap: bool = False,
     expected_version: int | None = None,
 ) -> None:
+    """Run the job on a 5-field cron expression in a time zone."""
+    authorize(metadata, "job.update", tenant_id=job.tenant_id, workspace_id=job.workspace_id)
     execute(
         JOB,
         job_stream(job.id),
@@ -229,6 +255,7 @@ def do_set_schedule(
 
 
 def do_remove_schedule(*, metadata: Metadata, job: Job, expected_version: int | None = None) -> None:
+    authorize(metadata, "job.update", tenant_id=job.tenant_id, workspace_id=job.workspace_id)
     execute(
         JOB,
         job_stream(job.id),
@@ -236,3 +263,51 @@ def do_remove_schedule(*, metadata: Metadata, job: Job, expected_version: int | 
         replace(metadata, tenant_id=job.tenant_id, workspace_id=job.workspace_id),
         expected_version=expected_version,
     )
+
+
+_SCHEDULED_RUNS = uuid.UUID("7f1c0a52-5d5e-4c41-9d0e-5b1f3c2a9e10")  # namespace of scheduled run ids
+
+
+def scheduled_run_id(job_id: str, fire_at: str) -> str:
+    """The run of one fire time: derived from (job, fire time), so two schedulers cannot start it twice."""
+    return uuid.uuid5(_SCHEDULED_RUNS, f"{job_id}@{fire_at}").hex
+
+
+def do_fire_schedule(*, metadata: Metadata, job: Job, now: datetime) -> Fired | None:
+    """Handle the schedule's latest fire time that has come (the earlier ones count as missed): start its run, or
+    record why it was skipped, in one transaction with the fire (``job_schedule_fired``) under the job's version
+    that was read. None when nothing is due. A ConcurrencyConflict means another scheduler (or a person) moved the
+    job first: nothing was written."""
+    authorize(metadata, "job.run", tenant_id=job.tenant_id, workspace_id=job.workspace_id)
+    state, version = load(JOB, job_stream(job.id).id)
+    schedule = state.schedule
+    if state.deleted or schedule is None or not schedule["enabled"]:
+        return None
+    fire, missed = due(schedule["cron"], schedule["timezone"], datetime.fromisoformat(schedule["since"]), now)
+    if fire is None:
+        return None
+    fire_at = fire.isoformat()
+    run_id: str | None = None
+    skipped: str | None = None
+    with transaction.atomic():
+        try:
+            run_id = do_start_run(
+                metadata=metadata,
+                job=job,
+                reason="schedule",
+                note=f"scheduled for {fire_at}",
+                allow_overlap=schedule["allow_overlap"],
+                run_id=scheduled_run_id(job.id, fire_at),
+            )
+        except ConcurrencyConflict:
+            raise
+        except DomainError as error:  # a run still active, the cluster gone, a quota: say so, do not retry
+            skipped = f"{error.code}: {error.message}"[:200]
+        execute(
+            JOB,
+            job_stream(job.id),
+            lambda s: aggregate.fired(s, job_id=job.id, fire_at=fire_at, run_id=run_id, skipped=skipped, missed=missed),
+            replace(metadata, tenant_id=job.tenant_id, workspace_id=job.workspace_id),
+            expected_version=version,
+        )
+    return Fired(job_id=job.id, fire_at=fire_at, run_id=run_id, skipped=skipped)

@@ -6,7 +6,8 @@ from django.contrib import admin
 from django.utils.html import format_html
 
 from controlplane.eventlog.admin import ReadOnlyAdmin
-from controlplane.jobs.models import Job, JobSchedule, JobVersion, Run, RunTelemetry
+from controlplane.jobs import selectors
+from controlplane.jobs.models import Job, JobSchedule, JobVersion, Run
 
 LOG_TAIL_LINES = 200
 
@@ -18,7 +19,7 @@ class JobAdmin(ReadOnlyAdmin):
     search_fields = ("name", "id", "tenant_id")
 
     def get_queryset(self, request):  # type: ignore[no-untyped-def]
-        return Job.unscoped.all()  # the console is for platform staff: every tenant
+        return selectors.job_list_for_platform()  # the console is for platform staff: every tenant
 
 
 @admin.register(JobVersion)
@@ -27,7 +28,7 @@ class JobVersionAdmin(ReadOnlyAdmin):
     search_fields = ("job_id",)
 
     def get_queryset(self, request):  # type: ignore[no-untyped-def]
-        return JobVersion.unscoped.all()
+        return selectors.version_list_for_platform()
 
 
 @admin.register(JobSchedule)
@@ -36,7 +37,7 @@ class JobScheduleAdmin(ReadOnlyAdmin):
     list_filter = ("enabled", "timezone")
 
     def get_queryset(self, request):  # type: ignore[no-untyped-def]
-        return JobSchedule.unscoped.all()
+        return selectors.schedule_list_for_platform()
 
 
 @admin.register(Run)
@@ -47,7 +48,7 @@ class RunAdmin(ReadOnlyAdmin):
     readonly_fields = ("log_tail",)
 
     def get_queryset(self, request):  # type: ignore[no-untyped-def]
-        return Run.unscoped.all()
+        return selectors.run_list_for_platform()
 
     @admin.display(description="job")
     def job_name(self, run: Run) -> str:
@@ -55,6 +56,6 @@ class RunAdmin(ReadOnlyAdmin):
 
     @admin.display(description="engine log (last lines)")
     def log_tail(self, run: Run) -> str:
-        telemetry = RunTelemetry.unscoped.filter(run_id=run.id).first()
+        telemetry = selectors.telemetry_for_platform(run.id)
         lines = telemetry.log_text.splitlines()[-LOG_TAIL_LINES:] if telemetry else []
         return format_html("<pre style='white-space: pre-wrap'>{}</pre>", "\n".join(lines) or "(not fetched yet)")

@@ -1,6 +1,9 @@
-"""The only writers of runs from a person's or a schedule's request. Callers authorize first (job.run / job.stop).
+"""The only writers of runs: what a person, a schedule or an operation asks for (start, stop, resume, cancel,
+retry, reproduce, resolve), and what the runner learns from the engine (submitted, failed, observed, lost).
+Each authorizes its actor first (job.run / job.stop, ADR 0018). The writers of jobs, versions and schedules are
+in ``actions.py``; one module for both would pass 650 lines.
 
-Talking to the engine happens in Celery tasks (``jobs.tasks``, ``jobs.engine``), queued after commit with ids only:
+Talking to the engine happens in Celery tasks (``jobs.tasks``, ``jobs.runner``), queued after commit with ids only:
 a request here records the intent as events and returns; the engine's answer arrives as further events.
 """
 
@@ -9,24 +12,28 @@ from __future__ import annotations
 import secrets
 import time
 import uuid
+from collections.abc import Callable
 from dataclasses import replace
 from typing import Any
 
 from django.db import transaction
 
-from controlplane.clusters.models import Cluster, Health
+from controlplane.clusters.models import Cluster
 from controlplane.clusters.selectors import live_cluster, matching_clusters
 from controlplane.errors import DomainError
-from controlplane.eventlog.aggregates import AggregateSpec, execute, load
+from controlplane.eventlog.aggregates import AggregateSpec, execute, execute_retrying, load
 from controlplane.eventlog.errors import ConcurrencyConflict
 from controlplane.eventlog.metadata import Metadata
 from controlplane.eventlog.store import StreamRef
+from controlplane.iam.access import authorize
+from controlplane.jobs import selectors
 from controlplane.jobs.domain import run as aggregate
 from controlplane.jobs.domain.run import Run as RunFacts
-from controlplane.jobs.domain.runs import TERMINAL, RunState, RunTransitionIllegal
+from controlplane.jobs.domain.runs import RunState, RunTransitionIllegal
 from controlplane.jobs.models import Job, JobVersion, Run
 from controlplane.seatunnel.config.secrets import SECRET_REF, secret_names
 from controlplane.seatunnel.config.variables import render_variables, run_values
+from controlplane.seatunnel.states import JobState as EngineState
 from controlplane.secrets.selectors import secret_exists
 from controlplane.tenancy.actions import check_quota
 
@@ -37,7 +44,6 @@ RUN = AggregateSpec[RunFacts](
     to_snapshot=aggregate.to_snapshot,
     from_snapshot=aggregate.from_snapshot,
 )
-ACTIVE = tuple(str(s) for s in RunState if s not in TERMINAL)
 
 
 def run_stream(run_id: str) -> StreamRef:
@@ -66,6 +72,12 @@ def _enqueue_stop(run_id: str) -> None:
     transaction.on_commit(lambda: stop_run.delay(run_id))
 
 
+def _enqueue_log_fetch(run_id: str) -> None:
+    from controlplane.jobs.tasks import fetch_run_log
+
+    transaction.on_commit(lambda: fetch_run_log.delay(run_id))
+
+
 def choose_cluster(job: Job) -> Cluster:
     """The job's cluster, or for a cluster selector the best match now: reachable at its last poll first, then the
     most free slots, then by name (an unpolled cluster counts as reachable with no free slots known)."""
@@ -78,7 +90,7 @@ def choose_cluster(job: Job) -> Cluster:
             code="JOB_CLUSTER_SELECTOR_UNMATCHED",
             selector=job.cluster_selector,
         )
-    health = {h.cluster_id: h for h in Health.unscoped.filter(cluster_id__in=[c.id for c in matches])}
+    health = selectors.cluster_health_for_system([c.id for c in matches])
 
     def rank(cluster: Cluster) -> tuple[bool, int, str]:
         seen = health.get(cluster.id)
@@ -139,10 +151,6 @@ def build_manifest(
     }
 
 
-def active_run_of(job_id: str) -> Run | None:
-    return Run.unscoped.filter(job_id=job_id, state__in=ACTIVE).order_by("-created_at").first()
-
-
 def _request(
     *,
     metadata: Metadata,
@@ -154,16 +162,14 @@ def _request(
     allow_overlap: bool = False,
     run_id: str | None = None,
 ) -> str:
-    if not allow_overlap and (active := active_run_of(job.id)) is not None:
+    if not allow_overlap and (active := selectors.active_run_for_system(job.id)) is not None:
         raise DomainError(
             f"run {active.id} of this job is still {active.state}: stop it first, or allow overlap",
             code="RUN_ACTIVE_EXISTS",
             run_id=active.id,
             state=active.state,
         )
-    check_quota(
-        job.tenant_id, "concurrent_runs", Run.unscoped.filter(tenant_id=job.tenant_id, state__in=ACTIVE).count()
-    )
+    check_quota(job.tenant_id, "concurrent_runs", selectors.active_run_count_for_system(job.tenant_id))
     run_id = run_id or uuid.uuid4().hex
     execute(
         RUN,
@@ -203,10 +209,11 @@ def do_start_run(
 ) -> str:
     """A new run of ``version`` (default: the current one) on the job's cluster. Returns the run id.
     ``variables``: values for the version's declared job variables (the others keep their defaults)."""
+    authorize(metadata, "job.run", tenant_id=job.tenant_id, workspace_id=job.workspace_id)
     if job.deleted:
         raise DomainError("no such job", code="JOB_NOT_FOUND")
     number = version or job.current_version
-    row = JobVersion.unscoped.filter(job_id=job.id, version=number).first()
+    row = selectors.version_for_system(job.id, number)
     if row is None:
         raise DomainError(f"job has no version {number}", code="JOB_VERSION_NOT_FOUND", field="version")
     cluster = choose_cluster(job)
@@ -217,7 +224,7 @@ def do_start_run(
 
 
 def _from_manifest(run: Run, metadata: Metadata, note: str) -> tuple[Job, dict[str, Any]]:
-    job = Job.unscoped.filter(id=run.job_id, deleted=False).first()
+    job = selectors.live_job_for_system(run.job_id)
     if job is None:
         raise DomainError("the run's job was deleted", code="JOB_NOT_FOUND")
     cluster = live_cluster(run.tenant_id, run.workspace_id, run.manifest["cluster"]["id"])
@@ -233,6 +240,7 @@ def _from_manifest(run: Run, metadata: Metadata, note: str) -> tuple[Job, dict[s
 
 def do_retry_run(*, metadata: Metadata, run: Run, note: str = "", allow_overlap: bool = False) -> str:
     """A new run of the same manifest, linked to the FAILED or STOPPED one."""
+    authorize(metadata, "job.run", tenant_id=run.tenant_id, workspace_id=run.workspace_id)
     state, _ = load_run(run.id)
     aggregate.check_retry(state, run_id=run.id)
     job, manifest = _from_manifest(run, metadata, note)
@@ -243,6 +251,7 @@ def do_retry_run(*, metadata: Metadata, run: Run, note: str = "", allow_overlap:
 
 def do_reproduce_run(*, metadata: Metadata, run: Run, note: str = "", allow_overlap: bool = False) -> str:
     """A new run from any run's manifest: the same config text, on the same cluster."""
+    authorize(metadata, "job.run", tenant_id=run.tenant_id, workspace_id=run.workspace_id)
     job, manifest = _from_manifest(run, metadata, note)
     return _request(
         metadata=metadata,
@@ -260,6 +269,7 @@ def _scoped(metadata: Metadata, run: Run) -> Metadata:
 
 def do_stop_run(*, metadata: Metadata, run: Run, savepoint: bool = False, expected_version: int | None = None) -> None:
     """Stop (cancel on the engine) or, with ``savepoint``, pause a run; the engine is asked after commit."""
+    authorize(metadata, "job.stop", tenant_id=run.tenant_id, workspace_id=run.workspace_id)
     recorded = execute(
         RUN,
         run_stream(run.id),
@@ -273,6 +283,7 @@ def do_stop_run(*, metadata: Metadata, run: Run, savepoint: bool = False, expect
 
 def do_resume_run(*, metadata: Metadata, run: Run, expected_version: int | None = None) -> None:
     """Start a PAUSED run again from its savepoint, under the same engine job id."""
+    authorize(metadata, "job.run", tenant_id=run.tenant_id, workspace_id=run.workspace_id)
     state, version = load_run(run.id)
     if expected_version is not None and expected_version != version:
         raise ConcurrencyConflict(
@@ -291,6 +302,7 @@ def do_resume_run(*, metadata: Metadata, run: Run, expected_version: int | None 
 
 
 def do_cancel_run(*, metadata: Metadata, run: Run, expected_version: int | None = None) -> None:
+    authorize(metadata, "job.stop", tenant_id=run.tenant_id, workspace_id=run.workspace_id)
     execute(
         RUN,
         run_stream(run.id),
@@ -303,6 +315,8 @@ def do_cancel_run(*, metadata: Metadata, run: Run, expected_version: int | None 
 def do_resolve_run(
     *, metadata: Metadata, run: Run, state: str, reason: str, expected_version: int | None = None
 ) -> None:
+    """An operator settles an UNKNOWN run, saying what the evidence is."""
+    authorize(metadata, "job.run", tenant_id=run.tenant_id, workspace_id=run.workspace_id)
     try:
         target = RunState(state)
     except ValueError:
@@ -314,3 +328,73 @@ def do_resolve_run(
         _scoped(metadata, run),
         expected_version=expected_version,
     )
+
+
+# -- what the runner learns from the engine ---------------------------------------------------------------
+# The runner (a system actor naming its task) calls these; each records one kind of evidence. A concurrent writer
+# (the API, another worker) makes it decide again on fresh state, as workers do (no version a person saw).
+
+
+def _record(metadata: Metadata, run: Run, decide: Callable[[RunFacts], list[object]]) -> tuple[RunFacts, int]:
+    """Load, decide, append: the run's facts after it and how many events were written."""
+    try:
+        facts, recorded = execute_retrying(RUN, run_stream(run.id), decide, _scoped(metadata, run))
+    except ConcurrencyConflict:
+        raise DomainError(f"run {run.id} kept changing under the worker", code="RUN_BUSY", run_id=run.id) from None
+    return facts, len(recorded)
+
+
+def do_record_run_submission_started(*, metadata: Metadata, run: Run) -> RunFacts:
+    """The submit request is about to leave (``run_submission_started``): a later attempt reconciles first."""
+    authorize(metadata, "job.run", tenant_id=run.tenant_id, workspace_id=run.workspace_id)
+    return _record(metadata, run, lambda s: aggregate.begin_submission(s, run_id=run.id))[0]
+
+
+def do_record_run_submitted(*, metadata: Metadata, run: Run, found_by_reconcile: bool) -> RunFacts:
+    """The engine has the job (``run_submitted``): it answered the submit, or it was found asking by id."""
+    authorize(metadata, "job.run", tenant_id=run.tenant_id, workspace_id=run.workspace_id)
+    return _record(
+        metadata, run, lambda s: aggregate.acknowledge(s, run_id=run.id, found_by_reconcile=found_by_reconcile)
+    )[0]
+
+
+def do_record_run_submit_outcome_unknown(*, metadata: Metadata, run: Run, code: str, message: str) -> RunFacts:
+    """The submit's answer was lost (``run_submit_outcome_unknown``): the next attempt asks the engine by id."""
+    authorize(metadata, "job.run", tenant_id=run.tenant_id, workspace_id=run.workspace_id)
+    return _record(
+        metadata, run, lambda s: aggregate.submit_outcome_unknown(s, run_id=run.id, code=code, message=message)
+    )[0]
+
+
+def do_record_run_submit_failed(*, metadata: Metadata, run: Run, code: str, message: str) -> RunFacts:
+    """The engine refused the job, or it could not be sent (the run FAILS with ``code``)."""
+    authorize(metadata, "job.run", tenant_id=run.tenant_id, workspace_id=run.workspace_id)
+    return _record(metadata, run, lambda s: aggregate.submit_failed(s, run_id=run.id, code=code, message=message))[0]
+
+
+def do_record_run_stopped_unsent(*, metadata: Metadata, run: Run) -> RunFacts:
+    """A run stopped before the engine ever had it: STOPPED without asking the engine."""
+    authorize(metadata, "job.stop", tenant_id=run.tenant_id, workspace_id=run.workspace_id)
+    return _record(metadata, run, lambda s: aggregate.stopped_unsent(s, run_id=run.id))[0]
+
+
+def do_record_run_lost(*, metadata: Metadata, run: Run) -> int:
+    """The engine no longer knows the run's job: UNKNOWN (``ZETA_JOB_NOT_FOUND``). Returns the events written."""
+    authorize(metadata, "job.run", tenant_id=run.tenant_id, workspace_id=run.workspace_id)
+    return _record(metadata, run, lambda s: aggregate.engine_lost(s, run_id=run.id))[1]
+
+
+def do_record_run_observed(
+    *, metadata: Metadata, run: Run, engine_state: EngineState, error: str | None, metrics: dict[str, Any]
+) -> int:
+    """What the engine says of the run's job moves the run (events only when its state changes). Returns the events
+    written. A run that ended or paused gets its engine log kept after commit."""
+    authorize(metadata, "job.run", tenant_id=run.tenant_id, workspace_id=run.workspace_id)
+    facts, written = _record(
+        metadata,
+        run,
+        lambda s: aggregate.observe(s, run_id=run.id, engine_state=engine_state, error=error, metrics=metrics),
+    )
+    if written and (facts.terminal or facts.state == RunState.PAUSED):
+        _enqueue_log_fetch(run.id)  # off the sync path: one slow log must not hold up a cluster's other runs
+    return written

@@ -22,8 +22,8 @@ from urllib.parse import parse_qs
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
 
-from controlplane.live import access, history
-from controlplane.live.access import Principal, Refused
+from controlplane.live import admission, history
+from controlplane.live.admission import Principal, Refused
 from controlplane.live.hub import Lagged, Subscriber, hub
 from controlplane.live.messages import render
 from controlplane.live.topics import Topic
@@ -42,9 +42,9 @@ def parse_after(scope: dict[str, Any]) -> int | None:
     try:
         after = int(values[-1])
     except ValueError:
-        raise Refused(access.BAD_REQUEST, "after must be a position (a non-negative integer)") from None
+        raise Refused(admission.BAD_REQUEST, "after must be a position (a non-negative integer)") from None
     if after < 0:
-        raise Refused(access.BAD_REQUEST, "after must be a position (a non-negative integer)")
+        raise Refused(admission.BAD_REQUEST, "after must be a position (a non-negative integer)")
     return after
 
 
@@ -62,18 +62,18 @@ class LiveConsumer(AsyncWebsocketConsumer):
         raise NotImplementedError
 
     def _authorize(self, after: int | None) -> tuple[Principal, Topic]:
-        principal = access.authenticate(self.scope)
+        principal = admission.authenticate(self.scope)
         try:
             topic = self.topic(principal)
         except Refused as refusal:
-            access.audit_refusal(self.scope, principal, refusal, self.resource_type)
+            admission.audit_refusal(self.scope, principal, refusal, self.resource_type)
             raise
         if after is not None and after > history.head():
-            raise Refused(access.BAD_REQUEST, "after is beyond the end of the log")
+            raise Refused(admission.BAD_REQUEST, "after is beyond the end of the log")
         return principal, topic
 
     def _check(self, scope: dict[str, Any]) -> tuple[Principal, Topic]:
-        principal = access.authenticate(scope)
+        principal = admission.authenticate(scope)
         return principal, self.topic(principal)
 
     async def _reauthorize_forever(self, principal: Principal, topic: Topic) -> None:
@@ -84,9 +84,9 @@ class LiveConsumer(AsyncWebsocketConsumer):
                 await asyncio.sleep(REAUTHORIZE_SECONDS)
                 scope = self.scope
                 if principal.token is None and principal.expires_at is None:  # the session's user
-                    user = await access.session_user(scope)
+                    user = await admission.session_user(scope)
                     if user is None or user.pk != principal.user.pk:
-                        raise Refused(access.UNAUTHENTICATED, "the session has ended")
+                        raise Refused(admission.UNAUTHENTICATED, "the session has ended")
                     scope = {**scope, "user": user}
                 _, fresh = await database_sync_to_async(self._check)(scope)
                 topic.refresh(fresh)
@@ -95,7 +95,7 @@ class LiveConsumer(AsyncWebsocketConsumer):
 
     async def connect(self) -> None:
         offered = self.scope.get("subprotocols") or []
-        protocol = access.PROTOCOL if access.PROTOCOL in offered else None
+        protocol = admission.PROTOCOL if admission.PROTOCOL in offered else None
         try:
             after = parse_after(self.scope)
             principal, topic = await database_sync_to_async(self._authorize)(after)
@@ -110,14 +110,14 @@ class LiveConsumer(AsyncWebsocketConsumer):
             horizon = await asyncio.wait_for(hub().join(subscriber), JOIN_TIMEOUT)
         except TimeoutError:  # the tailer cannot start (database unreachable): say so rather than hang
             await self.accept(protocol)
-            await self.close(code=access.TRY_AGAIN_LATER, reason="the event log cannot be read now")
+            await self.close(code=admission.TRY_AGAIN_LATER, reason="the event log cannot be read now")
             return
         self.subscriber = subscriber
         await self.accept(protocol)
         if principal.expires_at is not None:
             delay = max(principal.expires_at - time.time(), 0)
             self.expiry = asyncio.get_running_loop().call_later(
-                delay, lambda: asyncio.ensure_future(self.close(code=access.UNAUTHENTICATED, reason="token expired"))
+                delay, lambda: asyncio.ensure_future(self.close(code=admission.UNAUTHENTICATED, reason="token expired"))
             )
         self.pump = asyncio.create_task(self._pump(topic, after, horizon))
         self.guard = asyncio.create_task(self._reauthorize_forever(principal, topic))
@@ -142,7 +142,7 @@ class LiveConsumer(AsyncWebsocketConsumer):
                         if topic.match(event):
                             await self.send(text_data=text)
         except Lagged:
-            await self.close(code=access.LAGGING, reason="too slow: reconnect with ?after=<last position>")
+            await self.close(code=admission.LAGGING, reason="too slow: reconnect with ?after=<last position>")
         except asyncio.CancelledError:
             raise
         except Exception:
@@ -169,21 +169,21 @@ class RunConsumer(LiveConsumer):
     resource_type = "run"
 
     def topic(self, principal: Principal) -> Topic:
-        return access.run_topic(principal, self.scope["url_route"]["kwargs"]["run_id"])
+        return admission.run_topic(principal, self.scope["url_route"]["kwargs"]["run_id"])
 
 
 class ActivityConsumer(LiveConsumer):
     resource_type = "tenant_activity"
 
     def topic(self, principal: Principal) -> Topic:
-        return access.activity_topic(principal, self.scope["url_route"]["kwargs"]["tenant"])
+        return admission.activity_topic(principal, self.scope["url_route"]["kwargs"]["tenant"])
 
 
 class OperationConsumer(LiveConsumer):
     resource_type = "operation"
 
     def topic(self, principal: Principal) -> Topic:
-        return access.operation_topic(principal, self.scope["url_route"]["kwargs"]["operation_id"])
+        return admission.operation_topic(principal, self.scope["url_route"]["kwargs"]["operation_id"])
 
 
 class NoSuchEndpoint(AsyncWebsocketConsumer):
@@ -191,5 +191,5 @@ class NoSuchEndpoint(AsyncWebsocketConsumer):
 
     async def connect(self) -> None:
         offered = self.scope.get("subprotocols") or []
-        await self.accept(access.PROTOCOL if access.PROTOCOL in offered else None)
-        await self.close(code=access.NOT_FOUND, reason="no such endpoint")
+        await self.accept(admission.PROTOCOL if admission.PROTOCOL in offered else None)
+        await self.close(code=admission.NOT_FOUND, reason="no such endpoint")

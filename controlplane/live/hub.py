@@ -8,7 +8,7 @@ rendered once and queued to each (each subscriber's task then applies its topic'
 database work runs on its own thread, with its own connection, so it never waits behind (or delays) the
 requests on Django's sync thread.
 
-Wake-ups: with Redis (``CONTROLPLANE_REDIS_URL``) a notice after every commit (``wakeup.py``) makes the
+Wake-ups: with Redis (``CONTROLPLANE_REDIS_URL``) a notice after every commit (``commit_notices.py``) makes the
 tailer poll at once, and it polls every ``LIVE_POLL_SECONDS`` (1 s by default) only as a safety net; without
 Redis it polls every ``LIVE_POLL_SECONDS`` (150 ms by default).
 """
@@ -221,10 +221,10 @@ class Hub:
                     subscriber.offer(event, text)
 
     async def _listen(self, db: Callable[..., asyncio.Future]) -> None:
-        """Wake-up notices from Redis (wakeup.py). Failing here costs latency, never events."""
+        """Wake-up notices from Redis (commit_notices.py). Failing here costs latency, never events."""
         import redis.asyncio as aioredis
 
-        from controlplane.live.wakeup import channel_name
+        from controlplane.live.commit_notices import channel_name
 
         me = asyncio.current_task()
         channel = await db(channel_name, self.using)

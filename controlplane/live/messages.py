@@ -7,7 +7,7 @@ shape or trim what clients see (``presenter``); the default is the payload as st
 
 Integers a browser cannot hold exactly (beyond 2**53 - 1: JavaScript reads every JSON number as a double and
 rounds ``823277033685328313`` to ``823277033685328300``) are sent as strings, whatever the type of event;
-engine job ids are strings always (``jobs/broadcasts.py``), as in the API.
+engine job ids are strings always (``live/broadcasts.py``), as in the API.
 """
 
 from __future__ import annotations

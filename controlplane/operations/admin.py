@@ -5,6 +5,7 @@ from __future__ import annotations
 from django.contrib import admin
 
 from controlplane.eventlog.admin import ReadOnlyAdmin
+from controlplane.operations import selectors
 from controlplane.operations.models import Operation, OperationLease, OperationStep
 
 
@@ -15,7 +16,7 @@ class OperationAdmin(ReadOnlyAdmin):
     search_fields = ("id", "tenant_id", "cluster_id")
 
     def get_queryset(self, request):  # type: ignore[no-untyped-def]
-        return Operation.unscoped.all()  # the console is for platform staff: every tenant
+        return selectors.operations_for_platform()  # the console is for platform staff: every tenant
 
 
 @admin.register(OperationStep)
@@ -25,7 +26,7 @@ class OperationStepAdmin(ReadOnlyAdmin):
     search_fields = ("operation_id",)
 
     def get_queryset(self, request):  # type: ignore[no-untyped-def]
-        return OperationStep.unscoped.all()
+        return selectors.operation_steps_for_platform()
 
 
 @admin.register(OperationLease)

@@ -3,7 +3,7 @@ into its result. Planning reads the cluster's agents and writes nothing, so a dr
 
 rolling_restart: on 3.x engines the streaming runs with tasks on a batch's nodes (``/resource/workers``) are paused
 before the batch and resumed after it. 2.3.x's REST API does not say which member runs a job, so there they are
-paused cluster-wide before the first batch and resumed after the last one (docs/OPERATIONS_ENGINE.md).
+paused cluster-wide before the first batch and resumed after the last one (docs/LONG_OPERATIONS.md).
 """
 
 from __future__ import annotations

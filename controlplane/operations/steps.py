@@ -1,6 +1,6 @@
 """Step handlers: the side effects of an operation's steps, one kind per function.
 
-A handler gets a ``StepContext`` and returns ``Done(result)`` or ``Wait(seconds)`` (not finished: the engine frees
+A handler gets a ``StepContext`` and returns ``Done(result)`` or ``Wait(seconds)`` (not finished: the runner frees
 the worker and re-queues the operation after that countdown), or raises ``StepError`` (``transient`` errors are
 retried with backoff as a new attempt). It is called again for the same attempt after a ``Wait`` and after a
 worker died mid-call, so it must be idempotent under the attempt's key: agent actions are requested with a key
@@ -13,15 +13,20 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING
 
 from django.conf import settings
 from django.db import transaction
 
 from controlplane.errors import DomainError
 from controlplane.eventlog.metadata import Metadata
+from controlplane.jobs import selectors as jobs_selectors
+from controlplane.operations import selectors
 from controlplane.operations.domain.aggregate import Operation, StepStatus
 from controlplane.operations.domain.plan import StepSpec
+
+if TYPE_CHECKING:
+    from controlplane.jobs.models import Run
 
 
 @dataclass(frozen=True)
@@ -201,11 +206,8 @@ def agent_action(ctx: StepContext) -> Outcome:
 
 
 # -- control plane: streaming runs around a restart -------------------------------------------------------
-def _streaming_running(op: Operation) -> list[Any]:
-    from controlplane.jobs.models import Run
-
-    rows = Run.unscoped.filter(tenant_id=op.tenant_id, cluster_id=op.cluster_id, state="RUNNING").order_by("id")
-    return [r for r in rows if str(r.manifest.get("mode", "")).upper() == "STREAMING"]
+def _streaming_running(op: Operation) -> list[Run]:
+    return jobs_selectors.running_streaming_runs_for_system(op.tenant_id, op.cluster_id)
 
 
 def _ours(journal: list[dict], key: str) -> list[str]:
@@ -220,10 +222,9 @@ def _jobs_on(ctx: StepContext) -> set[int] | None:
     """Engine job ids with tasks on the step's target members (3.x ``/resource/workers``); None while the engine
     cannot say. An engine without the endpoint counts every job as placed there: pausing more is the safe side."""
     from controlplane.clusters.connect import client_for
-    from controlplane.clusters.models import Cluster
     from controlplane.seatunnel.client import ZetaUnreachable, ZetaUnsupported
 
-    cluster = Cluster.unscoped.filter(id=ctx.operation.cluster_id, removed=False).first()
+    cluster = selectors.cluster_for_system(ctx.operation.tenant_id, ctx.operation.cluster_id)
     if cluster is None:
         raise StepError("the cluster was removed", code="CLUSTER_NOT_FOUND")
     try:
@@ -246,7 +247,6 @@ def pause_runs(ctx: StepContext) -> Outcome:
     written to the journal in the transaction that asks for it, so a resumed attempt knows which runs are ours
     (and the compensation resumes exactly those)."""
     from controlplane.jobs import run_actions
-    from controlplane.jobs.models import Run
 
     ours = _ours(ctx.journal(), "paused_run")
     candidates = _streaming_running(ctx.operation)
@@ -267,7 +267,7 @@ def pause_runs(ctx: StepContext) -> Outcome:
                 raise
             continue  # it stopped running since it was read: nothing to pause
         ours.append(run.id)
-    states = dict(Run.unscoped.filter(id__in=ours).values_list("id", "state"))
+    states = {r.id: r.state for r in jobs_selectors.runs_for_system(ours).values()}
     if any(states.get(r) in ("RUNNING", "STOPPING", "SUBMITTING") for r in ours):
         return Wait(poll_seconds())
     not_paused = {r: states.get(r, "") for r in ours if states.get(r) != "PAUSED"}
@@ -288,7 +288,6 @@ def resume_runs(ctx: StepContext) -> Outcome:
     """Resume the runs a pause step of this operation paused (``params.pause_step``, or the step itself when this
     is its compensation). Done when none is PAUSED any more and each was taken by the engine or ended."""
     from controlplane.jobs import run_actions
-    from controlplane.jobs.models import Run
 
     source = ctx.spec.key if ctx.compensating else ctx.spec.params["pause_step"]
     paused = _ours(ctx.journal(source), "paused_run")
@@ -296,7 +295,7 @@ def resume_runs(ctx: StepContext) -> Outcome:
     for entry in ctx.journal():
         if entry.get("resumed_run") and entry.get("key") == ctx.key:
             asked[entry["resumed_run"]] = datetime.fromisoformat(entry["at"])
-    runs = {r.id: r for r in Run.unscoped.filter(id__in=paused)}
+    runs = jobs_selectors.runs_for_system(paused)
     for run_id in paused:
         run = runs.get(run_id)
         if run is None or run.state != "PAUSED":
@@ -308,7 +307,7 @@ def resume_runs(ctx: StepContext) -> Outcome:
                 f"resuming run {run_id}", detail={"resumed_run": run_id, "key": ctx.key, "at": ctx.now.isoformat()}
             )
             run_actions.do_resume_run(metadata=ctx.metadata, run=run)
-    runs = {r.id: r for r in Run.unscoped.filter(id__in=paused)}
+    runs = jobs_selectors.runs_for_system(paused)
     waiting = [
         r
         for r in runs.values()
@@ -332,7 +331,6 @@ def node_rejoin(ctx: StepContext) -> Outcome:
     runs) that saw the member's address after this attempt began. Engines that list members without addresses
     (older versions) can only say the cluster is reachable again."""
     from controlplane.clusters import health
-    from controlplane.clusters.models import Cluster, Health, Node
 
     since_marks = [j["since"] for j in ctx.journal() if j.get("attempt") == ctx.attempt and "since" in j]
     if not since_marks:
@@ -342,17 +340,16 @@ def node_rejoin(ctx: StepContext) -> Outcome:
         )
     else:
         since = datetime.fromisoformat(since_marks[0])
-    cluster = Cluster.unscoped.filter(id=ctx.operation.cluster_id, removed=False).first()
+    cluster = selectors.cluster_for_system(ctx.operation.tenant_id, ctx.operation.cluster_id)
     if cluster is None:
         raise StepError("the cluster was removed", code="CLUSTER_NOT_FOUND")
-    poller = Metadata.for_system(cluster.tenant_id, reason="operations.node_rejoin", workspace_id=cluster.workspace_id)
-    observed = health.poll_one(cluster, metadata=poller)
-    row = Health.unscoped.filter(cluster_id=cluster.id).first()
+    observed = health.poll_one(cluster, metadata=ctx.metadata)
+    row = selectors.cluster_health_for_system(cluster)
     listed: dict[str, bool] = {}
     for target in ctx.spec.targets:
         if row is not None and row.members_identified:
             seen = row.last_seen.get(target.address)
-            node = Node.unscoped.filter(cluster_id=cluster.id, address=target.address).first()
+            node = selectors.node_for_system(cluster, target.address)
             listed[target.address] = bool(
                 seen and datetime.fromisoformat(seen) >= since and node is not None and node.status == "online"
             )

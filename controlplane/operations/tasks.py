@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from celery import shared_task
 
-from controlplane.operations import engine
+from controlplane.operations import runner
 
 
 @shared_task(
@@ -17,10 +17,10 @@ from controlplane.operations import engine
 )
 def advance_operation(operation_id: str) -> str:
     """Advance one operation by one step under its lease (a duplicate delivery finds the lease held)."""
-    return engine.advance(operation_id)
+    return runner.advance(operation_id)
 
 
 @shared_task(name="operations.recover", acks_late=True, ignore_result=True)
 def recover() -> int:
     """Re-queue operations whose lease expired (a worker died) or whose queued task was lost."""
-    return len(engine.recover())
+    return len(runner.recover())

@@ -28,7 +28,7 @@ from controlplane.eventlog.errors import ConcurrencyConflict
 from controlplane.eventlog.metadata import Metadata
 from controlplane.eventlog.store import StreamRef
 from controlplane.iam.access import authorize, authorize_platform
-from controlplane.secrets import vault
+from controlplane.secrets import rotation, vault
 from controlplane.secrets.domain import aggregate
 from controlplane.secrets.domain.aggregate import SecretState
 from controlplane.secrets.domain.errors import SecretExists, SecretNotFound
@@ -219,10 +219,9 @@ def do_rotate_keys(
             .values_list("pk", "secret_id")[:batch_size]
         )
         if not pending:
-            # The agents' signing key is sealed under a master key too (docs/adr/0010-agent-signing-key.md).
-            from controlplane.agents.signing import rewrap_all
-
-            rewrap_all(to_kek_id)
+            # What other apps seal under a master key, e.g. the agents' signing key (ADR 0010).
+            for rewrap in rotation.rewraps():
+                rewrap(to_kek_id)
             return total
         after = pending[-1][0]
         by_secret: dict[str, list[int]] = defaultdict(list)

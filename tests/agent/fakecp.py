@@ -87,6 +87,7 @@ class FakeControlPlane(ThreadingHTTPServer):
         self.cancel: set[str] = set()
         self.down = False  # answer 503 to everything
         self.results_down = False  # answer 503 to results only
+        self.refused_results = 0  # results answered 503 while results_down
         self.revoked = False
         self.tenant_disabled = False  # answer 403 TENANT_DISABLED to every authenticated request
         self.disabled_refusals: list[str] = []  # the paths refused so
@@ -248,6 +249,8 @@ class _Handler(BaseHTTPRequestHandler):
                 return self._answer(200, {"cancel": action_id in cp.cancel})
             if what in ("result", "refusal"):
                 if what == "result" and cp.results_down:
+                    with cp.lock:
+                        cp.refused_results += 1
                     return self._error(503, "UNAVAILABLE")
                 with cp.lock:
                     (cp.results if what == "result" else cp.refusals).setdefault(action_id, []).append(body)

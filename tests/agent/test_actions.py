@@ -17,6 +17,7 @@ from agent.client import ControlPlane
 from agent.facts import FactCollector
 from agent.managers import build
 from controlplane.seatunnel.emulator.process import emulator_process
+from tests.waiting import wait_until
 
 
 def context(home: Path, tmp_path: Path, type_: str, params: dict, cp=None, raw: dict | None = None):
@@ -176,10 +177,11 @@ def test_diagnostics_bundle_with_a_real_jvm_thread_dump(home, tmp_path):
     ctx.service.start(30)
     try:
         out = home / "logs" / "seatunnel-agent-service.out"
-        deadline = time.monotonic() + 60
-        while "stand-in JVM up" not in out.read_text():  # the single-file launcher compiles first
-            assert time.monotonic() < deadline, out.read_text()
-            time.sleep(0.1)
+        wait_until(  # the single-file launcher compiles first
+            lambda: "stand-in JVM up" in out.read_text(),
+            timeout=60,
+            message=lambda: f"the stand-in JVM up:\n{out.read_text()}",
+        )
         data = run("diagnostics.collect", ctx)
     finally:
         ctx.service.stop(10)

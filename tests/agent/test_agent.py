@@ -6,23 +6,13 @@ from __future__ import annotations
 import json
 import stat
 import sys
-import time
 from pathlib import Path
 
 import pytest
 
 from agent import daemon
 from agent.state import StateDir
-
-
-def wait_until(predicate, timeout: float = 30.0, message: str = "condition"):
-    deadline = time.monotonic() + timeout
-    while True:
-        value = predicate()
-        if value:
-            return value
-        assert time.monotonic() < deadline, f"timed out waiting for {message}"
-        time.sleep(0.05)
+from tests.waiting import wait_until
 
 
 def test_registers_once_and_keeps_the_credential_private(cp, make_agent, tmp_path):
@@ -87,7 +77,7 @@ def test_refusals_are_reported_with_their_codes(cp, make_agent):
 
 def test_the_same_action_id_runs_once_and_its_result_is_sent_again(cp, make_agent, tmp_path):
     marker = tmp_path / "starts.txt"
-    script = f"open({str(marker)!r}, 'a').write('started\\n'); import time; time.sleep(600)"
+    script = f"open({str(marker)!r}, 'a').write('started\\n'); import signal; signal.pause()"
     harness = make_agent(
         {
             "allowlist": {"types": ["service.start", "service.status"]},
@@ -98,9 +88,11 @@ def test_the_same_action_id_runs_once_and_its_result_is_sent_again(cp, make_agen
     [first] = cp.wait_for("results", action["id"])
     assert first["status"] == "succeeded" and first["data"]["status"]["state"] == "running"
     cp.push(cp.signer.envelope(action))  # the same signed envelope again
-    results = wait_until(lambda: len(cp.results.get(action["id"], [])) >= 2 and cp.results[action["id"]])
+    results = wait_until(
+        lambda: len(cp.results.get(action["id"], [])) >= 2 and cp.results[action["id"]], message="two results"
+    )
     assert results[1] == first  # the stored result, not a second run
-    time.sleep(0.5)
+    # the verdict that sent the stored result is the one that would have started a second run: nothing to wait for
     assert marker.read_text() == "started\n"
     assert harness.agent.service.status().state == "running"
 
@@ -112,7 +104,7 @@ def test_progress_streams_output_and_a_cancel_stops_the_action(cp, make_agent, t
             "allowlist": {"types": ["service.start", "log.tail"]},
             "service": {
                 "manager": "process",
-                "command": [sys.executable, "-c", "import time; time.sleep(600)"],
+                "command": [sys.executable, "-c", "import signal; signal.pause()"],
                 "ready_url": "http://127.0.0.1:9/never",
                 "ready_timeout_seconds": 600,
             },
@@ -145,7 +137,7 @@ def test_a_result_is_retried_until_acknowledged(cp, make_agent, home):
     action = cp.send("service.status")
     outbox = harness.state.outbox / f"{action['id']}.json"
     wait_until(outbox.exists, message="the result in the outbox")
-    time.sleep(1.5)  # at least one refused delivery
+    wait_until(lambda: cp.refused_results >= 1, message="a refused delivery")
     assert not cp.results and outbox.exists()
     cp.results_down = False
     [result] = cp.wait_for("results", action["id"])

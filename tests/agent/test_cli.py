@@ -8,10 +8,11 @@ import os
 import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
+
+from tests.waiting import wait_until
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -43,16 +44,6 @@ class AgentProcess:
     @property
     def output(self) -> str:
         return self.log.read_text()
-
-
-def wait_until(predicate, timeout: float = 30.0, message: str = "condition"):
-    deadline = time.monotonic() + timeout
-    while True:
-        value = predicate()
-        if value:
-            return value
-        assert time.monotonic() < deadline, f"timed out waiting for {message}"
-        time.sleep(0.05)
 
 
 @pytest.mark.parametrize(
@@ -120,7 +111,9 @@ def test_registers_once_and_rides_out_a_control_plane_outage(cp, tmp_path):
         assert oct((state / "credential.json").stat().st_mode & 0o777) == "0o600"
         cp.down = True  # the control plane goes away...
         wait_until(lambda: "heartbeat: POST /agent/v1/heartbeat: HTTP 503" in first.output, message="a 503")
-        time.sleep(2)
+        # it keeps trying rather than exiting: another refused call comes after the first
+        refused = first.output.count("HTTP 503")
+        wait_until(lambda: first.output.count("HTTP 503") > refused, message="another 503")
         assert first.proc.poll() is None
         seen = len(cp.heartbeats)
         cp.down = False  # ...and comes back

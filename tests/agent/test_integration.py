@@ -19,6 +19,7 @@ import socket
 import subprocess
 import sys
 import time
+from datetime import datetime
 from pathlib import Path
 
 import httpx
@@ -36,6 +37,7 @@ from controlplane.eventlog.models import Event
 from controlplane.iam import actions as iam
 from controlplane.tenancy import actions as tenancy
 from controlplane.tenancy.models import Tenant
+from tests import waiting
 from tests.agents.live import database_url
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -51,13 +53,8 @@ def free_port() -> int:
 
 
 def wait_until(predicate, timeout: float = 60.0, message: str = "condition", every: float = 0.2):
-    deadline = time.monotonic() + timeout
-    while True:
-        value = predicate()
-        if value:
-            return value
-        assert time.monotonic() < deadline, f"timed out waiting for {message}"
-        time.sleep(every)
+    """tests/waiting.py's wait, with this file's more generous default (real processes on a shared machine)."""
+    return waiting.wait_until(predicate, timeout=timeout, interval=every, message=message)
 
 
 def shared_database_url() -> str:
@@ -79,7 +76,7 @@ class ControlPlane:
             CONTROLPLANE_DATA_DIR=str(data_dir),
             CONTROLPLANE_SECRET_KEY=settings.SECRET_KEY,  # operator tokens minted by this test are valid there
             CONTROLPLANE_AGENT_HEARTBEAT_SECONDS="1",
-            CONTROLPLANE_LOG_LEVEL="WARNING",
+            CONTROLPLANE_LOG_LEVEL="DEBUG",  # the polls' parked lines (controlplane/agents/wakeup.py)
         )
         if os.environ.get("CONTROLPLANE_REDIS_URL"):
             self.env["CONTROLPLANE_REDIS_URL"] = os.environ["CONTROLPLANE_REDIS_URL"]
@@ -106,6 +103,10 @@ class ControlPlane:
                 return False
 
         wait_until(up, message="daphne answering")
+
+    def parked(self, agent_id: str) -> int:
+        """How many times a poll of ``agent_id`` has parked in the running daphne (it logs each at DEBUG)."""
+        return (self.data_dir / f"daphne-{self.starts}.log").read_text().count(f"poll parked: agent {agent_id},")
 
     def stop(self) -> None:
         if self.proc is not None and self.proc.poll() is None:
@@ -221,18 +222,21 @@ ALL_TYPES = [
 ]
 
 
-def write_config(world: dict, allow: list[str], poll_wait: int = 25) -> Path:
+def write_config(world: dict, allow: list[str], poll_wait: int = 25, skew: int | None = None) -> Path:
     port = world["zeta_port"]
     worker_port = free_port()
-    # worker.start takes a few seconds (it waits for a readiness URL that answers after 3 s): long enough to
-    # stop the control plane while it runs.
+    # worker.start waits for a readiness URL that answers only once the test creates the gate file: the test
+    # stops the control plane while the action runs, then lets it finish.
+    gate = world["tmp"] / "worker-may-start"
     slow_worker = (
-        "import runpy, sys, time; time.sleep(3); "
+        f"import os, runpy, sys; sys.path.insert(0, {str(ROOT)!r}); from tests.waiting import wait_until; "
+        f"wait_until(lambda: os.path.exists({str(gate)!r}), timeout=120, message='the gate'); "
         f"sys.argv = ['http.server', '--bind', '127.0.0.1', '{worker_port}']; "
         "runpy.run_module('http.server', run_name='__main__')"
     )
     lines = [
         f"member_address = '127.0.0.1:{port}'",
+        *([f"expiry_skew_seconds = {skew}"] if skew is not None else []),
         "[heartbeat]",
         f"poll_wait_seconds = {poll_wait}",
         "[seatunnel]",
@@ -258,8 +262,10 @@ def write_config(world: dict, allow: list[str], poll_wait: int = 25) -> Path:
     return path
 
 
-def start_agent(world: dict, allow: list[str], token: str | None = None, poll_wait: int = 25) -> AgentProcess:
-    config = write_config(world, allow, poll_wait)
+def start_agent(
+    world: dict, allow: list[str], token: str | None = None, poll_wait: int = 25, skew: int | None = None
+) -> AgentProcess:
+    config = write_config(world, allow, poll_wait, skew)
     args = ["--server", world["server"].url, "--config", str(config), "--state-dir", str(world["state"])]
     if token:
         args += ["--bootstrap-token", token]
@@ -368,11 +374,10 @@ def refused_and_audited(world: dict, action_id: str, code: str) -> None:
     assert Event.objects.filter(stream_id=f"action-{action_id}", event_type="agents.action_refused").count() == 1
 
 
-def stop_agent(agent: AgentProcess, poll_wait: int) -> None:
+def stop_agent(agent: AgentProcess) -> None:
+    # The long poll notices its client went away (http.disconnect) and claims nothing for it
+    # (tests/agents/test_long_poll.py::test_a_poll_the_agent_abandoned_claims_nothing): no need to let it run out.
     agent.stop()
-    # The control plane does not notice that a waiting long poll's client went away: until the wait runs out
-    # it would hand the next action to the dead connection (redelivered only 30 s later). Let it run out.
-    time.sleep(poll_wait + 1)
 
 
 def test_refusals_are_recorded_and_audited(world):
@@ -383,7 +388,7 @@ def test_refusals_are_recorded_and_audited(world):
 
     # 1. not in the local allowlist: the node's config no longer allows restarts, the control plane still
     #    believes the list the agent registered with
-    stop_agent(agent, wait)
+    stop_agent(agent)
     narrow = [t for t in ALL_TYPES if t != "service.restart"]
     agent = start_agent(world, narrow, poll_wait=wait)
     wait_until(lambda: polls(agent) >= 1, message="a poll after the restart")
@@ -393,27 +398,29 @@ def test_refusals_are_recorded_and_audited(world):
 
     # 2. replayed: the control plane hands out a second action with the first one's nonce (a fault simulated
     #    on its read model, which the envelope is built from)
-    stop_agent(agent, wait)
+    stop_agent(agent)
     first = op.request(agent_id, "service.status")
     second = op.request(agent_id, "service.status")
     Action.unscoped.filter(id=second).update(nonce=Action.unscoped.get(id=first).nonce)
-    agent = start_agent(world, narrow, poll_wait=wait)
+    # no skew allowance on expires_at: case 3 then waits for the 10 s expiry alone, not 10 + 30 s
+    agent = start_agent(world, narrow, poll_wait=wait, skew=0)
     # both come in one poll answer: whichever the agent sees first runs, the other is the replay
     finished = {action_id: op.wait_final(action_id)["state"] for action_id in (first, second)}
     assert sorted(finished.values()) == ["REFUSED", "SUCCEEDED"], finished
     replayed = next(action_id for action_id, state in finished.items() if state == "REFUSED")
     refused_and_audited(world, replayed, "AGENT_ACTION_REPLAYED")
 
-    # 3. expired: the node freezes (SIGSTOP) while its long poll is answered, and wakes after the expiry plus
-    #    the 30 s allowance
-    count = polls(agent)
-    wait_until(lambda: polls(agent) > count, message="a fresh long poll")
-    time.sleep(0.3)  # the poll request is on its way / waiting on the server (for up to `wait` seconds)
+    # 3. expired: the node freezes (SIGSTOP) while its long poll is answered, and wakes after the expiry (its
+    #    skew allowance is configured to 0 above)
+    parked = world["server"].parked(agent_id)
+    wait_until(lambda: world["server"].parked(agent_id) > parked, message="a fresh long poll waiting in daphne")
     agent.proc.send_signal(signal.SIGSTOP)
     try:
         late = op.request(agent_id, "service.status", expires_in_seconds=10)
         wait_until(lambda: op.action(late)["state"] == "DELIVERED", message="delivered to the frozen agent")
-        time.sleep(10 + 31)
+        expires = datetime.fromisoformat(op.action(late)["expires_at"]).timestamp()
+        # time itself must pass here: the shortest expiry the control plane accepts is 10 s
+        wait_until(lambda: time.time() > expires + 0.5, timeout=30, message="the action's expiry", every=0.1)
     finally:
         agent.proc.send_signal(signal.SIGCONT)
     refused_and_audited(world, late, "AGENT_ACTION_EXPIRED")
@@ -440,11 +447,14 @@ def test_the_agent_rides_out_a_control_plane_restart(world):
     action_id = op.request(agent_id, "worker.start", {"timeout_seconds": 60})
     wait_until(lambda: op.action(action_id)["state"] == "RUNNING", message="the worker start running")
     server.stop()  # the control plane goes away while the action runs
+    (world["tmp"] / "worker-may-start").touch()  # and the worker may now come up
     pending = world["state"] / "outbox" / f"{action_id}.json"
     wait_until(pending.exists, message="the finished result waiting in the outbox", timeout=60)
     assert json.loads(pending.read_text())["body"]["status"] == "succeeded"
     wait_until(lambda: "outbox: POST" in agent.output and "ConnectError" in agent.output, message="failed sends")
-    time.sleep(2)
+    # it keeps retrying rather than giving up or exiting
+    failed = agent.output.count("ConnectError")
+    wait_until(lambda: agent.output.count("ConnectError") > failed, message="another failed send")
     assert agent.proc.poll() is None  # still running
     server.start()
     done = op.wait_final(action_id)

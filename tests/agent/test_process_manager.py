@@ -7,7 +7,6 @@ import os
 import signal
 import socket
 import sys
-import time
 from pathlib import Path
 
 import httpx
@@ -15,6 +14,7 @@ import pytest
 
 from agent.managers.base import ManagerError
 from agent.managers.process import ProcessManager
+from tests.waiting import wait_until
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -98,13 +98,10 @@ def test_the_emulator_under_the_supervisor(tmp_path, emulator_table):
 
 
 def test_a_child_that_dies_is_failed_until_started_again(tmp_path):
-    manager = make(tmp_path, {"command": [sys.executable, "-c", "import time; time.sleep(600)"]})
+    manager = make(tmp_path, {"command": [sys.executable, "-c", "import signal; signal.pause()"]})
     pid = manager.start(10)["status"]["pid"]
     os.kill(pid, signal.SIGKILL)  # dies behind the supervisor's back
-    deadline = time.monotonic() + 10
-    while manager.status().state != "failed":
-        assert time.monotonic() < deadline
-        time.sleep(0.05)
+    wait_until(lambda: manager.status().state == "failed", timeout=10, message="the supervisor to see the child died")
     status = manager.status()
     assert status.pid == pid and status.detail["exit_code"] == -signal.SIGKILL
     # a fresh supervisor (agent restarted) sees the same: the pid file names a process that is gone
@@ -130,16 +127,14 @@ def test_a_child_that_exits_before_it_is_ready_fails_the_start(tmp_path):
 
 def test_a_child_that_ignores_sigterm_is_killed_after_the_timeout(tmp_path):
     script = (
-        "import signal, time; signal.signal(signal.SIGTERM, signal.SIG_IGN); "
-        "print('handler', 'installed', flush=True); time.sleep(600)"
+        "import signal; signal.signal(signal.SIGTERM, signal.SIG_IGN); "
+        "print('handler', 'installed', flush=True); signal.pause()"
     )
     manager = make(tmp_path, {"command": [sys.executable, "-c", script], "stop_timeout_seconds": 1})
     pid = manager.start(10)["status"]["pid"]
     log = tmp_path / "home" / "logs" / "seatunnel-agent-service.out"
-    deadline = time.monotonic() + 10
-    while "handler installed" not in log.read_text():  # (the command line in the log header has a comma there)
-        assert time.monotonic() < deadline
-        time.sleep(0.05)
+    # (the command line in the log header has a comma there)
+    wait_until(lambda: "handler installed" in log.read_text(), timeout=10, message="the SIGTERM handler installed")
     stopped = manager.stop(30)
     assert stopped["stopped_with"] == "SIGKILL" and gone(pid)
 
@@ -147,23 +142,19 @@ def test_a_child_that_ignores_sigterm_is_killed_after_the_timeout(tmp_path):
 def test_stop_reaches_the_whole_process_group(tmp_path):
     # a start script that forks the real server (like seatunnel-cluster.sh starts java)
     script = (
-        "import subprocess, sys, time; "
-        "c = subprocess.Popen([sys.executable, '-c', 'import time; time.sleep(600)']); "
-        "print(c.pid, flush=True); time.sleep(600)"
+        "import signal, subprocess, sys; "
+        "c = subprocess.Popen([sys.executable, '-c', 'import signal; signal.pause()']); "
+        "print(c.pid, flush=True); signal.pause()"
     )
     manager = make(tmp_path, {"command": [sys.executable, "-c", script], "stop_timeout_seconds": 5})
     manager.start(10)
     log = tmp_path / "home" / "logs" / "seatunnel-agent-service.out"
-    deadline = time.monotonic() + 10
-    while not log.read_text().strip().splitlines()[-1].isdigit():
-        assert time.monotonic() < deadline
-        time.sleep(0.05)
+    wait_until(
+        lambda: log.read_text().strip().splitlines()[-1].isdigit(), timeout=10, message="the grandchild's pid logged"
+    )
     grandchild = int(log.read_text().strip().splitlines()[-1])
     manager.stop(10)
-    deadline = time.monotonic() + 10
-    while not gone(grandchild):
-        assert time.monotonic() < deadline, "the start script's child outlived the stop"
-        time.sleep(0.05)
+    wait_until(lambda: gone(grandchild), timeout=10, message="the start script's child to be gone after the stop")
 
 
 def test_a_missing_executable_is_a_clear_error(tmp_path):

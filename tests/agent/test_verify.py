@@ -91,6 +91,22 @@ def test_an_expired_action_is_refused_with_30_seconds_of_skew_allowed(signer, st
     assert verdict.code == "AGENT_ACTION_EXPIRED"
 
 
+def test_a_narrower_configured_skew_refuses_sooner_and_a_wider_one_is_a_config_error(signer, state):
+    from dataclasses import replace
+
+    from agent import config
+
+    now = time.time()
+    issued = datetime.fromtimestamp(now, UTC) - timedelta(seconds=100)
+    late = signer.action(AGENT, "service.status", issued_at=issued, expires_in=95)  # expired 5 s ago
+    assert verify.verify(signer.envelope(late), policy(signer), state, now=now).kind == "run"
+    narrow = replace(policy(signer), skew_seconds=config.parse({"expiry_skew_seconds": 0}).expiry_skew_seconds)
+    assert verify.verify(signer.envelope(late), narrow, state, now=now).code == "AGENT_ACTION_EXPIRED"
+    # wider than the 30 s that seen nonces are kept for would let a forgotten nonce be replayed
+    with pytest.raises(config.ConfigError, match="expiry_skew_seconds"):
+        config.parse({"expiry_skew_seconds": 31})
+
+
 def test_expiry_is_checked_before_the_allowlist(signer, state):
     action = signer.action(AGENT, "plugin.install", {}, expires_in=-120)  # not allowlisted either
     assert verify.verify(signer.envelope(action), policy(signer), state).code == "AGENT_ACTION_EXPIRED"

@@ -7,7 +7,6 @@ import os
 import socket
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -15,6 +14,8 @@ from pathlib import Path
 from urllib.parse import quote
 
 import httpx
+
+from tests.waiting import wait_until
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -41,6 +42,10 @@ def database_url(settings_dict: dict, vendor: str) -> str:
 class Server:
     url: str
     pid: int
+    log: Path
+
+    def output(self) -> str:
+        return self.log.read_text(errors="replace")
 
     def threads(self) -> int:
         for line in Path(f"/proc/{self.pid}/status").read_text().splitlines():
@@ -61,12 +66,13 @@ def daphne(
         CONTROLPLANE_MASTER_KEYS=f"test:{base64.b64encode(master_key).decode()}",
         CONTROLPLANE_DATA_DIR=str(data_dir),
         CONTROLPLANE_LOG_LEVEL="WARNING",
-        **(extra_env or {}),
     )
+    env.update(extra_env or {})  # may override the above (a test reading DEBUG lines from the output)
     for shared in ("CONTROLPLANE_REDIS_URL", "CONTROLPLANE_SECRET_KEY"):  # the matrix sets them
         if os.environ.get(shared):
             env[shared] = os.environ[shared]
-    log = (data_dir / f"daphne-{port}.log").open("w")
+    log_path = data_dir / f"daphne-{port}.log"
+    log = log_path.open("w")
     proc = subprocess.Popen(
         [sys.executable, "-m", "daphne", "-b", "127.0.0.1", "-p", str(port), "controlplane.asgi:application"],
         cwd=ROOT,
@@ -75,20 +81,18 @@ def daphne(
         stderr=subprocess.STDOUT,
     )
     url = f"http://127.0.0.1:{port}"
+
+    def healthy() -> bool:
+        if proc.poll() is not None:
+            raise RuntimeError(f"daphne exited with {proc.returncode}: {log_path.read_text()[-2000:]}")
+        try:
+            return httpx.get(f"{url}/healthz", timeout=2).status_code == 200
+        except httpx.HTTPError:
+            return False
+
     try:
-        deadline = time.monotonic() + 60
-        while True:
-            if proc.poll() is not None:
-                raise RuntimeError(f"daphne exited with {proc.returncode}: {(data_dir / log.name).read_text()[-2000:]}")
-            try:
-                if httpx.get(f"{url}/healthz", timeout=2).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            if time.monotonic() > deadline:
-                raise RuntimeError("daphne did not answer within 60 s")
-            time.sleep(0.2)
-        yield Server(url=url, pid=proc.pid)
+        wait_until(healthy, timeout=60, interval=0.1, message="daphne to answer /healthz")
+        yield Server(url=url, pid=proc.pid, log=log_path)
     finally:
         proc.terminate()
         try:

@@ -16,11 +16,22 @@ from django.utils import timezone
 from controlplane.agents import actions, dispatch
 from controlplane.agents.domain.agent import LOST, ONLINE, REVOKED, STALE
 from controlplane.agents.models import Action, ActionArtifact, ActionOutput, Agent, AgentLiveness, BootstrapToken
+from controlplane.agents.subscribers import REVOKED_AGENTS_ACTIONS
 from controlplane.audit.models import AuditRecord
 from controlplane.errors import DomainError
 from controlplane.eventlog.models import Event
 from controlplane.eventlog.store import read_stream
-from tests.agents.helpers import issue_token, make_place, register, register_body, verify
+from tests.agents.helpers import (
+    as_agent,
+    authenticated,
+    claim,
+    issue_token,
+    make_place,
+    register,
+    register_body,
+    verify,
+)
+from tests.eventlog.fingerprint import drain
 
 pytestmark = pytest.mark.django_db
 
@@ -52,6 +63,11 @@ def test_a_bootstrap_token_registers_one_agent_and_never_a_second(client, place)
     agent = Agent.unscoped.get(id=body["agent_id"])
     assert (agent.tenant_id, agent.status, agent.member_address) == (place.tenant_id, ONLINE, "10.0.0.1:5801")
     assert BootstrapToken.unscoped.get().used
+    assert types_of(f"bootstrap-token-{BootstrapToken.unscoped.get().id}") == [
+        "agents.bootstrap_token_issued",
+        "agents.bootstrap_token_used",
+    ]
+    assert types_of(f"agent-{body['agent_id']}")[0] == "agents.agent_registered"
     events_before, agents_before = Event.objects.count(), Agent.unscoped.count()
 
     second = post(client, "register", register_body(token, hostname="node-2"))
@@ -73,6 +89,7 @@ def test_unknown_expired_and_revoked_tokens_are_refused(client, place):
         metadata=place.meta, tenant_id=place.tenant_id, workspace_id=place.workspace_id, expires_in_seconds=60
     )
     actions.do_revoke_bootstrap_token(metadata=place.meta, token_id=token_id)
+    assert types_of(f"bootstrap-token-{token_id}")[-1] == "agents.bootstrap_token_revoked"
     assert post(client, "register", register_body(text)).status_code == 401
     expiring = issue_token(place, expires_in_seconds=60)
     an_hour_later = timezone.now() + timedelta(hours=1)
@@ -105,6 +122,7 @@ def test_a_revoked_agent_gets_401_and_no_more_work(client, place):
     assert Agent.unscoped.get(id=reg.agent_id).status == REVOKED
     answer = post(client, "heartbeat", {"facts": {}}, reg.credential)
     assert (answer.status_code, answer.json()["code"]) == (401, "AGENT_REVOKED")
+    drain(REVOKED_AGENTS_ACTIONS)  # its queued actions end after the revocation, through the subscriber
     assert dispatch.get_action(queued).state == "CANCELLED"
     with pytest.raises(DomainError) as refused:
         dispatch.request_action(
@@ -165,6 +183,7 @@ def test_the_same_key_is_the_same_action_and_writes_nothing(place):
         metadata=place.meta, agent_id=reg.agent_id, action_type="log.tail", params={"file": "a.log"}, key="op1/s1"
     )
     assert again == first and Event.objects.count() == count
+    assert types_of(f"action-{first}") == ["agents.action_requested"]
     with pytest.raises(DomainError) as reused:
         dispatch.request_action(
             metadata=place.meta, agent_id=reg.agent_id, action_type="service.stop", params={}, key="op1/s1"
@@ -198,7 +217,7 @@ def test_requests_are_checked_against_the_catalog_and_the_agents_allowlist(place
 def test_envelopes_verify_with_the_public_key_from_registration(client, place):
     token = issue_token(place)
     body = post(client, "register", register_body(token)).json()
-    agent = actions.authenticate(body["credential"])
+    agent = authenticated(body["credential"])
     action_id = dispatch.request_action(
         metadata=place.meta,
         agent_id=body["agent_id"],
@@ -206,7 +225,7 @@ def test_envelopes_verify_with_the_public_key_from_registration(client, place):
         params={"file": "seatunnel-engine-server.log", "lines": 100},
         key="sig",
     )
-    [envelope] = actions.do_claim_actions(agent)
+    [envelope] = claim(agent)
     action = envelope["action"]
     assert action["id"] == action_id and action["agent_id"] == body["agent_id"]
     assert action["key_id"] == body["signing_key"]["key_id"]
@@ -216,9 +235,10 @@ def test_envelopes_verify_with_the_public_key_from_registration(client, place):
     with pytest.raises(InvalidSignature):
         verify(forged, body["signing_key"]["public_key"])
     assert dispatch.get_action(action_id).state == "DELIVERED"
-    assert actions.do_claim_actions(agent) == []  # handed over once; redelivered only if it never starts
+    assert types_of(f"action-{action_id}") == ["agents.action_requested", "agents.action_delivered"]
+    assert claim(agent) == []  # handed over once; redelivered only if it never starts
     later = timezone.now() + actions.REDELIVER_AFTER + timedelta(seconds=1)
-    [again] = actions.do_claim_actions(agent, now=later)
+    [again] = claim(agent, now=later)
     assert again == envelope  # the same bytes: the agent runs an id once
 
 
@@ -227,7 +247,7 @@ def test_a_refusal_is_recorded_and_audited(client, place):
     action_id = dispatch.request_action(
         metadata=place.meta, agent_id=reg.agent_id, action_type="service.restart", params={}, key="r"
     )
-    actions.do_claim_actions(actions.authenticate(reg.credential))
+    claim(authenticated(reg.credential))
     body = {"code": "AGENT_ACTION_NOT_ALLOWED", "message": "service.restart is not in the local allowlist"}
     answer = post(client, f"actions/{action_id}/refusal", body, reg.credential)
     assert answer.status_code == 200 and answer.json()["state"] == "REFUSED"
@@ -253,7 +273,7 @@ def test_a_result_delivered_twice_is_acknowledged_and_changes_nothing(client, pl
     action_id = dispatch.request_action(
         metadata=place.meta, agent_id=reg.agent_id, action_type="service.status", params={}, key="res"
     )
-    actions.do_claim_actions(actions.authenticate(reg.credential))
+    claim(authenticated(reg.credential))
     result = {
         "status": "succeeded",
         "exit_code": 0,
@@ -273,6 +293,7 @@ def test_a_result_delivered_twice_is_acknowledged_and_changes_nothing(client, pl
     assert view.result == {"state": "active"} and view.output_tail == "active (running)\n" and view.finished
     row = Action.unscoped.get(id=action_id)
     assert row.exit_code == 0 and row.finished_at is not None
+    assert types_of(f"action-{action_id}").count("agents.action_succeeded") == 1
 
 
 def test_a_failed_result_keeps_its_error(client, place):
@@ -280,17 +301,18 @@ def test_a_failed_result_keeps_its_error(client, place):
     action_id = dispatch.request_action(
         metadata=place.meta, agent_id=reg.agent_id, action_type="service.start", params={}, key="f"
     )
-    actions.do_claim_actions(actions.authenticate(reg.credential))
+    claim(authenticated(reg.credential))
     post(client, f"actions/{action_id}/progress", {"seq": 1, "message": "starting"}, reg.credential)
     body = {"status": "failed", "exit_code": 3, "data": {}, "error": {"code": "SERVICE_FAILED", "message": "no"}}
     assert post(client, f"actions/{action_id}/result", body, reg.credential).status_code == 200
     view = dispatch.get_action(action_id)
     assert (view.state, view.error_code, view.error_message) == ("FAILED", "SERVICE_FAILED", "no")
+    assert types_of(f"action-{action_id}")[-1] == "agents.action_failed"
 
 
 def test_actions_not_picked_up_in_time_expire(place):
     reg = register(place)
-    agent = actions.authenticate(reg.credential)
+    agent = authenticated(reg.credential)
     now = timezone.now()
     delivered = actions.do_request_action(
         metadata=place.meta,
@@ -301,7 +323,7 @@ def test_actions_not_picked_up_in_time_expire(place):
         expires_in_seconds=10,
         now=now,
     )
-    actions.do_claim_actions(agent)
+    claim(agent)
     queued = actions.do_request_action(
         metadata=place.meta,
         agent_id=reg.agent_id,
@@ -318,6 +340,7 @@ def test_actions_not_picked_up_in_time_expire(place):
     assert actions.expire_actions(now=now + timedelta(seconds=40)) == 1
     view = dispatch.get_action(delivered)
     assert (view.state, view.error_code, view.finished) == ("EXPIRED", "AGENT_ACTION_EXPIRED", True)
+    assert [types_of(f"action-{a}")[-1] for a in (queued, delivered)] == ["agents.action_expired"] * 2
 
 
 def test_a_cancel_reaches_the_agent_in_its_progress_answer(client, place):
@@ -325,7 +348,7 @@ def test_a_cancel_reaches_the_agent_in_its_progress_answer(client, place):
     running = dispatch.request_action(
         metadata=place.meta, agent_id=reg.agent_id, action_type="diagnostics.collect", params={}, key="c1"
     )
-    actions.do_claim_actions(actions.authenticate(reg.credential))
+    claim(authenticated(reg.credential))
     answer = post(client, f"actions/{running}/progress", {"seq": 1, "percent": 10, "message": "logs"}, reg.credential)
     assert answer.json() == {"cancel": False}
     assert dispatch.get_action(running).state == "RUNNING"
@@ -341,7 +364,7 @@ def test_a_cancel_reaches_the_agent_in_its_progress_answer(client, place):
     )
     dispatch.request_cancel(metadata=place.meta, action_id=queued)
     assert dispatch.get_action(queued).state == "CANCELLED"
-    assert actions.do_claim_actions(actions.authenticate(reg.credential)) == []
+    assert claim(authenticated(reg.credential)) == []
     dispatch.request_cancel(metadata=place.meta, action_id=queued)  # finished: nothing happens
     assert types_of(f"action-{queued}") == [
         "agents.action_requested",
@@ -352,20 +375,28 @@ def test_a_cancel_reaches_the_agent_in_its_progress_answer(client, place):
 
 def test_progress_events_are_rate_limited_and_output_goes_to_its_own_table(place):
     reg = register(place)
-    agent = actions.authenticate(reg.credential)
+    agent = authenticated(reg.credential)
     action_id = dispatch.request_action(
         metadata=place.meta, agent_id=reg.agent_id, action_type="log.tail", params={"file": "x.log"}, key="p"
     )
-    actions.do_claim_actions(agent)
+    claim(agent)
     now = timezone.now()
     for seq in range(1, 6):
         actions.do_record_progress(
-            agent, action_id=action_id, seq=seq, percent=seq * 10, message=f"m{seq}", output=f"line {seq}\n", now=now
+            **as_agent(agent),
+            action_id=action_id,
+            seq=seq,
+            percent=seq * 10,
+            message=f"m{seq}",
+            output=f"line {seq}\n",
+            now=now,
         )
-    actions.do_record_progress(agent, action_id=action_id, seq=3, percent=30, message="m3", output="dup\n", now=now)
+    actions.do_record_progress(
+        **as_agent(agent), action_id=action_id, seq=3, percent=30, message="m3", output="dup\n", now=now
+    )
     assert types_of(f"action-{action_id}").count("agents.action_progressed") >= 1
     later = timezone.now() + timedelta(seconds=2)
-    actions.do_record_progress(agent, action_id=action_id, seq=6, percent=60, message="m6", now=later)
+    actions.do_record_progress(**as_agent(agent), action_id=action_id, seq=6, percent=60, message="m6", now=later)
     progressed = [e for e in read_stream(f"action-{action_id}") if e.event_type == "agents.action_progressed"]
     # the first one (DELIVERED -> RUNNING) and one after a second had passed; the burst in between is dropped
     assert [e.data.message for e in progressed] == ["m1", "m6"]
@@ -402,9 +433,10 @@ def test_artifacts_are_checked_against_their_hash_and_files_are_served_by_hash(c
     assert ActionArtifact.objects.get(action_id=action_id).size == len(data)
     assert AuditRecord.objects.filter(action="agent_action.artifact", result="ok").count() == 1
 
-    from controlplane.agents.agent_api import publish_file
-
-    jar = publish_file(b"PK\x03\x04 jar")
+    # a file published for agents: nothing in the control plane publishes one yet, so the test puts it in the store
+    jar = hashlib.sha256(b"PK\x03\x04 jar").hexdigest()
+    (tmp_path / "files").mkdir()
+    (tmp_path / "files" / jar).write_bytes(b"PK\x03\x04 jar")
     fetched = client.get(f"/agent/v1/files/{jar}", **auth)
     assert fetched.status_code == 200 and b"".join(fetched.streaming_content) == b"PK\x03\x04 jar"
     assert client.get(f"/agent/v1/files/{'1' * 64}", **auth).status_code == 404

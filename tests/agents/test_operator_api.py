@@ -15,7 +15,7 @@ from controlplane.agents.models import BootstrapToken
 from controlplane.audit.models import AuditRecord
 from controlplane.iam import actions as iam
 from controlplane.tenancy.models import Tenant
-from tests.agents.helpers import make_place
+from tests.agents.helpers import as_agent, authenticated, claim, make_place
 
 pytestmark = pytest.mark.django_db
 
@@ -88,11 +88,13 @@ def test_an_operator_enrols_a_node_runs_an_action_and_reads_its_output(place):
     )
     assert (refused.status_code, refused.json()["error"]["code"]) == (409, "AGENT_ACTION_NOT_ALLOWED")
 
-    me = actions.authenticate(agent["credential"])
-    actions.do_claim_actions(me)
-    actions.do_record_progress(me, action_id=action_id, seq=1, percent=50, message="reading", output="a\nb\n")
+    me = authenticated(agent["credential"])
+    claim(me)
+    actions.do_record_progress(
+        **as_agent(me), action_id=action_id, seq=1, percent=50, message="reading", output="a\nb\n"
+    )
     actions.do_record_result(
-        me,
+        **as_agent(me),
         action_id=action_id,
         status="succeeded",
         exit_code=0,

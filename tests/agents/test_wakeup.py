@@ -7,6 +7,7 @@ import asyncio
 import threading
 
 from controlplane.agents import wakeup
+from tests.waiting import wait_until_async
 
 
 def test_notify_from_another_thread_wakes_only_that_agents_poll():
@@ -16,7 +17,7 @@ def test_notify_from_another_thread_wakes_only_that_agents_poll():
 
         woken = asyncio.create_task(wakeup.wait("a1", 20, nothing))
         other = asyncio.create_task(wakeup.wait("a2", 1.5, nothing))
-        await asyncio.sleep(0.1)
+        await wait_until_async(lambda: wakeup.waiting_count() == 2, message="both polls parked")
         threading.Thread(target=wakeup.notify, args=("a1",)).start()
         return await woken, await other
 

@@ -10,7 +10,7 @@ from tests.api.world import FAKE_TO_CONSOLE, World
 
 @dataclass(frozen=True)
 class Endpoint:
-    name: str  # URL name in controlplane/api/urls.py + "." + HTTP method
+    name: str  # URL name in an app's api/urls.py + "." + HTTP method
     method: str
     path: Callable[[World, str], str]  # (world, role) -> URL under acme for that role
     point: str | None  # permission point; None: any member of the tenant

@@ -86,6 +86,9 @@ def test_quotas_are_set_and_enforced(client, world):
     )
     assert response.status_code == 200
     assert response.json()["quotas"] == {"clusters": 2, "jobs": None, "concurrent_runs": None}
+    assert (
+        Event.objects.filter(stream_id=f"tenant-{world.acme.id}").latest("position").event_type == "tenancy.quotas_set"
+    )
     tenancy.check_quota(world.acme.id, "clusters", in_use=1)
     with pytest.raises(TenancyError) as info:
         tenancy.check_quota(world.acme.id, "clusters", in_use=2)

@@ -15,9 +15,8 @@ from controlplane.eventlog.metadata import Metadata
 from controlplane.iam import actions as iam
 from controlplane.iam.models import ApiToken, Membership
 from controlplane.jobs import actions as jobs
-from controlplane.jobs import engine, run_actions
-from controlplane.jobs.domain import run
-from controlplane.jobs.models import Job
+from controlplane.jobs import run_actions
+from controlplane.jobs.models import Job, Run
 from controlplane.operations import actions as operations
 from controlplane.seatunnel.emulator.process import emulator_process
 from controlplane.seatunnel.states import JobState as EngineState
@@ -177,8 +176,8 @@ RUN_STATES = ("pending", "running", "paused", "failed", "unknown")
 
 
 def _runs(world: World, meta: Metadata, prefix: str, job: Job) -> None:
-    """One run of the job in each state an endpoint needs, moved there through the run aggregate the way the
-    worker and the sync loop would (no engine is asked: the tests do not run the queued tasks)."""
+    """One run of the job in each state an endpoint needs, moved there by the writers the worker and the sync loop
+    call (no engine is asked: the tests do not run the queued tasks)."""
     for name in RUN_STATES:
         run_id = run_actions.do_start_run(metadata=meta, job=job, allow_overlap=True)
         world.objects[f"{prefix}_run_{name}"] = run_id
@@ -186,24 +185,35 @@ def _runs(world: World, meta: Metadata, prefix: str, job: Job) -> None:
             "pending": [],
             "running": [_begin, _ack, _observe(EngineState.RUNNING)],
             "paused": [_begin, _ack, _observe(EngineState.RUNNING), _pause, _observe(EngineState.SAVEPOINT_DONE)],
-            "failed": [_begin, lambda s, r: run.submit_failed(s, run_id=r, code="ZETA_REQUEST_REJECTED", message="no")],
-            "unknown": [_begin, _ack, _observe(EngineState.RUNNING), lambda s, r: run.engine_lost(s, run_id=r)],
+            "failed": [_begin, _refused],
+            "unknown": [_begin, _ack, _observe(EngineState.RUNNING), _lost],
         }[name]
         for step in steps:
-            engine.record(run_id, lambda s, step=step, run_id=run_id: step(s, run_id), "tests")
+            step(meta, Run.unscoped.get(id=run_id))
 
 
-def _begin(state, run_id):  # type: ignore[no-untyped-def]
-    return run.begin_submission(state, run_id=run_id)
+def _begin(meta: Metadata, run: Run) -> None:
+    run_actions.do_record_run_submission_started(metadata=meta, run=run)
 
 
-def _ack(state, run_id):  # type: ignore[no-untyped-def]
-    return run.acknowledge(state, run_id=run_id, found_by_reconcile=False)
+def _ack(meta: Metadata, run: Run) -> None:
+    run_actions.do_record_run_submitted(metadata=meta, run=run, found_by_reconcile=False)
 
 
-def _pause(state, run_id):  # type: ignore[no-untyped-def]
-    return run.stop(state, run_id=run_id, savepoint=True)
+def _refused(meta: Metadata, run: Run) -> None:
+    run_actions.do_record_run_submit_failed(metadata=meta, run=run, code="ZETA_REQUEST_REJECTED", message="no")
+
+
+def _pause(meta: Metadata, run: Run) -> None:
+    run_actions.do_stop_run(metadata=meta, run=run, savepoint=True)
+
+
+def _lost(meta: Metadata, run: Run) -> None:
+    run_actions.do_record_run_lost(metadata=meta, run=run)
 
 
 def _observe(engine_state: EngineState):  # type: ignore[no-untyped-def]
-    return lambda state, run_id: run.observe(state, run_id=run_id, engine_state=engine_state, error=None, metrics={})
+    def observe(meta: Metadata, run: Run) -> None:
+        run_actions.do_record_run_observed(metadata=meta, run=run, engine_state=engine_state, error=None, metrics={})
+
+    return observe

@@ -28,6 +28,8 @@ import time
 from pathlib import Path
 from typing import Any
 
+from tests.waiting import wait_until, wait_until_async
+
 ROOT = Path(__file__).resolve().parents[2]
 POLL_WAIT = 25  # the protocol's longest wait, what the agent asks for
 
@@ -167,12 +169,14 @@ async def play(
     gc.freeze()  # as the server does (controlplane/asgi.py): full collections must not stall the client either
     stop = asyncio.Event()
     polls = {"answered": 0, "errors": 0}
+    started_polling = [0]
 
     async def poller(credential: str) -> None:
         conn = Connection(host, port)
         # Real agents start at unrelated times, so their polls (each follows the last) stay spread over the
         # 25 s wait; starting them all within a few seconds would make them expire in waves.
         await asyncio.sleep(random.random() * POLL_WAIT)
+        started_polling[0] += 1  # (counted as its request goes out: the wait before measuring ends on it)
         while not stop.is_set():
             try:
                 status, _ = await conn.request("GET", f"/agent/v1/actions/next?wait={POLL_WAIT}", credential)
@@ -220,8 +224,10 @@ async def play(
 
     tick = asyncio.create_task(ticker())
     pollers = [asyncio.create_task(poller(c)) for c in credentials] if polls_open else []
-    if polls_open:
-        await asyncio.sleep(POLL_WAIT + 1)  # every long poll is open before measuring
+    if polls_open:  # every agent has sent its first long poll before measuring
+        await wait_until_async(
+            lambda: started_polling[0] == len(pollers), timeout=POLL_WAIT + 60, message="every agent polling"
+        )
     # Phase 1: the fleet at its interval.
     started = time.monotonic()
     await asyncio.gather(*(agent(n, c, started + seconds) for n, c in enumerate(credentials)))
@@ -331,12 +337,16 @@ def _measure(args: argparse.Namespace, env: dict[str, str], data: Path) -> dict[
             stderr=subprocess.STDOUT,
         )
         url = f"http://127.0.0.1:{port}"
-        for _ in range(300):
+
+        def healthy() -> bool:
             try:
-                if httpx.get(f"{url}/healthz", timeout=2).status_code == 200:
-                    break
+                return httpx.get(f"{url}/healthz", timeout=2).status_code == 200
             except httpx.HTTPError:
-                time.sleep(0.2)
+                return False
+
+        wait_until(
+            healthy, timeout=60, interval=0.2, message=lambda: f"daphne healthy:\n{(data / 'daphne.log').read_text()}"
+        )
         measured = asyncio.run(
             play(url, registered["credentials"], args.interval, args.seconds, args.concurrency, not args.no_polls)
         )

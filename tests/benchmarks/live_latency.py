@@ -26,6 +26,8 @@ import time
 from pathlib import Path
 from typing import Any
 
+from tests.waiting import wait_until
+
 ROOT = Path(__file__).resolve().parents[2]
 TARGET_P95_MS = 200.0
 
@@ -69,15 +71,15 @@ def measure(
     from controlplane.eventlog import store
     from controlplane.eventlog.metadata import Actor, Metadata
     from controlplane.eventlog.store import StreamRef
-    from controlplane.live import wakeup
+    from controlplane.live import commit_notices
     from tests.benchmarks.stats import latency_summary_ms
     from tests.eventlog.events import ThingHappened
     from tests.live.servers import Daphne
 
     if redis_url:
-        wakeup.install(redis_url)
+        commit_notices.install(redis_url)
     else:
-        wakeup.uninstall()
+        commit_notices.uninstall()
     daphne = Daphne(redis_url=redis_url, database=database_url)
     ready = ROOT / "var" / "bench" / f"live-client-{phase}.ready"
     ready.unlink(missing_ok=True)
@@ -94,11 +96,13 @@ def measure(
         text=True,
     )
     try:
-        deadline = time.monotonic() + 60
-        while not ready.exists():
-            if child.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError(f"the websocket client did not connect:\n{daphne.output()}")
-            time.sleep(0.05)
+
+        def connected() -> bool:
+            if child.poll() is not None:
+                raise RuntimeError(f"the websocket client exited with {child.returncode}:\n{daphne.output()}")
+            return ready.exists()
+
+        wait_until(connected, timeout=60, interval=0.05, message=lambda: f"the websocket client:\n{daphne.output()}")
         meta = Metadata(tenant_id=tenant_id, actor=Actor(kind="system", id="bench"))
         stream = StreamRef(type="jobs.job", id=f"job-bench-{phase}")
         committed: dict[int, float] = {}
@@ -108,7 +112,7 @@ def measure(
             due = start + n * interval
             pause = due - time.monotonic()
             if pause > 0:
-                time.sleep(pause)
+                time.sleep(pause)  # pacing: events at the rate under test
             (recorded,) = store.append(stream, n, [ThingHappened(n=n)], meta)
             committed[recorded.position] = time.monotonic()
         elapsed = time.monotonic() - start

@@ -42,11 +42,11 @@ def measure(urls: list[str]) -> dict[str, Any]:
     from controlplane.eventlog.metadata import Metadata
     from controlplane.eventlog.models import Event
     from controlplane.jobs import actions as jobs
-    from controlplane.jobs import engine, run_actions
-    from controlplane.jobs.domain import run as aggregate
+    from controlplane.jobs import run_actions, runner, selectors
     from controlplane.jobs.models import Job, Run
     from controlplane.seatunnel import client as zeta
     from controlplane.tenancy import actions as tenancy
+    from tests.waiting import wait_until
 
     requests = {"n": 0}
     original = zeta.ZetaClient._call
@@ -84,15 +84,32 @@ def measure(urls: list[str]) -> dict[str, Any]:
         runs += [run_actions.do_start_run(metadata=meta, job=job, allow_overlap=True) for _ in range(RUNS_PER_CLUSTER)]
 
     t0 = time.perf_counter()
+    worker = Metadata.for_system(tenant, reason="jobs.submit_run", workspace_id=workspace)
     for run_id in runs:
-        engine.submit(run_id, 0)
+        runner.submit(Run.unscoped.get(id=run_id), 0, metadata=worker)
     submit_s = time.perf_counter() - t0
-    time.sleep(0.5)  # the emulated engines move their jobs to RUNNING
+
+    def engine_states() -> list[set[str]]:
+        """Per engine, the states of the jobs it holds (outside the measured passes: their requests are not counted
+        against them)."""
+        states = []
+        for url in urls:
+            with zeta.ZetaClient(url) as client:
+                states.append({str(j.state) for j in client.running_jobs() + client.finished_jobs()})
+        return states
+
+    wait_until(
+        lambda: all(s == {"RUNNING"} for s in engine_states()),
+        timeout=120,
+        interval=0.1,
+        message=lambda: f"every engine's jobs RUNNING: {engine_states()}",
+    )
 
     def sync_pass() -> tuple[float, int, int]:
         before = requests["n"]
         start = time.perf_counter()
-        changed = sum(engine.sync_cluster(cluster_id).changed for cluster_id in engine.watched_clusters())
+        clusters_watched = selectors.watched_clusters_for_system()
+        changed = sum(runner.sync_cluster(cluster_id).changed for cluster_id in clusters_watched)
         return time.perf_counter() - start, changed, requests["n"] - before
 
     first_s, first_changed, first_requests = sync_pass()
@@ -100,9 +117,15 @@ def measure(urls: list[str]) -> dict[str, Any]:
     steady = [sync_pass() for _ in range(STEADY_PASSES)]
 
     for run_id in runs:
-        engine.record(run_id, lambda s, run_id=run_id: aggregate.stop(s, run_id=run_id, savepoint=False), "bench")
-        engine.stop(run_id)
-    time.sleep(0.6)  # CANCELING -> CANCELED on the engines
+        run = Run.unscoped.get(id=run_id)
+        run_actions.do_stop_run(metadata=meta, run=run)
+        runner.stop(run, metadata=worker)
+    wait_until(
+        lambda: all(s == {"CANCELED"} for s in engine_states()),
+        timeout=120,
+        interval=0.1,
+        message=lambda: f"every engine's jobs CANCELED: {engine_states()}",
+    )
     stop_passes = []
     while Run.unscoped.exclude(state="STOPPED").exists() and len(stop_passes) < 10:
         stop_passes.append(sync_pass())

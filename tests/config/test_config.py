@@ -82,7 +82,8 @@ def test_mysql_and_mariadb(tmp_path, scheme):
     assert (s["NAME"], s["USER"], s["PASSWORD"], s["HOST"], s["PORT"]) == ("cp", "root", "secret", "127.0.0.1", "3306")
     assert s["OPTIONS"]["charset"] == "utf8mb4"
     assert s["OPTIONS"]["isolation_level"] == "read committed"
-    assert s["OPTIONS"]["connect_timeout"] == "5"
+    # an integer, as mysqlclient needs it (a string "5" made MySQLdb.connect raise TypeError)
+    assert s["OPTIONS"]["connect_timeout"] == 5
     assert s["TEST"]["CHARSET"] == "utf8mb4"
 
 
@@ -100,6 +101,8 @@ def test_oracle_names_host_port_and_service(tmp_path):
     [
         ("ftp://x", "scheme 'ftp'"),
         ("sqlite://", "names no SQLite file"),
+        ("sqlite:///", "names no SQLite file"),
+        ("sqlite://:memory:", "names no SQLite file"),  # one database per process: never what is meant
         ("postgres://db.example.com", "names no database"),
         ("postgres:///control", "names no host"),
         ("mysql://root:pw@db:port/cp", "malformed port"),

@@ -10,13 +10,13 @@ import stat
 import subprocess
 import sys
 import threading
-import time
 from pathlib import Path
 
 import httpx
 import pytest
 
 from tests.console.test_runcontrolplane import free_port
+from tests.waiting import wait_until
 
 ROOT = Path(__file__).resolve().parents[2]
 PERMISSIVE = 0o022
@@ -50,19 +50,14 @@ class Output:
         self.reader.start()
 
     def wait_for(self, text: str, timeout: float = 90) -> None:
-        deadline = time.monotonic() + timeout
-        while not any(text in line for line in list(self.lines)):
-            if self.proc.poll() is not None or time.monotonic() > deadline:
-                pytest.fail(f"no {text!r} in the output:\n{''.join(self.lines)}")
-            time.sleep(0.1)
+        def seen() -> bool:
+            if any(text in line for line in list(self.lines)):
+                return True
+            if self.proc.poll() is not None:
+                pytest.fail(f"exited with {self.proc.returncode} before {text!r}:\n{''.join(self.lines)}")
+            return False
 
-
-def wait_until(condition, what: str, timeout: float = 30) -> None:  # type: ignore[no-untyped-def]
-    deadline = time.monotonic() + timeout
-    while not condition():
-        if time.monotonic() > deadline:
-            pytest.fail(f"gave up waiting for {what}")
-        time.sleep(0.1)
+        wait_until(seen, timeout=timeout, interval=0.1, message=lambda: f"{text!r} in:\n{''.join(self.lines)}")
 
 
 @pytest.mark.timeout(240)
@@ -111,11 +106,14 @@ def test_data_directory_is_private_under_a_permissive_umask(tmp_path):
             proc.wait()
 
     # Another process of the control plane, also started under umask 022: a task message waits in the broker
-    # (no worker now), and a file published for agents lands among the artifacts.
+    # (no worker now), and a file an agent uploads lands among the artifacts.
     script = (
-        "from controlplane.agents.agent_api import publish_file\n"
+        "import hashlib, io\n"
+        "from controlplane.agents.filestore import store_artifact\n"
         "from controlplane.celery import app\n"
-        "print(publish_file(b'connector bytes'))\n"
+        "sha = hashlib.sha256(b'bundle bytes').hexdigest()\n"
+        "store_artifact(io.BytesIO(b'bundle bytes').read, sha)\n"
+        "print(sha)\n"
         "app.send_task('eventlog.run_subscriptions')\n"
     )
     done = subprocess.run(
@@ -129,6 +127,6 @@ def test_data_directory_is_private_under_a_permissive_umask(tmp_path):
     )
     assert done.returncode == 0, done.stderr
     sha = done.stdout.split()[-1]
-    assert (data_dir / "files" / sha).exists()
-    wait_until(lambda: any((data_dir / "broker" / "queue").iterdir()), "a message in the broker's queue")
+    assert (data_dir / "artifacts" / sha).exists()
+    wait_until(lambda: any((data_dir / "broker" / "queue").iterdir()), message="a message in the broker's queue")
     assert loose(data_dir) == []

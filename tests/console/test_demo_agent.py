@@ -27,7 +27,6 @@ SERVER = "http://127.0.0.1:18700"
 @pytest.fixture
 def data_dir(settings, tmp_path):
     settings.DATA_DIR = tmp_path
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]  # fast, tests only
     call_command("seed_demo", stdout=io.StringIO())
     return tmp_path
 

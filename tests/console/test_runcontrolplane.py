@@ -16,11 +16,12 @@ import socket
 import subprocess
 import sys
 import threading
-import time
 from pathlib import Path
 
 import httpx
 import pytest
+
+from tests.waiting import wait_until
 
 ROOT = Path(__file__).resolve().parents[2]
 # The same command line as the Makefile's `run` target (checked below).
@@ -74,29 +75,36 @@ class Running:
     def output(self) -> str:
         return "".join(self.lines)
 
+    def _alive(self, what: str) -> None:
+        if self.proc.poll() is not None:
+            pytest.fail(f"exited with {self.proc.poll()} while waiting for {what}:\n{self.output}")
+
     def wait_for(self, pattern: str, timeout: float = 30) -> re.Match:
-        deadline = time.monotonic() + timeout
-        while True:
+        def found() -> re.Match | None:
             match = re.search(pattern, self.output, re.MULTILINE)
-            if match:
-                return match
-            if self.proc.poll() is not None or time.monotonic() > deadline:
-                pytest.fail(f"no {pattern!r} in the output (exit code {self.proc.poll()}):\n{self.output}")
-            time.sleep(0.1)
+            if not match:
+                self._alive(repr(pattern))
+            return match
+
+        return wait_until(found, timeout=timeout, interval=0.1, message=lambda: f"{pattern!r} in:\n{self.output}")
 
     def get(self, path: str, timeout: float = 30) -> httpx.Response:
-        deadline = time.monotonic() + timeout
-        while True:
+        last: list[str] = ["no answer"]
+
+        def answered() -> httpx.Response | None:
             try:
                 response = httpx.get(self.base + path, timeout=5)
-                if response.status_code == 200:
-                    return response
             except httpx.TransportError:
                 response = None
-            if self.proc.poll() is not None or time.monotonic() > deadline:
-                status = response.status_code if response is not None else "no answer"
-                pytest.fail(f"GET {path}: {status}\n{self.output}")
-            time.sleep(0.2)
+            if response is not None and response.status_code == 200:
+                return response
+            last[0] = str(response.status_code) if response is not None else "no answer"
+            self._alive(f"GET {path}")
+            return None
+
+        return wait_until(
+            answered, timeout=timeout, interval=0.2, message=lambda: f"GET {path}: 200, last {last[0]}\n{self.output}"
+        )
 
     def children(self) -> dict[str, int]:
         return {name: int(pid) for name, pid in re.findall(r"started (\w+) \(pid (\d+)\)", self.output)}
@@ -210,19 +218,19 @@ def demo_runs_settle(run: Running, password: str) -> None:
     token = httpx.post(
         f"{run.base}/api/v1/auth/token/", json={"username": "admin", "password": password}, timeout=10
     ).json()["access"]
-    deadline = time.monotonic() + 40
-    while True:
+    states: dict[str, str] = {}
+
+    def settled() -> bool:
         runs = httpx.get(
             f"{run.base}/api/v1/tenants/demo/workspaces/default/runs/",
             headers={"Authorization": f"Bearer {token}"},
             timeout=10,
         ).json()["results"]
-        states = {r["engine_job_name"].rsplit("-", 1)[0]: r["state"] for r in runs}  # "<job name>-<run id[:8]>"
-        if states == {"demo-fake-to-console": "SUCCEEDED", "demo-stream": "RUNNING"}:
-            return
-        if time.monotonic() > deadline:
-            pytest.fail(f"demo runs did not settle: {states}\n{run.output}")
-        time.sleep(0.5)
+        states.clear()
+        states.update({r["engine_job_name"].rsplit("-", 1)[0]: r["state"] for r in runs})  # "<job name>-<run id[:8]>"
+        return states == {"demo-fake-to-console": "SUCCEEDED", "demo-stream": "RUNNING"}
+
+    wait_until(settled, timeout=40, interval=0.5, message=lambda: f"the demo runs to settle: {states}\n{run.output}")
 
 
 @pytest.mark.timeout(150)

@@ -9,11 +9,12 @@ import time
 from pathlib import Path
 
 from controlplane.console.supervisor import Child, Supervisor
+from tests.waiting import wait_until
 
-SLEEPER = "import time\nprint('up', flush=True)\nwhile True: time.sleep(0.1)"
+SLEEPER = "import signal\nprint('up', flush=True)\nsignal.pause()"  # lives until signalled
 STUBBORN = (
-    "import signal, time\nsignal.signal(signal.SIGTERM, signal.SIG_IGN)\nprint('up', flush=True)\n"
-    "while True: time.sleep(0.1)"
+    "import signal\nsignal.signal(signal.SIGTERM, signal.SIG_IGN)\nprint('up', flush=True)\n"
+    "signal.pause()"  # SIGTERM is ignored (pause does not return): only SIGKILL ends it
 )
 
 
@@ -36,10 +37,11 @@ def gone(pid: int) -> bool:
 
 
 def wait_for_output(lines: list[str], text: str, count: int = 1, timeout: float = 10) -> None:
-    deadline = time.monotonic() + timeout
-    while sum(text in line for line in lines) < count:
-        assert time.monotonic() < deadline, lines
-        time.sleep(0.02)
+    wait_until(
+        lambda: sum(text in line for line in lines) >= count,
+        timeout=timeout,
+        message=lambda: f"{count} x {text!r} in {lines}",
+    )
 
 
 def test_a_child_that_dies_stops_the_others_and_fails(tmp_path):

@@ -25,7 +25,6 @@ import signal
 import subprocess
 import sys
 import threading
-import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -36,18 +35,19 @@ import pytest
 from websockets.sync.client import connect
 
 from controlplane.seatunnel.emulator.process import EmulatorMember
+from tests.waiting import wait_until
 
 pytestmark = pytest.mark.timeout(300)
 
 ROOT = Path(__file__).resolve().parents[2]
 # 2.3.12: the engine version the control plane has a connector catalog for (a job on a 3.x cluster is refused with
 # JOB_CATALOG_VERSION_UNKNOWN), so the plan pauses the streaming runs cluster-wide before the first batch and resumes
-# them after the last (docs/OPERATIONS_ENGINE.md); the emulator's debug endpoint shows placement and restores.
+# them after the last (docs/LONG_OPERATIONS.md); the emulator's debug endpoint shows placement and restores.
 ENGINE_VERSION = "2.3.12"
 EMULATOR_ARGS = ("--version", ENGINE_VERSION, "--time-scale", "0.3")
 ACTIONS = ["service.status", "service.start", "service.stop", "service.restart", "health.check"]
 FINAL = {"SUCCEEDED", "FAILED", "CANCELLED", "ROLLED_BACK"}
-LIVE_PROTOCOL = "controlplane.live.v1"  # controlplane/live/access.py
+LIVE_PROTOCOL = "controlplane.live.v1"  # controlplane/live/admission.py
 STREAMING = """
 env { job.mode = "STREAMING", parallelism = 1, checkpoint.interval = 1000 }
 source { FakeSource { plugin_output = "rows", row.num = 10000000, split.read-interval = 10,
@@ -66,14 +66,7 @@ def free_port() -> int:
 
 def wait_for(check: Callable[[], Any], what: str, timeout: float = 90.0, every: float = 0.25, logs=None) -> Any:  # type: ignore[no-untyped-def]
     """Poll until ``check()`` is truthy; a deadline, not a timed assertion (CI machines are slow and shared)."""
-    deadline = time.monotonic() + timeout
-    while True:
-        value = check()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {what}" + (f"\n{logs()}" if logs else ""))
-        time.sleep(every)
+    return wait_until(check, timeout=timeout, interval=every, message=lambda: what + (f"\n{logs()}" if logs else ""))
 
 
 # --- the control plane's environment and database ----------------------------------------------------------------
@@ -301,20 +294,23 @@ class Follower(threading.Thread):
         self.error: BaseException | None = None
 
     def _follow(self, after: int, done: Callable[[], bool]) -> None:
-        deadline = time.monotonic() + 240
         with connect(
             f"{self.url}?after={after}",
             subprotocols=[LIVE_PROTOCOL, f"bearer.{self.token}"],
             open_timeout=60,
         ) as socket:
             self.connections += 1
-            while not done():
-                assert time.monotonic() < deadline, "the follower gave up"
+
+            def followed() -> bool:
+                if done():
+                    return True
                 try:
-                    text = socket.recv(timeout=1)
+                    self.received.append(json.loads(socket.recv(timeout=1)))  # blocks up to 1 s
                 except TimeoutError:
-                    continue
-                self.received.append(json.loads(text))
+                    pass
+                return False
+
+            wait_until(followed, timeout=240, interval=0, message="the follower to have what it waits for")
 
     def run(self) -> None:
         try:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import importlib
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 
@@ -13,6 +12,7 @@ from controlplane.eventlog import projectors
 from controlplane.eventlog.models import Checkpoint
 from controlplane.eventlog.projectors import Subscription
 from controlplane.eventlog.reader import GlobalReader
+from tests.waiting import wait_until
 
 _triggers = importlib.import_module("controlplane.eventlog.migrations.0002_positions_and_immutability")
 MYSQL_FORWARD, MYSQL_BACKWARD = _triggers.MYSQL_FORWARD, _triggers.MYSQL_BACKWARD
@@ -60,21 +60,23 @@ def read_all(reader: GlobalReader | None = None, timeout: float = 10.0) -> list:
     are in flight; a later poll delivers them, as a subscriber's next round would.
     """
     reader = reader or GlobalReader()
-    target, seen, deadline = last_position(), [], time.monotonic() + timeout
-    while (not seen or seen[-1].position < target) and time.monotonic() < deadline:
-        batch = reader.poll(seen[-1].position if seen else 0)
-        seen.extend(batch)
-        if not batch:
-            time.sleep(0.01)
+    target, seen = last_position(), []
+
+    def caught_up() -> bool:
+        if not seen or seen[-1].position < target:
+            seen.extend(reader.poll(seen[-1].position if seen else 0))
+        return not target or (bool(seen) and seen[-1].position >= target)
+
+    wait_until(caught_up, timeout=timeout, interval=0.01, message=lambda: f"position {target}, read up to {seen[-1:]}")
     return seen
 
 
 def drain(subscription: Subscription, timeout: float = 10.0) -> None:
     """Run a subscriber until its checkpoint reaches the end of the log."""
-    target, deadline = last_position(), time.monotonic() + timeout
-    while time.monotonic() < deadline:
+    target = last_position()
+
+    def caught_up() -> bool:
         subscription.run_until_idle()
-        if Checkpoint.objects.get(name=subscription.name).position >= target:
-            return
-        time.sleep(0.01)
-    raise AssertionError(f"subscription {subscription.name} did not reach position {target}")
+        return Checkpoint.objects.get(name=subscription.name).position >= target
+
+    wait_until(caught_up, timeout=timeout, interval=0.01, message=f"subscription {subscription.name} at {target}")

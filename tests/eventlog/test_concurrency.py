@@ -25,6 +25,7 @@ from controlplane.eventlog.store import StreamRef, append, stream_version
 from controlplane.tenancy import actions as tenancy
 from tests.eventlog.events import ThingHappened
 from tests.eventlog.fingerprint import last_position, read_model_fingerprint
+from tests.waiting import wait_until
 
 pytestmark = pytest.mark.django_db(transaction=True, reset_sequences=True)
 
@@ -37,8 +38,8 @@ class Abandon(Exception):
     """Raised inside a writer's transaction to roll it back after its positions were drawn."""
 
 
-def _meta(i: int) -> Metadata:
-    return Metadata(tenant_id=f"t-{i % 2}", actor=Actor("system", f"writer-{i}"))
+def _meta(i: int, tenant_id: str | None = None) -> Metadata:
+    return Metadata(tenant_id=tenant_id or f"t-{i % 2}", actor=Actor("system", f"writer-{i}"))
 
 
 def _writer(i: int, acked: list[int], errors: list[BaseException], slow: float) -> None:
@@ -65,7 +66,7 @@ def _writer(i: int, acked: list[int], errors: list[BaseException], slow: float) 
         if i < 2:  # two writers also drive a real aggregate with a synchronous projector
             tid = tenancy.do_create_tenant(metadata=_meta(i), name=f"Tenant {i}", slug=f"tenant-{i}")
             for w in range(5):
-                tenancy.do_create_workspace(metadata=_meta(i), tenant_id=tid, name=f"W{w}", slug=f"w{w}")
+                tenancy.do_create_workspace(metadata=_meta(i, tid), tenant_id=tid, name=f"W{w}", slug=f"w{w}")
                 time.sleep(rng.uniform(0, slow))
     except BaseException as exc:  # reported by the test
         errors.append(exc)
@@ -73,19 +74,23 @@ def _writer(i: int, acked: list[int], errors: list[BaseException], slow: float) 
         connections.close_all()
 
 
+# The readers run alongside the writers: their bound (420 s) is past the test's joins (300 s + 120 s), which
+# report a hang first.
 def _reader(seen: list[int], done: threading.Event, errors: list[BaseException]) -> None:
     reader = GlobalReader(batch_size=50)
+    after = [0]
+
+    def caught_up() -> bool:
+        """One poll, as a live reader runs them; done once the writers are and it has everything."""
+        batch = reader.poll(after[0])
+        seen.extend(e.position for e in batch)
+        if batch:
+            after[0] = batch[-1].position
+            return False
+        return done.is_set() and after[0] >= last_position()
+
     try:
-        after = 0
-        while True:
-            batch = reader.poll(after)
-            seen.extend(e.position for e in batch)
-            if batch:
-                after = batch[-1].position
-            elif done.is_set() and after >= last_position():
-                return
-            else:
-                time.sleep(0.002)
+        wait_until(caught_up, timeout=420, interval=0.002, message="the reader to read the whole log")
     except BaseException as exc:
         errors.append(exc)
     finally:
@@ -98,13 +103,15 @@ def _subscriber(live: Counter, done: threading.Event, errors: list[BaseException
             live[event.stream_id] += 1
 
     sub = Subscription("testing.live-counts", project, batch_size=40)
+
+    def caught_up() -> bool:
+        """One round of the subscriber; done once the writers are and its checkpoint is at the end."""
+        if sub.run_once():
+            return False
+        return done.is_set() and sub.reader.poll(_checkpoint()) == [] and _checkpoint() >= last_position()
+
     try:
-        while True:
-            moved = sub.run_once()
-            if not moved:
-                if done.is_set() and sub.reader.poll(_checkpoint()) == [] and _checkpoint() >= last_position():
-                    return
-                time.sleep(0.002)
+        wait_until(caught_up, timeout=420, interval=0.002, message="the subscriber to reach the end of the log")
     except BaseException as exc:
         errors.append(exc)
     finally:

@@ -25,6 +25,8 @@ from tests.eventlog.fingerprint import drain, immutability_triggers_disabled, re
 pytestmark = pytest.mark.django_db
 
 S = StreamRef(type="testing.thing", id="thing-1")
+# The tenancy writers act as the control plane here: these tests are about the log, not about who acts.
+SYSTEM = Metadata.for_system(None, reason="tests")
 
 
 class Boom(Exception):
@@ -55,24 +57,29 @@ def test_sync_projector_failure_rolls_back_the_append(meta, exploding):
 
 
 def test_read_models_follow_the_log_in_the_same_transaction(meta):
-    tenant_id = tenancy.do_create_tenant(metadata=meta, name="Acme", slug="acme")
-    tenancy.do_create_workspace(metadata=meta, tenant_id=tenant_id, name="ETL", slug="etl")
-    tenancy.do_rename_tenant(metadata=meta, tenant_id=tenant_id, name="Acme Corp")
+    tenant_id = tenancy.do_create_tenant(metadata=SYSTEM, name="Acme", slug="acme")
+    tenancy.do_create_workspace(metadata=SYSTEM, tenant_id=tenant_id, name="ETL", slug="etl")
+    tenancy.do_rename_tenant(metadata=SYSTEM, tenant_id=tenant_id, name="Acme Corp")
     tenant = Tenant.objects.get(id=tenant_id)
     assert (tenant.name, tenant.slug, tenant.version) == ("Acme Corp", "acme", 3)
     assert Workspace.objects.get(tenant=tenant).slug == "etl"
     events = read_stream(f"tenant-{tenant_id}")
     assert [e.metadata.tenant_id for e in events] == [tenant_id] * 3
+    assert [e.event_type for e in events] == [
+        "tenancy.tenant_created",
+        "tenancy.workspace_created",
+        "tenancy.tenant_renamed",
+    ]
 
 
 def test_domain_errors_write_nothing(meta):
-    tenant_id = tenancy.do_create_tenant(metadata=meta, name="Acme", slug="acme")
+    tenant_id = tenancy.do_create_tenant(metadata=SYSTEM, name="Acme", slug="acme")
     before = Event.objects.count()
     for call in (
-        lambda: tenancy.do_create_tenant(metadata=meta, name="Again", slug="acme"),
-        lambda: tenancy.do_create_tenant(metadata=meta, name="Bad", slug="Not A Slug"),
-        lambda: tenancy.do_create_workspace(metadata=meta, tenant_id=tenant_id, name="", slug="ok"),
-        lambda: tenancy.do_create_workspace(metadata=meta, tenant_id="nope", name="W", slug="w"),
+        lambda: tenancy.do_create_tenant(metadata=SYSTEM, name="Again", slug="acme"),
+        lambda: tenancy.do_create_tenant(metadata=SYSTEM, name="Bad", slug="Not A Slug"),
+        lambda: tenancy.do_create_workspace(metadata=SYSTEM, tenant_id=tenant_id, name="", slug="ok"),
+        lambda: tenancy.do_create_workspace(metadata=SYSTEM, tenant_id="nope", name="W", slug="w"),
     ):
         with pytest.raises(Exception) as info:
             call()
@@ -216,11 +223,11 @@ def test_snapshots_spare_replaying_long_streams(meta):
 def test_rebuild_projections_reproduces_read_models_row_for_row(meta):
     ids = []
     for i in range(5):
-        tid = tenancy.do_create_tenant(metadata=meta, name=f"T{i}", slug=f"t{i}")
+        tid = tenancy.do_create_tenant(metadata=SYSTEM, name=f"T{i}", slug=f"t{i}")
         ids.append(tid)
         for j in range(3):
-            tenancy.do_create_workspace(metadata=meta, tenant_id=tid, name=f"W{j}", slug=f"w{j}")
-    tenancy.do_rename_tenant(metadata=meta, tenant_id=ids[0], name="Renamed")
+            tenancy.do_create_workspace(metadata=SYSTEM, tenant_id=tid, name=f"W{j}", slug=f"w{j}")
+    tenancy.do_rename_tenant(metadata=SYSTEM, tenant_id=ids[0], name="Renamed")
     before = read_model_fingerprint()
     # damage the read models: rebuild must put them back exactly
     Workspace.objects.filter(tenant_id=ids[1]).delete()
@@ -241,7 +248,7 @@ def test_rebuild_refuses_an_unknown_projector():
 
 
 def test_verify_eventlog_passes_on_an_intact_log(meta):
-    tenancy.do_create_tenant(metadata=meta, name="Acme", slug="acme")
+    tenancy.do_create_tenant(metadata=SYSTEM, name="Acme", slug="acme")
     append(S, 0, [ThingHappened(1), ThingHappened(2)], meta)
     out = StringIO()
     call_command("verify_eventlog", stdout=out)

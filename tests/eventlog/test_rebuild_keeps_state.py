@@ -27,6 +27,7 @@ from rest_framework_simplejwt.tokens import RefreshToken
 from controlplane.agents import actions as agents
 from controlplane.agents import dispatch
 from controlplane.agents.domain.catalog import ACTION_TYPES
+from controlplane.agents.selectors import authenticated_agent_for_system
 from controlplane.clusters import health
 from controlplane.clusters.connect import client_for
 from controlplane.clusters.models import Cluster
@@ -35,10 +36,10 @@ from controlplane.eventlog.maintenance import rebuild
 from controlplane.eventlog.metadata import Metadata
 from controlplane.iam import actions as iam
 from controlplane.iam.models import ApiToken, Membership
-from controlplane.jobs import engine
+from controlplane.jobs import runner
 from controlplane.jobs.models import RunTelemetry
 from controlplane.operations import actions as operations
-from controlplane.operations import engine as operation_engine
+from controlplane.operations import runner as operation_runner
 from controlplane.operations.models import Operation
 from controlplane.tenancy.models import Tenant, Workspace
 from tests.api.world import build_world
@@ -184,7 +185,8 @@ def build_everything(settings, tmp_path) -> dict:
         params={},
         key="rebuild-done",
     )
-    assert agents.do_claim_actions(agents.authenticate(credential))
+    agent = authenticated_agent_for_system(credential)
+    assert agents.do_claim_actions(metadata=agent.metadata(), agent=agent)
     _agent_post(client, f"actions/{done}/progress", {"seq": 1, "message": "collecting", "output": "a\n"}, credential)
     data = b"bundle" * 100
     sha = hashlib.sha256(data).hexdigest()
@@ -216,14 +218,14 @@ def build_everything(settings, tmp_path) -> dict:
         },
     )
     for _ in range(100):
-        operation_engine.advance(driven)
+        operation_runner.advance(driven)
         if Operation.unscoped.get(id=driven).finished_at is not None:
             break
     assert Operation.unscoped.get(id=driven).state == "ROLLED_BACK"
 
     # the sync loop's observation of a run
     run_id = world.objects["acme_run_running"]
-    engine._save_telemetry(
+    runner._save_telemetry(
         [
             RunTelemetry(
                 run_id=run_id,

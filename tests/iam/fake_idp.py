@@ -42,6 +42,8 @@ class FakeIdP:
     hits: dict[str, int] = field(default_factory=dict)  # path -> requests
     down: bool = False  # answer 503 to everything
     issuer_claimed: str | None = None  # what the discovery document says the issuer is (None: the truth)
+    client_secret: str = CLIENT_SECRET
+    auth_methods: list[str] = field(default_factory=lambda: ["client_secret_basic"])  # token endpoint's
 
     @property
     def issuer(self) -> str:
@@ -114,7 +116,7 @@ class FakeIdP:
             "response_types_supported": ["code"],
             "subject_types_supported": ["public"],
             "id_token_signing_alg_values_supported": ["RS256", "ES256"],
-            "token_endpoint_auth_methods_supported": ["client_secret_basic"],
+            "token_endpoint_auth_methods_supported": self.auth_methods,
         }
 
     def jwks(self) -> dict:
@@ -160,10 +162,14 @@ class FakeIdP:
         return code
 
     def token(self, form: dict[str, str], authorization: str) -> tuple[int, dict]:
-        if not authorization.startswith("Basic "):
+        if authorization.startswith("Basic ") and "client_secret_basic" in self.auth_methods:
+            client, _, secret = base64.b64decode(authorization[6:]).decode().partition(":")
+            client, secret = unquote_plus(client), unquote_plus(secret)  # RFC 6749 2.3.1
+        elif "client_secret" in form and "client_secret_post" in self.auth_methods:
+            client, secret = form.get("client_id", ""), form["client_secret"]
+        else:
             return 401, {"error": "invalid_client"}
-        client, _, secret = base64.b64decode(authorization[6:]).decode().partition(":")
-        if (unquote_plus(client), unquote_plus(secret)) != (CLIENT_ID, CLIENT_SECRET):
+        if (client, secret) != (CLIENT_ID, self.client_secret):
             return 401, {"error": "invalid_client"}
         code = self.codes.pop(form.get("code", ""), None)  # a code is good once
         if form.get("grant_type") != "authorization_code" or code is None:

@@ -12,7 +12,6 @@ import ipaddress
 import shutil
 import socket
 import subprocess
-import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -20,6 +19,8 @@ from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
+
+from tests.waiting import wait_until
 
 SLAPD = Path("/usr/sbin/slapd")
 SLAPPASSWD = Path("/usr/sbin/slappasswd")
@@ -111,19 +112,27 @@ class Slapd:
         self.process = None
 
     def _wait_ready(self) -> bool:
-        deadline = time.monotonic() + 15
-        while time.monotonic() < deadline:
+        """True once slapd answers a search; False if it exits first or does not answer within 15 s (the caller
+        tries another port or reports its log)."""
+
+        class Exited(Exception):
+            pass
+
+        def answers() -> bool:
             if self.process is None or self.process.poll() is not None:
-                return False
+                raise Exited
             probe = subprocess.run(
                 ["ldapsearch", "-x", "-H", self.url, "-b", "", "-s", "base", "namingContexts"],
                 capture_output=True,
                 timeout=10,
             )
-            if probe.returncode == 0:
-                return True
-            time.sleep(0.1)
-        return False
+            return probe.returncode == 0
+
+        try:
+            wait_until(answers, timeout=15, interval=0.1, message="slapd answering a search")
+        except (Exited, AssertionError):
+            return False
+        return True
 
     # --- content ----------------------------------------------------------------------------------------
 

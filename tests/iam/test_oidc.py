@@ -3,6 +3,8 @@ mapping to a local user, and the console's authorization-code flow."""
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import logging
 import time
 from urllib.parse import parse_qs, urlsplit
@@ -37,6 +39,7 @@ def oidc_on(settings, idp):
     oidc.clear_cache()
     idp.down, idp.issuer_claimed, idp.hits, idp.codes = False, None, {}, {}
     idp.published = ["rsa-1", "ec-1"]
+    idp.client_secret, idp.auth_methods = CLIENT_SECRET, ["client_secret_basic"]
     settings.AUTHENTICATION_BACKENDS = BACKENDS
     settings.CONTROLPLANE_OIDC_ISSUER = idp.issuer
     settings.CONTROLPLANE_OIDC_CLIENT_ID = CLIENT_ID
@@ -128,12 +131,31 @@ INVALID = {
 }
 
 
+# What the warning says for each: the operator reading the log learns which check refused the token.
+REASONS = {
+    "wrong audience": f"not for client {CLIENT_ID!r}",
+    "expired": "has expired",
+    "issued in the future": "issued in the future",
+    "wrong issuer": "not from issuer",
+    "bad signature": "signature does not verify",
+    "unknown kid": "no RSA signing key with id 'rsa-9'",
+    "no expiry": "has no exp claim",
+    "no subject": "has no sub claim",
+    "EC key for RS256": "no RSA signing key with id 'ec-1'",
+    "alg none": "algorithm 'none' is not accepted",
+    "HS256 with the public key as secret": "algorithm 'HS256' is not accepted",
+    "another client's azp": "authorized party",
+    "not a JWT": "not a JWT",
+}
+
+
 @pytest.mark.parametrize("case", list(INVALID))
 def test_an_invalid_token_is_refused_and_audited(oidc_on, idp, caplog, case):
     token = INVALID[case](idp)
     with caplog.at_level(logging.WARNING, logger="controlplane.iam.oidc"):
         assert login(token) is None
     assert "OIDC login refused" in caplog.text
+    assert REASONS[case] in caplog.text
     assert token not in caplog.text
     assert not User.objects.exists()
     assert AuditRecord.objects.filter(action="auth.login", result="denied", error_code="LOGIN_FAILED").count() == 1
@@ -262,6 +284,29 @@ def test_code_flow_with_a_wrong_client_secret_fails(oidc_on, idp):
     code = idp.issue_code(idp.sign(idp.claims(nonce=query["nonce"])), query["redirect_uri"], query["code_challenge"])
     assert client.get("/auth/oidc/callback/", {"code": code, "state": query["state"]}).status_code == 502
     assert AuditRecord.objects.filter(action="auth.login", error_code="OIDC_EXCHANGE_FAILED").exists()
+
+
+@pytest.mark.parametrize("method", ["client_secret_basic", "client_secret_post"])
+def test_code_flow_sends_a_secret_with_reserved_characters_as_the_provider_supports(oidc_on, idp, method):
+    # Basic: each part form-encoded before joining (RFC 6749 2.3.1), so ':' '%' '+' survive; post: in the form.
+    idp.client_secret = oidc_on.CONTROLPLANE_OIDC_CLIENT_SECRET = "s3cr:et%2B+/ü"
+    idp.auth_methods = [method]
+    client = Client(SERVER_NAME="localhost")
+    query = start(client)
+    code = idp.issue_code(idp.sign(idp.claims(nonce=query["nonce"])), query["redirect_uri"], query["code_challenge"])
+    done = client.get("/auth/oidc/callback/", {"code": code, "state": query["state"]})
+    assert done.status_code == 302 and client.get("/api/v1/auth/me/").json()["username"] == "erin"
+
+
+def test_code_flow_with_a_wrong_pkce_verifier_fails(oidc_on, idp):
+    client = Client(SERVER_NAME="localhost")
+    query = start(client)
+    token = idp.sign(idp.claims(nonce=query["nonce"]))
+    # the challenge of some other verifier than the one this sign-in keeps in the session
+    other = base64.urlsafe_b64encode(hashlib.sha256(b"another-verifier").digest()).rstrip(b"=").decode()
+    code = idp.issue_code(token, query["redirect_uri"], other)
+    assert client.get("/auth/oidc/callback/", {"code": code, "state": query["state"]}).status_code == 502
+    assert client.get("/api/v1/auth/me/").status_code in (401, 403)
 
 
 def test_code_flow_reports_a_provider_refusal(oidc_on, idp):

@@ -126,6 +126,6 @@ def test_job_read_models_rebuild_row_for_row(world):
 
 
 def _meta(world):
-    from controlplane.eventlog.metadata import Actor, Metadata
+    from controlplane.eventlog.metadata import Metadata
 
-    return Metadata(tenant_id=world.acme.id, workspace_id=world.acme_ws.id, actor=Actor("user", "test"))
+    return Metadata.for_system(world.acme.id, reason="tests", workspace_id=world.acme_ws.id)

@@ -10,13 +10,13 @@ from controlplane.errors import DomainError
 from controlplane.eventlog.metadata import Metadata
 from controlplane.eventlog.models import Event
 from controlplane.jobs import actions as jobs
-from controlplane.jobs import engine, run_actions
-from controlplane.jobs.domain import run as aggregate
+from controlplane.jobs import run_actions, runner
 from controlplane.jobs.models import Job, Run
 from controlplane.seatunnel.client import ZetaClient
 from controlplane.seatunnel.emulator.process import emulator_process
 from controlplane.secrets import actions as secrets
 from controlplane.tenancy import actions as tenancy
+from tests.waiting import wait_until
 
 pytestmark = pytest.mark.django_db
 
@@ -75,16 +75,19 @@ def start(meta, job, django_capture_on_commit_callbacks) -> Run:
     return Run.unscoped.get(id=run_id)
 
 
-def settle(run: Run, *states: str, rounds: int = 100) -> Run:
-    import time
+def worker(run: Run) -> Metadata:
+    """The submit task's actor: the control plane, in the run's tenant and workspace."""
+    return Metadata.for_system(run.tenant_id, reason="jobs.submit_run", workspace_id=run.workspace_id)
 
-    for _ in range(rounds):
-        engine.sync_cluster(run.cluster_id)
+
+def settle(run: Run, *states: str) -> Run:
+    def arrived() -> bool:
+        runner.sync_cluster(run.cluster_id)
         run.refresh_from_db()
-        if run.state in states:
-            return run
-        time.sleep(0.05)
-    raise AssertionError(f"run stayed {run.state}")
+        return run.state in states
+
+    wait_until(arrived, interval=0.05, message=lambda: f"run in {states}, it stayed {run.state}")
+    return run
 
 
 def engine_copies(zeta, run: Run) -> int:
@@ -95,12 +98,15 @@ def engine_copies(zeta, run: Run) -> int:
 def test_a_lost_submit_answer_is_reconciled_by_id_and_never_sent_twice(setup, zeta, django_capture_on_commit_callbacks):
     meta, make_job, _ = setup
     run = start(meta, make_job(', emulator.lose_submit_answer = "true"'), django_capture_on_commit_callbacks)
-    with pytest.raises(engine.SubmitLater):
-        engine.submit(run.id, 0)
+    with pytest.raises(runner.SubmitLater):
+        runner.submit(run, 0, metadata=worker(run))
     run.refresh_from_db()
     assert (run.state, run.acknowledged, run.error_code) == ("SUBMITTING", False, "ZETA_SUBMIT_OUTCOME_UNKNOWN")
     assert engine_copies(zeta, run) == 1  # the engine has it; we do not know yet
-    facts = engine.submit(run.id, run.attempts)  # the task's retry: asks by id first
+    assert Event.objects.filter(stream_id=f"run-{run.id}").latest("position").event_type == (
+        "jobs.run_submit_outcome_unknown"
+    )
+    facts = runner.submit(run, run.attempts, metadata=worker(run))  # the task's retry: asks by id first
     assert facts.acknowledged and facts.attempts == 1
     submitted = Event.objects.filter(stream_id=f"run-{run.id}", event_type="jobs.run_submitted").get()
     assert submitted.payload and '"found_by_reconcile":true' in submitted.payload.replace(" ", "")
@@ -111,7 +117,7 @@ def test_a_lost_submit_answer_is_reconciled_by_id_and_never_sent_twice(setup, ze
 def test_a_worker_that_died_after_sending_is_adopted_not_resubmitted(setup, zeta, django_capture_on_commit_callbacks):
     meta, make_job, _ = setup
     run = start(meta, make_job(), django_capture_on_commit_callbacks)
-    engine.record(run.id, lambda s: aggregate.begin_submission(s, run_id=run.id), "submit")
+    run_actions.do_record_run_submission_started(metadata=worker(run), run=run)
     with ZetaClient(zeta.url) as client:  # the dead worker's request had reached the engine
         client.submit_job(
             {
@@ -121,7 +127,7 @@ def test_a_worker_that_died_after_sending_is_adopted_not_resubmitted(setup, zeta
             },
             job_id=run.engine_job_id,
         )
-    facts = engine.submit(run.id, 1)  # the redelivered task
+    facts = runner.submit(run, 1, metadata=worker(run))  # the redelivered task
     assert facts.acknowledged and facts.attempts == 1
     with ZetaClient(zeta.url) as client:
         assert "no need to submit again" not in client.logs(run.engine_job_id)  # nothing was sent again
@@ -130,21 +136,21 @@ def test_a_worker_that_died_after_sending_is_adopted_not_resubmitted(setup, zeta
 def test_a_worker_that_died_before_sending_sends_once_more(setup, zeta, django_capture_on_commit_callbacks):
     meta, make_job, _ = setup
     run = start(meta, make_job(), django_capture_on_commit_callbacks)
-    engine.record(run.id, lambda s: aggregate.begin_submission(s, run_id=run.id), "submit")
+    run_actions.do_record_run_submission_started(metadata=worker(run), run=run)
     assert engine_copies(zeta, run) == 0
-    facts = engine.submit(run.id, 1)
+    facts = runner.submit(run, 1, metadata=worker(run))
     assert facts.acknowledged and facts.attempts == 2
     assert engine_copies(zeta, run) == 1
     # a late duplicate of the first task finds the run moved on and does nothing
-    assert engine.submit(run.id, 0).attempts == 2
-    assert engine.submit(run.id, 1).attempts == 2
+    assert runner.submit(run, 0, metadata=worker(run)).attempts == 2
+    assert runner.submit(run, 1, metadata=worker(run)).attempts == 2
     assert engine_copies(zeta, run) == 1
 
 
 def test_secrets_are_resolved_at_submit_and_never_stored_resolved(setup, zeta, django_capture_on_commit_callbacks):
     meta, make_job, _ = setup
     run = start(meta, make_job(', emulator.note = "[[secret:api-key]]"'), django_capture_on_commit_callbacks)
-    engine.submit(run.id, 0)
+    runner.submit(run, 0, metadata=worker(run))
     with ZetaClient(zeta.url) as client:
         assert client.job_info(run.engine_job_id).env_options["emulator.note"] == "s3cr3t-value"
     run.refresh_from_db()
@@ -157,16 +163,16 @@ def test_an_engine_that_forgot_the_job_makes_the_run_unknown_until_an_operator_r
 ):
     meta, make_job, cluster = setup
     run = start(meta, make_job(), django_capture_on_commit_callbacks)
-    engine.submit(run.id, 0)
+    runner.submit(run, 0, metadata=worker(run))
     run = settle(run, "RUNNING")
     zeta.process.terminate()
     zeta.process.wait()
     with emulator_process("--port", str(zeta.port)):  # the same address, a fresh engine without the job
-        result = engine.sync_cluster(cluster)
+        result = runner.sync_cluster(cluster)
         assert result.changed == 1
         run.refresh_from_db()
         assert (run.state, run.error_code) == ("UNKNOWN", "ZETA_JOB_NOT_FOUND")
-        assert engine.sync_cluster(cluster).changed == 0  # no guess on later polls either
+        assert runner.sync_cluster(cluster).changed == 0  # no guess on later polls either
     with pytest.raises(DomainError) as info:
         run_actions.do_resolve_run(metadata=meta, run=run, state="FAILED", reason=" ")
     assert info.value.code == "RUN_REASON_REQUIRED"
@@ -180,19 +186,19 @@ def test_an_unreachable_cluster_moves_no_run_and_fails_a_submit_only_when_giving
 ):
     meta, make_job, _ = setup
     running = start(meta, make_job(name="a"), django_capture_on_commit_callbacks)
-    engine.submit(running.id, 0)
+    runner.submit(running, 0, metadata=worker(running))
     running = settle(running, "RUNNING")
     waiting = start(meta, make_job(name="b"), django_capture_on_commit_callbacks)
     zeta.process.terminate()
     zeta.process.wait()
     before = Event.objects.count()
-    assert engine.sync_cluster(running.cluster_id).error == "ZETA_UNREACHABLE"
+    assert runner.sync_cluster(running.cluster_id).error == "ZETA_UNREACHABLE"
     assert Event.objects.count() == before
-    with pytest.raises(engine.SubmitLater):
-        engine.submit(waiting.id, 0)
+    with pytest.raises(runner.SubmitLater):
+        runner.submit(waiting, 0, metadata=worker(waiting))
     waiting.refresh_from_db()
     assert waiting.state == "PENDING"  # nothing was sent: nothing recorded as sent
-    facts = engine.submit(waiting.id, 0, give_up=True)
+    facts = runner.submit(waiting, 0, give_up=True, metadata=worker(waiting))
     waiting.refresh_from_db()
     assert (str(facts.state), waiting.error_code) == ("FAILED", "ZETA_UNREACHABLE")
 
@@ -200,7 +206,7 @@ def test_an_unreachable_cluster_moves_no_run_and_fails_a_submit_only_when_giving
 def test_an_engine_refusal_fails_the_run_with_the_engines_words(setup, zeta, django_capture_on_commit_callbacks):
     meta, make_job, _ = setup
     run = start(meta, make_job(', emulator.fault = "unknown_plugin"'), django_capture_on_commit_callbacks)
-    engine.submit(run.id, 0)
+    runner.submit(run, 0, metadata=worker(run))
     run.refresh_from_db()
     assert (run.state, run.error_code) == ("FAILED", "ZETA_REQUEST_REJECTED")
     assert "PluginIdentifier" in run.error and "not found" in run.error
@@ -219,7 +225,7 @@ def test_cancel_and_illegal_moves(setup, django_capture_on_commit_callbacks):
     run_actions.do_cancel_run(metadata=meta, run=run)
     run.refresh_from_db()
     assert run.state == "STOPPED" and run.finished_at is not None
-    assert engine.submit(run.id, 0).state == "STOPPED"  # its queued task finds nothing to send
+    assert runner.submit(run, 0, metadata=worker(run)).state == "STOPPED"  # its queued task finds nothing to send
     with pytest.raises(DomainError) as info:
         run_actions.do_cancel_run(metadata=meta, run=run)
     assert info.value.code == "RUN_TRANSITION_ILLEGAL"
@@ -305,5 +311,5 @@ def test_a_cluster_selector_picks_a_reachable_matching_cluster_at_each_start(
             )
         run = start(meta, job, django_capture_on_commit_callbacks)
         assert (run.cluster_id, run.manifest["cluster_selector"]) == (second, {"env": "prod"})
-        engine.submit(run.id, 0)
+        runner.submit(run, 0, metadata=worker(run))
         assert settle(run, "RUNNING").manifest["cluster"]["name"] == "zeta-b"

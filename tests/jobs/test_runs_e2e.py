@@ -8,7 +8,6 @@ loop is driven by calling its task the way beat would.
 
 from __future__ import annotations
 
-import time
 from pathlib import Path
 
 import pytest
@@ -24,6 +23,7 @@ from controlplane.jobs.tasks import sync_runs
 from controlplane.seatunnel.emulator.process import emulator_process
 from controlplane.tenancy import actions as tenancy
 from controlplane.tenancy.models import Tenant
+from tests.waiting import wait_until
 
 pytestmark = pytest.mark.django_db
 
@@ -79,14 +79,20 @@ def api(django_capture_on_commit_callbacks):
 
 def wait_for(call, run_id: str, *states: str, timeout: float = 30.0) -> dict:
     """Drive the sync loop like beat does until the run is in one of ``states``."""
-    deadline = time.monotonic() + timeout
-    while True:
+    last: dict = {}
+
+    def arrived() -> dict | None:
         sync_runs()
-        run = call("get", f"runs/{run_id}/", status=200)
-        if run["state"] in states:
-            return run
-        assert time.monotonic() < deadline, f"run stayed {run['state']}, wanted {states}: {run}"
-        time.sleep(0.1)
+        last.clear()
+        last.update(call("get", f"runs/{run_id}/", status=200))
+        return dict(last) if last["state"] in states else None
+
+    return wait_until(
+        arrived,
+        timeout=timeout,
+        interval=0.1,
+        message=lambda: f"run in {states}, it stayed {last.get('state')}: {last}",
+    )
 
 
 def test_jobs_and_runs_through_their_whole_life(api, zeta, eager):
@@ -146,6 +152,14 @@ def test_jobs_and_runs_through_their_whole_life(api, zeta, eager):
     api("post", f"runs/{stream['id']}/stop/", status=202)
     stopped = wait_for(api, stream["id"], "STOPPED")
     assert stopped["engine_state"] == "CANCELED"
+    logged = set(Event.objects.filter(stream_id=f"run-{stream['id']}").values_list("event_type", flat=True))
+    assert {
+        "jobs.run_requested",
+        "jobs.run_submission_started",
+        "jobs.run_submitted",
+        "jobs.run_state_changed",
+        "jobs.run_stop_requested",
+    } <= logged, logged
 
     # a failing config surfaces the engine's error; roll back; run again
     failing = revised.replace('job.mode = "BATCH"', 'job.mode = "BATCH"\n  emulator.fault = "out_of_memory"')

@@ -12,7 +12,9 @@ from django.test import Client
 from controlplane.errors import DomainError
 from controlplane.eventlog.maintenance import rebuild
 from controlplane.eventlog.metadata import Metadata
+from controlplane.eventlog.models import Event
 from controlplane.jobs import actions
+from controlplane.jobs.actions import Fired
 from controlplane.jobs.domain.schedule import check, due, next_fire_times
 from controlplane.jobs.models import Job, JobSchedule, Run
 from controlplane.jobs.schedules import fire_due
@@ -72,9 +74,9 @@ def _job(world: World) -> Job:
     return Job.unscoped.get(id=world.objects["acme_scheduled_job"])
 
 
-def _fire(world: World, moment: datetime) -> list[dict]:
+def _fire(world: World, moment: datetime) -> list[Fired]:
     """fire_due, keeping what concerns this job (the other tenant's nightly schedule may come due too)."""
-    return [d for d in fire_due(moment) if d["job_id"] == world.objects["acme_scheduled_job"]]
+    return [d for d in fire_due(moment) if d.job_id == world.objects["acme_scheduled_job"]]
 
 
 def _runs(world: World):  # type: ignore[no-untyped-def]
@@ -90,18 +92,27 @@ def _schedule(world: World, **extra) -> JobSchedule:
     return JobSchedule.unscoped.get(job_id=world.objects["acme_scheduled_job"])
 
 
+def schedule_events(job_id: str) -> list[str]:
+    rows = Event.objects.filter(stream_id=f"job-{job_id}", event_type__startswith="jobs.job_schedule_")
+    rows = rows.order_by("position")
+    return list(rows.values_list("event_type", flat=True))
+
+
 def test_a_fire_time_starts_one_run_and_only_once(world):
     row = _schedule(world)
     first = row.next_fire_at
     assert _fire(world, first - timedelta(seconds=1)) == []  # not yet
     done = _fire(world, first + timedelta(seconds=3))
-    assert len(done) == 1 and done[0]["skipped"] is None
-    run = Run.unscoped.get(id=done[0]["run_id"])
-    assert (run.reason, run.state, run.started_by) == ("schedule", "PENDING", "system:scheduler")
+    assert len(done) == 1 and done[0].skipped is None
+    run = Run.unscoped.get(id=done[0].run_id)
+    assert (run.reason, run.state, run.started_by) == ("schedule", "PENDING", "system:jobs.fire_schedules")
     assert _fire(world, first + timedelta(seconds=4)) == []  # handled: the same fire time never runs twice
     row.refresh_from_db()
     assert row.last_fire_at == first and row.next_fire_at == first + timedelta(minutes=5)
     assert row.last_run_id == run.id
+    # set (by the world and again above), then fired once
+    assert schedule_events(row.job_id)[-2:] == ["jobs.job_schedule_set", "jobs.job_schedule_fired"]
+    assert schedule_events(row.job_id).count("jobs.job_schedule_fired") == 1
 
 
 def test_no_overlap_by_default_a_fire_time_is_skipped_and_says_why(world):
@@ -110,7 +121,7 @@ def test_no_overlap_by_default_a_fire_time_is_skipped_and_says_why(world):
     _fire(world, first)
     second = first + timedelta(minutes=5)
     done = _fire(world, second)
-    assert done[0]["run_id"] is None and done[0]["skipped"].startswith("RUN_ACTIVE_EXISTS")
+    assert done[0].run_id is None and done[0].skipped.startswith("RUN_ACTIVE_EXISTS")
     assert _runs(world).count() == 1
     row.refresh_from_db()
     assert row.last_skipped.startswith("RUN_ACTIVE_EXISTS") and row.next_fire_at == second + timedelta(minutes=5)
@@ -191,3 +202,4 @@ def test_the_schedule_api(world):
     assert denied.status_code == 403
     assert client.delete(url, **world.auth("admin")).status_code == 204
     assert not JobSchedule.unscoped.filter(job_id=world.objects["acme_job"]).exists()
+    assert schedule_events(world.objects["acme_job"])[-1] == "jobs.job_schedule_removed"

@@ -9,14 +9,14 @@ import subprocess
 import sys
 import tempfile
 import threading
-import time
 from pathlib import Path
 
 import httpx
 from django.db import connection
 from websockets.sync.client import connect
 
-from controlplane.live import access
+from controlplane.live import admission
+from tests.waiting import wait_until
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -64,16 +64,16 @@ class Daphne:
             stdout=self.log,
             stderr=subprocess.STDOUT,
         )
-        deadline = time.monotonic() + 60
-        while True:
+
+        def healthy() -> bool:
+            if self.process.poll() is not None:
+                raise RuntimeError(f"daphne exited with {self.process.returncode}:\n{self.output()}")
             try:
-                if httpx.get(f"http://127.0.0.1:{self.port}/healthz", timeout=2).status_code == 200:
-                    break
+                return httpx.get(f"http://127.0.0.1:{self.port}/healthz", timeout=2).status_code == 200
             except httpx.TransportError:
-                pass
-            if self.process.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError(f"daphne did not start:\n{self.output()}")
-            time.sleep(0.1)
+                return False
+
+        wait_until(healthy, timeout=60, interval=0.1, message=lambda: f"daphne to start:\n{self.output()}")
 
     def url(self, path: str) -> str:
         return f"ws://127.0.0.1:{self.port}{path}"
@@ -105,18 +105,18 @@ class RedisServer:
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
         )
-        deadline = time.monotonic() + 20
-        while True:
+
+        def answers() -> bool:
+            if self.process.poll() is not None:
+                raise RuntimeError(f"redis-server exited with {self.process.returncode}")
             try:
                 with socket.create_connection(("127.0.0.1", self.port), timeout=0.5) as s:
                     s.sendall(b"PING\r\n")
-                    if s.recv(16).startswith(b"+PONG"):
-                        return
+                    return s.recv(16).startswith(b"+PONG")
             except OSError:
-                pass
-            if self.process.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError("redis-server did not start")
-            time.sleep(0.05)
+                return False
+
+        wait_until(answers, timeout=20, interval=0.05, message="redis-server answering PING")
 
     @property
     def url(self) -> str:
@@ -161,7 +161,7 @@ class Follower(threading.Thread):
                 after = f"?after={last}" if last is not None else ""
                 with connect(
                     self.url + after,
-                    subprotocols=[access.PROTOCOL, f"{access.BEARER_PROTOCOL_PREFIX}{self.token}"],
+                    subprotocols=[admission.PROTOCOL, f"{admission.BEARER_PROTOCOL_PREFIX}{self.token}"],
                     open_timeout=self.wait,
                 ) as socket:
                     self.connections += 1
@@ -169,7 +169,6 @@ class Follower(threading.Thread):
                     while len(self.received) < self.want:
                         self.received.append(json.loads(socket.recv(timeout=self.wait)))
                         if len(self.received) in self.drops_after:
-                            break  # leave mid-stream; the writer keeps appending meanwhile
-                time.sleep(0.05)
+                            break  # leave mid-stream and come back at once; the writer keeps appending
         except BaseException as exc:  # reported by the test
             self.error = exc

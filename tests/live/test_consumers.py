@@ -21,10 +21,11 @@ from controlplane.asgi import application
 from controlplane.eventlog import store
 from controlplane.eventlog.metadata import Actor, Metadata
 from controlplane.eventlog.store import StreamRef
-from controlplane.live import access
+from controlplane.live import admission
 from controlplane.live.hub import hub
 from tests.eventlog.events import ThingHappened
 from tests.live.world import LiveWorld, append_to_run, build
+from tests.waiting import wait_until_async
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -53,7 +54,7 @@ def connect(
         headers.append((b"cookie", f"sessionid={cookie}".encode()))
     if origin:
         headers.append((b"origin", origin.encode()))
-    protocols = [access.PROTOCOL] + ([f"{access.BEARER_PROTOCOL_PREFIX}{token}"] if token else [])
+    protocols = [admission.PROTOCOL] + ([f"{admission.BEARER_PROTOCOL_PREFIX}{token}"] if token else [])
     return WebsocketCommunicator(application, path, headers=headers, subprotocols=protocols)
 
 
@@ -74,7 +75,7 @@ async def opened(path: str, **credentials) -> WebsocketCommunicator:  # type: ig
     communicator = connect(path, **credentials)
     connected, protocol = await communicator.connect(timeout=WAIT)
     assert connected
-    assert protocol == access.PROTOCOL  # the token offered beside it is never echoed
+    assert protocol == admission.PROTOCOL  # the token offered beside it is never echoed
     return communicator
 
 
@@ -106,15 +107,15 @@ def test_no_credential_bad_tokens_and_foreign_origins_are_refused_as_unauthentic
     cookie = session_for(world.users["viewer"])
 
     async def main() -> None:
-        assert await refused(run) == access.UNAUTHENTICATED
-        assert await refused(run, token="stcp_000000000000_nope") == access.UNAUTHENTICATED
-        assert await refused(run, token="not.a.jwt") == access.UNAUTHENTICATED
-        assert await refused(run, header="stcp_000000000000_nope") == access.UNAUTHENTICATED
+        assert await refused(run) == admission.UNAUTHENTICATED
+        assert await refused(run, token="stcp_000000000000_nope") == admission.UNAUTHENTICATED
+        assert await refused(run, token="not.a.jwt") == admission.UNAUTHENTICATED
+        assert await refused(run, header="stcp_000000000000_nope") == admission.UNAUTHENTICATED
         # the session cookie of a logged-in user, sent by a page of another site
-        assert await refused(run, cookie=cookie, origin="https://evil.example") == access.UNAUTHENTICATED
-        assert await refused(run, cookie=cookie) == access.UNAUTHENTICATED  # no Origin at all
+        assert await refused(run, cookie=cookie, origin="https://evil.example") == admission.UNAUTHENTICATED
+        assert await refused(run, cookie=cookie) == admission.UNAUTHENTICATED  # no Origin at all
         # a token in the query string is not a credential
-        assert await refused(f"{run}?token={world.tokens['viewer']}") == access.UNAUTHENTICATED
+        assert await refused(f"{run}?token={world.tokens['viewer']}") == admission.UNAUTHENTICATED
 
     async_to_sync(main)()
 
@@ -149,18 +150,18 @@ def test_objects_of_other_tenants_are_not_found_and_missing_permissions_forbidde
 
     async def main() -> None:
         # another tenant's run: not found, whatever the credential
-        assert await refused(f"/ws/v1/runs/{beta_run}/", token=world.tokens["viewer"]) == access.NOT_FOUND
-        assert await refused(f"/ws/v1/runs/{beta_run}/", token=world.jwts["viewer"]) == access.NOT_FOUND
-        assert await refused(f"/ws/v1/runs/{acme_run}/", token=world.jwts["outsider"]) == access.NOT_FOUND
-        assert await refused("/ws/v1/runs/no-such-run/", token=world.jwts["viewer"]) == access.NOT_FOUND
-        assert await refused("/ws/v1/tenants/beta/activity/", token=world.jwts["viewer"]) == access.NOT_FOUND
-        assert await refused("/ws/v1/tenants/nope/activity/", token=world.jwts["viewer"]) == access.NOT_FOUND
-        assert await refused("/ws/v1/operations/nope/", token=world.jwts["viewer"]) == access.NOT_FOUND
-        assert await refused("/ws/v1/elsewhere/", token=world.jwts["viewer"]) == access.NOT_FOUND
+        assert await refused(f"/ws/v1/runs/{beta_run}/", token=world.tokens["viewer"]) == admission.NOT_FOUND
+        assert await refused(f"/ws/v1/runs/{beta_run}/", token=world.jwts["viewer"]) == admission.NOT_FOUND
+        assert await refused(f"/ws/v1/runs/{acme_run}/", token=world.jwts["outsider"]) == admission.NOT_FOUND
+        assert await refused("/ws/v1/runs/no-such-run/", token=world.jwts["viewer"]) == admission.NOT_FOUND
+        assert await refused("/ws/v1/tenants/beta/activity/", token=world.jwts["viewer"]) == admission.NOT_FOUND
+        assert await refused("/ws/v1/tenants/nope/activity/", token=world.jwts["viewer"]) == admission.NOT_FOUND
+        assert await refused("/ws/v1/operations/nope/", token=world.jwts["viewer"]) == admission.NOT_FOUND
+        assert await refused("/ws/v1/elsewhere/", token=world.jwts["viewer"]) == admission.NOT_FOUND
         # a member of acme whose role is on another workspace than the run's: that workspace is not theirs to
         # know of, so its run is not found (as over HTTP), whatever the credential
-        assert await refused(f"/ws/v1/runs/{acme_run}/", token=world.jwts["other-only"]) == access.NOT_FOUND
-        assert await refused(f"/ws/v1/runs/{acme_run}/", token=world.tokens["other-only"]) == access.NOT_FOUND
+        assert await refused(f"/ws/v1/runs/{acme_run}/", token=world.jwts["other-only"]) == admission.NOT_FOUND
+        assert await refused(f"/ws/v1/runs/{acme_run}/", token=world.tokens["other-only"]) == admission.NOT_FOUND
 
     async_to_sync(main)()
 
@@ -173,7 +174,7 @@ def test_an_api_token_reaches_only_its_own_tenant(world):
 
     async def main() -> None:
         run = f"/ws/v1/runs/{world.runs['acme']}/"
-        assert await refused(run, token=world.tokens["outsider"]) == access.NOT_FOUND
+        assert await refused(run, token=world.tokens["outsider"]) == admission.NOT_FOUND
         communicator = await opened(run, token=world.jwts["outsider"])  # the user's JWT is not tenant-bound
         await communicator.disconnect()
 
@@ -189,10 +190,10 @@ def test_a_platform_admins_tenant_token_reaches_only_its_tenant_and_a_platform_t
 
     async def main() -> None:
         beta_run, acme_run = f"/ws/v1/runs/{world.runs['beta']}/", f"/ws/v1/runs/{world.runs['acme']}/"
-        assert await refused(beta_run, token=acme_token) == access.NOT_FOUND
-        assert await refused("/ws/v1/tenants/beta/activity/", token=acme_token) == access.NOT_FOUND
-        assert await refused(acme_run, token=platform_token) == access.NOT_FOUND
-        assert await refused("/ws/v1/tenants/acme/activity/", token=platform_token) == access.NOT_FOUND
+        assert await refused(beta_run, token=acme_token) == admission.NOT_FOUND
+        assert await refused("/ws/v1/tenants/beta/activity/", token=acme_token) == admission.NOT_FOUND
+        assert await refused(acme_run, token=platform_token) == admission.NOT_FOUND
+        assert await refused("/ws/v1/tenants/acme/activity/", token=platform_token) == admission.NOT_FOUND
         communicator = await opened(acme_run, token=acme_token)
         await communicator.disconnect()
 
@@ -212,7 +213,7 @@ def test_a_revoked_login_closes_the_door_to_its_access_tokens(world):
     iam.do_revoke_all_login_sessions(actor=world.users["viewer"])
 
     async def main() -> None:
-        assert await refused(f"/ws/v1/runs/{world.runs['acme']}/", token=access_token) == access.UNAUTHENTICATED
+        assert await refused(f"/ws/v1/runs/{world.runs['acme']}/", token=access_token) == admission.UNAUTHENTICATED
 
     async_to_sync(main)()
 
@@ -226,9 +227,9 @@ def test_a_disabled_tenant_refuses_its_users(world):
 
     async def main() -> None:
         run = f"/ws/v1/runs/{world.runs['acme']}/"
-        assert await refused(run, token=world.jwts["viewer"]) == access.FORBIDDEN
-        assert await refused(run, token=world.tokens["viewer"]) == access.UNAUTHENTICATED  # the token is refused
-        assert await refused("/ws/v1/tenants/acme/activity/", token=world.jwts["viewer"]) == access.FORBIDDEN
+        assert await refused(run, token=world.jwts["viewer"]) == admission.FORBIDDEN
+        assert await refused(run, token=world.tokens["viewer"]) == admission.UNAUTHENTICATED  # the token is refused
+        assert await refused("/ws/v1/tenants/acme/activity/", token=world.jwts["viewer"]) == admission.FORBIDDEN
 
     async_to_sync(main)()
 
@@ -300,17 +301,23 @@ def test_a_resume_racing_with_appends_has_no_gap_and_no_duplicate(world):
         start = (await database_sync_to_async(append_to_run)(world, 1))[0]
         writer_done = asyncio.Event()
 
+        written = [0]
+
         async def writer() -> None:
-            for n in range(60):
+            for n in range(60):  # each append awaits a thread: the clients' connects run in between
                 await database_sync_to_async(append_to_run)(world, 1, "acme", n)
-                await asyncio.sleep(0)
+                written[0] += 1
             writer_done.set()
 
         task = asyncio.create_task(writer())
         clients = []
         for _ in range(6):
             clients.append(await opened(f"{run}?after={start}", token=world.tokens["viewer"]))
-            await asyncio.sleep(0.01)
+            # the next client's seam falls later: at least one more append (or the writer is done)
+            mark = written[0]
+            await wait_until_async(
+                lambda mark=mark: written[0] > mark or writer_done.is_set(), message="another append"
+            )
         await task
         for communicator in clients:
             messages = await receive(communicator, 60)
@@ -327,9 +334,9 @@ def test_after_must_be_a_position_within_the_log(world):
     run = f"/ws/v1/runs/{world.runs['acme']}/"
 
     async def main() -> None:
-        assert await refused(f"{run}?after=abc", token=world.tokens["viewer"]) == access.BAD_REQUEST
-        assert await refused(f"{run}?after=-1", token=world.tokens["viewer"]) == access.BAD_REQUEST
-        assert await refused(f"{run}?after=999999999", token=world.tokens["viewer"]) == access.BAD_REQUEST
+        assert await refused(f"{run}?after=abc", token=world.tokens["viewer"]) == admission.BAD_REQUEST
+        assert await refused(f"{run}?after=-1", token=world.tokens["viewer"]) == admission.BAD_REQUEST
+        assert await refused(f"{run}?after=999999999", token=world.tokens["viewer"]) == admission.BAD_REQUEST
 
     async_to_sync(main)()
 
@@ -428,10 +435,10 @@ def test_an_open_socket_is_closed_when_its_credential_or_role_goes(world, monkey
         for communicator in (by_token, by_jwt, by_session):
             assert [m["position"] for m in await receive(communicator, 1)] == [position]
         await database_sync_to_async(iam.do_revoke_api_token)(token=token)
-        assert await closed_with(by_token) == access.UNAUTHENTICATED
+        assert await closed_with(by_token) == admission.UNAUTHENTICATED
         await database_sync_to_async(SessionStore(cookie).delete)()  # logged out elsewhere
-        assert await closed_with(by_session) == access.UNAUTHENTICATED
+        assert await closed_with(by_session) == admission.UNAUTHENTICATED
         await database_sync_to_async(iam.do_revoke_role)(membership=membership)
-        assert await closed_with(by_jwt) == access.NOT_FOUND  # no longer a member: the tenant is not visible
+        assert await closed_with(by_jwt) == admission.NOT_FOUND  # no longer a member: the tenant is not visible
 
     async_to_sync(main)()

@@ -9,14 +9,14 @@ the test passes only if the notices really wake the tailer).
 from __future__ import annotations
 
 import threading
-import time
 
 import pytest
 from django.conf import settings
 
-from controlplane.live import wakeup
+from controlplane.live import commit_notices
 from tests.live.servers import Daphne, Follower, RedisServer
 from tests.live.world import append_to_run, build
+from tests.waiting import wait_until
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -34,14 +34,14 @@ def server(request, tmp_path):
         if not redis_url:  # the embedded test run: a redis-server of our own
             redis = RedisServer(tmp_path / "redis")
             redis_url = redis.url
-        wakeup.install(redis_url)  # this process appends: it announces its commits
+        commit_notices.install(redis_url)  # this process appends: it announces its commits
     daphne = Daphne(redis_url=redis_url, poll_ms=60_000 if redis_url else None)
     try:
         yield daphne
     finally:
         daphne.stop()
         if redis_url and not settings.REDIS_URL:
-            wakeup.uninstall()
+            commit_notices.uninstall()
         if redis is not None:
             redis.stop()
 
@@ -56,8 +56,13 @@ def test_a_client_that_drops_and_resumes_gets_every_event_once_in_order(server):
     appended: list[int] = []
     for n in range(EVENTS):
         appended += append_to_run(world, 1, "acme", n)
-        if n % 10 == 0:
-            time.sleep(0.02)  # let the stream be live rather than one burst
+        if n % 10 == 0:  # a live stream rather than one burst: the follower is at most ten behind
+            behind = len(appended) - 10
+            wait_until(
+                lambda behind=behind: len(follower.received) >= behind or follower.error,
+                timeout=WAIT,
+                message=lambda: f"the follower within ten events:\n{server.output()}",
+            )
     follower.join(WAIT * 3)
     assert not follower.is_alive(), f"{len(follower.received)} of {EVENTS} received\n{server.output()}"
     assert follower.error is None, f"{follower.error!r}\n{server.output()}"

@@ -12,7 +12,7 @@ from asgiref.sync import async_to_sync
 
 from controlplane.audit.models import AuditRecord
 from controlplane.iam.models import ApiToken
-from controlplane.live import access
+from controlplane.live import admission
 from tests.live.test_consumers import refused
 from tests.live.world import LiveWorld, build
 
@@ -40,15 +40,15 @@ def test_refused_sockets_are_on_the_trail_of_the_tenant_they_aimed_at(world):
 
     async def main() -> None:
         # a member of beta probes acme's run and activity: not found, on acme's trail
-        assert await refused(f"/ws/v1/runs/{acme_run}/", token=world.tokens["outsider"]) == access.NOT_FOUND
-        assert await refused("/ws/v1/tenants/acme/activity/", token=world.jwts["outsider"]) == access.NOT_FOUND
+        assert await refused(f"/ws/v1/runs/{acme_run}/", token=world.tokens["outsider"]) == admission.NOT_FOUND
+        assert await refused("/ws/v1/tenants/acme/activity/", token=world.jwts["outsider"]) == admission.NOT_FOUND
         # a member of acme with no role in the run's workspace: not found (as if made up), on acme's trail
-        assert await refused(f"/ws/v1/runs/{acme_run}/", token=world.jwts["other-only"]) == access.NOT_FOUND
+        assert await refused(f"/ws/v1/runs/{acme_run}/", token=world.jwts["other-only"]) == admission.NOT_FOUND
         # a slug no tenant has: the platform trail, with the slug tried
-        assert await refused("/ws/v1/tenants/ghost/activity/", token=world.jwts["viewer"]) == access.NOT_FOUND
+        assert await refused("/ws/v1/tenants/ghost/activity/", token=world.jwts["viewer"]) == admission.NOT_FOUND
         # not recorded: no credential, an id that exists nowhere
-        assert await refused(f"/ws/v1/runs/{acme_run}/") == access.UNAUTHENTICATED
-        assert await refused("/ws/v1/runs/no-such-run/", token=world.jwts["viewer"]) == access.NOT_FOUND
+        assert await refused(f"/ws/v1/runs/{acme_run}/") == admission.UNAUTHENTICATED
+        assert await refused("/ws/v1/runs/no-such-run/", token=world.jwts["viewer"]) == admission.NOT_FOUND
 
     async_to_sync(main)()
 

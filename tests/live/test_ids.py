@@ -20,7 +20,7 @@ from controlplane.jobs.models import Job, Run
 from controlplane.operations import actions as operations
 from tests.eventlog.events import ThingHappened
 from tests.live.test_consumers import opened, receive
-from tests.live.world import LiveWorld, build, run_meta
+from tests.live.world import LiveWorld, build
 from tests.operations import kinds as _operation_kinds  # noqa: F401  (the testing.steps type)
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -36,9 +36,14 @@ def world() -> LiveWorld:
     return built
 
 
+def _as_system(world: LiveWorld) -> Metadata:
+    """Writers' metadata for what is not about who acts: the control plane, in acme's workspace."""
+    return Metadata.for_system(world.acme.id, reason="tests", workspace_id=world.etl.id)
+
+
 def _start_run(world: LiveWorld) -> str:
     return run_actions.do_start_run(
-        metadata=run_meta(world), job=Job.unscoped.get(id=_job_id(world)), allow_overlap=True
+        metadata=_as_system(world), job=Job.unscoped.get(id=_job_id(world)), allow_overlap=True
     )
 
 
@@ -49,7 +54,7 @@ def _job_id(world: LiveWorld) -> str:
 def _operation(world: LiveWorld) -> str:
     cluster = Cluster.unscoped.get(tenant_id=world.acme.id)
     return operations.do_request_operation(
-        metadata=run_meta(world),
+        metadata=_as_system(world),
         cluster=cluster,
         type="testing.steps",
         params={"steps": [{"key": "a", "kind": "testing.record", "params": {"file": "/dev/null"}}]},

@@ -20,8 +20,8 @@ from controlplane.agents.models import Action
 from controlplane.asgi import application
 from controlplane.eventlog.models import Event
 from controlplane.iam import actions as iam
-from controlplane.live import access
-from controlplane.operations import actions, engine
+from controlplane.live import admission
+from controlplane.operations import actions, runner
 from controlplane.operations.actions import operation_stream
 from controlplane.tenancy.models import Tenant
 from tests.operations.agent_sim import register_agent
@@ -68,10 +68,10 @@ def test_an_operation_feed_follows_its_agent_actions_and_resumes_without_gap(tmp
         metadata=place.meta, cluster=place.cluster, type="run_action", params={"action": "service.status", "params": {}}
     )
     start = head()
-    protocols = [access.PROTOCOL, f"{access.BEARER_PROTOCOL_PREFIX}{jwt}"]
+    protocols = [admission.PROTOCOL, f"{admission.BEARER_PROTOCOL_PREFIX}{jwt}"]
 
     def step(operation_id: str) -> None:
-        engine.advance(operation_id)
+        runner.advance(operation_id)
         for node in nodes:
             node.serve()
 
@@ -81,9 +81,9 @@ def test_an_operation_feed_follows_its_agent_actions_and_resumes_without_gap(tmp
     async def main() -> None:
         # no role in the tenant: not found; unknown operation: not found
         for path, token in ((f"/ws/v1/operations/{op_id}/", outsider_jwt), ("/ws/v1/operations/nope/", jwt)):
-            bad = WebsocketCommunicator(application, path, subprotocols=[access.PROTOCOL, f"bearer.{token}"])
+            bad = WebsocketCommunicator(application, path, subprotocols=[admission.PROTOCOL, f"bearer.{token}"])
             assert (await bad.connect(timeout=WAIT))[0]
-            assert (await bad.receive_output(timeout=WAIT))["code"] == access.NOT_FOUND
+            assert (await bad.receive_output(timeout=WAIT))["code"] == admission.NOT_FOUND
             await bad.disconnect()
 
         first = WebsocketCommunicator(application, f"/ws/v1/operations/{op_id}/?after={start}", subprotocols=protocols)

@@ -16,7 +16,7 @@ from controlplane.eventlog import store
 from controlplane.eventlog.metadata import Actor, Metadata
 from controlplane.eventlog.reader import safe_head
 from controlplane.eventlog.store import StreamRef
-from controlplane.live import access, hub
+from controlplane.live import admission, hub
 from tests.eventlog.events import ThingHappened
 from tests.live.world import build, run_meta
 
@@ -80,13 +80,13 @@ def test_a_client_that_reads_too_slowly_is_told_to_resume_from_the_log(monkeypat
         return [e.position for e in store.append(stream, store.stream_version(stream.id), events, run_meta(world))]
 
     async def main() -> None:
-        protocols = [access.PROTOCOL, f"bearer.{world.tokens['viewer']}"]
+        protocols = [admission.PROTOCOL, f"bearer.{world.tokens['viewer']}"]
         communicator = WebsocketCommunicator(application, f"/ws/v1/runs/{world.runs['acme']}/", subprotocols=protocols)
         assert (await communicator.connect(timeout=20))[0]
         before = await database_sync_to_async(lambda: store.stream_version(stream.id))()
         positions = await database_sync_to_async(burst)()
         closed = await communicator.receive_output(timeout=20)
-        assert closed == {"type": "websocket.close", "code": access.LAGGING, "reason": closed.get("reason")}
+        assert closed == {"type": "websocket.close", "code": admission.LAGGING, "reason": closed.get("reason")}
         await communicator.disconnect()
         # the remedy works: resuming from before the burst gets all of it
         again = WebsocketCommunicator(

@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 from controlplane.agents import actions as agents
+from controlplane.agents import selectors
 from controlplane.agents.domain.catalog import ACTION_TYPES
 from controlplane.clusters.models import Cluster
 from controlplane.eventlog.metadata import Metadata
@@ -25,7 +26,7 @@ def succeed(action: dict) -> tuple[str, dict, str]:
 class SimAgent:
     hostname: str
     member_address: str
-    agent: agents.AuthenticatedAgent
+    agent: selectors.AuthenticatedAgent
     seen: list[dict] = field(default_factory=list)  # every action handed over, in order
     running: dict[str, dict] = field(default_factory=dict)  # id -> action, started and not finished
 
@@ -36,20 +37,27 @@ class SimAgent:
     def serve(self, outcome: Outcome = succeed) -> None:
         """One long-poll answer's worth of work: claim, report progress, report the result (unless kept running).
         A cancel forwarded through the progress answer ends a running action ``cancelled``."""
-        for envelope in agents.do_claim_actions(self.agent):
+        for envelope in agents.do_claim_actions(metadata=self.agent.metadata(), agent=self.agent):
             action = envelope["action"]
             self.seen.append(action)
             self.running[action["id"]] = action
         for action_id, action in list(self.running.items()):
             cancel = agents.do_record_progress(
-                self.agent, action_id=action_id, seq=len(self.seen), percent=50, message="working", output="..."
+                metadata=self.agent.metadata(),
+                agent_id=self.id,
+                action_id=action_id,
+                seq=len(self.seen),
+                percent=50,
+                message="working",
+                output="...",
             )
             status, data, code = ("cancelled", {}, "AGENT_ACTION_CANCELLED") if cancel else outcome(action)
             if status is None:
                 continue
             now = datetime.now(UTC).isoformat()
             agents.do_record_result(
-                self.agent,
+                metadata=self.agent.metadata(),
+                agent_id=self.id,
                 action_id=action_id,
                 status=status,
                 exit_code=0 if status == "succeeded" else 1,
@@ -75,4 +83,4 @@ def register_agent(meta: Metadata, cluster: Cluster, hostname: str, member_addre
         allowlist=sorted(ACTION_TYPES),
         facts={"cpu_count": 2},
     )
-    return SimAgent(hostname, member_address, agents.authenticate(registration.credential))
+    return SimAgent(hostname, member_address, selectors.authenticated_agent_for_system(registration.credential))

@@ -1,4 +1,4 @@
-"""Control-plane step kinds and an operation type for tests of the engine. Imported by the tests and, with
+"""Control-plane step kinds and an operation type for tests of the runner. Imported by the tests and, with
 ``celery worker --include tests.operations.kinds``, by the real worker processes of the crash tests.
 
 Every side effect is a line in a file (``params.file``) keyed by (operation, step, attempt): a handler that is
@@ -8,13 +8,13 @@ run again for the same attempt (a resumed one) finds its line and does not write
 from __future__ import annotations
 
 import os
-import time
 from pathlib import Path
 from typing import Any
 
 from controlplane.operations import plans
 from controlplane.operations.domain.plan import StepSpec, Target
 from controlplane.operations.steps import Done, StepContext, StepError, Wait, step_kind
+from tests.waiting import wait_until
 
 
 def lines(path: str | Path) -> list[str]:
@@ -34,9 +34,13 @@ def _append_once(path: str, line: str) -> bool:
 
 @step_kind("testing.record")
 def record(ctx: StepContext) -> Done:
-    """Write this attempt's key once, then take ``sleep`` seconds (a step a worker can be killed in)."""
+    """Write this attempt's key once, then, given ``hold_until`` (a path), hold until the test creates that file:
+    a step a worker can be killed in, or a broker restarted under, for exactly as long as the test needs."""
     _append_once(ctx.spec.params["file"], ctx.key)
-    time.sleep(float(ctx.spec.params.get("sleep", 0)))
+    gate = ctx.spec.params.get("hold_until")
+    if gate:
+        # bounded below the step's own timeout (60 s): a test that never opens the gate fails, it does not hang
+        wait_until(lambda: Path(gate).exists(), timeout=50, interval=0.05, message=f"the test to create {gate}")
     return Done({"key": ctx.key})
 
 

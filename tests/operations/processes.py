@@ -8,12 +8,13 @@ import signal
 import socket
 import subprocess
 import sys
-import time
 from pathlib import Path
 from typing import Any
 
 from celery import Celery
 from django.db import connection
+
+from tests.waiting import wait_until
 
 ROOT = Path(__file__).resolve().parents[2]
 SECRET = "crash-tests-only-secret-key-0123456789-abcdefghijklmnopqrstuvwxyz"
@@ -33,6 +34,20 @@ def database_url() -> str:
     scheme = {"postgresql": "postgres", "mysql": "mysql"}[connection.vendor]
     auth = s["USER"] + (f":{s['PASSWORD']}" if s["PASSWORD"] else "")
     return f"{scheme}://{auth}@{s['HOST']}:{s['PORT'] or {'postgres': 5432, 'mysql': 3306}[scheme]}/{s['NAME']}"
+
+
+def redis_answers(port: int):  # type: ignore[no-untyped-def]
+    """A predicate: the redis-server on ``port`` answers PING."""
+
+    def answers() -> bool:
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=0.5) as s:
+                s.sendall(b"PING\r\n")
+                return s.recv(16).startswith(b"+PONG")
+        except OSError:
+            return False
+
+    return answers
 
 
 class RedisServer:
@@ -67,16 +82,7 @@ class RedisServer:
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
         )
-        deadline = time.monotonic() + 20
-        while time.monotonic() < deadline:
-            try:
-                with socket.create_connection(("127.0.0.1", self.port), timeout=0.5) as s:
-                    s.sendall(b"PING\r\n")
-                    if s.recv(16).startswith(b"+PONG"):
-                        return
-            except OSError:
-                time.sleep(0.05)
-        raise RuntimeError("redis-server did not start")
+        wait_until(redis_answers(self.port), timeout=20, interval=0.05, message="redis-server answering PING")
 
     def stop(self) -> None:
         if self.process is not None and self.process.poll() is None:
@@ -179,11 +185,14 @@ class Worker:
         return self.log.read_text(errors="replace")
 
     def wait_ready(self, timeout: float = 60) -> None:
-        deadline = time.monotonic() + timeout
-        while " ready." not in self.output():
-            if self.process.poll() is not None or time.monotonic() > deadline:
-                raise AssertionError(f"worker not ready (exit {self.process.poll()}):\n{self.output()}")
-            time.sleep(0.1)
+        def ready() -> bool:
+            if " ready." in self.output():
+                return True
+            if self.process.poll() is not None:
+                raise AssertionError(f"worker exited with {self.process.poll()} before ready:\n{self.output()}")
+            return False
+
+        wait_until(ready, timeout=timeout, interval=0.1, message=lambda: f"the worker ready:\n{self.output()}")
 
     def kill(self) -> None:
         """SIGKILL to the whole group: the main process and its pool child, mid-step."""

@@ -12,33 +12,40 @@ CONTROLPLANE_OPERATION_RECOVER_INTERVAL_SECONDS.
 from __future__ import annotations
 
 import json
-import time
 from collections.abc import Callable
 from datetime import timedelta
 
 import pytest
 
 from controlplane.eventlog.models import Event
-from controlplane.operations import actions, engine
+from controlplane.operations import actions, runner
 from controlplane.operations.models import Operation, OperationLease
 from tests.operations.conftest import make_place
 from tests.operations.kinds import lines, recorded_steps
 from tests.operations.processes import Broker, RedisServer, Worker
+from tests.waiting import wait_until
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.timeout(240)]
 
 LEASE = 3  # seconds (the workers' CONTROLPLANE_OPERATION_LEASE_SECONDS)
 
 
-def wait_until(check: Callable[[], bool], what: str, workers: list[Worker], timeout: float = 90, tick=None) -> None:  # type: ignore[no-untyped-def]
-    deadline = time.monotonic() + timeout
-    while not check():
-        if time.monotonic() > deadline:
-            logs = "\n".join(f"--- {w.log.name}\n{w.output()[-6000:]}" for w in workers)
-            raise AssertionError(f"timed out waiting for {what}\n{logs}")
+def waiting(check: Callable[[], bool], what: str, workers: list[Worker], tick=None, timeout: float = 90) -> None:  # type: ignore[no-untyped-def]
+    """Wait for ``check``, naming ``what`` and showing the workers' logs on failure. ``tick`` plays beat: it runs
+    before every check, every half second (the pace of the recover schedule, not a wait)."""
+
+    def ticked() -> bool:
         if tick is not None:
             tick()
-        time.sleep(0.5)
+        return check()
+
+    def logs() -> str:
+        return what + "\n" + "\n".join(f"--- {w.log.name}\n{w.output()[-6000:]}" for w in workers)
+
+    if tick is None:
+        wait_until(check, timeout=timeout, interval=0.1, message=logs)
+    else:
+        wait_until(ticked, timeout=timeout, interval=0.5, message=logs)
 
 
 def request_quietly(monkeypatch, steps: list[dict]) -> str:  # type: ignore[no-untyped-def]
@@ -46,7 +53,7 @@ def request_quietly(monkeypatch, steps: list[dict]) -> str:  # type: ignore[no-u
     the workers' broker itself."""
     place = make_place()
     with monkeypatch.context() as patch:
-        patch.setattr(engine, "enqueue", lambda *args, **kwargs: None)
+        patch.setattr(runner, "enqueue", lambda *args, **kwargs: None)
         return actions.do_request_operation(
             metadata=place.meta, cluster=place.cluster, type="testing.steps", params={"steps": steps}
         )
@@ -68,7 +75,10 @@ def test_a_worker_killed_mid_step_is_replaced_after_its_lease_and_no_side_effect
     redis = RedisServer(tmp_path / "redis") if transport == "redis" else None
     broker = Broker(tmp_path / "data", redis)
     effects = tmp_path / "effects"
-    steps = recorded_steps(effects, "a") + recorded_steps(effects, "b", sleep=3 * LEASE) + recorded_steps(effects, "c")
+    gate = tmp_path / "release-b"  # b holds until the test creates it: the first worker dies inside b
+    steps = (
+        recorded_steps(effects, "a") + recorded_steps(effects, "b", hold_until=str(gate)) + recorded_steps(effects, "c")
+    )
     op_id = request_quietly(monkeypatch, steps)
     keys = [f"{op_id}:{k}:do:1" for k in "abc"]
     first = Worker("first", broker, tmp_path / "first.log")
@@ -76,29 +86,31 @@ def test_a_worker_killed_mid_step_is_replaced_after_its_lease_and_no_side_effect
     try:
         first.wait_ready()
         assert broker.send("operations.advance_operation", op_id)
-        wait_until(lambda: keys[1] in lines(effects), "step b's side effect", [first])
+        waiting(lambda: keys[1] in lines(effects), "step b's side effect", [first])
         started = OperationLease.objects.get(operation_id=op_id).expires_at
-        # b takes three leases' time: its worker keeps renewing, so nobody may take it over meanwhile
-        wait_until(
+        # b is held past its lease: its worker keeps renewing, so nobody may take it over meanwhile
+        waiting(
             lambda: OperationLease.objects.get(operation_id=op_id).expires_at > started + timedelta(seconds=LEASE),
             "the lease to be renewed past its first expiry",
             [first],
         )
         assert events(op_id, "step_resumed") == []
-        first.kill()  # mid-step: b has written its line and is sleeping
+        first.kill()  # mid-step: b has written its line and is held
         assert state(op_id) == "RUNNING"
         lease = OperationLease.objects.get(operation_id=op_id)
         assert lease.owner != "" and lease.active  # the dead worker's lease, left to expire
+        gate.touch()  # b, resumed by the next worker, completes
 
         second = Worker("second", broker, tmp_path / "second.log")
         second.wait_ready()
-        wait_until(
+        waiting(
             lambda: state(op_id) == "SUCCEEDED",
             "the operation to finish on the second worker",
             [first, second],
             tick=lambda: broker.send("operations.recover"),
         )
     finally:
+        gate.touch()  # never leave a step held in a worker being stopped
         first.stop()
         if second is not None:
             second.stop()
@@ -117,20 +129,24 @@ def test_a_redis_restart_mid_operation_loses_nothing(tmp_path, monkeypatch):
     broker = Broker(tmp_path / "data", redis)
     effects = tmp_path / "effects"
     names = ["a", "b", "c", "d", "e"]
-    op_id = request_quietly(monkeypatch, recorded_steps(effects, *names, sleep=1.0))
+    gate = tmp_path / "release-b"  # b holds until the test creates it: the restart happens mid-operation
+    held = recorded_steps(effects, "b", hold_until=str(gate))
+    op_id = request_quietly(monkeypatch, recorded_steps(effects, "a") + held + recorded_steps(effects, *names[2:]))
     worker = Worker("only", broker, tmp_path / "worker.log")
     try:
         worker.wait_ready()
         assert broker.send("operations.advance_operation", op_id)
-        wait_until(lambda: f"{op_id}:b:do:1" in lines(effects), "step b's side effect", [worker])
+        waiting(lambda: f"{op_id}:b:do:1" in lines(effects), "step b's side effect", [worker])
         redis.restart()  # no persistence: every queued message (the next step's task) is gone
-        wait_until(
+        gate.touch()
+        waiting(
             lambda: state(op_id) == "SUCCEEDED",
             "the operation to finish after the restart",
             [worker],
             tick=lambda: broker.send("operations.recover"),
         )
     finally:
+        gate.touch()
         worker.stop()
         redis.stop()
     assert lines(effects) == [f"{op_id}:{k}:do:1" for k in names]

@@ -11,15 +11,18 @@ from django.test import Client
 
 from controlplane.agents.actions import expire_actions
 from controlplane.agents.models import Action
+from controlplane.eventlog.metadata import Metadata
 from controlplane.eventlog.models import Event
 from controlplane.jobs import actions as jobs
-from controlplane.jobs import engine as run_engine
 from controlplane.jobs import run_actions
+from controlplane.jobs import runner as jobs_runner
 from controlplane.jobs.models import Job, JobVersion, Run
-from controlplane.operations import actions, engine
+from controlplane.operations import actions, runner
 from controlplane.operations.domain.states import TERMINAL
 from controlplane.operations.models import Operation, OperationStep
 from tests.operations.agent_sim import SimAgent, register_agent, succeed
+from tests.operations.conftest import person
+from tests.waiting import wait_until
 
 pytestmark = pytest.mark.django_db
 
@@ -30,6 +33,26 @@ source { FakeSource { plugin_output = "events", row.num = 1000000, split.read-in
   schema = { fields { id = "bigint", name = "string" } } } }
 sink { Console { plugin_input = "events" } }
 """
+
+
+def _as_worker(run: Run, task: str) -> Metadata:
+    """What the jobs task would act as: the control plane, in the run's tenant and workspace."""
+    return Metadata.for_system(run.tenant_id, reason=task, workspace_id=run.workspace_id)
+
+
+def _as_tests(place) -> Metadata:  # type: ignore[no-untyped-def]
+    """For the jobs writers the tests call to set the scene (not about who acts): the control plane itself."""
+    return Metadata.for_system(place.tenant_id, reason="tests", workspace_id=place.workspace_id)
+
+
+def stop_on_engine(run_id: str) -> None:
+    run = Run.unscoped.get(id=run_id)
+    jobs_runner.stop(run, metadata=_as_worker(run, "jobs.stop_run"))
+
+
+def submit_to_engine(run_id: str, attempts: int) -> None:
+    run = Run.unscoped.get(id=run_id)
+    jobs_runner.submit(run, attempts, metadata=_as_worker(run, "jobs.submit_run"))
 
 
 class RunWorker:
@@ -44,23 +67,23 @@ class RunWorker:
     def pump(self) -> None:
         for run in Run.unscoped.filter(cluster_id=self.cluster_id):
             if run.state == "STOPPING" and run.id not in self.stopped:
-                run_engine.stop(run.id)
+                stop_on_engine(run.id)
                 self.stopped.add(run.id)
             asked = Event.objects.filter(
                 event_type="operations.step_progressed", payload__contains=f'"resumed_run":"{run.id}"'
             ).count()
             if run.state == "PAUSED" and (run.id, asked) not in self.resumed and asked:
-                run_engine.submit(run.id, run.attempts)
+                submit_to_engine(run.id, run.attempts)
                 self.resumed.add((run.id, asked))
                 self.stopped.discard(run.id)
-        run_engine.sync_cluster(self.cluster_id)
+        jobs_runner.sync_cluster(self.cluster_id)
 
 
 def start_stream(place, on=None) -> str:  # type: ignore[no-untyped-def]
     """A streaming run RUNNING on the emulator of ``place.cluster`` (or of ``on``: a 3.x cluster, which has no
     connector catalog yet to validate a job against, so the job is made on the 2.3 one and run there)."""
     job_id = jobs.do_create_job(
-        metadata=place.meta,
+        metadata=_as_tests(place),
         tenant_id=place.tenant_id,
         workspace_id=place.workspace_id,
         name=f"stream-{time.monotonic_ns()}",
@@ -69,48 +92,57 @@ def start_stream(place, on=None) -> str:  # type: ignore[no-untyped-def]
     )
     job = Job.unscoped.get(id=job_id)
     if on is None:
-        run_id = run_actions.do_start_run(metadata=place.meta, job=job)
+        run_id = run_actions.do_start_run(metadata=_as_tests(place), job=job)
     else:
         version = JobVersion.unscoped.get(job_id=job_id, version=job.current_version)
-        manifest = run_actions.build_manifest(job, version, on, place.meta, "on the 3.x cluster")
-        run_id = run_actions._request(metadata=place.meta, job=job, manifest=manifest, reason="manual")
-    run_engine.submit(run_id, 0)
-    deadline = time.monotonic() + 30
-    while Run.unscoped.get(id=run_id).state != "RUNNING":
-        assert time.monotonic() < deadline, Run.unscoped.get(id=run_id).state
-        run_engine.sync_cluster((on or place.cluster).id)
-        time.sleep(0.1)
+        manifest = run_actions.build_manifest(job, version, on, _as_tests(place), "on the 3.x cluster")
+        run_id = run_actions._request(metadata=_as_tests(place), job=job, manifest=manifest, reason="manual")
+    submit_to_engine(run_id, 0)
+
+    def running() -> bool:
+        if Run.unscoped.get(id=run_id).state == "RUNNING":
+            return True
+        jobs_runner.sync_cluster((on or place.cluster).id)
+        return False
+
+    wait_until(running, interval=0.1, message=lambda: f"the run RUNNING, it is {Run.unscoped.get(id=run_id).state}")
     return run_id
 
 
 def drive(op_id: str, agents: list[SimAgent], outcome=succeed, runs: RunWorker | None = None, seconds: float = 60):  # type: ignore[no-untyped-def]
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        engine.advance(op_id)
+    def finished() -> Operation | None:
+        """One round of the world (the runner, the agents, the run worker); the operation once it ended."""
+        runner.advance(op_id)
         for agent in agents:
             agent.serve(outcome)
         if runs is not None:
             runs.pump()
         op = Operation.unscoped.get(id=op_id)
-        if op.state in {str(s) for s in TERMINAL}:
-            return op
-        time.sleep(0.02)
-    raise AssertionError(f"operation stayed {Operation.unscoped.get(id=op_id).state}: {steps(op_id)}")
+        return op if op.state in {str(s) for s in TERMINAL} else None
+
+    return wait_until(
+        finished,
+        timeout=seconds,
+        interval=0.02,
+        message=lambda: f"the operation to end, it is {Operation.unscoped.get(id=op_id).state}: {steps(op_id)}",
+    )
 
 
 def steps(op_id: str) -> dict[str, str]:
     return {s.key: s.state for s in OperationStep.unscoped.filter(operation_id=op_id)}
 
 
-def request(place, type_name: str, **params) -> str:  # type: ignore[no-untyped-def]
-    return actions.do_request_operation(metadata=place.meta, cluster=place.cluster, type=type_name, params=params)
+def request(place, type_name: str, meta=None, **params) -> str:  # type: ignore[no-untyped-def]
+    return actions.do_request_operation(
+        metadata=meta or place.meta, cluster=place.cluster, type=type_name, params=params
+    )
 
 
 def test_rolling_restart_pauses_streaming_runs_restarts_the_node_waits_for_it_and_resumes(place):
     node = register_agent(place.meta, place.cluster, "node-1", MEMBER)
     stream = start_stream(place)
     engine_job = Run.unscoped.get(id=stream).engine_job_id
-    op_id = request(place, "rolling_restart", batch_size=1)
+    op_id = request(place, "rolling_restart", meta=person(place, "ops"), batch_size=1)
     op = drive(op_id, [node], runs=RunWorker(place.cluster.id))
     assert op.state == "SUCCEEDED", (op.error_code, op.error, steps(op_id))
     assert list(steps(op_id)) == [
@@ -139,15 +171,16 @@ def test_rolling_restart_pauses_streaming_runs_restarts_the_node_waits_for_it_an
     restart = OperationStep.unscoped.get(operation_id=op_id, key="b1.restart")
     assert restart.targets[0]["agent_id"] == node.id and restart.targets[0]["address"] == MEMBER
     assert restart.result["targets"][node.id]["state"] == "SUCCEEDED"
-    # every action names who asked for the operation, and carries the operation and the step it belongs to
+    # every action is asked by the runner on behalf of who asked for the operation (the system, naming that person
+    # in its reason), and carries the operation and the step it belongs to
     requested = Event.objects.filter(event_type="agents.action_requested").values_list("actor_kind", "actor_id")
-    assert set(requested) == {("user", "ops")}
+    assert set(requested) == {("system", "operations.step:user:ops")}
     assert set(Action.unscoped.values_list("operation_id", "step_key")) == {
         (op_id, "b1.restart"),
         (op_id, "b1.health"),
     }
-    run_actions.do_stop_run(metadata=place.meta, run=run)  # leave the emulator quiet
-    run_engine.stop(stream)
+    run_actions.do_stop_run(metadata=_as_tests(place), run=run)  # leave the emulator quiet
+    stop_on_engine(stream)
 
 
 def test_a_failed_restart_rolls_back_by_resuming_the_paused_runs(place):
@@ -172,8 +205,8 @@ def test_a_failed_restart_rolls_back_by_resuming_the_paused_runs(place):
     compensation = OperationStep.unscoped.get(operation_id=op_id, key="pause-streaming-runs").compensation_result
     assert compensation == {"resumed": [stream], "not_running": {}}
     assert Run.unscoped.get(id=stream).state in ("RUNNING", "SUBMITTING")  # never left paused
-    run_actions.do_stop_run(metadata=place.meta, run=Run.unscoped.get(id=stream))
-    run_engine.stop(stream)
+    run_actions.do_stop_run(metadata=_as_tests(place), run=Run.unscoped.get(id=stream))
+    stop_on_engine(stream)
 
 
 def test_collect_diagnostics_gathers_a_bundle_from_every_node_and_names_the_missing(place):
@@ -223,7 +256,7 @@ def test_cancel_is_forwarded_to_the_running_agent_action(place):
     op_id = request(place, "run_action", action="diagnostics.collect", params={})
     keep_running = lambda action: (None, {}, "")  # noqa: E731
     for _ in range(3):
-        engine.advance(op_id)
+        runner.advance(op_id)
         node.serve(keep_running)
     assert Action.unscoped.get().state == "RUNNING"
     actions.do_cancel_operation(metadata=place.meta, operation=Operation.unscoped.get(id=op_id), reason="enough")
@@ -238,7 +271,7 @@ def test_cancel_is_forwarded_to_the_running_agent_action(place):
 def test_an_action_that_expires_unclaimed_is_retried_under_a_new_key(place, settings):
     node = register_agent(place.meta, place.cluster, "node-1", "10.0.0.1:5801")
     op_id = request(place, "run_action", action="service.status", params={})
-    engine.advance(op_id)  # the action is asked for; the agent is offline
+    runner.advance(op_id)  # the action is asked for; the agent is offline
     first = Action.unscoped.get()
     from datetime import timedelta
 
@@ -407,8 +440,8 @@ def test_on_3x_a_rolling_restart_pauses_only_the_runs_on_each_batch_and_resumes_
     assert OperationStep.unscoped.get(operation_id=op_id, key="b1.resume").result["resumed"] == [stream]
     run = Run.unscoped.get(id=stream)
     assert run.state in ("RUNNING", "SUBMITTING") and run.acknowledged
-    run_actions.do_stop_run(metadata=place3.meta, run=run)
-    run_engine.stop(stream)
+    run_actions.do_stop_run(metadata=_as_tests(place3), run=run)
+    stop_on_engine(stream)
 
 
 def test_on_3x_a_node_without_tasks_pauses_nothing(place3, tmp_path):
@@ -440,5 +473,5 @@ def test_on_3x_a_node_without_tasks_pauses_nothing(place3, tmp_path):
     assert Run.unscoped.get(id=stream).state == "RUNNING"
     assert pause_on(MEMBER) == {"paused": [stream]}
     assert Run.unscoped.get(id=stream).state in ("RUNNING", "SUBMITTING")
-    run_actions.do_stop_run(metadata=place3.meta, run=Run.unscoped.get(id=stream))
-    run_engine.stop(stream)
+    run_actions.do_stop_run(metadata=_as_tests(place3), run=Run.unscoped.get(id=stream))
+    stop_on_engine(stream)

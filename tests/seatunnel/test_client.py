@@ -23,6 +23,7 @@ from controlplane.seatunnel.client import (
 from controlplane.seatunnel.emulator import faults
 from controlplane.seatunnel.emulator.process import emulator_process
 from controlplane.seatunnel.states import JobState
+from tests.waiting import wait_until
 
 
 def fake_source(mode: str = "BATCH", rows: int = 100, **env: object) -> dict:
@@ -54,13 +55,15 @@ def jdbc_to_console(driver: str = "com.mysql.cj.jdbc.Driver") -> dict:
 
 
 def wait_for(client: ZetaClient, job_id: int, *states: JobState, timeout: float = 8.0) -> JobInfo:
-    deadline = time.monotonic() + timeout
-    while True:
-        info = client.job_info(job_id)
-        if info.state in states:
-            return info
-        assert time.monotonic() < deadline, f"job stuck in {info.state}"
-        time.sleep(0.1)
+    last: dict[str, JobInfo] = {}
+
+    def arrived() -> JobInfo | None:
+        last["info"] = client.job_info(job_id)
+        return last["info"] if last["info"].state in states else None
+
+    return wait_until(
+        arrived, timeout=timeout, interval=0.1, message=lambda: f"job in {states}, stuck in {last['info'].state}"
+    )
 
 
 def dead_port() -> int:
@@ -106,8 +109,13 @@ def test_batch_job_finishes_with_metrics(client):
 def test_streaming_runs_until_stopped(client):
     job_id = client.submit_job(fake_source("STREAMING")).job_id
     first = wait_for(client, job_id, JobState.RUNNING)
-    time.sleep(0.4)
-    later = client.job_info(job_id)
+    later = wait_until(
+        lambda: (
+            (info := client.job_info(job_id)).metrics.source_received_count > first.metrics.source_received_count
+            and info
+        ),
+        message="the source to read more rows",
+    )
     assert later.state is JobState.RUNNING
     assert later.metrics.source_received_count > first.metrics.source_received_count
     assert later.env_options["job.mode"] == "STREAMING" and later.is_start_with_savepoint is False
@@ -121,7 +129,8 @@ def test_streaming_runs_until_stopped(client):
 def test_savepoint_stop_then_resume_with_the_same_id(client):
     job_id = client.submit_job(fake_source("STREAMING")).job_id
     wait_for(client, job_id, JobState.RUNNING)
-    time.sleep(0.3)
+    # the savepoint should hold some progress (checked after the resume)
+    wait_until(lambda: client.job_info(job_id).metrics.source_received_count > 0, message="rows read")
     result = client.stop_job(job_id, savepoint=True)
     assert result.savepoint and result.job_id == job_id
     assert client.job_info(job_id).state is JobState.DOING_SAVEPOINT

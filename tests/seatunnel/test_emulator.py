@@ -6,12 +6,12 @@ import json
 import re
 import subprocess
 import sys
-import time
 
 import httpx
 import pytest
 
 from controlplane.seatunnel.emulator.process import emulator_process
+from tests.waiting import wait_until
 
 BATCH = {
     "env": {"job.mode": "BATCH", "parallelism": 2},
@@ -36,13 +36,18 @@ def emu():
 
 
 def wait_state(url: str, job_id: int, states: set[str], timeout: float = 8.0) -> dict:
-    deadline = time.monotonic() + timeout
-    while True:
-        info = httpx.get(f"{url}/job-info/{job_id}").json()
-        if info.get("jobStatus") in states:
-            return info
-        assert time.monotonic() < deadline, f"job stuck in {info.get('jobStatus')}"
-        time.sleep(0.1)
+    last: dict = {}
+
+    def arrived() -> dict | None:
+        last["info"] = httpx.get(f"{url}/job-info/{job_id}").json()
+        return last["info"] if last["info"].get("jobStatus") in states else None
+
+    return wait_until(
+        arrived,
+        timeout=timeout,
+        interval=0.1,
+        message=lambda: f"job in {states}, in {last['info'].get('jobStatus')}",
+    )
 
 
 def submit(url: str, config: dict, **params: str) -> int:

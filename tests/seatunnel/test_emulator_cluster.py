@@ -7,7 +7,6 @@ import signal
 import sqlite3
 import subprocess
 import sys
-import time
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack
 from pathlib import Path
@@ -19,6 +18,7 @@ import pytest
 from controlplane.seatunnel.client import ZetaClient
 from controlplane.seatunnel.emulator.process import EmulatorMember, emulator_process
 from controlplane.seatunnel.states import JobState
+from tests.waiting import wait_until
 
 # A short clock: restores wait job.retry.interval.seconds times 0.3, checkpoints come every 1000 ms times 0.3.
 ARGS = ("--version", "3.0.0", "--time-scale", "0.3")
@@ -34,13 +34,7 @@ def streaming(**env: Any) -> dict:
 
 def until(what: Callable[[], Any], timeout: float = 15.0) -> Any:
     """Poll until `what()` is truthy and return it (the bound only stops a hang; nothing is timed)."""
-    deadline = time.monotonic() + timeout
-    while True:
-        value = what()
-        if value:
-            return value
-        assert time.monotonic() < deadline, "condition never held"
-        time.sleep(0.1)
+    return wait_until(what, timeout=timeout, interval=0.1)
 
 
 def submit(url: str, config: dict, **params: str) -> int:
@@ -248,18 +242,22 @@ def test_a_member_restarted_before_anyone_noticed_still_loses_its_tasks(cluster)
 def pause(member: EmulatorMember, db: Path) -> None:
     """SIGSTOP the member, at a moment it holds no write lock on the shared file (else the cluster would wait)."""
     assert member.process is not None
-    while True:
-        member.process.send_signal(signal.SIGSTOP)
+    process = member.process
+
+    def stopped_between_transactions() -> bool:
+        process.send_signal(signal.SIGSTOP)
         conn = sqlite3.connect(db, timeout=0.0, isolation_level=None)
         try:
             conn.execute("BEGIN IMMEDIATE")
             conn.execute("ROLLBACK")
-            return
+            return True
         except sqlite3.OperationalError:  # caught mid-transaction: let it finish and try again
-            member.process.send_signal(signal.SIGCONT)
-            time.sleep(0.05)
+            process.send_signal(signal.SIGCONT)
+            return False
         finally:
             conn.close()
+
+    wait_until(stopped_between_transactions, interval=0.05, message="the member stopped holding no write lock")
 
 
 def test_a_member_paused_past_the_window_rejoins_as_the_youngest(cluster, tmp_path):

@@ -73,6 +73,7 @@ def test_rotation_rewraps_everything_and_retires_the_old_key(acme, globex):
 
     rewrapped = Event.objects.filter(event_type="secrets.secret_rewrapped").order_by("position")
     assert Event.objects.count() == events_before + 4
+    assert {e.event_type for e in Event.objects.order_by("-position")[:4]} == {"secrets.secret_rewrapped"}
     payloads = [(e.stream_id, e.tenant_id) for e in rewrapped]
     assert sorted(payloads) == sorted(
         [(f"secret-{a}", acme.tenant_id)] * 2 + [(f"secret-{b}", acme.tenant_id), (f"secret-{c}", globex.tenant_id)]

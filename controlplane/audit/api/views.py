@@ -11,35 +11,19 @@ from django.http import StreamingHttpResponse
 from django.utils.dateparse import parse_datetime
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
-from rest_framework import mixins, serializers
+from rest_framework import mixins
 from rest_framework.decorators import action
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.request import Request
 
 from controlplane.api.base import AuditedViewSet, TenantViewSet
 from controlplane.api.pagination import Cursor
+from controlplane.audit.api.serializers import FIELDS, AuditRecordSerializer
 from controlplane.audit.models import AuditRecord
 from controlplane.audit.recorder import record_request
 from controlplane.errors import DomainError
 from controlplane.iam import access
 
-FIELDS = [
-    "id",
-    "occurred_at",
-    "tenant_id",
-    "workspace_id",
-    "actor_kind",
-    "actor_id",
-    "client_address",
-    "user_agent",
-    "request_id",
-    "resource_type",
-    "resource_id",
-    "action",
-    "result",
-    "error_code",
-    "details",
-]
 FILTERS = {
     "actor": "actor_id",
     "actor_kind": "actor_kind",
@@ -49,17 +33,6 @@ FILTERS = {
     "result": "result",
     "request_id": "request_id",
 }
-
-
-class AuditRecordSerializer(serializers.ModelSerializer):
-    details = serializers.SerializerMethodField()
-
-    class Meta:
-        model = AuditRecord
-        fields = FIELDS
-
-    def get_details(self, row: AuditRecord) -> dict:
-        return json.loads(row.details or "{}")
 
 
 def filtered(rows, params):  # type: ignore[no-untyped-def]

@@ -5,57 +5,23 @@
 from __future__ import annotations
 
 from drf_spectacular.utils import extend_schema
-from rest_framework import serializers
 from rest_framework.request import Request
 from rest_framework.response import Response
 
 from controlplane.api.base import TenantViewSet
-from controlplane.api.inputs import Input
 from controlplane.clusters.models import Cluster
 from controlplane.errors import DomainError
+from controlplane.jobs.api.serializers import (
+    RenderedSerializer,
+    RenderSerializer,
+    TemplateListSerializer,
+    TemplateSerializer,
+)
 from controlplane.seatunnel.catalog import parse_version
 from controlplane.seatunnel.config.errors import JobTemplateUnknown
 from controlplane.seatunnel.config.templates import TEMPLATES, Template, render_template, template_get
 
 DEFAULT_ENGINE_VERSION = "2.3.12"
-
-
-class RenderSerializer(Input):
-    params = serializers.DictField(required=False, default=dict)
-    # Whose engine version decides the table-wiring keys (plugin_output/plugin_input from 2.3.9 on):
-    cluster_id = serializers.CharField(max_length=64, required=False)
-    engine_version = serializers.CharField(max_length=32, required=False)
-
-
-class ParamSerializer(serializers.Serializer):
-    name = serializers.CharField()
-    type = serializers.ChoiceField(choices=["string", "int", "bool", "string_list", "secret", "enum"])
-    required = serializers.BooleanField()
-    default = serializers.JSONField(allow_null=True)
-    description = serializers.CharField()
-    choices = serializers.ListField(child=serializers.CharField())
-    minimum = serializers.IntegerField(allow_null=True)
-    pattern = serializers.CharField(allow_null=True)
-
-
-class TemplateSerializer(serializers.Serializer):
-    name = serializers.CharField()
-    title = serializers.CharField()
-    description = serializers.CharField()
-    params = ParamSerializer(many=True)
-
-
-class RenderedSerializer(serializers.Serializer):
-    template = serializers.CharField()
-    engine_version = serializers.CharField()
-    format = serializers.CharField()
-    config = serializers.CharField()
-
-
-class TemplateListSerializer(serializers.Serializer):
-    next = serializers.CharField(allow_null=True, help_text="always null: every template is in one answer")
-    previous = serializers.CharField(allow_null=True)
-    results = TemplateSerializer(many=True)
 
 
 def template_payload(template: Template) -> dict:

@@ -3,164 +3,33 @@
 from __future__ import annotations
 
 from drf_spectacular.utils import PolymorphicProxySerializer, extend_schema
-from rest_framework import mixins, serializers, status
+from rest_framework import mixins, status
 from rest_framework.decorators import action
 from rest_framework.request import Request
 from rest_framework.response import Response
 
 from controlplane.api.base import TenantViewSet, with_etag
 from controlplane.api.idempotency import idempotent
-from controlplane.api.inputs import Input
 from controlplane.api.pagination import Cursor
 from controlplane.errors import DomainError
-from controlplane.jobs import actions
-from controlplane.jobs.domain.schedule import next_fire_times
-from controlplane.jobs.models import Job, JobSchedule, JobVersion
+from controlplane.jobs import actions, selectors
+from controlplane.jobs.api.serializers import (
+    MAX_VERSION,
+    DiffQuerySerializer,
+    DiffSerializer,
+    JobCreateSerializer,
+    JobScheduleSerializer,
+    JobSerializer,
+    JobUpdateSerializer,
+    JobVersionListSerializer,
+    JobVersionSerializer,
+    RevisionSerializer,
+    RollbackSerializer,
+    ScheduleSerializer,
+    VersionsQuerySerializer,
+)
+from controlplane.jobs.models import Job
 from controlplane.seatunnel.config.diff import diff_configs
-
-FORMATS = ["auto", "hocon", "json", "yaml", "sql"]
-
-
-class JobSerializer(serializers.ModelSerializer):
-    class Meta:
-        model = Job
-        fields = [
-            "id",
-            "name",
-            "description",
-            "labels",
-            "cluster_id",
-            "cluster_selector",
-            "mode",
-            "current_version",
-            "version",
-            "created_at",
-            "updated_at",
-        ]
-
-
-class JobVersionSerializer(serializers.ModelSerializer):
-    class Meta:
-        model = JobVersion
-        fields = [
-            "version",
-            "format",
-            "text",
-            "normalised",
-            "mode",
-            "variables",
-            "message",
-            "author",
-            "rolled_back_from",
-            "created_at",
-        ]
-
-
-class VariableSerializer(Input):
-    """One job variable; the domain checks the name and the value (JOB_VARIABLE_INVALID)."""
-
-    name = serializers.CharField(max_length=64)
-    default = serializers.JSONField(required=False, allow_null=True)
-
-
-class JobCreateSerializer(Input):
-    name = serializers.CharField(max_length=100)
-    cluster_id = serializers.CharField(max_length=64, required=False, allow_blank=True, default="")
-    cluster_selector = serializers.DictField(child=serializers.CharField(max_length=200), required=False, default=dict)
-    config = serializers.CharField(max_length=512 * 1024, trim_whitespace=False)
-    format = serializers.ChoiceField(choices=FORMATS, default="auto")
-    description = serializers.CharField(max_length=1000, required=False, allow_blank=True, default="")
-    labels = serializers.DictField(
-        child=serializers.CharField(max_length=200, allow_blank=True), required=False, default=dict
-    )
-    message = serializers.CharField(max_length=500, required=False, allow_blank=True, default="")
-    variables = VariableSerializer(many=True, required=False, default=list)
-
-
-class JobUpdateSerializer(Input):
-    name = serializers.CharField(max_length=100, required=False)
-    description = serializers.CharField(max_length=1000, required=False, allow_blank=True)
-    labels = serializers.DictField(child=serializers.CharField(max_length=200, allow_blank=True), required=False)
-    cluster_id = serializers.CharField(max_length=64, required=False, allow_blank=True)
-    cluster_selector = serializers.DictField(child=serializers.CharField(max_length=200), required=False)
-
-
-class RevisionSerializer(Input):
-    config = serializers.CharField(max_length=512 * 1024, trim_whitespace=False)
-    format = serializers.ChoiceField(choices=FORMATS, default="auto")
-    message = serializers.CharField(max_length=500, required=False, allow_blank=True, default="")
-    variables = VariableSerializer(many=True, required=False)  # absent: the current version's
-
-
-class RollbackSerializer(Input):
-    to_version = serializers.IntegerField(min_value=1)
-    message = serializers.CharField(max_length=500, required=False, allow_blank=True, default="")
-
-
-class ScheduleSerializer(Input):
-    cron = serializers.CharField(max_length=120)
-    timezone = serializers.CharField(max_length=64, default="UTC")
-    enabled = serializers.BooleanField(default=True)
-    allow_overlap = serializers.BooleanField(default=False)
-
-
-class JobScheduleSerializer(serializers.ModelSerializer):
-    upcoming = serializers.SerializerMethodField()
-
-    class Meta:
-        model = JobSchedule
-        fields = [
-            "cron",
-            "timezone",
-            "enabled",
-            "allow_overlap",
-            "next_fire_at",
-            "upcoming",
-            "last_fire_at",
-            "last_run_id",
-            "last_skipped",
-            "missed",
-        ]
-
-    def get_upcoming(self, row: JobSchedule) -> list[str]:
-        """The next five fire times (UTC), to check an expression before trusting it."""
-        if row.next_fire_at is None:
-            return []
-        first = row.next_fire_at
-        return [first.isoformat()] + [t.isoformat() for t in next_fire_times(row.cron, row.timezone, first, 4)]
-
-
-MAX_VERSION = 2**31 - 1  # a version number the database can hold; anything larger names no version
-
-
-class VersionsQuerySerializer(serializers.Serializer):
-    at = serializers.DateTimeField(required=False, help_text="answer the version that was current at this time")
-
-
-class JobVersionListSerializer(serializers.Serializer):
-    results = JobVersionSerializer(many=True)
-
-
-def _version_field(help_text: str) -> serializers.IntegerField:
-    return serializers.IntegerField(min_value=1, max_value=MAX_VERSION, required=False, help_text=help_text)
-
-
-# "from" is a Python keyword, so these two are built with type() rather than a class statement.
-DiffQuerySerializer = type(
-    "DiffQuerySerializer",
-    (serializers.Serializer,),
-    {"from": _version_field("default: the version before `to`"), "to": _version_field("default: the current one")},
-)
-DiffSerializer = type(
-    "DiffSerializer",
-    (serializers.Serializer,),
-    {
-        "from": serializers.IntegerField(),
-        "to": serializers.IntegerField(),
-        "text": serializers.CharField(help_text="unified diff of the config texts"),
-        "structure": serializers.DictField(help_text="structural diff of the normalised configs"),
-    },
-)
 
 
 class JobViewSet(mixins.ListModelMixin, TenantViewSet):
@@ -185,7 +54,7 @@ class JobViewSet(mixins.ListModelMixin, TenantViewSet):
     }
 
     def scoped_queryset(self):  # type: ignore[no-untyped-def]
-        return Job.objects.filter(deleted=False)  # the bound tenant and workspace only
+        return selectors.job_list()  # the bound tenant and workspace only
 
     def _respond(self, job: Job, code: int = status.HTTP_200_OK) -> Response:
         job.refresh_from_db()
@@ -203,7 +72,7 @@ class JobViewSet(mixins.ListModelMixin, TenantViewSet):
             metadata=self.metadata(), tenant_id=self.tenant.id, workspace_id=self.workspace.id, **data.validated_data
         )
         self.audit_id = job_id
-        return self._respond(Job.objects.get(id=job_id), status.HTTP_201_CREATED)
+        return self._respond(selectors.job_get(job_id), status.HTTP_201_CREATED)
 
     @extend_schema(request=JobUpdateSerializer, responses=JobSerializer)
     def partial_update(self, request: Request, tenant: str, workspace: str, pk: str) -> Response:
@@ -238,14 +107,12 @@ class JobViewSet(mixins.ListModelMixin, TenantViewSet):
         job = self.get_object()
         query = VersionsQuerySerializer(data=request.query_params.dict())  # a dict: "" is a value, not absent
         query.is_valid(raise_exception=True)
-        rows = JobVersion.objects.filter(job_id=job.id).order_by("-version")
         if "at" in query.validated_data:
-            moment = query.validated_data["at"]
-            current = rows.filter(created_at__lte=moment).first()
+            current = selectors.version_at(job, query.validated_data["at"])
             if current is None:
                 raise DomainError("the job had no version yet at that time", code="JOB_VERSION_NOT_FOUND", field="at")
             return Response(JobVersionSerializer(current).data)
-        return Response({"results": JobVersionSerializer(rows, many=True).data})
+        return Response({"results": JobVersionSerializer(selectors.version_list(job), many=True).data})
 
     @extend_schema(request=RevisionSerializer, responses=JobSerializer)
     @action(detail=True, methods=["post"])
@@ -270,7 +137,7 @@ class JobViewSet(mixins.ListModelMixin, TenantViewSet):
         job = self.get_object()
         if number > MAX_VERSION:
             raise DomainError(f"job has no version {number}", code="JOB_VERSION_NOT_FOUND")
-        row = JobVersion.objects.filter(job_id=job.id, version=number).first()
+        row = selectors.version_get(job, number)
         if row is None:
             raise DomainError(f"job has no version {number}", code="JOB_VERSION_NOT_FOUND")
         return Response(JobVersionSerializer(row).data)
@@ -284,7 +151,7 @@ class JobViewSet(mixins.ListModelMixin, TenantViewSet):
         query.is_valid(raise_exception=True)
         new = query.validated_data.get("to", job.current_version)
         old = query.validated_data.get("from", new - 1)
-        rows = {v.version: v for v in JobVersion.objects.filter(job_id=job.id, version__in=[old, new])}
+        rows = selectors.versions_by_number(job, [old, new])
         for number in (old, new):
             if number not in rows:
                 raise DomainError(f"job has no version {number}", code="JOB_VERSION_NOT_FOUND")
@@ -302,7 +169,7 @@ class JobViewSet(mixins.ListModelMixin, TenantViewSet):
         return self._respond(job)
 
     def _schedule(self, job: Job, code: int = status.HTTP_200_OK) -> Response:
-        row = JobSchedule.objects.filter(job_id=job.id).first()
+        row = selectors.schedule_get(job)
         if row is None:
             raise DomainError("the job has no schedule", code="JOB_SCHEDULE_NOT_FOUND")
         job.refresh_from_db()

@@ -5,6 +5,7 @@ from __future__ import annotations
 from rest_framework import serializers
 
 from controlplane.api.inputs import Input
+from controlplane.operations import selectors
 from controlplane.operations.models import Operation, OperationStep
 
 
@@ -68,8 +69,7 @@ class OperationDetailSerializer(OperationSerializer):
         fields = [*OperationSerializer.Meta.fields, "notes", "result", "steps"]
 
     def get_steps(self, operation: Operation) -> list[dict]:
-        rows = OperationStep.unscoped.filter(operation_id=operation.id).order_by("index")
-        return StepSerializer(rows, many=True).data
+        return StepSerializer(selectors.operation_steps(operation), many=True).data
 
 
 class RequestSerializer(Input):

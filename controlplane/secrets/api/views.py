@@ -3,47 +3,23 @@
 from __future__ import annotations
 
 from drf_spectacular.utils import extend_schema
-from rest_framework import mixins, serializers, status
+from rest_framework import mixins, status
 from rest_framework.decorators import action
 from rest_framework.request import Request
 from rest_framework.response import Response
 
 from controlplane.api.base import TenantViewSet, with_etag
 from controlplane.api.idempotency import idempotent
-from controlplane.api.inputs import Input
 from controlplane.api.pagination import Cursor
 from controlplane.secrets import actions
+from controlplane.secrets.api.serializers import (
+    RevealedSerializer,
+    RevealSerializer,
+    SecretCreateSerializer,
+    SecretSerializer,
+    SecretValueSerializer,
+)
 from controlplane.secrets.models import Secret
-
-MAX_VALUE = 64 * 1024
-
-
-class SecretSerializer(serializers.ModelSerializer):
-    version = serializers.IntegerField(source="current_version")
-
-    class Meta:
-        model = Secret
-        fields = ["id", "name", "description", "version", "created_at", "updated_at"]
-
-
-class SecretCreateSerializer(Input):
-    name = serializers.CharField(max_length=100)
-    value = serializers.CharField(max_length=MAX_VALUE, trim_whitespace=False)
-    description = serializers.CharField(max_length=500, required=False, allow_blank=True, default="")
-
-
-class SecretValueSerializer(Input):
-    value = serializers.CharField(max_length=MAX_VALUE, trim_whitespace=False)
-
-
-class RevealSerializer(Input):
-    version = serializers.IntegerField(min_value=1, required=False, allow_null=True, default=None)
-
-
-class RevealedSerializer(serializers.Serializer):
-    id = serializers.CharField()
-    name = serializers.CharField()
-    value = serializers.CharField()
 
 
 class SecretViewSet(mixins.ListModelMixin, TenantViewSet):

@@ -136,9 +136,8 @@ def seed_demo_cluster(zeta_url: str) -> list[str]:
     once now, and a streaming job that runs until it is paused or stopped. Creates only what is missing."""
     from controlplane.clusters.actions import do_register_cluster, do_update_cluster
     from controlplane.clusters.models import Cluster
-    from controlplane.jobs import run_actions
+    from controlplane.jobs import run_actions, selectors
     from controlplane.jobs.actions import do_create_job, do_set_schedule
-    from controlplane.jobs.models import Job, Run
 
     workspace = Workspace.objects.get(tenant__slug=TENANT_SLUG, slug=WORKSPACE_SLUG)
     tenant_id, workspace_id = workspace.tenant_id, workspace.id
@@ -163,7 +162,7 @@ def seed_demo_cluster(zeta_url: str) -> list[str]:
         notes.append(f"cluster {DEMO_CLUSTER!r} moved to {zeta_url}")
     config = (Path(settings.BASE_DIR) / "controlplane" / "console" / "demo" / "fakesource_to_console.conf").read_text()
     for name, text in ((DEMO_BATCH_JOB, config), (DEMO_STREAM_JOB, DEMO_STREAM_CONFIG)):
-        if Job.unscoped.filter(workspace_id=workspace_id, name=name, deleted=False).exists():
+        if selectors.live_job_named_for_system(workspace_id, name) is not None:
             continue
         job_id = do_create_job(
             metadata=meta,
@@ -174,10 +173,11 @@ def seed_demo_cluster(zeta_url: str) -> list[str]:
             config=text,
             message="demo",
         )
-        job = Job.unscoped.get(id=job_id)
+        job = selectors.job_for_system(job_id)
+        assert job is not None  # projected in the writer's transaction
         if name == DEMO_BATCH_JOB:
             do_set_schedule(metadata=meta, job=job, cron="*/10 * * * *", timezone="Asia/Shanghai")
-        if not Run.unscoped.filter(job_id=job_id).exists():
+        if not selectors.job_has_runs_for_system(job_id):
             run_actions.do_start_run(metadata=meta, job=job, note="demo")
         notes.append(f"job {name!r} created and started")
     return notes or ["demo cluster and jobs exist"]

@@ -192,9 +192,9 @@ def audit_refusal(scope: dict[str, Any], principal: Principal, refusal: Refused,
 
 def run_topic(principal: Principal, run_id: str) -> Topic:
     """A run, guarded like ``GET …/runs/<id>/`` (job.read)."""
-    from controlplane.jobs.models import Run
+    from controlplane.jobs.selectors import run_for_system
 
-    run = Run.unscoped.filter(id=run_id).first()
+    run = run_for_system(run_id)
     if run is None:
         raise Refused(NOT_FOUND, "not found")
     tenant = _visible_tenant(principal, Tenant.objects.filter(id=run.tenant_id).first(), run.workspace_id)

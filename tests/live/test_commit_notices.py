@@ -3,21 +3,19 @@ earlier announcement (a database restored, or emptied between tests): "only when
 
 from __future__ import annotations
 
-import time
-
 import redis
 
-from controlplane.live.wakeup import Announcer, channel_name
+from controlplane.live.commit_notices import Announcer, channel_name
 from tests.live.servers import RedisServer
+from tests.waiting import wait_until
 
 
-def _next_notice(pubsub: redis.client.PubSub, deadline: float = 20.0) -> str | None:
-    end = time.monotonic() + deadline
-    while time.monotonic() < end:
-        message = pubsub.get_message(ignore_subscribe_messages=True, timeout=0.5)
-        if message and message["type"] == "message":
-            return message["data"].decode()
-    return None
+def _next_notice(pubsub: redis.client.PubSub, deadline: float = 20.0) -> str:
+    def notice() -> str | None:
+        message = pubsub.get_message(ignore_subscribe_messages=True, timeout=0.5)  # blocks up to 0.5 s
+        return message["data"].decode() if message and message["type"] == "message" else None
+
+    return wait_until(notice, timeout=deadline, interval=0, message="a commit notice")
 
 
 def test_every_commit_is_announced_even_below_an_earlier_position(tmp_path):

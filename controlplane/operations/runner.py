@@ -1,11 +1,11 @@
-"""The engine: advance one operation by one step under its lease (the body of ``operations.advance_operation``).
+"""The runner: advance one operation by one step under its lease (the body of ``operations.advance_operation``).
 
 Each call takes the lease or returns at once (another worker has it: a duplicate delivery changes nothing), asks
 the aggregate what to do next, records a new attempt *before* running its side effect, runs one handler call with
 the lease renewed in the background, records the outcome in a transaction that re-checks the lease, gives the lease
 up and queues the next call after commit (at once, or after a countdown for a step that waits or a retry's
 backoff). A worker killed mid-step leaves its lease to expire; ``recover`` (beat) re-queues the operation, and the
-next worker resumes the same attempt under the same key (docs/OPERATIONS_ENGINE.md).
+next worker resumes the same attempt under the same key (docs/LONG_OPERATIONS.md).
 """
 
 from __future__ import annotations
@@ -21,16 +21,14 @@ from django.db import transaction
 from django.utils import timezone
 
 from controlplane.errors import DomainError
-from controlplane.eventlog.aggregates import execute_retrying
-from controlplane.eventlog.metadata import ACTOR_KINDS, Actor, Metadata
+from controlplane.eventlog.metadata import Metadata
+from controlplane.operations import actions, steps
 from controlplane.operations import lease as leases
-from controlplane.operations import plans, steps
-from controlplane.operations.actions import OPERATION, load_operation, operation_stream
-from controlplane.operations.domain import aggregate
 from controlplane.operations.domain.aggregate import Move, Operation, StaleAttempt, next_move
 from controlplane.operations.domain.plan import StepSpec
 from controlplane.operations.domain.states import OperationTransitionIllegal
 from controlplane.operations.models import OperationLease
+from controlplane.operations.selectors import operation_for_system
 
 log = logging.getLogger(__name__)
 
@@ -38,7 +36,7 @@ MAX_RESUMES = 3  # takeovers of one attempt before it fails with STEP_WORKER_LOS
 MAX_BACKOFF_SECONDS = 300
 HARD_LIMIT_GRACE = 30  # seconds between a step's soft time limit (an exception in the step) and the hard kill
 _BOOKKEEPING = 20  # moves without a handler call (start, record a new attempt, settle) in one task, at most
-# Engine errors that say "try again later" rather than "this cannot work".
+# Errors that say "try again later" rather than "this cannot work".
 TRANSIENT_CODES = frozenset({"ZETA_UNREACHABLE", "EVENTLOG_CONCURRENCY_CONFLICT", "RUN_BUSY", "AGENT_UNREACHABLE"})
 
 
@@ -51,22 +49,19 @@ def backoff(attempt: int) -> float:
 
 
 def _metadata(op: Operation) -> Metadata:
-    return Metadata(
-        tenant_id=op.tenant_id,
-        workspace_id=op.workspace_id,
-        actor=Actor.system("operations"),
-        request_id=op.operation_id[:64],
-        correlation_id=op.operation_id[:64],
+    """The runner acts as the system in the operation's tenant; the operation id correlates what it writes."""
+    system = Metadata.for_system(op.tenant_id, reason="operations.advance", workspace_id=op.workspace_id)
+    return replace(system, request_id=op.operation_id[:64], correlation_id=op.operation_id[:64])
+
+
+def _step_metadata(op: Operation) -> Metadata:
+    """For the side effects a step asks of others (agent actions, run pauses): the system again (nobody's
+    credential is at hand in a worker), naming in its reason who asked for the operation, so an action's
+    record says on whose behalf it was asked."""
+    system = Metadata.for_system(
+        op.tenant_id, reason=f"operations.step:{op.requested_by}"[:150], workspace_id=op.workspace_id
     )
-
-
-def _requester(op: Operation) -> Metadata:
-    """For the side effects a step asks of others (agent actions, run pauses): on behalf of who asked for the
-    operation, so an action's record names that person; the operation's own events name the engine."""
-    kind, _, actor_id = op.requested_by.partition(":")
-    if kind not in ACTOR_KINDS or not actor_id:
-        return _metadata(op)
-    return replace(_metadata(op), actor=Actor(kind=kind, id=actor_id))
+    return replace(system, request_id=op.operation_id[:64], correlation_id=op.operation_id[:64])
 
 
 def limits(op: Operation) -> tuple[int, int]:
@@ -95,22 +90,18 @@ def enqueue(op: Operation, *, countdown: float = 0.0) -> None:
     transaction.on_commit(send, robust=True)
 
 
-# -- recording, fenced by the lease ------------------------------------------------------------------------
-def _record(lease: leases.Lease, op: Operation, decide: Callable[[Operation], list[object]]) -> Operation:
-    with transaction.atomic():
-        leases.fence(lease)
-        state, _ = execute_retrying(OPERATION, operation_stream(lease.operation_id), decide, _metadata(op))
-    return state
-
-
+# -- progress from inside a handler ----------------------------------------------------------------------------
 def _progress_recorder(lease: leases.Lease, op: Operation, key: str, attempt: int) -> Callable[..., None]:
     def record(message: str = "", percent: int | None = None, detail: dict | None = None) -> None:
-        _record(
-            lease,
-            op,
-            lambda s: aggregate.progress_step(
-                s, key=key, attempt=attempt, message=message, percent=percent, detail=detail
-            ),
+        actions.do_record_step_progress(
+            metadata=_metadata(op),
+            lease=lease,
+            operation=op,
+            key=key,
+            attempt=attempt,
+            message=message,
+            percent=percent,
+            detail=detail,
         )
 
     return record
@@ -138,37 +129,46 @@ def _advance(lease: leases.Lease) -> str:
     op: Operation | None = None
     for _ in range(_BOOKKEEPING):
         if op is None:
-            op, _version = load_operation(lease.operation_id)
+            op = operation_for_system(lease.operation_id)
         now = timezone.now()
         move = next_move(op, now)
-        summarize = plans.summarizer(op.type)
         try:
             if move.kind == "done":
                 leases.finish(lease)
                 return str(op.state) if op.exists else "missing"
             if move.kind == "start":
-                op = _record(lease, op, aggregate.start)  # the state after the append: no reload needed
+                # the state after the append: no reload needed
+                op = actions.do_start_operation(metadata=_metadata(op), lease=lease, operation=op)
                 continue
             if move.kind == "settle":
-                op = _record(lease, op, lambda s, f=summarize: aggregate.settle(s, f))
+                op = actions.do_settle_operation(metadata=_metadata(op), lease=lease, operation=op)
                 continue
             if move.kind == "wait":
                 return _later(lease, op, move.not_before or now)
             spec = op.plan[move.index]
             compensating = move.kind == "compensate"
             if move.new:
-                begin = aggregate.start_compensation if compensating else aggregate.start_step
-                op = _record(lease, op, lambda s, b=begin, k=spec.key, a=move.attempt: b(s, key=k, attempt=a))
+                op = actions.do_start_step(
+                    metadata=_metadata(op),
+                    lease=lease,
+                    operation=op,
+                    key=spec.key,
+                    attempt=move.attempt,
+                    compensating=compensating,
+                )
                 takeover = False
                 continue
             if takeover and not compensating:
                 takeover = False
-                op = _record(
-                    lease,
-                    op,
-                    lambda s, k=spec.key, a=move.attempt: aggregate.resume_step(
-                        s, key=k, attempt=a, max_resumes=MAX_RESUMES, now=timezone.now(), retry_in=backoff(a)
-                    ),
+                op = actions.do_resume_step(
+                    metadata=_metadata(op),
+                    lease=lease,
+                    operation=op,
+                    key=spec.key,
+                    attempt=move.attempt,
+                    max_resumes=MAX_RESUMES,
+                    now=timezone.now(),
+                    retry_in=backoff(move.attempt),
                 )
                 continue
             return _run(lease, op, spec, move, compensating)
@@ -179,7 +179,7 @@ def _advance(lease: leases.Lease) -> str:
             continue
         except leases.LeaseLost:
             return "lease_lost"
-    return _later(lease, load_operation(lease.operation_id)[0], timezone.now())
+    return _later(lease, operation_for_system(lease.operation_id), timezone.now())
 
 
 def _later(lease: leases.Lease, op: Operation, when: datetime) -> str:
@@ -197,11 +197,10 @@ def _run(lease: leases.Lease, op: Operation, spec: StepSpec, move: Move, compens
         status=status,
         attempt=attempt,
         compensating=compensating,
-        metadata=_requester(op),
+        metadata=_step_metadata(op),
         now=timezone.now(),
         record_progress=_progress_recorder(lease, op, spec.key, attempt),
     )
-    summarize = plans.summarizer(op.type)
     error: steps.StepError | None = None
     try:
         handler = steps.handler_for(spec.compensation if compensating else spec.kind)  # type: ignore[arg-type]
@@ -223,51 +222,35 @@ def _run(lease: leases.Lease, op: Operation, spec: StepSpec, move: Move, compens
     try:
         if error is not None:
             log.info("operation %s step %s attempt %s: %s", op.operation_id, spec.key, attempt, error)
-            if compensating:
-                after = _record(
-                    lease,
-                    op,
-                    lambda s: aggregate.fail_compensation(
-                        s,
-                        key=spec.key,
-                        attempt=attempt,
-                        error_code=error.code,
-                        error=error.message,
-                        transient=error.transient,
-                        now=now,
-                        retry_in=backoff(attempt),
-                        summarize=summarize,
-                    ),
-                )
-            else:
-                after = _record(
-                    lease,
-                    op,
-                    lambda s: aggregate.fail_step(
-                        s,
-                        key=spec.key,
-                        attempt=attempt,
-                        error_code=error.code,
-                        error=error.message,
-                        transient=error.transient,
-                        now=now,
-                        retry_in=backoff(attempt),
-                        result=error.result,
-                        summarize=summarize,
-                    ),
-                )
+            after = actions.do_fail_step(
+                metadata=_metadata(op),
+                lease=lease,
+                operation=op,
+                key=spec.key,
+                attempt=attempt,
+                compensating=compensating,
+                error_code=error.code,
+                error=error.message,
+                transient=error.transient,
+                now=now,
+                retry_in=backoff(attempt),
+                result=error.result,
+            )
         elif isinstance(outcome, steps.Wait):
             return _later(lease, op, now + timedelta(seconds=max(outcome.seconds, 0.0)))
         else:
-            complete = aggregate.complete_compensation if compensating else aggregate.complete_step
-            after = _record(
-                lease,
-                op,
-                lambda s: complete(s, key=spec.key, attempt=attempt, result=outcome.result, summarize=summarize),
+            after = actions.do_complete_step(
+                metadata=_metadata(op),
+                lease=lease,
+                operation=op,
+                key=spec.key,
+                attempt=attempt,
+                compensating=compensating,
+                result=outcome.result,
             )
     except (OperationTransitionIllegal, StaleAttempt) as stale:
         log.info("operation %s: outcome of %s not recorded: %s", op.operation_id, spec.key, stale)
-        after = load_operation(op.operation_id)[0]
+        after = operation_for_system(op.operation_id)
     except leases.LeaseLost:
         return "lease_lost"
     if after.terminal:
@@ -283,7 +266,7 @@ def recover() -> list[str]:
     grace = max(lease_seconds(), float(settings.OPERATION_RECOVER_INTERVAL_SECONDS))
     found = leases.due(grace=grace)
     for operation_id in found:
-        op, _ = load_operation(operation_id)
+        op = operation_for_system(operation_id)
         if op.terminal or not op.exists:
             # finished while nobody held the lease (a cancel before the first step): nothing to queue
             OperationLease.objects.filter(operation_id=operation_id, owner="").update(active=False, wake_at=None)

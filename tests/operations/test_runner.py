@@ -1,7 +1,7 @@
-"""The engine with control-plane steps on the configured database: one handler call per advance, under a lease.
+"""The runner with control-plane steps on the configured database: one handler call per advance, under a lease.
 
-The tasks the engine queues are not sent (a test transaction never commits); ``drive`` plays the worker by calling
-``engine.advance`` the way each queued task would.
+The tasks the runner queues are not sent (a test transaction never commits); ``drive`` plays the worker by calling
+``runner.advance`` the way each queued task would.
 """
 
 from __future__ import annotations
@@ -14,12 +14,12 @@ from celery.exceptions import SoftTimeLimitExceeded
 from django.utils import timezone
 
 from controlplane.eventlog.models import Event
-from controlplane.operations import actions, engine
+from controlplane.operations import actions, runner
 from controlplane.operations import lease as leases
-from controlplane.operations.domain import aggregate
 from controlplane.operations.domain.states import TERMINAL
 from controlplane.operations.models import Operation, OperationLease, OperationStep
 from controlplane.operations.steps import step_kind
+from tests.operations.conftest import person
 from tests.operations.kinds import lines, recorded_steps
 
 pytestmark = pytest.mark.django_db
@@ -33,7 +33,7 @@ def request(place, steps: list[dict]) -> str:  # type: ignore[no-untyped-def]
 
 def drive(operation_id: str, calls: int = 200) -> Operation:
     for _ in range(calls):
-        engine.advance(operation_id)
+        runner.advance(operation_id)
         op = Operation.unscoped.get(id=operation_id)
         if op.state in {str(s) for s in TERMINAL}:
             return op
@@ -70,7 +70,7 @@ def test_a_plan_of_control_plane_steps_succeeds_each_side_effect_once(place, tmp
     assert op.result["steps"]["b"]["result"] == {"key": f"{op_id}:b:do:1"}
     lease = OperationLease.objects.get(operation_id=op_id)
     assert lease.active is False and lease.owner == ""
-    assert engine.advance(op_id) == "busy"  # a late duplicate of a finished operation: nothing to hold, nothing done
+    assert runner.advance(op_id) == "busy"  # a late duplicate of a finished operation: nothing to hold, nothing done
     assert len(event_names(op_id)) == 9
 
 
@@ -83,6 +83,7 @@ def test_a_transient_error_is_retried_as_a_new_attempt(place, tmp_path):
     failed = payloads(op_id, "step_failed")
     assert [e["retry_at"] is not None for e in failed] == [True, True]
     assert all(e["transient"] and e["error_code"] == "TESTING_TRANSIENT" for e in failed)
+    assert event_names(op_id).count("step_failed") == 2
 
 
 def test_a_transient_error_that_outlasts_its_attempts_fails_the_operation(place, tmp_path):
@@ -160,15 +161,16 @@ def test_cancel_between_steps_starts_nothing_new_and_compensates(place, tmp_path
             {"key": "c", "kind": "testing.record", "params": p},
         ],
     )
-    assert engine.advance(op_id) == "advanced"  # a is done; b is next
+    assert runner.advance(op_id) == "advanced"  # a is done; b is next
     row = Operation.unscoped.get(id=op_id)
-    actions.do_cancel_operation(metadata=place.meta, operation=row, reason="change window closed")
+    actions.do_cancel_operation(metadata=person(place, "ops"), operation=row, reason="change window closed")
     assert Operation.unscoped.get(id=op_id).state == "CANCELLING"
     op = drive(op_id)
     assert op.state == "CANCELLED" and op.cancel_requested_by == "user:ops"
     assert lines(log) == [f"{op_id}:a:do:1", f"{op_id}:a:undo:1"]
     assert steps_of(op_id) == {"a": "COMPENSATED", "b": "SKIPPED", "c": "SKIPPED"}
     assert payloads(op_id, "operation_cancel_requested")[0]["reason"] == "change window closed"
+    assert event_names(op_id)[-1] == "operation_cancelled"
 
 
 def test_cancel_reaches_a_step_that_waits(place, tmp_path):
@@ -181,8 +183,8 @@ def test_cancel_reaches_a_step_that_waits(place, tmp_path):
             {"key": "hold", "kind": "testing.hold", "params": {**p, "release": str(tmp_path / "never")}},
         ],
     )
-    engine.advance(op_id)
-    assert engine.advance(op_id) == "waiting"  # hold started and waits, without holding the worker
+    runner.advance(op_id)
+    assert runner.advance(op_id) == "waiting"  # hold started and waits, without holding the worker
     assert OperationLease.objects.get(operation_id=op_id).owner == ""
     actions.do_cancel_operation(metadata=place.meta, operation=Operation.unscoped.get(id=op_id))
     op = drive(op_id)
@@ -196,7 +198,7 @@ def test_a_pending_operation_is_cancelled_at_once_and_a_finished_one_refuses(pla
     op_id = request(place, recorded_steps(tmp_path / "effects", "a"))
     actions.do_cancel_operation(metadata=place.meta, operation=Operation.unscoped.get(id=op_id))
     assert Operation.unscoped.get(id=op_id).state == "CANCELLED"
-    assert engine.advance(op_id) == "CANCELLED"
+    assert runner.advance(op_id) == "CANCELLED"
     assert lines(tmp_path / "effects") == []
     from controlplane.errors import DomainError
 
@@ -208,15 +210,15 @@ def test_a_pending_operation_is_cancelled_at_once_and_a_finished_one_refuses(pla
 def test_a_lease_held_by_another_worker_is_left_alone_until_it_expires(place, tmp_path):
     log = tmp_path / "effects"
     op_id = request(place, recorded_steps(log, "a", "b"))
-    engine.advance(op_id)  # a done
+    runner.advance(op_id)  # a done
     # another worker takes the lease, records b's start and dies before recording its outcome
     other = leases.acquire(op_id, seconds=60)
     assert other is not None and leases.acquire(op_id, seconds=60) is None
-    op, _ = actions.load_operation(op_id)
-    engine._record(other, op, lambda s: aggregate.start_step(s, key="b", attempt=1))
+    facts, _ = actions.load_operation(op_id)
+    actions.do_start_step(metadata=place.meta, lease=other, operation=facts, key="b", attempt=1, compensating=False)
     (log.open("a")).write(f"{op_id}:b:do:1\n")  # its side effect happened
     before = event_names(op_id)
-    assert engine.advance(op_id) == "busy"
+    assert runner.advance(op_id) == "busy"
     assert event_names(op_id) == before
     OperationLease.objects.filter(operation_id=op_id).update(expires_at=timezone.now() - timedelta(seconds=1))
     op = drive(op_id)
@@ -227,28 +229,28 @@ def test_a_lease_held_by_another_worker_is_left_alone_until_it_expires(place, tm
     assert OperationLease.objects.get(operation_id=op_id).takeovers == 1
     # the dead worker wakes up: its outcome is refused, the log does not move
     with pytest.raises(leases.LeaseLost):
-        engine._record(other, op, lambda s: aggregate.settle(s, lambda o: {}))
+        actions.do_settle_operation(metadata=place.meta, lease=other, operation=facts)
     assert event_names(op_id) == names
 
 
 def test_duplicate_deliveries_do_nothing_extra(place, tmp_path):
     log = tmp_path / "effects"
     op_id = request(place, [{"key": "flaky", "kind": "testing.flaky", "params": {"file": str(log), "succeed_at": 2}}])
-    engine.advance(op_id)  # attempt 1 fails transiently
+    runner.advance(op_id)  # attempt 1 fails transiently
     from django.test import override_settings
 
     with override_settings(OPERATION_RETRY_BASE_SECONDS=3600):
         op_id2 = request(
             place, [{"key": "flaky", "kind": "testing.flaky", "params": {"file": str(log), "succeed_at": 2}}]
         )
-        engine.advance(op_id2)
+        runner.advance(op_id2)
         before = event_names(op_id2)
         # two more deliveries while the retry's backoff runs: both see the wait and record nothing
-        assert engine.advance(op_id2) == "waiting"
-        assert engine.advance(op_id2) == "waiting"
+        assert runner.advance(op_id2) == "waiting"
+        assert runner.advance(op_id2) == "waiting"
         assert event_names(op_id2) == before
     held = leases.acquire(op_id, seconds=60)  # a delivery in flight...
-    assert engine.advance(op_id) == "busy"  # ...and its duplicate
+    assert runner.advance(op_id) == "busy"  # ...and its duplicate
     leases.release(held, wake_at=timezone.now())
     assert drive(op_id).state == "SUCCEEDED"
     assert lines(log).count(f"{op_id}:flaky:do:2") == 1
@@ -284,15 +286,15 @@ def test_recovery_finds_expired_leases_and_missed_wake_ups_only(place, tmp_path,
         owner="dead", expires_at=now - timedelta(seconds=1), wake_at=None
     )
     OperationLease.objects.filter(operation_id=held).update(owner="alive", expires_at=now + timedelta(seconds=30))
-    assert sorted(engine.recover()) == sorted([lost, expired])
-    assert engine.recover() == []  # marked: not re-queued again before the grace passes
+    assert sorted(runner.recover()) == sorted([lost, expired])
+    assert runner.recover() == []  # marked: not re-queued again before the grace passes
     # cancelled before any worker started it: recovery retires its lease instead of queueing it forever
     cancelled = request(place, recorded_steps(tmp_path / "effects", "a"))
     actions.do_cancel_operation(metadata=place.meta, operation=Operation.unscoped.get(id=cancelled))
     OperationLease.objects.filter(operation_id=cancelled).update(wake_at=now - timedelta(seconds=60))
-    assert engine.recover() == [cancelled]
+    assert runner.recover() == [cancelled]
     assert OperationLease.objects.get(operation_id=cancelled).active is False
-    assert engine.recover() == []
+    assert runner.recover() == []
 
 
 def test_dry_run_plans_without_writing(place, tmp_path):
@@ -321,15 +323,17 @@ def test_a_failed_compensation_ends_the_operation_failed_after_the_others_ran(pl
     assert steps_of(op_id) == {"a": "COMPENSATED", "b": "COMPENSATION_FAILED", "c": "FAILED"}
     (failed,) = payloads(op_id, "step_compensation_failed")
     assert failed["error_code"] == "TESTING_UNDO_BROKEN" and failed["retry_at"] is None
+    assert event_names(op_id).count("step_compensation_failed") == 1
 
 
 def test_a_wait_step_frees_the_worker_and_notes_its_deadline(place, tmp_path):
     op_id = request(place, [{"key": "w", "kind": "control.wait", "params": {"seconds": 0.3}}])
-    assert engine.advance(op_id) == "waiting"
+    assert runner.advance(op_id) == "waiting"
     lease = OperationLease.objects.get(operation_id=op_id)
     assert lease.owner == "" and lease.wake_at > timezone.now()  # recovery knows when it is due
     (note,) = payloads(op_id, "step_progressed")
     assert note["detail"]["attempt"] == 1 and "until" in note["detail"]
+    assert event_names(op_id)[-1] == "step_progressed"  # the wait is noted, the step not yet finished
     op = drive(op_id, calls=10_000)
     assert op.state == "SUCCEEDED"
     assert OperationStep.unscoped.get(operation_id=op_id).message.startswith("waiting until")
@@ -388,7 +392,7 @@ def test_operation_read_models_rebuild_row_for_row(place, tmp_path):
         )
     )
     cancelled = request(place, recorded_steps(tmp_path / "effects", "a", "b"))
-    engine.advance(cancelled)
+    runner.advance(cancelled)
     actions.do_cancel_operation(metadata=place.meta, operation=Operation.unscoped.get(id=cancelled))
     before = read_model_fingerprint()
     assert before["operations_operationstep"]

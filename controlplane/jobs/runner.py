@@ -1,7 +1,8 @@
-"""Runs meet the engine: submit, stop, and the sync loop (one poll per cluster per interval, not one per run).
+"""Runs meet the engine: submit, stop, the sync loop (one poll per cluster per interval, not one per run) and the
+engine's log of a run: the side effects of long steps, called from Celery tasks (``jobs.tasks``) and the log view.
 
-Called from Celery tasks (``jobs.tasks``) with ids only. Every decision goes through the run aggregate; the
-engine's answers are evidence, never guesses:
+Every decision goes through the run aggregate, recorded by the named writers of ``run_actions`` under the system
+actor the caller names; the engine's answers are evidence, never guesses:
 
 - A submit is recorded (``run_submission_started``) before the request leaves, under an engine job id we chose.
   Any later attempt first asks the engine for that id; only when the engine says it has no such job is the
@@ -20,20 +21,16 @@ from datetime import timedelta
 from decimal import Decimal
 from typing import Any
 
-from django.db import transaction
 from django.utils import timezone
 
 from controlplane.clusters.connect import client_for
-from controlplane.clusters.models import Cluster
 from controlplane.errors import DomainError
-from controlplane.eventlog.aggregates import execute_retrying
-from controlplane.eventlog.errors import ConcurrencyConflict
 from controlplane.eventlog.metadata import Metadata
-from controlplane.jobs.domain import run as aggregate
+from controlplane.jobs import run_actions, selectors
 from controlplane.jobs.domain.run import Run as RunFacts
 from controlplane.jobs.domain.runs import RunState, from_engine
 from controlplane.jobs.models import Run, RunTelemetry
-from controlplane.jobs.run_actions import RUN, load_run, run_stream
+from controlplane.jobs.run_actions import load_run
 from controlplane.outbound.policy import OutboundTargetForbidden
 from controlplane.seatunnel.client import (
     JobMetrics,
@@ -52,26 +49,16 @@ from controlplane.seatunnel.config.variables import render_variables
 from controlplane.seatunnel.states import JobState as EngineState
 from controlplane.secrets.domain.errors import SecretNotFound
 from controlplane.secrets.selectors import resolve_secret_refs
+from controlplane.tenancy import context
 
 log = logging.getLogger(__name__)
 
-# Runs the sync loop looks at. PENDING is watched only to re-queue a submit task that was lost.
-WATCHED = (RunState.PENDING, RunState.SUBMITTING, RunState.RUNNING, RunState.STOPPING, RunState.UNKNOWN)
 # A submit or stop not settled after this long is asked again by the sync loop (its task may have been lost).
 STALE_AFTER = timedelta(seconds=60)
 LOG_KEEP_CHARS = 256 * 1024  # the tail of an engine log kept with a run
-
-
-def record(run_id: str, decide: Callable[[RunFacts], list[object]], reason: str) -> tuple[RunFacts, int]:
-    """Load, decide, append; a concurrent writer (the API, another worker) makes it decide again on fresh state.
-    Returns the run's facts after it and how many events were written."""
-    tenant_id, workspace_id = Run.unscoped.values_list("tenant_id", "workspace_id").get(id=run_id)
-    metadata = Metadata.for_system(tenant_id, workspace_id=workspace_id, reason=reason)
-    try:
-        facts, recorded = execute_retrying(RUN, run_stream(run_id), decide, metadata)
-    except ConcurrencyConflict:
-        raise DomainError(f"run {run_id} kept changing under the worker", code="RUN_BUSY", run_id=run_id) from None
-    return facts, len(recorded)
+LOG_REFRESH_AFTER = timedelta(seconds=2)  # a live run's log is fetched again at most this often
+LIVE = (RunState.SUBMITTING, RunState.RUNNING, RunState.STOPPING)
+SYNC_REASON = "jobs.sync_runs"  # the system actor of the sync loop's events
 
 
 def metrics_dict(metrics: JobMetrics) -> dict[str, Any]:
@@ -84,12 +71,12 @@ class SubmitLater(Exception):
     """The cluster could not be reached: nothing was sent. The task retries with backoff."""
 
 
-def submit(run_id: str, attempts: int, *, give_up: bool = False) -> RunFacts:
+def submit(run: Run, attempts: int, *, metadata: Metadata, give_up: bool = False) -> RunFacts:
     """Send the run's submission (or resume) once, reconciling first if an earlier attempt may have reached the
     engine. ``attempts``: how many attempts the run had when this was queued; a task that finds the run moved on
     since (a duplicate, or a late redelivery) does nothing. ``give_up``: the last try: a cluster that cannot be
-    reached fails the run instead of waiting."""
-    facts, _ = load_run(run_id)
+    reached fails the run instead of waiting. ``metadata``: the system actor of the caller, in the run's tenant."""
+    facts, _ = load_run(run.id)
     if (
         not facts.exists
         or facts.attempts != attempts
@@ -97,63 +84,56 @@ def submit(run_id: str, attempts: int, *, give_up: bool = False) -> RunFacts:
         or facts.state not in (RunState.PENDING, RunState.PAUSED, RunState.SUBMITTING, RunState.STOPPING)
     ):
         return facts  # nothing to send: done already, or settled by someone else
-    run = Run.unscoped.get(id=run_id)
-    cluster = Cluster.unscoped.filter(id=facts.cluster_id, removed=False).first()
+    cluster = selectors.cluster_for_system(facts.cluster_id)
     if cluster is None:
-        return _fail(run_id, "CLUSTER_NOT_FOUND", "the run's cluster was removed")
+        return _fail(metadata, run, "CLUSTER_NOT_FOUND", "the run's cluster was removed")
     try:
         with client_for(cluster) as client:
-            return _submit(client, run, facts)
+            return _submit(client, run, facts, metadata)
     except OutboundTargetForbidden as error:  # refused before anything was sent: retrying cannot help
-        return _fail(run_id, error.code, error.message)
+        return _fail(metadata, run, error.code, error.message)
     except ZetaUnreachable as error:
         if give_up:
-            return _fail(run_id, error.code, f"{error.message}: {error.details.get('last_error', '')}")
+            return _fail(metadata, run, error.code, f"{error.message}: {error.details.get('last_error', '')}")
         raise SubmitLater(error.message) from error
 
 
-def _submit(client: ZetaClient, run: Run, facts: RunFacts) -> RunFacts:
-    run_id = run.id
+def _submit(client: ZetaClient, run: Run, facts: RunFacts, metadata: Metadata) -> RunFacts:
     if facts.state in (RunState.SUBMITTING, RunState.STOPPING) and _found(client, facts):
-        facts, _ = record(
-            run_id, lambda s: aggregate.acknowledge(s, run_id=run_id, found_by_reconcile=True), "reconcile"
-        )
+        facts = run_actions.do_record_run_submitted(metadata=metadata, run=run, found_by_reconcile=True)
         if facts.state == RunState.STOPPING:
             _send_stop(client, facts)
         return facts
     if facts.state == RunState.STOPPING:
-        return record(run_id, lambda s: aggregate.stopped_unsent(s, run_id=run_id), "submit")[0]
+        return run_actions.do_record_run_stopped_unsent(metadata=metadata, run=run)
     try:
         filled = render_variables(run.manifest["normalised"], run.manifest.get("variables", {}))
     except JobConfigVariableUnresolved as error:  # a manifest from before job variables
-        return _fail(run_id, error.code, error.message)
+        return _fail(metadata, run, error.code, error.message)
     try:
         config = engine_form(render_secrets(filled, _resolver(facts)))
     except (SecretNotFound, SecretUnresolved) as error:
-        return _fail(run_id, "SECRET_NOT_FOUND", f"a secret the config names is gone: {error}")
+        return _fail(metadata, run, "SECRET_NOT_FOUND", f"a secret the config names is gone: {error}")
     client.version()  # reach the cluster first: unreachable now means nothing was sent and nothing is recorded
-    facts, _ = record(run_id, lambda s: aggregate.begin_submission(s, run_id=run_id), "submit")
+    facts = run_actions.do_record_run_submission_started(metadata=metadata, run=run)
     try:
         client.submit_job(
             config, job_id=facts.engine_job_id, job_name=run.engine_job_name, start_with_savepoint=facts.resuming
         )
     except ZetaSubmitOutcomeUnknown as error:
-        code, message = error.code, error.message
-        record(
-            run_id, lambda s: aggregate.submit_outcome_unknown(s, run_id=run_id, code=code, message=message), "submit"
+        run_actions.do_record_run_submit_outcome_unknown(
+            metadata=metadata, run=run, code=error.code, message=error.message
         )
-        raise SubmitLater(message) from error
+        raise SubmitLater(error.message) from error
     except ZetaRequestRejected as error:
         if "has already been submitted" in error.message or "currently running" in error.message:
-            return record(
-                run_id, lambda s: aggregate.acknowledge(s, run_id=run_id, found_by_reconcile=True), "reconcile"
-            )[0]
-        return _fail(run_id, error.code, error.message)
+            return run_actions.do_record_run_submitted(metadata=metadata, run=run, found_by_reconcile=True)
+        return _fail(metadata, run, error.code, error.message)
     except ZetaUnreachable:
         raise
     except ZetaError as error:  # auth refused, a malformed answer: the engine did not take the job
-        return _fail(run_id, error.code, error.message)
-    return record(run_id, lambda s: aggregate.acknowledge(s, run_id=run_id, found_by_reconcile=False), "submit")[0]
+        return _fail(metadata, run, error.code, error.message)
+    return run_actions.do_record_run_submitted(metadata=metadata, run=run, found_by_reconcile=False)
 
 
 def _found(client: ZetaClient, facts: RunFacts) -> bool:
@@ -169,19 +149,19 @@ def _resolver(facts: RunFacts) -> Callable[[list[str]], dict[str, str]]:
     return lambda names: resolve_secret_refs(facts.tenant_id, facts.workspace_id, names)
 
 
-def _fail(run_id: str, code: str, message: str) -> RunFacts:
-    return record(run_id, lambda s: aggregate.submit_failed(s, run_id=run_id, code=code, message=message), "submit")[0]
+def _fail(metadata: Metadata, run: Run, code: str, message: str) -> RunFacts:
+    return run_actions.do_record_run_submit_failed(metadata=metadata, run=run, code=code, message=message)
 
 
 # -- stop -------------------------------------------------------------------------------------------------
-def stop(run_id: str) -> RunFacts:
+def stop(run: Run, *, metadata: Metadata) -> RunFacts:
     """Ask the engine to stop (or pause) a STOPPING run. Stopping is idempotent on the engine."""
-    facts, _ = load_run(run_id)
+    facts, _ = load_run(run.id)
     if facts.state != RunState.STOPPING:
         return facts
-    if not facts.acknowledged:
-        return submit(run_id, facts.attempts)  # the engine may not have it: reconcile, then stop or settle
-    cluster = Cluster.unscoped.filter(id=facts.cluster_id, removed=False).first()
+    if not facts.acknowledged:  # the engine may not have it: reconcile, then stop or settle
+        return submit(run, facts.attempts, metadata=metadata)
+    cluster = selectors.cluster_for_system(facts.cluster_id)
     if cluster is None:
         return facts
     with client_for(cluster) as client:
@@ -203,21 +183,19 @@ class SyncResult:
     requeued: list[str] = field(default_factory=list)
 
 
-def watched_clusters() -> list[str]:
-    return sorted(set(Run.unscoped.filter(state__in=[str(s) for s in WATCHED]).values_list("cluster_id", flat=True)))
-
-
 def sync_cluster(cluster_id: str, *, client: ZetaClient | None = None) -> SyncResult:
-    """One poll of one cluster (running + finished jobs) settles all its watched runs."""
+    """One poll of one cluster (running + finished jobs) settles all its watched runs. A cluster and its runs
+    belong to one tenant and workspace: the loop acts as the system (``jobs.sync_runs``) there."""
     result = SyncResult(cluster_id=cluster_id)
-    runs = list(Run.unscoped.filter(cluster_id=cluster_id, state__in=[str(s) for s in WATCHED]))
+    runs = selectors.watched_runs_for_system(cluster_id)
     result.runs = len(runs)
     if not runs:
         return result
-    cluster = Cluster.unscoped.filter(id=cluster_id).first()
-    if cluster is None or cluster.removed:
+    cluster = selectors.cluster_for_system(cluster_id)
+    if cluster is None:
         result.error = "CLUSTER_NOT_FOUND"
         return result
+    metadata = Metadata.for_system(cluster.tenant_id, reason=SYNC_REASON, workspace_id=cluster.workspace_id)
     own = client is None
     try:
         client = client or client_for(cluster)
@@ -230,7 +208,7 @@ def sync_cluster(cluster_id: str, *, client: ZetaClient | None = None) -> SyncRe
         telemetry: list[RunTelemetry] = []
         for run in runs:
             try:
-                changed = _sync_run(client, run, entries.get(run.engine_job_id), now, telemetry, result)
+                changed = _sync_run(client, metadata, run, entries.get(run.engine_job_id), now, telemetry, result)
             except (ZetaError, DomainError) as error:
                 log.warning("sync of run %s failed: %s %s", run.id, error.code, error.message)
                 continue
@@ -245,10 +223,14 @@ def sync_cluster(cluster_id: str, *, client: ZetaClient | None = None) -> SyncRe
 
 def _save_telemetry(rows: list[RunTelemetry]) -> None:
     """Insert or update the live metrics of many runs in a few statements (an upsert that runs on every backend:
-    MySQL takes no conflict target and Oracle has no upsert in Django)."""
-    known = set(RunTelemetry.unscoped.filter(run_id__in=[r.run_id for r in rows]).values_list("run_id", flat=True))
-    RunTelemetry.unscoped.bulk_update([r for r in rows if r.run_id in known], ["metrics", "metrics_at"], batch_size=500)
-    RunTelemetry.unscoped.bulk_create([r for r in rows if r.run_id not in known], batch_size=500)
+    MySQL takes no conflict target and Oracle has no upsert in Django). The rows are of one cluster, so of one
+    tenant and workspace: bound here, the scoped manager reaches exactly them."""
+    with context.bound(rows[0].tenant_id, rows[0].workspace_id):
+        known = set(RunTelemetry.objects.filter(run_id__in=[r.run_id for r in rows]).values_list("run_id", flat=True))
+        RunTelemetry.objects.bulk_update(
+            [r for r in rows if r.run_id in known], ["metrics", "metrics_at"], batch_size=500
+        )
+        RunTelemetry.objects.bulk_create([r for r in rows if r.run_id not in known], batch_size=500)
 
 
 def _engine_jobs(client: ZetaClient) -> dict[int, JobSummary]:
@@ -259,6 +241,7 @@ def _engine_jobs(client: ZetaClient) -> dict[int, JobSummary]:
 
 def _sync_run(
     client: ZetaClient,
+    metadata: Metadata,
     run: Run,
     entry: JobSummary | None,
     now: Any,
@@ -278,8 +261,8 @@ def _sync_run(
         try:  # not listed: expired history or an engine restart; one direct question decides
             info = client.job_info(run.engine_job_id)
         except ZetaJobNotFound:
-            return record(run.id, lambda s: aggregate.engine_lost(s, run_id=run.id), "sync")[1] > 0
-        return _observe(client, run, info.state, info.error_msg, metrics_dict(info.metrics))
+            return run_actions.do_record_run_lost(metadata=metadata, run=run) > 0
+        return _observe(metadata, run, info.state, info.error_msg, metrics_dict(info.metrics))
     if state == RunState.STOPPING and entry.state == EngineState.RUNNING and stale:
         _send_stop(client, load_run(run.id)[0])  # the stop request was lost: ask again (idempotent)
     if entry.state == EngineState.RUNNING:
@@ -295,24 +278,14 @@ def _sync_run(
     implied = from_engine(state, entry.state)
     if implied == state and run.acknowledged:
         return False
-    return _observe(client, run, entry.state, entry.error_msg, metrics_dict(entry.metrics))
+    return _observe(metadata, run, entry.state, entry.error_msg, metrics_dict(entry.metrics))
 
 
-def _observe(client: ZetaClient, run: Run, engine_state: EngineState, error: str | None, metrics: dict) -> bool:
-    facts, written = record(
-        run.id,
-        lambda s: aggregate.observe(s, run_id=run.id, engine_state=engine_state, error=error, metrics=metrics),
-        "sync",
+def _observe(metadata: Metadata, run: Run, engine_state: EngineState, error: str | None, metrics: dict) -> bool:
+    written = run_actions.do_record_run_observed(
+        metadata=metadata, run=run, engine_state=engine_state, error=error, metrics=metrics
     )
-    if written and (facts.terminal or facts.state == RunState.PAUSED):
-        _queue_log_fetch(run.id)  # off the sync path: one slow log must not hold up a cluster's other runs
     return written > 0
-
-
-def _queue_log_fetch(run_id: str) -> None:
-    from controlplane.jobs.tasks import fetch_run_log
-
-    transaction.on_commit(lambda: fetch_run_log.delay(run_id))
 
 
 def _requeue_submit(run: Run) -> None:
@@ -324,8 +297,10 @@ def _requeue_submit(run: Run) -> None:
 def fetch_log(run: Run, client: ZetaClient | None = None) -> str:
     """The engine's log text of the run's job, kept (its tail) with the run. Returns what was kept."""
     own = client is None
-    if own:
-        cluster = Cluster.unscoped.get(id=run.cluster_id)
+    if client is None:
+        cluster = selectors.cluster_for_system(run.cluster_id)
+        if cluster is None:
+            raise ZetaUnreachable("the run's cluster was removed")
         client = client_for(cluster)
     try:
         text = client.logs(run.engine_job_id)
@@ -334,13 +309,44 @@ def fetch_log(run: Run, client: ZetaClient | None = None) -> str:
             client.close()
     assert isinstance(text, str)
     text = text[-LOG_KEEP_CHARS:]
-    RunTelemetry.unscoped.update_or_create(
-        run_id=run.id,
-        defaults={
-            "tenant_id": run.tenant_id,
-            "workspace_id": run.workspace_id,
-            "log_text": text,
-            "log_at": timezone.now(),
-        },
-    )
+    with context.bound(run.tenant_id, run.workspace_id):  # the run's own row, through the scoped manager
+        RunTelemetry.objects.update_or_create(
+            run_id=run.id,
+            defaults={
+                "tenant_id": run.tenant_id,
+                "workspace_id": run.workspace_id,
+                "log_text": text,
+                "log_at": timezone.now(),
+            },
+        )
     return text
+
+
+@dataclass(frozen=True)
+class LogPage:
+    """Lines of a run's engine log: ``lines`` start at line ``first_line``; ``next`` is where a follower asks on."""
+
+    lines: list[str]
+    first_line: int
+    next: int
+    live: bool
+    fetch_error: dict[str, str] | None
+
+
+def log_page(run: Run, *, tail: int, after: int | None = None) -> LogPage:
+    """The run's log, the last ``tail`` lines or those ``after`` a line. A live run's log (or one never kept) is
+    fetched from the engine first, at most every LOG_REFRESH_AFTER; when the engine cannot be asked, what was
+    kept is shown and ``fetch_error`` says why it is not fresher."""
+    telemetry = selectors.telemetry_get(run)
+    kept = telemetry.log_text if telemetry else ""
+    stale = telemetry is None or telemetry.log_at is None or timezone.now() - telemetry.log_at > LOG_REFRESH_AFTER
+    fetch_error = None
+    text = kept
+    if run.acknowledged and stale and (run.state in LIVE or telemetry is None or telemetry.log_at is None):
+        try:
+            text = fetch_log(run)
+        except ZetaError as error:
+            fetch_error = {"code": error.code, "message": error.message}
+    lines = text.splitlines()
+    first = after if after is not None else max(len(lines) - tail, 0)
+    return LogPage(lines[first:], first, len(lines), run.state in LIVE, fetch_error)

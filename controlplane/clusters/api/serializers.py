@@ -1,0 +1,128 @@
+"""Clusters' API serializers: clusters, connection tests, health, nodes, plugins and the connector catalog."""
+
+from __future__ import annotations
+
+from rest_framework import serializers
+
+from controlplane.api.inputs import Input
+from controlplane.clusters.domain.aggregate import FORMS, MODES
+from controlplane.clusters.models import Cluster
+
+
+class ClusterSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Cluster
+        fields = [
+            "id",
+            "name",
+            "form",
+            "mode",
+            "engine_version",
+            "endpoints",
+            "context_path",
+            "auth_secret",
+            "labels",
+            "version",
+            "created_at",
+            "updated_at",
+        ]
+
+
+# A URL path the engine's REST API lives under (e.g. "seatunnel/api"): nothing that would change the URL's meaning.
+CONTEXT_PATH = r"^[A-Za-z0-9._~/-]*$"
+
+
+class ClusterCreateSerializer(Input):
+    name = serializers.CharField(max_length=100)
+    form = serializers.ChoiceField(choices=list(FORMS))
+    mode = serializers.ChoiceField(choices=list(MODES), default="hybrid")
+    endpoints = serializers.ListField(child=serializers.CharField(max_length=300), min_length=1, max_length=8)
+    context_path = serializers.RegexField(CONTEXT_PATH, max_length=200, required=False, allow_blank=True, default="")
+    auth_secret = serializers.CharField(max_length=100, required=False, allow_blank=True, default="")
+    labels = serializers.DictField(
+        child=serializers.CharField(max_length=200, allow_blank=True), required=False, default=dict
+    )
+
+
+class ClusterUpdateSerializer(Input):
+    name = serializers.CharField(max_length=100, required=False)
+    endpoints = serializers.ListField(
+        child=serializers.CharField(max_length=300), min_length=1, max_length=8, required=False
+    )
+    context_path = serializers.RegexField(CONTEXT_PATH, max_length=200, required=False, allow_blank=True)
+    auth_secret = serializers.CharField(max_length=100, required=False, allow_blank=True)
+    labels = serializers.DictField(child=serializers.CharField(max_length=200, allow_blank=True), required=False)
+
+
+class ConnectionTestSerializer(serializers.Serializer):
+    reachable = serializers.BooleanField()
+    engine_version = serializers.CharField()
+    workers = serializers.IntegerField()
+    total_slots = serializers.IntegerField()
+    unassigned_slots = serializers.IntegerField()
+    running_jobs = serializers.IntegerField()
+
+
+class HealthErrorSerializer(serializers.Serializer):
+    code = serializers.CharField()
+    message = serializers.CharField()
+
+
+class HealthSerializer(serializers.Serializer):
+    """The response shape of health/ and poll/ (documented in docs/API.md)."""
+
+    cluster_id = serializers.CharField()
+    reachable = serializers.BooleanField(allow_null=True)
+    checked_at = serializers.DateTimeField(allow_null=True)
+    error = HealthErrorSerializer(allow_null=True)
+    engine_version = serializers.CharField()
+    members = serializers.ListField(child=serializers.DictField())
+    members_identified = serializers.BooleanField(allow_null=True)
+    total_slots = serializers.IntegerField(allow_null=True)
+    free_slots = serializers.IntegerField(allow_null=True)
+    running_jobs = serializers.IntegerField(allow_null=True)
+    pending_jobs = serializers.IntegerField(allow_null=True)
+    heap_used = serializers.IntegerField(allow_null=True)
+    heap_max = serializers.IntegerField(allow_null=True)
+    last_reachable_at = serializers.DateTimeField(allow_null=True)
+
+
+class NodeSerializer(serializers.Serializer):
+    address = serializers.CharField()
+    role = serializers.CharField(allow_null=True)
+    status = serializers.ChoiceField(choices=["online", "lost"])
+    status_since = serializers.DateTimeField()
+    joined_at = serializers.DateTimeField()
+    engine_version = serializers.CharField()
+    last_seen = serializers.CharField(allow_null=True)
+    is_master = serializers.BooleanField(allow_null=True)
+    metrics = serializers.DictField(allow_null=True)
+    agent = serializers.DictField(allow_null=True)  # {id, hostname, status} of the node's agent (by address)
+
+
+class ConnectorSerializer(serializers.Serializer):
+    name = serializers.CharField()
+    artifact = serializers.CharField()
+
+
+class ConnectorsSerializer(serializers.Serializer):
+    source = ConnectorSerializer(many=True)
+    transform = ConnectorSerializer(many=True)
+    sink = ConnectorSerializer(many=True)
+
+
+class PluginsSerializer(serializers.Serializer):
+    cluster_id = serializers.CharField()
+    engine_version = serializers.CharField()
+    catalog_version = serializers.CharField(allow_null=True)
+    catalog_reason = serializers.CharField()
+    connectors = ConnectorsSerializer(allow_null=True)
+    installed = serializers.ListField(child=serializers.CharField(), allow_null=True)
+    installed_reason = serializers.CharField()
+
+
+class CatalogSerializer(serializers.Serializer):
+    version = serializers.CharField()
+    catalog_version = serializers.CharField()
+    known_versions = serializers.ListField(child=serializers.CharField())
+    connectors = ConnectorsSerializer()
