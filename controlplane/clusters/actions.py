@@ -1,19 +1,31 @@
-"""The only writers of clusters. Callers authorize first (cluster.create / cluster.update / cluster.delete)."""
+"""The only writers of clusters. Each authorizes its actor first (ADR 0018): cluster.create / cluster.update /
+cluster.delete as the API's views require, and cluster.read for recording a health poll (the poll view's point;
+the beat's poll is the system)."""
 
 from __future__ import annotations
 
 import uuid
-from dataclasses import replace
-from typing import Any
+from dataclasses import asdict, replace
+from datetime import timedelta
+from typing import TYPE_CHECKING, Any
+
+from django.db import transaction
+from django.utils.dateparse import parse_datetime
 
 from controlplane.clusters.domain import aggregate
 from controlplane.clusters.domain.aggregate import ClusterState
-from controlplane.clusters.models import Cluster
+from controlplane.clusters.models import Cluster, Health
 from controlplane.clusters.probe import probe
-from controlplane.eventlog.aggregates import AggregateSpec, execute
+from controlplane.clusters.selectors import health_get, live_cluster_count
+from controlplane.eventlog.aggregates import AggregateSpec, execute, execute_retrying
 from controlplane.eventlog.metadata import Metadata
 from controlplane.eventlog.store import StreamRef
+from controlplane.iam.access import authorize
 from controlplane.tenancy.actions import check_quota
+from controlplane.tenancy.context import bound
+
+if TYPE_CHECKING:
+    from controlplane.clusters.health import ClusterHealth
 
 CLUSTER = AggregateSpec[ClusterState](
     name="clusters.cluster",
@@ -23,6 +35,10 @@ CLUSTER = AggregateSpec[ClusterState](
     from_snapshot=aggregate.from_snapshot,
 )
 CONNECTION_FIELDS = ("endpoints", "context_path", "auth_secret")
+# last_seen keeps members that left for this long, so the nodes list can say when a lost node was last seen.
+LAST_SEEN_KEPT = timedelta(days=7)
+# Another writer (an update, a concurrent poll) moving the stream makes a health record decide again.
+_CONFLICT_RETRIES = 3
 
 
 def cluster_stream(cluster_id: str) -> StreamRef:
@@ -43,10 +59,11 @@ def do_register_cluster(
     labels: dict[str, str] | None = None,
 ) -> str:
     """Register a cluster after a connection test (its overview answers; its version is read). Returns its id."""
+    authorize(metadata, "cluster.create", tenant_id=tenant_id, workspace_id=workspace_id)
     aggregate.check_name(name)
     endpoints = aggregate.check_endpoints(endpoints)
     aggregate.check_auth_secret(auth_secret)
-    check_quota(tenant_id, "clusters", Cluster.unscoped.filter(tenant_id=tenant_id, removed=False).count())
+    check_quota(tenant_id, "clusters", live_cluster_count(tenant_id))
     overview = probe(
         tenant_id=tenant_id,
         workspace_id=workspace_id,
@@ -81,6 +98,7 @@ def do_update_cluster(
     *, metadata: Metadata, cluster: Cluster, changes: dict[str, Any], expected_version: int | None = None
 ) -> None:
     """Change name, endpoints, context path, auth secret or labels; new connection settings are tested first."""
+    authorize(metadata, "cluster.update", tenant_id=cluster.tenant_id, workspace_id=cluster.workspace_id)
     if any(key in changes for key in CONNECTION_FIELDS):
         merged = {key: changes.get(key, getattr(cluster, key)) for key in CONNECTION_FIELDS}
         merged["endpoints"] = aggregate.check_endpoints(merged["endpoints"])
@@ -96,6 +114,7 @@ def do_update_cluster(
 
 
 def do_remove_cluster(*, metadata: Metadata, cluster: Cluster, expected_version: int | None = None) -> None:
+    authorize(metadata, "cluster.delete", tenant_id=cluster.tenant_id, workspace_id=cluster.workspace_id)
     execute(
         CLUSTER,
         cluster_stream(cluster.id),
@@ -103,3 +122,64 @@ def do_remove_cluster(*, metadata: Metadata, cluster: Cluster, expected_version:
         replace(metadata, tenant_id=cluster.tenant_id, workspace_id=cluster.workspace_id),
         expected_version=expected_version,
     )
+
+
+def do_record_cluster_health(*, metadata: Metadata, cluster: Cluster, observed: ClusterHealth) -> tuple[str, ...]:
+    """Store one poll's observation (the cluster's ``Health`` row, overwritten: ADR 0006) and append only the
+    transitions it reveals: reachability, members, engine version. Returns the wire names of what it appended."""
+    authorize(metadata, "cluster.read", tenant_id=cluster.tenant_id, workspace_id=cluster.workspace_id)
+    meta = replace(metadata, tenant_id=cluster.tenant_id, workspace_id=cluster.workspace_id)
+    roles = {m.address: m.role for m in observed.members if m.address} if observed.members_identified else None
+
+    def decide(state: ClusterState) -> list[object]:
+        return aggregate.observe(
+            state,
+            cluster_id=cluster.id,
+            reachable=observed.reachable,
+            engine_version=observed.engine_version,
+            error_code=observed.error_code,
+            error_message=observed.error_message,
+            members=roles,
+        )
+
+    with transaction.atomic():
+        _, recorded = execute_retrying(CLUSTER, cluster_stream(cluster.id), decide, meta, attempts=_CONFLICT_RETRIES)
+        _store_health(cluster, observed)
+    return tuple(e.event_type for e in recorded)
+
+
+def _store_health(cluster: Cluster, observed: ClusterHealth) -> None:
+    previous = health_get(cluster.tenant_id, cluster.workspace_id, cluster.id)
+    last_seen: dict[str, str] = {}
+    if previous is not None:
+        horizon = observed.checked_at - LAST_SEEN_KEPT
+        for address, when in previous.last_seen.items():
+            seen = parse_datetime(when)
+            if seen is not None and seen >= horizon:
+                last_seen[address] = when
+    for member in observed.members:
+        if member.address:
+            last_seen[member.address] = observed.checked_at.isoformat()
+    values = {
+        "tenant_id": cluster.tenant_id,
+        "workspace_id": cluster.workspace_id,
+        "reachable": observed.reachable,
+        "error_code": observed.error_code,
+        "error_message": observed.error_message,
+        "engine_version": observed.engine_version or (previous.engine_version if previous else ""),
+        "members": [asdict(m) for m in observed.members],
+        "members_identified": observed.members_identified,
+        "total_slots": observed.total_slots,
+        "free_slots": observed.free_slots,
+        "running_jobs": observed.running_jobs,
+        "pending_jobs": observed.pending_jobs,
+        "heap_used": observed.heap_used,
+        "heap_max": observed.heap_max,
+        "checked_at": observed.checked_at,
+        "last_reachable_at": observed.checked_at
+        if observed.reachable
+        else (previous.last_reachable_at if previous else None),
+        "last_seen": last_seen,
+    }
+    with bound(cluster.tenant_id, cluster.workspace_id):
+        Health.objects.update_or_create(cluster_id=cluster.id, defaults=values)

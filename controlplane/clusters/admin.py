@@ -5,6 +5,7 @@ from __future__ import annotations
 from django.contrib import admin
 
 from controlplane.clusters.models import Cluster, Health, Node
+from controlplane.clusters.selectors import clusters_for_platform, health_for_platform, nodes_for_platform
 from controlplane.eventlog.admin import ReadOnlyAdmin
 
 
@@ -15,7 +16,7 @@ class ClusterAdmin(ReadOnlyAdmin):
     search_fields = ("name", "id", "tenant_id")
 
     def get_queryset(self, request):  # type: ignore[no-untyped-def]
-        return Cluster.unscoped.all()  # the console is for platform staff: every tenant
+        return clusters_for_platform()  # the console is for platform staff: every tenant
 
 
 @admin.register(Node)
@@ -25,7 +26,7 @@ class NodeAdmin(ReadOnlyAdmin):
     search_fields = ("address", "cluster_id", "tenant_id")
 
     def get_queryset(self, request):  # type: ignore[no-untyped-def]
-        return Node.unscoped.all()
+        return nodes_for_platform()
 
 
 @admin.register(Health)
@@ -35,4 +36,4 @@ class HealthAdmin(ReadOnlyAdmin):
     search_fields = ("cluster_id", "tenant_id")
 
     def get_queryset(self, request):  # type: ignore[no-untyped-def]
-        return Health.unscoped.all()
+        return health_for_platform()

@@ -1,33 +1,32 @@
 """Nodes and health from one poll per cluster: /overview + /system-monitoring-information.
 
-``poll_cluster(cluster, client)`` reads the cluster once, stores the observation in the ``Health`` row (one per
-cluster, overwritten each poll: not event-sourced, docs/adr/0006-health-is-an-observation.md) and appends
-events only for what changed: reachability (``clusters.cluster_unreachable`` / ``clusters.cluster_reachable``),
+``poll_cluster(cluster, client, metadata=...)`` reads the cluster once and hands what it saw to the writer
+``actions.do_record_cluster_health``, which stores the observation in the ``Health`` row (one per cluster,
+overwritten each poll: not event-sourced, docs/adr/0006-health-is-an-observation.md) and appends events only
+for what changed: reachability (``clusters.cluster_unreachable`` / ``clusters.cluster_reachable``),
 members (``clusters.node_joined`` / ``node_lost`` / ``node_returned`` / ``node_role_changed``) and the engine
 version (``clusters.cluster_updated``). A poll that changes nothing appends nothing.
 
 ``poll_all()`` is the body of the ``clusters.poll_health`` beat task: every live cluster, one at a time, with a
-short timeout; one cluster's failure never stops the others.
+short timeout, each recorded as the system acting in that cluster's tenant; one cluster's failure never stops
+the others.
 """
 
 from __future__ import annotations
 
 import logging
 import re
-from dataclasses import asdict, dataclass, replace
-from datetime import datetime, timedelta
+from dataclasses import dataclass, replace
+from datetime import datetime
 from typing import Any
 
-from django.db import transaction
 from django.utils import timezone
-from django.utils.dateparse import parse_datetime
 
-from controlplane.clusters.actions import CLUSTER, cluster_stream
+from controlplane.clusters import actions
 from controlplane.clusters.connect import client_for, without_remote_text
-from controlplane.clusters.domain import aggregate
-from controlplane.clusters.models import Cluster, Health
+from controlplane.clusters.models import Cluster
+from controlplane.clusters.selectors import live_cluster_for_system, live_cluster_ids_for_system
 from controlplane.errors import DomainError
-from controlplane.eventlog.aggregates import execute_retrying
 from controlplane.eventlog.metadata import Metadata
 from controlplane.outbound.policy import OutboundTargetForbidden
 from controlplane.seatunnel.client import Overview, ZetaClient, ZetaError, ZetaUnreachable
@@ -37,9 +36,7 @@ log = logging.getLogger(__name__)
 # The beat task's client: a short timeout per request and endpoint, one extra round over the endpoints.
 HEALTH_TIMEOUT_SECONDS = 3.0
 HEALTH_RETRIES = 1
-# last_seen keeps members that left for this long, so the nodes list can say when a lost node was last seen.
-LAST_SEEN_KEPT = timedelta(days=7)
-_CONFLICT_RETRIES = 3
+POLL_REASON = "clusters.poll_health"
 
 # nodeRole of the newest engines (SeaTunnel's ClusterRole, ZETA_FACTS §2.3) -> the control plane's role names.
 _NODE_ROLES = {"MASTER": "master", "WORKER": "worker", "MASTER_AND_WORKER": "hybrid"}
@@ -149,7 +146,7 @@ def _sum(values: list[int | None]) -> int | None:
 
 
 # -- one poll ----------------------------------------------------------------------------------------------
-def poll_cluster(cluster: Cluster, client: ZetaClient, *, metadata: Metadata | None = None) -> ClusterHealth:
+def poll_cluster(cluster: Cluster, client: ZetaClient, *, metadata: Metadata) -> ClusterHealth:
     """Read the cluster once through ``client`` (overview + system monitoring), store the observation and
     append the transitions it reveals. Engine errors are recorded as unreachable, never raised."""
     checked_at = timezone.now()
@@ -192,7 +189,7 @@ def poll_cluster(cluster: Cluster, client: ZetaClient, *, metadata: Metadata | N
 
 
 def record_unreachable(
-    cluster: Cluster, error: DomainError, *, metadata: Metadata | None = None, checked_at: datetime | None = None
+    cluster: Cluster, error: DomainError, *, metadata: Metadata, checked_at: datetime | None = None
 ) -> ClusterHealth:
     """Store "could not read the cluster" with the error's code (also for a missing auth secret)."""
     observed = ClusterHealth(
@@ -214,69 +211,13 @@ def record_unreachable(
     return _record(cluster, observed, metadata)
 
 
-def _record(cluster: Cluster, observed: ClusterHealth, metadata: Metadata | None) -> ClusterHealth:
-    meta = metadata or Metadata.for_system(cluster.tenant_id, workspace_id=cluster.workspace_id, reason="health")
-    meta = replace(meta, tenant_id=cluster.tenant_id, workspace_id=cluster.workspace_id)
-    roles = {m.address: m.role for m in observed.members if m.address} if observed.members_identified else None
-
-    def decide(state: aggregate.ClusterState) -> list[object]:
-        return aggregate.observe(
-            state,
-            cluster_id=cluster.id,
-            reachable=observed.reachable,
-            engine_version=observed.engine_version,
-            error_code=observed.error_code,
-            error_message=observed.error_message,
-            members=roles,
-        )
-
-    with transaction.atomic():
-        # another writer (an update, a concurrent poll) moving the stream makes it decide again
-        _, recorded = execute_retrying(CLUSTER, cluster_stream(cluster.id), decide, meta, attempts=_CONFLICT_RETRIES)
-        _store(cluster, observed)
-    return replace(observed, events=tuple(e.event_type for e in recorded))
-
-
-def _store(cluster: Cluster, observed: ClusterHealth) -> None:
-    previous = Health.unscoped.filter(cluster_id=cluster.id).first()
-    last_seen: dict[str, str] = {}
-    if previous is not None:
-        horizon = observed.checked_at - LAST_SEEN_KEPT
-        for address, when in previous.last_seen.items():
-            seen = parse_datetime(when)
-            if seen is not None and seen >= horizon:
-                last_seen[address] = when
-    for member in observed.members:
-        if member.address:
-            last_seen[member.address] = observed.checked_at.isoformat()
-    values = {
-        "tenant_id": cluster.tenant_id,
-        "workspace_id": cluster.workspace_id,
-        "reachable": observed.reachable,
-        "error_code": observed.error_code,
-        "error_message": observed.error_message,
-        "engine_version": observed.engine_version or (previous.engine_version if previous else ""),
-        "members": [asdict(m) for m in observed.members],
-        "members_identified": observed.members_identified,
-        "total_slots": observed.total_slots,
-        "free_slots": observed.free_slots,
-        "running_jobs": observed.running_jobs,
-        "pending_jobs": observed.pending_jobs,
-        "heap_used": observed.heap_used,
-        "heap_max": observed.heap_max,
-        "checked_at": observed.checked_at,
-        "last_reachable_at": observed.checked_at
-        if observed.reachable
-        else (previous.last_reachable_at if previous else None),
-        "last_seen": last_seen,
-    }
-    Health.unscoped.update_or_create(cluster_id=cluster.id, defaults=values)
+def _record(cluster: Cluster, observed: ClusterHealth, metadata: Metadata) -> ClusterHealth:
+    events = actions.do_record_cluster_health(metadata=metadata, cluster=cluster, observed=observed)
+    return replace(observed, events=events)
 
 
 # -- every cluster -----------------------------------------------------------------------------------------
-def poll_one(
-    cluster: Cluster, *, metadata: Metadata | None = None, timeout: float = HEALTH_TIMEOUT_SECONDS
-) -> ClusterHealth:
+def poll_one(cluster: Cluster, *, metadata: Metadata, timeout: float = HEALTH_TIMEOUT_SECONDS) -> ClusterHealth:
     """Open a client for the cluster (short timeout) and poll it; a missing auth secret counts as unreachable."""
     try:
         client = client_for(cluster, timeout=timeout, retries=HEALTH_RETRIES)
@@ -289,14 +230,13 @@ def poll_one(
 def poll_all(*, timeout: float = HEALTH_TIMEOUT_SECONDS) -> dict[str, int]:
     """Poll every live cluster of every tenant, one at a time. Returns counts: reachable, unreachable, failed."""
     counts = {"reachable": 0, "unreachable": 0, "failed": 0}
-    # A system task across tenants: the unscoped manager on purpose.
-    ids = list(Cluster.unscoped.filter(removed=False).order_by("id").values_list("id", flat=True))
-    for cluster_id in ids:
-        cluster = Cluster.unscoped.filter(id=cluster_id, removed=False).first()
+    for cluster_id in live_cluster_ids_for_system():
+        cluster = live_cluster_for_system(cluster_id)
         if cluster is None:  # removed since the list was read
             continue
+        metadata = Metadata.for_system(cluster.tenant_id, reason=POLL_REASON, workspace_id=cluster.workspace_id)
         try:
-            result = poll_one(cluster, timeout=timeout)
+            result = poll_one(cluster, metadata=metadata, timeout=timeout)
         except Exception:  # one bad cluster (or a bug it triggers) must not stop the others
             log.exception("health poll of cluster %s failed", cluster_id)
             counts["failed"] += 1

@@ -59,8 +59,8 @@ class Node(TenantOwned):
 
 
 class Health(TenantOwned):
-    """The latest observation of a cluster (one row per cluster), written by ``health.poll_cluster`` on every
-    poll. Not event-sourced and not rebuilt: it is a heartbeat (docs/adr/0006-health-is-an-observation.md);
+    """The latest observation of a cluster (one row per cluster), written by ``actions.do_record_cluster_health``
+    on every poll. Not event-sourced and not rebuilt: it is a heartbeat (docs/adr/0006-health-is-an-observation.md);
     only the transitions it reveals go to the log."""
 
     cluster_id = models.CharField(max_length=64, primary_key=True)

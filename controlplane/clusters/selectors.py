@@ -1,16 +1,20 @@
-"""Readers of clusters for other apps."""
+"""Readers of clusters. A reader given a tenant (and workspace) reads through the tenant-scoped manager with that
+tenant bound, so it can never see another tenant's rows; only the ``*_for_system`` / ``*_for_platform`` readers
+cross tenants (ADR 0018)."""
 
 from __future__ import annotations
 
-from controlplane.clusters.models import Cluster
+from django.db.models import QuerySet
+
+from controlplane.clusters.models import Cluster, Health, Node
 from controlplane.errors import DomainError
+from controlplane.tenancy.context import bound
 
 
 def live_cluster(tenant_id: str, workspace_id: str, cluster_id: str) -> Cluster:
     """The workspace's cluster with this id, unless removed; CLUSTER_NOT_FOUND otherwise."""
-    cluster = Cluster.unscoped.filter(
-        id=cluster_id, tenant_id=tenant_id, workspace_id=workspace_id, removed=False
-    ).first()
+    with bound(tenant_id, workspace_id):
+        cluster = Cluster.objects.filter(id=cluster_id, removed=False).first()
     if cluster is None:
         raise DomainError("no such cluster in this workspace", code="CLUSTER_NOT_FOUND", field="cluster_id")
     return cluster
@@ -18,5 +22,42 @@ def live_cluster(tenant_id: str, workspace_id: str, cluster_id: str) -> Cluster:
 
 def matching_clusters(tenant_id: str, workspace_id: str, selector: dict[str, str]) -> list[Cluster]:
     """Live clusters of the workspace that carry every label of ``selector``, by name."""
-    rows = Cluster.unscoped.filter(tenant_id=tenant_id, workspace_id=workspace_id, removed=False).order_by("name")
+    with bound(tenant_id, workspace_id):
+        rows = list(Cluster.objects.filter(removed=False).order_by("name"))
     return [c for c in rows if all(c.labels.get(key) == value for key, value in selector.items())]
+
+
+def live_cluster_count(tenant_id: str) -> int:
+    """Clusters the tenant has registered and not removed, in every workspace (the ``clusters`` quota)."""
+    with bound(tenant_id):
+        return Cluster.objects.filter(removed=False).count()
+
+
+def health_get(tenant_id: str, workspace_id: str, cluster_id: str) -> Health | None:
+    """The cluster's latest observation; None when it was never polled."""
+    with bound(tenant_id, workspace_id):
+        return Health.objects.filter(cluster_id=cluster_id).first()
+
+
+# -- crossing tenants --------------------------------------------------------------------------------------
+def live_cluster_ids_for_system() -> list[str]:
+    """Every live cluster of every tenant, by id: what the health poll visits."""
+    return list(Cluster.unscoped.filter(removed=False).order_by("id").values_list("id", flat=True))
+
+
+def live_cluster_for_system(cluster_id: str) -> Cluster | None:
+    """The cluster with this id in whichever tenant, unless removed (a task serving it binds its tenant next)."""
+    return Cluster.unscoped.filter(id=cluster_id, removed=False).first()
+
+
+def clusters_for_platform() -> QuerySet[Cluster]:
+    """Every cluster of every tenant, removed ones too: the platform console's list."""
+    return Cluster.unscoped.all()
+
+
+def nodes_for_platform() -> QuerySet[Node]:
+    return Node.unscoped.all()
+
+
+def health_for_platform() -> QuerySet[Health]:
+    return Health.unscoped.all()

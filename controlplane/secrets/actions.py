@@ -1,13 +1,14 @@
 """The only writers of secrets. Each loads the secret stream, decides, appends, and writes the encrypted
 value in the same transaction.
 
-Authorization is the caller's: before calling, a view, command or task must check the actor with
-``controlplane.iam.access.require(actor, "secret.create" | "secret.update" | "secret.delete" |
-"secret.reveal", tenant, workspace)``. ``secret.reveal`` is a permission of its own; every reveal appends
+Each authorizes its actor itself (ADR 0018): ``secret.create`` | ``secret.update`` | ``secret.delete`` |
+``secret.reveal`` in the secret's tenant and workspace, as the API's views require; key rotation, which crosses
+every tenant, is the platform's. ``secret.reveal`` is a permission of its own; every reveal appends
 ``secrets.secret_revealed`` (the audit trail) before the plaintext is returned.
 
 The metadata's tenant must be the secret's (or None for platform tasks): a secret of another tenant
-answers SECRET_NOT_FOUND, as if it did not exist. Nothing here logs a value.
+answers SECRET_NOT_FOUND, as if it did not exist, and creating one in another tenant NOT_FOUND. Nothing
+here logs a value.
 """
 
 from __future__ import annotations
@@ -26,13 +27,15 @@ from controlplane.eventlog.aggregates import AggregateSpec, execute, load
 from controlplane.eventlog.errors import ConcurrencyConflict
 from controlplane.eventlog.metadata import Metadata
 from controlplane.eventlog.store import StreamRef
+from controlplane.iam.access import authorize, authorize_platform
 from controlplane.secrets import rotation, vault
 from controlplane.secrets.domain import aggregate
 from controlplane.secrets.domain.aggregate import SecretState
 from controlplane.secrets.domain.errors import SecretExists, SecretNotFound
 from controlplane.secrets.envelope import Binding
 from controlplane.secrets.keys import KeyProvider, get_provider
-from controlplane.secrets.models import Secret, SecretVersion
+from controlplane.secrets.models import SecretVersion
+from controlplane.secrets.selectors import secret_exists
 from controlplane.tenancy.models import Workspace
 
 log = logging.getLogger("controlplane.secrets")
@@ -66,10 +69,6 @@ def _load_live(metadata: Metadata, secret_id: str) -> SecretState:
     return state
 
 
-def _name_taken(tenant_id: str, workspace_id: str, name: str) -> bool:
-    return Secret.unscoped.filter(tenant_id=tenant_id, workspace_id=workspace_id, slot=name).exists()
-
-
 def _meta_for(metadata: Metadata, state: SecretState) -> Metadata:
     return replace(metadata, tenant_id=state.tenant_id, workspace_id=state.workspace_id)
 
@@ -77,21 +76,19 @@ def _meta_for(metadata: Metadata, state: SecretState) -> Metadata:
 def do_create_secret(
     *, metadata: Metadata, tenant_id: str, workspace_id: str, name: str, value: str, description: str = ""
 ) -> str:
-    """Create a secret with its first version; returns its id.
-    Callers must ``require(actor, "secret.create", ...)``."""
+    """Create a secret with its first version; returns its id."""
+    authorize(metadata, "secret.create", tenant_id=tenant_id, workspace_id=workspace_id)
     aggregate.check_name(name)
     aggregate.check_description(description)
     plaintext = aggregate.check_value(value)
-    if (metadata.tenant_id is not None and metadata.tenant_id != tenant_id) or (
-        metadata.workspace_id is not None and metadata.workspace_id != workspace_id
-    ):
+    if metadata.workspace_id is not None and metadata.workspace_id != workspace_id:
         raise DomainError("no such workspace in this tenant", code="WORKSPACE_NOT_FOUND", field="workspace")
     secret_id = uuid.uuid4().hex
     meta = replace(metadata, tenant_id=tenant_id, workspace_id=workspace_id)
     with transaction.atomic():
         if not Workspace.objects.filter(id=workspace_id, tenant_id=tenant_id).exists():
             raise DomainError("no such workspace in this tenant", code="WORKSPACE_NOT_FOUND", field="workspace")
-        if _name_taken(tenant_id, workspace_id, name):
+        if secret_exists(tenant_id, workspace_id, name):
             raise SecretExists(f"a secret named {name!r} exists in this workspace", field="name", name=name)
         binding = Binding(tenant_id=tenant_id, secret_id=secret_id, version=1)
         sealed = vault.seal_value(plaintext, binding)
@@ -122,11 +119,11 @@ def do_create_secret(
 
 
 def do_update_secret(*, metadata: Metadata, secret_id: str, value: str) -> int:
-    """Store a new value as the next version; returns the version.
-    Callers must ``require(actor, "secret.update", ...)``."""
-    plaintext = aggregate.check_value(value)
+    """Store a new value as the next version; returns the version."""
     with transaction.atomic():
-        state = _load_live(metadata, secret_id)
+        state = _load_live(metadata, secret_id)  # its tenant and workspace are where the actor must hold the point
+        authorize(metadata, "secret.update", tenant_id=state.tenant_id, workspace_id=state.workspace_id)
+        plaintext = aggregate.check_value(value)
         version = state.current_version + 1
         binding = Binding(tenant_id=state.tenant_id, secret_id=secret_id, version=version)
         sealed = vault.seal_value(plaintext, binding)
@@ -142,10 +139,10 @@ def do_update_secret(*, metadata: Metadata, secret_id: str, value: str) -> int:
 
 
 def do_delete_secret(*, metadata: Metadata, secret_id: str) -> None:
-    """Delete a secret and destroy every stored version of its value; its name becomes free.
-    Callers must ``require(actor, "secret.delete", ...)``."""
+    """Delete a secret and destroy every stored version of its value; its name becomes free."""
     with transaction.atomic():
         state = _load_live(metadata, secret_id)
+        authorize(metadata, "secret.delete", tenant_id=state.tenant_id, workspace_id=state.workspace_id)
         # Rows before the stream head, in the order key rotation takes them: no deadlock with it.
         list(SecretVersion.objects.select_for_update().filter(secret_id=secret_id).order_by("pk").values_list("pk"))
         execute(
@@ -161,11 +158,12 @@ def do_delete_secret(*, metadata: Metadata, secret_id: str) -> None:
 def do_reveal_secret(*, metadata: Metadata, secret_id: str, version: int | None = None) -> str:
     """Append ``secrets.secret_revealed`` and return the plaintext of ``version`` (default: the current one).
 
-    Callers must ``require(actor, "secret.reveal", tenant, workspace)`` first: reveal is a permission of its
-    own. If decryption fails (SECRETS_TAMPERED, SECRETS_KEY_*), the audit event is rolled back with it.
+    Reveal is a permission of its own (``secret.reveal``). If decryption fails (SECRETS_TAMPERED,
+    SECRETS_KEY_*), the audit event is rolled back with it.
     """
     with transaction.atomic():
         state = _load_live(metadata, secret_id)
+        authorize(metadata, "secret.reveal", tenant_id=state.tenant_id, workspace_id=state.workspace_id)
         recorded = execute(
             SECRET,
             secret_stream(secret_id),
@@ -200,8 +198,9 @@ def do_rotate_keys(
     writer (stream head, then the log's position), so rotation never deadlocks with them. ``progress``
     gets {from_kek_id: count} after each commit. Stops with SECRETS_KEY_UNKNOWN / SECRETS_KEY_MISMATCH /
     SECRETS_TAMPERED at the first version it cannot unwrap; what was committed stays done and a rerun
-    continues. Only the platform should call this.
+    continues. Every tenant's secrets: the platform's (an administrator, or the control plane's command).
     """
+    authorize_platform(metadata, "rotate the master keys")
     if batch_size < 1:
         raise ValueError("batch_size must be at least 1")
     provider = get_provider()

@@ -8,7 +8,7 @@ import pytest
 
 from controlplane.clusters import actions
 from controlplane.clusters.models import Cluster
-from controlplane.eventlog.metadata import Actor, Metadata
+from controlplane.eventlog.metadata import Metadata
 from controlplane.eventlog.models import Event
 from controlplane.eventlog.store import read_stream
 from controlplane.seatunnel.emulator.process import emulator_process
@@ -27,10 +27,10 @@ def guarded_emulator():
 
 @pytest.fixture
 def place():
-    boot = Metadata.for_system(None, reason="test")
+    boot = Metadata.for_system(None, reason="tests")
     tenant_id = tenancy.do_create_tenant(metadata=boot, name="Acme", slug="acme")
     workspace_id = tenancy.do_create_workspace(metadata=boot, tenant_id=tenant_id, name="ETL", slug="etl")
-    meta = Metadata(tenant_id=tenant_id, workspace_id=workspace_id, actor=Actor("user", "alice"), request_id="r1")
+    meta = Metadata.for_system(tenant_id, reason="tests", workspace_id=workspace_id)
     return tenant_id, workspace_id, meta
 
 

@@ -33,10 +33,10 @@ SEPARATED = [
 
 @pytest.fixture
 def place():
-    boot = Metadata.for_system(None, reason="test")
+    boot = Metadata.for_system(None, reason="tests")
     tenant_id = tenancy.do_create_tenant(metadata=boot, name="Acme", slug="acme")
     workspace_id = tenancy.do_create_workspace(metadata=boot, tenant_id=tenant_id, name="ETL", slug="etl")
-    meta = Metadata(tenant_id=tenant_id, workspace_id=workspace_id, actor=Actor("user", "alice"), request_id="r1")
+    meta = Metadata.for_system(tenant_id, reason="tests", workspace_id=workspace_id)
     return tenant_id, workspace_id, meta
 
 
@@ -61,8 +61,9 @@ def register(place, url: str, **overrides) -> Cluster:
 
 def poll(cluster_id: str) -> health.ClusterHealth:
     cluster = Cluster.unscoped.get(id=cluster_id)
+    metadata = Metadata.for_system(cluster.tenant_id, reason=health.POLL_REASON, workspace_id=cluster.workspace_id)
     with client_for(cluster, timeout=2.0, retries=0) as client:
-        return health.poll_cluster(cluster, client)
+        return health.poll_cluster(cluster, client, metadata=metadata)
 
 
 def types(cluster_id: str) -> list[str]:
@@ -211,6 +212,14 @@ def test_poll_all_polls_every_live_cluster_and_one_failure_stops_nothing(place, 
         counts = health.poll_all()
     assert counts == {"reachable": 1, "unreachable": 1, "failed": 1}
     assert Health.unscoped.get(cluster_id=good.id).reachable
+    # each cluster's poll is recorded as the system, in that cluster's tenant and workspace
+    joined = read_stream(f"cluster-{good.id}")[-1]
+    assert joined.event_type == "clusters.node_joined"
+    assert (joined.metadata.actor, joined.metadata.tenant_id, joined.metadata.workspace_id) == (
+        Actor.system("clusters.poll_health"),
+        tenant_id,
+        workspace_id,
+    )
     assert Health.unscoped.get(cluster_id=guarded.id).error_code == "CLUSTER_AUTH_INVALID"
     assert not Health.unscoped.filter(cluster_id__in=[broken.id, removed.id]).exists()
 

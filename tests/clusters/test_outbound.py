@@ -13,6 +13,7 @@ from django.test import Client
 from controlplane.clusters import health
 from controlplane.clusters.connect import client_for
 from controlplane.clusters.models import Cluster
+from controlplane.eventlog.metadata import Metadata
 from controlplane.outbound.policy import OutboundPolicy, OutboundTargetForbidden
 from controlplane.seatunnel.client import ZetaClient
 from tests.api.world import World, build_world
@@ -113,7 +114,9 @@ def test_the_health_poll_records_a_forbidden_target_and_sends_nothing(world, set
         cluster = Cluster.unscoped.get(id=world.objects["acme_cluster"])
         cluster.endpoints = [f"http://localhost:{target.port}"]  # as if its name moved since registration
         settings.CONTROLPLANE_OUTBOUND_DENY_CIDRS = DENY_LOOPBACK
-        observed = health.poll_one(cluster)
+        observed = health.poll_one(
+            cluster, metadata=Metadata.for_system(cluster.tenant_id, reason="tests", workspace_id=cluster.workspace_id)
+        )
     assert (observed.reachable, observed.error_code) == (False, "OUTBOUND_TARGET_FORBIDDEN")
     assert target.requests == []
 

@@ -162,7 +162,7 @@ def build_everything(settings, tmp_path) -> dict:
     # a health poll: the observation row and the nodes the emulator lists (node events)
     cluster = Cluster.unscoped.get(id=world.objects["acme_cluster"])
     with client_for(cluster, timeout=3.0, retries=0) as zeta:
-        health.poll_cluster(cluster, zeta)
+        health.poll_cluster(cluster, zeta, metadata=Metadata.for_system(acme.id, reason="tests", workspace_id=ws.id))
 
     # an agent that heartbeats, takes its actions, reports progress with output, a result and an artifact
     place = {"metadata": meta, "tenant_id": acme.id, "workspace_id": ws.id}

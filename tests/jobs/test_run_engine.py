@@ -304,7 +304,11 @@ def test_a_cluster_selector_picks_a_reachable_matching_cluster_at_each_start(
         zeta.process.terminate()
         zeta.process.wait()
         for cluster_id in (first, second):
-            poll_one(Cluster.unscoped.get(id=cluster_id))  # the first is down now, the second answers
+            cluster = Cluster.unscoped.get(id=cluster_id)  # the first is down now, the second answers
+            poll_one(
+                cluster,
+                metadata=Metadata.for_system(cluster.tenant_id, reason="tests", workspace_id=cluster.workspace_id),
+            )
         run = start(meta, job, django_capture_on_commit_callbacks)
         assert (run.cluster_id, run.manifest["cluster_selector"]) == (second, {"env": "prod"})
         runner.submit(run, 0, metadata=worker(run))

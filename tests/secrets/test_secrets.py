@@ -45,7 +45,7 @@ def test_round_trip_writes_metadata_events_and_ciphertext(acme):
     assert (row.version, row.kek_id) == (1, "k1")
     assert b"s3cr3t" not in bytes(row.ciphertext)
 
-    assert do_reveal_secret(metadata=acme.meta, secret_id=secret_id) == "s3cr3t-value"
+    assert do_reveal_secret(metadata=acme.user_meta, secret_id=secret_id) == "s3cr3t-value"
     events = read_stream(f"secret-{secret_id}")
     assert [e.event_type for e in events] == [
         "secrets.secret_created",
@@ -213,10 +213,11 @@ def test_bad_input_gives_a_code_and_writes_nothing(acme, globex):
             "WORKSPACE_NOT_FOUND",
         ),
         (
+            # metadata bound to another tenant: refused as if the tenant did not exist
             lambda: do_create_secret(
                 metadata=globex.meta, tenant_id=acme.tenant_id, workspace_id=workspace, name="ok", value="v"
             ),
-            "WORKSPACE_NOT_FOUND",
+            "NOT_FOUND",
         ),
     ]
     for call, code in cases:
@@ -229,7 +230,7 @@ def test_bad_input_gives_a_code_and_writes_nothing(acme, globex):
 def test_a_lost_name_race_is_secret_exists_and_writes_nothing(acme, monkeypatch):
     create(acme, name="raced")
     before = _counts()
-    monkeypatch.setattr(actions, "_name_taken", lambda *args: False)  # as if the other writer had not committed
+    monkeypatch.setattr(actions, "secret_exists", lambda *args: False)  # as if the other writer had not committed
     with pytest.raises(SecretsError) as info:
         create(acme, name="raced")
     assert info.value.code == "SECRET_EXISTS"

@@ -29,6 +29,7 @@ from controlplane.clusters.api.serializers import (
 from controlplane.clusters.domain.aggregate import ONLINE
 from controlplane.clusters.models import Cluster, Health, Node
 from controlplane.clusters.probe import probe
+from controlplane.clusters.selectors import health_get
 from controlplane.errors import DomainError
 from controlplane.seatunnel.catalog import KINDS, Catalog, catalog_for, known_versions
 from controlplane.seatunnel.config.errors import JobCatalogVersionUnknown
@@ -130,14 +131,14 @@ class ClusterViewSet(mixins.ListModelMixin, TenantViewSet):
     def health(self, request: Request, tenant: str, workspace: str, pk: str) -> Response:
         """The latest observation; ``checked_at: null`` when the cluster was never polled."""
         cluster = self.get_object()
-        return Response(health_payload(cluster, Health.objects.filter(cluster_id=cluster.id).first()))
+        return Response(health_payload(cluster, health_get(cluster.tenant_id, cluster.workspace_id, cluster.id)))
 
     @extend_schema(responses=NodeSerializer(many=True))
     @action(detail=True, methods=["get"])
     def nodes(self, request: Request, tenant: str, workspace: str, pk: str) -> Response:
         """The cluster's members: status from the log (online | lost), metrics and last seen from the last poll."""
         cluster = self.get_object()
-        observed = Health.objects.filter(cluster_id=cluster.id).first()
+        observed = health_get(cluster.tenant_id, cluster.workspace_id, cluster.id)
         paginator = NodeCursor()
         page = paginator.paginate_queryset(Node.objects.filter(cluster_id=cluster.id), request, view=self)
         agents = agents_by_member(cluster.tenant_id, cluster.id)
@@ -155,7 +156,7 @@ class ClusterViewSet(mixins.ListModelMixin, TenantViewSet):
         cluster = self.get_object()
         cluster_health.poll_one(cluster, metadata=self.metadata())
         cluster.refresh_from_db()
-        return Response(health_payload(cluster, Health.objects.filter(cluster_id=cluster.id).first()))
+        return Response(health_payload(cluster, health_get(cluster.tenant_id, cluster.workspace_id, cluster.id)))
 
     @extend_schema(responses=PluginsSerializer)
     @action(detail=True, methods=["get"])
