@@ -50,6 +50,11 @@ def live_cluster_for_system(cluster_id: str) -> Cluster | None:
     return Cluster.unscoped.filter(id=cluster_id, removed=False).first()
 
 
+def live_cluster_named_for_system(workspace_id: str, name: str) -> Cluster | None:
+    """The live cluster of that name in a workspace (the demo seeding finds its own cluster by name)."""
+    return Cluster.unscoped.filter(workspace_id=workspace_id, name=name, removed=False).first()
+
+
 def clusters_for_platform() -> QuerySet[Cluster]:
     """Every cluster of every tenant, removed ones too: the platform console's list."""
     return Cluster.unscoped.all()

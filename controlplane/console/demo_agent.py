@@ -195,12 +195,15 @@ def prepare(
 
 
 def _demo_cluster() -> Cluster:
-    from controlplane.clusters.models import Cluster
+    from controlplane.clusters.selectors import live_cluster_named_for_system
     from controlplane.console.management.commands.seed_demo import DEMO_CLUSTER, TENANT_SLUG, WORKSPACE_SLUG
     from controlplane.tenancy.models import Workspace
 
     workspace = Workspace.objects.get(tenant__slug=TENANT_SLUG, slug=WORKSPACE_SLUG)
-    return Cluster.unscoped.get(workspace_id=workspace.id, name=DEMO_CLUSTER, removed=False)
+    cluster = live_cluster_named_for_system(workspace.id, DEMO_CLUSTER)
+    if cluster is None:
+        raise LookupError(f"the demo cluster {DEMO_CLUSTER!r} is not registered (seed_demo registers it)")
+    return cluster
 
 
 def enroll(demo: DemoAgent) -> str | None:

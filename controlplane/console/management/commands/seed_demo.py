@@ -135,7 +135,7 @@ def seed_demo_cluster(zeta_url: str) -> list[str]:
     """The demo's cluster (the Zeta emulator at ``zeta_url``), a batch job scheduled every 10 minutes that runs
     once now, and a streaming job that runs until it is paused or stopped. Creates only what is missing."""
     from controlplane.clusters.actions import do_register_cluster, do_update_cluster
-    from controlplane.clusters.models import Cluster
+    from controlplane.clusters.selectors import live_cluster_for_system, live_cluster_named_for_system
     from controlplane.jobs import run_actions, selectors
     from controlplane.jobs.actions import do_create_job, do_set_schedule
 
@@ -143,7 +143,7 @@ def seed_demo_cluster(zeta_url: str) -> list[str]:
     tenant_id, workspace_id = workspace.tenant_id, workspace.id
     meta = Metadata.for_system(tenant_id, workspace_id=workspace_id, reason="seed_demo")
     notes = []
-    cluster = Cluster.unscoped.filter(workspace_id=workspace_id, name=DEMO_CLUSTER, removed=False).first()
+    cluster = live_cluster_named_for_system(workspace_id, DEMO_CLUSTER)
     if cluster is None:
         cluster_id = do_register_cluster(
             metadata=meta,
@@ -155,7 +155,8 @@ def seed_demo_cluster(zeta_url: str) -> list[str]:
             endpoints=[zeta_url],
             labels={"demo": "emulator"},
         )
-        cluster = Cluster.unscoped.get(id=cluster_id)
+        cluster = live_cluster_for_system(cluster_id)
+        assert cluster is not None  # registered just now, its read model written with it
         notes.append(f"cluster {DEMO_CLUSTER!r} registered at {zeta_url}")
     elif cluster.endpoints != [zeta_url]:
         do_update_cluster(metadata=meta, cluster=cluster, changes={"endpoints": [zeta_url]})
