@@ -22,7 +22,7 @@ import httpx
 from controlplane.errors import DomainError
 from controlplane.outbound.policy import OutboundPolicy
 from controlplane.outbound.transport import PinnedTransport
-from controlplane.seatunnel.states import REST_V2_SINCE, JobState, parse_version
+from controlplane.seatunnel.states import OVERVIEW_SINCE, REST_V2_SINCE, JobState, parse_version
 
 V1_MAPS = "/hazelcast/rest/maps"
 V1_INSTANCE = "/hazelcast/rest/instance"
@@ -60,6 +60,19 @@ class ZetaUnsupported(ZetaError):
     """The cluster does not serve this path (404): an older version, or v1 REST disabled."""
 
     code = "ZETA_UNSUPPORTED"
+
+
+class ZetaUnsupportedVersion(ZetaError):
+    """The cluster runs a version the control plane cannot drive: 2.3.0-2.3.5 have no `/overview` (their v1
+    RestConstant lists running-jobs, job-info, submit and stop only), so neither health nor reconciliation works."""
+
+    code = "ZETA_UNSUPPORTED_VERSION"
+
+
+class ZetaLogsUnreachable(ZetaError):
+    """The job's log files are listed, but no member holding one answered (details: the members and why)."""
+
+    code = "ZETA_LOGS_UNREACHABLE"
 
 
 class ZetaSubmitOutcomeUnknown(ZetaError):
@@ -125,7 +138,8 @@ class Overview:
             git_commit=str(data.get("gitCommitAbbrev", "")),
             total_slots=_int(data.get("totalSlot")),
             unassigned_slots=_int(data.get("unassignedSlot")),
-            workers=_int(data.get("works")),
+            # OverviewInfo.workers (RestApiIT: body("workers", equalTo("2"))); "works" is only the docs' typo
+            workers=_int(data.get("workers", data.get("works"))),
             running_jobs=_int(data.get("runningJobs")),
             pending_jobs=_int(data["pendingJobs"]) if "pendingJobs" in data else None,
             finished_jobs=_int(data.get("finishedJobs")),
@@ -232,7 +246,7 @@ class JobInfo:
     state: JobState
     state_name: str
     create_time: str | None
-    finished_time: str | None
+    finish_time: str | None
     error_msg: str | None
     metrics: JobMetrics
     vertices: tuple[Vertex, ...]
@@ -244,7 +258,9 @@ class JobInfo:
     def from_json(cls, data: Any, *, asked_for: int) -> JobInfo:
         if not isinstance(data, dict) or "jobId" not in data:
             raise ZetaBadResponse("job-info without jobId", body=_snippet(data))
-        if data["jobId"] in ("", None):  # the documented answer for an unknown or expired id
+        # JobInfoServlet answers an unknown or expired id with {"jobId": "<that id>"} and nothing else: "not
+        # found" is the absence of jobStatus (older docs print {"jobId": ""}, also without a status).
+        if data.get("jobStatus") in ("", None):
             raise ZetaJobNotFound(f"job {asked_for} is unknown to the cluster", job_id=asked_for)
         env = data.get("envOptions")
         return cls(
@@ -253,7 +269,7 @@ class JobInfo:
             state=_state(data.get("jobStatus")),
             state_name=str(data.get("jobStatus", "")),
             create_time=data.get("createTime"),
-            finished_time=data.get("finishedTime"),
+            finish_time=data.get("finishTime"),  # RestConstant.FINISH_TIME
             error_msg=data.get("errorMsg"),
             metrics=JobMetrics.from_json(data.get("metrics")),
             vertices=_vertices(data.get("jobDag")),
@@ -261,6 +277,11 @@ class JobInfo:
             is_start_with_savepoint=data.get("isStartWithSavePoint"),
             raw=data,
         )
+
+    @property
+    def finished_time(self) -> str | None:
+        """The old name of finish_time."""
+        return self.finish_time
 
 
 @dataclass(frozen=True)
@@ -282,6 +303,35 @@ class LogFile:
     name: str
 
 
+@dataclass(frozen=True)
+class JobLogFile:
+    """One log file of a job: its text, or why the member holding it could not give it (error set, text None)."""
+
+    node: str
+    name: str
+    link: str
+    text: str | None
+    error: ZetaError | None = None
+
+
+@dataclass(frozen=True)
+class CallTimeouts:
+    """Seconds per call kind. `connect` bounds opening a connection; the others bound waiting for the answer.
+
+    A submit is answered only after the engine has built the job's connectors (JDBC and CDC sources connect to
+    their database first: ZETA_FACTS §1.2), so it gets minutes, not seconds. A stop is answered at once on the
+    master; reads are small; a log file can be large."""
+
+    connect: float = 5.0
+    read: float = 10.0
+    submit: float = 180.0
+    stop: float = 30.0
+    logs: float = 60.0
+
+    def for_kind(self, kind: str) -> httpx.Timeout:
+        return httpx.Timeout(getattr(self, kind), connect=self.connect)
+
+
 def _snippet(value: Any, limit: int = 500) -> str:
     text = value if isinstance(value, str) else repr(value)
     return text[:limit]
@@ -301,6 +351,10 @@ class ZetaClient:
     cluster); defaults to the same endpoints. api: "auto" (detect: v2, else v1 on a 404), "v2" or "v1".
     policy: where connections may go (OUTBOUND_TARGET_FORBIDDEN otherwise, before anything is sent); each host
     is resolved once per request and the connection goes to the address that was checked.
+    timeouts: per call kind (CallTimeouts); without it, `timeout` bounds reads and stops, `connect_timeout` (or
+    `timeout`) connecting, and a submit and a log file get CallTimeouts' longer defaults.
+    TLS: `verify=False` turns verification off; `ca_bundle` (or `verify` given as a path) is the CA file to trust;
+    `client_cert` = (certificate file, key file) for a cluster that wants mutual TLS.
     """
 
     def __init__(
@@ -312,6 +366,9 @@ class ZetaClient:
         verify: bool | str = True,
         timeout: float = 5.0,
         connect_timeout: float | None = None,
+        timeouts: CallTimeouts | None = None,
+        ca_bundle: str | None = None,
+        client_cert: tuple[str, str] | None = None,
         retries: int = 2,
         backoff: float = 0.2,
         api: str = "auto",
@@ -334,13 +391,23 @@ class ZetaClient:
         self._api: str | None = None if api == "auto" else api
         self._version: str | None = None
         self._preferred = {"v1": 0, "v2": 0}
-        tls = _default_tls() if verify is True else verify
+        if timeouts is None:
+            defaults = CallTimeouts()
+            timeouts = CallTimeouts(
+                connect=connect_timeout if connect_timeout is not None else timeout,
+                read=timeout,
+                submit=max(timeout, defaults.submit),
+                stop=timeout,
+                logs=max(timeout, defaults.logs),
+            )
+        self.timeouts = timeouts
+        tls = tls_context(verify=verify, ca_bundle=ca_bundle, client_cert=client_cert)
         if policy is not None and transport is None:
             transport = PinnedTransport(policy, verify=tls)
         self._http = httpx.Client(
             auth=auth,
             verify=tls,
-            timeout=httpx.Timeout(timeout, connect=connect_timeout if connect_timeout is not None else timeout),
+            timeout=timeouts.for_kind("read"),
             transport=transport,
             follow_redirects=False,
         )
@@ -385,9 +452,25 @@ class ZetaClient:
             # A 2.3.9+ cluster answers v2; an answer naming an older version would be a proxy's doing.
             self._api = "v2" if parse_version(overview.version) >= REST_V2_SINCE or not overview.version else "v1"
             return
-        overview = Overview.from_json(self._call("v1", "GET", "/overview"))
+        try:
+            overview = Overview.from_json(self._call("v1", "GET", "/overview"))
+        except ZetaUnsupported:
+            self._refuse_old_v1()
+            raise
+        _check_supported(overview.version)
         self._version = overview.version
         self._api = "v1"
+
+    def _refuse_old_v1(self) -> None:
+        """No v1 /overview: 2.3.0-2.3.5 still answer v1 /running-jobs (their RestConstant has no OVERVIEW)."""
+        try:
+            self._call("v1", "GET", "/running-jobs")
+        except ZetaError:
+            return  # not a SeaTunnel v1 REST either: the caller's ZetaUnsupported stands
+        raise ZetaUnsupportedVersion(
+            "the cluster runs SeaTunnel 2.3.5 or older (no /overview); 2.3.6 or later is needed",
+            needed=".".join(map(str, OVERVIEW_SINCE)),
+        )
 
     # -- transport -----------------------------------------------------------------------------------------
     def _url(self, api: str, base: str, path: str) -> str:
@@ -407,6 +490,7 @@ class ZetaClient:
         body: bytes | None = None,
         idempotent: bool = True,
         raw: bool = False,
+        kind: str = "read",
     ) -> Any:
         bases = self.endpoints if api == "v2" else self.v1_endpoints
         rounds = self.retries + 1 if idempotent else 1
@@ -421,7 +505,9 @@ class ZetaClient:
                 url = self._url(api, bases[index], path)
                 attempts += 1
                 try:
-                    response = self._http.request(method, url, params=params, content=body, headers=headers)
+                    response = self._http.request(
+                        method, url, params=params, content=body, headers=headers, timeout=self.timeouts.for_kind(kind)
+                    )
                 except (httpx.ConnectError, httpx.ConnectTimeout) as error:
                     # Nothing reached the server: moving to the next endpoint is safe even for a submit.
                     last_error, failure = f"{url}: {type(error).__name__}: {error}", type(error).__name__
@@ -496,6 +582,14 @@ class ZetaClient:
         self._version = overview.version
         return overview
 
+    def find_job(self, job_id: int) -> JobInfo | None:
+        """job_info, or None when the cluster does not know the id (never submitted, or expired from its
+        history): what a reconciliation asks after a submit whose answer was lost."""
+        try:
+            return self.job_info(job_id)
+        except ZetaJobNotFound:
+            return None
+
     def running_jobs(self) -> list[JobSummary]:
         return [JobSummary.from_json(item) for item in _list(self._get("/running-jobs"))]
 
@@ -530,7 +624,7 @@ class ZetaClient:
         if start_with_savepoint:
             params["isStartWithSavePoint"] = "true"
         body = json.dumps(dict(config)).encode()
-        data = self._call(self.api, "POST", "/submit-job", params=params, body=body, idempotent=False)
+        data = self._call(self.api, "POST", "/submit-job", params=params, body=body, idempotent=False, kind="submit")
         if not isinstance(data, dict) or "jobId" not in data:
             raise ZetaBadResponse("submit answered without jobId", body=_snippet(data))
         return SubmitResult(job_id=_parse_job_id(data["jobId"]), job_name=str(data.get("jobName", job_name or "")))
@@ -540,27 +634,77 @@ class ZetaClient:
         silent no-op on the engine, so this is retried like a read."""
         job_id = _require_id(job_id)
         body = json.dumps({"jobId": job_id, "isStopWithSavePoint": savepoint}).encode()
-        data = self._call(self.api, "POST", "/stop-job", body=body, idempotent=True)
+        data = self._call(self.api, "POST", "/stop-job", body=body, idempotent=True, kind="stop")
         answered = data.get("jobId") if isinstance(data, dict) else None
         return StopResult(job_id=_parse_job_id(answered) if answered not in (None, "") else job_id, savepoint=savepoint)
 
     def logs(self, job_id: int | None = None) -> list[LogFile] | str:
-        """Without a job id: the log files of every node. With one: that job's log text."""
+        """Without a job id: the log files of every node. With one: that job's log text, every file of it (from
+        the member that holds it) one after the other; a file whose member could not be reached is named in a
+        line of its own. ZetaLogsUnreachable when no file could be read, ZetaJobNotFound when none is listed."""
         if job_id is None:
-            data = self._get("/logs", params={"format": "json"})
-            return [
-                LogFile(node=str(e.get("node", "")), link=str(e.get("logLink", "")), name=str(e.get("logName", "")))
-                for e in _list(data)
-                if isinstance(e, dict)
-            ]
-        job_id = _require_id(job_id)
+            return self.log_files()
+        files = self.job_logs(job_id)
+        if not files:
+            raise ZetaJobNotFound(f"no logs for job {job_id}", job_id=job_id)
+        if all(f.text is None for f in files):
+            raise ZetaLogsUnreachable(
+                f"no member holding a log file of job {job_id} answered",
+                job_id=job_id,
+                nodes=[f.node for f in files],
+                failures=[f.error.code for f in files if f.error is not None],
+            )
+        parts = []
+        for item in files:
+            if item.text is not None:
+                parts.append(item.text if len(files) == 1 else f"==> {item.node} {item.name} <==\n{item.text}")
+            else:
+                code = item.error.code if item.error is not None else "ZETA_ERROR"
+                parts.append(f"==> {item.node} {item.name}: not read ({code}) <==\n")
+        return "\n".join(parts)
+
+    def log_files(self, job_id: int | None = None) -> list[LogFile]:
+        """The listing of `/logs[/<jobId>]?format=json` (AllNodeLogServlet): node, logLink, logName per file."""
+        path = "/logs" if job_id is None else f"/logs/{_require_id(job_id)}"
+        data = self._get(path, params={"format": "json"}, kind="logs")
+        return [
+            LogFile(node=str(e.get("node", "")), link=str(e.get("logLink", "")), name=str(e.get("logName", "")))
+            for e in _list(data)
+            if isinstance(e, dict)
+        ]
+
+    def job_logs(self, job_id: int) -> list[JobLogFile]:
+        """Each log file of a job with its text, fetched from the member that holds it (its `logLink`, always
+        http:// on the member's REST port). A member that cannot be reached, or answers without the file (the
+        engine answers 400 with no body), gives a JobLogFile with `error` set and no text."""
+        result = []
+        for entry in self.log_files(job_id):
+            text: str | None = None
+            error: ZetaError | None = None
+            try:
+                text = self._fetch_link(entry.link)
+            except ZetaError as failure:
+                error = failure
+            result.append(JobLogFile(node=entry.node, name=entry.name, link=entry.link, text=text, error=error))
+        return result
+
+    def _fetch_link(self, link: str) -> str:
+        if not link.startswith(("http://", "https://")):
+            raise ZetaBadResponse("a log link that is not a URL", link=link)
         try:
-            text: str = self._get(f"/logs/{job_id}", raw=True)
-            return text
-        except ZetaUnsupported as error:
-            if self.api == "v1":
-                raise
-            raise ZetaJobNotFound(f"no logs for job {job_id}", job_id=job_id) from error
+            response = self._http.get(link, timeout=self.timeouts.for_kind("logs"))
+        except httpx.TransportError as error:
+            raise ZetaUnreachable(
+                "the member holding the log file did not answer",
+                endpoints=[link],
+                attempts=1,
+                failure=type(error).__name__,
+                last_error=f"{link}: {type(error).__name__}: {error}",
+            ) from error
+        if response.status_code != 200:
+            # LogBaseServlet.prepareLogResponse: a file it cannot read is a 400 with an empty body
+            raise ZetaBadResponse(f"HTTP {response.status_code} for a log file", status=response.status_code, link=link)
+        return response.text
 
     def metrics_text(self) -> str:
         """Prometheus text from /metrics (v1: /hazelcast/rest/instance/metrics); empty when telemetry is off."""
@@ -592,6 +736,34 @@ def _default_tls() -> ssl.SSLContext:
     """One verifying TLS context for every client: building one reads the CA bundle (~20 ms), and the sync loop
     opens a client per cluster per pass."""
     return ssl.create_default_context()
+
+
+def tls_context(
+    *, verify: bool | str = True, ca_bundle: str | None = None, client_cert: tuple[str, str] | None = None
+) -> ssl.SSLContext | bool:
+    """What the transport gets as `verify`: False (no verification), the shared default context, or a context
+    trusting `ca_bundle` (or `verify` given as a path) and presenting `client_cert` (certificate, key)."""
+    if verify is False:
+        if client_cert is None:
+            return False
+        context = ssl.create_default_context()
+        context.check_hostname = False
+        context.verify_mode = ssl.CERT_NONE
+    else:
+        cafile = ca_bundle or (verify if isinstance(verify, str) else None)
+        if cafile is None and client_cert is None:
+            return _default_tls()
+        context = ssl.create_default_context(cafile=cafile)
+    if client_cert is not None:
+        context.load_cert_chain(certfile=client_cert[0], keyfile=client_cert[1])
+    return context
+
+
+def _check_supported(version: str) -> None:
+    if version and parse_version(version) < OVERVIEW_SINCE:
+        raise ZetaUnsupportedVersion(
+            f"the cluster runs SeaTunnel {version}; 2.3.6 or later is needed", version=version, needed="2.3.6"
+        )
 
 
 def _base(endpoint: str) -> str:

@@ -47,3 +47,7 @@ def parse_version(text: str) -> tuple[int, ...]:
 
 # REST v2 (Jetty, port 8080) exists from 2.3.9 on; older clusters only have the v1 Hazelcast paths.
 REST_V2_SINCE = (2, 3, 9)
+
+# /overview (v1 /hazelcast/rest/maps/overview) appears in 2.3.6 (RestConstant.OVERVIEW); 2.3.0-2.3.5 lack it and
+# are refused with ZETA_UNSUPPORTED_VERSION.
+OVERVIEW_SINCE = (2, 3, 6)

@@ -67,15 +67,16 @@ def test_all_examples_are_covered():
 
 def test_hocon_normal_form():
     parsed = parse_config(BASE)
+    # Dotted keys stay flat (ZETA_FACTS §3.1: the engine's path separator is `->`, PathParser).
     assert parsed.normalised == {
-        "env": {"job": {"mode": "BATCH"}},
-        "source": [{"plugin": "FakeSource", "options": {"plugin_output": "fake", "row": {"num": 3}}}],
+        "env": {"job.mode": "BATCH"},
+        "source": [{"plugin": "FakeSource", "options": {"plugin_output": "fake", "row.num": 3}}],
         "transform": [],
         "sink": [{"plugin": "Console", "options": {"plugin_input": "fake"}}],
     }
     assert json.loads(parsed.json_text) == {
-        "env": {"job": {"mode": "BATCH"}},
-        "source": [{"plugin_name": "FakeSource", "plugin_output": "fake", "row": {"num": 3}}],
+        "env": {"job.mode": "BATCH"},
+        "source": [{"plugin_name": "FakeSource", "plugin_output": "fake", "row.num": 3}],
         "transform": [],
         "sink": [{"plugin_name": "Console", "plugin_input": "fake"}],
     }
@@ -113,7 +114,7 @@ def test_braces_inside_strings_comments_and_substitutions_do_not_confuse_the_rea
     """
     normal = parse_config(text).normalised
     assert [s["plugin"] for s in normal["source"]] == ["FakeSource", "FakeSource"]
-    assert normal["source"][0]["options"]["row"] == {"num": 5}
+    assert normal["source"][0]["options"]["row.num"] == 5
     assert normal["source"][0]["options"]["note"] == "a } b {"
     assert len(normal["sink"]) == 2
     assert "defaults" not in normal
@@ -134,8 +135,7 @@ env:
 source:
   - plugin_name: FakeSource
     plugin_output: fake
-    row:
-      num: 3
+    row.num: 3
 sink:
   - plugin_name: Console
     plugin_input: fake
@@ -215,7 +215,7 @@ INSERT INTO dst SELECT * FROM src;
 """
     normal = parse_config(text).normalised
     assert normal["source"] == [
-        {"plugin": "FakeSource", "options": {"plugin_output": "src", "row": {"num": "5"}, "note": "it's; fine"}}
+        {"plugin": "FakeSource", "options": {"plugin_output": "src", "row.num": "5", "note": "it's; fine"}}
     ]
     assert normal["transform"] == []
     assert normal["sink"] == [{"plugin": "Console", "options": {"plugin_input": "src"}}]

@@ -47,8 +47,9 @@ def test_changed_options_with_old_and_new_values_and_secret_references_kept():
     fake = by_kind[("source", "FakeSource")]
     assert fake["status"] == "changed" and fake["key"] == "source:output:fake"
     assert fake["options"] == {
-        "added": {"parallelism": 2, "schema.fields": {}},  # an emptied object is a leaf of its own
-        "removed": {"schema.fields.name": "string"},
+        # nesting joins with `->`, the engine's path separator; a dotted key stays one key
+        "added": {"parallelism": 2, "schema->fields": {}},  # an emptied object is a leaf of its own
+        "removed": {"schema->fields->name": "string"},
         "changed": {"row.num": {"old": 16, "new": 32}},
     }
     jdbc = by_kind[("sink", "Jdbc")]

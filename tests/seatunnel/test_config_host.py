@@ -180,4 +180,4 @@ def test_the_word_include_in_strings_comments_and_keys_is_not_an_include():
         'env { job.mode = "BATCH", note = "include \\"x\\"", include = true }  # include "y"\n'
         "source { FakeSource {} }\nsink { Console {} }\n"
     )
-    assert parse_config(text).normalised["env"] == {"job": {"mode": "BATCH"}, "note": 'include "x"', "include": True}
+    assert parse_config(text).normalised["env"] == {"job.mode": "BATCH", "note": 'include "x"', "include": True}

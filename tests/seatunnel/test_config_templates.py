@@ -65,13 +65,13 @@ def test_rendered_values_are_quoted_and_secrets_are_references():
     assert source["password"] == "[[secret:db1-password]]"
     cdc = parse_config(render_template("mysql-cdc-to-jdbc", CDC)).normalised
     assert cdc["sink"][0]["options"]["primary_keys"] == ["id"]
-    assert cdc["env"]["job"]["mode"] == "STREAMING"
+    assert cdc["env"]["job.mode"] == "STREAMING"
 
 
 def test_defaults_apply():
     normal = parse_config(render_template("fake-to-console", {"mode": "streaming", "row_num": "5"})).normalised
-    assert normal["env"]["job"]["mode"] == "STREAMING"
-    assert normal["source"][0]["options"]["row"] == {"num": 5}
+    assert normal["env"]["job.mode"] == "STREAMING"
+    assert normal["source"][0]["options"]["row.num"] == 5
 
 
 @pytest.mark.parametrize(

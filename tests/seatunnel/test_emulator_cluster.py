@@ -91,11 +91,11 @@ def cluster(tmp_path) -> Iterator[Callable[..., list[EmulatorMember]]]:
 def test_any_member_serves_the_whole_clusters_jobs(cluster):
     a, b = cluster("hybrid", "hybrid")
     assert members(b.url) == [(str(a.port), "true"), (str(b.port), "false")]
-    assert httpx.get(f"{a.url}/overview").json()["works"] == "2"
+    assert httpx.get(f"{a.url}/overview").json()["workers"] == "2"
     job_id = submit(a.url, streaming(), jobName="seen-everywhere")
     until(lambda: state(b.url, job_id) == "RUNNING")
     assert [int(j["jobId"]) for j in httpx.get(f"{b.url}/running-jobs").json()] == [job_id]
-    assert f"Start submit job, job id: {job_id}" in httpx.get(f"{b.url}/logs/{job_id}").text
+    assert f"Start submit job, job id: {job_id}" in httpx.get(f"{b.url}/logs/job-{job_id}.log").text
     httpx.post(f"{b.url}/stop-job", content=json.dumps({"jobId": job_id}))
     until(lambda: state(a.url, job_id) == "CANCELED")
     assert [int(j["jobId"]) for j in httpx.get(f"{a.url}/finished-jobs/CANCELED").json()] == [job_id]
@@ -109,7 +109,7 @@ def test_jobs_are_placed_on_the_least_loaded_worker(cluster):
         ("WORKER", "false"),
         ("WORKER", "false"),
     ]
-    assert httpx.get(f"{master.url}/overview").json()["works"] == "2"
+    assert httpx.get(f"{master.url}/overview").json()["workers"] == "2"
     first, second = submit(master.url, streaming()), submit(w2.url, streaming())
     assert placement(master.url) == {w1.address: [first], w2.address: [second]}  # never on the master-only member
 
@@ -131,7 +131,7 @@ def test_fixed_slots_are_per_worker_and_leave_with_it(cluster, tmp_path):
     assert "NoEnoughResourceException" in refused["errorMsg"]
     b.stop()
     overview = httpx.get(f"{a.url}/overview").json()
-    assert (overview["works"], overview["totalSlot"]) == ("1", "4")
+    assert (overview["workers"], overview["totalSlot"]) == ("1", "4")
     assert {first, second} == {int(j["jobId"]) for j in httpx.get(f"{a.url}/running-jobs").json()}
 
 
@@ -162,10 +162,10 @@ def test_a_stopped_members_streaming_job_restarts_elsewhere_and_savepoints_stay(
     assert worker_of(a.url, moved) == c.address  # a carries on_a, so c was the least loaded
     assert worker_of(a.url, on_a) == a.address and restores(a.url, on_a) == 0
     assert info(a.url, moved)["diagnostics"]["pipelines"][0]["maxRestoreCount"] == 3
-    assert "pipeline 1 restore from checkpoint (1/3)" in httpx.get(f"{a.url}/logs/{moved}").text
+    assert "pipeline 1 restore from checkpoint (1/3)" in httpx.get(f"{a.url}/logs/job-{moved}.log").text
 
     untouched = info(c.url, paused)
-    assert (untouched["jobStatus"], untouched["finishedTime"]) == ("SAVEPOINT_DONE", paused_info["finishedTime"])
+    assert (untouched["jobStatus"], untouched["finishTime"]) == ("SAVEPOINT_DONE", paused_info["finishTime"])
     rows_at_pause = int(untouched["metrics"]["SourceReceivedCount"])
     submit(c.url, streaming(), jobId=str(paused), isStartWithSavePoint="true")
     resumed = until(lambda: (i := info(a.url, paused))["jobStatus"] == "RUNNING" and i)
@@ -208,7 +208,7 @@ def test_a_batch_job_on_a_lost_member_runs_again_from_the_start(cluster):
     b.kill()
     finished = until(lambda: (i := info(a.url, job_id))["jobStatus"] == "FINISHED" and i, timeout=30)
     assert finished["metrics"]["SourceReceivedCount"] == "600"
-    log = httpx.get(f"{a.url}/logs/{job_id}").text
+    log = httpx.get(f"{a.url}/logs/job-{job_id}.log").text
     assert "pipeline 1 restore from the start (1/3)" in log and "MemberLeftException" in log
 
 
@@ -221,7 +221,7 @@ def test_killing_the_master_makes_the_next_member_master(cluster):
     a.kill()
     assert until(lambda: members(b.url) == [(str(b.port), "true")])
     assert state(b.url, job_id) == "RUNNING" and restores(b.url, job_id) == 0  # its tasks were not on a
-    log = httpx.get(f"{b.url}/logs/{job_id}").text
+    log = httpx.get(f"{b.url}/logs/job-{job_id}.log").text
     assert f"begin restore job ({job_id}) from master active switch" in log
     assert 'master="127.0.0.1:' + str(b.port) + '"' in httpx.get(f"{b.url}/metrics").text
 

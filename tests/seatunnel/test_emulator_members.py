@@ -23,7 +23,7 @@ def test_default_is_one_hybrid_master():
         (member,) = httpx.get(f"{emu.url}/system-monitoring-information").json()
         assert (member["isMaster"], member["host"], member["port"]) == ("true", "127.0.0.1", "5801")
         assert "nodeRole" not in member and all(isinstance(v, str) for v in member.values())
-        assert httpx.get(f"{emu.url}/overview").json()["works"] == "1"
+        assert httpx.get(f"{emu.url}/overview").json()["workers"] == "1"
 
 
 def test_the_list_is_read_again_while_running(tmp_path):
@@ -35,7 +35,7 @@ def test_the_list_is_read_again_while_running(tmp_path):
             ("m", "true", "MASTER", "false"),
             ("w", "false", "WORKER", "true"),
         ]
-        assert httpx.get(f"{emu.url}/overview").json()["works"] == "1"
+        assert httpx.get(f"{emu.url}/overview").json()["workers"] == "1"
         path.write_text(json.dumps([{"address": "w:5802", "role": "worker", "master": True}]))
         assert [m["host"] for m in httpx.get(f"{emu.url}/system-monitoring-information").json()] == ["w"]
         path.write_text("not json")  # a broken file keeps the last good list

@@ -7,8 +7,10 @@ Structural shape (JSON-able):
                   "options": {"added": {...}, "removed": {...}, "changed": {...}}}],
      "unchanged": <number of plugins that match and are equal>}
 Plugins are matched by their produced table (`plugin_output`, or the old `result_table_name`) when they have one, else
-by kind + plugin name (case-insensitive) + occurrence among those. Option paths are dotted (`schema.fields.age`);
-lists compare as whole values. Values are shown as stored, so secret references stay references.
+by kind + plugin name (case-insensitive) + occurrence among those. Keys are shown exactly as written, so a dotted key
+stays one key (`checkpoint.interval`); nesting is joined with `->`, SeaTunnel's own path separator
+(`schema->fields->age`), so `{"a.b": 1}` and `{"a": {"b": 1}}` (which the engine reads differently) never show as
+the same path. Lists compare as whole values. Values are shown as stored, so secret references stay references.
 """
 
 from __future__ import annotations
@@ -37,7 +39,7 @@ def text_diff(old_text: str, new_text: str, *, old_label: str = "old", new_label
 def _flatten(value: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:
     flat: dict[str, Any] = {}
     for key, inner in value.items():
-        path = f"{prefix}.{key}" if prefix else str(key)
+        path = f"{prefix}->{key}" if prefix else str(key)
         if isinstance(inner, Mapping) and inner:
             flat.update(_flatten(inner, path))
         else:

@@ -10,6 +10,11 @@ Nothing outside the text is ever read (docs/SECURITY.md, "Job configs cannot rea
 So includes are refused before pyhocon sees the text, and a substitution that does not point at another value of the
 config is kept as the literal text `${name}`: a job variable reference (config/variables.py), filled in at
 submission from the job's declared variables.
+
+Dotted keys are flat. SeaTunnel's shaded parser splits paths on `->` (`ConfigParseOptions.PATH_TOKEN_SEPARATOR`,
+`PathParser`), not on `.`, so `checkpoint.interval = 5000` and `"checkpoint.interval" = 5000` are both the one key
+`checkpoint.interval`. pyhocon splits unquoted keys on `.`, so every unquoted dotted key is quoted before pyhocon
+reads the text.
 """
 
 from __future__ import annotations
@@ -66,13 +71,21 @@ def _skip_string(text: str, i: int) -> int:
 
 def _plugin_key_spans(text: str) -> list[tuple[int, int, str]]:
     """(start, end, key) of every key that opens a plugin object directly inside a top-level source/transform/sink."""
+    return _key_spans(text)[0]
+
+
+def _key_spans(text: str) -> tuple[list[tuple[int, int, str]], list[tuple[int, int, str]]]:
+    """(plugin key spans, every key span): the keys that open a plugin object directly inside a top-level
+    source/transform/sink, and the spans of all keys of all objects (quoted ones with their quotes)."""
     i, n = 0, len(text)
     stack: list[tuple[str, str | None]] = []  # ("obj" | "arr", key)
     explicit_root = text.lstrip().startswith("{")  # also true for JSON-like HOCON
     pending: tuple[int, int, str] | None = None  # candidate key of the current entry
     separator_seen = False
+    value_seen = False  # a scalar value followed the separator: the entry ends at the next newline
     entry_start = True
     spans: list[tuple[int, int, str]] = []
+    keys: list[tuple[int, int, str]] = []
 
     def in_object() -> bool:
         return not stack or stack[-1][0] == "obj"
@@ -89,12 +102,15 @@ def _plugin_key_spans(text: str) -> list[tuple[int, int, str]]:
                 raw = text[i:end]
                 quoted_key = raw[3:-3] if raw.startswith('"""') else raw[1:-1]
                 pending, separator_seen = (i, end, quoted_key), False
+            elif separator_seen:
+                value_seen = True
             entry_start = False
             i = end
             continue
         if text.startswith("${", i):
             close = text.find("}", i)
             i = n if close < 0 else close + 1
+            value_seen = value_seen or separator_seen
             entry_start = False
             continue
         if c == "{":
@@ -106,6 +122,8 @@ def _plugin_key_spans(text: str) -> list[tuple[int, int, str]]:
             )
             if parent_is_kind and pending is not None and "." not in pending[2]:
                 spans.append(pending)
+            if pending is not None and not separator_seen:
+                keys.append(pending)
             stack.append(("obj", key))
             pending, separator_seen, entry_start = None, False, True
             i += 1
@@ -122,6 +140,8 @@ def _plugin_key_spans(text: str) -> list[tuple[int, int, str]]:
             i += 1
             continue
         if c in "=:" or text.startswith("+=", i):
+            if pending is not None and not separator_seen:
+                keys.append(pending)
             separator_seen = True
             i += 2 if c == "+" else 1
             entry_start = False
@@ -131,6 +151,8 @@ def _plugin_key_spans(text: str) -> list[tuple[int, int, str]]:
             i += 1
             continue
         if c == "\n":
+            if separator_seen and value_seen:  # `key = value` ended: the next line starts an entry
+                pending, separator_seen, value_seen = None, False, False
             if not separator_seen:
                 pending = None
             entry_start = pending is None
@@ -147,9 +169,19 @@ def _plugin_key_spans(text: str) -> list[tuple[int, int, str]]:
             pending, separator_seen = (i, j, text[i:j]), False
         else:
             pending = None if not separator_seen else pending
+            value_seen = value_seen or separator_seen
         entry_start = False
         i = j
-    return spans
+    return spans, keys
+
+
+def quote_dotted_keys(text: str) -> str:
+    """The text with every unquoted key that holds a `.` written as one quoted key (see the module's note)."""
+    rewritten = text
+    for start, end, key in reversed(_key_spans(text)[1]):
+        if text[start] != '"' and "." in key:
+            rewritten = rewritten[:start] + json.dumps(key) + rewritten[end:]
+    return rewritten
 
 
 def _code_only(text: str) -> str:
@@ -281,8 +313,14 @@ def _tree(text: str) -> Any:
 
 def _parse(text: str) -> dict[str, Any]:
     try:
-        tree = _tree(text)
+        tree = _tree(quote_dotted_keys(text))
     except (ConfigException, ParseBaseException) as exc:
+        try:  # report the error against the text as given, where its positions point
+            _tree(text)
+        except (ConfigException, ParseBaseException) as original:
+            raise _parse_error(text, original) from None
+        except RecursionError:
+            pass
         raise _parse_error(text, exc) from None
     except RecursionError:
         raise JobConfigParseError("HOCON nesting is too deep.", format="hocon", line=None, column=None) from None

@@ -3,8 +3,10 @@
 Normal form (JSON-able, what versions store and diffs compare):
     {"env": {...}, "source": [{"plugin": "FakeSource", "options": {...}}, ...], "transform": [...], "sink": [...]}
 - plugin lists keep the order of the text; every kind is present (possibly empty);
-- dotted keys are expanded into nested objects (`row.num = 16` and `row { num = 16 }` are the same option, as the
-  engine's ReadonlyConfig treats them), both in env and in plugin options;
+- keys are kept exactly as written: a dotted key (`checkpoint.interval`, `row.num`, `"client.id"`) is one flat key,
+  never split into nested objects. SeaTunnel's config path separator is `->` (ZETA_FACTS §3.1): the engine reads
+  env settings by their flat names only and converts map options (`kafka.config`, `debezium`) from flat maps of
+  strings, so a split key is ignored or fails the submit;
 - top-level keys other than env/source/transform/sink (e.g. helper objects used for HOCON substitutions) are dropped.
 Canonical JSON text: the engine's REST JSON shape (`plugin_name` inside each plugin object), keys sorted.
 """
@@ -24,38 +26,29 @@ def _structure_error(message: str, path: str) -> JobConfigParseError:
     return JobConfigParseError(message, path=path, line=None, column=None)
 
 
-def _set_path(target: dict[str, Any], parts: list[str], value: Any, path: str) -> None:
-    for part in parts[:-1]:
-        existing = target.get(part)
-        if existing is None:
-            existing = target[part] = {}
-        elif not isinstance(existing, dict):
-            raise _structure_error(f"{path}: '{part}' is both a value and an object.", path)
-        target = existing
-    last = parts[-1]
-    if isinstance(target.get(last), dict) and isinstance(value, dict):
-        for key, inner in value.items():
-            _set_path(target[last], [key], inner, path)
-    elif last in target and (isinstance(target[last], dict) or isinstance(value, dict)):
-        raise _structure_error(f"{path}: '{last}' is both a value and an object.", path)
-    else:
-        target[last] = value
-
-
 def plain(value: Any, path: str) -> Any:
-    """A JSON-able copy with dotted keys expanded into nested objects."""
+    """A JSON-able copy, keys kept exactly as written (dotted keys stay flat)."""
     if isinstance(value, Mapping):
-        out: dict[str, Any] = {}
-        for key, inner in value.items():
-            key = str(key)
-            parts = key.split(".") if "." in key.strip(".") else [key]
-            _set_path(out, parts, plain(inner, f"{path}.{key}"), f"{path}.{key}")
-        return out
+        return {str(key): plain(inner, f"{path}.{key}") for key, inner in value.items()}
     if isinstance(value, list | tuple):
         return [plain(v, f"{path}[{i}]") for i, v in enumerate(value)]
     if value is None or isinstance(value, bool | int | float | str):
         return value
     return str(value)
+
+
+def option_value(options: Mapping[str, Any], key: str) -> Any:
+    """An option as the engine's `ReadonlyConfig.getValue` finds it: the flat key first, else a walk down nested
+    objects split on `.` (why `job.mode` reads either way). Env settings the engine reads from the raw env map
+    (`checkpoint.interval`, `job.retry.times`, read limits) must be looked up flat, with `options.get(key)`."""
+    if key in options:
+        return options[key]
+    node: Any = options
+    for part in key.split("."):
+        if not isinstance(node, Mapping) or part not in node:
+            return None
+        node = node[part]
+    return node
 
 
 def _entries(kind: str, block: Any) -> list[dict[str, Any]]:

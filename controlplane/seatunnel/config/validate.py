@@ -8,6 +8,7 @@ from typing import Any
 
 from controlplane.seatunnel.catalog import Catalog
 from controlplane.seatunnel.config.errors import JobConfigFormatUnsupported, JobConfigInvalid, JobConfigParseError
+from controlplane.seatunnel.config.normal import option_value
 from controlplane.seatunnel.config.parse import ParsedConfig, parse_config
 from controlplane.seatunnel.config.secrets import secret_references
 
@@ -45,10 +46,7 @@ class Problem:
 
 
 def _mode(env: Mapping[str, Any]) -> Any:
-    job = env.get("job")
-    if isinstance(job, Mapping):
-        return job.get("mode")
-    return None
+    return option_value(env, "job.mode")  # EnvCommonOptions.JOB_MODE, read through ReadonlyConfig
 
 
 def _names(value: Any) -> list[str] | None:

@@ -300,6 +300,11 @@ class ClusterEngine(Engine):
     def active_master(self) -> MemberRow | None:
         return active_master(list(self._rows.values()), self.now())
 
+    def is_master(self) -> bool:
+        with self._state():
+            master = self.active_master()
+            return master is not None and master.address == self.me.address
+
     # -- moving on the clock -------------------------------------------------------------------------------
     def _advance_all(self) -> None:
         now = self.now()

@@ -7,6 +7,9 @@ whenever the table is read, under one lock, so every request sees a consistent a
 from __future__ import annotations
 
 import itertools
+import json
+import re
+import socket
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -16,7 +19,7 @@ from datetime import datetime
 from typing import Any
 
 from controlplane.seatunnel.emulator import faults as f
-from controlplane.seatunnel.states import JobState
+from controlplane.seatunnel.states import REST_V2_SINCE, JobState, parse_version
 
 # The plugins this emulated cluster has "installed" (names are matched case-insensitively, as the engine's
 # plugin discovery does). A name outside the list fails the submit with the engine's "not found" text.
@@ -176,7 +179,7 @@ class Engine:
         if not isinstance(config, dict):
             raise RequestError("Invalid JSON format in request body.", 400)
         env = config.get("env")
-        env = with_dotted_keys(env) if isinstance(env, dict) else {}
+        env = dict(env) if isinstance(env, dict) else {}  # as sent: the engine repairs nothing (ZETA_FACTS §3.1)
         sources, transforms, sinks = (_plugins(config, key) for key in ("source", "transform", "sink"))
         if not sources or not sinks:
             missing = "source" if not sources else "sink"
@@ -189,8 +192,12 @@ class Engine:
                 name = str(item.get("plugin_name", ""))
                 if name.lower() not in INSTALLED_PLUGINS or name.lower() in self.plan.missing_plugins:
                     raise RequestError(f.plugin_not_found(plugin_type, name))
-        if env.get(f.ENV_FAULT) == f.UNKNOWN_PLUGIN:
+        if option(env, f.ENV_FAULT) == f.UNKNOWN_PLUGIN:
             raise RequestError(f.plugin_not_found("source", str(sources[0].get("plugin_name"))))
+        for item in (*sources, *transforms, *sinks):
+            check_map_options(item)
+        for item in sources:
+            check_jdbc_connects(item)
 
         with self._state():
             self._advance_all()
@@ -207,7 +214,7 @@ class Engine:
                     raise RequestError(
                         f"The job id {job_id} has already been submitted and is not starting with a savepoint."
                     )
-            name = job_name or str(env.get("job.name") or "SeaTunnel_Job")
+            name = job_name or str(option(env, "job.name") or "SeaTunnel_Job")
             job = self._new_job(job_id or self.new_job_id(), name, config, env, sources, transforms, sinks)
             job.start_with_savepoint = start_with_savepoint
             job.state_times[str(JobState.INITIALIZING)] = job.created_wall
@@ -231,16 +238,18 @@ class Engine:
         transforms: list[dict[str, Any]],
         sinks: list[dict[str, Any]],
     ) -> Job:
-        streaming = str(env.get("job.mode", "BATCH")).upper() == "STREAMING"
-        parallelism = _int(env.get("parallelism", env.get("execution.parallelism")), 1)
+        # job.mode and parallelism go through ReadonlyConfig (flat key, else nested); the read limits, checkpoint
+        # and retry settings are read from the raw env map by their flat names only (ZETA_FACTS §3.1).
+        streaming = str(option(env, "job.mode") or "BATCH").upper() == "STREAMING"
+        parallelism = _int(option(env, "parallelism") or option(env, "execution.parallelism"), 1)
         rows_total = None
         rate = 0.0
         for source in sources:
             source_par = _int(source.get("parallelism"), parallelism)
             if str(source.get("plugin_name", "")).lower() == "fakesource":
                 # FakeSource: row.num rows per parallel reader (default 5), split.read-interval ms between rows.
-                per_reader = _int(source.get("row.num"), 5)
-                interval_ms = max(_int(source.get("split.read-interval"), 1), 1)
+                per_reader = _int(option(source, "row.num"), 5)
+                interval_ms = max(_int(option(source, "split.read-interval"), 1), 1)
                 rows = per_reader * source_par
                 rate += min(source_par * 1000.0 / interval_ms, 2000.0)
             else:
@@ -251,7 +260,7 @@ class Engine:
         if limit is not None:
             rate = min(rate, float(_int(limit, int(rate))))
         rate = max(rate, 1.0)
-        duration_ms = env.get(f.ENV_DURATION_MS)
+        duration_ms = option(env, f.ENV_DURATION_MS)
         if not streaming:
             # Keep batch runs short (0.5..5 s) whatever row.num says, unless the config asks for a duration.
             wanted = (
@@ -306,8 +315,8 @@ class Engine:
             str(item.get("plugin_name", "")) for key in ("source", "sink") for item in _plugins(job.config, key)
         ]
         rule = self.plan.rule_for(job.name, plugin_names)
-        fault = env.get(f.ENV_FAULT) or (rule.fault if rule else None)
-        after_ms = env.get(f.ENV_FAULT_AFTER_MS)
+        fault = option(env, f.ENV_FAULT) or (rule.fault if rule else None)
+        after_ms = option(env, f.ENV_FAULT_AFTER_MS)
         if after_ms is None and rule is not None:
             after_ms = rule.after_ms
         if fault is None:
@@ -323,17 +332,18 @@ class Engine:
             fault = f.NOT_ENOUGH_SLOTS
         if fault is not None and fault not in f.RUNTIME_FAULTS:
             raise RequestError(f"unknown {f.ENV_FAULT} {fault!r}; one of {', '.join(f.ALL_FAULTS)}", 400)
-        if fault is None and env.get(f.ENV_FAULT) is None:
+        if fault is None and option(env, f.ENV_FAULT) is None:
             for key in ("source", "sink"):
                 for item in _plugins(job.config, key):
                     if str(item.get("plugin_name", "")).lower() == "jdbc" and item.get("driver"):
                         job.fault_driver = str(item["driver"])
         job.fault = fault
         job.fault_after_ms = after_ms
-        steps = [
-            (now + self._secs(0.1), JobState.CREATED),
-            (now + self._secs(0.2), JobState.SCHEDULED),
-        ]
+        steps = [(now + self._secs(0.1), JobState.CREATED)]
+        if parse_version(self.version) >= REST_V2_SINCE:
+            # CoordinatorService (2.3.9+): every job enters the pending queue before it is scheduled
+            steps.append((now + self._secs(0.15), JobState.PENDING))
+        steps.append((now + self._secs(0.2), JobState.SCHEDULED))
         if fault == f.NOT_ENOUGH_SLOTS:
             steps += [(now + self._secs(0.3), JobState.FAILING), (now + self._secs(0.4), JobState.FAILED)]
         else:
@@ -356,6 +366,10 @@ class Engine:
         """Put the job's tasks on a member; False when no member can take them. One process is one member."""
         return True
 
+    def is_master(self) -> bool:
+        """Is the member answering the master? One process is the whole cluster, so yes."""
+        return True
+
     # -- stop --------------------------------------------------------------------------------------------
     def stop(self, job_id: int, *, savepoint: bool) -> None:
         with self._state():
@@ -367,7 +381,13 @@ class Engine:
             job.restore_at = None  # a stop during a pipeline restore ends the restore
             if savepoint:
                 if job.state is not JobState.RUNNING:
-                    raise RequestError(f"The job with id '{job_id}' not running, save point failed")
+                    failure = f"The job with id '{job_id}' not running, save point failed"
+                    if self.is_master():
+                        # On the master the REST servlet does not join the savepoint future: the failure is
+                        # only logged and the request answers 200 (BaseServlet.handleStopJob).
+                        job.log.append(self._line(job, "ERROR", failure))
+                        return
+                    raise RequestError(failure)
                 self._enter(job, JobState.DOING_SAVEPOINT, now)
                 job.steps = [(now + self._secs(0.5), JobState.SAVEPOINT_DONE)]
             else:
@@ -457,27 +477,61 @@ def _plugins(config: dict[str, Any], key: str) -> list[dict[str, Any]]:
     items = config.get(key) or []
     if isinstance(items, dict):
         items = [items]
-    return [with_dotted_keys(item) for item in items if isinstance(item, dict)]
+    return [dict(item) for item in items if isinstance(item, dict)]
 
 
-def with_dotted_keys(options: dict[str, Any]) -> dict[str, Any]:
-    """Options as given plus every nested path as a dotted key: `{"row": {"num": 5}}` also reads as `row.num`.
+def option(options: dict[str, Any], key: str) -> Any:
+    """ReadonlyConfig.getValue: the flat key, else a walk down nested maps split on '.'."""
+    if key in options:
+        return options[key]
+    node: Any = options
+    for part in key.split("."):
+        if not isinstance(node, dict) or part not in node:
+            return None
+        node = node[part]
+    return node
 
-    The engine reads both spellings (a JSON body's `"job": {"mode": ...}` is the HOCON path `job.mode`).
-    """
-    result = dict(options)
 
-    def walk(prefix: str, value: Any) -> None:
-        if isinstance(value, dict):
-            for key, inner in value.items():
-                walk(f"{prefix}.{key}", inner)
-        else:
-            result.setdefault(prefix, value)
+# Connector options typed Option<Map<String, String>> (config/upcast.py has the full list); the engine converts
+# their value through Jackson into a Map<String, String>, which a nested object cannot become.
+MAP_OPTIONS = ("kafka.config", "debezium", "properties", "hive.hadoop.conf", "hadoop_s3_properties", "pulsar.config")
 
-    for key, value in options.items():
-        if isinstance(value, dict):
-            walk(str(key), value)
-    return result
+
+def check_map_options(item: dict[str, Any]) -> None:
+    for name in MAP_OPTIONS:
+        value = option(item, name)
+        if isinstance(value, dict) and any(isinstance(v, dict | list) for v in value.values()):
+            text = json.dumps(value, separators=(",", ":"))
+            # ConfigUtil.convertValue: the failed Jackson read is rethrown with the value and the wanted type
+            raise RequestError(
+                f"Json parsing exception, value '{text}', and expected type "
+                "'java.util.Map<java.lang.String, java.lang.String>'"
+            )
+
+
+_JDBC_HOST = re.compile(r"^jdbc:[a-z0-9]+://(?:[^@/]*@)?(\[[^\]]+\]|[^:/?;]+)(?::(\d+))?", re.IGNORECASE)
+_LOOPBACK = ("127.", "localhost", "[::1]", "::1")
+
+
+def check_jdbc_connects(item: dict[str, Any]) -> None:
+    """A Jdbc source connects while the job is built, inside the submit (JdbcSource -> AbstractJdbcCatalog
+    .getConnection): a database that refuses fails the submit with a 500. The emulator tries a TCP connection for a
+    loopback url only (a test's closed port); any other host is taken as reachable."""
+    if str(item.get("plugin_name", "")).lower() != "jdbc":
+        return
+    url = str(option(item, "url") or "")
+    match = _JDBC_HOST.match(url)
+    if match is None or not match.group(1).lower().startswith(_LOOPBACK):
+        return
+    host = match.group(1).strip("[]")
+    port = int(match.group(2) or 3306)
+    try:
+        with socket.create_connection((host, port), timeout=1.0):
+            return
+    except OSError:
+        raise RequestError(
+            f"ErrorCode:[API-03], ErrorDescription:[Catalog initialize failed] - Failed connecting to {url} via JDBC."
+        ) from None
 
 
 def _int(value: Any, default: int) -> int:

@@ -1,7 +1,8 @@
 """HTTP front of the emulator: Zeta's REST v2 paths (and the v1 Hazelcast paths for old versions).
 
 Answers follow ZETA_FACTS §1: string-typed values, `{"status":"fail","message":...}` errors (400 for bad
-arguments, 500 otherwise), `{"jobId": ""}` for unknown ids, 401 with the Basic realm when auth is on.
+arguments, 500 otherwise), `{"jobId": "<the id asked for>"}` with no status for unknown ids (JobInfoServlet), 401
+with the Basic realm when auth is on.
 """
 
 from __future__ import annotations
@@ -23,11 +24,22 @@ from controlplane.seatunnel.emulator import faults as f
 from controlplane.seatunnel.emulator.cluster import ClusterEngine, ClusterMembers
 from controlplane.seatunnel.emulator.engine import Engine, Job, RequestError
 from controlplane.seatunnel.emulator.members import NODE_ROLE, Member, MemberList
-from controlplane.seatunnel.states import FINISHED_FILTER_STATES, REST_V2_SINCE, JobState, parse_version
+from controlplane.seatunnel.states import OVERVIEW_SINCE, REST_V2_SINCE, JobState, parse_version
 
 V1_PREFIX = "/hazelcast/rest/maps"
 V1_INSTANCE = "/hazelcast/rest/instance"
 _ID = re.compile(r"-?\d+")
+# What v1 REST serves before 2.3.6 (RestConstant at tag 2.3.5): no overview, job-info, logs or metrics.
+V1_BEFORE_OVERVIEW = (
+    "running-jobs",
+    "running-job",
+    "finished-jobs",
+    "system-monitoring-information",
+    "submit-job",
+    "stop-job",
+    "encrypt-config",
+    "running-threads",
+)
 
 
 @dataclass(frozen=True)
@@ -75,6 +87,17 @@ def _id_param(text: str) -> int:
     if not _ID.fullmatch(text):
         raise RequestError(f'For input string: "{text}"', 400)  # Long.parseLong -> NumberFormatException
     return int(text)
+
+
+def _json_safe(value: Any) -> Any:
+    """A value as JSON renders it (Decimal as a number the json module can write)."""
+    if isinstance(value, dict):
+        return {str(k): _json_safe(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_json_safe(v) for v in value]
+    if isinstance(value, Decimal):
+        return int(value) if value == value.to_integral_value() else float(value)
+    return value
 
 
 def _bool(value: Any) -> bool:
@@ -190,6 +213,8 @@ class Handler(BaseHTTPRequestHandler):
         version = self.server.settings.version_tuple
         parts = route.strip("/").split("/")
         head = parts[0]
+        if api == "v1" and version < OVERVIEW_SINCE and head not in V1_BEFORE_OVERVIEW:
+            return False
         if method == "GET":
             if route == "/overview":
                 self._json(self._overview())
@@ -199,7 +224,8 @@ class Handler(BaseHTTPRequestHandler):
                 self._json(self._finished(parts[1] if len(parts) == 2 else None))
             elif head in ("job-info", "running-job") and len(parts) == 2:
                 job = engine.job(_id_param(parts[1]))
-                self._json(self._job_info(job) if job else {"jobId": ""})
+                # JobInfoServlet: an id in neither the running nor the finished map echoes the path's id, no status
+                self._json(self._job_info(job) if job else {"jobId": parts[1]})
             elif route == "/system-monitoring-information":
                 try:
                     running = sum(1 for j in engine.jobs() if not j.state.is_terminal)
@@ -212,6 +238,8 @@ class Handler(BaseHTTPRequestHandler):
                 self._json(engine.debug())  # the emulator's own view; not a Zeta endpoint
             elif head in ("logs", "log") and len(parts) <= 2 and (api == "v2" or version >= (2, 3, 9)):
                 self._logs(parts[1] if len(parts) == 2 else None, query)
+            elif route == "/get-all-log-name" and (api == "v2" or version >= (2, 3, 9)):
+                self._json([f"job-{job.job_id}.log" for job in engine.jobs()])  # AllLogNameServlet
             elif route in ("/metrics", "/openmetrics") and (api == "v1" or version >= (2, 3, 10)):
                 self._text(self._prometheus(), content_type="text/plain; version=0.0.4; charset=utf-8")
             else:
@@ -252,11 +280,12 @@ class Handler(BaseHTTPRequestHandler):
             raw = self._body()
             if not raw.strip():
                 raise RequestError("Request body is empty.", 400)
-            # the control plane's own reader: no includes, no environment (the emulator runs beside it)
-            from controlplane.seatunnel.config.hocon import parse_hocon
+            # the control plane's own reader (no includes, no environment): plugin blocks become lists with
+            # plugin_name, dotted keys stay flat, as the engine's ConfigBuilder reads them
+            from controlplane.seatunnel.config.hocon import load_hocon
 
             try:
-                return parse_hocon(raw.decode())
+                return load_hocon(raw.decode())
             except Exception as error:
                 raise RequestError(f"Invalid HOCON in request body: {error}", 400) from None
         return self._json_body()
@@ -269,7 +298,7 @@ class Handler(BaseHTTPRequestHandler):
             job_name=query.get("jobName") or None,
             start_with_savepoint=_bool(query.get("isStartWithSavePoint", "false")),
         )
-        return {"jobId": job.job_id, "jobName": job.name}
+        return {"jobId": str(job.job_id), "jobName": job.name}  # BaseServlet.submitJobInternal: String.valueOf
 
     def _stop(self, body: Any) -> dict[str, Any]:
         if not isinstance(body, dict):
@@ -281,7 +310,7 @@ class Handler(BaseHTTPRequestHandler):
             raise RequestError(f'For input string: "{raw}"', 400)
         job_id = raw if isinstance(raw, int) else _id_param(raw)
         self.server.engine.stop(job_id, savepoint=_bool(body.get("isStopWithSavePoint", False)))
-        return {"jobId": job_id}
+        return {"jobId": str(raw)}  # StopJobServlet: map.get(JOB_ID).toString()
 
     # -- payloads ----------------------------------------------------------------------------------------
     def _dag(self, job: Job) -> dict[str, Any]:
@@ -298,10 +327,12 @@ class Handler(BaseHTTPRequestHandler):
             "metrics": engine.metrics(job),
         }
         if job.state.is_terminal:
-            info["finishedTime"] = engine.fmt(job.finished_wall, wall=True)
+            # BaseServlet.getJobInfoJson: finishTime (RestConstant.FINISH_TIME), errorMsg, no envOptions
+            info["finishTime"] = engine.fmt(job.finished_wall, wall=True)
             info["errorMsg"] = job.error_msg
+            info["pluginJarsUrls"] = []
         else:
-            info["envOptions"] = {k: str(v) for k, v in job.env.items()}
+            info["envOptions"] = _json_safe(job.env)  # JsonUtil.toJsonObject(envOptions): the env as sent
             info["pluginJarsUrls"] = []
             info["isStartWithSavePoint"] = job.start_with_savepoint
             if self.server.settings.version_tuple >= (3, 0, 0):
@@ -381,30 +412,22 @@ class Handler(BaseHTTPRequestHandler):
             "jobId": str(job.job_id),
             "jobName": job.name,
             "jobStatus": str(job.state),
-            "envOptions": {k: str(v) for k, v in job.env.items()},
+            "envOptions": _json_safe(job.env),
             "createTime": engine.fmt(job.created_wall, wall=True),
             "jobDag": self._dag(job),
             "pluginJarsUrls": [],
             "isStartWithSavePoint": job.start_with_savepoint,
-            "metrics": {
-                "sourceReceivedCount": metrics["SourceReceivedCount"],
-                "sinkWriteCount": metrics["SinkWriteCount"],
-            },
+            "metrics": metrics,  # RunningJobsServlet uses convertToJson: the job-info metric keys
         }
 
     def _finished(self, state: str | None) -> list[dict[str, Any]]:
         engine = self.server.engine
-        if state is not None:
-            allowed = {str(s) for s in FINISHED_FILTER_STATES}
-            if self.server.settings.version_tuple < (2, 3, 11):
-                allowed.discard("SAVEPOINT_DONE")
-            if state not in {str(s) for s in JobState}:
-                raise RequestError(f"No enum constant org.apache.seatunnel.engine.core.job.JobStatus.{state}", 400)
-            if state not in allowed:
-                return []
+        # FinishedJobsServlet: status.name().equals(state.toUpperCase()), no validation: any case, and an unknown
+        # state matches nothing
+        wanted = state.upper() if state else None
         result = []
-        for job in engine.jobs():
-            if not job.state.is_terminal or (state is not None and str(job.state) != state):
+        for job in sorted(engine.jobs(), key=lambda j: j.finished_wall or 0.0):  # sorted by finish time
+            if not job.state.is_terminal or (wanted is not None and str(job.state) != wanted):
                 continue
             result.append(
                 {
@@ -435,7 +458,7 @@ class Handler(BaseHTTPRequestHandler):
             "gitCommitAbbrev": "emulatr",
             "totalSlot": str(total),
             "unassignedSlot": str(unassigned),
-            "works": str(sum(1 for m in self.server.members.current() if m.runs_tasks)),
+            "workers": str(sum(1 for m in self.server.members.current() if m.runs_tasks)),  # OverviewInfo.workers
             "runningJobs": str(sum(1 for j in jobs if not j.state.is_terminal)),
             "finishedJobs": count(JobState.FINISHED),
             "failedJobs": count(JobState.FAILED),
@@ -505,26 +528,40 @@ class Handler(BaseHTTPRequestHandler):
         return values
 
     def _logs(self, name: str | None, query: dict[str, str]) -> None:
+        """AllNodeLogServlet: `/logs` and `/logs/<jobId>` list files (`format=json`: node, logLink, logName;
+        else HTML links), `/logs/<name>.log` is the file's text (400 with no body when it cannot be read)."""
         engine = self.server.engine
-        node = self.headers.get("Host") or engine.node
+        if name is not None and ".log" in name:
+            match = re.fullmatch(r"job-(\d+)\.log", name)
+            job = engine.job(int(match.group(1))) if match else None
+            if job is None:
+                self._send(400, b"", "text/plain")  # LogBaseServlet.prepareLogResponse
+                return
+            self._text("\n".join(job.log) + "\n", content_type="text/plain")
+            return
+        node = self._log_node()
         base = f"http://{node}{self.server.settings.context_path.rstrip('/')}/logs/"
-        if name is None:
-            entries = [
-                {"node": node, "logLink": base + f"job-{job.job_id}.log", "logName": f"job-{job.job_id}.log"}
-                for job in engine.jobs()
-            ]
-            if query.get("format", "html").lower() == "json":
-                self._json(entries)
-            else:
-                links = "".join(f'<li><a href="{e["logLink"]}">{e["logName"]}</a></li>' for e in entries)
-                self._text(f"<html><body><h1>{node}</h1><ul>{links}</ul></body></html>", content_type="text/html")
+        entries = [
+            {"node": node, "logLink": base + f"job-{job.job_id}.log", "logName": f"job-{job.job_id}.log"}
+            for job in engine.jobs()
+            if name is None or name in f"job-{job.job_id}.log"  # the servlet keeps names that contain the id
+        ]
+        if query.get("format", "html").lower() == "json":
+            self._json(entries)
             return
-        match = re.fullmatch(r"(?:job-)?(\d+)(?:\.log)?", name)
-        job = engine.job(int(match.group(1))) if match else None
-        if job is None:
-            self._not_found()
-            return
-        self._text("\n".join(job.log) + "\n")
+        links = "".join(f'<li><a href="{e["logLink"]}">{e["node"]}-{e["logName"]}</a></li>\n' for e in entries)
+        page = (
+            "<html><head><title>Seatunnel log</title></head>\n<body>\n <h2>Seatunnel log</h2>\n <ul>\n"
+            + links
+            + " </ul>\n</body></html>"
+        )
+        self._text(page, content_type="text/html; charset=UTF-8")
+
+    def _log_node(self) -> str:
+        """host:port of the member holding the files: its REST port (the servlet builds links from the member's
+        host and the configured http port), so the link works from where the listing was asked."""
+        host = self.headers.get("Host")
+        return host or self.server.engine.node
 
     def _prometheus(self) -> str:
         engine = self.server.engine
