@@ -17,6 +17,7 @@ from controlplane.iam.api.views import (
     LoginView,
     LogoutViewSet,
     MemberViewSet,
+    ObjectGrantViewSet,
     RefreshView,
     WhoAmIViewSet,
 )
@@ -44,6 +45,8 @@ tenant_routes = [
     path("workspaces/<slug:slug>/", collection(WorkspaceViewSet, DETAIL), name="workspace-detail"),
     path("members/", collection(MemberViewSet), name="member-list"),
     path("members/<int:pk>/", collection(MemberViewSet, DETAIL), name="member-detail"),
+    path("object-grants/", collection(ObjectGrantViewSet), name="object-grant-list"),
+    path("object-grants/<int:pk>/", collection(ObjectGrantViewSet, DETAIL), name="object-grant-detail"),
     path("tokens/", collection(ApiTokenViewSet), name="token-list"),
     path("tokens/<str:pk>/", collection(ApiTokenViewSet, DETAIL), name="token-detail"),
     path("invitations/", collection(InvitationViewSet), name="invitation-list"),

@@ -11,7 +11,7 @@ from rest_framework_simplejwt.tokens import RefreshToken
 
 from controlplane.clusters import actions as clusters
 from controlplane.clusters.models import Cluster
-from controlplane.eventlog.metadata import Metadata
+from controlplane.eventlog.metadata import Actor, Metadata
 from controlplane.iam import actions as iam
 from controlplane.iam.models import ApiToken, Membership
 from controlplane.jobs import actions as jobs
@@ -70,6 +70,11 @@ class World:
         return {"HTTP_AUTHORIZATION": f"Bearer {RefreshToken.for_user(self.users[who]).access_token}"}
 
 
+def acting(user: User, tenant_id: str | None = None) -> Metadata:
+    """Metadata of ``user`` acting with their live credential, as the API base builds it for a request."""
+    return Metadata(tenant_id=tenant_id, actor=Actor(kind="user", id=user.get_username()), principal=user)
+
+
 def build_world() -> World:
     meta = Metadata.for_system(None, reason="tests")
     acme_id = tenancy.do_create_tenant(metadata=meta, name="Acme", slug="acme")
@@ -80,9 +85,11 @@ def build_world() -> World:
     users = {}
     for role in ROLES:
         users[role] = User.objects.create_user(f"{role}-user")
-        iam.do_grant_role(user=users[role], tenant=acme, role=role, granted_by="tests")
+        iam.do_grant_role(user=users[role], tenant=acme, role=role, metadata=Metadata.for_system(None, reason="tests"))
     users["outsider"] = User.objects.create_user("outsider")
-    iam.do_grant_role(user=users["outsider"], tenant=beta, role="owner", granted_by="tests")
+    iam.do_grant_role(
+        user=users["outsider"], tenant=beta, role="owner", metadata=Metadata.for_system(None, reason="tests")
+    )
     users["root"] = User.objects.create_superuser("root")
     world = World(
         acme=acme,
@@ -96,11 +103,18 @@ def build_world() -> World:
     world.objects["beta_member"] = str(Membership.objects.get(user=users["outsider"], tenant=beta).pk)
     for role in (*ROLES, "outsider"):
         tenant = beta if role == "outsider" else acme
-        token, _ = iam.do_create_api_token(user=users[role], tenant=tenant, name=f"{role} token")
+        token, _ = iam.do_create_api_token(
+            metadata=Metadata.for_system(None, reason="tests"), user=users[role], tenant=tenant, name=f"{role} token"
+        )
         world.objects[f"token_{role}"] = token.id
     world.objects["beta_token"] = world.objects["token_outsider"]
     for prefix, tenant in (("acme", acme), ("beta", beta)):
-        invitation, _ = iam.do_invite_user(actor=None, tenant=tenant, username=f"{prefix}-invitee", role="viewer")
+        invitation, _ = iam.do_invite_user(
+            metadata=Metadata.for_system(None, reason="tests"),
+            tenant=tenant,
+            username=f"{prefix}-invitee",
+            role="viewer",
+        )
         world.objects[f"{prefix}_invitation"] = invitation.id
     world.objects["zeta_url"] = emulator_url()
     for prefix, tenant, workspace in (("acme", acme, world.acme_ws), ("beta", beta, world.beta_ws)):

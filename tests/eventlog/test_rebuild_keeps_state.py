@@ -126,10 +126,20 @@ def build_everything(settings, tmp_path) -> dict:
 
     # a role on one workspace only, a second workspace-scoped grant of another role, a revoked token
     scoped = User.objects.create_user("scoped-user")
-    iam.do_grant_role(user=scoped, tenant=acme, workspace=ws, role="operator", granted_by="tests")
-    iam.do_grant_role(user=world.users["viewer"], tenant=acme, workspace=ws, role="admin", granted_by="tests")
-    revoked, _ = iam.do_create_api_token(user=scoped, tenant=acme, name="old")
-    iam.do_revoke_api_token(token=revoked)
+    iam.do_grant_role(
+        user=scoped, tenant=acme, workspace=ws, role="operator", metadata=Metadata.for_system(None, reason="tests")
+    )
+    iam.do_grant_role(
+        user=world.users["viewer"],
+        tenant=acme,
+        workspace=ws,
+        role="admin",
+        metadata=Metadata.for_system(None, reason="tests"),
+    )
+    revoked, _ = iam.do_create_api_token(
+        metadata=Metadata.for_system(None, reason="tests"), user=scoped, tenant=acme, name="old"
+    )
+    iam.do_revoke_api_token(metadata=Metadata.for_system(None, reason="tests"), token=revoked)
 
     # through the API: a workspace created with an idempotency key (audit record, idempotency row), a session
     client = Client(SERVER_NAME="localhost")
@@ -286,7 +296,9 @@ def test_a_rebuild_refuses_to_drop_a_row_that_state_of_record_points_at(settings
     world = build_world()
     Tenant.objects.create(id="phantom", name="Phantom", slug="phantom", version=1, created_at=timezone.now())
     phantom = Tenant.objects.get(id="phantom")
-    iam.do_grant_role(user=world.users["viewer"], tenant=phantom, role="viewer", granted_by="tests")
+    iam.do_grant_role(
+        user=world.users["viewer"], tenant=phantom, role="viewer", metadata=Metadata.for_system(None, reason="tests")
+    )
     before = snapshot()
     with pytest.raises(maintenance.RebuildRefused) as refused:
         rebuild()
@@ -303,7 +315,13 @@ def test_a_rebuild_refuses_to_drop_a_workspace_a_grant_points_at():
     world = build_world()
     Workspace.objects.create(id="phantom-ws", tenant_id=world.acme.id, name="P", slug="p", created_at=timezone.now())
     phantom = Workspace.objects.get(id="phantom-ws")
-    iam.do_grant_role(user=world.users["viewer"], tenant=world.acme, workspace=phantom, role="operator", granted_by="t")
+    iam.do_grant_role(
+        user=world.users["viewer"],
+        tenant=world.acme,
+        workspace=phantom,
+        role="operator",
+        metadata=Metadata.for_system(None, reason="t"),
+    )
     before = snapshot()
     with pytest.raises(maintenance.RebuildRefused) as refused:
         rebuild()

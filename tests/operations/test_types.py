@@ -11,6 +11,7 @@ from django.test import Client
 
 from controlplane.agents.actions import expire_actions
 from controlplane.agents.models import Action
+from controlplane.eventlog.metadata import Metadata
 from controlplane.eventlog.models import Event
 from controlplane.jobs import actions as jobs
 from controlplane.jobs import engine as run_engine
@@ -267,7 +268,12 @@ def operator(place):  # type: ignore[no-untyped-def]
 
     def client_for(role: str) -> Client:
         user = User.objects.create_user(f"{role}-ops")
-        iam.do_grant_role(user=user, tenant=Tenant.objects.get(id=place.tenant_id), role=role, granted_by="tests")
+        iam.do_grant_role(
+            user=user,
+            tenant=Tenant.objects.get(id=place.tenant_id),
+            role=role,
+            metadata=Metadata.for_system(None, reason="tests"),
+        )
         token = RefreshToken.for_user(user).access_token
         return Client(SERVER_NAME="localhost", HTTP_AUTHORIZATION=f"Bearer {token}")
 

@@ -166,6 +166,7 @@ DiffSerializer = type(
 class JobViewSet(mixins.ListModelMixin, TenantViewSet):
     resource_type = "job"
     workspace_scoped = True
+    object_grants = "job"  # an operator on one job (ADR 0019)
     serializer_class = JobSerializer
     pagination_class = type("JobCursor", (Cursor,), {"ordering": "name"})
     points = {
