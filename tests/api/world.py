@@ -1,4 +1,5 @@
-"""A small world for API tests: two tenants, a user per role on the first, an outsider on the second."""
+"""A small world for API tests: two tenants, a user per role on the first, an outsider on the second, and in each an
+operator on one job only."""
 
 from __future__ import annotations
 
@@ -63,7 +64,9 @@ class World:
     beta: Tenant
     acme_ws: Workspace
     beta_ws: Workspace
-    users: dict[str, User]  # role name -> user on acme; "outsider" -> owner of beta; "root" -> superuser
+    # role name -> user on acme; "outsider" -> owner of beta; "root" -> superuser; "<tenant>-job-operator" ->
+    # operator on that tenant's job only
+    users: dict[str, User]
     objects: dict[str, str] = field(default_factory=dict)  # ids of things to point detail URLs at
 
     def auth(self, who: str) -> dict[str, str]:
@@ -161,6 +164,17 @@ def build_world() -> World:
             params={"steps": [{"key": "a", "kind": "testing.record", "params": {"file": "/dev/null"}}]},
         )
         _agents(world, meta, prefix, tenant, workspace)
+        # a role on one object: operator on the tenant's first job (ADR 0019)
+        users[f"{prefix}-job-operator"] = User.objects.create_user(f"{prefix}-job-operator")
+        grant = iam.do_grant_object_role(
+            metadata=meta,
+            user=users[f"{prefix}-job-operator"],
+            tenant=tenant,
+            kind="job",
+            object_id=world.objects[f"{prefix}_job"],
+            role="operator",
+        )
+        world.objects[f"{prefix}_object_grant"] = str(grant.pk)
     assert ApiToken.objects.count() == len(ROLES) + 1
     return world
 
