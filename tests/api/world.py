@@ -88,11 +88,9 @@ def build_world() -> World:
     users = {}
     for role in ROLES:
         users[role] = User.objects.create_user(f"{role}-user")
-        iam.do_grant_role(user=users[role], tenant=acme, role=role, metadata=Metadata.for_system(None, reason="tests"))
+        iam.do_grant_role(user=users[role], tenant=acme, role=role, metadata=meta)
     users["outsider"] = User.objects.create_user("outsider")
-    iam.do_grant_role(
-        user=users["outsider"], tenant=beta, role="owner", metadata=Metadata.for_system(None, reason="tests")
-    )
+    iam.do_grant_role(user=users["outsider"], tenant=beta, role="owner", metadata=meta)
     users["root"] = User.objects.create_superuser("root")
     world = World(
         acme=acme,
@@ -106,14 +104,12 @@ def build_world() -> World:
     world.objects["beta_member"] = str(Membership.objects.get(user=users["outsider"], tenant=beta).pk)
     for role in (*ROLES, "outsider"):
         tenant = beta if role == "outsider" else acme
-        token, _ = iam.do_create_api_token(
-            metadata=Metadata.for_system(None, reason="tests"), user=users[role], tenant=tenant, name=f"{role} token"
-        )
+        token, _ = iam.do_create_api_token(metadata=meta, user=users[role], tenant=tenant, name=f"{role} token")
         world.objects[f"token_{role}"] = token.id
     world.objects["beta_token"] = world.objects["token_outsider"]
     for prefix, tenant in (("acme", acme), ("beta", beta)):
         invitation, _ = iam.do_invite_user(
-            metadata=Metadata.for_system(None, reason="tests"),
+            metadata=meta,
             tenant=tenant,
             username=f"{prefix}-invitee",
             role="viewer",
