@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-from agent import __version__, actions, managers, verify
+from agent import __version__, handlers, managers, verify
 from agent.backoff import Backoff
 from agent.client import ApiError, ControlPlane, CredentialRejected, TenantDisabled, Unavailable
 from agent.config import AgentConfig
@@ -113,7 +113,7 @@ class Agent:
         self.outbox_wakeup = threading.Event()
         self.exit_code = EXIT_OK
         self.pool = ThreadPoolExecutor(max_workers=config.max_workers, thread_name_prefix="action")
-        self.running: dict[str, actions.Context] = {}
+        self.running: dict[str, handlers.Context] = {}
         self._running_lock = threading.Lock()
         self._handle_lock = threading.Lock()
 
@@ -180,7 +180,7 @@ class Agent:
                     "exit_code": 1,
                     "data": {},
                     "output_tail": "",
-                    "error": {"code": actions.INTERRUPTED, "message": "the agent stopped while the action ran"},
+                    "error": {"code": handlers.INTERRUPTED, "message": "the agent stopped while the action ran"},
                     "started_at": None,
                     "finished_at": now,
                 },
@@ -278,7 +278,7 @@ class Agent:
                     self.outbox_wakeup.set()
                 return "duplicate"
             self.state.claim(action, "running")
-            ctx = actions.Context(
+            ctx = handlers.Context(
                 action_id=action["id"],
                 params=verdict.params,
                 config=self.config,
@@ -310,7 +310,7 @@ class Agent:
 
     # -- one action ---------------------------------------------------------------------------------------
 
-    def _run_action(self, action: dict[str, Any], ctx: actions.Context) -> None:
+    def _run_action(self, action: dict[str, Any], ctx: handlers.Context) -> None:
         started = now_iso()
         ticker_stop = threading.Event()
         seq = [0]
@@ -321,15 +321,15 @@ class Agent:
         ticker.start()
         status, data, error = "succeeded", {}, None
         try:
-            handler = actions.HANDLERS[action["type"]]
+            handler = handlers.HANDLERS[action["type"]]
             data = handler(ctx)
-        except actions.Cancelled:
-            status, error = "cancelled", {"code": actions.CANCELLED, "message": "cancelled on request"}
-        except actions.ActionFailed as failure:
+        except handlers.Cancelled:
+            status, error = "cancelled", {"code": handlers.CANCELLED, "message": "cancelled on request"}
+        except handlers.ActionFailed as failure:
             status, data, error = "failed", failure.data, {"code": failure.code, "message": failure.message}
         except Exception as crash:  # a bug in a handler must still produce a result
             log.exception("action %s crashed", action["id"])
-            status, error = "failed", {"code": actions.FAILED, "message": f"{type(crash).__name__}: {crash}"}
+            status, error = "failed", {"code": handlers.FAILED, "message": f"{type(crash).__name__}: {crash}"}
         ticker_stop.set()
         ticker.join(timeout=30)
         for _ in range(100):  # the output not sent yet, in chunks; a failed send leaves it in output_tail
@@ -352,12 +352,12 @@ class Agent:
         log.info("action %s %s", action["id"], status)
         self.outbox_wakeup.set()
 
-    def _progress_loop(self, ctx: actions.Context, stop: threading.Event, seq: list[int]) -> None:
+    def _progress_loop(self, ctx: handlers.Context, stop: threading.Event, seq: list[int]) -> None:
         self._send_progress(ctx, seq)
         while not stop.wait(PROGRESS_EVERY):
             self._send_progress(ctx, seq)
 
-    def _send_progress(self, ctx: actions.Context, seq: list[int], final: bool = False) -> bool:
+    def _send_progress(self, ctx: handlers.Context, seq: list[int], final: bool = False) -> bool:
         """One progress message; True when it carried output and was acknowledged."""
         chunk = ctx.take_output()
         if final and not chunk:

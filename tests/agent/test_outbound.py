@@ -6,9 +6,9 @@ import socket
 
 import pytest
 
-from agent import actions, config, engine
+from agent import config, engine, handlers
 from agent.outbound import OutboundPolicy
-from tests.agent.test_actions import context, run
+from tests.agent.test_handlers import context, run
 from tests.recording_server import recording_server
 
 DENY_LOOPBACK = {"outbound": {"deny_cidrs": ["127.0.0.0/8", "::1/128"]}}
@@ -17,7 +17,7 @@ DENY_LOOPBACK = {"outbound": {"deny_cidrs": ["127.0.0.0/8", "::1/128"]}}
 def test_health_check_of_a_name_resolving_to_a_denied_address_fails_coded_and_sends_nothing(home, tmp_path):
     with recording_server(body=b'{"projectVersion": "2.3.12"}') as target:
         ctx = context(home, tmp_path, "health.check", {"url": f"http://localhost:{target.port}"}, raw=DENY_LOOPBACK)
-        with pytest.raises(actions.ActionFailed) as failed:
+        with pytest.raises(handlers.ActionFailed) as failed:
             run("health.check", ctx)
     assert failed.value.code == "OUTBOUND_TARGET_FORBIDDEN"
     assert "denied-cidr" in failed.value.message
@@ -26,7 +26,7 @@ def test_health_check_of_a_name_resolving_to_a_denied_address_fails_coded_and_se
 
 def test_a_metadata_engine_url_is_never_fetched(home, tmp_path):
     raw = {"seatunnel": {"home": str(home), "engine_url": "http://metadata.google.internal"}}
-    with pytest.raises(actions.ActionFailed) as failed:
+    with pytest.raises(handlers.ActionFailed) as failed:
         run("health.check", context(home, tmp_path, "health.check", {}, raw=raw))
     assert failed.value.code == "OUTBOUND_TARGET_FORBIDDEN" and "cloud-metadata" in failed.value.message
 

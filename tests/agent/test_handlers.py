@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from agent import actions, catalog, config
+from agent import catalog, config, handlers
 from agent.client import ControlPlane
 from agent.facts import FactCollector
 from agent.managers import build
@@ -25,7 +25,7 @@ def context(home: Path, tmp_path: Path, type_: str, params: dict, cp=None, raw: 
     service = build(cfg.service, cfg) if cfg.service else None
     (tmp_path / "state" / "artifacts").mkdir(parents=True, exist_ok=True)
     client = ControlPlane(cp.url, cp.credential) if cp else ControlPlane("http://127.0.0.1:9")
-    return actions.Context(
+    return handlers.Context(
         action_id="a-1",
         params=catalog.SCHEMAS[type_].validate(params, local_hosts=frozenset()),
         config=cfg,
@@ -43,8 +43,8 @@ def context(home: Path, tmp_path: Path, type_: str, params: dict, cp=None, raw: 
     )
 
 
-def run(type_: str, ctx: actions.Context) -> dict:
-    return actions.HANDLERS[type_](ctx)
+def run(type_: str, ctx: handlers.Context) -> dict:
+    return handlers.HANDLERS[type_](ctx)
 
 
 # -- log.tail ------------------------------------------------------------------------------------------
@@ -69,17 +69,17 @@ def test_log_tail_refuses_a_symlink_out_of_logs(home, tmp_path):
     secret = tmp_path / "secret.txt"
     secret.write_text("root:x:0:0\n")
     os.symlink(secret, home / "logs" / "innocent.log")
-    with pytest.raises(actions.ActionFailed) as failure:
+    with pytest.raises(handlers.ActionFailed) as failure:
         run("log.tail", context(home, tmp_path, "log.tail", {"file": "innocent.log"}))
     assert failure.value.code == "AGENT_PATH_OUTSIDE_LOGS"
     os.symlink(tmp_path, home / "logs" / "up")  # a directory link: up/secret.txt
-    with pytest.raises(actions.ActionFailed) as failure:
+    with pytest.raises(handlers.ActionFailed) as failure:
         run("log.tail", context(home, tmp_path, "log.tail", {"file": "up/secret.txt"}))
     assert failure.value.code == "AGENT_PATH_OUTSIDE_LOGS"
 
 
 def test_log_tail_of_a_missing_file(home, tmp_path):
-    with pytest.raises(actions.ActionFailed) as failure:
+    with pytest.raises(handlers.ActionFailed) as failure:
         run("log.tail", context(home, tmp_path, "log.tail", {"file": "nope.log"}))
     assert failure.value.code == "AGENT_FILE_NOT_FOUND"
 
@@ -127,21 +127,21 @@ def test_plugin_install_refuses_a_file_that_does_not_match(cp, home, tmp_path):
     old = home / "connectors" / "connector-jdbc-2.3.12.jar"
     old.write_bytes(b"the old jar")
     params = {"name": old.name, "sha256": sha, "size": len(jar)}
-    with pytest.raises(actions.ActionFailed) as failure:
+    with pytest.raises(handlers.ActionFailed) as failure:
         run("plugin.install", context(home, tmp_path, "plugin.install", params, cp))
     assert failure.value.code == "AGENT_CHECKSUM_MISMATCH"
     assert old.read_bytes() == b"the old jar"  # untouched
     assert sorted(p.name for p in (home / "connectors").iterdir() if p.name.startswith(".")) == []
     # a larger file than announced is cut off, not stored whole
     cp.files[sha] = jar + b"x" * 10_000
-    with pytest.raises(actions.ActionFailed, match=r"expected \d+ bytes") as failure:
+    with pytest.raises(handlers.ActionFailed, match=r"expected \d+ bytes") as failure:
         run("plugin.install", context(home, tmp_path, "plugin.install", params, cp))
     assert failure.value.code == "AGENT_CHECKSUM_MISMATCH"
 
 
 def test_plugin_install_of_an_unknown_file(cp, home, tmp_path):
     params = {"name": "x.jar", "sha256": "0" * 64, "size": 10}
-    with pytest.raises(actions.ActionFailed) as failure:
+    with pytest.raises(handlers.ActionFailed) as failure:
         run("plugin.install", context(home, tmp_path, "plugin.install", params, cp))
     assert failure.value.code == "AGENT_DOWNLOAD_FAILED" and "404" in failure.value.message
 
@@ -218,12 +218,12 @@ def test_diagnostics_leaves_out_logs_older_than_the_window(home, tmp_path):
 def test_a_cancelled_diagnostics_collection_stops(home, tmp_path):
     ctx = context(home, tmp_path, "diagnostics.collect", {})
     ctx.cancel_event.set()
-    with pytest.raises(actions.Cancelled):
+    with pytest.raises(handlers.Cancelled):
         run("diagnostics.collect", ctx)
     assert not (tmp_path / "state" / "artifacts" / "a-1.tar.gz").exists()
 
 
 def test_service_actions_without_a_service_section_fail_clearly(home, tmp_path):
-    with pytest.raises(actions.ActionFailed) as failure:
+    with pytest.raises(handlers.ActionFailed) as failure:
         run("service.restart", context(home, tmp_path, "service.restart", {}))
     assert failure.value.code == "AGENT_NOT_CONFIGURED"
