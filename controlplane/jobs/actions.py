@@ -45,6 +45,7 @@ JOB = AggregateSpec[JobState](
     to_snapshot=aggregate.to_snapshot,
     from_snapshot=aggregate.from_snapshot,
     snapshot_every=20,  # a job's state carries every version's text: keep replays short
+    snapshot_schema=2,  # 2: versions' normal forms with flat dotted keys (older snapshots hold split ones)
 )
 
 
@@ -103,6 +104,7 @@ def _validated(
         "normalised": parsed.normalised,
         "mode": mode,
         "variables": declared,
+        "ambiguous": [],  # read from its text: every key as written
     }
 
 

@@ -31,6 +31,7 @@ from controlplane.jobs.domain.run import Run as RunFacts
 from controlplane.jobs.domain.runs import RunState, from_engine
 from controlplane.jobs.models import Run, RunTelemetry
 from controlplane.jobs.run_actions import load_run
+from controlplane.jobs.upcasters import flat_normal_form
 from controlplane.outbound.policy import OutboundTargetForbidden
 from controlplane.seatunnel.client import (
     JobMetrics,
@@ -106,8 +107,14 @@ def _submit(client: ZetaClient, run: Run, facts: RunFacts, metadata: Metadata) -
         return facts
     if facts.state == RunState.STOPPING:
         return run_actions.do_record_run_stopped_unsent(metadata=metadata, run=run)
+    manifest = run.manifest
+    # A manifest written before dotted keys were kept flat holds the split form, which the engine ignores or
+    # refuses (ZETA_FACTS §3.1): what is sent is always the flat form, read again from the manifest's text.
+    normalised, _ = flat_normal_form(
+        manifest["normalised"], text=manifest.get("config_text"), fmt=manifest.get("format", "auto")
+    )
     try:
-        filled = render_variables(run.manifest["normalised"], run.manifest.get("variables", {}))
+        filled = render_variables(normalised, manifest.get("variables", {}))
     except JobConfigVariableUnresolved as error:  # a manifest from before job variables
         return _fail(metadata, run, error.code, error.message)
     try:

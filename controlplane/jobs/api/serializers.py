@@ -41,6 +41,7 @@ class JobVersionSerializer(serializers.ModelSerializer):
             "normalised",
             "mode",
             "variables",
+            "ambiguous",
             "message",
             "author",
             "rolled_back_from",
