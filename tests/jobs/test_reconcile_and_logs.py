@@ -59,11 +59,11 @@ def start_run(front, django_capture_on_commit_callbacks):
         mode="hybrid",
         endpoints=[front.url],
     )
-    job_id = jobs.do_create_job(
-        metadata=meta, tenant_id=tenant, workspace_id=workspace, name="s", cluster_id=cluster, config=STREAM
-    )
 
-    def start() -> Run:
+    def start(config: str = STREAM) -> Run:
+        job_id = jobs.do_create_job(
+            metadata=meta, tenant_id=tenant, workspace_id=workspace, name="s", cluster_id=cluster, config=config
+        )
         with django_capture_on_commit_callbacks(execute=False):  # the worker is played by the test
             run_id = run_actions.do_start_run(metadata=meta, job=Job.unscoped.get(id=job_id))
         return Run.unscoped.get(id=run_id)
@@ -148,3 +148,21 @@ def test_log_files_on_members_that_cannot_be_reached_are_named_and_the_rest_kept
         "nodes": [down],
     }
     assert again.lines == page.lines  # what was kept is shown
+
+
+def test_a_jdbc_source_that_cannot_connect_fails_the_submit_with_the_engines_message(zeta, front, start_run):
+    url = f"jdbc:mysql://127.0.0.1:{closed_port()}/shop"
+    config = f"""
+env {{ job.mode = "BATCH" }}
+source {{ Jdbc {{ url = "{url}", driver = "com.mysql.cj.jdbc.Driver", user = "etl", password = "x",
+  query = "select id from orders", plugin_output = "orders" }} }}
+sink {{ Console {{ plugin_input = "orders" }} }}
+"""
+    run = start_run(config)
+    facts = runner.submit(run, 0, metadata=worker(run))
+    run.refresh_from_db()
+    assert (str(facts.state), run.state, run.error_code) == ("FAILED", "FAILED", "ZETA_REQUEST_REJECTED")
+    assert run.error == (
+        f"ErrorCode:[API-03], ErrorDescription:[Catalog initialize failed] - Failed connecting to {url} via JDBC."
+    )
+    assert engine_copies(zeta, run) == 0  # the engine built nothing
