@@ -8,13 +8,12 @@ from dataclasses import replace
 
 import pytest
 from django.contrib.auth.models import User
-from guardian.shortcuts import remove_perm
 
 from controlplane.errors import DomainError
 from controlplane.eventlog.metadata import Actor, Metadata
 from controlplane.eventlog.models import Event
 from controlplane.iam import actions as iam
-from controlplane.iam.permissions import ROLE_ORDER, ROLES, codename
+from controlplane.iam.permissions import ROLE_ORDER, ROLES
 from controlplane.tenancy.models import Tenant
 
 
@@ -22,19 +21,33 @@ def user_holding(point: str, tenant: Tenant) -> User:
     """A member of ``tenant`` with the weakest built-in role that holds ``point``."""
     role = next(r for r in ROLE_ORDER if point in ROLES[r])
     user = User.objects.create_user(f"{role}-holding-{point}")
-    iam.do_grant_role(user=user, tenant=tenant, role=role, granted_by="tests")
+    iam.do_grant_role(user=user, tenant=tenant, role=role, metadata=Metadata.for_system(None, reason="tests"))
     return user
 
 
 def user_lacking(point: str, tenant: Tenant) -> User:
     """A member of ``tenant`` with the strongest built-in role without ``point``. Every role holds the read points:
-    for those, a viewer whose grant of that one point was taken back."""
+    a test of a reading writer gives its user a role on another object instead (``object_viewer``)."""
     lacking = [r for r in ROLE_ORDER if point not in ROLES[r]]
-    role = lacking[-1] if lacking else "viewer"
-    user = User.objects.create_user(f"{role}-lacking-{point}")
-    iam.do_grant_role(user=user, tenant=tenant, role=role, granted_by="tests")
     if not lacking:
-        remove_perm(codename(point), user, tenant)
+        raise ValueError(f"every role holds {point}: grant a role on another object (object_viewer)")
+    user = User.objects.create_user(f"{lacking[-1]}-lacking-{point}")
+    iam.do_grant_role(user=user, tenant=tenant, role=lacking[-1], metadata=Metadata.for_system(None, reason="tests"))
+    return user
+
+
+def object_viewer(tenant: Tenant, kind: str, object_id: str) -> User:
+    """A user whose only grant is the viewer role on one cluster or job: they see the tenant and its workspace,
+    and hold the read point on that object alone (ADR 0019)."""
+    user = User.objects.create_user(f"viewer-of-{kind}-{object_id[:8]}")
+    iam.do_grant_object_role(
+        metadata=Metadata.for_system(None, reason="tests"),
+        user=user,
+        tenant=tenant,
+        kind=kind,
+        object_id=object_id,
+        role="viewer",
+    )
     return user
 
 

@@ -7,7 +7,8 @@ import ast
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1] / "controlplane"
-AUTHORIZERS = {"authorize", "authorize_platform", "authorize_agent"}
+# authorize_self: writers about the actor's own logins (a signed-in user only, never a token; ADR 0019)
+AUTHORIZERS = {"authorize", "authorize_platform", "authorize_agent", "authorize_self"}
 # Writers whose credential is not a principal but what they are given, each with its reason.
 UNAUTHORIZED_WRITERS = {
     "do_log_in": "the username and password are the credential",

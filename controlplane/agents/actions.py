@@ -21,8 +21,7 @@ from django.utils import timezone
 from controlplane.agents import filestore, selectors, wakeup
 from controlplane.agents.domain import action as action_domain
 from controlplane.agents.domain import agent as agent_domain
-from controlplane.agents.domain.action import Action as ActionAggregate
-from controlplane.agents.domain.action import ActionState
+from controlplane.agents.domain.action import ActionAggregate, ActionState
 from controlplane.agents.domain.agent import REVOKED, AgentError, AgentState, TokenState
 from controlplane.agents.domain.catalog import check_type
 from controlplane.agents.models import Action, ActionArtifact, ActionOutput, AgentLiveness, Credential

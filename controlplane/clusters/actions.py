@@ -157,7 +157,7 @@ def do_remove_cluster(*, metadata: Metadata, cluster: Cluster, expected_version:
 def do_record_cluster_health(*, metadata: Metadata, cluster: Cluster, observed: ClusterHealth) -> tuple[str, ...]:
     """Store one poll's observation (the cluster's ``Health`` row, overwritten: ADR 0006) and append only the
     transitions it reveals: reachability, members, engine version. Returns the wire names of what it appended."""
-    authorize(metadata, "cluster.read", tenant_id=cluster.tenant_id, workspace_id=cluster.workspace_id)
+    authorize(metadata, "cluster.read", tenant_id=cluster.tenant_id, workspace_id=cluster.workspace_id, obj=cluster)
     meta = replace(metadata, tenant_id=cluster.tenant_id, workspace_id=cluster.workspace_id)
     roles = {m.address: m.role for m in observed.members if m.address} if observed.members_identified else None
 

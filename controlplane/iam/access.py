@@ -1,8 +1,11 @@
-"""The one place that decides who may do what. Views, admin, consumers and tasks ask here.
+"""The one place that decides who may do what. Views, admin, consumers, tasks and writers ask here.
 
-A permission point (``iam.permissions.POINTS``) is held through a role granted on the tenant or on one
-workspace; the grants are django-guardian object permissions on the Tenant / Workspace rows. The platform
-superuser holds everything. A disabled tenant refuses everyone but the platform superuser.
+A permission point (``iam.permissions.POINTS``) is held through a role granted on the tenant or on one workspace:
+a ``Membership`` row, the one truth for such grants, whose role names its points (``permissions.ROLES``; ADR 0019).
+A role on one object (a cluster, a job) is a django-guardian object permission on that object's row
+(``permissions.OBJECT_ROLES``): it holds its points on that object only, lets its holder see the tenant and
+workspace, and lists show them only the objects granted. The platform superuser holds everything. A disabled
+tenant refuses everyone but the platform superuser.
 
 The credential limits the user: a request made with a tenant-bound API token reaches only that tenant
 (everything else is invisible, and no platform-wide power is held even by a platform administrator); a
@@ -11,14 +14,17 @@ platform token reaches platform endpoints only, never a tenant (``bind_token``).
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
+from typing import Any
+
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
-from django.db.models import QuerySet
-from guardian.core import ObjectPermissionChecker
+from django.db.models import Model, QuerySet
 
 from controlplane.errors import DomainError
 from controlplane.eventlog.metadata import Metadata
 from controlplane.iam.models import ApiToken, Membership
-from controlplane.iam.permissions import POINTS, TENANT_ONLY, codename
+from controlplane.iam.permissions import GOVERNED, OBJECT_ROLES, POINTS, ROLES, TENANT_ONLY
+from controlplane.iam.selectors import object_grants_for_system
 from controlplane.tenancy.models import Tenant, Workspace
 
 User = AbstractBaseUser | AnonymousUser
@@ -41,8 +47,8 @@ class NotVisible(DomainError):
         super().__init__("not found")
 
 
-# Points a member holding a role on only one workspace may use at the tenant's level, so that they can see the
-# tenant, list the workspaces they can see (the view filters) and manage their own API tokens.
+# Points a member holding a role on only one workspace (or on one object) may use at the tenant's level, so that
+# they can see the tenant, list the workspaces they can see (the view filters) and manage their own API tokens.
 MEMBER_POINTS = frozenset({"tenant.read", "workspace.read"})
 
 
@@ -65,13 +71,50 @@ def _superuser(user: User) -> bool:
     return bool(user.is_authenticated and user.is_active and user.is_superuser)
 
 
-def _checker(user: User) -> ObjectPermissionChecker:
-    # One checker per user object (a request's user lives for one request): guardian caches in it.
-    checker = getattr(user, "_controlplane_checker", None)
-    if checker is None:
-        checker = ObjectPermissionChecker(user)
-        user._controlplane_checker = checker  # type: ignore[union-attr]
-    return checker
+@dataclass(frozen=True)
+class ObjectGrant:
+    kind: str
+    object_id: str
+    role: str
+    tenant_id: str
+    workspace_id: str
+
+
+@dataclass
+class _Grants:
+    """What one user object holds, read once (a request's user lives for one request; writers ``forget``)."""
+
+    roles: dict[str, dict[str, str]]  # tenant id -> scope ("" = the whole tenant, or a workspace id) -> role
+    _objects: list[ObjectGrant] | None = field(default=None)
+    user_id: Any = None
+
+    @property
+    def objects(self) -> list[ObjectGrant]:
+        if self._objects is None:  # read only when a role does not answer: most requests never need it
+            self._objects = [ObjectGrant(*row) for row in object_grants_for_system(self.user_id)]
+        return self._objects
+
+    def objects_in(self, tenant_id: str, workspace_id: str | None = None) -> list[ObjectGrant]:
+        return [g for g in self.objects if g.tenant_id == tenant_id and workspace_id in (None, g.workspace_id)]
+
+
+def _grants(user: User) -> _Grants:
+    grants = getattr(user, "_controlplane_grants", None)
+    if grants is None:
+        roles: dict[str, dict[str, str]] = {}
+        for tenant_id, scope, role in Membership.objects.filter(user_id=user.pk).values_list(
+            "tenant_id", "scope", "role"
+        ):
+            roles.setdefault(tenant_id, {})[scope] = role
+        grants = _Grants(roles=roles, user_id=user.pk)
+        user._controlplane_grants = grants  # type: ignore[union-attr]
+    return grants
+
+
+def forget(user: User) -> None:
+    """Drop what this user object holds from its cache (a writer changed its grants)."""
+    if hasattr(user, "_controlplane_grants"):
+        del user._controlplane_grants  # type: ignore[union-attr]
 
 
 def is_platform_admin(user: User) -> bool:
@@ -80,34 +123,46 @@ def is_platform_admin(user: User) -> bool:
     return _superuser(user) and (token is None or token.kind == "platform")
 
 
+def _known(user: User) -> bool:
+    return bool(user.is_authenticated and user.is_active)
+
+
 def visible(user: User, tenant: Tenant) -> bool:
     """May the user know this tenant exists? (Otherwise every URL under it answers 404.)"""
-    if not user.is_authenticated or not user.is_active or not reaches(user, tenant):
+    if not _known(user) or not reaches(user, tenant):
         return False
     if _superuser(user):
         return True
-    return tenant.memberships.filter(user_id=user.pk).exists()
+    grants = _grants(user)
+    return tenant.id in grants.roles or bool(grants.objects_in(tenant.id))
 
 
 def visible_tenants(user: User) -> QuerySet[Tenant]:
     token = bound_token(user)
-    if not user.is_authenticated or not user.is_active:
+    if not _known(user):
         return Tenant.objects.none()
     if token is not None and token.kind == "tenant":
         tenants = Tenant.objects.filter(id=token.tenant_id)
-        return tenants if _superuser(user) else tenants.filter(memberships__user_id=user.pk).distinct()
-    if is_platform_admin(user):
+        if _superuser(user):
+            return tenants
+    elif is_platform_admin(user):
         return Tenant.objects.all()
-    return Tenant.objects.filter(memberships__user_id=user.pk).distinct()
+    else:
+        tenants = Tenant.objects.all()
+    grants = _grants(user)
+    return tenants.filter(id__in=set(grants.roles) | {g.tenant_id for g in grants.objects})
 
 
 def workspace_visible(user: User, tenant: Tenant, workspace: Workspace) -> bool:
-    """May the user know this workspace exists? Tenant-wide members yes; others only where they hold a role."""
+    """May the user know this workspace exists? Tenant-wide members yes; others only where they hold a role (on
+    the workspace, or on an object in it)."""
     if not visible(user, tenant) or workspace.tenant_id != tenant.id:
         return False
     if _superuser(user):
         return True
-    return Membership.objects.filter(user_id=user.pk, tenant=tenant, scope__in=["", workspace.id]).exists()
+    grants = _grants(user)
+    held = grants.roles.get(tenant.id, {})
+    return "" in held or workspace.id in held or bool(grants.objects_in(tenant.id, workspace.id))
 
 
 def visible_workspaces(user: User, tenant: Tenant) -> QuerySet[Workspace]:
@@ -116,45 +171,97 @@ def visible_workspaces(user: User, tenant: Tenant) -> QuerySet[Workspace]:
         return workspaces.none()
     if _superuser(user) or has(user, "workspace.read", tenant):
         return workspaces
-    granted = Membership.objects.filter(user_id=user.pk, tenant=tenant).values_list("workspace_id", flat=True)
+    grants = _grants(user)
+    granted = set(grants.roles.get(tenant.id, {})) | {g.workspace_id for g in grants.objects_in(tenant.id)}
     return workspaces.filter(id__in=granted)
 
 
-def has(user: User, point: str, tenant: Tenant, workspace: Workspace | None = None) -> bool:
+def _governed(obj: Model) -> tuple[str, str]:
+    """(kind, id) of the grantable object ``obj`` is or belongs to (a run belongs to its job)."""
+    label = obj._meta.label_lower
+    if label not in GOVERNED:
+        raise TypeError(f"no role is granted on a {label} or what it belongs to")
+    kind, attribute = GOVERNED[label]
+    return kind, str(getattr(obj, attribute))
+
+
+def _held_on_object(user: User, point: str, tenant: Tenant, obj: Model) -> bool:
+    kind, object_id = _governed(obj)
+    return any(
+        g.kind == kind and g.object_id == object_id and point in OBJECT_ROLES[kind][g.role]
+        for g in _grants(user).objects_in(tenant.id)
+    )
+
+
+def has(user: User, point: str, tenant: Tenant, workspace: Workspace | None = None, obj: Model | None = None) -> bool:
+    """Does the user hold ``point`` on the tenant (or the workspace, or the one object ``obj`` there)?"""
     if point not in POINTS:
         raise KeyError(f"unknown permission point {point!r}")
-    if not user.is_authenticated or not user.is_active or not reaches(user, tenant):
+    if not _known(user) or not reaches(user, tenant):
         return False
     if _superuser(user):
         return True
     if tenant.disabled:
         return False
-    checker = _checker(user)
-    name = codename(point)
-    if checker.has_perm(name, tenant):
+    held = _grants(user).roles.get(tenant.id, {})
+    if "" in held and point in ROLES[held[""]]:
         return True
-    return workspace is not None and point not in TENANT_ONLY and checker.has_perm(name, workspace)
+    workspace_id = workspace.id if workspace is not None else getattr(obj, "workspace_id", None)
+    if workspace_id in held and point not in TENANT_ONLY and point in ROLES[held[workspace_id]]:
+        return True
+    if obj is not None and getattr(obj, "tenant_id", None) == tenant.id:
+        return _held_on_object(user, point, tenant, obj)
+    return False
 
 
-def require(user: User, point: str, tenant: Tenant, workspace: Workspace | None = None) -> None:
-    """Raise AccessDenied (or TenantDisabled) unless the user holds ``point`` here; NotVisible for a workspace
-    the user may not know of (the same answer as for a made-up one)."""
+def require(
+    user: User, point: str, tenant: Tenant, workspace: Workspace | None = None, obj: Model | None = None
+) -> None:
+    """Raise AccessDenied (or TenantDisabled) unless the user holds ``point`` here (or on ``obj``, a cluster, a
+    job or a job's run, when given); NotVisible for a workspace the user may not know of (the same answer as for a
+    made-up one)."""
     if not visible(user, tenant):
         raise NotVisible()
     if tenant.disabled and not _superuser(user):
         raise TenantDisabled("this tenant is disabled", tenant=tenant.slug)
     if workspace is not None and not workspace_visible(user, tenant, workspace):
         raise NotVisible()
-    if has(user, point, tenant, workspace):
+    if has(user, point, tenant, workspace, obj):
         return
-    if workspace is None and point in MEMBER_POINTS and _holds_on_a_workspace(user, point, tenant):
+    if point in MEMBER_POINTS:
+        # visible (checked above) means a role somewhere here: on a workspace or on an object in it
         return
     raise AccessDenied(f"you lack the permission {point}", permission=point)
 
 
-def _holds_on_a_workspace(user: User, point: str, tenant: Tenant) -> bool:
-    checker = _checker(user)
-    return any(checker.has_perm(codename(point), ws) for ws in visible_workspaces(user, tenant))
+def granted_ids(user: User, point: str, kind: str, tenant: Tenant, workspace: Workspace | None = None) -> set[str]:
+    """Ids of the objects of ``kind`` in the tenant (and workspace) on which the user holds ``point`` by a role on
+    that object alone."""
+    if not _known(user) or not reaches(user, tenant) or tenant.disabled:
+        return set()
+    return {
+        g.object_id
+        for g in _grants(user).objects_in(tenant.id, workspace.id if workspace is not None else None)
+        if g.kind == kind and point in OBJECT_ROLES[kind][g.role]
+    }
+
+
+def require_here_or_on_objects(user: User, point: str, tenant: Tenant, workspace: Workspace | None, kind: str) -> bool:
+    """``require`` for a view over objects of ``kind``: it also lets in a caller who holds ``point`` only on some
+    such objects here. True when that is so, and the view must ``restrict`` its rows (and check each object)."""
+    try:
+        require(user, point, tenant, workspace)
+        return False
+    except AccessDenied:
+        if not granted_ids(user, point, kind, tenant, workspace):
+            raise
+        return True
+
+
+def restrict(user: User, rows: QuerySet, tenant: Tenant, workspace: Workspace | None = None) -> QuerySet:
+    """Only the rows governed by an object the user may read through a role on that object."""
+    kind, attribute = GOVERNED[rows.model._meta.label_lower]
+    return rows.filter(**{f"{attribute}__in": granted_ids(user, f"{kind}.read", kind, tenant, workspace)})
 
 
 def require_platform_admin(user: User, what: str) -> None:
@@ -180,9 +287,17 @@ def _credential(metadata: Metadata, point: str) -> User:
     return user
 
 
-def authorize(metadata: Metadata, point: str, *, tenant_id: str, workspace_id: str | None = None) -> None:
+def authorize(
+    metadata: Metadata,
+    point: str,
+    *,
+    tenant_id: str,
+    workspace_id: str | None = None,
+    obj: Model | None = None,
+) -> None:
     """The first step of a writer acting inside a tenant (and workspace): fail closed unless the actor holds
-    ``point`` there. Metadata bound to another tenant is refused as if the tenant did not exist."""
+    ``point`` there, or on ``obj`` (the cluster, job or run the writer changes: a role on that one object counts).
+    Metadata bound to another tenant is refused as if the tenant did not exist."""
     if point not in POINTS:
         raise KeyError(f"unknown permission point {point!r}")
     if metadata.tenant_id not in (None, tenant_id):
@@ -198,7 +313,9 @@ def authorize(metadata: Metadata, point: str, *, tenant_id: str, workspace_id: s
         workspace = Workspace.objects.filter(id=workspace_id, tenant_id=tenant_id).first()
         if workspace is None:
             raise NotVisible()
-    require(user, point, tenant, workspace)
+    if obj is not None and getattr(obj, "tenant_id", None) != tenant_id:
+        raise NotVisible()
+    require(user, point, tenant, workspace, obj)
 
 
 def authorize_platform(metadata: Metadata, what: str) -> None:
@@ -215,3 +332,14 @@ def authorize_agent(metadata: Metadata, *, agent_id: str) -> None:
     if actor.kind == "system" or (actor.kind == "agent" and actor.id == agent_id):
         return
     raise AccessDenied("only the agent itself reports this", permission="agent.report")
+
+
+def authorize_self(metadata: Metadata, what: str) -> AbstractBaseUser | None:
+    """A writer about the actor's own things (its logins): a signed-in user, never an API token; returns that user.
+    The control plane itself is let through (None: it names whose things)."""
+    if metadata.actor.kind == "system":
+        return None
+    user = _credential(metadata, "session.manage")
+    if bound_token(user) is not None or metadata.actor.kind == "token":
+        raise AccessDenied(f"only a login may {what}, not an API token", permission="session.manage")
+    return user

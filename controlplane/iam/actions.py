@@ -1,10 +1,11 @@
-"""Writers of iam: role grants (memberships + guardian object permissions), API tokens, API logins (token
-families), users and invitations.
+"""Writers of iam: role grants (memberships, and roles on one object as guardian object permissions), API
+tokens, API logins (token families), users and invitations.
 
-Each writer authorizes its ``actor`` itself through ``iam.access``. ``actor=None`` marks a trusted caller
-(management commands, the demo seed, test set-up): nothing is checked, but the invariants (a tenant keeps an
-owner, a platform token belongs to a platform administrator) hold for every caller. API writes are audited by
-the API base (one record per request); the writers called outside it (login, refresh) record themselves.
+Every writer takes ``metadata`` (who acts, with the live credential as ``principal``) and authorizes it first
+through ``iam.access.authorize*``, fail closed (ADR 0018); the control plane acting on its own (management
+commands, the demo seed, test set-up) passes ``Metadata.for_system(..., reason=...)``. The invariants (a tenant
+keeps an owner, a platform token belongs to a platform administrator) hold for every caller. API writes are audited
+by the API base (one record per request); the writers called outside it (login, refresh) record themselves.
 Not event-sourced (ADR 0001): django-auditlog keeps the field-level history of these tables.
 """
 
@@ -15,27 +16,29 @@ import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from django.apps import apps
 from django.conf import settings
 from django.contrib.auth import authenticate, get_user_model, password_validation
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import AbstractBaseUser, Permission
 from django.contrib.auth.validators import UnicodeUsernameValidator
+from django.contrib.contenttypes.models import ContentType
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.http import HttpRequest
 from django.utils import timezone
-from guardian.shortcuts import assign_perm, remove_perm
+from guardian.models import UserObjectPermission
 from rest_framework_simplejwt.exceptions import TokenError
 from rest_framework_simplejwt.tokens import RefreshToken
 
 from controlplane.audit.recorder import record
 from controlplane.errors import DomainError
+from controlplane.eventlog.metadata import Metadata
 from controlplane.iam import access, sessions, throttle
 from controlplane.iam.models import ApiToken, Invitation, LoginSession, Membership
-from controlplane.iam.permissions import ROLES, TENANT_ONLY, codename
+from controlplane.iam.permissions import OBJECT_CODENAMES, OBJECT_MODELS, OBJECT_ROLES, ROLES, object_codename
+from controlplane.iam.selectors import object_place_for_system
 from controlplane.iam.tokens import INVITATION_PREFIX, digest, generate
 from controlplane.tenancy.models import Tenant, Workspace
-
-Actor = AbstractBaseUser | None
 
 
 class IamError(DomainError):
@@ -78,15 +81,17 @@ def _audit(caller: Caller, *, action: str, result: str, actor: str, error_code: 
 # --- role grants -------------------------------------------------------------------------------------------
 
 
-def _grant_target(tenant: Tenant, workspace: Workspace | None) -> Tenant | Workspace:
+def _by(metadata: Metadata) -> str:
+    """Who granted, as shown beside a grant: the signed-in user's name, or the system's reason."""
+    principal = metadata.principal
+    if metadata.actor.kind != "system" and isinstance(principal, AbstractBaseUser):
+        return principal.get_username()[:150]
+    return metadata.actor.id[:150]
+
+
+def _check_place(tenant: Tenant, workspace: Workspace | None) -> None:
     if workspace is not None and workspace.tenant_id != tenant.id:
         raise IamError("the workspace is not in this tenant", code="WORKSPACE_NOT_FOUND")
-    return workspace if workspace is not None else tenant
-
-
-def _points(role: str, workspace: Workspace | None) -> frozenset[str]:
-    points = ROLES[role]
-    return points - TENANT_ONLY if workspace is not None else points
 
 
 def _keep_an_owner(membership: Membership) -> None:
@@ -99,83 +104,136 @@ def _keep_an_owner(membership: Membership) -> None:
 
 
 def do_grant_role(
-    *,
-    user: AbstractBaseUser,
-    tenant: Tenant,
-    role: str,
-    actor: Actor = None,
-    granted_by: str | None = None,
-    workspace: Workspace | None = None,
+    *, metadata: Metadata, user: AbstractBaseUser, tenant: Tenant, role: str, workspace: Workspace | None = None
 ) -> Membership:
-    """Give ``user`` the role on the tenant (or one workspace); replaces a role held at the same place."""
-    if actor is not None:
-        access.require(actor, "member.manage", tenant)
-        granted_by = actor.get_username()
+    """Give ``user`` the role on the tenant (or one workspace); replaces a role held at the same place. The
+    membership row is the whole grant: access derives the points from its role (ADR 0019)."""
+    access.authorize(metadata, "member.manage", tenant_id=tenant.id)
     if role not in ROLES:
         raise IamError(f"unknown role {role!r}; roles are {', '.join(ROLES)}", code="ROLE_INVALID", field="role")
-    target = _grant_target(tenant, workspace)
+    _check_place(tenant, workspace)
     scope = workspace.id if workspace is not None else ""
     with transaction.atomic():
         membership = Membership.objects.select_for_update().filter(user=user, tenant=tenant, scope=scope).first()
         if membership is not None:
             if role != "owner":
                 _keep_an_owner(membership)
-            for point in _points(membership.role, workspace):
-                remove_perm(codename(point), user, target)
             membership.role = role
-            membership.granted_by = granted_by or "system"
+            membership.granted_by = _by(metadata)
             membership.version += 1
             membership.save()
         else:
             membership = Membership.objects.create(
-                user=user, tenant=tenant, workspace=workspace, scope=scope, role=role, granted_by=granted_by or "system"
+                user=user, tenant=tenant, workspace=workspace, scope=scope, role=role, granted_by=_by(metadata)
             )
-        for point in _points(role, workspace):
-            assign_perm(codename(point), user, target)
+    access.forget(user)
     return membership
 
 
-def do_revoke_role(*, membership: Membership, actor: Actor = None) -> None:
-    if actor is not None:
-        access.require(actor, "member.manage", membership.tenant)
-    workspace = membership.workspace
-    target = _grant_target(membership.tenant, workspace)
+def do_revoke_role(*, metadata: Metadata, membership: Membership) -> None:
+    access.authorize(metadata, "member.manage", tenant_id=membership.tenant_id)
     with transaction.atomic():
         _keep_an_owner(membership)
-        for point in _points(membership.role, workspace):
-            remove_perm(codename(point), membership.user, target)
         membership.delete()
+    access.forget(membership.user)
+
+
+# --- roles on one object (django-guardian) ----------------------------------------------------------------------
+
+
+def _object_permission(kind: str, role: str) -> Permission:
+    """The guardian permission of a role on one object of ``kind``: a catalogue row on that model's content type,
+    made on first use (the model's app declares nothing: iam names the roles, ADR 0019)."""
+    content_type = ContentType.objects.get_for_model(apps.get_model(OBJECT_MODELS[kind]))
+    permission, _ = Permission.objects.get_or_create(
+        content_type=content_type, codename=object_codename(kind, role), defaults={"name": f"{role} on one {kind}"}
+    )
+    return permission
+
+
+def do_grant_object_role(
+    *, metadata: Metadata, user: AbstractBaseUser, tenant: Tenant, kind: str, object_id: str, role: str
+) -> UserObjectPermission:
+    """Give ``user`` a role on one cluster or job of the tenant (one guardian row, the whole grant); replaces a role
+    the user holds on that object."""
+    access.authorize(metadata, "member.manage", tenant_id=tenant.id)
+    if kind not in OBJECT_ROLES:
+        raise IamError(
+            f"roles are granted on one {' or '.join(OBJECT_ROLES)}", code="OBJECT_KIND_INVALID", field="kind"
+        )
+    if role not in OBJECT_ROLES[kind]:
+        roles = ", ".join(OBJECT_ROLES[kind])
+        raise IamError(f"unknown role {role!r} on a {kind}; roles are {roles}", code="ROLE_INVALID", field="role")
+    place = object_place_for_system(kind, object_id)
+    if place is None or place[0] != tenant.id:
+        raise IamError(f"no such {kind} in this tenant", code="OBJECT_NOT_FOUND", field="object")
+    permission = _object_permission(kind, role)
+    with transaction.atomic():
+        held = (
+            UserObjectPermission.objects.select_for_update()
+            .filter(user_id=user.pk, content_type=permission.content_type, object_pk=object_id)
+            .filter(permission__codename__in=[object_codename(kind, r) for r in OBJECT_ROLES[kind]])
+            .first()
+        )
+        if held is None:
+            held = UserObjectPermission.objects.create(
+                user=user, permission=permission, content_type=permission.content_type, object_pk=object_id
+            )
+        elif held.permission_id != permission.id:
+            held.permission = permission
+            held.save(update_fields=["permission"])
+    access.forget(user)
+    return held
+
+
+def do_revoke_object_role(*, metadata: Metadata, tenant: Tenant, grant: UserObjectPermission) -> None:
+    kind, _ = OBJECT_CODENAMES.get(grant.permission.codename, ("", ""))
+    place = object_place_for_system(kind, grant.object_pk) if kind else None
+    if place is None or place[0] != tenant.id:
+        raise access.NotVisible()
+    access.authorize(metadata, "member.manage", tenant_id=tenant.id)
+    grant.delete()
+    access.forget(grant.user)
 
 
 # --- personal API tokens -------------------------------------------------------------------------------------
 
 
+def _token_owner(metadata: Metadata, user: AbstractBaseUser | None) -> AbstractBaseUser:
+    """A token is its maker's own: a user acting makes theirs; the control plane names whose it makes."""
+    if metadata.actor.kind == "system":
+        if user is None:
+            raise IamError("a token needs an owner", code="TOKEN_OWNER_MISSING")
+        return user
+    principal = metadata.principal
+    if user is not None and user.pk != getattr(principal, "pk", None):
+        raise access.AccessDenied("a token is made by its owner only", permission="tenant.read")
+    return principal
+
+
 def do_create_api_token(
     *,
+    metadata: Metadata,
     tenant: Tenant | None,
     name: str,
-    actor: Actor = None,
     user: AbstractBaseUser | None = None,
     expires_at: datetime | None = None,
     kind: str = "tenant",
 ) -> tuple[ApiToken, str]:
-    """Create a personal token of ``actor`` (or, for trusted callers, ``user``); the plaintext is returned here
-    once and never stored. ``kind="platform"`` (no tenant) only for a platform administrator."""
-    owner = actor if actor is not None else user
-    if owner is None:
-        raise IamError("a token needs an owner", code="TOKEN_OWNER_MISSING")
+    """Create a personal token of the acting user (or, for the system, of ``user``); the plaintext is returned
+    here once and never stored. ``kind="platform"`` (no tenant) only for a platform administrator."""
     if kind == "platform":
         if tenant is not None:
             raise IamError("a platform token is bound to no tenant", code="TOKEN_KIND_INVALID", field="kind")
-        if actor is not None:
-            access.require_platform_admin(actor, "create platform tokens")
-        elif not owner.is_superuser:
+        access.authorize_platform(metadata, "create platform tokens")
+        owner = _token_owner(metadata, user)
+        if not owner.is_superuser:
             raise IamError("only a platform administrator holds a platform token", code="TOKEN_KIND_INVALID")
     elif kind == "tenant":
         if tenant is None:
             raise IamError("a tenant token names its tenant", code="TOKEN_KIND_INVALID", field="tenant")
-        if actor is not None:
-            access.require(actor, "tenant.read", tenant)
+        access.authorize(metadata, "tenant.read", tenant_id=tenant.id)
+        owner = _token_owner(metadata, user)
     else:
         raise IamError("kind is tenant or platform", code="TOKEN_KIND_INVALID", field="kind")
     name = name.strip()
@@ -197,9 +255,14 @@ def do_create_api_token(
     return token, plaintext
 
 
-def do_revoke_api_token(*, token: ApiToken, actor: Actor = None) -> None:
-    if actor is not None and token.user_id != actor.pk:
-        raise access.NotVisible()  # only one's own tokens, and another's is not even confirmed to exist
+def do_revoke_api_token(*, metadata: Metadata, token: ApiToken) -> None:
+    """Revoke one's own token (the control plane: any). Another's is not even confirmed to exist."""
+    if token.kind == "platform":
+        access.authorize_platform(metadata, "revoke platform tokens")
+    else:
+        access.authorize(metadata, "tenant.read", tenant_id=token.tenant_id)
+    if metadata.actor.kind != "system" and token.user_id != getattr(metadata.principal, "pk", None):
+        raise access.NotVisible()
     if token.revoked_at is None:
         token.revoked_at = timezone.now()
         token.version += 1
@@ -300,27 +363,30 @@ def _revoke(session: LoginSession, reason: str) -> None:
         session.save(update_fields=["revoked_at", "revoked_reason", "version"])
 
 
-def _personal(actor: AbstractBaseUser) -> None:
-    """Logins are managed with a login: an API token (bound to a tenant, or platform-wide) cannot."""
-    if access.bound_token(actor) is not None:
-        raise access.AccessDenied("logins are managed with a login, not an API token", permission="session.manage")
+def _named(user: AbstractBaseUser | None) -> AbstractBaseUser:
+    """Whose logins the control plane acts on (a signed-in user acts on their own: ``access.authorize_self``)."""
+    if user is None:
+        raise IamError("say whose logins", code="SESSION_NOT_FOUND")
+    return user
 
 
-def do_revoke_login_session(*, actor: AbstractBaseUser, session_id: str, reason: str = "revoked") -> None:
+def do_revoke_login_session(
+    *, metadata: Metadata, session_id: str, reason: str = "revoked", user: AbstractBaseUser | None = None
+) -> None:
     """End one of the actor's own logins: its refresh and access tokens stop working."""
-    _personal(actor)
+    owner = access.authorize_self(metadata, "end a login") or _named(user)
     with transaction.atomic():
-        session = LoginSession.objects.select_for_update().filter(id=session_id, user_id=actor.pk).first()
+        session = LoginSession.objects.select_for_update().filter(id=session_id, user_id=owner.pk).first()
         if session is None:
             raise IamError("no such login of yours", code="SESSION_NOT_FOUND")
         _revoke(session, reason)
 
 
-def do_revoke_all_login_sessions(*, actor: AbstractBaseUser) -> int:
+def do_revoke_all_login_sessions(*, metadata: Metadata, user: AbstractBaseUser | None = None) -> int:
     """End every login of the actor (this one too); returns how many were live."""
-    _personal(actor)
+    owner = access.authorize_self(metadata, "end logins") or _named(user)
     with transaction.atomic():
-        live = list(LoginSession.objects.select_for_update().filter(user_id=actor.pk, revoked_at__isnull=True))
+        live = list(LoginSession.objects.select_for_update().filter(user_id=owner.pk, revoked_at__isnull=True))
         for session in live:
             _revoke(session, "revoked_all")
     return len(live)
@@ -341,10 +407,6 @@ def do_log_out(*, raw: str) -> None:
         if session is None:
             raise IamError("unknown login", code="AUTH_TOKEN_INVALID")
         _revoke(session, "logout")
-
-
-def check_session_list_allowed(actor: AbstractBaseUser) -> None:
-    _personal(actor)
 
 
 # --- users and invitations ---------------------------------------------------------------------------------------
@@ -374,10 +436,11 @@ def _check_password(password: str, user: AbstractBaseUser) -> None:
         ) from None
 
 
-def do_create_user(*, actor: Actor, username: str, email: str = "", password: str | None = None) -> AbstractBaseUser:
+def do_create_user(
+    *, metadata: Metadata, username: str, email: str = "", password: str | None = None
+) -> AbstractBaseUser:
     """A platform administrator creates a user (no role, not staff; without a password: unusable until set)."""
-    if actor is not None:
-        access.require_platform_admin(actor, "create users")
+    access.authorize_platform(metadata, "create users")
     with transaction.atomic():
         user = get_user_model()(username=_check_username(username), email=email.strip())
         if password:
@@ -391,7 +454,7 @@ def do_create_user(*, actor: Actor, username: str, email: str = "", password: st
 
 def do_invite_user(
     *,
-    actor: Actor,
+    metadata: Metadata,
     tenant: Tenant,
     username: str,
     role: str,
@@ -400,13 +463,10 @@ def do_invite_user(
     expires_in_hours: int | None = None,
 ) -> tuple[Invitation, str]:
     """Invite a new user to the tenant with a role; the token (plaintext) is returned here once."""
-    invited_by = "system"
-    if actor is not None:
-        access.require(actor, "member.manage", tenant)
-        invited_by = actor.get_username()
+    access.authorize(metadata, "member.manage", tenant_id=tenant.id)
     if role not in ROLES:
         raise IamError(f"unknown role {role!r}; roles are {', '.join(ROLES)}", code="ROLE_INVALID", field="role")
-    _grant_target(tenant, workspace)
+    _check_place(tenant, workspace)
     hours = expires_in_hours or settings.CONTROLPLANE_INVITATION_HOURS
     if not 1 <= hours <= 720:
         raise IamError("an invitation lasts 1..720 hours", code="INVITATION_EXPIRY_INVALID", field="expires_in_hours")
@@ -420,15 +480,14 @@ def do_invite_user(
         email=email.strip(),
         prefix=prefix,
         key_hash=key_hash,
-        invited_by=invited_by,
+        invited_by=_by(metadata),
         expires_at=timezone.now() + timedelta(hours=hours),
     )
     return invitation, plaintext
 
 
-def do_revoke_invitation(*, actor: Actor, invitation: Invitation) -> None:
-    if actor is not None:
-        access.require(actor, "member.manage", invitation.tenant)
+def do_revoke_invitation(*, metadata: Metadata, invitation: Invitation) -> None:
+    access.authorize(metadata, "member.manage", tenant_id=invitation.tenant_id)
     if invitation.accepted_at is not None:
         raise IamError("this invitation was already accepted", code="INVITATION_NOT_PENDING")
     if invitation.revoked_at is None:
@@ -452,12 +511,13 @@ def do_accept_invitation(*, token: str, password: str) -> tuple[Invitation, Abst
         _check_password(password, user)
         user.set_password(password)
         user.save()
+        # the invitation's token is the credential; the grant is the control plane keeping its promise
         do_grant_role(
+            metadata=Metadata.for_system(invitation.tenant_id, reason=f"invitation by {invitation.invited_by}"),
             user=user,
             tenant=invitation.tenant,
             workspace=invitation.workspace,
             role=invitation.role,
-            granted_by=f"invitation by {invitation.invited_by}"[:150],
         )
         invitation.accepted_at = timezone.now()
         invitation.version += 1

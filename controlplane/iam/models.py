@@ -1,8 +1,8 @@
 """Memberships (who holds which role where), personal API tokens, logins (JWT families) and invitations.
 
 Not event-sourced (ADR 0001): they sit beside Django's auth tables and django-auditlog records every
-change to them. The object-level grants themselves are django-guardian rows kept in step by
-``actions.do_grant_role`` / ``do_revoke_role``.
+change to them. A membership is the whole grant of a tenant or workspace role (ADR 0019); a role on one cluster or
+job is a django-guardian object permission instead (``actions.do_grant_object_role``), with no model here.
 """
 
 from __future__ import annotations

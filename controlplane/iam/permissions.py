@@ -69,14 +69,25 @@ ROLE_ORDER = ("viewer", "operator", "admin", "owner")
 # Points that only make sense on the whole tenant (a workspace grant never gives them).
 TENANT_ONLY = frozenset({"tenant.update", "tenant.disable", "member.manage", "audit.read", "audit.export"})
 
+# A role on one object (a django-guardian object permission, ADR 0019): what it holds on that object only. Its
+# holder also sees the object's tenant and workspace (``access.MEMBER_POINTS``) and, in lists, the objects granted.
+OBJECT_ROLES: dict[str, dict[str, frozenset[str]]] = {
+    "cluster": {"viewer": frozenset({"cluster.read"}), "operator": frozenset({"cluster.read", "cluster.restart"})},
+    "job": {"viewer": frozenset({"job.read"}), "operator": frozenset({"job.read", "job.run", "job.stop"})},
+}
+OBJECT_ROLE_ORDER = ("viewer", "operator")
+# The model each kind is granted on, by label: iam sits below clusters and jobs, so it names them (as guardian's
+# content types do) instead of importing them.
+OBJECT_MODELS = {"cluster": "clusters.Cluster", "job": "jobs.Job"}
+# Rows a grant on one object governs, by model label: (kind, the field holding the granted object's id).
+GOVERNED = {"clusters.cluster": ("cluster", "id"), "jobs.job": ("job", "id"), "jobs.run": ("job", "job_id")}
 
-def codename(point: str) -> str:
-    """The Django/guardian permission codename of a point: ``job.run`` -> ``job_run``."""
-    if point not in POINTS:
-        raise KeyError(f"unknown permission point {point!r}")
-    return point.replace(".", "_")
+
+def object_codename(kind: str, role: str) -> str:
+    """The guardian permission codename of a role on one object: ``("job", "operator")`` -> ``job_operator``."""
+    if role not in OBJECT_ROLES[kind]:
+        raise KeyError(f"unknown role {role!r} on a {kind}")
+    return f"{kind}_{role}"
 
 
-def guardian_permissions() -> list[tuple[str, str]]:
-    """Meta.permissions for the models grants are made on (Tenant, Workspace)."""
-    return [(codename(point), text) for point, text in POINTS.items()]
+OBJECT_CODENAMES = {object_codename(kind, role): (kind, role) for kind in OBJECT_ROLES for role in OBJECT_ROLES[kind]}

@@ -281,7 +281,7 @@ def do_fire_schedule(*, metadata: Metadata, job: Job, now: datetime) -> Fired | 
     record why it was skipped, in one transaction with the fire (``job_schedule_fired``) under the job's version
     that was read. None when nothing is due. A ConcurrencyConflict means another scheduler (or a person) moved the
     job first: nothing was written."""
-    authorize(metadata, "job.run", tenant_id=job.tenant_id, workspace_id=job.workspace_id)
+    authorize(metadata, "job.run", tenant_id=job.tenant_id, workspace_id=job.workspace_id, obj=job)
     state, version = load(JOB, job_stream(job.id).id)
     schedule = state.schedule
     if state.deleted or schedule is None or not schedule["enabled"]:

@@ -209,7 +209,7 @@ def do_start_run(
 ) -> str:
     """A new run of ``version`` (default: the current one) on the job's cluster. Returns the run id.
     ``variables``: values for the version's declared job variables (the others keep their defaults)."""
-    authorize(metadata, "job.run", tenant_id=job.tenant_id, workspace_id=job.workspace_id)
+    authorize(metadata, "job.run", tenant_id=job.tenant_id, workspace_id=job.workspace_id, obj=job)
     if job.deleted:
         raise DomainError("no such job", code="JOB_NOT_FOUND")
     number = version or job.current_version
@@ -240,7 +240,7 @@ def _from_manifest(run: Run, metadata: Metadata, note: str) -> tuple[Job, dict[s
 
 def do_retry_run(*, metadata: Metadata, run: Run, note: str = "", allow_overlap: bool = False) -> str:
     """A new run of the same manifest, linked to the FAILED or STOPPED one."""
-    authorize(metadata, "job.run", tenant_id=run.tenant_id, workspace_id=run.workspace_id)
+    authorize(metadata, "job.run", tenant_id=run.tenant_id, workspace_id=run.workspace_id, obj=run)
     state, _ = load_run(run.id)
     aggregate.check_retry(state, run_id=run.id)
     job, manifest = _from_manifest(run, metadata, note)
@@ -251,7 +251,7 @@ def do_retry_run(*, metadata: Metadata, run: Run, note: str = "", allow_overlap:
 
 def do_reproduce_run(*, metadata: Metadata, run: Run, note: str = "", allow_overlap: bool = False) -> str:
     """A new run from any run's manifest: the same config text, on the same cluster."""
-    authorize(metadata, "job.run", tenant_id=run.tenant_id, workspace_id=run.workspace_id)
+    authorize(metadata, "job.run", tenant_id=run.tenant_id, workspace_id=run.workspace_id, obj=run)
     job, manifest = _from_manifest(run, metadata, note)
     return _request(
         metadata=metadata,
@@ -269,7 +269,7 @@ def _scoped(metadata: Metadata, run: Run) -> Metadata:
 
 def do_stop_run(*, metadata: Metadata, run: Run, savepoint: bool = False, expected_version: int | None = None) -> None:
     """Stop (cancel on the engine) or, with ``savepoint``, pause a run; the engine is asked after commit."""
-    authorize(metadata, "job.stop", tenant_id=run.tenant_id, workspace_id=run.workspace_id)
+    authorize(metadata, "job.stop", tenant_id=run.tenant_id, workspace_id=run.workspace_id, obj=run)
     recorded = execute(
         RUN,
         run_stream(run.id),
@@ -283,7 +283,7 @@ def do_stop_run(*, metadata: Metadata, run: Run, savepoint: bool = False, expect
 
 def do_resume_run(*, metadata: Metadata, run: Run, expected_version: int | None = None) -> None:
     """Start a PAUSED run again from its savepoint, under the same engine job id."""
-    authorize(metadata, "job.run", tenant_id=run.tenant_id, workspace_id=run.workspace_id)
+    authorize(metadata, "job.run", tenant_id=run.tenant_id, workspace_id=run.workspace_id, obj=run)
     state, version = load_run(run.id)
     if expected_version is not None and expected_version != version:
         raise ConcurrencyConflict(
@@ -302,7 +302,7 @@ def do_resume_run(*, metadata: Metadata, run: Run, expected_version: int | None 
 
 
 def do_cancel_run(*, metadata: Metadata, run: Run, expected_version: int | None = None) -> None:
-    authorize(metadata, "job.stop", tenant_id=run.tenant_id, workspace_id=run.workspace_id)
+    authorize(metadata, "job.stop", tenant_id=run.tenant_id, workspace_id=run.workspace_id, obj=run)
     execute(
         RUN,
         run_stream(run.id),
@@ -316,7 +316,7 @@ def do_resolve_run(
     *, metadata: Metadata, run: Run, state: str, reason: str, expected_version: int | None = None
 ) -> None:
     """An operator settles an UNKNOWN run, saying what the evidence is."""
-    authorize(metadata, "job.run", tenant_id=run.tenant_id, workspace_id=run.workspace_id)
+    authorize(metadata, "job.run", tenant_id=run.tenant_id, workspace_id=run.workspace_id, obj=run)
     try:
         target = RunState(state)
     except ValueError:
@@ -346,13 +346,13 @@ def _record(metadata: Metadata, run: Run, decide: Callable[[RunFacts], list[obje
 
 def do_record_run_submission_started(*, metadata: Metadata, run: Run) -> RunFacts:
     """The submit request is about to leave (``run_submission_started``): a later attempt reconciles first."""
-    authorize(metadata, "job.run", tenant_id=run.tenant_id, workspace_id=run.workspace_id)
+    authorize(metadata, "job.run", tenant_id=run.tenant_id, workspace_id=run.workspace_id, obj=run)
     return _record(metadata, run, lambda s: aggregate.begin_submission(s, run_id=run.id))[0]
 
 
 def do_record_run_submitted(*, metadata: Metadata, run: Run, found_by_reconcile: bool) -> RunFacts:
     """The engine has the job (``run_submitted``): it answered the submit, or it was found asking by id."""
-    authorize(metadata, "job.run", tenant_id=run.tenant_id, workspace_id=run.workspace_id)
+    authorize(metadata, "job.run", tenant_id=run.tenant_id, workspace_id=run.workspace_id, obj=run)
     return _record(
         metadata, run, lambda s: aggregate.acknowledge(s, run_id=run.id, found_by_reconcile=found_by_reconcile)
     )[0]
@@ -363,7 +363,7 @@ def do_record_run_submit_outcome_unknown(
 ) -> RunFacts:
     """The submit's answer was lost (``run_submit_outcome_unknown``): the next attempt asks the engine by id.
     ``settle``: the last attempt of the retry budget: the run becomes UNKNOWN instead of waiting for another."""
-    authorize(metadata, "job.run", tenant_id=run.tenant_id, workspace_id=run.workspace_id)
+    authorize(metadata, "job.run", tenant_id=run.tenant_id, workspace_id=run.workspace_id, obj=run)
     return _record(
         metadata,
         run,
@@ -373,19 +373,19 @@ def do_record_run_submit_outcome_unknown(
 
 def do_record_run_submit_failed(*, metadata: Metadata, run: Run, code: str, message: str) -> RunFacts:
     """The engine refused the job, or it could not be sent (the run FAILS with ``code``)."""
-    authorize(metadata, "job.run", tenant_id=run.tenant_id, workspace_id=run.workspace_id)
+    authorize(metadata, "job.run", tenant_id=run.tenant_id, workspace_id=run.workspace_id, obj=run)
     return _record(metadata, run, lambda s: aggregate.submit_failed(s, run_id=run.id, code=code, message=message))[0]
 
 
 def do_record_run_stopped_unsent(*, metadata: Metadata, run: Run) -> RunFacts:
     """A run stopped before the engine ever had it: STOPPED without asking the engine."""
-    authorize(metadata, "job.stop", tenant_id=run.tenant_id, workspace_id=run.workspace_id)
+    authorize(metadata, "job.stop", tenant_id=run.tenant_id, workspace_id=run.workspace_id, obj=run)
     return _record(metadata, run, lambda s: aggregate.stopped_unsent(s, run_id=run.id))[0]
 
 
 def do_record_run_lost(*, metadata: Metadata, run: Run) -> int:
     """The engine no longer knows the run's job: UNKNOWN (``ZETA_JOB_NOT_FOUND``). Returns the events written."""
-    authorize(metadata, "job.run", tenant_id=run.tenant_id, workspace_id=run.workspace_id)
+    authorize(metadata, "job.run", tenant_id=run.tenant_id, workspace_id=run.workspace_id, obj=run)
     return _record(metadata, run, lambda s: aggregate.engine_lost(s, run_id=run.id))[1]
 
 
@@ -394,7 +394,7 @@ def do_record_run_observed(
 ) -> int:
     """What the engine says of the run's job moves the run (events only when its state changes). Returns the events
     written. A run that ended or paused gets its engine log kept after commit."""
-    authorize(metadata, "job.run", tenant_id=run.tenant_id, workspace_id=run.workspace_id)
+    authorize(metadata, "job.run", tenant_id=run.tenant_id, workspace_id=run.workspace_id, obj=run)
     facts, written = _record(
         metadata,
         run,

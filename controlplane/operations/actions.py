@@ -20,12 +20,12 @@ from controlplane.iam.access import authorize
 from controlplane.operations import lease as leases
 from controlplane.operations import plans
 from controlplane.operations.domain import aggregate
-from controlplane.operations.domain.aggregate import Operation as OperationFacts
+from controlplane.operations.domain.aggregate import OperationAggregate
 from controlplane.operations.models import Operation
 
-OPERATION = AggregateSpec[OperationFacts](
+OPERATION = AggregateSpec[OperationAggregate](
     name="operations.operation",
-    initial=OperationFacts,
+    initial=OperationAggregate,
     evolve=aggregate.evolve,
     to_snapshot=aggregate.to_snapshot,
     from_snapshot=aggregate.from_snapshot,
@@ -36,7 +36,7 @@ def operation_stream(operation_id: str) -> StreamRef:
     return StreamRef(type="operations.operation", id=f"operation-{operation_id}")
 
 
-def load_operation(operation_id: str) -> tuple[OperationFacts, int]:
+def load_operation(operation_id: str) -> tuple[OperationAggregate, int]:
     return load(OPERATION, operation_stream(operation_id).id)
 
 
@@ -92,7 +92,7 @@ def do_cancel_operation(
     authorize(metadata, "operation.cancel", tenant_id=operation.tenant_id, workspace_id=operation.workspace_id)
     meta = replace(metadata, tenant_id=operation.tenant_id, workspace_id=operation.workspace_id)
 
-    def decide(state: OperationFacts) -> list[object]:
+    def decide(state: OperationAggregate) -> list[object]:
         return aggregate.request_cancel(
             state,
             reason=reason,
@@ -110,10 +110,12 @@ def do_cancel_operation(
 
 
 # -- the runner's writers: each fenced by the lease ------------------------------------------------------------
-Decide = Callable[[OperationFacts], list[object]]
+Decide = Callable[[OperationAggregate], list[object]]
 
 
-def _fenced(metadata: Metadata, lease: leases.Lease, operation: OperationFacts, decide: Decide) -> OperationFacts:
+def _fenced(
+    metadata: Metadata, lease: leases.Lease, operation: OperationAggregate, decide: Decide
+) -> OperationAggregate:
     """Append in a transaction that first renews the lease: a worker whose lease was taken over records nothing
     (LeaseLost). Returns the state after the append."""
     if operation.operation_id != lease.operation_id:
@@ -124,12 +126,14 @@ def _fenced(metadata: Metadata, lease: leases.Lease, operation: OperationFacts, 
     return state
 
 
-def do_start_operation(*, metadata: Metadata, lease: leases.Lease, operation: OperationFacts) -> OperationFacts:
+def do_start_operation(*, metadata: Metadata, lease: leases.Lease, operation: OperationAggregate) -> OperationAggregate:
     authorize(metadata, "operation.run", tenant_id=operation.tenant_id, workspace_id=operation.workspace_id)
     return _fenced(metadata, lease, operation, aggregate.start)
 
 
-def do_settle_operation(*, metadata: Metadata, lease: leases.Lease, operation: OperationFacts) -> OperationFacts:
+def do_settle_operation(
+    *, metadata: Metadata, lease: leases.Lease, operation: OperationAggregate
+) -> OperationAggregate:
     """The final events of an operation with nothing left to run."""
     authorize(metadata, "operation.run", tenant_id=operation.tenant_id, workspace_id=operation.workspace_id)
     summarize = plans.summarizer(operation.type)
@@ -137,8 +141,14 @@ def do_settle_operation(*, metadata: Metadata, lease: leases.Lease, operation: O
 
 
 def do_start_step(
-    *, metadata: Metadata, lease: leases.Lease, operation: OperationFacts, key: str, attempt: int, compensating: bool
-) -> OperationFacts:
+    *,
+    metadata: Metadata,
+    lease: leases.Lease,
+    operation: OperationAggregate,
+    key: str,
+    attempt: int,
+    compensating: bool,
+) -> OperationAggregate:
     """Record a new attempt of a step (or of its compensation) before its side effect runs."""
     authorize(metadata, "operation.run", tenant_id=operation.tenant_id, workspace_id=operation.workspace_id)
     begin = aggregate.start_compensation if compensating else aggregate.start_step
@@ -149,13 +159,13 @@ def do_resume_step(
     *,
     metadata: Metadata,
     lease: leases.Lease,
-    operation: OperationFacts,
+    operation: OperationAggregate,
     key: str,
     attempt: int,
     max_resumes: int,
     now: datetime,
     retry_in: float,
-) -> OperationFacts:
+) -> OperationAggregate:
     """A worker takes over a started attempt whose lease expired (too many takeovers fail it)."""
     authorize(metadata, "operation.run", tenant_id=operation.tenant_id, workspace_id=operation.workspace_id)
     return _fenced(
@@ -172,13 +182,13 @@ def do_record_step_progress(
     *,
     metadata: Metadata,
     lease: leases.Lease,
-    operation: OperationFacts,
+    operation: OperationAggregate,
     key: str,
     attempt: int,
     message: str = "",
     percent: int | None = None,
     detail: dict | None = None,
-) -> OperationFacts:
+) -> OperationAggregate:
     """A note from inside an attempt; ``detail`` is the step's journal (what it did, for a resumed attempt)."""
     authorize(metadata, "operation.run", tenant_id=operation.tenant_id, workspace_id=operation.workspace_id)
     return _fenced(
@@ -193,12 +203,12 @@ def do_complete_step(
     *,
     metadata: Metadata,
     lease: leases.Lease,
-    operation: OperationFacts,
+    operation: OperationAggregate,
     key: str,
     attempt: int,
     compensating: bool,
     result: dict,
-) -> OperationFacts:
+) -> OperationAggregate:
     authorize(metadata, "operation.run", tenant_id=operation.tenant_id, workspace_id=operation.workspace_id)
     summarize = plans.summarizer(operation.type)
     complete = aggregate.complete_compensation if compensating else aggregate.complete_step
@@ -214,7 +224,7 @@ def do_fail_step(
     *,
     metadata: Metadata,
     lease: leases.Lease,
-    operation: OperationFacts,
+    operation: OperationAggregate,
     key: str,
     attempt: int,
     compensating: bool,
@@ -224,7 +234,7 @@ def do_fail_step(
     now: datetime,
     retry_in: float,
     result: dict | None = None,
-) -> OperationFacts:
+) -> OperationAggregate:
     """A failed attempt: retried after ``retry_in`` when transient and attempts remain, else final."""
     authorize(metadata, "operation.run", tenant_id=operation.tenant_id, workspace_id=operation.workspace_id)
     summarize = plans.summarizer(operation.type)

@@ -14,7 +14,7 @@ from typing import Any
 
 from controlplane.clusters.models import Cluster, node_id
 from controlplane.errors import DomainError
-from controlplane.operations.domain.aggregate import Operation
+from controlplane.operations.domain.aggregate import OperationAggregate
 from controlplane.operations.domain.plan import StepSpec, Target, batches
 from controlplane.operations.domain.states import StepState
 
@@ -33,7 +33,7 @@ class Planned:
 
 
 Planner = Callable[[Cluster, dict[str, Any]], Planned]
-Summarizer = Callable[[Operation], dict]
+Summarizer = Callable[[OperationAggregate], dict]
 
 
 @dataclass(frozen=True)
@@ -347,7 +347,7 @@ def plan_collect_diagnostics(cluster: Cluster, params: dict[str, Any]) -> Planne
     return Planned(steps, understood)
 
 
-def summarize_diagnostics(op: Operation) -> dict:
+def summarize_diagnostics(op: OperationAggregate) -> dict:
     """Every node's bundle reference (the agent's ``data.artifact``), and the nodes that gave none."""
     bundles, missing = [], []
     for spec, status in zip(op.plan, op.steps, strict=True):
@@ -410,7 +410,7 @@ def plan_run_action(cluster: Cluster, params: dict[str, Any]) -> Planned:
     return Planned(steps, understood)
 
 
-def summarize_steps(op: Operation) -> dict:
+def summarize_steps(op: OperationAggregate) -> dict:
     """Per step: its state and result; agent steps per target (the action's state and result)."""
     return {
         "steps": {

@@ -24,7 +24,7 @@ from controlplane.errors import DomainError
 from controlplane.eventlog.metadata import Metadata
 from controlplane.operations import actions, steps
 from controlplane.operations import lease as leases
-from controlplane.operations.domain.aggregate import Move, Operation, StaleAttempt, next_move
+from controlplane.operations.domain.aggregate import Move, OperationAggregate, StaleAttempt, next_move
 from controlplane.operations.domain.plan import StepSpec
 from controlplane.operations.domain.states import OperationTransitionIllegal
 from controlplane.operations.models import OperationLease
@@ -48,13 +48,13 @@ def backoff(attempt: int) -> float:
     return min(float(settings.OPERATION_RETRY_BASE_SECONDS) * 2 ** max(attempt - 1, 0), MAX_BACKOFF_SECONDS)
 
 
-def _metadata(op: Operation) -> Metadata:
+def _metadata(op: OperationAggregate) -> Metadata:
     """The runner acts as the system in the operation's tenant; the operation id correlates what it writes."""
     system = Metadata.for_system(op.tenant_id, reason="operations.advance", workspace_id=op.workspace_id)
     return replace(system, request_id=op.operation_id[:64], correlation_id=op.operation_id[:64])
 
 
-def _step_metadata(op: Operation) -> Metadata:
+def _step_metadata(op: OperationAggregate) -> Metadata:
     """For the side effects a step asks of others (agent actions, run pauses): the system again (nobody's
     credential is at hand in a worker), naming in its reason who asked for the operation, so an action's
     record says on whose behalf it was asked."""
@@ -64,7 +64,7 @@ def _step_metadata(op: Operation) -> Metadata:
     return replace(system, request_id=op.operation_id[:64], correlation_id=op.operation_id[:64])
 
 
-def limits(op: Operation) -> tuple[int, int]:
+def limits(op: OperationAggregate) -> tuple[int, int]:
     """Celery's (soft, hard) time limits for the next call: those of the step it will run."""
     move = next_move(op, timezone.now())
     index = move.index if move.index >= 0 else 0
@@ -72,7 +72,7 @@ def limits(op: Operation) -> tuple[int, int]:
     return seconds, seconds + HARD_LIMIT_GRACE
 
 
-def enqueue(op: Operation, *, countdown: float = 0.0) -> None:
+def enqueue(op: OperationAggregate, *, countdown: float = 0.0) -> None:
     """Queue the next advance after the current transaction commits (at once outside one). A failed publish is
     logged, not raised: the lease row's wake-up time lets ``recover`` queue it again."""
     from controlplane.operations.tasks import advance_operation
@@ -91,7 +91,7 @@ def enqueue(op: Operation, *, countdown: float = 0.0) -> None:
 
 
 # -- progress from inside a handler ----------------------------------------------------------------------------
-def _progress_recorder(lease: leases.Lease, op: Operation, key: str, attempt: int) -> Callable[..., None]:
+def _progress_recorder(lease: leases.Lease, op: OperationAggregate, key: str, attempt: int) -> Callable[..., None]:
     def record(message: str = "", percent: int | None = None, detail: dict | None = None) -> None:
         actions.do_record_step_progress(
             metadata=_metadata(op),
@@ -126,7 +126,7 @@ def advance(operation_id: str) -> str:
 
 def _advance(lease: leases.Lease) -> str:
     takeover = lease.takeover
-    op: Operation | None = None
+    op: OperationAggregate | None = None
     for _ in range(_BOOKKEEPING):
         if op is None:
             op = operation_for_system(lease.operation_id)
@@ -182,13 +182,13 @@ def _advance(lease: leases.Lease) -> str:
     return _later(lease, operation_for_system(lease.operation_id), timezone.now())
 
 
-def _later(lease: leases.Lease, op: Operation, when: datetime) -> str:
+def _later(lease: leases.Lease, op: OperationAggregate, when: datetime) -> str:
     leases.release(lease, wake_at=when)
     enqueue(op, countdown=(when - timezone.now()).total_seconds())
     return "waiting"
 
 
-def _run(lease: leases.Lease, op: Operation, spec: StepSpec, move: Move, compensating: bool) -> str:
+def _run(lease: leases.Lease, op: OperationAggregate, spec: StepSpec, move: Move, compensating: bool) -> str:
     status = op.steps[move.index]
     attempt = move.attempt
     ctx = steps.StepContext(

@@ -13,7 +13,7 @@ from controlplane.operations.models import Operation, OperationStep
 
 if TYPE_CHECKING:
     from controlplane.clusters.models import Cluster, Health, Node
-    from controlplane.operations.domain.aggregate import Operation as OperationFacts
+    from controlplane.operations.domain.aggregate import OperationAggregate
 
 
 def operation_list(*, filters: dict[str, str] | None = None) -> QuerySet[Operation]:
@@ -30,7 +30,7 @@ def operation_steps(operation: Operation) -> QuerySet[OperationStep]:
 
 
 # -- system work: the runner and the steps -------------------------------------------------------------------
-def operation_for_system(operation_id: str) -> OperationFacts:
+def operation_for_system(operation_id: str) -> OperationAggregate:
     """The operation's aggregate state from its stream (its tenant, plan, steps and journals); ``exists`` is False
     for an unknown id."""
     from controlplane.operations.actions import OPERATION, operation_stream

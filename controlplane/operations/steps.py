@@ -22,7 +22,7 @@ from controlplane.errors import DomainError
 from controlplane.eventlog.metadata import Metadata
 from controlplane.jobs import selectors as jobs_selectors
 from controlplane.operations import selectors
-from controlplane.operations.domain.aggregate import Operation, StepStatus
+from controlplane.operations.domain.aggregate import OperationAggregate, StepStatus
 from controlplane.operations.domain.plan import StepSpec
 
 if TYPE_CHECKING:
@@ -58,7 +58,7 @@ class StepError(DomainError):
 
 @dataclass
 class StepContext:
-    operation: Operation
+    operation: OperationAggregate
     spec: StepSpec
     status: StepStatus
     attempt: int
@@ -206,7 +206,7 @@ def agent_action(ctx: StepContext) -> Outcome:
 
 
 # -- control plane: streaming runs around a restart -------------------------------------------------------
-def _streaming_running(op: Operation) -> list[Run]:
+def _streaming_running(op: OperationAggregate) -> list[Run]:
     return jobs_selectors.running_streaming_runs_for_system(op.tenant_id, op.cluster_id)
 
 

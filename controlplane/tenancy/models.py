@@ -4,8 +4,6 @@ from __future__ import annotations
 
 from django.db import models
 
-from controlplane.iam.permissions import guardian_permissions
-
 
 class Tenant(models.Model):
     id = models.CharField(max_length=64, primary_key=True)
@@ -23,7 +21,6 @@ class Tenant(models.Model):
     class Meta:
         ordering = ["slug"]
         default_permissions = ()
-        permissions = guardian_permissions()
 
     def __str__(self) -> str:
         return self.name
@@ -39,7 +36,6 @@ class Workspace(models.Model):
     class Meta:
         ordering = ["tenant_id", "slug"]
         default_permissions = ()
-        permissions = guardian_permissions()
         constraints = [models.UniqueConstraint(fields=["tenant", "slug"], name="tenancy_workspace_slug")]
 
     def __str__(self) -> str:

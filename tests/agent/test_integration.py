@@ -177,7 +177,12 @@ def world(tmp_path, master_keys, home):
     tenant_id = tenancy.do_create_tenant(metadata=boot, name="Acme", slug="acme")
     tenancy.do_create_workspace(metadata=boot, tenant_id=tenant_id, name="ETL", slug="etl")
     owner = User.objects.create_user("owner")
-    iam.do_grant_role(user=owner, tenant=Tenant.objects.get(id=tenant_id), role="owner", granted_by="tests")
+    iam.do_grant_role(
+        user=owner,
+        tenant=Tenant.objects.get(id=tenant_id),
+        role="owner",
+        metadata=Metadata.for_system(None, reason="tests"),
+    )
     data_dir = tmp_path / "cp"
     data_dir.mkdir()
     server = ControlPlane(data_dir, master_keys.key("test"))

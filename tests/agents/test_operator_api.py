@@ -13,6 +13,7 @@ from rest_framework_simplejwt.tokens import RefreshToken
 from controlplane.agents import actions
 from controlplane.agents.models import BootstrapToken
 from controlplane.audit.models import AuditRecord
+from controlplane.eventlog.metadata import Metadata
 from controlplane.iam import actions as iam
 from controlplane.tenancy.models import Tenant
 from tests.agents.helpers import as_agent, authenticated, claim, make_place
@@ -29,7 +30,12 @@ def place():
 
 def as_role(role: str, place) -> Client:
     user = User.objects.create_user(f"{role}-user")
-    iam.do_grant_role(user=user, tenant=Tenant.objects.get(id=place.tenant_id), role=role, granted_by="tests")
+    iam.do_grant_role(
+        user=user,
+        tenant=Tenant.objects.get(id=place.tenant_id),
+        role=role,
+        metadata=Metadata.for_system(None, reason="tests"),
+    )
     token = RefreshToken.for_user(user).access_token
     return Client(SERVER_NAME="localhost", HTTP_AUTHORIZATION=f"Bearer {token}")
 

@@ -33,6 +33,7 @@ from schemathesis import GenerationMode, checks
 from schemathesis.core.failures import FailureGroup
 from schemathesis.specs.openapi import checks as openapi_checks
 
+from controlplane.eventlog.metadata import Metadata
 from controlplane.iam import actions as iam
 from controlplane.iam.sessions import SID
 from tests.api.world import World, build_world
@@ -182,9 +183,17 @@ def fuzz(strategy, label: str, app: WSGIHandler, cases: Counter, failures: dict[
 def test_every_operation_conforms_to_the_openapi_document():
     cache.clear()  # login throttling counts per address
     world = build_world()
-    token, _ = iam.do_create_api_token(user=world.users["root"], tenant=world.acme, name="fuzz")
+    token, _ = iam.do_create_api_token(
+        metadata=Metadata.for_system(None, reason="tests"), user=world.users["root"], tenant=world.acme, name="fuzz"
+    )
     world.objects["root_token"] = token.id  # a token of root's to read and delete, not the one it signs in with
-    platform, _ = iam.do_create_api_token(user=world.users["root"], tenant=None, name="fuzz", kind="platform")
+    platform, _ = iam.do_create_api_token(
+        metadata=Metadata.for_system(None, reason="tests"),
+        user=world.users["root"],
+        tenant=None,
+        name="fuzz",
+        kind="platform",
+    )
     world.objects["root_platform_token"] = platform.id
     # a login of root's to list and end (through the real login action), not the one the fuzzer signs in with
     world.users["root"].set_password("fuzz-login-password")

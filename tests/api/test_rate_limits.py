@@ -49,15 +49,19 @@ def owner():
     tenant_id = tenancy.do_create_tenant(metadata=Metadata.for_system(None, reason="test"), name="Acme", slug="acme")
     user = User.objects.create_user("rate-owner")
     tenant = Tenant.objects.get(id=tenant_id)
-    iam.do_grant_role(user=user, tenant=tenant, role="owner", granted_by="tests")
+    iam.do_grant_role(user=user, tenant=tenant, role="owner", metadata=Metadata.for_system(None, reason="tests"))
     return user, tenant
 
 
 def test_each_api_token_has_its_own_limit(owner, settings):
     settings.CONTROLPLANE_RATE_LIMIT_TOKEN = (3, HOUR)
     user, tenant = owner
-    _, first = iam.do_create_api_token(user=user, tenant=tenant, name="first")
-    _, second = iam.do_create_api_token(user=user, tenant=tenant, name="second")
+    _, first = iam.do_create_api_token(
+        metadata=Metadata.for_system(None, reason="tests"), user=user, tenant=tenant, name="first"
+    )
+    _, second = iam.do_create_api_token(
+        metadata=Metadata.for_system(None, reason="tests"), user=user, tenant=tenant, name="second"
+    )
     client = Client(SERVER_NAME="localhost", REMOTE_ADDR="198.51.100.1")
     url = "/api/v1/tenants/acme/"
     for _ in range(3):
@@ -84,7 +88,9 @@ def test_a_users_jwts_share_one_limit(owner, settings, fresh):
 def test_an_address_without_a_valid_credential_is_limited_but_its_valid_credentials_pass(owner, settings, fresh):
     settings.CONTROLPLANE_RATE_LIMIT_ADDRESS = (3, HOUR)
     user, tenant = owner
-    _, good = iam.do_create_api_token(user=user, tenant=tenant, name="good")
+    _, good = iam.do_create_api_token(
+        metadata=Metadata.for_system(None, reason="tests"), user=user, tenant=tenant, name="good"
+    )
     guesser = Client(SERVER_NAME="localhost", REMOTE_ADDR="198.51.100.3")
     fresh("address", "198.51.100.3")
     fresh("address", "198.51.100.4")

@@ -1,4 +1,5 @@
-"""A small world for API tests: two tenants, a user per role on the first, an outsider on the second."""
+"""A small world for API tests: two tenants, a user per role on the first, an outsider on the second, and in each an
+operator on one job only."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ from rest_framework_simplejwt.tokens import RefreshToken
 
 from controlplane.clusters import actions as clusters
 from controlplane.clusters.models import Cluster
-from controlplane.eventlog.metadata import Metadata
+from controlplane.eventlog.metadata import Actor, Metadata
 from controlplane.iam import actions as iam
 from controlplane.iam.models import ApiToken, Membership
 from controlplane.jobs import actions as jobs
@@ -62,11 +63,18 @@ class World:
     beta: Tenant
     acme_ws: Workspace
     beta_ws: Workspace
-    users: dict[str, User]  # role name -> user on acme; "outsider" -> owner of beta; "root" -> superuser
+    # role name -> user on acme; "outsider" -> owner of beta; "root" -> superuser; "<tenant>-job-operator" ->
+    # operator on that tenant's job only
+    users: dict[str, User]
     objects: dict[str, str] = field(default_factory=dict)  # ids of things to point detail URLs at
 
     def auth(self, who: str) -> dict[str, str]:
         return {"HTTP_AUTHORIZATION": f"Bearer {RefreshToken.for_user(self.users[who]).access_token}"}
+
+
+def acting(user: User, tenant_id: str | None = None) -> Metadata:
+    """Metadata of ``user`` acting with their live credential, as the API base builds it for a request."""
+    return Metadata(tenant_id=tenant_id, actor=Actor(kind="user", id=user.get_username()), principal=user)
 
 
 def build_world() -> World:
@@ -79,9 +87,9 @@ def build_world() -> World:
     users = {}
     for role in ROLES:
         users[role] = User.objects.create_user(f"{role}-user")
-        iam.do_grant_role(user=users[role], tenant=acme, role=role, granted_by="tests")
+        iam.do_grant_role(user=users[role], tenant=acme, role=role, metadata=meta)
     users["outsider"] = User.objects.create_user("outsider")
-    iam.do_grant_role(user=users["outsider"], tenant=beta, role="owner", granted_by="tests")
+    iam.do_grant_role(user=users["outsider"], tenant=beta, role="owner", metadata=meta)
     users["root"] = User.objects.create_superuser("root")
     world = World(
         acme=acme,
@@ -95,11 +103,16 @@ def build_world() -> World:
     world.objects["beta_member"] = str(Membership.objects.get(user=users["outsider"], tenant=beta).pk)
     for role in (*ROLES, "outsider"):
         tenant = beta if role == "outsider" else acme
-        token, _ = iam.do_create_api_token(user=users[role], tenant=tenant, name=f"{role} token")
+        token, _ = iam.do_create_api_token(metadata=meta, user=users[role], tenant=tenant, name=f"{role} token")
         world.objects[f"token_{role}"] = token.id
     world.objects["beta_token"] = world.objects["token_outsider"]
     for prefix, tenant in (("acme", acme), ("beta", beta)):
-        invitation, _ = iam.do_invite_user(actor=None, tenant=tenant, username=f"{prefix}-invitee", role="viewer")
+        invitation, _ = iam.do_invite_user(
+            metadata=meta,
+            tenant=tenant,
+            username=f"{prefix}-invitee",
+            role="viewer",
+        )
         world.objects[f"{prefix}_invitation"] = invitation.id
     world.objects["zeta_url"] = emulator_url()
     for prefix, tenant, workspace in (("acme", acme, world.acme_ws), ("beta", beta, world.beta_ws)):
@@ -146,6 +159,17 @@ def build_world() -> World:
             params={"steps": [{"key": "a", "kind": "testing.record", "params": {"file": "/dev/null"}}]},
         )
         _agents(world, meta, prefix, tenant, workspace)
+        # a role on one object: operator on the tenant's first job (ADR 0019)
+        users[f"{prefix}-job-operator"] = User.objects.create_user(f"{prefix}-job-operator")
+        grant = iam.do_grant_object_role(
+            metadata=meta,
+            user=users[f"{prefix}-job-operator"],
+            tenant=tenant,
+            kind="job",
+            object_id=world.objects[f"{prefix}_job"],
+            role="operator",
+        )
+        world.objects[f"{prefix}_object_grant"] = str(grant.pk)
     assert ApiToken.objects.count() == len(ROLES) + 1
     return world
 

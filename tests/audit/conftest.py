@@ -33,9 +33,11 @@ def place(db) -> Place:  # type: ignore[no-untyped-def]
     tenancy.do_create_workspace(metadata=meta, tenant_id=acme.id, name="ETL", slug="etl")
     tenancy.do_create_workspace(metadata=meta, tenant_id=beta.id, name="Beta WS", slug="beta-ws")
     users = {name: User.objects.create_user(f"{name}-user") for name in ("acme", "beta", "viewer")}
-    iam.do_grant_role(user=users["acme"], tenant=acme, role="owner", granted_by="tests")
-    iam.do_grant_role(user=users["beta"], tenant=beta, role="owner", granted_by="tests")
-    iam.do_grant_role(user=users["viewer"], tenant=acme, role="viewer", granted_by="tests")
+    iam.do_grant_role(user=users["acme"], tenant=acme, role="owner", metadata=Metadata.for_system(None, reason="tests"))
+    iam.do_grant_role(user=users["beta"], tenant=beta, role="owner", metadata=Metadata.for_system(None, reason="tests"))
+    iam.do_grant_role(
+        user=users["viewer"], tenant=acme, role="viewer", metadata=Metadata.for_system(None, reason="tests")
+    )
     users["root"] = User.objects.create_superuser("root")
     return Place(acme=acme, beta=beta, users=users)
 

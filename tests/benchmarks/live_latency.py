@@ -60,8 +60,10 @@ def seed() -> tuple[str, str]:
     tenancy.do_create_workspace(metadata=meta, tenant_id=tenant_id, name="Main", slug="main")
     tenant = Tenant.objects.get(id=tenant_id)
     viewer = User.objects.create_user("bench-viewer")
-    iam.do_grant_role(user=viewer, tenant=tenant, role="viewer", granted_by="bench")
-    _, token = iam.do_create_api_token(user=viewer, tenant=tenant, name="bench")
+    iam.do_grant_role(user=viewer, tenant=tenant, role="viewer", metadata=Metadata.for_system(None, reason="bench"))
+    _, token = iam.do_create_api_token(
+        metadata=Metadata.for_system(None, reason="tests"), user=viewer, tenant=tenant, name="bench"
+    )
     return tenant_id, token
 
 

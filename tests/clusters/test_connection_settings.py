@@ -360,7 +360,7 @@ def api():
     tenant_id = tenancy.do_create_tenant(metadata=META, name="Acme", slug="acme")
     tenancy.do_create_workspace(metadata=META, tenant_id=tenant_id, name="ETL", slug="etl")
     user = User.objects.create_user("ops")
-    iam.do_grant_role(user=user, tenant=Tenant.objects.get(id=tenant_id), role="admin", granted_by="tests")
+    iam.do_grant_role(metadata=META, user=user, tenant=Tenant.objects.get(id=tenant_id), role="admin")
     client = Client(SERVER_NAME="localhost", HTTP_AUTHORIZATION=f"Bearer {RefreshToken.for_user(user).access_token}")
 
     def call(method: str, path: str, body: dict | None = None, status: int = 200) -> dict:

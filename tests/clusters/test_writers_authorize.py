@@ -16,7 +16,7 @@ from controlplane.eventlog.models import Event
 from controlplane.tenancy import actions as tenancy
 from controlplane.tenancy.models import Tenant
 from tests.api.world import emulator_url
-from tests.authorizing import as_user, refused, user_holding, user_lacking, without_credential
+from tests.authorizing import as_user, object_viewer, refused, user_holding, user_lacking, without_credential
 
 pytestmark = pytest.mark.django_db
 
@@ -114,7 +114,17 @@ def test_every_writer_of_clusters_is_covered() -> None:
 @pytest.mark.parametrize("writer", WRITERS)
 def test_a_user_without_the_point_is_refused_and_nothing_is_appended(place: Place, writer: str) -> None:
     point, write, _ = WRITERS[writer]
-    meta = as_user(user_lacking(point, place.tenant), place.tenant.id, place.workspace_id)
+    if point == "cluster.read":  # every role reads clusters: this user reads only another cluster of the workspace
+        other = actions.do_register_cluster(
+            metadata=Metadata.for_system(place.tenant.id, reason="tests", workspace_id=place.workspace_id),
+            tenant_id=place.tenant.id,
+            workspace_id=place.workspace_id,
+            **registration("other"),
+        )
+        user = object_viewer(place.tenant, "cluster", other)
+    else:
+        user = user_lacking(point, place.tenant)
+    meta = as_user(user, place.tenant.id, place.workspace_id)
     error = refused(lambda: write(meta, place), "PERMISSION_DENIED")
     assert error.details["permission"] == point
 

@@ -57,7 +57,12 @@ def _setup() -> dict:
     tenant_id = tenancy.do_create_tenant(metadata=boot, name="Acme", slug="acme")
     tenancy.do_create_workspace(metadata=boot, tenant_id=tenant_id, name="ETL", slug="etl")
     owner = User.objects.create_user("owner")
-    iam.do_grant_role(user=owner, tenant=Tenant.objects.get(id=tenant_id), role="owner", granted_by="e2e test")
+    iam.do_grant_role(
+        user=owner,
+        tenant=Tenant.objects.get(id=tenant_id),
+        role="owner",
+        metadata=Metadata.for_system(None, reason="e2e test"),
+    )
     return {"tenant_id": tenant_id, "token": str(RefreshToken.for_user(owner).access_token)}
 
 

@@ -37,7 +37,7 @@ from controlplane.eventlog.metadata import Metadata
 from controlplane.iam import actions as iam
 from controlplane.iam.models import ApiToken, Membership
 from controlplane.jobs import runner
-from controlplane.jobs.models import RunTelemetry
+from controlplane.jobs.models import Job, RunTelemetry
 from controlplane.operations import actions as operations
 from controlplane.operations import runner as operation_runner
 from controlplane.operations.models import Operation
@@ -117,9 +117,9 @@ def _agent_post(client: Client, path: str, body: dict, credential: str):
 def build_everything(settings, tmp_path) -> dict:
     """The API tests' world (tenants, workspaces, a member of every role, API tokens, secrets, clusters, jobs with
     versions, runs in five states, schedules, operations with their leases, bootstrap tokens, agents and actions)
-    plus what it lacks: a workspace grant, a revoked token, an API write with an idempotency key, a session, a
-    health poll (health row, nodes), an agent's heartbeat, claimed and finished actions with output and an
-    artifact, the signing key, run telemetry."""
+    plus what it lacks: a workspace grant, a role on one cluster (the world has one on a job), a revoked token, an
+    API write with an idempotency key, a session, a health poll (health row, nodes), an agent's heartbeat, claimed
+    and finished actions with output and an artifact, the signing key, run telemetry."""
     settings.DATA_DIR = tmp_path
     world = build_world()
     meta = Metadata.for_system(None, reason="tests")
@@ -127,10 +127,24 @@ def build_everything(settings, tmp_path) -> dict:
 
     # a role on one workspace only, a second workspace-scoped grant of another role, a revoked token
     scoped = User.objects.create_user("scoped-user")
-    iam.do_grant_role(user=scoped, tenant=acme, workspace=ws, role="operator", granted_by="tests")
-    iam.do_grant_role(user=world.users["viewer"], tenant=acme, workspace=ws, role="admin", granted_by="tests")
-    revoked, _ = iam.do_create_api_token(user=scoped, tenant=acme, name="old")
-    iam.do_revoke_api_token(token=revoked)
+    iam.do_grant_role(
+        user=scoped, tenant=acme, workspace=ws, role="operator", metadata=Metadata.for_system(None, reason="tests")
+    )
+    iam.do_grant_role(
+        user=world.users["viewer"],
+        tenant=acme,
+        workspace=ws,
+        role="admin",
+        metadata=Metadata.for_system(None, reason="tests"),
+    )
+    revoked, _ = iam.do_create_api_token(
+        metadata=Metadata.for_system(None, reason="tests"), user=scoped, tenant=acme, name="old"
+    )
+    iam.do_revoke_api_token(metadata=Metadata.for_system(None, reason="tests"), token=revoked)
+    # a role on one cluster beside the world's operator on one job (guardian rows pointing at read-model rows)
+    iam.do_grant_object_role(
+        metadata=meta, user=scoped, tenant=acme, kind="cluster", object_id=world.objects["acme_cluster"], role="viewer"
+    )
 
     # through the API: a workspace created with an idempotency key (audit record, idempotency row), a session
     client = Client(SERVER_NAME="localhost")
@@ -260,6 +274,14 @@ def test_a_rebuild_of_every_projector_leaves_every_table_as_it_was(settings, tmp
 
     assert access.has(world.users["operator"], "job.run", Tenant.objects.get(id=world.acme.id))
     assert access.has(built["scoped"], "job.run", world.acme, Workspace.objects.get(id=world.acme_ws.id))
+    # roles on one object are state of record too (ADR 0019)
+    job, cluster = (
+        Job.unscoped.get(id=world.objects["acme_job"]),
+        Cluster.unscoped.get(id=world.objects["acme_cluster"]),
+    )
+    fresh = User.objects.get(pk=world.users["acme-job-operator"].pk)
+    assert access.has(fresh, "job.run", Tenant.objects.get(id=world.acme.id), obj=job)
+    assert access.has(User.objects.get(pk=built["scoped"].pk), "cluster.read", world.acme, obj=cluster)
 
 
 def test_a_rebuild_puts_damaged_read_models_back_and_keeps_their_keys(settings, tmp_path):
@@ -288,15 +310,17 @@ def test_a_rebuild_refuses_to_drop_a_row_that_state_of_record_points_at(settings
     world = build_world()
     Tenant.objects.create(id="phantom", name="Phantom", slug="phantom", version=1, created_at=timezone.now())
     phantom = Tenant.objects.get(id="phantom")
-    iam.do_grant_role(user=world.users["viewer"], tenant=phantom, role="viewer", granted_by="tests")
+    iam.do_grant_role(
+        user=world.users["viewer"], tenant=phantom, role="viewer", metadata=Metadata.for_system(None, reason="tests")
+    )
     before = snapshot()
     with pytest.raises(maintenance.RebuildRefused) as refused:
         rebuild()
     assert refused.value.code == "EVENTLOG_REBUILD_REFUSED"
     references = refused.value.details["references"]
-    assert references[0] == "1 row(s) of iam_membership point at tenancy_tenant"
-    assert references[1].endswith("row(s) of guardian_userobjectpermission point at tenancy_tenant")
-    assert len(references) == 2 and "iam_membership" in str(refused.value)
+    # the membership is the whole grant (ADR 0019): no guardian rows beside it
+    assert references == ["1 row(s) of iam_membership point at tenancy_tenant"]
+    assert "iam_membership" in str(refused.value)
     assert differences(before, snapshot()) == {}
 
 
@@ -305,13 +329,42 @@ def test_a_rebuild_refuses_to_drop_a_workspace_a_grant_points_at():
     world = build_world()
     Workspace.objects.create(id="phantom-ws", tenant_id=world.acme.id, name="P", slug="p", created_at=timezone.now())
     phantom = Workspace.objects.get(id="phantom-ws")
-    iam.do_grant_role(user=world.users["viewer"], tenant=world.acme, workspace=phantom, role="operator", granted_by="t")
+    iam.do_grant_role(
+        user=world.users["viewer"],
+        tenant=world.acme,
+        workspace=phantom,
+        role="operator",
+        metadata=Metadata.for_system(None, reason="t"),
+    )
     before = snapshot()
     with pytest.raises(maintenance.RebuildRefused) as refused:
         rebuild()
     references = refused.value.details["references"]
-    assert references[0] == "1 row(s) of iam_membership point at tenancy_workspace"
-    assert references[1].endswith("row(s) of guardian_userobjectpermission point at tenancy_workspace")
+    assert references == ["1 row(s) of iam_membership point at tenancy_workspace"]
+    assert differences(before, snapshot()) == {}
+
+
+def test_a_rebuild_refuses_to_drop_a_cluster_a_role_on_it_points_at():
+    """A role on one object is a guardian row pointing at the read model's row by content type and key: a cluster
+    the log does not produce with such a grant stops the rebuild, and the grant stays."""
+    world = build_world()
+    phantom = Cluster.unscoped.get(id=world.objects["acme_cluster"])
+    phantom.pk, phantom.name = "phantom-cluster", "phantom"
+    phantom.save(force_insert=True)
+    iam.do_grant_object_role(
+        metadata=Metadata.for_system(None, reason="tests"),
+        user=world.users["viewer"],
+        tenant=world.acme,
+        kind="cluster",
+        object_id="phantom-cluster",
+        role="operator",
+    )
+    before = snapshot()
+    with pytest.raises(maintenance.RebuildRefused) as refused:
+        rebuild()
+    assert refused.value.details["references"] == [
+        "1 row(s) of guardian_userobjectpermission point at clusters_cluster"
+    ]
     assert differences(before, snapshot()) == {}
 
 

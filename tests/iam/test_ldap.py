@@ -121,7 +121,10 @@ def test_api_login_returns_a_jwt_pair_and_grants_nothing_until_a_role_is_granted
     assert client.get("/api/v1/tenants/acme/").status_code == 404
 
     iam.do_grant_role(
-        user=User.objects.get(username="alice"), tenant=Tenant.objects.get(id=tenant_id), role="viewer", granted_by="t"
+        user=User.objects.get(username="alice"),
+        tenant=Tenant.objects.get(id=tenant_id),
+        role="viewer",
+        metadata=Metadata.for_system(None, reason="t"),
     )
     assert [t["slug"] for t in client.get("/api/v1/tenants/").json()["results"]] == ["acme"]
     assert AuditRecord.objects.filter(action="auth.login", result="ok", actor_id="alice").exists()

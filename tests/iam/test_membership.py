@@ -11,7 +11,7 @@ from controlplane.iam import actions as iam
 from controlplane.iam.models import Membership
 from controlplane.tenancy import actions as tenancy
 from controlplane.tenancy.models import Workspace
-from tests.api.world import World, build_world
+from tests.api.world import World, acting, build_world
 
 pytestmark = pytest.mark.django_db
 T = "/api/v1/tenants/acme"
@@ -24,7 +24,11 @@ def world() -> World:
     tenancy.do_create_workspace(metadata=meta, tenant_id=built.acme.id, name="Hidden", slug="hidden")
     built.users["ws"] = User.objects.create_user("ws-user")
     iam.do_grant_role(
-        actor=built.users["root"], user=built.users["ws"], tenant=built.acme, workspace=built.acme_ws, role="operator"
+        metadata=acting(built.users["root"]),
+        user=built.users["ws"],
+        tenant=built.acme,
+        workspace=built.acme_ws,
+        role="operator",
     )
     return built
 
@@ -103,9 +107,13 @@ def test_the_last_owner_of_a_tenant_can_be_neither_demoted_nor_removed(client, w
 
 def test_a_workspace_owner_grant_does_not_count_as_the_tenants_owner(world):
     iam.do_grant_role(
-        actor=world.users["root"], user=world.users["ws"], tenant=world.acme, workspace=world.acme_ws, role="owner"
+        metadata=acting(world.users["root"]),
+        user=world.users["ws"],
+        tenant=world.acme,
+        workspace=world.acme_ws,
+        role="owner",
     )
     with pytest.raises(iam.IamError) as refused:
-        iam.do_revoke_role(actor=world.users["root"], membership=_owner_membership(world))
+        iam.do_revoke_role(metadata=acting(world.users["root"]), membership=_owner_membership(world))
     assert refused.value.code == "TENANT_LAST_OWNER"
     assert Workspace.objects.filter(tenant=world.acme).count() == 2

@@ -10,7 +10,7 @@ from controlplane.audit.models import AuditRecord
 from controlplane.iam import actions as iam
 from tests.api.endpoints import ANONYMOUS, ENDPOINTS, PERSONAL, PLATFORM, UNSCOPED, PlatformEndpoint
 from tests.api.test_meta import _api_routes
-from tests.api.world import World, build_world
+from tests.api.world import World, acting, build_world
 
 pytestmark = pytest.mark.django_db
 
@@ -19,9 +19,11 @@ pytestmark = pytest.mark.django_db
 def world() -> World:
     built = build_world()
     root = built.users["root"]
-    _, built.objects["root_acme_token"] = iam.do_create_api_token(actor=root, tenant=built.acme, name="acme only")
+    _, built.objects["root_acme_token"] = iam.do_create_api_token(
+        metadata=acting(root), tenant=built.acme, name="acme only"
+    )
     platform, built.objects["root_platform_token"] = iam.do_create_api_token(
-        actor=root, tenant=None, name="platform", kind="platform"
+        metadata=acting(root), tenant=None, name="platform", kind="platform"
     )
     built.objects["platform_token"] = platform.id
     return built

@@ -52,7 +52,9 @@ def people(django_capture_on_commit_callbacks, monkeypatch, zeta):  # noqa: F811
     users = {}
     for role in ("owner", "admin", "viewer"):
         users[role] = User.objects.create_user(role)
-        iam.do_grant_role(user=users[role], tenant=tenant, role=role, granted_by="tests")
+        iam.do_grant_role(
+            user=users[role], tenant=tenant, role=role, metadata=Metadata.for_system(None, reason="tests")
+        )
 
     def as_role(role: str):
         call = api_as(users[role])

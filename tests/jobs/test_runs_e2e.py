@@ -59,7 +59,12 @@ def api(django_capture_on_commit_callbacks):
     tenant_id = tenancy.do_create_tenant(metadata=meta, name="Acme", slug="acme")
     tenancy.do_create_workspace(metadata=meta, tenant_id=tenant_id, name="ETL", slug="etl")
     user = User.objects.create_user("ops")
-    iam.do_grant_role(user=user, tenant=Tenant.objects.get(id=tenant_id), role="operator", granted_by="tests")
+    iam.do_grant_role(
+        user=user,
+        tenant=Tenant.objects.get(id=tenant_id),
+        role="operator",
+        metadata=Metadata.for_system(None, reason="tests"),
+    )
     client = Client(SERVER_NAME="localhost", HTTP_AUTHORIZATION=f"Bearer {RefreshToken.for_user(user).access_token}")
 
     def call(method: str, path: str, body: dict | None = None, status: int | None = None) -> dict:
@@ -98,7 +103,12 @@ def wait_for(call, run_id: str, *states: str, timeout: float = 30.0) -> dict:
 def test_jobs_and_runs_through_their_whole_life(api, zeta, eager):
     # operators cannot register clusters or create jobs: the owner's part is done with the same API by an owner
     owner = User.objects.create_user("owner")
-    iam.do_grant_role(user=owner, tenant=Tenant.objects.get(slug="acme"), role="owner", granted_by="tests")
+    iam.do_grant_role(
+        user=owner,
+        tenant=Tenant.objects.get(slug="acme"),
+        role="owner",
+        metadata=Metadata.for_system(None, reason="tests"),
+    )
     cluster = api_as(owner)(
         "post",
         "clusters/",

@@ -23,6 +23,7 @@ from controlplane.eventlog.metadata import Actor, Metadata
 from controlplane.eventlog.store import StreamRef
 from controlplane.live import admission
 from controlplane.live.hub import hub
+from tests.api.world import acting
 from tests.eventlog.events import ThingHappened
 from tests.live.world import LiveWorld, append_to_run, build
 from tests.waiting import wait_until_async
@@ -170,7 +171,12 @@ def test_an_api_token_reaches_only_its_own_tenant(world):
     # The outsider owns beta and is also made a viewer of acme: their beta token still cannot open acme's run.
     from controlplane.iam import actions as iam
 
-    iam.do_grant_role(user=world.users["outsider"], tenant=world.acme, role="viewer", granted_by="tests")
+    iam.do_grant_role(
+        user=world.users["outsider"],
+        tenant=world.acme,
+        role="viewer",
+        metadata=Metadata.for_system(None, reason="tests"),
+    )
 
     async def main() -> None:
         run = f"/ws/v1/runs/{world.runs['acme']}/"
@@ -185,8 +191,8 @@ def test_a_platform_admins_tenant_token_reaches_only_its_tenant_and_a_platform_t
     from controlplane.iam import actions as iam
 
     root = world.users["root"]
-    _, acme_token = iam.do_create_api_token(actor=root, tenant=world.acme, name="acme only")
-    _, platform_token = iam.do_create_api_token(actor=root, tenant=None, name="platform", kind="platform")
+    _, acme_token = iam.do_create_api_token(metadata=acting(root), tenant=world.acme, name="acme only")
+    _, platform_token = iam.do_create_api_token(metadata=acting(root), tenant=None, name="platform", kind="platform")
 
     async def main() -> None:
         beta_run, acme_run = f"/ws/v1/runs/{world.runs['beta']}/", f"/ws/v1/runs/{world.runs['acme']}/"
@@ -210,7 +216,7 @@ def test_a_revoked_login_closes_the_door_to_its_access_tokens(world):
     login = RequestFactory().post("/api/v1/auth/token/", REMOTE_ADDR="127.0.0.1")
     refresh = iam.do_log_in(request=login, username="viewer-user", password="correct horse battery staple")
     access_token = str(refresh.access_token)
-    iam.do_revoke_all_login_sessions(actor=world.users["viewer"])
+    iam.do_revoke_all_login_sessions(metadata=acting(world.users["viewer"]))
 
     async def main() -> None:
         assert await refused(f"/ws/v1/runs/{world.runs['acme']}/", token=access_token) == admission.UNAUTHENTICATED
@@ -434,11 +440,15 @@ def test_an_open_socket_is_closed_when_its_credential_or_role_goes(world, monkey
         (position,) = await database_sync_to_async(append_to_run)(world, 1)
         for communicator in (by_token, by_jwt, by_session):
             assert [m["position"] for m in await receive(communicator, 1)] == [position]
-        await database_sync_to_async(iam.do_revoke_api_token)(token=token)
+        await database_sync_to_async(iam.do_revoke_api_token)(
+            metadata=Metadata.for_system(None, reason="tests"), token=token
+        )
         assert await closed_with(by_token) == admission.UNAUTHENTICATED
         await database_sync_to_async(SessionStore(cookie).delete)()  # logged out elsewhere
         assert await closed_with(by_session) == admission.UNAUTHENTICATED
-        await database_sync_to_async(iam.do_revoke_role)(membership=membership)
+        await database_sync_to_async(iam.do_revoke_role)(
+            metadata=Metadata.for_system(None, reason="tests"), membership=membership
+        )
         assert await closed_with(by_jwt) == admission.NOT_FOUND  # no longer a member: the tenant is not visible
 
     async_to_sync(main)()

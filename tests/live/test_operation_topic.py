@@ -18,6 +18,7 @@ from rest_framework_simplejwt.tokens import RefreshToken
 from controlplane.agents.actions import action_stream
 from controlplane.agents.models import Action
 from controlplane.asgi import application
+from controlplane.eventlog.metadata import Metadata
 from controlplane.eventlog.models import Event
 from controlplane.iam import actions as iam
 from controlplane.live import admission
@@ -53,7 +54,7 @@ def test_an_operation_feed_follows_its_agent_actions_and_resumes_without_gap(tmp
     place = make_place()
     tenant = Tenant.objects.get(id=place.tenant_id)
     viewer = User.objects.create_user("ops-viewer")
-    iam.do_grant_role(user=viewer, tenant=tenant, role="viewer", granted_by="tests")
+    iam.do_grant_role(user=viewer, tenant=tenant, role="viewer", metadata=Metadata.for_system(None, reason="tests"))
     jwt = str(RefreshToken.for_user(viewer).access_token)
     outsider = User.objects.create_user("ops-outsider")
     outsider_jwt = str(RefreshToken.for_user(outsider).access_token)

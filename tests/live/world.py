@@ -53,16 +53,28 @@ def build() -> LiveWorld:
     )
     users = world.users
     users["viewer"] = User.objects.create_user("viewer-user")
-    iam.do_grant_role(user=users["viewer"], tenant=acme, role="viewer", granted_by="tests")
+    iam.do_grant_role(
+        user=users["viewer"], tenant=acme, role="viewer", metadata=Metadata.for_system(None, reason="tests")
+    )
     # a member of acme who holds a role on the other workspace only
     users["other-only"] = User.objects.create_user("other-only")
-    iam.do_grant_role(user=users["other-only"], tenant=acme, role="operator", granted_by="tests", workspace=world.other)
+    iam.do_grant_role(
+        user=users["other-only"],
+        tenant=acme,
+        role="operator",
+        metadata=Metadata.for_system(None, reason="tests"),
+        workspace=world.other,
+    )
     users["outsider"] = User.objects.create_user("outsider")
-    iam.do_grant_role(user=users["outsider"], tenant=beta, role="owner", granted_by="tests")
+    iam.do_grant_role(
+        user=users["outsider"], tenant=beta, role="owner", metadata=Metadata.for_system(None, reason="tests")
+    )
     users["root"] = User.objects.create_superuser("root")
     for name in ("viewer", "outsider", "other-only"):
         tenant = beta if name == "outsider" else acme
-        _, plaintext = iam.do_create_api_token(user=users[name], tenant=tenant, name=f"{name} token")
+        _, plaintext = iam.do_create_api_token(
+            metadata=Metadata.for_system(None, reason="tests"), user=users[name], tenant=tenant, name=f"{name} token"
+        )
         world.tokens[name] = plaintext
     for prefix, tenant, workspace in (
         ("acme", acme, world.etl),

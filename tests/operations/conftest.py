@@ -48,7 +48,12 @@ def person(place: Place, username: str, role: str | None = "operator") -> Metada
 
     user = get_user_model().objects.create_user(username=username, password="x-" * 8)
     if role is not None:
-        iam.do_grant_role(user=user, tenant=Tenant.objects.get(id=place.tenant_id), role=role, granted_by="tests")
+        iam.do_grant_role(
+            user=user,
+            tenant=Tenant.objects.get(id=place.tenant_id),
+            role=role,
+            metadata=Metadata.for_system(None, reason="tests"),
+        )
     return Metadata(
         tenant_id=place.tenant_id,
         workspace_id=place.workspace_id,

@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from controlplane.operations.domain import aggregate as agg
-from controlplane.operations.domain.aggregate import Operation, StaleAttempt, next_move
+from controlplane.operations.domain.aggregate import OperationAggregate, StaleAttempt, next_move
 from controlplane.operations.domain.plan import StepSpec, batches
 from controlplane.operations.domain.states import (
     TERMINAL,
@@ -21,13 +21,13 @@ from controlplane.operations.domain.states import (
 NOW = datetime(2026, 11, 26, 12, 0, tzinfo=UTC)
 
 
-def summary(op: Operation) -> dict:
+def summary(op: OperationAggregate) -> dict:
     return {"done": [s.key for s, st in zip(op.plan, op.steps, strict=True) if st.state == StepState.SUCCEEDED]}
 
 
-def build(*steps: StepSpec) -> Operation:
+def build(*steps: StepSpec) -> OperationAggregate:
     events = agg.request(
-        Operation(),
+        OperationAggregate(),
         operation_id="op1",
         tenant_id="t",
         workspace_id="w",
@@ -38,10 +38,10 @@ def build(*steps: StepSpec) -> Operation:
         notes=[],
         requested_by="user:ops",
     )
-    return apply(Operation(), events)
+    return apply(OperationAggregate(), events)
 
 
-def apply(op: Operation, events: list[object]) -> Operation:
+def apply(op: OperationAggregate, events: list[object]) -> OperationAggregate:
     for event in events:
         op = agg.evolve(op, event)
     return op
@@ -51,7 +51,9 @@ def names(events: list[object]) -> list[str]:
     return [type(e).__name__ for e in events]
 
 
-def run_step(op: Operation, key: str, *, ok: bool = True, transient: bool = False) -> tuple[Operation, list[object]]:
+def run_step(
+    op: OperationAggregate, key: str, *, ok: bool = True, transient: bool = False
+) -> tuple[OperationAggregate, list[object]]:
     move = next_move(op, NOW)
     assert op.plan[move.index].key == key, move
     op = apply(op, agg.start_step(op, key=key, attempt=move.attempt))

@@ -300,7 +300,12 @@ def operator(place):  # type: ignore[no-untyped-def]
 
     def client_for(role: str) -> Client:
         user = User.objects.create_user(f"{role}-ops")
-        iam.do_grant_role(user=user, tenant=Tenant.objects.get(id=place.tenant_id), role=role, granted_by="tests")
+        iam.do_grant_role(
+            user=user,
+            tenant=Tenant.objects.get(id=place.tenant_id),
+            role=role,
+            metadata=Metadata.for_system(None, reason="tests"),
+        )
         token = RefreshToken.for_user(user).access_token
         return Client(SERVER_NAME="localhost", HTTP_AUTHORIZATION=f"Bearer {token}")
 

@@ -15,7 +15,7 @@ from controlplane.eventlog.metadata import Actor, Metadata
 from controlplane.eventlog.models import Event
 from controlplane.operations import actions
 from controlplane.operations import lease as leases
-from controlplane.operations.domain.aggregate import Operation as OperationFacts
+from controlplane.operations.domain.aggregate import OperationAggregate
 from controlplane.operations.models import Operation
 from tests.operations.conftest import Place, make_place, person
 from tests.operations.kinds import recorded_steps
@@ -27,7 +27,7 @@ pytestmark = pytest.mark.django_db
 class World:
     place: Place
     operation_id: str
-    facts: OperationFacts
+    facts: OperationAggregate
     lease: leases.Lease
     steps: list[dict]
 

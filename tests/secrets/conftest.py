@@ -39,7 +39,12 @@ def _place(slug: str) -> Place:
     tenant_id = tenancy.do_create_tenant(metadata=boot, name=slug.title(), slug=slug)
     workspace_id = tenancy.do_create_workspace(metadata=boot, tenant_id=tenant_id, name="ETL", slug="etl")
     alice = User.objects.create_user(f"alice@{slug}")
-    iam.do_grant_role(user=alice, tenant=Tenant.objects.get(id=tenant_id), role="admin", granted_by="tests")
+    iam.do_grant_role(
+        user=alice,
+        tenant=Tenant.objects.get(id=tenant_id),
+        role="admin",
+        metadata=Metadata.for_system(None, reason="tests"),
+    )
     user_meta = Metadata(
         tenant_id=tenant_id,
         workspace_id=workspace_id,

@@ -67,7 +67,7 @@ def check_transition(current: ActionState, target: ActionState) -> None:
 
 
 @dataclass(frozen=True)
-class Action:
+class ActionAggregate:
     exists: bool = False
     state: ActionState = S.PENDING
     agent_id: str = ""
@@ -80,7 +80,7 @@ class Action:
 
 
 def request(
-    state: Action,
+    state: ActionAggregate,
     *,
     action_id: str,
     agent_id: str,
@@ -119,7 +119,7 @@ def request(
     ]
 
 
-def deliver(state: Action, *, action_id: str, key_id: str) -> list[object]:
+def deliver(state: ActionAggregate, *, action_id: str, key_id: str) -> list[object]:
     _require(state, action_id)
     if state.state != S.PENDING:
         return []  # a redelivery of the same envelope is not news
@@ -127,7 +127,7 @@ def deliver(state: Action, *, action_id: str, key_id: str) -> list[object]:
 
 
 def progress(
-    state: Action, *, action_id: str, seq: int, percent: int | None, message: str, now: datetime
+    state: ActionAggregate, *, action_id: str, seq: int, percent: int | None, message: str, now: datetime
 ) -> list[object]:
     """The first progress moves a DELIVERED action to RUNNING; later ones become events only when the message
     or percent changed, at most one a second (output chunks are stored apart, never as events)."""
@@ -146,7 +146,7 @@ def progress(
 
 
 def finish(
-    state: Action,
+    state: ActionAggregate,
     *,
     action_id: str,
     status: str,
@@ -199,7 +199,7 @@ def finish(
     ]
 
 
-def refuse(state: Action, *, action_id: str, code: str, message: str) -> list[object]:
+def refuse(state: ActionAggregate, *, action_id: str, code: str, message: str) -> list[object]:
     _require(state, action_id)
     if state.state in FINAL:
         return []
@@ -207,7 +207,7 @@ def refuse(state: Action, *, action_id: str, code: str, message: str) -> list[ob
     return [ActionRefused(action_id=action_id, code=code[:64], message=message[:2000])]
 
 
-def request_cancel(state: Action, *, action_id: str) -> list[object]:
+def request_cancel(state: ActionAggregate, *, action_id: str) -> list[object]:
     """PENDING: cancelled at once (the agent never sees it). DELIVERED/RUNNING: the agent is told in its next
     progress answer and reports ``cancelled``. Finished, or asked before: nothing."""
     _require(state, action_id)
@@ -219,7 +219,7 @@ def request_cancel(state: Action, *, action_id: str) -> list[object]:
     return events
 
 
-def expired(state: Action, now: datetime) -> bool:
+def expired(state: ActionAggregate, now: datetime) -> bool:
     if not state.exists or state.state not in (S.PENDING, S.DELIVERED):
         return False
     deadline = datetime.fromisoformat(state.expires_at)
@@ -228,22 +228,22 @@ def expired(state: Action, now: datetime) -> bool:
     return now >= deadline
 
 
-def expire(state: Action, *, action_id: str, now: datetime) -> list[object]:
+def expire(state: ActionAggregate, *, action_id: str, now: datetime) -> list[object]:
     _require(state, action_id)
     if not expired(state, now):
         return []
     return [ActionExpired(action_id=action_id, state=str(state.state))]
 
 
-def _require(state: Action, action_id: str) -> None:
+def _require(state: ActionAggregate, action_id: str) -> None:
     if not state.exists:
         raise ActionError("no such action", code="AGENT_ACTION_NOT_FOUND", action_id=action_id)
 
 
-def evolve(state: Action, event: Any) -> Action:
+def evolve(state: ActionAggregate, event: Any) -> ActionAggregate:
     data = event.data
     if isinstance(data, ActionRequested):
-        return Action(exists=True, state=S.PENDING, agent_id=data.agent_id, expires_at=data.expires_at)
+        return ActionAggregate(exists=True, state=S.PENDING, agent_id=data.agent_id, expires_at=data.expires_at)
     if isinstance(data, ActionDelivered):
         return replace(state, state=S.DELIVERED)
     if isinstance(data, ActionProgressed):
@@ -270,11 +270,11 @@ def evolve(state: Action, event: Any) -> Action:
     return state
 
 
-def to_snapshot(state: Action) -> dict[str, Any]:
-    snap = {k: getattr(state, k) for k in Action.__dataclass_fields__}
+def to_snapshot(state: ActionAggregate) -> dict[str, Any]:
+    snap = {k: getattr(state, k) for k in ActionAggregate.__dataclass_fields__}
     snap["state"] = str(state.state)
     return snap
 
 
-def from_snapshot(data: dict[str, Any]) -> Action:
-    return Action(**{**data, "state": ActionState(data["state"])})
+def from_snapshot(data: dict[str, Any]) -> ActionAggregate:
+    return ActionAggregate(**{**data, "state": ActionState(data["state"])})

@@ -46,6 +46,7 @@ INSTALLED_UNKNOWN = (
 class ClusterViewSet(mixins.ListModelMixin, TenantViewSet):
     resource_type = "cluster"
     workspace_scoped = True
+    object_grants = "cluster"  # an operator on one cluster (ADR 0019)
     serializer_class = ClusterSerializer
     pagination_class = type("ClusterCursor", (Cursor,), {"ordering": "name"})
     points = {

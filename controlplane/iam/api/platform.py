@@ -12,7 +12,7 @@ from rest_framework.permissions import IsAuthenticated
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from controlplane.api.base import AuditedViewSet, with_etag
+from controlplane.api.base import AuditedViewSet, metadata_for, with_etag
 from controlplane.api.pagination import Cursor
 from controlplane.iam import access, actions
 from controlplane.iam.api import serializers as s
@@ -51,7 +51,7 @@ class PlatformTokenViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, Pla
         data = s.PlatformTokenCreateSerializer(data=json_object(request))
         data.is_valid(raise_exception=True)
         token, plaintext = actions.do_create_api_token(
-            actor=request.user, tenant=None, kind="platform", **data.validated_data
+            metadata=metadata_for(request, None), tenant=None, kind="platform", **data.validated_data
         )
         self.audit_id = token.id
         body = {**s.PlatformTokenSerializer(token).data, "token": plaintext}  # shown this once only
@@ -59,7 +59,7 @@ class PlatformTokenViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, Pla
 
     @extend_schema(responses={204: None})
     def destroy(self, request: Request, pk: str) -> Response:
-        actions.do_revoke_api_token(actor=request.user, token=self.get_object())
+        actions.do_revoke_api_token(metadata=metadata_for(request, None), token=self.get_object())
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
@@ -78,6 +78,6 @@ class UserViewSet(mixins.ListModelMixin, PlatformViewSet):
     def create(self, request: Request) -> Response:
         data = s.UserCreateSerializer(data=json_object(request))
         data.is_valid(raise_exception=True)
-        user = actions.do_create_user(actor=request.user, **data.validated_data)
+        user = actions.do_create_user(metadata=metadata_for(request, None), **data.validated_data)
         self.audit_id = user.get_username()
         return Response(s.UserSerializer(user).data, status=status.HTTP_201_CREATED)

@@ -5,6 +5,7 @@ from rest_framework import serializers
 
 from controlplane.api.inputs import Input
 from controlplane.iam.models import ROLE_CHOICES, ApiToken, Invitation, LoginSession, Membership
+from controlplane.iam.permissions import OBJECT_CODENAMES, OBJECT_ROLE_ORDER, OBJECT_ROLES
 
 
 class MembershipSerializer(serializers.ModelSerializer):
@@ -24,6 +25,29 @@ class GrantSerializer(Input):
 
 class RoleChangeSerializer(Input):
     role = serializers.ChoiceField(choices=ROLE_CHOICES)  # the model's choices: one RoleEnum in the document
+
+
+class ObjectGrantSerializer(serializers.Serializer):
+    """A role on one object: a django-guardian object permission (ADR 0019)."""
+
+    id = serializers.IntegerField(read_only=True)
+    username = serializers.CharField(source="user.username", read_only=True)
+    kind = serializers.SerializerMethodField()
+    object = serializers.CharField(source="object_pk", read_only=True)
+    role = serializers.SerializerMethodField()
+
+    def get_kind(self, grant) -> str:  # type: ignore[no-untyped-def]
+        return OBJECT_CODENAMES[grant.permission.codename][0]
+
+    def get_role(self, grant) -> str:  # type: ignore[no-untyped-def]
+        return OBJECT_CODENAMES[grant.permission.codename][1]
+
+
+class ObjectGrantCreateSerializer(Input):
+    username = serializers.CharField(max_length=150)
+    kind = serializers.ChoiceField(choices=list(OBJECT_ROLES))
+    object = serializers.CharField(max_length=64, help_text="the cluster's or job's id")
+    role = serializers.ChoiceField(choices=list(OBJECT_ROLE_ORDER))
 
 
 class ApiTokenSerializer(serializers.ModelSerializer):

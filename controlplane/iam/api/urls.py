@@ -16,6 +16,7 @@ from controlplane.iam.api.views import (
     LoginView,
     LogoutViewSet,
     MemberViewSet,
+    ObjectGrantViewSet,
     RefreshView,
     WhoAmIViewSet,
 )
@@ -41,6 +42,8 @@ urlpatterns = [
 tenant_urlpatterns = [
     path("members/", collection(MemberViewSet), name="member-list"),
     path("members/<int:pk>/", collection(MemberViewSet, DETAIL), name="member-detail"),
+    path("object-grants/", collection(ObjectGrantViewSet), name="object-grant-list"),
+    path("object-grants/<int:pk>/", collection(ObjectGrantViewSet, DETAIL), name="object-grant-detail"),
     path("tokens/", collection(ApiTokenViewSet), name="token-list"),
     path("tokens/<str:pk>/", collection(ApiTokenViewSet, DETAIL), name="token-detail"),
     path("invitations/", collection(InvitationViewSet), name="invitation-list"),

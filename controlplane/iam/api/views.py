@@ -12,13 +12,14 @@ from rest_framework.permissions import AllowAny, IsAuthenticated
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from controlplane.api.base import AuditedViewSet, TenantViewSet, with_etag
+from controlplane.api.base import AuditedViewSet, TenantViewSet, metadata_for, with_etag
 from controlplane.api.errors import envelope
 from controlplane.api.pagination import Cursor
 from controlplane.errors import DomainError
 from controlplane.iam import access, actions, sessions
 from controlplane.iam.api import serializers as s
 from controlplane.iam.models import ApiToken, Invitation, LoginSession, Membership
+from controlplane.iam.selectors import object_grant_list
 from controlplane.tenancy.models import Workspace
 
 
@@ -67,7 +68,7 @@ class MemberViewSet(mixins.ListModelMixin, TenantViewSet):
         if user is None:
             raise DomainError("no active user with this name", code="USER_NOT_FOUND", field="username")
         membership = actions.do_grant_role(
-            actor=request.user,
+            metadata=self.metadata(),
             user=user,
             tenant=self.tenant,
             workspace=_workspace(self.tenant, data.validated_data["workspace"]),
@@ -85,7 +86,7 @@ class MemberViewSet(mixins.ListModelMixin, TenantViewSet):
         data.is_valid(raise_exception=True)
         self.check_version(membership.version)
         membership = actions.do_grant_role(
-            actor=request.user,
+            metadata=self.metadata(),
             user=membership.user,
             tenant=self.tenant,
             workspace=membership.workspace,
@@ -97,7 +98,46 @@ class MemberViewSet(mixins.ListModelMixin, TenantViewSet):
     def destroy(self, request: Request, tenant: str, pk: str) -> Response:
         membership = self.get_object()
         self.check_version(membership.version)
-        actions.do_revoke_role(actor=request.user, membership=membership)
+        actions.do_revoke_role(metadata=self.metadata(), membership=membership)
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class ObjectGrantViewSet(mixins.ListModelMixin, TenantViewSet):
+    """``/api/v1/tenants/<tenant>/object-grants/[<id>/]``: roles on one cluster or one job (ADR 0019). Managed by
+    whoever manages members; the grantee sees only those objects (and their tenant and workspace)."""
+
+    resource_type = "object_grant"
+    serializer_class = s.ObjectGrantSerializer
+    pagination_class = type("ObjectGrantCursor", (Cursor,), {"ordering": "id"})
+    points = {"list": "member.read", "retrieve": "member.read", "create": "member.manage", "destroy": "member.manage"}
+
+    def scoped_queryset(self):  # type: ignore[no-untyped-def]
+        return object_grant_list()
+
+    def retrieve(self, request: Request, tenant: str, pk: str) -> Response:
+        return Response(s.ObjectGrantSerializer(self.get_object()).data)
+
+    @extend_schema(request=s.ObjectGrantCreateSerializer, responses={201: s.ObjectGrantSerializer})
+    def create(self, request: Request, tenant: str) -> Response:
+        data = s.ObjectGrantCreateSerializer(data=json_object(request))
+        data.is_valid(raise_exception=True)
+        user = get_user_model().objects.filter(username=data.validated_data["username"], is_active=True).first()
+        if user is None:
+            raise DomainError("no active user with this name", code="USER_NOT_FOUND", field="username")
+        grant = actions.do_grant_object_role(
+            metadata=self.metadata(),
+            user=user,
+            tenant=self.tenant,
+            kind=data.validated_data["kind"],
+            object_id=data.validated_data["object"],
+            role=data.validated_data["role"],
+        )
+        self.audit_id = str(grant.pk)
+        return Response(s.ObjectGrantSerializer(grant).data, status=status.HTTP_201_CREATED)
+
+    @extend_schema(responses={204: None})
+    def destroy(self, request: Request, tenant: str, pk: str) -> Response:
+        actions.do_revoke_object_role(metadata=self.metadata(), tenant=self.tenant, grant=self.get_object())
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
@@ -121,7 +161,9 @@ class ApiTokenViewSet(mixins.ListModelMixin, TenantViewSet):
     def create(self, request: Request, tenant: str) -> Response:
         data = s.ApiTokenCreateSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        token, plaintext = actions.do_create_api_token(actor=request.user, tenant=self.tenant, **data.validated_data)
+        token, plaintext = actions.do_create_api_token(
+            metadata=self.metadata(), tenant=self.tenant, **data.validated_data
+        )
         self.audit_id = token.id
         body = {**s.ApiTokenSerializer(token).data, "token": plaintext}  # shown this once only
         return Response(body, status=status.HTTP_201_CREATED)
@@ -130,7 +172,7 @@ class ApiTokenViewSet(mixins.ListModelMixin, TenantViewSet):
     def destroy(self, request: Request, tenant: str, pk: str) -> Response:
         token = self.get_object()
         self.check_version(token.version)
-        actions.do_revoke_api_token(actor=request.user, token=token)
+        actions.do_revoke_api_token(metadata=self.metadata(), token=token)
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
@@ -155,7 +197,10 @@ class InvitationViewSet(mixins.ListModelMixin, TenantViewSet):
         data.is_valid(raise_exception=True)
         fields = dict(data.validated_data)
         invitation, plaintext = actions.do_invite_user(
-            actor=request.user, tenant=self.tenant, workspace=_workspace(self.tenant, fields.pop("workspace")), **fields
+            metadata=self.metadata(),
+            tenant=self.tenant,
+            workspace=_workspace(self.tenant, fields.pop("workspace")),
+            **fields,
         )
         self.audit_id = invitation.id
         body = {**s.InvitationSerializer(invitation).data, "token": plaintext}  # shown this once only
@@ -165,7 +210,7 @@ class InvitationViewSet(mixins.ListModelMixin, TenantViewSet):
     def destroy(self, request: Request, tenant: str, pk: str) -> Response:
         invitation = self.get_object()
         self.check_version(invitation.version)
-        actions.do_revoke_invitation(actor=request.user, invitation=invitation)
+        actions.do_revoke_invitation(metadata=self.metadata(), invitation=invitation)
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
@@ -254,7 +299,7 @@ class LoginSessionViewSet(mixins.ListModelMixin, AuditedViewSet):
 
     def initial(self, request: Request, *args: Any, **kwargs: Any) -> None:
         super().initial(request, *args, **kwargs)
-        actions.check_session_list_allowed(request.user)
+        access.authorize_self(metadata_for(request, None), "list logins")
 
     def get_queryset(self):  # type: ignore[no-untyped-def]
         return LoginSession.objects.filter(user_id=self.request.user.pk, revoked_at__isnull=True)
@@ -266,12 +311,12 @@ class LoginSessionViewSet(mixins.ListModelMixin, AuditedViewSet):
 
     @extend_schema(responses={204: None})
     def destroy(self, request: Request, pk: str) -> Response:
-        actions.do_revoke_login_session(actor=request.user, session_id=pk)
+        actions.do_revoke_login_session(metadata=metadata_for(request, None), session_id=pk)
         return Response(status=status.HTTP_204_NO_CONTENT)
 
     @extend_schema(request=None, responses={204: None})
     def revoke_all(self, request: Request) -> Response:
-        actions.do_revoke_all_login_sessions(actor=request.user)
+        actions.do_revoke_all_login_sessions(metadata=metadata_for(request, None))
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 

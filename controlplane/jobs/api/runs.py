@@ -35,6 +35,7 @@ class JobRunViewSet(mixins.ListModelMixin, TenantViewSet):
 
     resource_type = "run"
     workspace_scoped = True
+    object_grants = "job"  # a run follows its job's grant (ADR 0019)
     serializer_class = RunSerializer
     pagination_class = type("RunCursor", (Cursor,), {"ordering": "-created_at"})
     points = {"list": "job.read", "create": "job.run"}
@@ -43,6 +44,7 @@ class JobRunViewSet(mixins.ListModelMixin, TenantViewSet):
         job = selectors.job_get(self.kwargs["pk"])
         if job is None:
             raise NotFound()  # the same answer as for any object outside the caller's tenant
+        self.check_object(job)
         return job
 
     def scoped_queryset(self):  # type: ignore[no-untyped-def]
@@ -74,6 +76,7 @@ def _respond(run: Run, code: int = status.HTTP_200_OK) -> Response:
 class RunViewSet(mixins.ListModelMixin, TenantViewSet):
     resource_type = "run"
     workspace_scoped = True
+    object_grants = "job"  # a run follows its job's grant (ADR 0019)
     serializer_class = RunSerializer
     pagination_class = type("RunCursor", (Cursor,), {"ordering": "-created_at"})
     points = {

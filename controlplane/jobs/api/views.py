@@ -35,6 +35,7 @@ from controlplane.seatunnel.config.diff import diff_configs
 class JobViewSet(mixins.ListModelMixin, TenantViewSet):
     resource_type = "job"
     workspace_scoped = True
+    object_grants = "job"  # an operator on one job (ADR 0019)
     serializer_class = JobSerializer
     pagination_class = type("JobCursor", (Cursor,), {"ordering": "name"})
     points = {

@@ -44,7 +44,7 @@ from controlplane.operations.domain.states import (
     check_transition,
 )
 
-Summarize = Callable[["Operation"], dict]
+Summarize = Callable[["OperationAggregate"], dict]
 
 
 class OperationError(DomainError):
@@ -73,7 +73,7 @@ class StepStatus:
 
 
 @dataclass(frozen=True)
-class Operation:
+class OperationAggregate:
     exists: bool = False
     operation_id: str = ""
     tenant_id: str = ""
@@ -140,7 +140,7 @@ class Move:
     not_before: datetime | None = None
 
 
-def next_move(op: Operation, now: datetime) -> Move:
+def next_move(op: OperationAggregate, now: datetime) -> Move:
     if not op.exists or op.terminal:
         return Move("done")
     if op.state == OperationState.PENDING:
@@ -182,7 +182,7 @@ def _parse(value: str | None) -> datetime | None:
 
 # -- decisions ---------------------------------------------------------------------------------------------
 def request(
-    state: Operation,
+    state: OperationAggregate,
     *,
     operation_id: str,
     tenant_id: str,
@@ -217,7 +217,7 @@ def request(
     ]
 
 
-def start(state: Operation) -> list[object]:
+def start(state: OperationAggregate) -> list[object]:
     _require(state)
     if state.state != OperationState.PENDING:
         return []
@@ -225,7 +225,7 @@ def start(state: Operation) -> list[object]:
     return [OperationStarted(operation_id=state.operation_id)]
 
 
-def start_step(state: Operation, *, key: str, attempt: int) -> list[object]:
+def start_step(state: OperationAggregate, *, key: str, attempt: int) -> list[object]:
     """A new attempt, recorded before its side effect. Only in RUNNING: a cancelled operation starts nothing."""
     _require(state)
     i = state.index(key)
@@ -243,7 +243,7 @@ def start_step(state: Operation, *, key: str, attempt: int) -> list[object]:
 
 
 def resume_step(
-    state: Operation, *, key: str, attempt: int, max_resumes: int, now: datetime, retry_in: float
+    state: OperationAggregate, *, key: str, attempt: int, max_resumes: int, now: datetime, retry_in: float
 ) -> list[object]:
     """A worker takes over a started attempt after its lease expired. Too many takeovers of one attempt (a step
     that kills or hangs its worker every time) fail the attempt with STEP_WORKER_LOST."""
@@ -264,7 +264,7 @@ def resume_step(
 
 
 def progress_step(
-    state: Operation,
+    state: OperationAggregate,
     *,
     key: str,
     attempt: int,
@@ -289,14 +289,16 @@ def progress_step(
     ]
 
 
-def complete_step(state: Operation, *, key: str, attempt: int, result: dict, summarize: Summarize) -> list[object]:
+def complete_step(
+    state: OperationAggregate, *, key: str, attempt: int, result: dict, summarize: Summarize
+) -> list[object]:
     _current(state, key, attempt)
     events: list[object] = [StepSucceeded(operation_id=state.operation_id, step=key, attempt=attempt, result=result)]
     return _settled(state, events, summarize)
 
 
 def fail_step(
-    state: Operation,
+    state: OperationAggregate,
     *,
     key: str,
     attempt: int,
@@ -357,7 +359,7 @@ def fail_step(
     return _settled(state, events, summarize or _no_summary)
 
 
-def request_cancel(state: Operation, *, reason: str, requested_by: str, summarize: Summarize) -> list[object]:
+def request_cancel(state: OperationAggregate, *, reason: str, requested_by: str, summarize: Summarize) -> list[object]:
     _require(state)
     if state.state == OperationState.CANCELLING:
         return []  # asked already
@@ -374,7 +376,7 @@ def request_cancel(state: Operation, *, reason: str, requested_by: str, summariz
     return _settled(state, events, summarize)
 
 
-def start_compensation(state: Operation, *, key: str, attempt: int) -> list[object]:
+def start_compensation(state: OperationAggregate, *, key: str, attempt: int) -> list[object]:
     _require(state)
     i = state.index(key)
     status = state.steps[i]
@@ -389,7 +391,7 @@ def start_compensation(state: Operation, *, key: str, attempt: int) -> list[obje
 
 
 def complete_compensation(
-    state: Operation, *, key: str, attempt: int, result: dict, summarize: Summarize
+    state: OperationAggregate, *, key: str, attempt: int, result: dict, summarize: Summarize
 ) -> list[object]:
     _compensating(state, key, attempt)
     events: list[object] = [
@@ -399,7 +401,7 @@ def complete_compensation(
 
 
 def fail_compensation(
-    state: Operation,
+    state: OperationAggregate,
     *,
     key: str,
     attempt: int,
@@ -429,13 +431,13 @@ def fail_compensation(
     return events if retry else _settled(state, events, summarize)
 
 
-def settle(state: Operation, summarize: Summarize) -> list[object]:
+def settle(state: OperationAggregate, summarize: Summarize) -> list[object]:
     """The final events of an operation with nothing left to run (normally appended with the last outcome)."""
     _require(state)
     return _settled(state, [], summarize)
 
 
-def _settled(state: Operation, events: list[object], summarize: Summarize) -> list[object]:
+def _settled(state: OperationAggregate, events: list[object], summarize: Summarize) -> list[object]:
     after = _apply(state, events)
     if after.terminal or not _nothing_left(after):
         return events
@@ -473,7 +475,7 @@ def _settled(state: Operation, events: list[object], summarize: Summarize) -> li
     return [*events, *skips, final]
 
 
-def _nothing_left(op: Operation) -> bool:
+def _nothing_left(op: OperationAggregate) -> bool:
     if op.state == OperationState.PENDING:
         return False
     if op.state == OperationState.RUNNING:
@@ -481,7 +483,7 @@ def _nothing_left(op: Operation) -> bool:
     return op.running_step() is None and op.next_compensation() is None
 
 
-def _skip_rest(state: Operation, reason: str) -> list[object]:
+def _skip_rest(state: OperationAggregate, reason: str) -> list[object]:
     return [
         StepSkipped(operation_id=state.operation_id, step=spec.key, reason=reason)
         for spec, status in zip(state.plan, state.steps, strict=True)
@@ -489,16 +491,16 @@ def _skip_rest(state: Operation, reason: str) -> list[object]:
     ]
 
 
-def _no_summary(state: Operation) -> dict:
+def _no_summary(state: OperationAggregate) -> dict:
     return {}
 
 
-def _require(state: Operation) -> None:
+def _require(state: OperationAggregate) -> None:
     if not state.exists:
         raise OperationError("no such operation", code="OPERATION_NOT_FOUND")
 
 
-def _current(state: Operation, key: str, attempt: int) -> StepStatus:
+def _current(state: OperationAggregate, key: str, attempt: int) -> StepStatus:
     _require(state)
     status = state.status(key)
     if status.state != StepState.RUNNING or status.attempt != attempt:
@@ -510,7 +512,7 @@ def _current(state: Operation, key: str, attempt: int) -> StepStatus:
     return status
 
 
-def _compensating(state: Operation, key: str, attempt: int) -> StepStatus:
+def _compensating(state: OperationAggregate, key: str, attempt: int) -> StepStatus:
     _require(state)
     status = state.status(key)
     if (
@@ -523,25 +525,25 @@ def _compensating(state: Operation, key: str, attempt: int) -> StepStatus:
 
 
 # -- state from events -------------------------------------------------------------------------------------
-def _apply(state: Operation, events: list[object]) -> Operation:
+def _apply(state: OperationAggregate, events: list[object]) -> OperationAggregate:
     for event in events:
         state = evolve(state, event)
     return state
 
 
-def _step(op: Operation, key: str, **changes: Any) -> Operation:
+def _step(op: OperationAggregate, key: str, **changes: Any) -> OperationAggregate:
     i = op.index(key)
     steps = list(op.steps)
     steps[i] = replace(steps[i], **changes)
     return replace(op, steps=tuple(steps))
 
 
-def evolve(state: Operation, event: Any) -> Operation:
+def evolve(state: OperationAggregate, event: Any) -> OperationAggregate:
     """The next state; ``event`` is a recorded event (its ``data``) or a bare domain event."""
     d = getattr(event, "data", event)
     if isinstance(d, OperationRequested):
         plan = tuple(StepSpec.from_dict(s) for s in d.plan)
-        return Operation(
+        return OperationAggregate(
             exists=True,
             operation_id=d.operation_id,
             tenant_id=d.tenant_id,
@@ -598,7 +600,7 @@ def evolve(state: Operation, event: Any) -> Operation:
     return state
 
 
-def to_snapshot(state: Operation) -> dict[str, Any]:
+def to_snapshot(state: OperationAggregate) -> dict[str, Any]:
     return {
         **{k: v for k, v in state.__dict__.items() if k not in ("plan", "steps", "state")},
         "state": str(state.state),
@@ -607,8 +609,8 @@ def to_snapshot(state: Operation) -> dict[str, Any]:
     }
 
 
-def from_snapshot(data: dict[str, Any]) -> Operation:
-    return Operation(
+def from_snapshot(data: dict[str, Any]) -> OperationAggregate:
+    return OperationAggregate(
         **{k: v for k, v in data.items() if k not in ("plan", "steps", "state")},
         state=OperationState(data["state"]),
         plan=tuple(StepSpec.from_dict(s) for s in data["plan"]),
