@@ -4,6 +4,7 @@ its per-cluster call timeouts and its TLS settings (a CA bundle, a client certif
 from __future__ import annotations
 
 import hashlib
+import hmac
 import os
 import ssl
 import tempfile
@@ -77,10 +78,12 @@ def tls_dir() -> Path:
 
 
 def _private_file(content: str) -> str:
-    """The text in a file 0600 named by its hash (the same material is written once; a rotated secret gets a new
-    file), written whole or not at all. httpx and ssl read certificates and keys only from files."""
+    """The text in a file 0600 named by a keyed hash of it (the same material is written once; a rotated secret gets
+    a new file), written whole or not at all. httpx and ssl read certificates and keys only from files. Keyed with
+    the control plane's secret key, so a name is no fingerprint that could confirm a guessed value."""
     data = content.encode("utf-8")
-    path = tls_dir() / f"{hashlib.sha256(data).hexdigest()}.pem"
+    name = hmac.new(settings.SECRET_KEY.encode(), data, hashlib.sha256).hexdigest()
+    path = tls_dir() / f"{name}.pem"
     if not path.exists():
         fd, temporary = tempfile.mkstemp(dir=path.parent, prefix=".pem-")
         try:
