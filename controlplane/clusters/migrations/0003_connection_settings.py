@@ -4,45 +4,44 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('clusters', '0002_nodes_and_health'),
+        ("clusters", "0002_nodes_and_health"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='cluster',
-            name='timeouts',
+            model_name="cluster",
+            name="timeouts",
             field=models.JSONField(blank=True, default=dict),
         ),
         migrations.AddField(
-            model_name='cluster',
-            name='tls_ca_secret',
-            field=models.CharField(blank=True, default='', max_length=100),
+            model_name="cluster",
+            name="tls_ca_secret",
+            field=models.CharField(blank=True, default="", max_length=100),
         ),
         migrations.AddField(
-            model_name='cluster',
-            name='tls_cert_secret',
-            field=models.CharField(blank=True, default='', max_length=100),
+            model_name="cluster",
+            name="tls_cert_secret",
+            field=models.CharField(blank=True, default="", max_length=100),
         ),
         migrations.AddField(
-            model_name='cluster',
-            name='tls_key_secret',
-            field=models.CharField(blank=True, default='', max_length=100),
+            model_name="cluster",
+            name="tls_key_secret",
+            field=models.CharField(blank=True, default="", max_length=100),
         ),
         migrations.AddField(
-            model_name='cluster',
-            name='tls_verify',
+            model_name="cluster",
+            name="tls_verify",
             field=models.BooleanField(default=True),
         ),
         migrations.AddField(
-            model_name='cluster',
-            name='tls_verify_reason',
-            field=models.CharField(blank=True, default='', max_length=500),
+            model_name="cluster",
+            name="tls_verify_reason",
+            field=models.CharField(blank=True, default="", max_length=500),
         ),
         migrations.AddField(
-            model_name='cluster',
-            name='v1_endpoints',
+            model_name="cluster",
+            name="v1_endpoints",
             field=models.JSONField(blank=True, default=list),
         ),
     ]
