@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 from django.db import transaction
 from django.utils.dateparse import parse_datetime
 
+from controlplane.clusters import connect
 from controlplane.clusters.domain import aggregate
 from controlplane.clusters.domain.aggregate import ClusterState
 from controlplane.clusters.models import Cluster, Health
@@ -34,7 +35,8 @@ CLUSTER = AggregateSpec[ClusterState](
     to_snapshot=aggregate.to_snapshot,
     from_snapshot=aggregate.from_snapshot,
 )
-CONNECTION_FIELDS = ("endpoints", "context_path", "auth_secret")
+# A change of any of these is tested against the cluster (its overview answers) before it is recorded.
+CONNECTION_FIELDS = ("endpoints", "context_path", "auth_secret", *aggregate.CONNECTION_SETTINGS)
 # last_seen keeps members that left for this long, so the nodes list can say when a lost node was last seen.
 LAST_SEEN_KEPT = timedelta(days=7)
 # Another writer (an update, a concurrent poll) moving the stream makes a health record decide again.
@@ -57,12 +59,31 @@ def do_register_cluster(
     context_path: str = "",
     auth_secret: str = "",
     labels: dict[str, str] | None = None,
+    v1_endpoints: list[str] | None = None,
+    timeouts: dict[str, float] | None = None,
+    tls_ca_secret: str = "",
+    tls_cert_secret: str = "",
+    tls_key_secret: str = "",
+    tls_verify: bool = True,
+    tls_verify_reason: str = "",
 ) -> str:
-    """Register a cluster after a connection test (its overview answers; its version is read). Returns its id."""
+    """Register a cluster after a connection test (its overview answers; its version is read). Returns its id.
+    ``v1_endpoints``: where a 2.3.6-2.3.8 cluster's v1 REST answers (its member port, 5801) when not on
+    ``endpoints``; ``timeouts``: seconds per call kind (connect, read, submit, stop, logs); ``tls_*``: secrets
+    holding a CA bundle, a client certificate and its key, or ``tls_verify`` false with a reason (lab use)."""
     authorize(metadata, "cluster.create", tenant_id=tenant_id, workspace_id=workspace_id)
     aggregate.check_name(name)
     endpoints = aggregate.check_endpoints(endpoints)
     aggregate.check_auth_secret(auth_secret)
+    settings = {
+        "v1_endpoints": aggregate.check_v1_endpoints(v1_endpoints or []),
+        "timeouts": aggregate.check_timeouts(timeouts or {}),
+        "tls_ca_secret": tls_ca_secret,
+        "tls_cert_secret": tls_cert_secret,
+        "tls_key_secret": tls_key_secret,
+        "tls_verify": tls_verify,
+    }
+    aggregate.check_tls({**settings, "tls_verify_reason": tls_verify_reason}, turning_off=not tls_verify)
     check_quota(tenant_id, "clusters", live_cluster_count(tenant_id))
     overview = probe(
         tenant_id=tenant_id,
@@ -70,6 +91,7 @@ def do_register_cluster(
         endpoints=endpoints,
         context_path=context_path,
         auth_secret=auth_secret,
+        **settings,
     )
     cluster_id = uuid.uuid4().hex
     execute(
@@ -88,6 +110,8 @@ def do_register_cluster(
             context_path=context_path,
             auth_secret=auth_secret,
             labels=labels or {},
+            tls_verify_reason=tls_verify_reason,
+            **settings,
         ),
         replace(metadata, tenant_id=tenant_id, workspace_id=workspace_id),
     )
@@ -100,8 +124,14 @@ def do_update_cluster(
     """Change name, endpoints, context path, auth secret or labels; new connection settings are tested first."""
     authorize(metadata, "cluster.update", tenant_id=cluster.tenant_id, workspace_id=cluster.workspace_id)
     if any(key in changes for key in CONNECTION_FIELDS):
-        merged = {key: changes.get(key, getattr(cluster, key)) for key in CONNECTION_FIELDS}
+        merged = {key: changes.get(key, getattr(cluster, key)) for key in connect.CONNECTION_FIELDS}
         merged["endpoints"] = aggregate.check_endpoints(merged["endpoints"])
+        merged["v1_endpoints"] = aggregate.check_v1_endpoints(merged["v1_endpoints"])
+        merged["timeouts"] = aggregate.check_timeouts(merged["timeouts"])
+        aggregate.check_tls(
+            {**merged, "tls_verify_reason": changes.get("tls_verify_reason", cluster.tls_verify_reason)},
+            turning_off=changes.get("tls_verify") is False and cluster.tls_verify,
+        )
         overview = probe(tenant_id=cluster.tenant_id, workspace_id=cluster.workspace_id, **merged)
         changes = {**changes, "engine_version": overview.version}
     execute(

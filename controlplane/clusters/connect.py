@@ -1,12 +1,22 @@
-"""A Zeta REST client for a cluster: its endpoints, context path and basic auth from its auth secret."""
+"""A Zeta REST client for a cluster: its endpoints, context path, basic auth from its auth secret, its v1 endpoints,
+its per-cluster call timeouts and its TLS settings (a CA bundle, a client certificate and key from secrets)."""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+import hashlib
+import hmac
+import os
+import ssl
+import tempfile
+from dataclasses import replace
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from django.conf import settings
 
 from controlplane.clusters.domain.aggregate import ClusterError
 from controlplane.outbound.configured import configured_policy
-from controlplane.seatunnel.client import ZetaClient, ZetaError
+from controlplane.seatunnel.client import CallTimeouts, ZetaClient, ZetaError
 from controlplane.seatunnel.states import REST_V2_SINCE, parse_version
 from controlplane.secrets.domain.errors import SecretNotFound
 from controlplane.secrets.selectors import resolve_secret_refs
@@ -15,6 +25,18 @@ if TYPE_CHECKING:
     from controlplane.clusters.models import Cluster
 
 DEFAULT_TIMEOUT_SECONDS = 5.0
+# What `connect` takes from a registered cluster (besides its tenant and workspace).
+CONNECTION_FIELDS = (
+    "endpoints",
+    "context_path",
+    "auth_secret",
+    "v1_endpoints",
+    "timeouts",
+    "tls_ca_secret",
+    "tls_cert_secret",
+    "tls_key_secret",
+    "tls_verify",
+)
 
 
 def credentials(tenant_id: str, workspace_id: str, auth_secret: str) -> tuple[str, str] | None:
@@ -33,6 +55,77 @@ def credentials(tenant_id: str, workspace_id: str, auth_secret: str) -> tuple[st
     return user, password
 
 
+def call_timeouts(timeout: float, configured: dict[str, float] | None) -> CallTimeouts:
+    """The caller's timeout for connecting, reads and stops (submits and logs get CallTimeouts' longer defaults),
+    then what the cluster was registered with, kind by kind: an operator's setting wins."""
+    defaults = CallTimeouts()
+    base = CallTimeouts(
+        connect=timeout,
+        read=timeout,
+        submit=max(timeout, defaults.submit),
+        stop=timeout,
+        logs=max(timeout, defaults.logs),
+    )
+    return replace(base, **{kind: float(value) for kind, value in (configured or {}).items()})
+
+
+def tls_dir() -> Path:
+    """Where resolved TLS material is written: the data directory's own, private to the control plane's user."""
+    path = Path(settings.DATA_DIR) / "tls"
+    path.mkdir(mode=0o700, exist_ok=True)
+    os.chmod(path, 0o700)
+    return path
+
+
+def _private_file(content: str) -> str:
+    """The text in a file 0600 named by a keyed hash of it (the same material is written once; a rotated secret gets
+    a new file), written whole or not at all. httpx and ssl read certificates and keys only from files. Keyed with
+    the control plane's secret key, so a name is no fingerprint that could confirm a guessed value."""
+    data = content.encode("utf-8")
+    name = hmac.new(settings.SECRET_KEY.encode(), data, hashlib.sha256).hexdigest()
+    path = tls_dir() / f"{name}.pem"
+    if not path.exists():
+        fd, temporary = tempfile.mkstemp(dir=path.parent, prefix=".pem-")
+        try:
+            os.fchmod(fd, 0o600)
+            with os.fdopen(fd, "wb") as handle:
+                handle.write(data)
+            os.replace(temporary, path)
+        except BaseException:
+            Path(temporary).unlink(missing_ok=True)
+            raise
+    return str(path)
+
+
+def tls_material(
+    tenant_id: str, workspace_id: str, *, ca_secret: str, cert_secret: str, key_secret: str
+) -> tuple[str | None, tuple[str, str] | None]:
+    """(CA bundle file, (certificate file, key file)) from the named secrets, resolved now. CLUSTER_TLS_INVALID
+    when a secret is gone or its text is not usable as what it is named for."""
+    names = {
+        name: field
+        for name, field in (
+            (ca_secret, "tls_ca_secret"),
+            (cert_secret, "tls_cert_secret"),
+            (key_secret, "tls_key_secret"),
+        )
+        if name
+    }
+    if not names:
+        return None, None
+    try:
+        values = resolve_secret_refs(tenant_id, workspace_id, list(names))
+    except SecretNotFound as error:
+        missing = error.details.get("names", [])
+        field = next((names[n] for n in missing if n in names), "tls_ca_secret")
+        raise ClusterError(
+            f"no secret named {', '.join(missing)} in this workspace", code="CLUSTER_TLS_INVALID", field=field
+        ) from None
+    ca = _private_file(values[ca_secret]) if ca_secret else None
+    cert = (_private_file(values[cert_secret]), _private_file(values[key_secret])) if cert_secret else None
+    return ca, cert
+
+
 def connect(
     *,
     tenant_id: str,
@@ -40,21 +133,51 @@ def connect(
     endpoints: list[str],
     context_path: str,
     auth_secret: str,
+    v1_endpoints: list[str] | None = None,
+    timeouts: dict[str, float] | None = None,
+    tls_ca_secret: str = "",
+    tls_cert_secret: str = "",
+    tls_key_secret: str = "",
+    tls_verify: bool = True,
     timeout: float = DEFAULT_TIMEOUT_SECONDS,
     retries: int = 1,
     api: str = "auto",
 ) -> ZetaClient:
-    """An open client (close it, or use it as a context manager). CLUSTER_AUTH_INVALID if the secret is gone.
-    Every connection it opens keeps to the outbound policy (OUTBOUND_TARGET_FORBIDDEN, nothing sent)."""
-    return ZetaClient(
-        endpoints,
-        context_path=context_path,
-        auth=credentials(tenant_id, workspace_id, auth_secret),
-        timeout=timeout,
-        retries=retries,
-        api=api,
-        policy=configured_policy(),
+    """An open client (close it, or use it as a context manager). CLUSTER_AUTH_INVALID if the auth secret is gone,
+    CLUSTER_TLS_INVALID if a TLS secret is gone or not a PEM of its kind. Every connection it opens keeps to the
+    outbound policy (OUTBOUND_TARGET_FORBIDDEN, nothing sent)."""
+    ca_bundle, client_cert = tls_material(
+        tenant_id, workspace_id, ca_secret=tls_ca_secret, cert_secret=tls_cert_secret, key_secret=tls_key_secret
     )
+    try:
+        return ZetaClient(
+            endpoints,
+            context_path=context_path,
+            auth=credentials(tenant_id, workspace_id, auth_secret),
+            timeouts=call_timeouts(timeout, timeouts),
+            retries=retries,
+            api=api,
+            v1_endpoints=v1_endpoints or None,
+            verify=tls_verify,
+            ca_bundle=ca_bundle,
+            client_cert=client_cert,
+            policy=configured_policy(),
+        )
+    except (ssl.SSLError, OSError) as error:  # a secret whose text is not a certificate, a key or a CA bundle
+        raise ClusterError(
+            f"the TLS material of the cluster cannot be loaded ({type(error).__name__})",
+            code="CLUSTER_TLS_INVALID",
+            field="tls_cert_secret" if client_cert else "tls_ca_secret",
+        ) from None
+
+
+def connection_of(cluster: Cluster) -> dict[str, Any]:
+    """The keyword arguments of `connect` (and of the connection test) for a registered cluster."""
+    return {
+        "tenant_id": cluster.tenant_id,
+        "workspace_id": cluster.workspace_id,
+        **{name: getattr(cluster, name) for name in CONNECTION_FIELDS},
+    }
 
 
 # What a user may learn of a failed call: the code, a fixed sentence, the HTTP status, the attempts and the kind
@@ -68,8 +191,12 @@ _PUBLIC_MESSAGES = {
     "ZETA_UNSUPPORTED": "the endpoint does not serve the SeaTunnel REST API",
     "ZETA_JOB_NOT_FOUND": "the cluster does not know the job",
     "ZETA_SUBMIT_OUTCOME_UNKNOWN": "the request was sent but no answer came back",
+    "ZETA_UNSUPPORTED_VERSION": "the cluster runs a SeaTunnel version the control plane cannot drive",
+    "ZETA_LOGS_UNREACHABLE": "no member holding the job's log files answered",
 }
-_PUBLIC_DETAILS = ("status", "attempts", "failure", "job_id")
+# version/needed: the engine version it reported and the oldest supported; nodes: host:port of the members
+# whose log files could not be read (as the engine's own listing names them)
+_PUBLIC_DETAILS = ("status", "attempts", "failure", "job_id", "version", "needed", "nodes")
 
 
 def without_remote_text(error: ZetaError) -> ZetaError:
@@ -79,17 +206,9 @@ def without_remote_text(error: ZetaError) -> ZetaError:
 
 
 def client_for(cluster: Cluster, *, timeout: float = DEFAULT_TIMEOUT_SECONDS, retries: int = 1) -> ZetaClient:
-    """An open client for a registered cluster. ``timeout`` is per request and endpoint; ``retries`` are extra
-    rounds over all endpoints for reads (never for a submit). A cluster known to serve REST v2 (2.3.9 and later,
-    as its last poll or registration read) is not asked for its version again on every new client."""
+    """An open client for a registered cluster. ``timeout`` is per request and endpoint, unless the cluster was
+    given its own timeouts (those win, kind by kind); ``retries`` are extra rounds over all endpoints for reads
+    (never for a submit). A cluster known to serve REST v2 (2.3.9 and later, as its last poll or registration
+    read) is not asked for its version again on every new client."""
     api = "v2" if parse_version(cluster.engine_version) >= REST_V2_SINCE else "auto"
-    return connect(
-        tenant_id=cluster.tenant_id,
-        workspace_id=cluster.workspace_id,
-        endpoints=list(cluster.endpoints),
-        context_path=cluster.context_path,
-        auth_secret=cluster.auth_secret,
-        timeout=timeout,
-        retries=retries,
-        api=api,
-    )
+    return connect(**connection_of(cluster), timeout=timeout, retries=retries, api=api)

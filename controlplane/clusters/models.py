@@ -19,6 +19,13 @@ class Cluster(TenantOwned):
     context_path = models.CharField(max_length=200, blank=True, default="")
     auth_secret = models.CharField(max_length=100, blank=True, default="")
     labels = models.JSONField(default=dict)
+    v1_endpoints = models.JSONField(default=list, blank=True)  # []: the v1 REST answers on `endpoints`
+    timeouts = models.JSONField(default=dict, blank=True)  # seconds per call kind; absent kinds: the defaults
+    tls_ca_secret = models.CharField(max_length=100, blank=True, default="")
+    tls_cert_secret = models.CharField(max_length=100, blank=True, default="")
+    tls_key_secret = models.CharField(max_length=100, blank=True, default="")
+    tls_verify = models.BooleanField(default=True)
+    tls_verify_reason = models.CharField(max_length=500, blank=True, default="")
     version = models.PositiveIntegerField()
     created_at = models.DateTimeField()
     updated_at = models.DateTimeField()

@@ -31,6 +31,7 @@ from controlplane.jobs.domain.schedule import due
 from controlplane.jobs.models import Job
 from controlplane.jobs.run_actions import check_secret_refs, do_start_run
 from controlplane.seatunnel.catalog import catalog_for
+from controlplane.seatunnel.config.normal import option_value
 from controlplane.seatunnel.config.validate import check
 from controlplane.seatunnel.config.variables import check_declarations
 from controlplane.seatunnel.states import parse_version
@@ -44,6 +45,7 @@ JOB = AggregateSpec[JobState](
     to_snapshot=aggregate.to_snapshot,
     from_snapshot=aggregate.from_snapshot,
     snapshot_every=20,  # a job's state carries every version's text: keep replays short
+    snapshot_schema=2,  # 2: versions' normal forms with flat dotted keys (older snapshots hold split ones)
 )
 
 
@@ -94,14 +96,15 @@ def _validated(
             secret_exists=lambda name: secret_exists(tenant_id, workspace_id, name),
             variables=declared,
         )
-    env = parsed.normalised.get("env", {})
-    mode = str(env.get("job", {}).get("mode", "")).upper()
+    # `job.mode` is one flat key now (ZETA_FACTS §3.1); option_value also reads a nested one, as the engine does
+    mode = str(option_value(parsed.normalised.get("env", {}), "job.mode") or "").upper()
     return {
         "format": parsed.format,
         "text": parsed.text,
         "normalised": parsed.normalised,
         "mode": mode,
         "variables": declared,
+        "ambiguous": [],  # read from its text: every key as written
     }
 
 

@@ -40,6 +40,8 @@ class JobVersion(TenantOwned):
     normalised = models.JSONField()
     mode = models.CharField(max_length=16)
     variables = models.JSONField(default=list, blank=True)  # [{"name", "default"?}]: what `${name}` may use
+    # options an upcast of a version stored with split dotted keys kept nested, for a person to check
+    ambiguous = models.JSONField(default=list, blank=True)
     message = models.CharField(max_length=500, blank=True, default="")
     author = models.CharField(max_length=170)
     rolled_back_from = models.PositiveIntegerField(null=True, blank=True)

@@ -6,6 +6,7 @@ from datetime import datetime
 
 from controlplane.eventlog.projectors import Projector, handles, register
 from controlplane.eventlog.records import RecordedEvent
+from controlplane.jobs import upcasters  # noqa: F401  (registers the upcasters that read config text again)
 from controlplane.jobs.domain import events, run_events  # noqa: F401  (registers the event types)
 from controlplane.jobs.domain.runs import TERMINAL, RunState
 from controlplane.jobs.domain.schedule import next_fire_times
@@ -51,6 +52,7 @@ class JobsProjector(Projector):
             normalised=d.normalised,
             mode=d.mode,
             variables=d.variables,
+            ambiguous=d.ambiguous,
             message=d.message,
             author=f"{actor.kind}:{actor.id}",
             rolled_back_from=d.rolled_back_from,

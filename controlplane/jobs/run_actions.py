@@ -358,11 +358,16 @@ def do_record_run_submitted(*, metadata: Metadata, run: Run, found_by_reconcile:
     )[0]
 
 
-def do_record_run_submit_outcome_unknown(*, metadata: Metadata, run: Run, code: str, message: str) -> RunFacts:
-    """The submit's answer was lost (``run_submit_outcome_unknown``): the next attempt asks the engine by id."""
+def do_record_run_submit_outcome_unknown(
+    *, metadata: Metadata, run: Run, code: str, message: str, settle: bool = False
+) -> RunFacts:
+    """The submit's answer was lost (``run_submit_outcome_unknown``): the next attempt asks the engine by id.
+    ``settle``: the last attempt of the retry budget: the run becomes UNKNOWN instead of waiting for another."""
     authorize(metadata, "job.run", tenant_id=run.tenant_id, workspace_id=run.workspace_id, obj=run)
     return _record(
-        metadata, run, lambda s: aggregate.submit_outcome_unknown(s, run_id=run.id, code=code, message=message)
+        metadata,
+        run,
+        lambda s: aggregate.submit_outcome_unknown(s, run_id=run.id, code=code, message=message, settle=settle),
     )[0]
 
 

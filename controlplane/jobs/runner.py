@@ -31,6 +31,7 @@ from controlplane.jobs.domain.run import Run as RunFacts
 from controlplane.jobs.domain.runs import RunState, from_engine
 from controlplane.jobs.models import Run, RunTelemetry
 from controlplane.jobs.run_actions import load_run
+from controlplane.jobs.upcasters import flat_normal_form
 from controlplane.outbound.policy import OutboundTargetForbidden
 from controlplane.seatunnel.client import (
     JobMetrics,
@@ -38,6 +39,7 @@ from controlplane.seatunnel.client import (
     ZetaClient,
     ZetaError,
     ZetaJobNotFound,
+    ZetaLogsUnreachable,
     ZetaRequestRejected,
     ZetaSubmitOutcomeUnknown,
     ZetaUnreachable,
@@ -89,16 +91,25 @@ def submit(run: Run, attempts: int, *, metadata: Metadata, give_up: bool = False
         return _fail(metadata, run, "CLUSTER_NOT_FOUND", "the run's cluster was removed")
     try:
         with client_for(cluster) as client:
-            return _submit(client, run, facts, metadata)
+            return _submit(client, run, facts, metadata, give_up=give_up)
     except OutboundTargetForbidden as error:  # refused before anything was sent: retrying cannot help
         return _fail(metadata, run, error.code, error.message)
     except ZetaUnreachable as error:
+        if give_up and facts.state == RunState.SUBMITTING:
+            # an earlier attempt was sent and the engine could not be asked since: it may have the job
+            return run_actions.do_record_run_submit_outcome_unknown(
+                metadata=metadata,
+                run=run,
+                code="ZETA_SUBMIT_OUTCOME_UNKNOWN",
+                message=f"the cluster could not be asked whether it has the job: {error.message}",
+                settle=True,
+            )
         if give_up:
             return _fail(metadata, run, error.code, f"{error.message}: {error.details.get('last_error', '')}")
         raise SubmitLater(error.message) from error
 
 
-def _submit(client: ZetaClient, run: Run, facts: RunFacts, metadata: Metadata) -> RunFacts:
+def _submit(client: ZetaClient, run: Run, facts: RunFacts, metadata: Metadata, *, give_up: bool) -> RunFacts:
     if facts.state in (RunState.SUBMITTING, RunState.STOPPING) and _found(client, facts):
         facts = run_actions.do_record_run_submitted(metadata=metadata, run=run, found_by_reconcile=True)
         if facts.state == RunState.STOPPING:
@@ -106,8 +117,14 @@ def _submit(client: ZetaClient, run: Run, facts: RunFacts, metadata: Metadata) -
         return facts
     if facts.state == RunState.STOPPING:
         return run_actions.do_record_run_stopped_unsent(metadata=metadata, run=run)
+    manifest = run.manifest
+    # A manifest written before dotted keys were kept flat holds the split form, which the engine ignores or
+    # refuses (ZETA_FACTS §3.1): what is sent is always the flat form, read again from the manifest's text.
+    normalised, _ = flat_normal_form(
+        manifest["normalised"], text=manifest.get("config_text"), fmt=manifest.get("format", "auto")
+    )
     try:
-        filled = render_variables(run.manifest["normalised"], run.manifest.get("variables", {}))
+        filled = render_variables(normalised, manifest.get("variables", {}))
     except JobConfigVariableUnresolved as error:  # a manifest from before job variables
         return _fail(metadata, run, error.code, error.message)
     try:
@@ -121,9 +138,11 @@ def _submit(client: ZetaClient, run: Run, facts: RunFacts, metadata: Metadata) -
             config, job_id=facts.engine_job_id, job_name=run.engine_job_name, start_with_savepoint=facts.resuming
         )
     except ZetaSubmitOutcomeUnknown as error:
-        run_actions.do_record_run_submit_outcome_unknown(
-            metadata=metadata, run=run, code=error.code, message=error.message
+        facts = run_actions.do_record_run_submit_outcome_unknown(
+            metadata=metadata, run=run, code=error.code, message=error.message, settle=give_up
         )
+        if give_up:  # the retry budget is spent: UNKNOWN until a poll sees the job or an operator decides
+            return facts
         raise SubmitLater(error.message) from error
     except ZetaRequestRejected as error:
         if "has already been submitted" in error.message or "currently running" in error.message:
@@ -137,10 +156,11 @@ def _submit(client: ZetaClient, run: Run, facts: RunFacts, metadata: Metadata) -
 
 
 def _found(client: ZetaClient, facts: RunFacts) -> bool:
-    """Does the engine have the current submission? For a resume, the old paused job does not count."""
-    try:
-        info = client.job_info(facts.engine_job_id)
-    except ZetaJobNotFound:
+    """Does the engine have the current submission? None from ``find_job`` (the engine's `{"jobId": id}` with
+    no status) means it never got it: the caller sends it again under the same id. For a resume, the old paused
+    job does not count."""
+    info = client.find_job(facts.engine_job_id)
+    if info is None:
         return False
     return not (facts.resuming and info.state == EngineState.SAVEPOINT_DONE)
 
@@ -258,9 +278,10 @@ def _sync_run(
     if entry is None:
         if state == RunState.UNKNOWN or not run.acknowledged:
             return False
-        try:  # not listed: expired history or an engine restart; one direct question decides
-            info = client.job_info(run.engine_job_id)
-        except ZetaJobNotFound:
+        # Not listed: expired history or an engine restart; one direct question decides. An expired job is
+        # answered like one never submitted (no status): lost, not an engine state such as UNKNOWABLE.
+        info = client.find_job(run.engine_job_id)
+        if info is None:
             return run_actions.do_record_run_lost(metadata=metadata, run=run) > 0
         return _observe(metadata, run, info.state, info.error_msg, metrics_dict(info.metrics))
     if state == RunState.STOPPING and entry.state == EngineState.RUNNING and stale:
@@ -294,8 +315,29 @@ def _requeue_submit(run: Run) -> None:
     submit_run.delay(run.id, run.attempts)
 
 
-def fetch_log(run: Run, client: ZetaClient | None = None) -> str:
-    """The engine's log text of the run's job, kept (its tail) with the run. Returns what was kept."""
+@dataclass(frozen=True)
+class FetchedLog:
+    """What one fetch of a run's log kept, and the files it could not read (node, file, why)."""
+
+    text: str
+    unread: list[dict[str, str]]
+
+    def error(self) -> dict[str, Any] | None:
+        """``fetch_error`` of a log page when some files could not be read: the code and the members."""
+        if not self.unread:
+            return None
+        nodes = sorted({f["node"] for f in self.unread})
+        return {
+            "code": ZetaLogsUnreachable.code,
+            "message": f"the log files on {', '.join(nodes)} could not be read; the others are shown",
+            "nodes": nodes,
+        }
+
+
+def fetch_log(run: Run, client: ZetaClient | None = None) -> FetchedLog:
+    """The engine's log of the run's job: every file the engine lists, fetched from the member holding it, kept
+    (the tail) with the run. A member that cannot be reached costs its file only: the text of the others is kept
+    and ``unread`` names it. ZetaLogsUnreachable when no file could be read (what was kept before stays)."""
     own = client is None
     if client is None:
         cluster = selectors.cluster_for_system(run.cluster_id)
@@ -303,11 +345,28 @@ def fetch_log(run: Run, client: ZetaClient | None = None) -> str:
             raise ZetaUnreachable("the run's cluster was removed")
         client = client_for(cluster)
     try:
-        text = client.logs(run.engine_job_id)
+        files = client.job_logs(run.engine_job_id)
     finally:
         if own:
             client.close()
-    assert isinstance(text, str)
+    if not files:
+        raise ZetaJobNotFound(f"no logs for job {run.engine_job_id}", job_id=run.engine_job_id)
+    unread = [
+        {"node": f.node, "name": f.name, "code": f.error.code if f.error is not None else "ZETA_ERROR"}
+        for f in files
+        if f.text is None
+    ]
+    if len(unread) == len(files):
+        raise ZetaLogsUnreachable(
+            f"no member holding a log file of job {run.engine_job_id} answered",
+            job_id=run.engine_job_id,
+            nodes=sorted({f["node"] for f in unread}),
+        )
+    read = [f for f in files if f.text is not None]
+    if len(files) == 1:
+        text = read[0].text or ""
+    else:  # several members' files one after the other, each under a header naming where it came from
+        text = "\n".join(f"==> {f.node} {f.name} <==\n{f.text}" for f in read)
     text = text[-LOG_KEEP_CHARS:]
     with context.bound(run.tenant_id, run.workspace_id):  # the run's own row, through the scoped manager
         RunTelemetry.objects.update_or_create(
@@ -319,18 +378,20 @@ def fetch_log(run: Run, client: ZetaClient | None = None) -> str:
                 "log_at": timezone.now(),
             },
         )
-    return text
+    return FetchedLog(text=text, unread=unread)
 
 
 @dataclass(frozen=True)
 class LogPage:
-    """Lines of a run's engine log: ``lines`` start at line ``first_line``; ``next`` is where a follower asks on."""
+    """Lines of a run's engine log: ``lines`` start at line ``first_line``; ``next`` is where a follower asks on.
+    ``fetch_error``: why the lines are not (all) fresh: ``code``, ``message`` and, for log files on members that
+    could not be reached (ZETA_LOGS_UNREACHABLE), ``nodes``."""
 
     lines: list[str]
     first_line: int
     next: int
     live: bool
-    fetch_error: dict[str, str] | None
+    fetch_error: dict[str, Any] | None
 
 
 def log_page(run: Run, *, tail: int, after: int | None = None) -> LogPage:
@@ -340,13 +401,17 @@ def log_page(run: Run, *, tail: int, after: int | None = None) -> LogPage:
     telemetry = selectors.telemetry_get(run)
     kept = telemetry.log_text if telemetry else ""
     stale = telemetry is None or telemetry.log_at is None or timezone.now() - telemetry.log_at > LOG_REFRESH_AFTER
-    fetch_error = None
+    fetch_error: dict[str, Any] | None = None
     text = kept
     if run.acknowledged and stale and (run.state in LIVE or telemetry is None or telemetry.log_at is None):
         try:
-            text = fetch_log(run)
+            fetched = fetch_log(run)
         except ZetaError as error:
             fetch_error = {"code": error.code, "message": error.message}
+            if "nodes" in error.details:
+                fetch_error["nodes"] = list(error.details["nodes"])
+        else:
+            text, fetch_error = fetched.text, fetched.error()
     lines = text.splitlines()
     first = after if after is not None else max(len(lines) - tail, 0)
     return LogPage(lines[first:], first, len(lines), run.state in LIVE, fetch_error)

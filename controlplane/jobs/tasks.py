@@ -74,7 +74,7 @@ def fetch_run_log(run_id: str) -> int:
     if run is None:
         return 0
     try:
-        return len(runner.fetch_log(run))
+        return len(runner.fetch_log(run).text)
     except ZetaError as error:  # the run page fetches it on demand while the engine still has it
         log.warning("log of run %s not kept: %s", run_id, error.code)
         return 0

@@ -72,7 +72,7 @@ def people(django_capture_on_commit_callbacks, monkeypatch, zeta):  # noqa: F811
 
 
 def _engine_env(zeta, engine_job_id: str) -> dict:  # noqa: F811
-    """The env the engine holds for the job (`envOptions` of /job-info, values as strings)."""
+    """The env the engine holds for the job (`envOptions` of /job-info: the env as it was sent)."""
     with ZetaClient(zeta.url) as client:
         return dict(client.job_info(int(engine_job_id)).env_options)
 
@@ -148,7 +148,7 @@ def test_declared_variables_are_given_per_run_recorded_and_submitted(people, zet
     env = _engine_env(zeta, running["engine_job_id"])
     assert env["secret_key"] == "chosen-by-the-tenant"
     assert env["label"] == "run-nightly"
-    assert env["parallelism"] == "2"
+    assert env["parallelism"] == 2  # envOptions is the env as sent: a number stays a number
     assert SECRET not in json.dumps(env)
     admin("post", f"runs/{run['id']}/stop/", {}, 202)
     wait_for(admin, run["id"], "STOPPED", "FAILED", "SUCCEEDED")

@@ -22,6 +22,13 @@ class ClusterSerializer(serializers.ModelSerializer):
             "context_path",
             "auth_secret",
             "labels",
+            "v1_endpoints",
+            "timeouts",
+            "tls_ca_secret",
+            "tls_cert_secret",
+            "tls_key_secret",
+            "tls_verify",
+            "tls_verify_reason",
             "version",
             "created_at",
             "updated_at",
@@ -30,6 +37,9 @@ class ClusterSerializer(serializers.ModelSerializer):
 
 # A URL path the engine's REST API lives under (e.g. "seatunnel/api"): nothing that would change the URL's meaning.
 CONTEXT_PATH = r"^[A-Za-z0-9._~/-]*$"
+
+
+TIMEOUTS_HELP = "seconds per call kind: connect, read, submit, stop, logs (absent: the default)"
 
 
 class ClusterCreateSerializer(Input):
@@ -42,6 +52,18 @@ class ClusterCreateSerializer(Input):
     labels = serializers.DictField(
         child=serializers.CharField(max_length=200, allow_blank=True), required=False, default=dict
     )
+    v1_endpoints = serializers.ListField(
+        child=serializers.CharField(max_length=300), max_length=8, required=False, default=list
+    )
+    # ranges and combinations are the domain's (CLUSTER_TIMEOUTS_INVALID, CLUSTER_TLS_INVALID, ..._REASON_REQUIRED)
+    timeouts = serializers.DictField(
+        child=serializers.FloatField(), required=False, default=dict, help_text=TIMEOUTS_HELP
+    )
+    tls_ca_secret = serializers.CharField(max_length=100, required=False, allow_blank=True, default="")
+    tls_cert_secret = serializers.CharField(max_length=100, required=False, allow_blank=True, default="")
+    tls_key_secret = serializers.CharField(max_length=100, required=False, allow_blank=True, default="")
+    tls_verify = serializers.BooleanField(required=False, default=True)
+    tls_verify_reason = serializers.CharField(max_length=500, required=False, allow_blank=True, default="")
 
 
 class ClusterUpdateSerializer(Input):
@@ -52,6 +74,13 @@ class ClusterUpdateSerializer(Input):
     context_path = serializers.RegexField(CONTEXT_PATH, max_length=200, required=False, allow_blank=True)
     auth_secret = serializers.CharField(max_length=100, required=False, allow_blank=True)
     labels = serializers.DictField(child=serializers.CharField(max_length=200, allow_blank=True), required=False)
+    v1_endpoints = serializers.ListField(child=serializers.CharField(max_length=300), max_length=8, required=False)
+    timeouts = serializers.DictField(child=serializers.FloatField(), required=False, help_text=TIMEOUTS_HELP)
+    tls_ca_secret = serializers.CharField(max_length=100, required=False, allow_blank=True)
+    tls_cert_secret = serializers.CharField(max_length=100, required=False, allow_blank=True)
+    tls_key_secret = serializers.CharField(max_length=100, required=False, allow_blank=True)
+    tls_verify = serializers.BooleanField(required=False)
+    tls_verify_reason = serializers.CharField(max_length=500, required=False, allow_blank=True)
 
 
 class ConnectionTestSerializer(serializers.Serializer):

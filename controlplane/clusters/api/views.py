@@ -26,6 +26,7 @@ from controlplane.clusters.api.serializers import (
     NodeSerializer,
     PluginsSerializer,
 )
+from controlplane.clusters.connect import connection_of
 from controlplane.clusters.domain.aggregate import ONLINE
 from controlplane.clusters.models import Cluster, Health, Node
 from controlplane.clusters.probe import probe
@@ -109,13 +110,7 @@ class ClusterViewSet(mixins.ListModelMixin, TenantViewSet):
     def test(self, request: Request, tenant: str, workspace: str, pk: str) -> Response:
         """The connection test again, now: reachable, version, slots, running jobs. Changes nothing."""
         cluster = self.get_object()
-        overview = probe(
-            tenant_id=cluster.tenant_id,
-            workspace_id=cluster.workspace_id,
-            endpoints=cluster.endpoints,
-            context_path=cluster.context_path,
-            auth_secret=cluster.auth_secret,
-        )
+        overview = probe(**connection_of(cluster))
         return Response(
             {
                 "reachable": True,

@@ -27,7 +27,19 @@ MAX_ENDPOINTS = 8
 MAX_LABELS = 32
 _LABEL_KEY = re.compile(r"^[a-z0-9]([a-z0-9._/-]{0,61}[a-z0-9])?$")
 _SECRET_NAME = re.compile(r"^[A-Za-z0-9_.-]{1,100}$")
-EDITABLE = ("name", "endpoints", "context_path", "auth_secret", "labels")
+TLS_FIELDS = ("tls_ca_secret", "tls_cert_secret", "tls_key_secret", "tls_verify", "tls_verify_reason")
+# How the control plane reaches the cluster besides its endpoints: a change is tested against the cluster first.
+CONNECTION_SETTINGS = ("v1_endpoints", "timeouts", *TLS_FIELDS)
+EDITABLE = ("name", "endpoints", "context_path", "auth_secret", "labels", *CONNECTION_SETTINGS)
+# Seconds a call kind may be given, lowest and highest. A submit waits for the engine to build the job's connectors
+# (JDBC and CDC sources connect to their database first), so it may take minutes; connecting never should.
+TIMEOUT_RANGES: dict[str, tuple[float, float]] = {
+    "connect": (0.5, 60.0),
+    "read": (1.0, 600.0),
+    "submit": (5.0, 1800.0),
+    "stop": (1.0, 600.0),
+    "logs": (1.0, 600.0),
+}
 
 
 class ClusterError(DomainError):
@@ -95,6 +107,74 @@ def check_auth_secret(name: str) -> str:
     return name
 
 
+def check_v1_endpoints(endpoints: list[str]) -> list[str]:
+    """Where the v1 REST answers when it is not on the v2 endpoints (2.3.6-2.3.8 serve it on the member port,
+    5801). Empty: the same endpoints."""
+    if not endpoints:
+        return []
+    try:
+        return check_endpoints(endpoints)
+    except ClusterError as error:
+        raise ClusterError(error.message, code=error.code, field="v1_endpoints") from None
+
+
+def check_timeouts(timeouts: Any) -> dict[str, float]:
+    """Seconds per call kind, each within TIMEOUT_RANGES; kinds not given keep the defaults."""
+    if not isinstance(timeouts, dict):
+        raise ClusterError("timeouts is an object of seconds per call kind", code="CLUSTER_TIMEOUTS_INVALID")
+    cleaned: dict[str, float] = {}
+    for kind, value in sorted(timeouts.items()):
+        if kind not in TIMEOUT_RANGES:
+            raise ClusterError(
+                f"{kind!r} is not a call kind ({', '.join(TIMEOUT_RANGES)})",
+                code="CLUSTER_TIMEOUTS_INVALID",
+                field=f"timeouts.{kind}",
+            )
+        low, high = TIMEOUT_RANGES[kind]
+        if isinstance(value, bool) or not isinstance(value, int | float) or not low <= value <= high:
+            raise ClusterError(
+                f"timeouts.{kind} is seconds from {low:g} to {high:g}",
+                code="CLUSTER_TIMEOUTS_INVALID",
+                field=f"timeouts.{kind}",
+                minimum=low,
+                maximum=high,
+            )
+        cleaned[kind] = float(value)
+    return cleaned
+
+
+def _check_secret_name(name: str, field_name: str) -> str:
+    if name and not _SECRET_NAME.match(name):
+        raise ClusterError(f"{field_name} names a secret", code="CLUSTER_TLS_INVALID", field=field_name)
+    return name
+
+
+def check_tls(settings: dict[str, Any], *, turning_off: bool) -> None:
+    """TLS settings that go together: a client certificate with its key; verification off only with a reason
+    (``turning_off``: this change switches it off, so it must say why) and not beside a CA to verify with."""
+    for name in ("tls_ca_secret", "tls_cert_secret", "tls_key_secret"):
+        _check_secret_name(settings.get(name, ""), name)
+    if bool(settings.get("tls_cert_secret")) != bool(settings.get("tls_key_secret")):
+        raise ClusterError(
+            "a client certificate needs its key: give tls_cert_secret and tls_key_secret together",
+            code="CLUSTER_TLS_INVALID",
+            field="tls_key_secret" if settings.get("tls_cert_secret") else "tls_cert_secret",
+        )
+    if settings.get("tls_verify", True) is False:
+        if settings.get("tls_ca_secret"):
+            raise ClusterError(
+                "a CA bundle is for verifying: give tls_ca_secret or tls_verify false, not both",
+                code="CLUSTER_TLS_INVALID",
+                field="tls_verify",
+            )
+        if turning_off and not str(settings.get("tls_verify_reason", "")).strip():
+            raise ClusterError(
+                "turning TLS verification off needs a reason (tls_verify_reason): it is recorded with who did it",
+                code="CLUSTER_TLS_REASON_REQUIRED",
+                field="tls_verify_reason",
+            )
+
+
 def register(
     state: ClusterState,
     *,
@@ -109,6 +189,13 @@ def register(
     context_path: str,
     auth_secret: str,
     labels: dict[str, str],
+    v1_endpoints: list[str] | None = None,
+    timeouts: dict[str, float] | None = None,
+    tls_ca_secret: str = "",
+    tls_cert_secret: str = "",
+    tls_key_secret: str = "",
+    tls_verify: bool = True,
+    tls_verify_reason: str = "",
 ) -> list[object]:
     if state.exists:
         raise ClusterError("cluster already exists", code="CLUSTER_EXISTS")
@@ -129,8 +216,34 @@ def register(
             context_path=context_path.strip().strip("/"),
             auth_secret=check_auth_secret(auth_secret),
             labels=check_labels(labels),
+            **_connection_settings(
+                {
+                    "v1_endpoints": v1_endpoints or [],
+                    "timeouts": timeouts or {},
+                    "tls_ca_secret": tls_ca_secret,
+                    "tls_cert_secret": tls_cert_secret,
+                    "tls_key_secret": tls_key_secret,
+                    "tls_verify": tls_verify,
+                    "tls_verify_reason": tls_verify_reason,
+                },
+                turning_off=not tls_verify,
+            ),
         )
     ]
+
+
+def _connection_settings(settings: dict[str, Any], *, turning_off: bool) -> dict[str, Any]:
+    check_tls(settings, turning_off=turning_off)
+    reason = str(settings["tls_verify_reason"]).strip()[:500] if settings["tls_verify"] is False else ""
+    return {
+        "v1_endpoints": check_v1_endpoints(settings["v1_endpoints"]),
+        "timeouts": check_timeouts(settings["timeouts"]),
+        "tls_ca_secret": settings["tls_ca_secret"],
+        "tls_cert_secret": settings["tls_cert_secret"],
+        "tls_key_secret": settings["tls_key_secret"],
+        "tls_verify": bool(settings["tls_verify"]),
+        "tls_verify_reason": reason,
+    }
 
 
 def update(state: ClusterState, *, cluster_id: str, changes: dict[str, Any]) -> list[object]:
@@ -148,9 +261,28 @@ def update(state: ClusterState, *, cluster_id: str, changes: dict[str, Any]) -> 
         "context_path": lambda v: v.strip().strip("/"),
         "engine_version": lambda v: v,
     }
-    cleaned = {key: checks[key](value) for key, value in changes.items()}
-    effective = {key: value for key, value in cleaned.items() if state.fields.get(key) != value}
+    cleaned = {key: checks[key](value) for key, value in changes.items() if key in checks}
+    if any(key in changes for key in CONNECTION_SETTINGS):
+        current = {key: state.fields.get(key, _DEFAULTS[key]) for key in CONNECTION_SETTINGS}
+        turning_off = changes.get("tls_verify") is False and current["tls_verify"] is not False
+        if changes.get("tls_verify") is False and "tls_verify_reason" not in changes:
+            changes = {**changes, "tls_verify_reason": ""}  # each switch off says its own why
+        merged = {**current, **{key: changes[key] for key in CONNECTION_SETTINGS if key in changes}}
+        settings = _connection_settings(merged, turning_off=turning_off)
+        cleaned.update({key: value for key, value in settings.items() if key in changes or key == "tls_verify_reason"})
+    effective = {key: value for key, value in cleaned.items() if state.fields.get(key, _DEFAULTS.get(key)) != value}
     return [ClusterUpdated(cluster_id=cluster_id, changes=effective)] if effective else []
+
+
+_DEFAULTS: dict[str, Any] = {
+    "v1_endpoints": [],
+    "timeouts": {},
+    "tls_ca_secret": "",
+    "tls_cert_secret": "",
+    "tls_key_secret": "",
+    "tls_verify": True,
+    "tls_verify_reason": "",
+}
 
 
 def remove(state: ClusterState, *, cluster_id: str) -> list[object]:

@@ -4,12 +4,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from controlplane.eventlog.types import event_type
+from controlplane.eventlog.types import event_type, upcaster
 
 
-@event_type("clusters.cluster_registered")
+@event_type("clusters.cluster_registered", version=2)
 @dataclass(frozen=True)
 class ClusterRegistered:
+    """v2: per-cluster call timeouts, separate v1 endpoints and TLS settings (secrets named, never their values;
+    ``tls_verify`` false only with ``tls_verify_reason``, the metadata saying who)."""
+
     cluster_id: str
     tenant_id: str
     workspace_id: str
@@ -21,13 +24,38 @@ class ClusterRegistered:
     context_path: str
     auth_secret: str  # name of a secret holding "user:password" for basic auth, or ""
     labels: dict[str, str]
+    v1_endpoints: list[str]  # where the v1 REST answers when not on `endpoints` (2.3.6-2.3.8: port 5801); [] same
+    timeouts: dict[str, float]  # seconds per call kind (connect, read, submit, stop, logs); absent: the default
+    tls_ca_secret: str  # name of a secret holding the PEM CA bundle to trust, or ""
+    tls_cert_secret: str  # client certificate (PEM) for mutual TLS, or ""
+    tls_key_secret: str  # its private key (PEM), or ""
+    tls_verify: bool
+    tls_verify_reason: str  # why verification is off (lab use): required when tls_verify is false
+
+
+@upcaster("clusters.cluster_registered", from_version=1)
+def _registered_v1(payload: dict) -> dict:
+    """Clusters registered before these settings used the defaults: same endpoints, default timeouts, verified TLS
+    against the system's CAs."""
+    return {
+        **payload,
+        "v1_endpoints": [],
+        "timeouts": {},
+        "tls_ca_secret": "",
+        "tls_cert_secret": "",
+        "tls_key_secret": "",
+        "tls_verify": True,
+        "tls_verify_reason": "",
+    }
 
 
 @event_type("clusters.cluster_updated")
 @dataclass(frozen=True)
 class ClusterUpdated:
     cluster_id: str
-    changes: dict  # only the fields that changed: name, endpoints, context_path, auth_secret, labels, engine_version
+    # only the fields that changed: name, endpoints, context_path, auth_secret, labels, engine_version, v1_endpoints,
+    # timeouts, tls_* (a change of tls_verify carries tls_verify_reason)
+    changes: dict
 
 
 @event_type("clusters.cluster_removed")

@@ -41,6 +41,7 @@ class JobVersionSerializer(serializers.ModelSerializer):
             "normalised",
             "mode",
             "variables",
+            "ambiguous",
             "message",
             "author",
             "rolled_back_from",
@@ -249,6 +250,8 @@ class LogsQuerySerializer(serializers.Serializer):
 class FetchErrorSerializer(serializers.Serializer):
     code = serializers.CharField()
     message = serializers.CharField()
+    # ZETA_LOGS_UNREACHABLE: the members whose log files could not be read (the others' lines are shown)
+    nodes = serializers.ListField(child=serializers.CharField(), required=False)
 
 
 class LogsSerializer(serializers.Serializer):

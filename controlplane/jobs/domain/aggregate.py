@@ -115,6 +115,7 @@ def roll_back(state: JobState, *, job_id: str, to_version: int, message: str) ->
             message=message.strip()[:500] or f"roll back to version {to_version}",
             rolled_back_from=to_version,
             variables=old.get("variables", []),  # a snapshot taken before variables has none
+            ambiguous=old.get("ambiguous", []),  # the copy is as (un)settled as the version it copies
         )
     ]
 
@@ -178,6 +179,7 @@ def evolve(state: JobState, event: Any) -> JobState:
             "normalised": data.normalised,
             "mode": data.mode,
             "variables": data.variables,
+            "ambiguous": data.ambiguous,
         }
         return replace(state, versions={**state.versions, str(data.version): entry})
     if isinstance(data, JobUpdated):

@@ -20,11 +20,16 @@ class JobCreated:
     cluster_selector: dict[str, str] = field(default_factory=dict)  # labels a cluster must carry
 
 
-@event_type("jobs.job_version_added", version=2)
+@event_type("jobs.job_version_added", version=3)
 @dataclass(frozen=True)
 class JobVersionAdded:
     """A new immutable config version: the text as given, its format, its normal form, who and why, and the job
-    variables its `${name}` references may use (v2)."""
+    variables its `${name}` references may use (v2). v3: the normal form keeps dotted keys flat (ZETA_FACTS §3.1);
+    ``ambiguous`` lists the nested plugin options an upcast of an older version could not settle (empty for a
+    version written or read again from its text).
+
+    The v2 -> v3 upcaster reads the config text again, so it lives outside this pure core:
+    ``controlplane/jobs/upcasters.py`` (registered with the projections)."""
 
     job_id: str
     version: int
@@ -35,6 +40,7 @@ class JobVersionAdded:
     message: str
     rolled_back_from: int | None  # the version this one copies, for a roll back
     variables: list  # [{"name": ..., "default": ...}] (default absent: none), sorted by name
+    ambiguous: list  # ["source[0].schema", ...]: options kept nested by the upcast of a split normal form
 
 
 @upcaster("jobs.job_version_added", from_version=1)

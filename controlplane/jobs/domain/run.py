@@ -90,13 +90,20 @@ def submit_failed(state: Run, *, run_id: str, code: str, message: str) -> list[o
     return _move(state, run_id, RunState.FAILED, source="submit", error_code=code, error=message)
 
 
-def submit_outcome_unknown(state: Run, *, run_id: str, code: str, message: str) -> list[object]:
+def submit_outcome_unknown(state: Run, *, run_id: str, code: str, message: str, settle: bool = False) -> list[object]:
     """The submit left but its answer was lost. The run stays SUBMITTING: the next attempt asks the engine for
-    the job by id before it sends anything again, and the sync loop adopts the job if a poll shows it."""
+    the job by id before it sends anything again, and the sync loop adopts the job if a poll shows it.
+    ``settle``: the retry budget is spent: the run becomes UNKNOWN (nothing is sent again; a poll that sees the
+    job, or an operator, settles it), never FAILED on a guess."""
     _require(state, run_id)
     if state.state != RunState.SUBMITTING or state.acknowledged:
         return []
-    return [RunSubmitOutcomeUnknown(run_id=run_id, attempt=state.attempts, error_code=code, error=message)]
+    events: list[object] = [
+        RunSubmitOutcomeUnknown(run_id=run_id, attempt=state.attempts, error_code=code, error=message)
+    ]
+    if settle:
+        events += _move(state, run_id, RunState.UNKNOWN, source="submit", error_code=code, error=message)
+    return events
 
 
 def observe(
