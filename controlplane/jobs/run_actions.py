@@ -28,7 +28,7 @@ from controlplane.eventlog.store import StreamRef
 from controlplane.iam.access import authorize
 from controlplane.jobs import selectors
 from controlplane.jobs.domain import run as aggregate
-from controlplane.jobs.domain.run import Run as RunFacts
+from controlplane.jobs.domain.run import RunAggregate
 from controlplane.jobs.domain.runs import RunState, RunTransitionIllegal
 from controlplane.jobs.models import Job, JobVersion, Run
 from controlplane.seatunnel.config.secrets import SECRET_REF, secret_names
@@ -37,9 +37,9 @@ from controlplane.seatunnel.states import JobState as EngineState
 from controlplane.secrets.selectors import secret_exists
 from controlplane.tenancy.actions import check_quota
 
-RUN = AggregateSpec[RunFacts](
+RUN = AggregateSpec[RunAggregate](
     name="jobs.run",
-    initial=RunFacts,
+    initial=RunAggregate,
     evolve=aggregate.evolve,
     to_snapshot=aggregate.to_snapshot,
     from_snapshot=aggregate.from_snapshot,
@@ -50,7 +50,7 @@ def run_stream(run_id: str) -> StreamRef:
     return StreamRef(type="jobs.run", id=f"run-{run_id}")
 
 
-def load_run(run_id: str) -> tuple[RunFacts, int]:
+def load_run(run_id: str) -> tuple[RunAggregate, int]:
     return load(RUN, run_stream(run_id).id)
 
 
@@ -335,7 +335,7 @@ def do_resolve_run(
 # (the API, another worker) makes it decide again on fresh state, as workers do (no version a person saw).
 
 
-def _record(metadata: Metadata, run: Run, decide: Callable[[RunFacts], list[object]]) -> tuple[RunFacts, int]:
+def _record(metadata: Metadata, run: Run, decide: Callable[[RunAggregate], list[object]]) -> tuple[RunAggregate, int]:
     """Load, decide, append: the run's facts after it and how many events were written."""
     try:
         facts, recorded = execute_retrying(RUN, run_stream(run.id), decide, _scoped(metadata, run))
@@ -344,13 +344,13 @@ def _record(metadata: Metadata, run: Run, decide: Callable[[RunFacts], list[obje
     return facts, len(recorded)
 
 
-def do_record_run_submission_started(*, metadata: Metadata, run: Run) -> RunFacts:
+def do_record_run_submission_started(*, metadata: Metadata, run: Run) -> RunAggregate:
     """The submit request is about to leave (``run_submission_started``): a later attempt reconciles first."""
     authorize(metadata, "job.run", tenant_id=run.tenant_id, workspace_id=run.workspace_id, obj=run)
     return _record(metadata, run, lambda s: aggregate.begin_submission(s, run_id=run.id))[0]
 
 
-def do_record_run_submitted(*, metadata: Metadata, run: Run, found_by_reconcile: bool) -> RunFacts:
+def do_record_run_submitted(*, metadata: Metadata, run: Run, found_by_reconcile: bool) -> RunAggregate:
     """The engine has the job (``run_submitted``): it answered the submit, or it was found asking by id."""
     authorize(metadata, "job.run", tenant_id=run.tenant_id, workspace_id=run.workspace_id, obj=run)
     return _record(
@@ -360,7 +360,7 @@ def do_record_run_submitted(*, metadata: Metadata, run: Run, found_by_reconcile:
 
 def do_record_run_submit_outcome_unknown(
     *, metadata: Metadata, run: Run, code: str, message: str, settle: bool = False
-) -> RunFacts:
+) -> RunAggregate:
     """The submit's answer was lost (``run_submit_outcome_unknown``): the next attempt asks the engine by id.
     ``settle``: the last attempt of the retry budget: the run becomes UNKNOWN instead of waiting for another."""
     authorize(metadata, "job.run", tenant_id=run.tenant_id, workspace_id=run.workspace_id, obj=run)
@@ -371,13 +371,13 @@ def do_record_run_submit_outcome_unknown(
     )[0]
 
 
-def do_record_run_submit_failed(*, metadata: Metadata, run: Run, code: str, message: str) -> RunFacts:
+def do_record_run_submit_failed(*, metadata: Metadata, run: Run, code: str, message: str) -> RunAggregate:
     """The engine refused the job, or it could not be sent (the run FAILS with ``code``)."""
     authorize(metadata, "job.run", tenant_id=run.tenant_id, workspace_id=run.workspace_id, obj=run)
     return _record(metadata, run, lambda s: aggregate.submit_failed(s, run_id=run.id, code=code, message=message))[0]
 
 
-def do_record_run_stopped_unsent(*, metadata: Metadata, run: Run) -> RunFacts:
+def do_record_run_stopped_unsent(*, metadata: Metadata, run: Run) -> RunAggregate:
     """A run stopped before the engine ever had it: STOPPED without asking the engine."""
     authorize(metadata, "job.stop", tenant_id=run.tenant_id, workspace_id=run.workspace_id, obj=run)
     return _record(metadata, run, lambda s: aggregate.stopped_unsent(s, run_id=run.id))[0]

@@ -27,7 +27,7 @@ from controlplane.clusters.connect import client_for
 from controlplane.errors import DomainError
 from controlplane.eventlog.metadata import Metadata
 from controlplane.jobs import run_actions, selectors
-from controlplane.jobs.domain.run import Run as RunFacts
+from controlplane.jobs.domain.run import RunAggregate
 from controlplane.jobs.domain.runs import RunState, from_engine
 from controlplane.jobs.models import Run, RunTelemetry
 from controlplane.jobs.run_actions import load_run
@@ -73,7 +73,7 @@ class SubmitLater(Exception):
     """The cluster could not be reached: nothing was sent. The task retries with backoff."""
 
 
-def submit(run: Run, attempts: int, *, metadata: Metadata, give_up: bool = False) -> RunFacts:
+def submit(run: Run, attempts: int, *, metadata: Metadata, give_up: bool = False) -> RunAggregate:
     """Send the run's submission (or resume) once, reconciling first if an earlier attempt may have reached the
     engine. ``attempts``: how many attempts the run had when this was queued; a task that finds the run moved on
     since (a duplicate, or a late redelivery) does nothing. ``give_up``: the last try: a cluster that cannot be
@@ -109,7 +109,7 @@ def submit(run: Run, attempts: int, *, metadata: Metadata, give_up: bool = False
         raise SubmitLater(error.message) from error
 
 
-def _submit(client: ZetaClient, run: Run, facts: RunFacts, metadata: Metadata, *, give_up: bool) -> RunFacts:
+def _submit(client: ZetaClient, run: Run, facts: RunAggregate, metadata: Metadata, *, give_up: bool) -> RunAggregate:
     if facts.state in (RunState.SUBMITTING, RunState.STOPPING) and _found(client, facts):
         facts = run_actions.do_record_run_submitted(metadata=metadata, run=run, found_by_reconcile=True)
         if facts.state == RunState.STOPPING:
@@ -155,7 +155,7 @@ def _submit(client: ZetaClient, run: Run, facts: RunFacts, metadata: Metadata, *
     return run_actions.do_record_run_submitted(metadata=metadata, run=run, found_by_reconcile=False)
 
 
-def _found(client: ZetaClient, facts: RunFacts) -> bool:
+def _found(client: ZetaClient, facts: RunAggregate) -> bool:
     """Does the engine have the current submission? None from ``find_job`` (the engine's `{"jobId": id}` with
     no status) means it never got it: the caller sends it again under the same id. For a resume, the old paused
     job does not count."""
@@ -165,16 +165,16 @@ def _found(client: ZetaClient, facts: RunFacts) -> bool:
     return not (facts.resuming and info.state == EngineState.SAVEPOINT_DONE)
 
 
-def _resolver(facts: RunFacts) -> Callable[[list[str]], dict[str, str]]:
+def _resolver(facts: RunAggregate) -> Callable[[list[str]], dict[str, str]]:
     return lambda names: resolve_secret_refs(facts.tenant_id, facts.workspace_id, names)
 
 
-def _fail(metadata: Metadata, run: Run, code: str, message: str) -> RunFacts:
+def _fail(metadata: Metadata, run: Run, code: str, message: str) -> RunAggregate:
     return run_actions.do_record_run_submit_failed(metadata=metadata, run=run, code=code, message=message)
 
 
 # -- stop -------------------------------------------------------------------------------------------------
-def stop(run: Run, *, metadata: Metadata) -> RunFacts:
+def stop(run: Run, *, metadata: Metadata) -> RunAggregate:
     """Ask the engine to stop (or pause) a STOPPING run. Stopping is idempotent on the engine."""
     facts, _ = load_run(run.id)
     if facts.state != RunState.STOPPING:
@@ -189,7 +189,7 @@ def stop(run: Run, *, metadata: Metadata) -> RunFacts:
     return facts
 
 
-def _send_stop(client: ZetaClient, facts: RunFacts) -> None:
+def _send_stop(client: ZetaClient, facts: RunAggregate) -> None:
     client.stop_job(facts.engine_job_id, savepoint=bool(facts.stop_savepoint))
 
 

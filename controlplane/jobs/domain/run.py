@@ -29,7 +29,7 @@ class RunError(DomainError):
 
 
 @dataclass(frozen=True)
-class Run:
+class RunAggregate:
     exists: bool = False
     state: RunState = RunState.PENDING
     tenant_id: str = ""
@@ -47,7 +47,7 @@ class Run:
         return self.state in TERMINAL
 
 
-def request(state: Run, **fields: Any) -> list[object]:
+def request(state: RunAggregate, **fields: Any) -> list[object]:
     if state.exists:
         raise RunError("run already exists", code="RUN_EXISTS")
     if fields["reason"] not in REASONS:
@@ -55,7 +55,7 @@ def request(state: Run, **fields: Any) -> list[object]:
     return [RunRequested(**fields)]
 
 
-def begin_submission(state: Run, *, run_id: str) -> list[object]:
+def begin_submission(state: RunAggregate, *, run_id: str) -> list[object]:
     """Before the submit request leaves: a first submit (PENDING), a resume (PAUSED), or another attempt of a
     submission the engine never acknowledged (SUBMITTING; the caller reconciles by engine job id first)."""
     _require(state, run_id)
@@ -69,7 +69,7 @@ def begin_submission(state: Run, *, run_id: str) -> list[object]:
     )
 
 
-def acknowledge(state: Run, *, run_id: str, found_by_reconcile: bool) -> list[object]:
+def acknowledge(state: RunAggregate, *, run_id: str, found_by_reconcile: bool) -> list[object]:
     """The engine has the job (its submit answer, or a reconcile that found it by id)."""
     _require(state, run_id)
     if state.acknowledged or state.state not in (RunState.SUBMITTING, RunState.UNKNOWN, RunState.STOPPING):
@@ -84,13 +84,15 @@ def acknowledge(state: Run, *, run_id: str, found_by_reconcile: bool) -> list[ob
     ]
 
 
-def submit_failed(state: Run, *, run_id: str, code: str, message: str) -> list[object]:
+def submit_failed(state: RunAggregate, *, run_id: str, code: str, message: str) -> list[object]:
     """The engine refused the submit, or it could not be sent at all: FAILED, with the engine's message."""
     _require(state, run_id)
     return _move(state, run_id, RunState.FAILED, source="submit", error_code=code, error=message)
 
 
-def submit_outcome_unknown(state: Run, *, run_id: str, code: str, message: str, settle: bool = False) -> list[object]:
+def submit_outcome_unknown(
+    state: RunAggregate, *, run_id: str, code: str, message: str, settle: bool = False
+) -> list[object]:
     """The submit left but its answer was lost. The run stays SUBMITTING: the next attempt asks the engine for
     the job by id before it sends anything again, and the sync loop adopts the job if a poll shows it.
     ``settle``: the retry budget is spent: the run becomes UNKNOWN (nothing is sent again; a poll that sees the
@@ -107,7 +109,7 @@ def submit_outcome_unknown(state: Run, *, run_id: str, code: str, message: str, 
 
 
 def observe(
-    state: Run, *, run_id: str, engine_state: EngineState, error: str | None, metrics: dict | None
+    state: RunAggregate, *, run_id: str, engine_state: EngineState, error: str | None, metrics: dict | None
 ) -> list[object]:
     """What a poll says about the run's engine job. Seeing the job at all acknowledges a submission."""
     _require(state, run_id)
@@ -132,7 +134,7 @@ def observe(
     return events
 
 
-def engine_lost(state: Run, *, run_id: str) -> list[object]:
+def engine_lost(state: RunAggregate, *, run_id: str) -> list[object]:
     """The engine answers but no longer knows the job (restart without persistence, history expired)."""
     _require(state, run_id)
     if state.terminal or state.state in (RunState.UNKNOWN, RunState.PAUSED, RunState.PENDING):
@@ -147,7 +149,7 @@ def engine_lost(state: Run, *, run_id: str) -> list[object]:
     )
 
 
-def stop(state: Run, *, run_id: str, savepoint: bool) -> list[object]:
+def stop(state: RunAggregate, *, run_id: str, savepoint: bool) -> list[object]:
     _require(state, run_id)
     if savepoint and state.state != RunState.RUNNING:
         raise RunTransitionIllegal(
@@ -161,7 +163,7 @@ def stop(state: Run, *, run_id: str, savepoint: bool) -> list[object]:
     return [RunStopRequested(run_id=run_id, savepoint=savepoint)]
 
 
-def stopped_unsent(state: Run, *, run_id: str) -> list[object]:
+def stopped_unsent(state: RunAggregate, *, run_id: str) -> list[object]:
     """A stop asked for before the engine ever had the job (a reconcile found nothing): nothing to stop."""
     _require(state, run_id)
     if state.state != RunState.STOPPING or state.acknowledged:
@@ -169,7 +171,7 @@ def stopped_unsent(state: Run, *, run_id: str) -> list[object]:
     return _move(state, run_id, RunState.STOPPED, source="submit", error="stopped before the engine had the job")
 
 
-def cancel(state: Run, *, run_id: str) -> list[object]:
+def cancel(state: RunAggregate, *, run_id: str) -> list[object]:
     """A run that is not on the engine: PENDING (not sent yet) or PAUSED (drop the savepoint)."""
     _require(state, run_id)
     if state.state not in (RunState.PENDING, RunState.PAUSED):
@@ -181,7 +183,7 @@ def cancel(state: Run, *, run_id: str) -> list[object]:
     return _move(state, run_id, RunState.STOPPED, source="operator", error="cancelled")
 
 
-def resolve(state: Run, *, run_id: str, target: RunState, reason: str) -> list[object]:
+def resolve(state: RunAggregate, *, run_id: str, target: RunState, reason: str) -> list[object]:
     """An operator settles an UNKNOWN run from evidence they have."""
     _require(state, run_id)
     if state.state != RunState.UNKNOWN:
@@ -195,7 +197,7 @@ def resolve(state: Run, *, run_id: str, target: RunState, reason: str) -> list[o
     return _move(state, run_id, target, source="operator", error=reason.strip()[:2000])
 
 
-def check_retry(state: Run, *, run_id: str) -> None:
+def check_retry(state: RunAggregate, *, run_id: str) -> None:
     _require(state, run_id)
     if state.state not in (RunState.FAILED, RunState.STOPPED):
         raise RunTransitionIllegal(
@@ -206,7 +208,7 @@ def check_retry(state: Run, *, run_id: str) -> None:
 
 
 def _move(
-    state: Run,
+    state: RunAggregate,
     run_id: str,
     target: RunState,
     *,
@@ -233,15 +235,15 @@ def _move(
     ]
 
 
-def _require(state: Run, run_id: str) -> None:
+def _require(state: RunAggregate, run_id: str) -> None:
     if not state.exists:
         raise RunError("no such run", code="RUN_NOT_FOUND", run_id=run_id)
 
 
-def evolve(state: Run, event: Any) -> Run:
+def evolve(state: RunAggregate, event: Any) -> RunAggregate:
     data = event.data
     if isinstance(data, RunRequested):
-        return Run(
+        return RunAggregate(
             exists=True,
             tenant_id=data.tenant_id,
             workspace_id=data.workspace_id,
@@ -267,9 +269,9 @@ def evolve(state: Run, event: Any) -> Run:
     return state
 
 
-def to_snapshot(state: Run) -> dict[str, Any]:
+def to_snapshot(state: RunAggregate) -> dict[str, Any]:
     return {**state.__dict__, "state": str(state.state)}
 
 
-def from_snapshot(data: dict[str, Any]) -> Run:
-    return Run(**{**data, "state": RunState(data["state"])})
+def from_snapshot(data: dict[str, Any]) -> RunAggregate:
+    return RunAggregate(**{**data, "state": RunState(data["state"])})
