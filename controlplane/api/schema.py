@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from drf_spectacular.contrib.django_filters import DjangoFilterExtension
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
-from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
 
 
 class ApiTokenScheme(OpenApiAuthenticationExtension):
@@ -115,8 +114,3 @@ def error_responses(result: dict, generator, request, public) -> dict:  # type: 
             for status, description in errors.items():
                 responses.setdefault(status, {"description": description, **ref})
     return result
-
-
-def list_filters(*names: str):  # type: ignore[no-untyped-def]
-    """Class decorator: document the exact-match string filters a list view reads (``?state=…``)."""
-    return extend_schema_view(list=extend_schema(parameters=[OpenApiParameter(name, str) for name in names]))
