@@ -47,11 +47,16 @@ class FilterSetParameters(DjangoFilterExtension):
         if filterset_class is None or auto_schema.view.action != "list":
             return []
         model = filterset_class._meta.model
-        return [
+        parameters = [
             parameter
             for name, field in filterset_class.base_filters.items()
             for parameter in self.resolve_filter_field(auto_schema, model, filterset_class, name, field)
         ]
+        for parameter in parameters:
+            enum = parameter["schema"].get("enum")
+            if enum is not None and "" not in enum:
+                enum.insert(0, "")  # an empty value filters nothing, as an absent one does
+        return parameters
 
 
 # Error answers every operation may give, in the envelope (docs/API.md): the request's shape, credentials,

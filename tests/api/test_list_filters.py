@@ -70,6 +70,7 @@ def test_a_filter_on_an_object_route_does_not_hide_the_object(client, world):
 def test_runs_filter_exactly_and_within_the_tenant_and_the_callers_jobs(client, world):
     job, beta_job = world.objects["acme_job"], world.objects["beta_job"]
     assert ids(client, world, f"{ACME}/runs/?state=PAUSED") == [world.objects["acme_run_paused"]]
+    assert len(ids(client, world, f"{ACME}/runs/?state=&job_id=")) == 5  # an empty value filters nothing
     assert len(ids(client, world, f"{ACME}/runs/?job_id={job}&cluster_id={world.objects['acme_cluster']}")) == 5
     assert ids(client, world, f"{ACME}/runs/?job_id={job[:-1]}") == []  # exact, not a prefix
     assert ids(client, world, f"{ACME}/runs/?job_id={beta_job}") == []
