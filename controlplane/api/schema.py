@@ -52,10 +52,13 @@ class FilterSetParameters(DjangoFilterExtension):
             for name, field in filterset_class.base_filters.items()
             for parameter in self.resolve_filter_field(auto_schema, model, filterset_class, name, field)
         ]
+        # an empty value filters nothing, as an absent one does: the document allows it where a schema would not
         for parameter in parameters:
-            enum = parameter["schema"].get("enum")
-            if enum is not None and "" not in enum:
-                enum.insert(0, "")  # an empty value filters nothing, as an absent one does
+            schema = parameter["schema"]
+            if "enum" in schema and "" not in schema["enum"]:
+                schema["enum"].insert(0, "")
+            elif "format" in schema:
+                parameter["schema"] = {"anyOf": [schema, {"type": "string", "maxLength": 0}]}
         return parameters
 
 

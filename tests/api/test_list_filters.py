@@ -127,6 +127,7 @@ def test_audit_filters_exactly_with_a_half_open_time_range_and_within_the_tenant
     )
     trail = "/api/v1/tenants/acme/audit/"
     assert ids(client, world, f"{trail}?request_id=req-acme") == [mine.id]
+    assert ids(client, world, f"{trail}?request_id=req-acme&since=&until=") == [mine.id]  # empty: no filter
     assert ids(client, world, f"{trail}?request_id=req") == []  # exact, not a prefix
     assert ids(client, world, f"{trail}?request_id=req-beta") == []  # beta's record, asked for in acme
     at = mine.occurred_at.isoformat()
