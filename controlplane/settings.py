@@ -67,6 +67,7 @@ INSTALLED_APPS = [
     "rest_framework_simplejwt.token_blacklist",
     "drf_spectacular",
     "drf_spectacular_sidecar",  # Swagger UI served from the package: /api/docs/ works offline
+    "django_filters",  # list filters (controlplane/api/filters.py); its templates draw the browsable API's form
     "guardian",
     "auditlog",
     "controlplane.eventlog",
@@ -279,6 +280,7 @@ REST_FRAMEWORK = {
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_PAGINATION_CLASS": "controlplane.api.pagination.Cursor",
+    "DEFAULT_FILTER_BACKENDS": ["controlplane.api.filters.FilterBackend"],
     "DEFAULT_PARSER_CLASSES": ["controlplane.api.parsers.JsonObjectParser"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "EXCEPTION_HANDLER": "controlplane.api.errors.exception_handler",

@@ -1,10 +1,10 @@
-"""OpenAPI descriptions drf-spectacular cannot infer on its own: the token scheme, and the error envelope every
-operation may answer with."""
+"""OpenAPI descriptions drf-spectacular cannot infer on its own: the token scheme, the list filters, and the error
+envelope every operation may answer with."""
 
 from __future__ import annotations
 
+from drf_spectacular.contrib.django_filters import DjangoFilterExtension
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
-from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
 
 
 class ApiTokenScheme(OpenApiAuthenticationExtension):
@@ -30,6 +30,36 @@ class LoginJWTScheme(OpenApiAuthenticationExtension):
             "bearerFormat": "JWT",
             "description": "Access token of a login (`POST /api/v1/auth/token/`); dies with its login",
         }
+
+
+class FilterSetParameters(DjangoFilterExtension):
+    """The query parameters of a list's FilterSet (``filterset_class``), typed from the FilterSet's model.
+
+    drf-spectacular's own extension finds the model through ``get_queryset()``, which a tenant view cannot answer
+    without a bound tenant (it fails closed), and which it calls for every list, filtered or not."""
+
+    target_class = "controlplane.api.filters.FilterBackend"
+    priority = 1  # before drf-spectacular's extension, which matches this subclass of DjangoFilterBackend too
+
+    def get_schema_operation_parameters(self, auto_schema, *args, **kwargs):  # type: ignore[no-untyped-def]
+        filterset_class = getattr(auto_schema.view, "filterset_class", None)
+        # lists only, as before; an export reads the same filters, its document names only `format`
+        if filterset_class is None or auto_schema.view.action != "list":
+            return []
+        model = filterset_class._meta.model
+        parameters = [
+            parameter
+            for name, field in filterset_class.base_filters.items()
+            for parameter in self.resolve_filter_field(auto_schema, model, filterset_class, name, field)
+        ]
+        # an empty value filters nothing, as an absent one does: the document allows it where a schema would not
+        for parameter in parameters:
+            schema = parameter["schema"]
+            if "enum" in schema and "" not in schema["enum"]:
+                schema["enum"].insert(0, "")
+            elif "format" in schema:
+                parameter["schema"] = {"anyOf": [schema, {"type": "string", "maxLength": 0}]}
+        return parameters
 
 
 # Error answers every operation may give, in the envelope (docs/API.md): the request's shape, credentials,
@@ -92,8 +122,3 @@ def error_responses(result: dict, generator, request, public) -> dict:  # type: 
             for status, description in errors.items():
                 responses.setdefault(status, {"description": description, **ref})
     return result
-
-
-def list_filters(*names: str):  # type: ignore[no-untyped-def]
-    """Class decorator: document the exact-match string filters a list view reads (``?state=…``)."""
-    return extend_schema_view(list=extend_schema(parameters=[OpenApiParameter(name, str) for name in names]))

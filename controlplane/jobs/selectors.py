@@ -20,7 +20,6 @@ ACTIVE = tuple(str(s) for s in RunState if s not in TERMINAL)
 WATCHED = tuple(
     str(s) for s in (RunState.PENDING, RunState.SUBMITTING, RunState.RUNNING, RunState.STOPPING, RunState.UNKNOWN)
 )
-RUN_FILTERS = ("state", "job_id", "cluster_id")
 
 
 # -- the bound tenant (views) --------------------------------------------------------------------------------
@@ -55,14 +54,9 @@ def schedule_get(job: Job) -> JobSchedule | None:
     return JobSchedule.objects.filter(job_id=job.id).first()
 
 
-def run_list(*, job: Job | None = None, filters: dict[str, str] | None = None) -> QuerySet[Run]:
-    """Runs of the bound tenant and workspace (of one job), narrowed by ``filters`` (state, job_id, cluster_id)."""
-    rows = Run.objects.all() if job is None else Run.objects.filter(job_id=job.id)
-    for key in RUN_FILTERS:
-        value = (filters or {}).get(key)
-        if value:
-            rows = rows.filter(**{key: value})
-    return rows
+def run_list(*, job: Job | None = None) -> QuerySet[Run]:
+    """Runs of the bound tenant and workspace (of one job); the API narrows them with ``api/filters.py``."""
+    return Run.objects.all() if job is None else Run.objects.filter(job_id=job.id)
 
 
 def run_get(run_id: str) -> Run | None:

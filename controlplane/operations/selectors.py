@@ -16,13 +16,9 @@ if TYPE_CHECKING:
     from controlplane.operations.domain.aggregate import OperationAggregate
 
 
-def operation_list(*, filters: dict[str, str] | None = None) -> QuerySet[Operation]:
-    rows = Operation.objects.all()
-    for key in ("state", "type", "cluster_id"):
-        value = (filters or {}).get(key)
-        if value:
-            rows = rows.filter(**{key: value})
-    return rows
+def operation_list() -> QuerySet[Operation]:
+    """Operations of the bound tenant and workspace; the API narrows them with ``api/filters.py``."""
+    return Operation.objects.all()
 
 
 def operation_steps(operation: Operation) -> QuerySet[OperationStep]:

@@ -51,6 +51,7 @@ SHAPE_CODES = {"VALIDATION_FAILED", "MALFORMED_REQUEST", "UNSUPPORTED_MEDIA_TYPE
 # The world object a path parameter names, by the collection it follows in the path.
 PATH_OBJECTS = {
     "members": "acme_member",
+    "object-grants": "acme_object_grant",
     "tokens": "root_token",
     "agent-actions": "acme_agent_action",
     "agent-bootstrap-tokens": "acme_agent_token",

@@ -16,6 +16,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from controlplane.agents import actions, selectors
+from controlplane.agents.api.filters import ActionFilter, AgentFilter
 from controlplane.agents.api.serializers import (
     ActionDetailSerializer,
     ActionRequestSerializer,
@@ -31,7 +32,6 @@ from controlplane.agents.models import Action, Agent, BootstrapToken
 from controlplane.api.base import TenantViewSet, with_etag
 from controlplane.api.idempotency import idempotent
 from controlplane.api.pagination import Cursor
-from controlplane.api.schema import list_filters
 
 
 class BootstrapTokenViewSet(mixins.ListModelMixin, TenantViewSet):
@@ -69,12 +69,12 @@ class BootstrapTokenViewSet(mixins.ListModelMixin, TenantViewSet):
         return with_etag(Response(TokenSerializer(token).data), token.version)
 
 
-@list_filters("status", "cluster_id")
 class AgentViewSet(mixins.ListModelMixin, TenantViewSet):
     resource_type = "agent"
     workspace_scoped = True
     serializer_class = AgentSerializer
     pagination_class = type("AgentCursor", (Cursor,), {"ordering": "hostname"})
+    filterset_class = AgentFilter
     points = {
         "list": "cluster.read",
         "retrieve": "cluster.read",
@@ -84,12 +84,7 @@ class AgentViewSet(mixins.ListModelMixin, TenantViewSet):
     }
 
     def scoped_queryset(self):  # type: ignore[no-untyped-def]
-        rows = Agent.objects.all()
-        for name in ("status", "cluster_id"):
-            value = self.request.query_params.get(name)
-            if value:
-                rows = rows.filter(**{name: value})
-        return rows
+        return Agent.objects.all()
 
     def get_serializer_context(self) -> dict:
         context = super().get_serializer_context()
@@ -154,21 +149,16 @@ class ActionCursor(Cursor):
     ordering = "-created_at"
 
 
-@list_filters("agent", "state", "operation")
 class ActionViewSet(mixins.ListModelMixin, TenantViewSet):
     resource_type = "agent_action"
     workspace_scoped = True
     serializer_class = ActionSerializer
     pagination_class = ActionCursor
+    filterset_class = ActionFilter
     points = {"list": "cluster.read", "retrieve": "cluster.read", "cancel": "operation.cancel"}
 
     def scoped_queryset(self):  # type: ignore[no-untyped-def]
-        rows = Action.objects.all()
-        for name, column in (("agent", "agent_id"), ("state", "state"), ("operation", "operation_id")):
-            value = self.request.query_params.get(name)
-            if value:
-                rows = rows.filter(**{column: value})
-        return rows
+        return Action.objects.all()
 
     @extend_schema(responses=ActionDetailSerializer)
     def retrieve(self, request: Request, tenant: str, workspace: str, pk: str) -> Response:

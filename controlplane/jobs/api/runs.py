@@ -15,8 +15,8 @@ from rest_framework.response import Response
 from controlplane.api.base import TenantViewSet, with_etag
 from controlplane.api.idempotency import idempotent
 from controlplane.api.pagination import Cursor
-from controlplane.api.schema import list_filters
 from controlplane.jobs import run_actions, runner, selectors
+from controlplane.jobs.api.filters import RunFilter
 from controlplane.jobs.api.serializers import (
     LogsQuerySerializer,
     LogsSerializer,
@@ -72,13 +72,13 @@ def _respond(run: Run, code: int = status.HTTP_200_OK) -> Response:
     return with_etag(Response(RunDetailSerializer(run).data, status=code), run.version)
 
 
-@list_filters("state", "job_id", "cluster_id")
 class RunViewSet(mixins.ListModelMixin, TenantViewSet):
     resource_type = "run"
     workspace_scoped = True
     object_grants = "job"  # a run follows its job's grant (ADR 0019)
     serializer_class = RunSerializer
     pagination_class = type("RunCursor", (Cursor,), {"ordering": "-created_at"})
+    filterset_class = RunFilter
     points = {
         "list": "job.read",
         "retrieve": "job.read",
@@ -93,7 +93,7 @@ class RunViewSet(mixins.ListModelMixin, TenantViewSet):
     }
 
     def scoped_queryset(self):  # type: ignore[no-untyped-def]
-        return selectors.run_list(filters=self.request.query_params.dict())
+        return selectors.run_list()
 
     @extend_schema(responses=RunDetailSerializer)
     def retrieve(self, request: Request, tenant: str, workspace: str, pk: str) -> Response:

@@ -13,9 +13,9 @@ from rest_framework.response import Response
 from controlplane.api.base import TenantViewSet, with_etag
 from controlplane.api.idempotency import idempotent
 from controlplane.api.pagination import Cursor
-from controlplane.api.schema import list_filters
 from controlplane.clusters.selectors import live_cluster
 from controlplane.operations import actions, selectors
+from controlplane.operations.api.filters import OperationFilter
 from controlplane.operations.api.serializers import (
     CancelSerializer,
     OperationDetailSerializer,
@@ -34,12 +34,12 @@ def _respond(operation: Operation, code: int = status.HTTP_200_OK) -> Response:
     return with_etag(Response(OperationDetailSerializer(operation).data, status=code), operation.version)
 
 
-@list_filters("state", "type", "cluster_id")
 class OperationViewSet(mixins.ListModelMixin, TenantViewSet):
     resource_type = "operation"
     workspace_scoped = True
     serializer_class = OperationSerializer
     pagination_class = type("OperationCursor", (Cursor,), {"ordering": "-created_at"})
+    filterset_class = OperationFilter
     points = {
         "list": "operation.read",
         "retrieve": "operation.read",
@@ -49,7 +49,7 @@ class OperationViewSet(mixins.ListModelMixin, TenantViewSet):
     }
 
     def scoped_queryset(self):  # type: ignore[no-untyped-def]
-        return selectors.operation_list(filters=self.request.query_params)
+        return selectors.operation_list()
 
     def _planned(self, request: Request):  # type: ignore[no-untyped-def]
         data = RequestSerializer(data=request.data)
