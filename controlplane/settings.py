@@ -306,7 +306,14 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,  # a request body is its own schema (no read-only fields), not the response's
-    "COMPONENT_SPLIT_PATCH": False,  # a PATCH body is its serializer as declared: what it requires stays required
+    "COMPONENT_SPLIT_PATCH": False,
+    # Choice sets whose field names other components use too ("kind" of tokens, "role" of memberships).
+    "ENUM_NAME_OVERRIDES": {
+        "ObjectKindEnum": "controlplane.iam.permissions.OBJECT_KINDS",
+        "ObjectRoleEnum": "controlplane.iam.permissions.OBJECT_ROLE_ORDER",
+        "RoleEnum": "controlplane.iam.models.ROLE_CHOICES",
+        "TokenKindEnum": "controlplane.iam.models.TOKEN_KINDS",
+    },  # a PATCH body is its serializer as declared: what it requires stays required
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",
         "controlplane.api.schema.error_responses",

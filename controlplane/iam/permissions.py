@@ -76,6 +76,7 @@ OBJECT_ROLES: dict[str, dict[str, frozenset[str]]] = {
     "job": {"viewer": frozenset({"job.read"}), "operator": frozenset({"job.read", "job.run", "job.stop"})},
 }
 OBJECT_ROLE_ORDER = ("viewer", "operator")
+OBJECT_KINDS = tuple(OBJECT_ROLES)
 # The model each kind is granted on, by label: iam sits below clusters and jobs, so it names them (as guardian's
 # content types do) instead of importing them.
 OBJECT_MODELS = {"cluster": "clusters.Cluster", "job": "jobs.Job"}

@@ -5,7 +5,7 @@ from rest_framework import serializers
 
 from controlplane.api.inputs import Input
 from controlplane.iam.models import ROLE_CHOICES, ApiToken, Invitation, LoginSession, Membership
-from controlplane.iam.permissions import OBJECT_CODENAMES, OBJECT_ROLE_ORDER, OBJECT_ROLES
+from controlplane.iam.permissions import OBJECT_CODENAMES, OBJECT_KINDS, OBJECT_ROLE_ORDER
 
 
 class MembershipSerializer(serializers.ModelSerializer):
@@ -45,7 +45,7 @@ class ObjectGrantSerializer(serializers.Serializer):
 
 class ObjectGrantCreateSerializer(Input):
     username = serializers.CharField(max_length=150)
-    kind = serializers.ChoiceField(choices=list(OBJECT_ROLES))
+    kind = serializers.ChoiceField(choices=list(OBJECT_KINDS))
     object = serializers.CharField(max_length=64, help_text="the cluster's or job's id")
     role = serializers.ChoiceField(choices=list(OBJECT_ROLE_ORDER))
 
