@@ -71,8 +71,11 @@ def read_all(reader: GlobalReader | None = None, timeout: float = 10.0) -> list:
     return seen
 
 
-def drain(subscription: Subscription, timeout: float = 10.0) -> None:
-    """Run a subscriber until its checkpoint reaches the end of the log."""
+def drain(subscription: Subscription, timeout: float = 60.0) -> None:
+    """Run a subscriber until its checkpoint reaches the end of the log. On PostgreSQL the reader waits past a gap
+    until every transaction older than its marker has ended, and the server's snapshot lists every running
+    transaction, the other xdist worker's test transaction (in its own database) included: that can take as
+    long as the other worker's current test."""
     target = last_position()
 
     def caught_up() -> bool:
