@@ -258,22 +258,28 @@ def _is_job_variable(tree: ConfigTree, variable: str, root_key: str) -> bool:
     return True
 
 
-def _pin_variables(tree: Any) -> str | None:
-    """The text with each job variable substitution written as a quoted literal; None when there is none."""
+def _pin_variables(tree: Any, text: str) -> str | None:
+    """``text`` (what ``tree`` was parsed from) with each job variable substitution written as a quoted literal;
+    None when there is none. Positions are read against ``text``: a substitution's own ``instring`` is not always
+    the text (pyhocon leaves a bool there in some self-references, found by the fuzz test)."""
     if not isinstance(tree, ConfigTree):
         return None
-    pinned: dict[int, tuple[str, str]] = {}
+    pinned: dict[int, str] = {}
     for root_key in tree:
         for item in tree.history.get(root_key, [tree[root_key]]):
             for substitution in ConfigParser._find_substitutions(item):
                 if _is_job_variable(tree, substitution.variable, str(root_key)):
-                    pinned[substitution.loc] = (substitution.instring, substitution.variable)
+                    pinned[substitution.loc] = substitution.variable
     if not pinned:
         return None
-    text = next(iter(pinned.values()))[0]
     for loc in sorted(pinned, reverse=True):
         match = _SUBSTITUTION_RE.search(text, loc)
-        assert match is not None, "a substitution's position always shows it"
+        if match is None:  # pyhocon placed it elsewhere (seen only in fuzzed, malformed text): refuse, never guess
+            raise JobConfigParseError(
+                "HOCON syntax error: a substitution cannot be located in the text",
+                format="hocon",
+                reason="substitution",
+            )
         text = text[: match.start()] + json.dumps(match[0]) + text[match.end() :]
     return text
 
@@ -307,7 +313,7 @@ def _plain(value: Any) -> Any:
 def _tree(text: str) -> Any:
     refuse_includes(text)
     tree = _TextOnlyParser.parse(text, resolve=False)
-    pinned = _pin_variables(tree)
+    pinned = _pin_variables(tree, text)
     return _TextOnlyParser.parse(pinned if pinned is not None else text)
 
 
