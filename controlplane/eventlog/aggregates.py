@@ -15,7 +15,7 @@ from typing import Any, Generic, TypeVar
 
 from django.db import connections, transaction
 
-from controlplane.eventlog.dialects import READ_COLUMNS, dialect_for
+from controlplane.eventlog.dialects import READ_COLUMNS, dialect_for, is_deadlock
 from controlplane.eventlog.errors import ConcurrencyConflict
 from controlplane.eventlog.metadata import Metadata
 from controlplane.eventlog.records import RecordedEvent, from_row
@@ -102,7 +102,7 @@ def execute(
     saw (an API client's If-Match); a stream that moved since raises ConcurrencyConflict. A conflict
     propagates: the caller decides whether to retry (workers: ``execute_retrying``) or answer 409 (API).
     """
-    return _execute(spec, stream, decide, metadata, expected_version=expected_version, using=using)[1]
+    return _execute_outermost_retrying(spec, stream, decide, metadata, expected_version, using)[1]
 
 
 def execute_retrying(
@@ -119,11 +119,35 @@ def execute_retrying(
     propagates). Returns the state after the append and the events written."""
     for attempt in range(attempts):
         try:
-            return _execute(spec, stream, decide, metadata, expected_version=None, using=using)
+            return _execute_outermost_retrying(spec, stream, decide, metadata, None, using)
         except ConcurrencyConflict:
             if attempt == attempts - 1:
                 raise
     raise ValueError("attempts must be at least 1")
+
+
+# A deadlock victim's transaction was rolled back whole by the server (InnoDB, PostgreSQL): when this call
+# owns the transaction nothing of it happened, so it runs again on fresh state. Inside a caller's transaction
+# the error propagates: only the owner of the transaction can retry it.
+DEADLOCK_RETRIES = 3
+
+
+def _execute_outermost_retrying(
+    spec: AggregateSpec[S],
+    stream: StreamRef,
+    decide: Callable[[S], list[object]],
+    metadata: Metadata,
+    expected_version: int | None,
+    using: str,
+) -> tuple[S, list[RecordedEvent]]:
+    owns_transaction = not connections[using].in_atomic_block
+    for attempt in range(DEADLOCK_RETRIES + 1):
+        try:
+            return _execute(spec, stream, decide, metadata, expected_version=expected_version, using=using)
+        except Exception as exc:  # the PostgreSQL dialect's raw cursor raises the driver's own errors
+            if not (owns_transaction and attempt < DEADLOCK_RETRIES and is_deadlock(exc)):
+                raise
+    raise AssertionError("unreachable")
 
 
 def _execute(

@@ -18,6 +18,8 @@ from dataclasses import dataclass, field
 from hashlib import sha256
 from typing import Any
 
+from django.db import DatabaseError
+
 from controlplane.eventlog.errors import ConcurrencyConflict, InvalidAppend
 from controlplane.eventlog.hashing import GENESIS
 
@@ -263,7 +265,8 @@ class PostgresDialect(Dialect):
 
     def fetch(self, connection: Any, sql: str, params: list, binary: bool = True) -> list[tuple]:
         # Binary results: integers and timestamps arrive without text parsing (about 3x cheaper per row).
-        with self.cursor(connection) as cursor:
+        # Errors come out as Django's (the driver's one is their __cause__), as from every other query.
+        with connection.wrap_database_errors, self.cursor(connection) as cursor:
             cursor.execute(sql, params, binary=binary)
             return cursor.fetchall()
 
@@ -349,7 +352,10 @@ class PostgresDialect(Dialect):
                 ],
                 binary=False,
             )
-        except psycopg.Error as exc:
+        except DatabaseError as wrapped:
+            exc = wrapped.__cause__
+            if not isinstance(exc, psycopg.Error):
+                raise
             if exc.sqlstate == "EL409":
                 actual = int(exc.diag.message_detail or "-1")
                 raise batch.conflict(None if actual < 0 else actual) from None
@@ -488,6 +494,20 @@ _DIALECTS: dict[str, type[Dialect]] = {
     "mysql": MySQLDialect,
     "oracle": OracleDialect,
 }
+
+
+# MySQL/MariaDB ER_LOCK_DEADLOCK; PostgreSQL deadlock_detected and serialization_failure (SQLSTATE).
+_MYSQL_DEADLOCK = 1213
+_PG_RETRYABLE = {"40P01", "40001"}
+
+
+def is_deadlock(exc: BaseException) -> bool:
+    """The server chose this transaction as a deadlock (or serialization) victim and rolled it back whole."""
+    cause = exc.__cause__ or exc
+    if getattr(cause, "sqlstate", None) in _PG_RETRYABLE or getattr(cause, "pgcode", None) in _PG_RETRYABLE:
+        return True
+    args = getattr(cause, "args", ())
+    return bool(args) and args[0] == _MYSQL_DEADLOCK
 
 
 def dialect_for(vendor: str) -> Dialect:
