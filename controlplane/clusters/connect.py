@@ -3,8 +3,6 @@ its per-cluster call timeouts and its TLS settings (a CA bundle, a client certif
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 import os
 import ssl
 import tempfile
@@ -16,7 +14,7 @@ from django.conf import settings
 
 from controlplane.clusters.domain.aggregate import ClusterError
 from controlplane.outbound.configured import configured_policy
-from controlplane.seatunnel.client import CallTimeouts, ZetaClient, ZetaError
+from controlplane.seatunnel.client import CallTimeouts, ZetaClient, ZetaError, tls_context
 from controlplane.seatunnel.states import REST_V2_SINCE, parse_version
 from controlplane.secrets.domain.errors import SecretNotFound
 from controlplane.secrets.selectors import resolve_secret_refs
@@ -70,38 +68,40 @@ def call_timeouts(timeout: float, configured: dict[str, float] | None) -> CallTi
 
 
 def tls_dir() -> Path:
-    """Where resolved TLS material is written: the data directory's own, private to the control plane's user."""
+    """Where a client certificate and key pass through a file for the moment ssl loads them: the data directory's
+    own, private to the control plane's user."""
     path = Path(settings.DATA_DIR) / "tls"
     path.mkdir(mode=0o700, exist_ok=True)
     os.chmod(path, 0o700)
     return path
 
 
-def _private_file(content: str) -> str:
-    """The text in a file 0600 named by a keyed hash of it (the same material is written once; a rotated secret gets
-    a new file), written whole or not at all. httpx and ssl read certificates and keys only from files. Keyed with
-    the control plane's secret key, so a name is no fingerprint that could confirm a guessed value."""
-    data = content.encode("utf-8")
-    name = hmac.new(settings.SECRET_KEY.encode(), data, hashlib.sha256).hexdigest()
-    path = tls_dir() / f"{name}.pem"
-    if not path.exists():
-        fd, temporary = tempfile.mkstemp(dir=path.parent, prefix=".pem-")
-        try:
-            os.fchmod(fd, 0o600)
-            with os.fdopen(fd, "wb") as handle:
-                handle.write(data)
-            os.replace(temporary, path)
-        except BaseException:
-            Path(temporary).unlink(missing_ok=True)
-            raise
-    return str(path)
+def _load_client_certificate(context: ssl.SSLContext, cert_pem: str, key_pem: str) -> None:
+    """ssl reads a certificate and key only from a file: one 0600 file lives while it loads and is gone after,
+    so no key stays on disk and a rotated secret leaves nothing behind."""
+    fd, path = tempfile.mkstemp(dir=tls_dir(), prefix=".client-", suffix=".pem")
+    try:
+        os.fchmod(fd, 0o600)
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            handle.write(f"{cert_pem.strip()}\n{key_pem.strip()}\n")
+        context.load_cert_chain(certfile=path)
+    finally:
+        Path(path).unlink(missing_ok=True)
 
 
-def tls_material(
-    tenant_id: str, workspace_id: str, *, ca_secret: str, cert_secret: str, key_secret: str
-) -> tuple[str | None, tuple[str, str] | None]:
-    """(CA bundle file, (certificate file, key file)) from the named secrets, resolved now. CLUSTER_TLS_INVALID
-    when a secret is gone or its text is not usable as what it is named for."""
+def tls_settings(
+    tenant_id: str,
+    workspace_id: str,
+    *,
+    verify: bool,
+    ca_secret: str,
+    cert_secret: str,
+    key_secret: str,
+) -> ssl.SSLContext | bool:
+    """What the client's transport verifies with, from the named secrets resolved now (each client reads them
+    afresh, so a rotated secret is used by the next call): False, the shared default context, or a context
+    trusting the CA secret and presenting the certificate. CLUSTER_TLS_INVALID naming the field when a secret is
+    gone or its text is not usable as what it is named for."""
     names = {
         name: field
         for name, field in (
@@ -112,7 +112,7 @@ def tls_material(
         if name
     }
     if not names:
-        return None, None
+        return tls_context(verify=verify)
     try:
         values = resolve_secret_refs(tenant_id, workspace_id, list(names))
     except SecretNotFound as error:
@@ -121,9 +121,24 @@ def tls_material(
         raise ClusterError(
             f"no secret named {', '.join(missing)} in this workspace", code="CLUSTER_TLS_INVALID", field=field
         ) from None
-    ca = _private_file(values[ca_secret]) if ca_secret else None
-    cert = (_private_file(values[cert_secret]), _private_file(values[key_secret])) if cert_secret else None
-    return ca, cert
+    field = "tls_ca_secret"
+    try:
+        if not verify:
+            if not cert_secret:
+                return False
+            context = ssl.create_default_context()
+            context.check_hostname = False
+            context.verify_mode = ssl.CERT_NONE
+        else:
+            context = ssl.create_default_context(cadata=values[ca_secret] if ca_secret else None)
+        if cert_secret:
+            field = "tls_cert_secret"
+            _load_client_certificate(context, values[cert_secret], values[key_secret])
+    except (ssl.SSLError, ValueError):  # a secret whose text is not a CA bundle, a certificate or its key
+        raise ClusterError(
+            "the TLS material of the cluster cannot be loaded", code="CLUSTER_TLS_INVALID", field=field
+        ) from None
+    return context
 
 
 def connect(
@@ -146,29 +161,25 @@ def connect(
     """An open client (close it, or use it as a context manager). CLUSTER_AUTH_INVALID if the auth secret is gone,
     CLUSTER_TLS_INVALID if a TLS secret is gone or not a PEM of its kind. Every connection it opens keeps to the
     outbound policy (OUTBOUND_TARGET_FORBIDDEN, nothing sent)."""
-    ca_bundle, client_cert = tls_material(
-        tenant_id, workspace_id, ca_secret=tls_ca_secret, cert_secret=tls_cert_secret, key_secret=tls_key_secret
+    verify = tls_settings(
+        tenant_id,
+        workspace_id,
+        verify=tls_verify,
+        ca_secret=tls_ca_secret,
+        cert_secret=tls_cert_secret,
+        key_secret=tls_key_secret,
     )
-    try:
-        return ZetaClient(
-            endpoints,
-            context_path=context_path,
-            auth=credentials(tenant_id, workspace_id, auth_secret),
-            timeouts=call_timeouts(timeout, timeouts),
-            retries=retries,
-            api=api,
-            v1_endpoints=v1_endpoints or None,
-            verify=tls_verify,
-            ca_bundle=ca_bundle,
-            client_cert=client_cert,
-            policy=configured_policy(),
-        )
-    except (ssl.SSLError, OSError) as error:  # a secret whose text is not a certificate, a key or a CA bundle
-        raise ClusterError(
-            f"the TLS material of the cluster cannot be loaded ({type(error).__name__})",
-            code="CLUSTER_TLS_INVALID",
-            field="tls_cert_secret" if client_cert else "tls_ca_secret",
-        ) from None
+    return ZetaClient(
+        endpoints,
+        context_path=context_path,
+        auth=credentials(tenant_id, workspace_id, auth_secret),
+        timeouts=call_timeouts(timeout, timeouts),
+        retries=retries,
+        api=api,
+        v1_endpoints=v1_endpoints or None,
+        verify=verify,
+        policy=configured_policy(),
+    )
 
 
 def connection_of(cluster: Cluster) -> dict[str, Any]:

@@ -354,7 +354,8 @@ class ZetaClient:
     timeouts: per call kind (CallTimeouts); without it, `timeout` bounds reads and stops, `connect_timeout` (or
     `timeout`) connecting, and a submit and a log file get CallTimeouts' longer defaults.
     TLS: `verify=False` turns verification off; `ca_bundle` (or `verify` given as a path) is the CA file to trust;
-    `client_cert` = (certificate file, key file) for a cluster that wants mutual TLS.
+    `client_cert` = (certificate file, key file) for a cluster that wants mutual TLS; or `verify` is a context the
+    caller built (clusters.connect, from secrets held in memory).
     """
 
     def __init__(
@@ -363,7 +364,7 @@ class ZetaClient:
         *,
         context_path: str = "",
         auth: tuple[str, str] | None = None,
-        verify: bool | str = True,
+        verify: bool | str | ssl.SSLContext = True,
         timeout: float = 5.0,
         connect_timeout: float | None = None,
         timeouts: CallTimeouts | None = None,
@@ -739,10 +740,16 @@ def _default_tls() -> ssl.SSLContext:
 
 
 def tls_context(
-    *, verify: bool | str = True, ca_bundle: str | None = None, client_cert: tuple[str, str] | None = None
+    *,
+    verify: bool | str | ssl.SSLContext = True,
+    ca_bundle: str | None = None,
+    client_cert: tuple[str, str] | None = None,
 ) -> ssl.SSLContext | bool:
-    """What the transport gets as `verify`: False (no verification), the shared default context, or a context
-    trusting `ca_bundle` (or `verify` given as a path) and presenting `client_cert` (certificate, key)."""
+    """What the transport gets as `verify`: False (no verification), the shared default context, a context the
+    caller built, or a context trusting `ca_bundle` (or `verify` given as a path) and presenting `client_cert`
+    (certificate file, key file)."""
+    if isinstance(verify, ssl.SSLContext):
+        return verify
     if verify is False:
         if client_cert is None:
             return False

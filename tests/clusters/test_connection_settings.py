@@ -62,8 +62,8 @@ def place():
         )
         return Cluster.unscoped.get(id=cluster_id)
 
-    def secret(name: str, value: str) -> None:
-        secrets.do_create_secret(metadata=META, tenant_id=tenant, workspace_id=workspace, name=name, value=value)
+    def secret(name: str, value: str) -> str:
+        return secrets.do_create_secret(metadata=META, tenant_id=tenant, workspace_id=workspace, name=name, value=value)
 
     return register, secret
 
@@ -277,7 +277,7 @@ def test_a_cluster_is_verified_with_its_own_ca_and_presents_its_client_certifica
     register, secret = place
     server_ca, client_ca, stranger = Authority("zeta ca"), Authority("clients ca"), Authority("someone else")
     cert, key = client_ca.issue("control plane", server=False)
-    secret("zeta-ca", server_ca.pem)
+    ca_secret = secret("zeta-ca", server_ca.pem)
     secret("other-ca", stranger.pem)
     secret("cp-cert", cert)
     secret("cp-key", key)
@@ -296,10 +296,14 @@ def test_a_cluster_is_verified_with_its_own_ca_and_presents_its_client_certifica
         assert (cluster.engine_version, cluster.tls_verify) == ("2.3.12", True)
         with client_for(cluster) as client:
             assert client.overview().version == "2.3.12"
-    files = sorted((settings.DATA_DIR / "tls").iterdir())
-    # each CA, the certificate, the key: written once however many clients were built
-    assert sorted(f.read_text() for f in files) == sorted([server_ca.pem, stranger.pem, cert, key])
-    assert all(stat.S_IMODE(f.stat().st_mode) == 0o600 for f in files)
+        # a rotated CA secret is read by the next client: the old CA no longer verifies the server
+        secrets.do_update_secret(metadata=META, secret_id=ca_secret, value=stranger.pem)
+        with pytest.raises(ZetaError) as rotated:
+            with client_for(cluster) as client:
+                client.overview()
+        assert rotated.value.code == "ZETA_UNREACHABLE"
+    # no certificate, key or CA stays on disk: the client's key passed through one 0600 file while ssl loaded it
+    assert list((settings.DATA_DIR / "tls").iterdir()) == []
     assert stat.S_IMODE((settings.DATA_DIR / "tls").stat().st_mode) == 0o700
     # the secrets' values never reach the log: only their names
     assert not Event.objects.filter(payload__contains="PRIVATE KEY").exists()
