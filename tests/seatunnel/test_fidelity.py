@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import socket
 import ssl
@@ -27,7 +28,7 @@ from controlplane.seatunnel.client import (
     tls_context,
 )
 from controlplane.seatunnel.config.parse import parse_config
-from controlplane.seatunnel.emulator.process import emulator_process
+from controlplane.seatunnel.emulator.process import EmulatorMember, emulator_process
 from controlplane.seatunnel.states import JobState
 from tests.waiting import wait_until
 
@@ -70,6 +71,26 @@ def test_unknown_job_echoes_the_id_without_status_and_the_client_says_not_found(
     assert client.find_job(123) is None
     with pytest.raises(ZetaJobNotFound):
         JobInfo.from_json(ANSWERS["job_info_unknown__JobInfoServlet"], asked_for=733584788375666689)
+
+
+@pytest.mark.parametrize("mode", ["single", "cluster"])
+def test_a_finished_job_is_forgotten_after_the_history_expiry_and_a_running_one_is_kept(mode, tmp_path):
+    # seatunnel.yaml history-job-expire-minutes: the finished-job IMap entries expire; /job-info then knows no status
+    expiry = ("--history-job-expire-minutes", "0.02")  # 1.2 s
+    with contextlib.ExitStack() as stack:
+        if mode == "single":
+            url = stack.enter_context(emulator_process(*expiry)).url
+        else:
+            url = stack.enter_context(EmulatorMember(tmp_path / "cluster", args=expiry)).url
+        client = stack.enter_context(ZetaClient(url, retries=0))
+        running = client.submit_job(streaming()).job_id
+        finished = client.submit_job(FAKE).job_id
+        wait_until(lambda: client.job_info(finished).state is JobState.FINISHED)
+        assert str(finished) in {e["jobId"] for e in httpx.get(f"{url}/finished-jobs").json()}
+        wait_until(lambda: client.find_job(finished) is None)
+        assert httpx.get(f"{url}/job-info/{finished}").json() == {"jobId": str(finished)}
+        assert str(finished) not in {e["jobId"] for e in httpx.get(f"{url}/finished-jobs").json()}
+        assert client.job_info(running).state is JobState.RUNNING  # only finished jobs expire
 
 
 # -- item 5: answer shapes -----------------------------------------------------------------------------------

@@ -7,7 +7,7 @@ import signal
 import sys
 
 from controlplane.seatunnel.emulator.cluster import ClusterEngine, ClusterMembers, ClusterStore, Heartbeat
-from controlplane.seatunnel.emulator.engine import Engine
+from controlplane.seatunnel.emulator.engine import HISTORY_EXPIRE_MINUTES, Engine
 from controlplane.seatunnel.emulator.faults import FaultPlan
 from controlplane.seatunnel.emulator.members import ROLES, MemberList
 from controlplane.seatunnel.emulator.server import EmulatorServer, Settings
@@ -51,6 +51,13 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--time-scale", type=float, default=1.0, help="multiply every emulated duration by this factor (default 1)"
     )
+    parser.add_argument(
+        "--history-job-expire-minutes",
+        type=float,
+        default=HISTORY_EXPIRE_MINUTES,
+        help="forget a finished job this many minutes after it ended, as the engine's seatunnel.yaml setting "
+        "of that name does (default 1440; fractions allowed)",
+    )
     parser.add_argument("--verbose", action="store_true", help="log every request to stderr")
     return parser
 
@@ -78,7 +85,12 @@ def main(argv: list[str] | None = None) -> int:
     settings = Settings(version=args.version, context_path=context_path, basic_auth=auth)
     if args.cluster_dir:
         return _serve_member(args, plan, settings)
-    engine = Engine(version=args.version, fault_plan=plan, time_scale=args.time_scale)
+    engine = Engine(
+        version=args.version,
+        fault_plan=plan,
+        time_scale=args.time_scale,
+        history_expire_minutes=args.history_job_expire_minutes,
+    )
     try:
         members = MemberList(args.members, default_host=args.host)
     except (OSError, ValueError) as error:
@@ -115,7 +127,14 @@ def _serve_member(args: argparse.Namespace, plan: FaultPlan, settings: Settings)
     server = EmulatorServer((args.host, args.port), Engine(version=args.version), settings, verbose=args.verbose)
     host, port = _bound_address(server)
     me = store.join(host=host, port=port, role=args.role)
-    server.engine = ClusterEngine(store=store, me=me, version=args.version, fault_plan=plan, time_scale=args.time_scale)
+    server.engine = ClusterEngine(
+        store=store,
+        me=me,
+        version=args.version,
+        fault_plan=plan,
+        time_scale=args.time_scale,
+        history_expire_minutes=args.history_job_expire_minutes,
+    )
     server.members = ClusterMembers(store)
     heartbeat = Heartbeat(args.cluster_dir, me)
     heartbeat.start()

@@ -241,6 +241,8 @@ class ClusterEngine(Engine):
         self._jobs = {job_id: pickle.loads(blob) for job_id, blob in self._loaded.items()}  # noqa: S301 - our own file
 
     def _save(self, conn: sqlite3.Connection) -> None:
+        for job_id in self._loaded.keys() - self._jobs.keys():  # expired from the history
+            conn.execute("DELETE FROM jobs WHERE job_id = ?", (job_id,))
         for job_id, job in self._jobs.items():
             blob = pickle.dumps(job)
             if self._loaded.get(job_id) != blob:
@@ -311,6 +313,7 @@ class ClusterEngine(Engine):
         self._note_master(now)
         for job in list(self._jobs.values()):
             self._advance_job(job, now)
+        self._expire_history(now)
 
     def _note_master(self, now: float) -> None:
         assert self._conn is not None

@@ -36,6 +36,7 @@ INSTALLED_PLUGINS = frozenset(
 )
 
 _TIME_FORMAT = "%Y-%m-%d %H:%M:%S"
+HISTORY_EXPIRE_MINUTES = 1440.0  # seatunnel.yaml `history-job-expire-minutes`, the engine's default
 _SNOWFLAKE_EPOCH_MS = 1288834974657  # any fixed past instant: ids come out around 2**60, far above 2**53
 
 
@@ -104,8 +105,10 @@ class Engine:
         time_scale: float = 1.0,
         node: str = "127.0.0.1:8080",
         clock: Callable[[], float] = time.monotonic,
+        history_expire_minutes: float = HISTORY_EXPIRE_MINUTES,
     ) -> None:
         self.version = version
+        self.history_expire_seconds = history_expire_minutes * 60
         self.plan = fault_plan or f.FaultPlan()
         self.time_scale = time_scale
         self.node = node
@@ -399,6 +402,15 @@ class Engine:
         now = self.now()
         for job in list(self._jobs.values()):
             self._advance(job, now)
+        self._expire_history(now)
+
+    def _expire_history(self, now: float) -> None:
+        """A finished job is kept `history-job-expire-minutes` after it ended, then forgotten: /job-info answers
+        only its id and the finished-jobs list drops it (the engine's finished-job IMap entries expire)."""
+        horizon = self.wall(now) - self.history_expire_seconds
+        for job_id, job in list(self._jobs.items()):
+            if job.finished_wall is not None and job.finished_wall <= horizon:
+                del self._jobs[job_id]
 
     def _advance(self, job: Job, now: float) -> None:
         while job.steps and job.steps[0][0] <= now:
