@@ -4,16 +4,12 @@ crossing, stale versions and the audit record are checked. Add an endpoint there
 from __future__ import annotations
 
 import pytest
-from django.db import transaction
 from django.test import Client
 
 from controlplane.audit.models import AuditRecord
 from controlplane.iam.permissions import ROLES
-from controlplane.secrets import keys
-from controlplane.secrets.keys import LocalKeyProvider
 from tests.api.endpoints import ENDPOINTS, Endpoint
-from tests.api.world import World, build_world
-from tests.conftest import _TEST_MASTER_KEY
+from tests.api.world import World, world_for_module
 
 pytestmark = pytest.mark.django_db
 
@@ -22,13 +18,8 @@ IDS = [e.name for e in ENDPOINTS]
 
 @pytest.fixture(scope="module")
 def world(django_db_setup, django_db_blocker):  # type: ignore[no-untyped-def]
-    """One world for the module's ~700 cases (building one costs about as much as the case itself): each case
-    runs in a savepoint inside this transaction and is rolled back, and so is the world at the end. Built under
-    the tests' master key, which the function-scoped fixture has not put in place yet."""
-    provider = LocalKeyProvider([("test", _TEST_MASTER_KEY)])
-    with django_db_blocker.unblock(), keys.using_provider(provider), transaction.atomic():
-        yield build_world()
-        transaction.set_rollback(True)
+    with world_for_module(django_db_blocker) as built:
+        yield built
 
 
 @pytest.fixture

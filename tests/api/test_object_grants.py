@@ -25,7 +25,7 @@ from controlplane.tenancy import actions as tenancy
 from controlplane.tenancy.models import Tenant, Workspace
 from tests.api.endpoints import ENDPOINTS, Endpoint, T, W
 from tests.api.test_generated import call
-from tests.api.world import World, acting, build_world, emulator_url
+from tests.api.world import World, acting, build_world, emulator_url, world_for_module
 
 pytestmark = pytest.mark.django_db
 SYSTEM = Metadata.for_system(None, reason="tests")
@@ -34,8 +34,7 @@ HONOURED = {"job": ("job-", "run-"), "cluster": ("cluster-",)}
 USERS = {"job": "acme-job-operator", "cluster": "cluster-operator"}
 
 
-@pytest.fixture
-def world() -> World:
+def _build() -> World:
     built = build_world()
     # a sibling of each granted object in the same workspace, and a cluster operator on the first cluster only
     built.objects["acme_sibling_cluster"] = clusters.do_register_cluster(
@@ -60,6 +59,12 @@ def world() -> World:
         role="operator",
     )
     return built
+
+
+@pytest.fixture(scope="module")
+def world(django_db_setup, django_db_blocker):  # type: ignore[no-untyped-def]
+    with world_for_module(django_db_blocker, _build) as built:
+        yield built
 
 
 @pytest.fixture

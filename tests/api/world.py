@@ -4,10 +4,12 @@ operator on one job only."""
 from __future__ import annotations
 
 import atexit
-from contextlib import ExitStack
+from collections.abc import Callable, Iterator
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 
 from django.contrib.auth.models import User
+from django.db import transaction
 from rest_framework_simplejwt.tokens import RefreshToken
 
 from controlplane.clusters import actions as clusters
@@ -22,6 +24,8 @@ from controlplane.operations import actions as operations
 from controlplane.seatunnel.emulator.process import emulator_process
 from controlplane.seatunnel.states import JobState as EngineState
 from controlplane.secrets import actions as secrets
+from controlplane.secrets import keys
+from controlplane.secrets.keys import LocalKeyProvider
 from controlplane.tenancy import actions as tenancy
 from controlplane.tenancy.models import Tenant, Workspace
 from tests.operations import kinds as _operation_kinds  # noqa: F401  (the testing.steps type)
@@ -75,6 +79,20 @@ class World:
 def acting(user: User, tenant_id: str | None = None) -> Metadata:
     """Metadata of ``user`` acting with their live credential, as the API base builds it for a request."""
     return Metadata(tenant_id=tenant_id, actor=Actor(kind="user", id=user.get_username()), principal=user)
+
+
+@contextmanager
+def world_for_module(django_db_blocker, build: Callable[[], World] | None = None) -> Iterator[World]:  # type: ignore[no-untyped-def]
+    """One world for a module of tests, for a module-scoped fixture (building one takes seconds, often more than
+    the test): each test runs in a savepoint inside this transaction and is rolled back, and so is the world at
+    the end. Built under the tests' master key, which the function-scoped fixture has not put in place yet. A test
+    must not change the world's Python objects: only the database is rolled back."""
+    from tests.conftest import _TEST_MASTER_KEY
+
+    provider = LocalKeyProvider([("test", _TEST_MASTER_KEY)])
+    with django_db_blocker.unblock(), keys.using_provider(provider), transaction.atomic():
+        yield (build or build_world)()
+        transaction.set_rollback(True)
 
 
 def build_world() -> World:

@@ -4,19 +4,19 @@ is a platform administrator; platform-wide powers need a platform token, made ex
 from __future__ import annotations
 
 import pytest
+from django.contrib.auth.models import User
 from django.test import Client
 
 from controlplane.audit.models import AuditRecord
 from controlplane.iam import actions as iam
 from tests.api.endpoints import ANONYMOUS, ENDPOINTS, PERSONAL, PLATFORM, UNSCOPED, PlatformEndpoint
 from tests.api.test_meta import _api_routes
-from tests.api.world import World, acting, build_world
+from tests.api.world import World, acting, build_world, world_for_module
 
 pytestmark = pytest.mark.django_db
 
 
-@pytest.fixture
-def world() -> World:
+def _build() -> World:
     built = build_world()
     root = built.users["root"]
     _, built.objects["root_acme_token"] = iam.do_create_api_token(
@@ -27,6 +27,12 @@ def world() -> World:
     )
     built.objects["platform_token"] = platform.id
     return built
+
+
+@pytest.fixture(scope="module")
+def world(django_db_setup, django_db_blocker):  # type: ignore[no-untyped-def]
+    with world_for_module(django_db_blocker, _build) as built:
+        yield built
 
 
 @pytest.fixture
@@ -102,7 +108,8 @@ def test_only_a_platform_admin_makes_a_platform_token_and_it_is_audited(client, 
     record = AuditRecord.objects.filter(resource_type="platform_token", result="ok").order_by("-id").first()
     assert (record.action, record.resource_id, record.actor_id) == ("platform_token.create", made.json()["id"], "root")
     # a platform token stops working when its owner stops being a platform administrator
-    world.users["root"].is_superuser = False
-    world.users["root"].save()
+    root = User.objects.get(pk=world.users["root"].pk)  # a copy: the module's world is shared
+    root.is_superuser = False
+    root.save()
     refused = client.get("/api/v1/audit/", HTTP_AUTHORIZATION=f"Bearer {made.json()['token']}")
     assert refused.status_code == 401 and refused.json()["error"]["code"] == "AUTH_FAILED"

@@ -12,7 +12,6 @@ from types import ModuleType
 from typing import Any
 
 import pytest
-from django.db import transaction
 
 from controlplane.errors import DomainError
 from controlplane.eventlog.metadata import Actor, Metadata
@@ -20,23 +19,15 @@ from controlplane.eventlog.models import Event
 from controlplane.jobs import actions, run_actions
 from controlplane.jobs.models import Job, JobSchedule, Run
 from controlplane.seatunnel.states import JobState as EngineState
-from controlplane.secrets import keys
-from controlplane.secrets.keys import LocalKeyProvider
-from tests.api.world import FAKE_TO_CONSOLE, World, build_world
-from tests.conftest import _TEST_MASTER_KEY
+from tests.api.world import FAKE_TO_CONSOLE, World, world_for_module
 
 pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture(scope="module")
 def world(django_db_setup, django_db_blocker):  # type: ignore[no-untyped-def]
-    """One world for the module (building it takes seconds): each test runs in a savepoint inside this
-    transaction and is rolled back, and so is the world at the end. Built under the tests' master key, which the
-    function-scoped fixture has not put in place yet (server databases generate none)."""
-    provider = LocalKeyProvider([("test", _TEST_MASTER_KEY)])
-    with django_db_blocker.unblock(), keys.using_provider(provider), transaction.atomic():
-        yield build_world()
-        transaction.set_rollback(True)
+    with world_for_module(django_db_blocker) as built:
+        yield built
 
 
 def _system(world: World) -> Metadata:
