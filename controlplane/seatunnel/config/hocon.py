@@ -314,7 +314,10 @@ def _tree(text: str) -> Any:
     refuse_includes(text)
     tree = _TextOnlyParser.parse(text, resolve=False)
     pinned = _pin_variables(tree, text)
-    return _TextOnlyParser.parse(pinned if pinned is not None else text)
+    if pinned is not None:
+        return _TextOnlyParser.parse(pinned)
+    _TextOnlyParser.resolve_substitutions(tree, False)  # what parse(text) does after parsing: no second parse
+    return tree
 
 
 def _parse(text: str) -> dict[str, Any]:
@@ -343,10 +346,9 @@ def parse_hocon(text: str) -> dict[str, Any]:
 
 def load_hocon(text: str) -> dict[str, Any]:
     """Parse HOCON into plain data; plugin blocks become lists of `{"plugin_name": ..., **options}` in file order."""
-    merged = _parse(text)  # errors are reported against the text as given
     spans = _plugin_key_spans(text)
     if not spans:
-        return merged
+        return _parse(text)
     names: dict[str, str] = {}
     rewritten = text
     for index, (start, end, key) in reversed(list(enumerate(spans))):
@@ -356,7 +358,8 @@ def load_hocon(text: str) -> dict[str, Any]:
     try:
         data = _parse(rewritten)
     except JobConfigParseError:
-        return merged  # a scanner blind spot: fall back to the plain (merging) reading
+        # the text's own error, reported against the text as given; or a scanner blind spot: the plain reading
+        return _parse(text)
     for kind in KINDS:
         block = data.get(kind)
         if not isinstance(block, dict) or not any(_MARKER_RE.match(k) for k in block):

@@ -190,16 +190,24 @@ def validate(
     details). Without `catalog` plugin names are not checked; without `secret_exists` secret names are not checked.
     `variables`: the job's declared variables; a `${name}` naming none of them is JOB_CONFIG_VARIABLE_UNRESOLVED.
     """
-    if isinstance(config, ParsedConfig):
-        parsed = config
-    else:
-        try:
-            parsed = parse_config(config, fmt, variables)
-        except (JobConfigParseError, JobConfigFormatUnsupported) as exc:
-            details = dict(exc.details)
-            path = str(details.pop("path", "") or "")
-            return [Problem(exc.code, path, exc.message, details)]
+    parsed, problems = _parsed(config, fmt, variables)
+    if parsed is None:
+        return problems
     return validate_normalised(parsed.normalised, catalog=catalog, secret_exists=secret_exists)
+
+
+def _parsed(
+    config: str | ParsedConfig, fmt: str, variables: list[dict[str, Any]] | None
+) -> tuple[ParsedConfig | None, list[Problem]]:
+    """The parsed config, or the one problem saying why the text does not parse."""
+    if isinstance(config, ParsedConfig):
+        return config, []
+    try:
+        return parse_config(config, fmt, variables), []
+    except (JobConfigParseError, JobConfigFormatUnsupported) as exc:
+        details = dict(exc.details)
+        path = str(details.pop("path", "") or "")
+        return None, [Problem(exc.code, path, exc.message, details)]
 
 
 def check(
@@ -211,11 +219,14 @@ def check(
     variables: list[dict[str, Any]] | None = None,
 ) -> ParsedConfig:
     """The parsed config when valid; else JobConfigInvalid with every problem in details["problems"]."""
-    problems = validate(config, fmt=fmt, catalog=catalog, secret_exists=secret_exists, variables=variables)
+    parsed, problems = _parsed(config, fmt, variables)  # parsed once: parsing HOCON is the costly part
+    if parsed is not None:
+        problems = validate_normalised(parsed.normalised, catalog=catalog, secret_exists=secret_exists)
     if problems:
         first = problems[0]
         more = f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""
         raise JobConfigInvalid(
             f"The job config is invalid: {first.message}{more}", problems=[p.as_dict() for p in problems]
         )
-    return config if isinstance(config, ParsedConfig) else parse_config(config, fmt, variables)
+    assert parsed is not None
+    return parsed
