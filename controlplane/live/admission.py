@@ -27,6 +27,7 @@ from channels.auth import get_user
 from django.apps import apps
 from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
+from django.db.models import Model
 from rest_framework.exceptions import AuthenticationFailed
 from rest_framework_simplejwt.exceptions import InvalidToken, TokenError
 
@@ -155,15 +156,29 @@ def _visible_tenant(principal: Principal, tenant: Tenant | None, workspace_id: s
     return tenant
 
 
-def _require(principal: Principal, point: str, tenant: Tenant, workspace_id: str | None) -> None:
+def _require(
+    principal: Principal,
+    point: str,
+    tenant: Tenant,
+    workspace_id: str | None,
+    on: tuple[str, Model] | None = None,
+) -> None:
+    """``on``: (kind, the object followed): a role on that object (or on what it belongs to) counts, and to a caller
+    who holds the point only on some objects of that kind here any other is not found, as over HTTP (ADR 0019)."""
     workspace = Workspace.objects.filter(id=workspace_id, tenant=tenant).first() if workspace_id else None
+    aim = (tenant.id, workspace_id or "")
     try:
-        access.require(principal.user, point, tenant, workspace)
+        if on is None:
+            access.require(principal.user, point, tenant, workspace)
+        elif access.require_here_or_on_objects(principal.user, point, tenant, workspace, on[0]) and not access.has(
+            principal.user, point, tenant, workspace, on[1]
+        ):
+            raise Refused(NOT_FOUND, "not found", aim=aim)
     except access.NotVisible:
         # a workspace the caller holds no role on: answered like a made-up one, recorded in its tenant's trail
-        raise Refused(NOT_FOUND, "not found", aim=(tenant.id, workspace_id or ""), error_code="NOT_FOUND") from None
+        raise Refused(NOT_FOUND, "not found", aim=aim, error_code="NOT_FOUND") from None
     except (access.AccessDenied, access.TenantDisabled) as exc:
-        raise Refused(FORBIDDEN, exc.message, aim=(tenant.id, workspace_id or ""), error_code=exc.code) from None
+        raise Refused(FORBIDDEN, exc.message, aim=aim, error_code=exc.code) from None
 
 
 def audit_refusal(scope: dict[str, Any], principal: Principal, refusal: Refused, resource_type: str) -> None:
@@ -191,14 +206,14 @@ def audit_refusal(scope: dict[str, Any], principal: Principal, refusal: Refused,
 
 
 def run_topic(principal: Principal, run_id: str) -> Topic:
-    """A run, guarded like ``GET …/runs/<id>/`` (job.read)."""
+    """A run, guarded like ``GET …/runs/<id>/`` (job.read, on the tenant, its workspace or the run's job)."""
     from controlplane.jobs.selectors import run_for_system
 
     run = run_for_system(run_id)
     if run is None:
         raise Refused(NOT_FOUND, "not found")
     tenant = _visible_tenant(principal, Tenant.objects.filter(id=run.tenant_id).first(), run.workspace_id)
-    _require(principal, "job.read", tenant, run.workspace_id)
+    _require(principal, "job.read", tenant, run.workspace_id, on=("job", run))
     return topics.run_topic(run.id, tenant.id)
 
 

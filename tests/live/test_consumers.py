@@ -73,11 +73,21 @@ async def refused(path: str, **credentials) -> int:  # type: ignore[no-untyped-d
 
 
 async def opened(path: str, **credentials) -> WebsocketCommunicator:  # type: ignore[no-untyped-def]
+    """Connected (a refusal connects too, to send its close code: `follows` proves a socket is served)."""
     communicator = connect(path, **credentials)
     connected, protocol = await communicator.connect(timeout=WAIT)
     assert connected
     assert protocol == admission.PROTOCOL  # the token offered beside it is never echoed
     return communicator
+
+
+async def follows(world: LiveWorld, prefix: str = "acme", **credentials) -> None:  # type: ignore[no-untyped-def]
+    """The run's feed is served to this credential: an event appended to the run arrives."""
+    communicator = await opened(f"/ws/v1/runs/{world.runs[prefix]}/", **credentials)
+    (position,) = await database_sync_to_async(append_to_run)(world, 1, prefix)
+    (message,) = await receive(communicator, 1)
+    assert message["position"] == position
+    await communicator.disconnect()
 
 
 async def receive(communicator: WebsocketCommunicator, count: int) -> list[dict]:
@@ -181,8 +191,7 @@ def test_an_api_token_reaches_only_its_own_tenant(world):
     async def main() -> None:
         run = f"/ws/v1/runs/{world.runs['acme']}/"
         assert await refused(run, token=world.tokens["outsider"]) == admission.NOT_FOUND
-        communicator = await opened(run, token=world.jwts["outsider"])  # the user's JWT is not tenant-bound
-        await communicator.disconnect()
+        await follows(world, token=world.jwts["outsider"])  # the user's JWT is not tenant-bound
 
     async_to_sync(main)()
 
@@ -200,8 +209,7 @@ def test_a_platform_admins_tenant_token_reaches_only_its_tenant_and_a_platform_t
         assert await refused("/ws/v1/tenants/beta/activity/", token=acme_token) == admission.NOT_FOUND
         assert await refused(acme_run, token=platform_token) == admission.NOT_FOUND
         assert await refused("/ws/v1/tenants/acme/activity/", token=platform_token) == admission.NOT_FOUND
-        communicator = await opened(acme_run, token=acme_token)
-        await communicator.disconnect()
+        await follows(world, token=acme_token)
 
     async_to_sync(main)()
 
@@ -450,5 +458,39 @@ def test_an_open_socket_is_closed_when_its_credential_or_role_goes(world, monkey
             metadata=Metadata.for_system(None, reason="tests"), membership=membership
         )
         assert await closed_with(by_jwt) == admission.NOT_FOUND  # no longer a member: the tenant is not visible
+
+    async_to_sync(main)()
+
+
+def test_a_role_on_one_job_follows_that_jobs_runs_and_no_other(world):
+    """As over HTTP (ADR 0019): a viewer on one job reads its runs' feeds; another job's run is not found."""
+    from django.contrib.auth.models import User
+
+    from controlplane.iam import actions as iam
+    from controlplane.jobs import actions as jobs
+    from controlplane.jobs import run_actions
+    from controlplane.jobs.models import Job, Run
+    from tests.api.world import FAKE_TO_CONSOLE
+
+    system = Metadata.for_system(None, reason="tests")
+    acme_run = Run.unscoped.get(id=world.runs["acme"])
+    sibling_job = jobs.do_create_job(
+        metadata=Metadata.for_system(world.acme.id, reason="tests", workspace_id=acme_run.workspace_id),
+        tenant_id=world.acme.id,
+        workspace_id=acme_run.workspace_id,
+        name="sibling",
+        cluster_id=Job.unscoped.get(id=acme_run.job_id).cluster_id,
+        config=FAKE_TO_CONSOLE,
+    )
+    sibling_run = run_actions.do_start_run(metadata=system, job=Job.unscoped.get(id=sibling_job))
+    user = User.objects.create_user("job-viewer")
+    iam.do_grant_object_role(
+        metadata=system, user=user, tenant=world.acme, kind="job", object_id=acme_run.job_id, role="viewer"
+    )
+    _, token = iam.do_create_api_token(metadata=acting(user, world.acme.id), tenant=world.acme, name="feeds")
+
+    async def main() -> None:
+        await follows(world, token=token)
+        assert await refused(f"/ws/v1/runs/{sibling_run}/", token=token) == admission.NOT_FOUND
 
     async_to_sync(main)()
