@@ -69,10 +69,16 @@ ROLE_ORDER = ("viewer", "operator", "admin", "owner")
 # Points that only make sense on the whole tenant (a workspace grant never gives them).
 TENANT_ONLY = frozenset({"tenant.update", "tenant.disable", "member.manage", "audit.read", "audit.export"})
 
-# A role on one object (a django-guardian object permission, ADR 0019): what it holds on that object only. Its
+# A role on one object (a django-guardian object permission, ADR 0019): what it holds on that object only (and on
+# what belongs to it: a job's runs, the operations on a cluster). Its
 # holder also sees the object's tenant and workspace (``access.MEMBER_POINTS``) and, in lists, the objects granted.
 OBJECT_ROLES: dict[str, dict[str, frozenset[str]]] = {
-    "cluster": {"viewer": frozenset({"cluster.read"}), "operator": frozenset({"cluster.read", "cluster.restart"})},
+    "cluster": {
+        "viewer": frozenset({"cluster.read", "operation.read"}),
+        "operator": frozenset(
+            {"cluster.read", "cluster.restart", "operation.read", "operation.run", "operation.cancel"}
+        ),
+    },
     "job": {"viewer": frozenset({"job.read"}), "operator": frozenset({"job.read", "job.run", "job.stop"})},
 }
 OBJECT_ROLE_ORDER = ("viewer", "operator")
@@ -81,7 +87,12 @@ OBJECT_KINDS = tuple(OBJECT_ROLES)
 # content types do) instead of importing them.
 OBJECT_MODELS = {"cluster": "clusters.Cluster", "job": "jobs.Job"}
 # Rows a grant on one object governs, by model label: (kind, the field holding the granted object's id).
-GOVERNED = {"clusters.cluster": ("cluster", "id"), "jobs.job": ("job", "id"), "jobs.run": ("job", "job_id")}
+GOVERNED = {
+    "clusters.cluster": ("cluster", "id"),
+    "operations.operation": ("cluster", "cluster_id"),
+    "jobs.job": ("job", "id"),
+    "jobs.run": ("job", "job_id"),
+}
 
 
 def object_codename(kind: str, role: str) -> str:

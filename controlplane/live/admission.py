@@ -240,7 +240,7 @@ def activity_topic(principal: Principal, slug: str) -> Topic:
 
 
 def operation_topic(principal: Principal, operation_id: str) -> Topic:
-    """An operation, guarded like ``GET …/operations/<id>/`` (operation.read)."""
+    """An operation, guarded like ``GET …/operations/<id>/`` (operation.read, here or on its cluster)."""
     if not apps.is_installed("controlplane.operations"):
         raise Refused(NOT_FOUND, "not found")
     from controlplane.operations.actions import operation_stream
@@ -250,5 +250,5 @@ def operation_topic(principal: Principal, operation_id: str) -> Topic:
     if operation is None:
         raise Refused(NOT_FOUND, "not found")
     tenant = _visible_tenant(principal, Tenant.objects.filter(id=operation.tenant_id).first(), operation.workspace_id)
-    _require(principal, "operation.read", tenant, operation.workspace_id)
+    _require(principal, "operation.read", tenant, operation.workspace_id, on=("cluster", operation))
     return topics.OperationTopic(operation.id, tenant.id, operation_stream(operation.id).id)

@@ -49,7 +49,9 @@ def do_request_operation(*, metadata: Metadata, cluster: Cluster, type: str, par
     """Plan and record a new operation; a worker starts it after commit. Returns the operation id."""
     from controlplane.operations.runner import enqueue
 
-    authorize(metadata, "operation.run", tenant_id=cluster.tenant_id, workspace_id=cluster.workspace_id)
+    authorize(
+        metadata, plans.point_of(type), tenant_id=cluster.tenant_id, workspace_id=cluster.workspace_id, obj=cluster
+    )
     planned = plans.plan(type, cluster, params)
     operation_id = uuid.uuid4().hex
     meta = replace(
@@ -89,7 +91,9 @@ def do_cancel_operation(
     """Record the cancel; the runner sees it between steps (and forwards it to running agent actions)."""
     from controlplane.operations.runner import enqueue
 
-    authorize(metadata, "operation.cancel", tenant_id=operation.tenant_id, workspace_id=operation.workspace_id)
+    authorize(
+        metadata, "operation.cancel", tenant_id=operation.tenant_id, workspace_id=operation.workspace_id, obj=operation
+    )
     meta = replace(metadata, tenant_id=operation.tenant_id, workspace_id=operation.workspace_id)
 
     def decide(state: OperationAggregate) -> list[object]:

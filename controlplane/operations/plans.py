@@ -42,13 +42,27 @@ class OperationType:
     planner: Planner
     summarize: Summarizer
     description: str = ""
+    point: str = "operation.run"  # what requesting one needs on the cluster (a restart: cluster.restart)
 
 
 _TYPES: dict[str, OperationType] = {}
 
 
-def register_type(name: str, planner: Planner, summarize: Summarizer | None = None, description: str = "") -> None:
-    _TYPES[name] = OperationType(name, planner, summarize or summarize_steps, description)
+def register_type(
+    name: str,
+    planner: Planner,
+    summarize: Summarizer | None = None,
+    description: str = "",
+    point: str = "operation.run",
+) -> None:
+    _TYPES[name] = OperationType(name, planner, summarize or summarize_steps, description, point)
+
+
+def point_of(type_name: str) -> str:
+    """The permission point a request of this type needs (operation.run for a type that does not exist: the
+    refusal comes before the type's own error)."""
+    found = _TYPES.get(type_name)
+    return found.point if found is not None else "operation.run"
 
 
 def operation_type(name: str) -> OperationType:
@@ -421,7 +435,13 @@ def summarize_steps(op: OperationAggregate) -> dict:
     }
 
 
-register_type("rolling_restart", plan_rolling_restart, summarize_steps, "Restart SeaTunnel node by node, in batches")
+register_type(
+    "rolling_restart",
+    plan_rolling_restart,
+    summarize_steps,
+    "Restart SeaTunnel node by node, in batches",
+    point="cluster.restart",
+)
 register_type(
     "collect_diagnostics", plan_collect_diagnostics, summarize_diagnostics, "A diagnostic bundle from every node"
 )

@@ -13,6 +13,7 @@ from rest_framework_simplejwt.tokens import RefreshToken
 
 from controlplane.audit.models import AuditRecord
 from controlplane.clusters import actions as clusters
+from controlplane.clusters.models import Cluster
 from controlplane.eventlog.maintenance import rebuild
 from controlplane.eventlog.metadata import Metadata
 from controlplane.iam import access
@@ -21,6 +22,7 @@ from controlplane.iam.models import Membership
 from controlplane.iam.permissions import OBJECT_ROLES
 from controlplane.jobs import run_actions
 from controlplane.jobs.models import Job, Run
+from controlplane.operations import actions as operations
 from controlplane.tenancy import actions as tenancy
 from controlplane.tenancy.models import Tenant, Workspace
 from tests.api.endpoints import ENDPOINTS, Endpoint, T, W
@@ -30,7 +32,7 @@ from tests.api.world import World, acting, build_world, emulator_url, world_for_
 pytestmark = pytest.mark.django_db
 SYSTEM = Metadata.for_system(None, reason="tests")
 # The endpoints whose views honour a role on one object, by the kind of object they serve.
-HONOURED = {"job": ("job-", "run-"), "cluster": ("cluster-",)}
+HONOURED = {"job": ("job-", "run-"), "cluster": ("cluster-", "operation-")}
 USERS = {"job": "acme-job-operator", "cluster": "cluster-operator"}
 
 
@@ -48,6 +50,12 @@ def _build() -> World:
     )
     built.objects["acme_sibling_run"] = run_actions.do_start_run(
         metadata=SYSTEM, job=Job.unscoped.get(id=built.objects["acme_scheduled_job"]), allow_overlap=True
+    )
+    built.objects["acme_sibling_operation"] = operations.do_request_operation(
+        metadata=SYSTEM,
+        cluster=Cluster.unscoped.get(id=built.objects["acme_sibling_cluster"]),
+        type="testing.steps",
+        params={"steps": [{"key": "a", "kind": "testing.record", "params": {"file": "/dev/null"}}]},
     )
     built.users["cluster-operator"] = User.objects.create_user("cluster-operator")
     iam.do_grant_object_role(
@@ -83,7 +91,11 @@ def expected(endpoint: Endpoint, kind: str, path: str, world: World) -> int:
     sibling object is not found; lists answer (filtered); any other point is refused."""
     if _kind(endpoint) != kind or endpoint.point not in OBJECT_ROLES[kind]["operator"]:
         return 403
-    siblings = (world.objects["acme_scheduled_job"], world.objects["acme_sibling_cluster"])
+    siblings = (
+        world.objects["acme_scheduled_job"],
+        world.objects["acme_sibling_cluster"],
+        world.objects["acme_sibling_operation"],
+    )
     return 404 if any(sibling in path for sibling in siblings) else endpoint.ok
 
 
@@ -106,13 +118,18 @@ def test_an_operator_on_one_object_reaches_exactly_that_object(client, world, en
         assert [(r.tenant_id, r.result, r.actor_id) for r in records] == [(world.acme.id, "denied", who)]
 
 
-@pytest.mark.parametrize("kind", list(USERS))
-def test_a_sibling_object_answers_like_an_unknown_id(client, world, kind):
-    siblings = {
-        "job": f"jobs/{world.objects['acme_scheduled_job']}",
-        "cluster": f"clusters/{world.objects['acme_sibling_cluster']}",
-    }
-    sibling = f"{W}/{siblings[kind]}/"
+@pytest.mark.parametrize(
+    ("kind", "sibling"),
+    [
+        ("job", "jobs/acme_scheduled_job"),
+        ("job", "runs/acme_sibling_run"),
+        ("cluster", "clusters/acme_sibling_cluster"),
+        ("cluster", "operations/acme_sibling_operation"),
+    ],
+)
+def test_a_sibling_object_answers_like_an_unknown_id(client, world, kind, sibling):
+    collection, key = sibling.split("/")
+    sibling = f"{W}/{collection}/{world.objects[key]}/"
     made_up = sibling.rsplit("/", 2)[0] + "/0123456789abcdef0123456789abcdef/"
     auth = world.auth(USERS[kind])
     real, unknown = client.get(sibling, **auth), client.get(made_up, **auth)
@@ -132,6 +149,16 @@ def test_lists_show_only_the_objects_granted(client, world):
     assert runs == sorted(Run.unscoped.filter(job_id=world.objects["acme_job"]).values_list("id", flat=True))
     assert world.objects["acme_sibling_run"] not in runs
     assert _ids(client.get(f"{W}/clusters/", **cluster_operator)) == [world.objects["acme_cluster"]]
+    assert _ids(client.get(f"{W}/operations/", **cluster_operator)) == [world.objects["acme_operation"]]
+    # requesting an operation: on the granted cluster, not on its sibling (not found, nothing written)
+    steps = {"steps": [{"key": "a", "kind": "testing.record", "params": {"file": "/dev/null"}}]}
+    body = {"cluster_id": world.objects["acme_cluster"], "type": "testing.steps", "params": steps}
+    on_granted = client.post(f"{W}/operations/", body, content_type="application/json", **cluster_operator)
+    assert on_granted.status_code == 202, on_granted.content
+    body["cluster_id"] = world.objects["acme_sibling_cluster"]
+    on_sibling = client.post(f"{W}/operations/", body, content_type="application/json", **cluster_operator)
+    assert on_sibling.status_code == 404 and on_sibling.json()["error"]["code"] == "NOT_FOUND"
+    assert len(_ids(client.get(f"{W}/operations/", **cluster_operator))) == 2
     # what an owner sees, for contrast: the siblings are there
     assert world.objects["acme_sibling_cluster"] in _ids(client.get(f"{W}/clusters/", **world.auth("owner")))
 
@@ -280,3 +307,24 @@ def test_writers_honour_a_role_on_the_object_they_change(world):
     beta_job = Job.unscoped.get(id=world.objects["beta_job"])
     with pytest.raises(access.NotVisible):  # an object of another tenant than the one named
         access.authorize(meta, "job.run", tenant_id=job.tenant_id, obj=beta_job)
+
+
+def test_a_restart_needs_cluster_restart_and_other_operations_operation_run(world):
+    """Each operation type names its point (plans.register_type): a viewer of one cluster is refused each, naming it;
+    the operator of that cluster holds both there."""
+    viewer = User.objects.create_user("cluster-viewer")
+    cluster = Cluster.unscoped.get(id=world.objects["acme_cluster"])
+    iam.do_grant_object_role(
+        metadata=SYSTEM, user=viewer, tenant=world.acme, kind="cluster", object_id=cluster.id, role="viewer"
+    )
+    for type_name, point in (("rolling_restart", "cluster.restart"), ("testing.steps", "operation.run")):
+        with pytest.raises(access.AccessDenied) as refused:
+            operations.do_request_operation(
+                metadata=acting(_fresh(viewer), world.acme.id), cluster=cluster, type=type_name, params={}
+            )
+        assert refused.value.details["permission"] == point
+    operator = acting(_fresh(world.users["cluster-operator"]), world.acme.id)
+    steps = {"steps": [{"key": "a", "kind": "testing.record", "params": {"file": "/dev/null"}}]}
+    assert operations.do_request_operation(metadata=operator, cluster=cluster, type="testing.steps", params=steps)
+    for point in ("cluster.restart", "operation.run"):
+        access.authorize(operator, point, tenant_id=cluster.tenant_id, workspace_id=cluster.workspace_id, obj=cluster)

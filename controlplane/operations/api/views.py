@@ -40,6 +40,7 @@ class OperationViewSet(mixins.ListModelMixin, TenantViewSet):
     serializer_class = OperationSerializer
     pagination_class = type("OperationCursor", (Cursor,), {"ordering": "-created_at"})
     filterset_class = OperationFilter
+    object_grants = "cluster"  # a role on one cluster reaches the operations on it (ADR 0019)
     points = {
         "list": "operation.read",
         "retrieve": "operation.read",
@@ -56,6 +57,7 @@ class OperationViewSet(mixins.ListModelMixin, TenantViewSet):
         data.is_valid(raise_exception=True)
         values = data.validated_data
         cluster = live_cluster(self.tenant.id, self.workspace.id, values["cluster_id"])  # type: ignore[union-attr]
+        self.check_object(cluster)
         return values, cluster
 
     @extend_schema(
