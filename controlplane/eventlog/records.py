@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -90,11 +91,26 @@ def recorded_event(
     return event
 
 
+_last_text: list = [None, None]  # the last recorded_at text parsed, and its datetime
+
+
+def _recorded_at_from_text(text: str) -> datetime:
+    # SQLite hands back text (dialects.SQLITE_READ_COLUMNS); the events of one append share their instant,
+    # so the last one parsed is usually the next one asked for. Datetimes are immutable: sharing is safe.
+    if _last_text[0] == text:
+        return _last_text[1]
+    moment = to_aware(text)
+    _last_text[0], _last_text[1] = text, moment
+    return moment
+
+
 def from_row(row: tuple | list) -> RecordedEvent:
     """A row in READ_COLUMNS order -> RecordedEvent (decoded, upcast)."""
     payload = orjson.loads(row[6])  # 4x faster than json on the catch-up path
     recorded_at = row[15]
-    if recorded_at.__class__ is not datetime or recorded_at.tzinfo is None:
+    if recorded_at.__class__ is str:
+        recorded_at = _recorded_at_from_text(recorded_at)
+    elif recorded_at.__class__ is not datetime or recorded_at.tzinfo is None:
         recorded_at = to_aware(recorded_at)
     return recorded_event(
         row[0],
@@ -109,3 +125,16 @@ def from_row(row: tuple | list) -> RecordedEvent:
         recorded_at,
         row[16],
     )
+
+
+def decode_rows(rows: list[tuple]) -> list[RecordedEvent]:
+    """Rows -> RecordedEvents, with the cyclic collector paused meanwhile: a batch allocates a few objects per
+    row, none of them cyclic, and the collections they would trigger scan the whole heap of the process (about
+    40 % of a catch-up's CPU, docs/BENCHMARKS.md). Paused, not skipped: it runs at the next allocation after."""
+    if not gc.isenabled():
+        return [from_row(row) for row in rows]
+    gc.disable()
+    try:
+        return [from_row(row) for row in rows]
+    finally:
+        gc.enable()
