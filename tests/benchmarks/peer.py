@@ -22,7 +22,7 @@ from array import array
 from pathlib import Path
 from typing import Any
 
-from tests.benchmarks.procs import Channels, WriterJob, _cpu_now, _setup_django, _wait_for_start
+from tests.benchmarks.procs import Channels, WriterJob, _setup_django, timed_writer
 
 PEER_TABLE = "peer_stored_events"
 TOPIC = "tests.benchmarks.domain:SomethingHappened"
@@ -159,71 +159,16 @@ def _backend_pid(rec: Any) -> int | None:
 
 
 def _peer_writer(job: WriterJob, ch: Channels) -> None:
-    """The peer's side of procs.writer_main: the same loop, insert_events instead of append."""
+    """The peer's side of procs.writer_main: the same loop (procs.timed_writer), insert_events instead of append."""
     _setup_django()
-    from tests.benchmarks import domain
-    from tests.benchmarks.stats import process_cpu_seconds
-
     rec = recorder()
     encoder = Encoder()
     originator = stream_uuid(job.stream_id)
-    version = 0
-    for _ in range(job.warmup):
-        rec.insert_events(encoder.stored(originator, domain.events_for(version + 1, job.batch)))
-        version += job.batch
-    warm_version = version
-    backend = _backend_pid(rec)
-    ch.ready.put(("ready", "writer", job.index))
 
-    positions = array("q")
-    latencies = array("d")
-    acks = array("d")
-    start_at = _wait_for_start(ch)
-    cpu0 = _cpu_now()
-    backend0 = process_cpu_seconds(backend) if backend else None
-    end = start_at + job.duration if job.duration is not None else None
-    remaining = job.appends
-    while True:
-        if remaining is not None:
-            if remaining == 0:
-                break
-            remaining -= 1
-        events = domain.events_for(version + 1, job.batch)
-        t0 = time.monotonic()
-        if end is not None and t0 >= end:
-            break
-        ids = rec.insert_events(encoder.stored(originator, events))
-        t1 = time.monotonic()
-        latencies.append(t1 - t0)
-        acks.append(t1)
-        positions.extend(ids)
-        version += job.batch
-    finished = time.monotonic()
-    ch.results.put(
-        (
-            "writer",
-            job.index,
-            {
-                "stream_id": job.stream_id,
-                "warm_version": warm_version,
-                "final_version": version,
-                "batch": job.batch,
-                "positions": positions.tobytes(),
-                "latencies": latencies.tobytes(),
-                "acks": acks.tobytes(),
-                "started": start_at,
-                "finished": finished,
-                "stats": {
-                    "client_cpu_s": _cpu_now() - cpu0,
-                    "backend_cpu_s": (
-                        (process_cpu_seconds(backend) - backend0) if backend and backend0 is not None else None
-                    ),
-                    "statements": 0,
-                    "extra": {},
-                },
-            },
-        )
-    )
+    def append_at(version: int, events: list) -> list[int]:
+        return rec.insert_events(encoder.stored(originator, events))
+
+    timed_writer(job, ch, append_at, lambda: _backend_pid(rec))
 
 
 def check_peer_writes(rec: Any, writers: list[dict[str, Any]], start_position: int) -> list[tuple[str, bool, str]]:

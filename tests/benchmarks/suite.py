@@ -417,6 +417,17 @@ def _cpu_details(vendor: str, load: LoadResult, events: int, appends: int, elaps
     return out
 
 
+def writer_jobs(name: str, writers: int, batch: int, duration: float, appends: int | None) -> list[WriterJob]:
+    """One job per writer on a stream of its own: for ``duration`` seconds, or ``appends`` calls when given."""
+    tag = f"{name}-{int(time.time() * 1000) % 10_000_000}"
+    return [
+        WriterJob(
+            index=i, stream_id=f"{tag}-w{i}", batch=batch, duration=None if appends else duration, appends=appends
+        )
+        for i in range(writers)
+    ]
+
+
 def bench_appends(
     vendor: str,
     plan: Plan,
@@ -432,17 +443,7 @@ def bench_appends(
     appends_per_writer: int | None = None,
     gating: bool = True,
 ) -> tuple[dict[str, Any], float]:
-    tag = f"{bench_id}-{int(time.time() * 1000) % 10_000_000}"
-    jobs = [
-        WriterJob(
-            index=i,
-            stream_id=f"{tag}-w{i}",
-            batch=batch,
-            duration=None if appends_per_writer else plan.duration,
-            appends=appends_per_writer,
-        )
-        for i in range(writers)
-    ]
+    jobs = writer_jobs(bench_id, writers, batch, plan.duration, appends_per_writer)
     reader_jobs = [
         ReaderJob(index=i, poll_interval=plan.poll_interval, reader_class=plan.reader_class) for i in range(readers)
     ]
@@ -847,17 +848,7 @@ def bench_vs_peer(vendor: str, plan: Plan, shape: str) -> dict[str, Any]:
             ours.append(rate)
             ours_cpu.append(entry_ours["details"])
             checks += [Check(f"ours round {r}: {c['name']}", c["passed"], c["detail"]) for c in entry_ours["checks"]]
-            tag = f"peer-{shape}-r{r}-{int(time.time() * 1000) % 10_000_000}"
-            jobs = [
-                WriterJob(
-                    index=i,
-                    stream_id=f"{tag}-w{i}",
-                    batch=batch,
-                    duration=None if per_writer else plan.peer_duration,
-                    appends=per_writer,
-                )
-                for i in range(writers)
-            ]
+            jobs = writer_jobs(f"peer-{shape}-r{r}", writers, batch, plan.peer_duration, per_writer)
             rate, cpu, peer_checks = _peer_append_round(vendor, jobs, rec)
             theirs.append(rate)
             peer_cpu.append(cpu)
