@@ -16,7 +16,6 @@ the entry's figure is the ratio of the medians, ours ÷ peer (above 1: we are fa
 from __future__ import annotations
 
 import statistics
-import time
 import uuid
 from array import array
 from pathlib import Path
@@ -206,23 +205,18 @@ def check_peer_writes(rec: Any, writers: list[dict[str, Any]], start_position: i
     return out
 
 
-def read_peer(rec: Any, limit: int, batch: int) -> tuple[int, float, bool]:
-    """select_notifications from the start, each state decoded by the transcoder; (events, seconds, in order)."""
-    transcoder = Encoder().transcoder
-    after = 0
-    seen = 0
-    ordered = True
-    t0 = time.perf_counter()
-    while seen < limit:
-        notes = rec.select_notifications(start=after, limit=min(batch, limit - seen), inclusive_of_start=False)
-        if not notes:
-            break
-        for note in notes:
-            transcoder.decode(note.state)
-        ordered = ordered and notes[0].id > after
-        seen += len(notes)
-        after = notes[-1].id
-    return seen, time.perf_counter() - t0, ordered
+class PeerReader:
+    """``select_notifications`` after a notification id, each state decoded by the transcoder (what the
+    peer's ``Mapper`` starts from): the peer's side of ``GlobalReader(decode=True).poll``."""
+
+    def __init__(self, rec: Any) -> None:
+        self.rec = rec
+        self.decode = Encoder().transcoder.decode
+
+    def poll(self, after: int, limit: int) -> list[tuple[int, Any]]:
+        notes = self.rec.select_notifications(start=after, limit=limit, inclusive_of_start=False)
+        decode = self.decode
+        return [(note.id, decode(note.state)) for note in notes]
 
 
 def median(values: list[float]) -> float | None:

@@ -337,7 +337,7 @@ def main(argv: list[str] | None = None) -> int:
         help="also run the shapes through pyeventsourcing, alternating with ours, and report the ratios "
         "(needs the bench dependency group; --no-peer skips it)",
     )
-    parser.add_argument("--peer-rounds", type=int, default=3, help="alternating rounds per side of each comparison")
+    parser.add_argument("--peer-rounds", type=int, default=5, help="alternating rounds per side of each comparison")
     parser.add_argument("--strict", action="store_true", help="exit 1 when a gating target is missed too")
     parser.add_argument(
         "--reader-class",

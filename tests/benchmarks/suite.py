@@ -76,8 +76,8 @@ class Plan:
     non_gating: set[str] = field(default_factory=set)  # benchmark ids without a target of their own here
     only: set[str] = field(default_factory=set)
     peer: bool = False  # also run the shapes through pyeventsourcing (peer.py), alternating with ours
-    peer_rounds: int = 3
-    peer_duration: float = 5.0  # seconds per single-append round
+    peer_rounds: int = 5
+    peer_duration: float = 3.0  # seconds per single-append round
     peer_batched_events: int = 100_000  # events per batched round
     peer_read_events: int = 100_000  # events per catch-up round
 
@@ -805,29 +805,45 @@ def bench_vs_peer(vendor: str, plan: Plan, shape: str) -> dict[str, Any]:
         parameters.update(events=limit, batch_size=plan.catch_up_batch)
         from controlplane.eventlog.reader import GlobalReader
 
+        parameters["order"] = "batch by batch: ours, peer, ours, peer, ... within each round"
+        batch_size = plan.catch_up_batch
         # Warm-up on both sides (connections, statement caches, the pages of the first batch).
-        GlobalReader(batch_size=plan.catch_up_batch).poll(0)
-        peer.read_peer(rec, min(limit, plan.catch_up_batch), plan.catch_up_batch)
-        for _ in range(plan.peer_rounds):
-            reader = GlobalReader(batch_size=plan.catch_up_batch)
-            after = seen = 0
-            cpu0 = _cpu_now()
-            t0 = time.perf_counter()
-            while seen < limit:
-                events = reader.poll(after, limit=min(plan.catch_up_batch, limit - seen))
-                if not events:
-                    break
-                seen += len(events)
-                after = events[-1].position
-            elapsed = time.perf_counter() - t0
-            ours_read_cpu.append((_cpu_now() - cpu0) / max(seen, 1) * 1e6)
-            ours.append(seen / elapsed)
-            checks.append(Check("ours: read the requested events", seen == limit, f"{seen} of {limit}"))
-            cpu0 = _cpu_now()
-            got, peer_elapsed, ordered = peer.read_peer(rec, limit, plan.catch_up_batch)
-            peer_read_cpu.append((_cpu_now() - cpu0) / max(got, 1) * 1e6)
-            theirs.append(got / peer_elapsed)
-            checks.append(Check("peer: read the requested events, in order", got == limit and ordered, f"{got}"))
+        GlobalReader(batch_size=batch_size).poll(0)
+        peer.PeerReader(rec).poll(0, batch_size)
+        for r in range(plan.peer_rounds):
+            ours_reader = GlobalReader(batch_size=batch_size)
+            peer_reader = peer.PeerReader(rec)
+            polls = {
+                "ours": lambda after, n, g=ours_reader: [(e.position, e) for e in g.poll(after, limit=n)],
+                "peer": peer_reader.poll,
+            }
+            # after, seen, wall seconds, CPU seconds, positions increasing
+            state = {side: [0, 0, 0.0, 0.0, True] for side in polls}
+            while any(state[side][1] < limit for side in polls):
+                for side, poll in polls.items():  # alternate batch by batch: the machine's noise hits both
+                    after, seen = state[side][0], state[side][1]
+                    if seen >= limit:
+                        continue
+                    cpu0, t0 = _cpu_now(), time.perf_counter()
+                    got = poll(after, min(batch_size, limit - seen))
+                    state[side][2] += time.perf_counter() - t0
+                    state[side][3] += _cpu_now() - cpu0
+                    if not got:
+                        state[side][1] = limit + 1  # ran dry: reported by the check below
+                        continue
+                    state[side][4] = state[side][4] and got[0][0] > after
+                    state[side][0], state[side][1] = got[-1][0], seen + len(got)
+            for side, rates, cpus in (("ours", ours, ours_read_cpu), ("peer", theirs, peer_read_cpu)):
+                _, seen, wall, cpu, increasing = state[side]
+                rates.append(seen / wall)
+                cpus.append(cpu / max(seen, 1) * 1e6)
+                checks.append(
+                    Check(
+                        f"{side} round {r}: read the requested events, in order",
+                        seen == limit and increasing,
+                        f"{seen} of {limit}",
+                    )
+                )
     else:
         writers = {"append_single_1w": 1, "append_single_16w": plan.writers}.get(
             shape, 1 if vendor == "sqlite" else plan.batched_writers
