@@ -138,6 +138,7 @@ def run_vendor(vendor: str, url: str, args: argparse.Namespace, env: dict[str, s
     try:
         if vendor == "sqlite":
             remove_sqlite(sqlite_file)
+            remove_sqlite(work / "peer.sqlite3")  # the peer baseline's file (peer.py), left by a crashed run
             bench_url = f"sqlite:///{args.db_name}.sqlite3"
         else:
             bench_url = with_database(url, args.db_name)
@@ -179,6 +180,7 @@ def run_vendor(vendor: str, url: str, args: argparse.Namespace, env: dict[str, s
             try:
                 if vendor == "sqlite":
                     remove_sqlite(sqlite_file)
+                    remove_sqlite(work / "peer.sqlite3")
                 else:
                     drop_database(vendor, url, args.db_name)
             except Exception as exc:
