@@ -112,7 +112,7 @@ class Supervisor:
         self.grace = grace
         self.restart = restart or RestartPolicy()
         self.on_started = on_started
-        self.gave_up: Child | None = None  # the crash-looping child, when that is why run() returned 1
+        self.gave_up: Child | None = None  # the child that could not start or kept dying: why run() returned 1
         self._lock = threading.Lock()
         self._wake = threading.Event()
         self._signals: list[int] = []
@@ -153,6 +153,7 @@ class Supervisor:
             if self._signals:
                 break
             if not self._start(child):
+                self.gave_up = child
                 self._stop()
                 return 1
         if not self._signals and self.on_started is not None:
