@@ -7,8 +7,9 @@ PG_URL ?= postgres://postgres@127.0.0.1:5432/test
 MYSQL_URL ?= mysql://root@127.0.0.1:3306/test
 REDIS_URL ?= redis://127.0.0.1:6379/0
 MATRIX_SECRET := matrix-only-secret-key-0123456789-abcdefghijklmnopqrstuvwxyz
-# pip quietly (-q): no version notice, no warning about running as root (a container, a VM); errors still show.
-PIP := PIP_ROOT_USER_ACTION=ignore $(BIN)/python -m pip --disable-pip-version-check --no-input -q
+# pip prints its errors only (-qq): not its version notice, nor warnings about the machine's pip set-up (running
+# as root, an index location in pip.conf that does not exist); a failed install still says why and stops make.
+PIP := $(BIN)/python -m pip --disable-pip-version-check --no-input -qq
 PYTEST_ARGS ?=
 
 .PHONY: run test test-matrix test-postgres test-mysql lint bench clean

@@ -32,8 +32,8 @@ def ready_banner(url: str, data_dir: Path, *, password_file: Path | None, zeta_u
         lines.append("  log in    a superuser (python manage.py createsuperuser)")
     lines.append(f"  API docs  {url}api/docs/  (once logged in)")
     if zeta_url is not None:
-        lines.append(f"  demo      tenant {TENANT_SLUG}, workspace {WORKSPACE_SLUG}, cluster {DEMO_CLUSTER} (the Zeta")
-        lines.append(f"            emulator at {zeta_url}, run by a node agent), jobs {DEMO_BATCH_JOB}")
-        lines.append(f"            and {DEMO_STREAM_JOB}")
+        lines.append(f"  demo      tenant {TENANT_SLUG}, workspace {WORKSPACE_SLUG}")
+        lines.append(f"            cluster {DEMO_CLUSTER}: the Zeta emulator at {zeta_url}, run by a node agent")
+        lines.append(f"            jobs {DEMO_BATCH_JOB} (batch) and {DEMO_STREAM_JOB} (streaming)")
     lines += [f"  data      {data_dir}", "", "Ctrl-C stops everything."]
     return frame(lines)
