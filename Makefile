@@ -29,7 +29,7 @@ $(VENV)/.installed-servers: $(VENV)/.installed
 
 # The benchmarks' own group: pyeventsourcing, the peer baseline of `make bench` (docs/BENCHMARKS.md).
 $(VENV)/.installed-bench: $(VENV)/.installed-servers
-	$(BIN)/python -m pip install -q -e '.[postgres,mysql]' --group dev --group bench
+	$(PIP) install -e '.[postgres,mysql]' --group dev --group bench
 	touch $@
 
 # The whole control plane in the foreground on SQLite and the on-disk broker: migrate, seed the demo,
