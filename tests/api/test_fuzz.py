@@ -14,6 +14,7 @@ a real object of the world, so detail and action endpoints are exercised on live
 
 from __future__ import annotations
 
+import functools
 import os
 import re
 from collections import Counter, defaultdict
@@ -42,6 +43,9 @@ pytestmark = pytest.mark.django_db
 
 # per operation and generation mode: 6 x 2 x 87 operations is about a minute on one core
 EXAMPLES_PER_OPERATION = int(os.environ.get("FUZZ_EXAMPLES", "6"))
+# The operations are dealt round-robin into this many tests, each with its own world, so that the workers of
+# `pytest -n` share the pass; together they cover every operation once.
+SHARDS = 4
 
 # The error codes that mean "the request does not have the documented shape": a positive (schema-valid) case
 # must never get them. Other 400s are domain rules the schema cannot express (a config that does not parse, a
@@ -181,7 +185,20 @@ def fuzz(strategy, label: str, app: WSGIHandler, cases: Counter, failures: dict[
     run()
 
 
-def test_every_operation_conforms_to_the_openapi_document():
+@functools.cache
+def all_operations() -> list:
+    """Every operation of the document, deletions last (the rest keep their objects)."""
+    operations = [result.ok() for result in load_schema().get_all_operations()]
+    return sorted(operations, key=lambda op: op.method.upper() == "DELETE")
+
+
+def test_the_shards_cover_every_operation_once():
+    dealt = [op.label for shard in range(SHARDS) for op in all_operations()[shard::SHARDS]]
+    assert sorted(dealt) == sorted(op.label for op in all_operations()) and len(set(dealt)) == len(dealt)
+
+
+@pytest.mark.parametrize("shard", range(SHARDS))
+def test_every_operation_conforms_to_the_openapi_document(shard):
     cache.clear()  # login throttling counts per address
     world = build_world()
     token, _ = iam.do_create_api_token(
@@ -204,8 +221,7 @@ def test_every_operation_conforms_to_the_openapi_document():
     world.objects["root_session"] = refresh[SID]
     headers = {"Authorization": f"Bearer {RefreshToken.for_user(world.users['root']).access_token}"}
     app = WSGIHandler()
-    operations = [result.ok() for result in load_schema().get_all_operations()]
-    operations.sort(key=lambda op: op.method.upper() == "DELETE")  # deletions last: the rest keep their objects
+    operations = all_operations()[shard::SHARDS]  # deletions stay last in each shard
     cases: Counter[str] = Counter()
     failures: dict[str, dict[str, str]] = defaultdict(dict)
     # As django.test.Client does: the test's transaction must outlive each request.
