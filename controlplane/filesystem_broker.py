@@ -32,6 +32,15 @@ logger = logging.getLogger(__name__)
 #: Celery's ``broker_transport`` (kombu resolves "module:Class").
 TRANSPORT = "controlplane.filesystem_broker:Transport"
 FOLDERS = ("queue", "tmp", "processed", "dead", "control")
+#: The transport options that name a folder (controlplane/health.py checks each is writable).
+FOLDER_OPTIONS = (
+    "data_folder_in",
+    "data_folder_out",
+    "tmp_folder",
+    "processed_folder",
+    "dead_letter_folder",
+    "control_folder",
+)
 
 
 def transport_options(broker_dir: Path) -> dict[str, Any]:
