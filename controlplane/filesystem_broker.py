@@ -124,27 +124,27 @@ class Channel(filesystem.Channel):
                 raw = claimed.read_bytes()
             except OSError as exc:
                 raise ChannelError(f"Cannot read message file {str(claimed)!r}: {exc}") from exc
-            problem = self._undeliverable(raw)
-            if problem is not None:
+            payload, problem = self._decode(raw)
+            if payload is None:
                 self._bury(claimed, problem)
                 continue  # one bad file must not stop the worker: the next message is delivered
             if not self.store_processed:
                 claimed.unlink()
-            payload: dict = loads(bytes_to_str(raw))
             return payload
         raise Empty()
 
-    def _undeliverable(self, raw: bytes) -> str | None:
-        """Why ``raw`` cannot be delivered (what would otherwise raise inside the worker's loop), or None."""
+    def _decode(self, raw: bytes) -> tuple[dict | None, str]:
+        """The message in ``raw``, or None and why it cannot be delivered (what would raise in the worker's loop)."""
         if not raw:
-            return "empty file"
+            return None, "empty file"
         try:
+            payload = loads(bytes_to_str(raw))
             # Building the message is the check: it needs a JSON object with properties and a delivery tag,
             # and a body in its declared encoding.
-            self.Message(loads(bytes_to_str(raw)), channel=self)
+            self.Message(payload, channel=self)
         except (ValueError, KeyError, TypeError, AttributeError) as exc:
-            return f"{type(exc).__name__}: {exc} ({len(raw)} bytes)"
-        return None
+            return None, f"{type(exc).__name__}: {exc} ({len(raw)} bytes)"
+        return payload, ""
 
     def _bury(self, claimed: Path, problem: str) -> None:
         grave = self.dead_letter_folder / claimed.name
@@ -190,5 +190,7 @@ class Channel(filesystem.Channel):
 
 
 class Transport(filesystem.Transport):
+    """kombu's filesystem transport with our channel (Celery's ``broker_transport``)."""
+
     Channel = Channel
     global_state = virtual.BrokerState()  # not shared with kombu's own filesystem transport in one process
