@@ -7,6 +7,9 @@ PG_URL ?= postgres://postgres@127.0.0.1:5432/test
 MYSQL_URL ?= mysql://root@127.0.0.1:3306/test
 REDIS_URL ?= redis://127.0.0.1:6379/0
 MATRIX_SECRET := matrix-only-secret-key-0123456789-abcdefghijklmnopqrstuvwxyz
+# pip prints its errors only (-qq): not its version notice, nor warnings about the machine's pip set-up (running
+# as root, an index location in pip.conf that does not exist); a failed install still says why and stops make.
+PIP := $(BIN)/python -m pip --disable-pip-version-check --no-input -qq
 PYTEST_ARGS ?=
 
 .PHONY: run test test-matrix test-postgres test-mysql lint bench soak clean
@@ -15,12 +18,13 @@ $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 
 $(VENV)/.installed: pyproject.toml | $(BIN)/python
-	$(BIN)/python -m pip install -q --upgrade pip
-	$(BIN)/python -m pip install -q -e . --group dev
-	touch $@
+	@echo "installing the control plane and its dependencies into $(VENV) (the first time takes a few minutes)"
+	@$(PIP) install --upgrade pip
+	@$(PIP) install -e . --group dev
+	@touch $@
 
 $(VENV)/.installed-servers: $(VENV)/.installed
-	$(BIN)/python -m pip install -q -e '.[postgres,mysql]' --group dev
+	$(PIP) install -e '.[postgres,mysql]' --group dev
 	touch $@
 
 # The whole control plane in the foreground on SQLite and the on-disk broker: migrate, seed the demo,

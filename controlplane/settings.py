@@ -223,13 +223,19 @@ CELERY_BEAT_SCHEDULE["operations-recover"] = {
 LOG_LEVEL = (config.env_str("CONTROLPLANE_LOG_LEVEL", "INFO") or "INFO").upper()
 if LOG_LEVEL not in {"DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"}:
     raise config.ConfigError(f"CONTROLPLANE_LOG_LEVEL={LOG_LEVEL!r} is not a log level")
+_HTTP_CLIENT_LEVEL = "WARNING" if LOG_LEVEL == "INFO" else LOG_LEVEL
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     "formatters": {"line": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "line"}},
     "root": {"handlers": ["console"], "level": LOG_LEVEL},
-    "loggers": {"django.db.backends": {"level": "WARNING"}},
+    "loggers": {
+        "django.db.backends": {"level": "WARNING"},
+        # httpx logs each request at INFO: a line every few seconds per cluster (health, run sync). At DEBUG only.
+        "httpx": {"level": _HTTP_CLIENT_LEVEL},
+        "httpcore": {"level": _HTTP_CLIENT_LEVEL},
+    },
 }
 
 # --- Authentication, permissions, API --------------------------------------------------------------

@@ -303,3 +303,38 @@ def test_make_run_uses_this_command():
     makefile = (ROOT / "Makefile").read_text()
     recipe = re.search(r"^run:.*\n((?:\t.*\n)+)", makefile, re.MULTILINE).group(1)
     assert " ".join(COMMAND) in recipe
+
+
+@pytest.mark.timeout(150)
+def test_a_killed_worker_comes_back_while_the_web_keeps_answering(tmp_path):
+    run = Running(tmp_path / "data", free_port())
+    try:
+        password = run.wait_for(r"^admin password: (\S+) ").group(1)
+        # The ready block: framed, with the console's address and the demo login; no noise around it.
+        run.wait_for(rf"^\| ready: http://127\.0\.0\.1:{run.port}/ +\|$")
+        run.wait_for(rf"^\|   log in    admin / {re.escape(password)}  \(stored in ")
+        run.wait_for(r"^worker +\| .*Task eventlog\.run_subscriptions\[[^\]]+\] succeeded", timeout=30)
+        worker = run.children()["worker"]
+        os.kill(worker, signal.SIGKILL)
+        run.wait_for(
+            r"^control \| worker was killed by SIGKILL after [\d.]+ (s|min \d+ s); restarting it in 1 s, "
+            r"at \d\d:\d\d:\d\d \(attempt 1\)$"
+        )
+        assert run.get("/healthz").json() == {"status": "ok"}  # the web did not go down with it
+        run.wait_for(r"^control \| restarted worker \(pid \d+\), attempt 1$")
+        assert run.children()["worker"] != worker and gone(worker)
+        # The new worker takes tasks again: beat's next ticks reach it through the on-disk broker.
+        restarted_at = run.output.index("restarted worker")
+        task_done = re.compile(r"^worker +\| .*Task eventlog\.run_subscriptions\[[^\]]+\] succeeded", re.MULTILINE)
+        wait_until(
+            lambda: task_done.search(run.output, restarted_at),
+            timeout=30,
+            message=lambda: f"a task run by the restarted worker in:\n{run.output}",
+        )
+        children = run.children()
+        assert run.stop(signal.SIGINT) == 0, run.output
+    finally:
+        run.kill()
+    assert all(gone(pid) for pid in children.values())
+    for noise in ("SecurityWarning", "superuser privileges", "HTTP Request:", " -------------- [queues]"):
+        assert noise not in run.output

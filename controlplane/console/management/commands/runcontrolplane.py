@@ -4,17 +4,20 @@ This is what ``make run`` starts. Before the children start it migrates, collect
 Django itself when CONTROLPLANE_SERVE_STATIC is on) and, with ``--seed-demo``, seeds the demo and adds a node
 agent (``python -m agent``, controlplane/console/demo_agent.py) that runs the Zeta emulator on PORT + 80 as
 its SeaTunnel service; once the emulator answers, the demo cluster is registered, the agent enrolled (first
-start only) and the demo jobs started. Ctrl-C or SIGTERM stops everything (the agent stops its emulator) and
-exits 0; a child that dies on its own stops the rest and exits 1.
+start only) and the demo jobs started. A child that dies is restarted with a growing delay; one that keeps dying
+at once stops everything with exit 1 (controlplane/console/supervisor.py). Ctrl-C or SIGTERM stops everything
+(the agent stops its emulator) and exits 0.
 """
 
 from __future__ import annotations
 
+import functools
 import os
 import socket
 import sys
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 from django.conf import settings
@@ -22,6 +25,8 @@ from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from controlplane.console import demo_agent as demo_agents
+from controlplane.console.management.commands.seed_demo import password_path
+from controlplane.console.ready_banner import ready_banner
 from controlplane.console.supervisor import Child, Supervisor
 from controlplane.errors import DomainError
 
@@ -105,6 +110,7 @@ class Command(BaseCommand):
             self.stdout.write(
                 f"demo agent: config {demo.config_path}, state {demo.state_dir}; emulator at {zeta_url}; {agent_note}"
             )
+        # --quiet: without Celery's start-up banners (config, task list), which would bury the ready block.
         children = [
             Child(
                 "web",
@@ -113,15 +119,19 @@ class Command(BaseCommand):
             Child(
                 "worker",
                 [
-                    python, "-m", "celery", "-A", "controlplane", "worker",
+                    python, "-m", "celery", "-A", "controlplane", "--quiet", "worker",
                     "--pool=solo", "--without-mingle", "--without-gossip", "--without-heartbeat",
                     "--hostname", f"worker-{port}@%h", "-l", level,
                 ],
+                # Celery warns at every start when it runs as root, as `make run` often does (a container, a
+                # VM). Here web and agent run as the same user anyway, and the worker accepts JSON only (Celery
+                # refuses pickle as root): only this warning is ignored, the others still show.
+                env={"PYTHONWARNINGS": _with_warning_filter(os.environ.get("PYTHONWARNINGS"), CELERY_ROOT_WARNING)},
             ),
             Child(
                 "beat",
                 [
-                    python, "-m", "celery", "-A", "controlplane", "beat",
+                    python, "-m", "celery", "-A", "controlplane", "--quiet", "beat",
                     "--schedule", settings.CELERY_BEAT_SCHEDULE_FILENAME, "-l", level,
                 ],
             ),
@@ -138,23 +148,49 @@ class Command(BaseCommand):
             sys.stdout.write(text)
             sys.stdout.flush()
 
+        banner = functools.partial(  # called when the web answers
+            ready_banner,
+            url,
+            Path(settings.DATA_DIR),
+            password_file=password_path() if options["seed_demo"] else None,
+            zeta_url=zeta_url,
+        )
         supervisor = Supervisor(
             children,
             env=env,
             cwd=Path(settings.BASE_DIR),
             write=write,
             grace=float(options["grace"]),
-            on_started=lambda: _on_started(supervisor, host, port, url, zeta_url, demo),
+            on_started=lambda: _on_started(supervisor, host, port, banner, zeta_url, demo),
         )
         code = supervisor.run()
+        if supervisor.gave_up is not None:
+            raise CommandError(
+                f"the control plane stopped because {supervisor.gave_up.name} failed (the lines above say how)",
+                returncode=code,
+            )
         if code != 0:
-            raise CommandError("the control plane stopped because a process failed", returncode=code)
+            raise CommandError("the control plane stopped, but a process had to be killed", returncode=code)
+
+
+# The start of Celery's SecurityWarning for a worker run as root (celery.platforms.ROOT_DISCOURAGED).
+CELERY_ROOT_WARNING = "You're running the worker with superuser privileges"
+
+
+def _with_warning_filter(current: str | None, message: str) -> str:
+    # PYTHONWARNINGS takes a literal message prefix; ours matches that one message, the caller's still apply.
+    return ",".join(filter(None, [current, f"ignore:{message}"]))
 
 
 def _on_started(
-    supervisor: Supervisor, host: str, port: int, url: str, zeta_url: str | None, demo: demo_agents.DemoAgent | None
+    supervisor: Supervisor,
+    host: str,
+    port: int,
+    banner: Callable[[], list[str]],
+    zeta_url: str | None,
+    demo: demo_agents.DemoAgent | None,
 ) -> None:
-    _announce_when_listening(supervisor, host, port, url)
+    _announce_when_listening(supervisor, host, port, banner)
     if zeta_url is not None and demo is not None:
         threading.Thread(target=_seed_demo_cluster, args=(supervisor, zeta_url, demo), name="demo", daemon=True).start()
 
@@ -184,7 +220,7 @@ def _seed_demo_cluster(supervisor: Supervisor, zeta_url: str, demo: demo_agents.
                     supervisor.say("demo", f"demo cluster not seeded: {error.code}: {error.message}")
                     return
                 time.sleep(0.3)
-        alive = lambda: agent.proc is not None and agent.proc.poll() is None  # noqa: E731
+        alive = lambda: agent.running  # noqa: E731
         online, note = demo_agents.wait_online(demo, started, 60, alive)
         supervisor.say("demo", note)
         if not online:
@@ -199,16 +235,16 @@ def _seed_demo_cluster(supervisor: Supervisor, zeta_url: str, demo: demo_agents.
         connection.close()
 
 
-def _announce_when_listening(supervisor: Supervisor, host: str, port: int, url: str) -> None:
+def _announce_when_listening(supervisor: Supervisor, host: str, port: int, banner: Callable[[], list[str]]) -> None:
     def wait() -> None:
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:
             try:
                 with socket.create_connection((host, port), timeout=1):
-                    supervisor.say("control", f"ready: {url}  (admin: {url}admin/)")
+                    supervisor.say_block(banner())
                     return
             except OSError:
                 time.sleep(0.2)
-        supervisor.say("control", f"web is not answering on {url} after 60 s")
+        supervisor.say("control", f"web is not answering on port {port} after 60 s")
 
     threading.Thread(target=wait, name="announce", daemon=True).start()
