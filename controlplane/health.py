@@ -79,8 +79,8 @@ def readyz(request: HttpRequest) -> JsonResponse:
         "broker": "redis" if settings.REDIS_URL else "filesystem",
     }
     if not settings.REDIS_URL:
-        # Message files the worker could not decode (docs/OPERATIONS.md, "Dead letters"): the broker still works,
-        # so they do not make the process unready; they are shown for whoever watches the probe.
+        # Message files the worker could not decode (docs/OPERATIONS.md, "Dead letters of the embedded broker"):
+        # the broker still works, so they do not make the process unready; they are shown to whoever watches.
         body["dead_letters"] = len(filesystem_broker.dead_letters(settings.CELERY_BROKER_TRANSPORT_OPTIONS))
     return JsonResponse(body, status=200 if not failed else 503)
 
