@@ -17,7 +17,9 @@ import os
 import tempfile
 import time
 import uuid
+from collections import deque
 from collections.abc import Callable
+from functools import cached_property
 from pathlib import Path
 from queue import Empty
 from typing import Any
@@ -108,30 +110,48 @@ class Channel(filesystem.Channel):
             raise ChannelError(f"Cannot add file {name!r} to {self.data_folder_out}: {exc}") from exc
 
     def _get(self, queue: str, timeout: float | None = None) -> dict:
+        # The folder is listed once per batch, not once per message (kombu lists and sorts it on every get): with
+        # a backlog of tens of thousands of files that listing, not the tasks, was what the worker spent its time on.
+        names = self._listed.get(queue)
+        fresh = not names
+        if fresh:
+            names = self._listed[queue] = self._list(queue)
+        while True:
+            while names:
+                payload = self._take(names.popleft())
+                if payload is not None:
+                    return payload
+            if fresh:
+                raise Empty()
+            names, fresh = self._list(queue), True  # the batch is used up: what came meanwhile
+            self._listed[queue] = names
+
+    def _list(self, queue: str) -> deque[str]:
+        """The queue's message files, oldest first."""
         wanted = f"{queue}.msg"
-        for name in sorted(os.listdir(self.data_folder_in)):
-            if name.partition(".")[2] != wanted:
-                continue
-            claimed = Path(self.processed_folder) / name
-            try:
-                # The rename is the claim: of several workers exactly one gets the file.
-                os.rename(Path(self.data_folder_in) / name, claimed)
-            except FileNotFoundError:
-                continue  # another worker took it
-            except OSError as exc:
-                raise ChannelError(f"Cannot claim message file {name!r}: {exc}") from exc
-            try:
-                raw = claimed.read_bytes()
-            except OSError as exc:
-                raise ChannelError(f"Cannot read message file {str(claimed)!r}: {exc}") from exc
-            payload, problem = self._decode(raw)
-            if payload is None:
-                self._bury(claimed, problem)
-                continue  # one bad file must not stop the worker: the next message is delivered
-            if not self.store_processed:
-                claimed.unlink()
-            return payload
-        raise Empty()
+        return deque(sorted(name for name in os.listdir(self.data_folder_in) if name.partition(".")[2] == wanted))
+
+    def _take(self, name: str) -> dict | None:
+        """The message in file ``name``, now ours; None when another worker took it or it was set aside."""
+        claimed = Path(self.processed_folder) / name
+        try:
+            # The rename is the claim: of several workers exactly one gets the file.
+            os.rename(Path(self.data_folder_in) / name, claimed)
+        except FileNotFoundError:
+            return None  # another worker took it
+        except OSError as exc:
+            raise ChannelError(f"Cannot claim message file {name!r}: {exc}") from exc
+        try:
+            raw = claimed.read_bytes()
+        except OSError as exc:
+            raise ChannelError(f"Cannot read message file {str(claimed)!r}: {exc}") from exc
+        payload, problem = self._decode(raw)
+        if payload is None:
+            self._bury(claimed, problem)
+            return None  # one bad file must not stop the worker: the next message is delivered
+        if not self.store_processed:
+            claimed.unlink()
+        return payload
 
     def _decode(self, raw: bytes) -> tuple[dict | None, str]:
         """The message in ``raw``, or None and why it cannot be delivered (what would raise in the worker's loop)."""
@@ -154,6 +174,11 @@ class Channel(filesystem.Channel):
             logger.warning("broker: message file %s not delivered (%s); left there: %s", claimed, problem, exc)
             return
         logger.warning("broker: message file %s not delivered (%s); moved to %s", claimed.name, problem, grave)
+
+    @cached_property
+    def _listed(self) -> dict[str, deque[str]]:
+        """Per queue, the names of the last listing not yet taken."""
+        return {}
 
     # Exchange tables: replaced whole under a lock, never rewritten in place, so get_table (a plain read, as in
     # kombu) never sees half a table. kombu's own writer creates the file empty before it locks it.

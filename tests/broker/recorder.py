@@ -2,7 +2,8 @@
 tasks that append each delivery to ``<data dir>/deliveries.jsonl``, a beat schedule that only ticks fast, and a
 producer: ``python -m tests.broker.recorder produce SOURCE COUNT`` queues COUNT messages and exits.
 
-The worker, beat and producers of tests/broker/test_soak.py and ``make soak`` all run this module."""
+The worker, beat and producers of tests/broker/test_soak.py and ``make soak`` run this module; the test process
+itself reads their files through tests/broker/deliveries.py and never imports this one (it changes the app)."""
 
 from __future__ import annotations
 
@@ -15,20 +16,14 @@ from pathlib import Path
 from celery.signals import after_task_publish, before_task_publish
 
 from controlplane.celery import app
+from tests.broker.deliveries import deliveries_file, payload, ticks_file
 
 TICK_SECONDS = 0.02
 # Only our tick: the control plane's schedule would run its real tasks against a database nobody migrated.
 app.conf.beat_schedule = {
     "broker-test-tick": {"task": "broker_test.tick", "schedule": TICK_SECONDS, "options": {"expires": 3600}}
 }
-
-
-def deliveries_file() -> Path:
-    return Path(os.environ["CONTROLPLANE_DATA_DIR"]) / "deliveries.jsonl"
-
-
-def ticks_file() -> Path:
-    return Path(os.environ["CONTROLPLANE_DATA_DIR"]) / "ticks-published.txt"
+DATA_DIR = Path(os.environ["CONTROLPLANE_DATA_DIR"])
 
 
 # Beat notes the id of each tick it has published. SIGTERM (how a test stops beat) waits from the start of a
@@ -40,21 +35,14 @@ def _hold_sigterm(**_: object) -> None:
 
 @after_task_publish.connect(sender="broker_test.tick")
 def _note_tick(headers: dict, **_: object) -> None:
-    with ticks_file().open("a") as file:
+    with ticks_file(DATA_DIR).open("a") as file:
         file.write(headers["id"] + "\n")
     signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGTERM})
 
 
-def payload(source: str, seq: int) -> str:
-    """The exact text message ``seq`` of ``source`` carries: lengths from a few bytes to a few kilobytes, with
-    quotes, backslashes, newlines and characters beyond ASCII, so a truncated or re-encoded one shows."""
-    filler = 'é"\\\n🙂 tail ' * 300
-    return f"{source}/{seq}/" + filler[: (seq * 97) % len(filler)]
-
-
 def _append(record: dict) -> None:
     # One worker process (--pool=solo): one writer, so whole lines.
-    with deliveries_file().open("a", encoding="utf-8") as file:
+    with deliveries_file(DATA_DIR).open("a", encoding="utf-8") as file:
         file.write(json.dumps(record) + "\n")
 
 
@@ -66,22 +54,6 @@ def record(source: str, seq: int, text: str) -> None:
 @app.task(name="broker_test.tick")
 def tick() -> None:
     _append({"source": "beat", "id": tick.request.id})
-
-
-def delivered() -> list[dict]:
-    """What the worker has recorded so far (a line still being written is not counted)."""
-    try:
-        text = deliveries_file().read_text(encoding="utf-8")
-    except FileNotFoundError:
-        return []
-    return [json.loads(line) for line in text.splitlines(keepends=True) if line.endswith("\n")]
-
-
-def ticks_published() -> list[str]:
-    try:
-        return ticks_file().read_text().split()
-    except FileNotFoundError:
-        return []
 
 
 def produce(source: str, count: int) -> None:

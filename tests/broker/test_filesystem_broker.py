@@ -147,3 +147,15 @@ def test_an_exchange_table_being_changed_reads_whole_until_the_change_is_in(opti
         writer.default_channel._delete("one", "celery.pidbox", "", "")
         assert [entry.queue for entry in reader.default_channel.get_table("celery.pidbox")] == ["spy"]
     assert os.listdir(options["tmp_folder"]) == []
+
+
+def test_a_message_published_while_a_batch_is_taken_comes_after_it(options):
+    with connect(OURS, options) as producer, connect(OURS, options) as consumer:
+        for text in ("a", "b"):
+            producer.default_channel._put("celery", message(text))
+        assert consumer.default_channel._get("celery") == message("a")  # lists a and b
+        producer.default_channel._put("celery", message("c"))
+        assert consumer.default_channel._get("celery") == message("b")
+        assert consumer.default_channel._get("celery") == message("c")  # the batch used up: listed again
+        with pytest.raises(Empty):
+            consumer.default_channel._get("celery")

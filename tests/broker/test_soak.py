@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from tests.broker import processes
-from tests.broker.recorder import delivered, payload, ticks_published
+from tests.broker.deliveries import delivered, payload, ticks_published
 from tests.waiting import wait_until
 
 SOAK_MESSAGES = int(os.environ.get("SOAK_MESSAGES", "400"))
@@ -30,10 +30,9 @@ def assert_worker_lived(worker: processes.Process) -> None:
 
 
 @pytest.mark.timeout(120 + SOAK_MESSAGES // 10)
-def test_every_message_arrives_exactly_once_while_beat_and_two_producers_publish(tmp_path, monkeypatch):
+def test_every_message_arrives_exactly_once_while_beat_and_two_producers_publish(tmp_path):
     data_dir = tmp_path / "data"
     data_dir.mkdir()
-    monkeypatch.setenv("CONTROLPLANE_DATA_DIR", str(data_dir))  # where recorder.delivered() reads
     worker = processes.worker(data_dir)
     beat = processes.beat(data_dir)
     producers = [processes.producer(data_dir, source, SOAK_MESSAGES) for source in SOURCES]
@@ -43,7 +42,7 @@ def test_every_message_arrives_exactly_once_while_beat_and_two_producers_publish
             wait_until(producer.exited, timeout=bound, interval=0.1, message=producer.output)
             assert producer.process.returncode == 0, producer.output()
         assert beat.stop() == 0, beat.output()
-        ticks = ticks_published()
+        ticks = ticks_published(data_dir)
         assert "Message Error" not in beat.output()
         assert ticks, beat.output()
         expected = len(SOURCES) * SOAK_MESSAGES + len(ticks)
@@ -51,12 +50,12 @@ def test_every_message_arrives_exactly_once_while_beat_and_two_producers_publish
         def all_delivered() -> bool:
             if worker.exited():
                 raise AssertionError(f"the worker exited with {worker.process.poll()}:\n{worker.output()}")
-            return len(delivered()) >= expected
+            return len(delivered(data_dir)) >= expected
 
         wait_until(all_delivered, timeout=bound, interval=0.2, message=lambda: f"{expected} deliveries")
         wait_until(lambda: not broker_files(data_dir, "queue"), timeout=bound, message="an empty queue folder")
 
-        records = delivered()
+        records = delivered(data_dir)
         assert len(records) == expected
         sent = Counter((r["source"], r.get("seq")) for r in records if r["source"] != "beat")
         assert sent == Counter({(source, seq): 1 for source in SOURCES for seq in range(SOAK_MESSAGES)})
@@ -74,10 +73,9 @@ def test_every_message_arrives_exactly_once_while_beat_and_two_producers_publish
 
 
 @pytest.mark.timeout(180)
-def test_a_bad_message_file_goes_to_dead_letters_and_the_worker_delivers_the_next(tmp_path, monkeypatch):
+def test_a_bad_message_file_goes_to_dead_letters_and_the_worker_delivers_the_next(tmp_path):
     data_dir = tmp_path / "data"
     data_dir.mkdir()
-    monkeypatch.setenv("CONTROLPLANE_DATA_DIR", str(data_dir))
     worker = processes.worker(data_dir)
     try:
         processes.wait_ready(worker)
@@ -92,8 +90,11 @@ def test_a_bad_message_file_goes_to_dead_letters_and_the_worker_delivers_the_nex
         wait_until(producer.exited, timeout=90, interval=0.1, message=producer.output)
         assert producer.process.returncode == 0, producer.output()
 
-        wait_until(lambda: delivered(), timeout=90, interval=0.1, message=lambda: f"a delivery:\n{worker.output()}")
-        assert delivered() == [{"source": "after", "seq": 0, "text": payload("after", 0), "id": delivered()[0]["id"]}]
+        wait_until(
+            lambda: delivered(data_dir), timeout=90, interval=0.1, message=lambda: f"a delivery:\n{worker.output()}"
+        )
+        [after] = delivered(data_dir)
+        assert (after["source"], after["seq"], after["text"]) == ("after", 0, payload("after", 0))
         dead = data_dir / "broker" / "dead"
         assert broker_files(data_dir, "dead") == [
             "00000000000000000001_empty.celery.msg",
