@@ -66,7 +66,7 @@ bench: $(VENV)/.installed-servers
 	CONTROLPLANE_SECRET_KEY=$(MATRIX_SECRET) $(BIN)/python -m tests.benchmarks.live_latency \
 		--postgres $(PG_URL) --redis $(REDIS_URL) --report var/bench/latest.json
 
-# The embedded broker under load for several minutes: the in-suite soak test (tests/broker/test_soak.py: a Celery
+# The embedded broker under load for about ten minutes: the in-suite soak test (tests/broker/test_soak.py: a Celery
 # worker, beat and two producers) with SOAK_MESSAGES per producer instead of 400. docs/adr/0024.
 SOAK_MESSAGES ?= 20000
 soak: $(VENV)/.installed
