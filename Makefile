@@ -27,6 +27,11 @@ $(VENV)/.installed-servers: $(VENV)/.installed
 	$(PIP) install -e '.[postgres,mysql]' --group dev
 	touch $@
 
+# The benchmarks' own group: pyeventsourcing, the peer baseline of `make bench` (docs/BENCHMARKS.md).
+$(VENV)/.installed-bench: $(VENV)/.installed-servers
+	$(PIP) install -e '.[postgres,mysql]' --group dev --group bench
+	touch $@
+
 # The whole control plane in the foreground on SQLite and the on-disk broker: migrate, seed the demo,
 # then daphne + Celery worker + Celery beat + the demo's node agent, which runs the Zeta emulator on PORT + 80
 # (controlplane/console/management/commands/runcontrolplane.py).
@@ -55,8 +60,9 @@ lint: $(VENV)/.installed
 	$(BIN)/python manage.py makemigrations --check --dry-run
 
 # Event log benchmarks: creates and drops a `bench` database on each server; report in var/bench/latest.json
-# (docs/BENCHMARKS.md). Extra options: make bench BENCH_ARGS="--quick" or BENCH_ARGS="--databases postgresql".
-bench: $(VENV)/.installed-servers
+# (docs/BENCHMARKS.md). Extra options: make bench BENCH_ARGS="--quick" or BENCH_ARGS="--databases postgresql";
+# BENCH_ARGS="--no-peer" leaves out the pyeventsourcing baseline.
+bench: $(VENV)/.installed-bench
 	CONTROLPLANE_SECRET_KEY=$(MATRIX_SECRET) $(BIN)/python -m tests.benchmarks.run \
 		--postgres $(PG_URL) --mysql $(MYSQL_URL) $(BENCH_ARGS)
 	CONTROLPLANE_SECRET_KEY=$(MATRIX_SECRET) $(BIN)/python -m tests.benchmarks.runs_sync \

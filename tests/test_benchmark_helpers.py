@@ -60,3 +60,37 @@ def test_targets() -> None:
     assert Target("<", 5).met(4.99)
     assert not Target("<", 5).met(5)
     assert not Target(">=", 1).met(None)
+
+
+def test_peer_baseline_is_planned_where_the_peer_has_a_recorder() -> None:
+    import argparse
+
+    from tests.benchmarks.run import plan_for
+
+    args = argparse.Namespace(
+        duration=10.0, reader_class="x:Y", peer=True, peer_rounds=3, quick=False, only=["append_batched"]
+    )
+    assert plan_for("sqlite", args)["peer"] and plan_for("postgresql", args)["peer"]
+    assert not plan_for("mysql", args)["peer"]  # eventsourcing has no MariaDB recorder
+    args.peer = False
+    assert not plan_for("sqlite", args)["peer"]
+
+
+def test_peer_table_prints_the_ratio_and_both_cpu_figures(capsys) -> None:  # type: ignore[no-untyped-def]
+    from tests.benchmarks.run import print_peer_table
+
+    details = {
+        "ours_median_events_per_s": 3000,
+        "peer_median_events_per_s": 2000,
+        "ours_cpu_us_per_event": {"writer_python_cpu_us_per_event": 150.0},
+        "peer_cpu_us_per_event": {"writer_python_cpu_us_per_event": 120.0},
+    }
+    bench = {"id": "append_single_1w_vs_peer", "database": "sqlite", "figure": 1.5, "correct": True, "details": details}
+    report = {
+        "machine": {"pg_test_fsync": {"fdatasync_ops_per_s": 9000.0}, "pg_test_fsync_at_end": {"error": "x"}},
+        "databases": [{"benchmarks": [bench]}],
+    }
+    print_peer_table(report)
+    out = capsys.readouterr().out
+    assert "1.50x" in out and "client 150" in out and "client 120" in out
+    assert "start 9,000 fdatasync/s, end not measured" in out

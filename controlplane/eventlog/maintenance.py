@@ -11,7 +11,7 @@ from controlplane.eventlog.dialects import dialect_for
 from controlplane.eventlog.errors import RebuildRefused
 from controlplane.eventlog.hashing import GENESIS, event_hash, to_micros
 from controlplane.eventlog.inplace import Changes, Shadows
-from controlplane.eventlog.records import from_row
+from controlplane.eventlog.records import decode_rows
 
 BATCH = 5000
 
@@ -56,7 +56,7 @@ def rebuild(
                 rows = d.fetch(connection, d.read_after_sql(batch), [after])
                 if not rows:
                     break
-                events = [from_row(row) for row in rows]
+                events = decode_rows(rows)
                 for projector in chosen:
                     projector.apply(events)
                     applied[projector.name] += len(events)

@@ -26,7 +26,7 @@ from dataclasses import dataclass, field
 from django.db import connections
 
 from controlplane.eventlog.dialects import PostgresDialect, dialect_for
-from controlplane.eventlog.records import RecordedEvent, from_row
+from controlplane.eventlog.records import RecordedEvent, decode_rows
 
 
 def parse_snapshot(text: str) -> tuple[int, int, frozenset[int]]:
@@ -63,7 +63,7 @@ class GlobalReader:
             rows = d.fetch(connection, d.read_after_sql(limit), [after])
         if not self.decode:
             return rows
-        return [from_row(row) for row in rows]
+        return decode_rows(rows)
 
     def _safe_rows(self, after: int, fetched: list[tuple]) -> list[tuple]:
         snap, me, fresh = fetched[0][0], fetched[0][1], fetched[0][2]

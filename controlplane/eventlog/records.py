@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -90,22 +91,57 @@ def recorded_event(
     return event
 
 
+_last_text: list = [None, None]  # the last recorded_at text parsed, and its datetime
+
+
+def _recorded_at_from_text(text: str) -> datetime:
+    # SQLite hands back text (dialects.SQLITE_READ_COLUMNS); the events of one append share their instant,
+    # so the last one parsed is usually the next one asked for. Datetimes are immutable: sharing is safe.
+    if _last_text[0] == text:
+        return _last_text[1]
+    moment = to_aware(text)
+    _last_text[0], _last_text[1] = text, moment
+    return moment
+
+
 def from_row(row: tuple | list) -> RecordedEvent:
     """A row in READ_COLUMNS order -> RecordedEvent (decoded, upcast)."""
     payload = orjson.loads(row[6])  # 4x faster than json on the catch-up path
     recorded_at = row[15]
-    if recorded_at.__class__ is not datetime or recorded_at.tzinfo is None:
+    if recorded_at.__class__ is str:
+        recorded_at = _recorded_at_from_text(recorded_at)
+    elif recorded_at.__class__ is not datetime or recorded_at.tzinfo is None:
         recorded_at = to_aware(recorded_at)
-    return recorded_event(
-        row[0],
-        row[1],
-        row[2],
-        row[3],
-        row[4],
-        row[5],
-        payload,
-        types.decode(row[4], row[5], payload),
-        _metadata(tuple(row[7:15])),
-        recorded_at,
-        row[16],
+    # recorded_event() inlined: this runs once per event of every catch-up and rebuild.
+    event = _new(RecordedEvent)
+    _set(
+        event,
+        "__dict__",
+        {
+            "position": row[0],
+            "stream_type": row[1],
+            "stream_id": row[2],
+            "version": row[3],
+            "event_type": row[4],
+            "schema_version": row[5],
+            "payload": payload,
+            "data": types.decode(row[4], row[5], payload),
+            "metadata": _metadata(tuple(row[7:15])),
+            "recorded_at": recorded_at,
+            "hash": row[16],
+        },
     )
+    return event
+
+
+def decode_rows(rows: list[tuple]) -> list[RecordedEvent]:
+    """Rows -> RecordedEvents, with the cyclic collector paused meanwhile: a batch allocates a few objects per
+    row, none of them cyclic, and the collections they would trigger scan the whole heap of the process (about
+    40 % of a catch-up's CPU, docs/BENCHMARKS.md). Paused, not skipped: it runs at the next allocation after."""
+    if not gc.isenabled():
+        return [from_row(row) for row in rows]
+    gc.disable()
+    try:
+        return [from_row(row) for row in rows]
+    finally:
+        gc.enable()

@@ -13,6 +13,7 @@ import resource
 import time
 import traceback
 from array import array
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -103,7 +104,6 @@ def _writer(job: WriterJob, ch: Channels) -> None:
 
     from controlplane.eventlog.store import StreamRef, append
     from tests.benchmarks import domain
-    from tests.benchmarks.stats import process_cpu_seconds
 
     statements = 0
 
@@ -114,12 +114,33 @@ def _writer(job: WriterJob, ch: Channels) -> None:
 
     stream = StreamRef(domain.STREAM_TYPE, job.stream_id)
     meta = domain.metadata()
+
+    def append_at(version: int, events: list) -> Iterable[int]:
+        return [r.position for r in append(stream, version, events, meta)]
+
+    with connection.execute_wrapper(count):
+        timed_writer(job, ch, append_at, _backend_pid, lambda: statements)
+
+
+def timed_writer(
+    job: WriterJob,
+    ch: Channels,
+    append_at: Callable[[int, list], Iterable[int]],
+    backend_pid: Callable[[], int | None],
+    statements: Callable[[], int] = lambda: 0,
+) -> None:
+    """The writer's loop, whatever appends: warm up, report ready, append from the shared start until the
+    duration or the count is reached, report. ``append_at(version, events)`` returns the events' positions;
+    the peer baseline (peer.py) passes its own."""
+    from tests.benchmarks import domain
+    from tests.benchmarks.stats import process_cpu_seconds
+
     version = 0
     for _ in range(job.warmup):
-        append(stream, version, domain.events_for(version + 1, job.batch), meta)
+        append_at(version, domain.events_for(version + 1, job.batch))
         version += job.batch
     warm_version = version
-    backend = _backend_pid()
+    backend = backend_pid()
     ch.ready.put(("ready", "writer", job.index))
 
     positions = array("q")
@@ -127,30 +148,30 @@ def _writer(job: WriterJob, ch: Channels) -> None:
     acks = array("d")  # one per append call: when append() returned
     start_at = _wait_for_start(ch)
     cpu0 = _cpu_now()
+    statements0 = statements()
     backend0 = process_cpu_seconds(backend) if backend else None
     end = start_at + job.duration if job.duration is not None else None
     remaining = job.appends
-    with connection.execute_wrapper(count):
-        while True:
-            if remaining is not None:
-                if remaining == 0:
-                    break
-                remaining -= 1
-            events = domain.events_for(version + 1, job.batch)
-            t0 = time.monotonic()
-            if end is not None and t0 >= end:
+    while True:
+        if remaining is not None:
+            if remaining == 0:
                 break
-            recorded = append(stream, version, events, meta)
-            t1 = time.monotonic()
-            latencies.append(t1 - t0)
-            acks.append(t1)
-            positions.extend(r.position for r in recorded)
-            version += job.batch
+            remaining -= 1
+        events = domain.events_for(version + 1, job.batch)
+        t0 = time.monotonic()
+        if end is not None and t0 >= end:
+            break
+        placed = append_at(version, events)
+        t1 = time.monotonic()
+        latencies.append(t1 - t0)
+        acks.append(t1)
+        positions.extend(placed)
+        version += job.batch
     finished = time.monotonic()
     stats = WorkerStats(
         client_cpu_s=_cpu_now() - cpu0,
         backend_cpu_s=(process_cpu_seconds(backend) - backend0) if backend and backend0 is not None else None,
-        statements=statements,
+        statements=statements() - statements0,
     )
     ch.results.put(
         (

@@ -104,7 +104,13 @@ def remove_sqlite(path: Path) -> None:
 
 
 def plan_for(vendor: str, args: argparse.Namespace) -> dict[str, Any]:
-    plan: dict[str, Any] = {"duration": args.duration, "reader_class": args.reader_class}
+    plan: dict[str, Any] = {
+        "duration": args.duration,
+        "reader_class": args.reader_class,
+        # The peer has no MariaDB recorder: there our figures stand alone.
+        "peer": args.peer and vendor != "mysql",
+        "peer_rounds": args.peer_rounds,
+    }
     if vendor == "postgresql":
         plan["batched_events"] = 1_000_000
     elif vendor == "mysql":
@@ -112,7 +118,14 @@ def plan_for(vendor: str, args: argparse.Namespace) -> dict[str, Any]:
     else:
         plan.update(batched_events=500_000, non_gating=["catch_up_read", "projection_rebuild", "aggregate_load"])
     if args.quick:
-        plan.update(duration=min(args.duration, 2.0), batched_events=20_000, aggregate_events=2_000)
+        plan.update(
+            duration=min(args.duration, 2.0),
+            batched_events=20_000,
+            aggregate_events=2_000,
+            peer_duration=1.0,
+            peer_batched_events=5_000,
+            peer_read_events=5_000,
+        )
     if args.only:
         plan["only"] = args.only
     return plan
@@ -125,6 +138,7 @@ def run_vendor(vendor: str, url: str, args: argparse.Namespace, env: dict[str, s
     try:
         if vendor == "sqlite":
             remove_sqlite(sqlite_file)
+            remove_sqlite(work / "peer.sqlite3")  # the peer baseline's file (peer.py), left by a crashed run
             bench_url = f"sqlite:///{args.db_name}.sqlite3"
         else:
             bench_url = with_database(url, args.db_name)
@@ -166,6 +180,7 @@ def run_vendor(vendor: str, url: str, args: argparse.Namespace, env: dict[str, s
             try:
                 if vendor == "sqlite":
                     remove_sqlite(sqlite_file)
+                    remove_sqlite(work / "peer.sqlite3")
                 else:
                     drop_database(vendor, url, args.db_name)
             except Exception as exc:
@@ -249,6 +264,54 @@ def print_table(report: dict[str, Any]) -> None:
         print("  ".join(str(cell).ljust(width) for cell, width in zip(row, widths, strict=True)))
 
 
+def _fsync_rate(result: dict[str, Any] | None) -> str:
+    if not result or "fdatasync_ops_per_s" not in result:
+        return "not measured"
+    return f"{_fmt(result['fdatasync_ops_per_s'])} fdatasync/s"
+
+
+def print_peer_table(report: dict[str, Any]) -> None:
+    """Ours against pyeventsourcing: medians of alternating rounds, the ratio, and CPU per event each side."""
+    rows = [("database", "shape", "ours/s", "peer/s", "ours/peer", "ours CPU us/event", "peer CPU us/event", "correct")]
+
+    def cpu(figures: dict[str, Any]) -> str:
+        short = {
+            "writer_python_cpu_us_per_event": "client",
+            "reader_python_cpu_us_per_event": "client",
+            "writer_backend_cpu_us_per_event": "backend",
+        }
+        return ", ".join(f"{short[k]} {_fmt(v)}" for k, v in figures.items() if k in short and v is not None) or "-"
+
+    for database in report["databases"]:
+        for b in database.get("benchmarks", []):
+            if not b["id"].endswith("_vs_peer"):
+                continue
+            d = b["details"]
+            rows.append(
+                (
+                    b["database"],
+                    b["id"].removesuffix("_vs_peer"),
+                    _fmt(d.get("ours_median_events_per_s")),
+                    _fmt(d.get("peer_median_events_per_s")),
+                    "-" if b["figure"] is None else f"{b['figure']:.2f}x",
+                    cpu(d.get("ours_cpu_us_per_event", {})),
+                    cpu(d.get("peer_cpu_us_per_event", {})),
+                    "yes" if b["correct"] else "NO",
+                )
+            )
+    if len(rows) == 1:
+        return
+    machine = report["machine"]
+    print("\nOurs against pyeventsourcing (medians of alternating rounds; ours/peer above 1: we are faster)")
+    widths = [max(len(str(row[i])) for row in rows) for i in range(len(rows[0]))]
+    for row in rows:
+        print("  ".join(str(cell).ljust(width) for cell, width in zip(row, widths, strict=True)))
+    print(
+        f"fsync rate (pg_test_fsync): start {_fsync_rate(machine.get('pg_test_fsync'))}, "
+        f"end {_fsync_rate(machine.get('pg_test_fsync_at_end'))}"
+    )
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument(
@@ -269,6 +332,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--quick", action="store_true", help="small sizes: a smoke run of the harness")
     parser.add_argument("--keep", action="store_true", help="keep the benchmark databases afterwards")
     parser.add_argument("--no-fsync-test", action="store_true", help="skip pg_test_fsync")
+    parser.add_argument(
+        "--peer",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="also run the shapes through pyeventsourcing, alternating with ours, and report the ratios "
+        "(needs the bench dependency group; --no-peer skips it)",
+    )
+    parser.add_argument("--peer-rounds", type=int, default=5, help="alternating rounds per side of each comparison")
     parser.add_argument("--strict", action="store_true", help="exit 1 when a gating target is missed too")
     parser.add_argument(
         "--reader-class",
@@ -334,6 +405,7 @@ def main(argv: list[str] | None = None) -> int:
 
     print()
     print_table(report)
+    print_peer_table(report)
     summary = report["summary"]
     print(f"\nreport: {path} (and {out_dir / 'latest.json'}), {report['wall_s']} s")
     if summary["gating_targets_missed"]:

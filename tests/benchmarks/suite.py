@@ -18,10 +18,11 @@ import sys
 import time
 import traceback
 from array import array
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from tests.benchmarks.procs import Channels, ReaderJob, WriterJob, reader_main, writer_main
+from tests.benchmarks.procs import Channels, ReaderJob, WriterJob, _cpu_now, reader_main, writer_main
 from tests.benchmarks.stats import CpuWindow, latency_summary_ms
 
 SERVER_PROCESS_NAMES = {"postgresql": ("postgres",), "mysql": ("mariadbd", "mysqld"), "sqlite": ()}
@@ -74,6 +75,11 @@ class Plan:
     gating: bool = True  # False: figures are for comparison only (MariaDB)
     non_gating: set[str] = field(default_factory=set)  # benchmark ids without a target of their own here
     only: set[str] = field(default_factory=set)
+    peer: bool = False  # also run the shapes through pyeventsourcing (peer.py), alternating with ours
+    peer_rounds: int = 5
+    peer_duration: float = 3.0  # seconds per single-append round
+    peer_batched_events: int = 100_000  # events per batched round
+    peer_read_events: int = 100_000  # events per catch-up round
 
 
 def entry(
@@ -141,9 +147,19 @@ def _max_position() -> int:
         return int(cursor.fetchone()[0])
 
 
-def run_load(vendor: str, writers: list[WriterJob], readers: list[ReaderJob]) -> LoadResult:
-    """Start the processes, wait until every one is warmed up, start them at one instant, collect."""
+def run_load(
+    vendor: str,
+    writers: list[WriterJob],
+    readers: list[ReaderJob],
+    *,
+    writer_target: Callable[[WriterJob, Channels], None] = writer_main,
+    max_position: Callable[[], int] | None = None,
+) -> LoadResult:
+    """Start the processes, wait until every one is warmed up, start them at one instant, collect.
+    ``writer_target`` and ``max_position`` let the peer baseline (peer.py) run its writers the same way."""
     from django.db import connection
+
+    max_position = max_position or _max_position
 
     ctx = multiprocessing.get_context("spawn")
     ch = Channels(
@@ -155,7 +171,7 @@ def run_load(vendor: str, writers: list[WriterJob], readers: list[ReaderJob]) ->
         writers_done=ctx.Event(),
         final_position=ctx.Value("q", 0),
     )
-    procs = [ctx.Process(target=writer_main, args=(job, ch), name=f"bench-writer-{job.index}") for job in writers]
+    procs = [ctx.Process(target=writer_target, args=(job, ch), name=f"bench-writer-{job.index}") for job in writers]
     procs += [ctx.Process(target=reader_main, args=(job, ch), name=f"bench-reader-{job.index}") for job in readers]
     connection.close()  # nothing of ours stays open while the workers run
     t_setup = time.monotonic()
@@ -167,7 +183,7 @@ def run_load(vendor: str, writers: list[WriterJob], readers: list[ReaderJob]) ->
             if message[0] == "error":
                 raise RuntimeError(f"{message[1]} {message[2]} failed while starting:\n{message[3]}")
         setup_s = time.monotonic() - t_setup
-        start_position = _max_position()
+        start_position = max_position()
         connection.close()
         ch.start_position.value = start_position
         window = CpuWindow(SERVER_PROCESS_NAMES.get(vendor, ()))
@@ -187,7 +203,7 @@ def run_load(vendor: str, writers: list[WriterJob], readers: list[ReaderJob]) ->
                 raise RuntimeError(f"{kind} {index} failed:\n{result['error']}")
             (writer_results if kind == "writer" else reader_results)[index] = result
         cpu = window.stop()
-        ch.final_position.value = _max_position()
+        ch.final_position.value = max_position()
         connection.close()
         ch.writers_done.set()
         while len(reader_results) < len(readers):
@@ -401,6 +417,17 @@ def _cpu_details(vendor: str, load: LoadResult, events: int, appends: int, elaps
     return out
 
 
+def writer_jobs(name: str, writers: int, batch: int, duration: float, appends: int | None) -> list[WriterJob]:
+    """One job per writer on a stream of its own: for ``duration`` seconds, or ``appends`` calls when given."""
+    tag = f"{name}-{int(time.time() * 1000) % 10_000_000}"
+    return [
+        WriterJob(
+            index=i, stream_id=f"{tag}-w{i}", batch=batch, duration=None if appends else duration, appends=appends
+        )
+        for i in range(writers)
+    ]
+
+
 def bench_appends(
     vendor: str,
     plan: Plan,
@@ -416,17 +443,7 @@ def bench_appends(
     appends_per_writer: int | None = None,
     gating: bool = True,
 ) -> tuple[dict[str, Any], float]:
-    tag = f"{bench_id}-{int(time.time() * 1000) % 10_000_000}"
-    jobs = [
-        WriterJob(
-            index=i,
-            stream_id=f"{tag}-w{i}",
-            batch=batch,
-            duration=None if appends_per_writer else plan.duration,
-            appends=appends_per_writer,
-        )
-        for i in range(writers)
-    ]
+    jobs = writer_jobs(bench_id, writers, batch, plan.duration, appends_per_writer)
     reader_jobs = [
         ReaderJob(index=i, poll_interval=plan.poll_interval, reader_class=plan.reader_class) for i in range(readers)
     ]
@@ -737,6 +754,188 @@ def bench_aggregate(vendor: str, plan: Plan, gating: bool) -> dict[str, Any]:
     )
 
 
+# --- the peer baseline: our figures and pyeventsourcing's, in alternating rounds ------------------------------
+
+PEER_SHAPES = ("append_single_1w", "append_single_16w", "append_batched", "catch_up_read")
+
+
+def _peer_append_round(vendor: str, jobs: list[WriterJob], rec: Any) -> tuple[float, dict[str, Any], list[Check]]:
+    from tests.benchmarks import peer
+
+    load = run_load(vendor, jobs, [], writer_target=peer.peer_writer_main, max_position=lambda: peer.max_position(rec))
+    rate, elapsed, events, appends = _throughput(load)
+    checks = [
+        Check(name, ok, detail) for name, ok, detail in peer.check_peer_writes(rec, load.writers, load.start_position)
+    ]
+    ok, detail = peer.durability(rec)
+    checks.append(Check("peer: durable commits", ok, detail))
+    return rate, _cpu_details(vendor, load, events, appends, elapsed), checks
+
+
+def _cpu_summary(rounds: list[dict[str, Any]]) -> dict[str, float | None]:
+    """Median CPU per event over the rounds: the client process(es), and the server (PostgreSQL)."""
+    from tests.benchmarks.peer import median
+
+    keys = ("writer_python_cpu_us_per_event", "writer_backend_cpu_us_per_event", "database_server_cpu_us_per_event")
+    return {k: median([r.get(k) for r in rounds]) for k in keys if any(r.get(k) is not None for r in rounds)}
+
+
+def bench_vs_peer(vendor: str, plan: Plan, shape: str) -> dict[str, Any]:
+    """``shape`` measured on both sides, ours first, then the peer, ``plan.peer_rounds`` times; medians and
+    their ratio ours / peer. Each side writes only its own table; every round is checked for correctness."""
+    from tests.benchmarks import peer
+    from tests.benchmarks.peer import median
+
+    rec = peer.recorder(create=True)
+    ours: list[float] = []
+    theirs: list[float] = []
+    ours_cpu: list[dict[str, Any]] = []
+    peer_cpu: list[dict[str, Any]] = []
+    ours_read_cpu: list[float] = []
+    peer_read_cpu: list[float] = []
+    checks: list[Check] = []
+    parameters: dict[str, Any] = {
+        "rounds": plan.peer_rounds,
+        "order": "ours, peer, ours, peer, ...",
+        "statistic": "median",
+    }
+    if shape == "catch_up_read":
+        limit = plan.peer_read_events
+        _seed_both(rec, limit)
+        parameters.update(events=limit, batch_size=plan.catch_up_batch)
+        from controlplane.eventlog.reader import GlobalReader
+
+        parameters["order"] = "batch by batch: ours, peer, ours, peer, ... within each round"
+        batch_size = plan.catch_up_batch
+        # Warm-up on both sides (connections, statement caches, the pages of the first batch).
+        GlobalReader(batch_size=batch_size).poll(0)
+        peer.PeerReader(rec).poll(0, batch_size)
+        for r in range(plan.peer_rounds):
+            ours_reader = GlobalReader(batch_size=batch_size)
+            peer_reader = peer.PeerReader(rec)
+            polls = {
+                "ours": lambda after, n, g=ours_reader: [(e.position, e) for e in g.poll(after, limit=n)],
+                "peer": peer_reader.poll,
+            }
+            # after, seen, wall seconds, CPU seconds, positions increasing
+            state = {side: [0, 0, 0.0, 0.0, True] for side in polls}
+            while any(state[side][1] < limit for side in polls):
+                for side, poll in polls.items():  # alternate batch by batch: the machine's noise hits both
+                    after, seen = state[side][0], state[side][1]
+                    if seen >= limit:
+                        continue
+                    cpu0, t0 = _cpu_now(), time.perf_counter()
+                    got = poll(after, min(batch_size, limit - seen))
+                    state[side][2] += time.perf_counter() - t0
+                    state[side][3] += _cpu_now() - cpu0
+                    if not got:
+                        state[side][1] = limit + 1  # ran dry: reported by the check below
+                        continue
+                    state[side][4] = state[side][4] and got[0][0] > after
+                    state[side][0], state[side][1] = got[-1][0], seen + len(got)
+            for side, rates, cpus in (("ours", ours, ours_read_cpu), ("peer", theirs, peer_read_cpu)):
+                _, seen, wall, cpu, increasing = state[side]
+                rates.append(seen / wall)
+                cpus.append(cpu / max(seen, 1) * 1e6)
+                checks.append(
+                    Check(
+                        f"{side} round {r}: read the requested events, in order",
+                        seen == limit and increasing,
+                        f"{seen} of {limit}",
+                    )
+                )
+    else:
+        writers = {"append_single_1w": 1, "append_single_16w": plan.writers}.get(
+            shape, 1 if vendor == "sqlite" else plan.batched_writers
+        )
+        batch = plan.batch if shape == "append_batched" else 1
+        per_writer = max(1, plan.peer_batched_events // (writers * batch)) if batch > 1 else None
+        parameters.update(
+            writers=writers,
+            events_per_append=batch,
+            duration_s=None if per_writer else plan.peer_duration,
+            appends_per_writer=per_writer,
+        )
+        round_plan = Plan(**{**plan.__dict__, "duration": plan.peer_duration})
+        for r in range(plan.peer_rounds):
+            entry_ours, rate = bench_appends(
+                vendor, round_plan, f"{shape}-r{r}", shape, writers, batch, None, appends_per_writer=per_writer
+            )
+            ours.append(rate)
+            ours_cpu.append(entry_ours["details"])
+            checks += [Check(f"ours round {r}: {c['name']}", c["passed"], c["detail"]) for c in entry_ours["checks"]]
+            jobs = writer_jobs(f"peer-{shape}-r{r}", writers, batch, plan.peer_duration, per_writer)
+            rate, cpu, peer_checks = _peer_append_round(vendor, jobs, rec)
+            theirs.append(rate)
+            peer_cpu.append(cpu)
+            checks += [Check(f"peer round {r}: {c.name}", c.passed, c.detail) for c in peer_checks]
+    ours_median, peer_median = median(ours), median(theirs)
+    ratio = ours_median / peer_median if ours_median and peer_median else None
+    details = {
+        "ours_events_per_s": [round(x) for x in ours],
+        "peer_events_per_s": [round(x) for x in theirs],
+        "ours_median_events_per_s": round(ours_median) if ours_median else None,
+        "peer_median_events_per_s": round(peer_median) if peer_median else None,
+        "ratio_per_round": [round(a / b, 3) if b else None for a, b in zip(ours, theirs, strict=True)],
+        "ours_cpu_us_per_event": _cpu_summary(ours_cpu) if ours_cpu else _read_cpu(ours_read_cpu),
+        "peer_cpu_us_per_event": _cpu_summary(peer_cpu) if peer_cpu else _read_cpu(peer_read_cpu),
+        "peer": f"eventsourcing {_peer_version()}, {type(rec).__name__}",
+    }
+    return entry(
+        f"{shape}_vs_peer",
+        f"{shape}: ours / eventsourcing (medians of alternating rounds)",
+        vendor,
+        ratio,
+        "x (ours / peer)",
+        None,
+        checks,
+        gating=False,
+        parameters=parameters,
+        details=details,
+    )
+
+
+def _read_cpu(per_event: list[float]) -> dict[str, float | None]:
+    """Catch-up runs in the suite's own process on both sides: the median of its CPU per event read."""
+    from tests.benchmarks.peer import median
+
+    m = median(per_event)
+    return {"reader_python_cpu_us_per_event": round(m, 2) if m else None}
+
+
+def _peer_installed() -> bool:
+    from tests.benchmarks.peer import installed
+
+    return installed()
+
+
+def _peer_version() -> str:
+    from importlib.metadata import version
+
+    return version("eventsourcing")
+
+
+def _seed_both(rec: Any, limit: int) -> None:
+    """Make sure both tables hold at least ``limit`` events (written 100 per call) before a catch-up round."""
+    from controlplane.eventlog.store import StreamRef, append
+    from tests.benchmarks import domain, peer
+
+    have = _max_position()
+    stream = StreamRef(domain.STREAM_TYPE, f"seed-{int(time.time() * 1000) % 10_000_000}")
+    meta = domain.metadata()
+    version = 0
+    while have + version < limit:
+        append(stream, version, domain.events_for(version + 1, 100), meta)
+        version += 100
+    encoder = peer.Encoder()
+    originator = peer.stream_uuid(stream.id)
+    count = peer.max_position(rec)
+    version = 0
+    while count + version < limit:
+        rec.insert_events(encoder.stored(originator, domain.events_for(version + 1, 100)))
+        version += 100
+
+
 # --- the suite per database ---------------------------------------------------------------------------------
 
 
@@ -781,6 +980,27 @@ def run_suite(plan: Plan) -> list[dict[str, Any]]:
             flush=True,
         )
         return out
+
+    # The peer comparisons first, so both sides start from empty tables of their own.
+    for shape in PEER_SHAPES:
+        if shape == "append_single_16w" and vendor == "sqlite":
+            continue  # one writer at a time on SQLite (ADR 0002): 16 writers measure the lock, on both sides
+        if plan.peer and (wanted(shape) or wanted(f"{shape}_vs_peer")):
+            if not _peer_installed():
+                results.append(
+                    entry(
+                        f"{shape}_vs_peer",
+                        shape,
+                        vendor,
+                        None,
+                        "",
+                        None,
+                        [Check("eventsourcing installed (pip install --group bench)", False)],
+                        gating=False,
+                    )
+                )
+                continue
+            attempt(f"{shape}_vs_peer", lambda shape=shape: bench_vs_peer(vendor, plan, shape))
 
     single_target = {"sqlite": Target(">=", 6500)}.get(vendor, Target(">=", 3000))
     if wanted("append_single_1w"):

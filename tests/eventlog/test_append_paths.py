@@ -137,3 +137,32 @@ def test_awkward_payload_text_is_stored_exactly_on_both_paths(meta):
     append(S, 5, [ThingHappened(i, label) for i, label in enumerate(labels)], meta)  # the database's own path
     assert [e.data.label for e in read_stream(S.id)] == labels * 2
     _chain_intact()
+
+
+def test_reads_give_back_what_the_append_returned_whatever_the_path(meta):
+    """Every read path (GlobalReader, read_stream, rebuild's decode_rows) gives the append's own events back:
+    on SQLite recorded_at comes back as text and is parsed once per distinct value (dialects.SQLITE_READ_COLUMNS)."""
+    import gc
+
+    from controlplane.eventlog.reader import GlobalReader
+    from controlplane.eventlog.records import decode_rows
+
+    recorded = append(S, 0, [ThingHappened(i) for i in range(3)], meta)
+    recorded += append(S, 3, [ThingHappened(3)], meta)
+    keys = [(e.position, e.version, e.recorded_at, e.hash, e.data, e.metadata) for e in recorded]
+    polled = GlobalReader().poll(recorded[0].position - 1)
+    assert [(e.position, e.version, e.recorded_at, e.hash, e.data, e.metadata) for e in polled] == keys
+    assert [(e.position, e.version, e.recorded_at, e.hash, e.data, e.metadata) for e in read_stream(S.id)] == keys
+    assert all(e.recorded_at.tzinfo is not None for e in polled)
+    # decode_rows pauses the cyclic collector only while it decodes, and leaves a paused one paused.
+    rows = GlobalReader(decode=False).poll(recorded[0].position - 1)
+    assert gc.isenabled()
+    assert [e.hash for e in decode_rows(rows)] == [e.hash for e in recorded]
+    assert gc.isenabled()
+    gc.disable()
+    try:
+        decode_rows(rows)
+        assert not gc.isenabled()
+    finally:
+        gc.enable()
+    _chain_intact()
