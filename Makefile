@@ -73,7 +73,7 @@ bench: $(VENV)/.installed-bench
 		--postgres $(PG_URL) --redis $(REDIS_URL) --report var/bench/latest.json
 
 # The embedded broker under load for about ten minutes: the in-suite soak test (tests/broker/test_soak.py: a Celery
-# worker, beat and two producers) with SOAK_MESSAGES per producer instead of 400. docs/adr/0024.
+# worker, beat and two producers) with SOAK_MESSAGES per producer instead of 400. docs/adr/0025.
 SOAK_MESSAGES ?= 20000
 soak: $(VENV)/.installed
 	SOAK_MESSAGES=$(SOAK_MESSAGES) $(BIN)/pytest -n 0 -p no:cacheprovider tests/broker/test_soak.py -k exactly_once

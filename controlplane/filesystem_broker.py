@@ -1,5 +1,5 @@
 """The embedded Celery broker: kombu's filesystem transport, with atomic publishes and a reader that survives
-a bad message file (docs/adr/0024-embedded-broker-atomic-files.md).
+a bad message file (docs/adr/0025-embedded-broker-atomic-files.md).
 
 Layout under the broker folder (``<data dir>/broker``): ``queue/`` holds one file per queued message, and only
 complete ones; ``tmp/`` holds publishes being written; ``processed/`` holds a message a worker has claimed

@@ -149,7 +149,7 @@ if REDIS_URL is not None:
     CELERY_BROKER_TRANSPORT_OPTIONS: dict = {"visibility_timeout": 3600}
 else:
     # Embedded default: a durable on-disk broker, kombu's filesystem transport with atomic publishes and a
-    # dead-letter folder (controlplane/filesystem_broker.py). See docs/adr/0003-embedded-default.md and 0024.
+    # dead-letter folder (controlplane/filesystem_broker.py). See docs/adr/0003-embedded-default.md and 0025.
     from controlplane import filesystem_broker
 
     BROKER_DIR = DATA_DIR / "broker"
