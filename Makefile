@@ -12,7 +12,7 @@ MATRIX_SECRET := matrix-only-secret-key-0123456789-abcdefghijklmnopqrstuvwxyz
 PIP := $(BIN)/python -m pip --disable-pip-version-check --no-input -qq
 PYTEST_ARGS ?=
 
-.PHONY: run test test-matrix test-postgres test-mysql lint bench clean
+.PHONY: run test test-matrix test-postgres test-mysql lint bench soak clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -71,6 +71,12 @@ bench: $(VENV)/.installed-bench
 		--postgres $(PG_URL) --report var/bench/latest.json
 	CONTROLPLANE_SECRET_KEY=$(MATRIX_SECRET) $(BIN)/python -m tests.benchmarks.live_latency \
 		--postgres $(PG_URL) --redis $(REDIS_URL) --report var/bench/latest.json
+
+# The embedded broker under load for about ten minutes: the in-suite soak test (tests/broker/test_soak.py: a Celery
+# worker, beat and two producers) with SOAK_MESSAGES per producer instead of 400. docs/adr/0025.
+SOAK_MESSAGES ?= 20000
+soak: $(VENV)/.installed
+	SOAK_MESSAGES=$(SOAK_MESSAGES) $(BIN)/pytest -n 0 -p no:cacheprovider tests/broker/test_soak.py -k exactly_once
 
 clean:
 	rm -rf $(VENV) var

@@ -9,6 +9,8 @@ from django.db import connections
 from django.db.migrations.executor import MigrationExecutor
 from django.http import HttpRequest, JsonResponse
 
+from controlplane import filesystem_broker
+
 
 def healthz(request: HttpRequest) -> JsonResponse:
     return JsonResponse({"status": "ok"})
@@ -58,7 +60,7 @@ def _broker() -> str | None:
 def _filesystem_broker() -> str | None:
     """The embedded broker is a set of directories: they must exist and be writable by this process."""
     options = settings.CELERY_BROKER_TRANSPORT_OPTIONS
-    for key in ("data_folder_in", "data_folder_out", "control_folder"):
+    for key in filesystem_broker.FOLDER_OPTIONS:
         folder = options.get(key)
         if folder and not os.access(folder, os.W_OK | os.X_OK):
             return f"broker unreachable: {key} {folder} is missing or not writable"
@@ -76,6 +78,10 @@ def readyz(request: HttpRequest) -> JsonResponse:
         "database": settings.DATABASE_VENDOR,
         "broker": "redis" if settings.REDIS_URL else "filesystem",
     }
+    if not settings.REDIS_URL:
+        # Message files the worker could not decode (docs/OPERATIONS.md, "Dead letters of the embedded broker"):
+        # the broker still works, so they do not make the process unready; they are shown to whoever watches.
+        body["dead_letters"] = len(filesystem_broker.dead_letters(settings.CELERY_BROKER_TRANSPORT_OPTIONS))
     return JsonResponse(body, status=200 if not failed else 503)
 
 
@@ -83,7 +89,8 @@ class HealthProbeMiddleware:
     """Answer /healthz and /readyz before host validation and the TLS redirect.
 
     Kubelets and load balancers probe by address (``Host: 10.0.3.7:8000``) over plain HTTP; neither is in
-    ALLOWED_HOSTS nor HTTPS, and a probe must not fail for that. The answers reveal nothing but readiness.
+    ALLOWED_HOSTS nor HTTPS, and a probe must not fail for that. The answers reveal nothing but readiness (and,
+    on the embedded broker, how many dead letters wait: a count, no content).
     """
 
     PROBES = {"/healthz": healthz, "/readyz": readyz}

@@ -148,19 +148,14 @@ if REDIS_URL is not None:
     CELERY_BROKER_URL = REDIS_URL
     CELERY_BROKER_TRANSPORT_OPTIONS: dict = {"visibility_timeout": 3600}
 else:
-    # Embedded default: a durable on-disk broker (kombu's filesystem transport). See docs/adr/0003-embedded-default.md.
+    # Embedded default: a durable on-disk broker, kombu's filesystem transport with atomic publishes and a
+    # dead-letter folder (controlplane/filesystem_broker.py). See docs/adr/0003-embedded-default.md and 0025.
+    from controlplane import filesystem_broker
+
     BROKER_DIR = DATA_DIR / "broker"
-    for _sub in ("queue", "processed", "control"):
-        (BROKER_DIR / _sub).mkdir(parents=True, exist_ok=True)
     CELERY_BROKER_URL = "filesystem://localhost//"  # the host is ignored; naming one silences a kombu warning
-    CELERY_BROKER_TRANSPORT_OPTIONS = {
-        "data_folder_in": str(BROKER_DIR / "queue"),
-        "data_folder_out": str(BROKER_DIR / "queue"),
-        "processed_folder": str(BROKER_DIR / "processed"),
-        # Fanout exchange tables (worker remote control); kombu's default is ./control in the cwd.
-        "control_folder": str(BROKER_DIR / "control"),
-        "store_processed": False,
-    }
+    CELERY_BROKER_TRANSPORT = filesystem_broker.TRANSPORT
+    CELERY_BROKER_TRANSPORT_OPTIONS = filesystem_broker.transport_options(BROKER_DIR)
 # No CHANNEL_LAYERS: websockets are fed in-process by one tailer per web process, never through a channel
 # layer (docs/adr/0015-live-one-tailer-per-process.md).
 

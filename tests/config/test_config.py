@@ -211,6 +211,14 @@ def test_the_defaults_load(clean_env, tmp_path):
     assert s["DEBUG"] is False
     assert s["DATABASE_VENDOR"] == "sqlite"
     assert s["CELERY_BROKER_URL"].startswith("filesystem://")
+    assert s["CELERY_BROKER_TRANSPORT"] == "controlplane.filesystem_broker:Transport"
+    assert sorted(p.name for p in (tmp_path / "data" / "broker").iterdir()) == [
+        "control",
+        "dead",
+        "processed",
+        "queue",
+        "tmp",
+    ]
     assert s["SERVE_STATIC"] is True
     assert s["SECURE_SSL_REDIRECT"] is False
     assert (tmp_path / "data" / "secret_key").stat().st_mode & 0o777 == 0o600

@@ -9,14 +9,17 @@ from contextlib import contextmanager
 import pytest
 from django.test import override_settings
 
+from controlplane import filesystem_broker
 from controlplane.celery import app as celery_app
 
 
 @contextmanager
 def redis_broker(url: str):
     """Point settings and the Celery app (which caches its broker config) at a Redis URL, then restore."""
-    saved = {key: celery_app.conf.get(key) for key in ("broker_url", "broker_write_url", "broker_transport_options")}
-    celery_app.conf.update(broker_url=url, broker_write_url=None, broker_transport_options={})
+    keys = ("broker_url", "broker_write_url", "broker_transport", "broker_transport_options")
+    saved = {key: celery_app.conf.get(key) for key in keys}
+    # broker_transport too: the embedded default names its own transport class, which would take a Redis URL
+    celery_app.conf.update(broker_url=url, broker_write_url=None, broker_transport=None, broker_transport_options={})
     try:
         with override_settings(REDIS_URL=url, CELERY_BROKER_URL=url):
             yield
@@ -132,3 +135,27 @@ def test_static_files_are_served_without_debug(client, settings, tmp_path):
     assert client.get("/static/admin/css/missing.css").status_code == 404
     client.raise_request_exception = False
     assert client.get("/static/../secret_key").status_code == 400  # SuspiciousFileOperation, not the file
+
+
+@pytest.mark.django_db
+def test_readyz_counts_dead_letters_and_stays_ready(client, tmp_path):
+    """A message file the worker could not decode does not make the broker unusable: it is counted, not failed."""
+    options = filesystem_broker.transport_options(tmp_path / "broker")
+    (tmp_path / "broker" / "dead" / "00000000000000000001_x.celery.msg").write_bytes(b"")
+    with override_settings(REDIS_URL=None, CELERY_BROKER_TRANSPORT_OPTIONS=options):
+        response = client.get("/readyz")
+    assert response.status_code == 200, response.content
+    assert response.json()["checks"]["broker"] == "ok"
+    assert response.json()["dead_letters"] == 1
+
+
+@pytest.mark.django_db
+def test_readyz_503_when_the_filesystem_broker_cannot_stage_a_publish(client, tmp_path):
+    options = filesystem_broker.transport_options(tmp_path / "broker")
+    (tmp_path / "broker" / "tmp").rmdir()
+    with override_settings(REDIS_URL=None, CELERY_BROKER_TRANSPORT_OPTIONS=options):
+        response = client.get("/readyz")
+    assert response.status_code == 503
+    assert response.json()["checks"]["broker"] == (
+        f"broker unreachable: tmp_folder {tmp_path / 'broker' / 'tmp'} is missing or not writable"
+    )

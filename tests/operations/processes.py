@@ -14,6 +14,7 @@ from typing import Any
 from celery import Celery
 from django.db import connection
 
+from controlplane import filesystem_broker
 from tests.waiting import wait_until
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -102,9 +103,7 @@ class Broker:
     def __init__(self, data_dir: Path, redis: RedisServer | None) -> None:
         self.data_dir = data_dir
         self.redis = redis
-        self.folders = {name: data_dir / "broker" / name for name in ("queue", "processed", "control")}
-        for folder in self.folders.values():
-            folder.mkdir(parents=True, exist_ok=True)
+        self.transport_options = filesystem_broker.transport_options(data_dir / "broker")
 
     def env(self) -> dict[str, str]:
         env = {"CONTROLPLANE_DATA_DIR": str(self.data_dir)}
@@ -118,14 +117,10 @@ class Broker:
         if self.redis is not None:
             app = Celery("crash-test-sender", broker=self.redis.url, set_as_current=False)
         else:
+            # The embedded broker's own transport and folders, as the settings give every process of the control plane.
             app = Celery("crash-test-sender", broker="filesystem://localhost//", set_as_current=False)
-            app.conf.broker_transport_options = {
-                "data_folder_in": str(self.folders["queue"]),
-                "data_folder_out": str(self.folders["queue"]),
-                "processed_folder": str(self.folders["processed"]),
-                "control_folder": str(self.folders["control"]),
-                "store_processed": False,
-            }
+            app.conf.broker_transport = filesystem_broker.TRANSPORT
+            app.conf.broker_transport_options = self.transport_options
         app.conf.task_serializer = "json"
         return app
 
