@@ -8,12 +8,13 @@ cache: bumping ``snapshot_schema`` (when the state's shape changes) makes old on
 
 from __future__ import annotations
 
+import functools
 import json
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
-from django.db import connections, transaction
+from django.db import DatabaseError, connections, transaction
 
 from controlplane.eventlog.dialects import READ_COLUMNS, dialect_for, is_deadlock
 from controlplane.eventlog.errors import ConcurrencyConflict
@@ -22,6 +23,7 @@ from controlplane.eventlog.records import RecordedEvent, from_row
 from controlplane.eventlog.store import StreamRef, append
 
 S = TypeVar("S")
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -102,7 +104,8 @@ def execute(
     saw (an API client's If-Match); a stream that moved since raises ConcurrencyConflict. A conflict
     propagates: the caller decides whether to retry (workers: ``execute_retrying``) or answer 409 (API).
     """
-    return _execute_outermost_retrying(spec, stream, decide, metadata, expected_version, using)[1]
+    run = functools.partial(_execute, spec, stream, decide, metadata, expected_version=expected_version, using=using)
+    return _owner_retries_deadlocks(using, run)[1]
 
 
 def execute_retrying(
@@ -119,7 +122,8 @@ def execute_retrying(
     propagates). Returns the state after the append and the events written."""
     for attempt in range(attempts):
         try:
-            return _execute_outermost_retrying(spec, stream, decide, metadata, None, using)
+            run = functools.partial(_execute, spec, stream, decide, metadata, expected_version=None, using=using)
+            return _owner_retries_deadlocks(using, run)
         except ConcurrencyConflict:
             if attempt == attempts - 1:
                 raise
@@ -132,20 +136,13 @@ def execute_retrying(
 DEADLOCK_RETRIES = 3
 
 
-def _execute_outermost_retrying(
-    spec: AggregateSpec[S],
-    stream: StreamRef,
-    decide: Callable[[S], list[object]],
-    metadata: Metadata,
-    expected_version: int | None,
-    using: str,
-) -> tuple[S, list[RecordedEvent]]:
+def _owner_retries_deadlocks(using: str, attempt: Callable[[], T]) -> T:
     owns_transaction = not connections[using].in_atomic_block
-    for attempt in range(DEADLOCK_RETRIES + 1):
+    for tried in range(DEADLOCK_RETRIES + 1):
         try:
-            return _execute(spec, stream, decide, metadata, expected_version=expected_version, using=using)
-        except Exception as exc:  # the PostgreSQL dialect's raw cursor raises the driver's own errors
-            if not (owns_transaction and attempt < DEADLOCK_RETRIES and is_deadlock(exc)):
+            return attempt()
+        except DatabaseError as exc:
+            if not (owns_transaction and tried < DEADLOCK_RETRIES and is_deadlock(exc)):
                 raise
     raise AssertionError("unreachable")
 
