@@ -79,17 +79,26 @@ class Projector:
 
 
 _sync: dict[str, Projector] = {}
+# Every type some synchronous projector handles: asked on each append, so kept at hand, not rebuilt per call.
+_sync_handled: frozenset[str] = frozenset()
+
+
+def _note_handled() -> None:
+    global _sync_handled
+    _sync_handled = frozenset().union(*(projector.handled_types for projector in _sync.values()))
 
 
 def register(projector: Projector) -> Projector:
     if projector.name in _sync and type(_sync[projector.name]) is not type(projector):
         raise ValueError(f"a projector named {projector.name!r} is already registered")
     _sync[projector.name] = projector
+    _note_handled()
     return projector
 
 
 def unregister(name: str) -> None:
     _sync.pop(name, None)
+    _note_handled()
 
 
 def sync_projectors() -> list[Projector]:
@@ -98,7 +107,7 @@ def sync_projectors() -> list[Projector]:
 
 def any_handles(wire_names: set[str]) -> bool:
     """Does a synchronous projector handle any of these types? (Then the append needs a transaction.)"""
-    return any(not wire_names.isdisjoint(projector.handled_types) for projector in _sync.values())
+    return not wire_names.isdisjoint(_sync_handled)
 
 
 def apply_sync(events: list[RecordedEvent]) -> None:
