@@ -23,8 +23,12 @@ def test_a_disabled_tenant_makes_the_agent_back_off_and_keep_its_results(cp, mak
     wait_until(lambda: f"/agent/v1/actions/{action['id']}/result" in cp.disabled_refusals, message="a refused result")
     assert harness.thread.is_alive() and harness.code is None  # not stopped: this is not a revocation
     assert outbox.exists() and not list((harness.state.outbox / "rejected").glob("*"))
-    logged = [r.getMessage() for r in caplog.records if "tenant is disabled" in r.getMessage()]
-    assert any("heartbeat" in m and "backing off" in m for m in logged), logged
+
+    def heartbeat_backoff_logged() -> bool:  # the agent logs once it has read the refusal the fake recorded
+        logged = [r.getMessage() for r in caplog.records if "tenant is disabled" in r.getMessage()]
+        return any("heartbeat" in m and "backing off" in m for m in logged)
+
+    wait_until(heartbeat_backoff_logged, message="the heartbeat's back-off in the agent's log")
 
     heartbeats = len(cp.heartbeats)
     cp.tenant_disabled = False
