@@ -91,16 +91,20 @@ def recorded_event(
     return event
 
 
-_last_text: list = [None, None]  # the last recorded_at text parsed, and its datetime
+# The last recorded_at text parsed and its datetime, as one tuple: a reader on another thread (the live tailer)
+# sees the old pair or the new one, never a text with another's datetime.
+_last_parsed: tuple[str, datetime] | None = None
 
 
 def _recorded_at_from_text(text: str) -> datetime:
     # SQLite hands back text (dialects.SQLITE_READ_COLUMNS); the events of one append share their instant,
     # so the last one parsed is usually the next one asked for. Datetimes are immutable: sharing is safe.
-    if _last_text[0] == text:
-        return _last_text[1]
+    global _last_parsed
+    last = _last_parsed
+    if last is not None and last[0] == text:
+        return last[1]
     moment = to_aware(text)
-    _last_text[0], _last_text[1] = text, moment
+    _last_parsed = (text, moment)
     return moment
 
 
@@ -112,26 +116,19 @@ def from_row(row: tuple | list) -> RecordedEvent:
         recorded_at = _recorded_at_from_text(recorded_at)
     elif recorded_at.__class__ is not datetime or recorded_at.tzinfo is None:
         recorded_at = to_aware(recorded_at)
-    # recorded_event() inlined: this runs once per event of every catch-up and rebuild.
-    event = _new(RecordedEvent)
-    _set(
-        event,
-        "__dict__",
-        {
-            "position": row[0],
-            "stream_type": row[1],
-            "stream_id": row[2],
-            "version": row[3],
-            "event_type": row[4],
-            "schema_version": row[5],
-            "payload": payload,
-            "data": types.decode(row[4], row[5], payload),
-            "metadata": _metadata(tuple(row[7:15])),
-            "recorded_at": recorded_at,
-            "hash": row[16],
-        },
+    return recorded_event(
+        row[0],
+        row[1],
+        row[2],
+        row[3],
+        row[4],
+        row[5],
+        payload,
+        types.decode(row[4], row[5], payload),
+        _metadata(tuple(row[7:15])),
+        recorded_at,
+        row[16],
     )
-    return event
 
 
 def decode_rows(rows: list[tuple]) -> list[RecordedEvent]:
