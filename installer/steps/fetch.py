@@ -131,7 +131,7 @@ def run(ctx: Context) -> dict[str, Any]:
     url = spec.tarball_url()
     assert url is not None
     dest = ctx.layout.downloads / url.rsplit("/", 1)[1]
-    # The checksum first: a 404 there is the cheapest way to learn the version does not exist.
+    # The small siblings first (a missing one is noted; verify refuses without a checksum), then the tarball.
     siblings: dict[str, Any] = {}
     for suffix in (".sha512", ".asc"):
         target = Path(str(dest) + suffix)

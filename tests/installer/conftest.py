@@ -13,6 +13,7 @@ from tests.installer.distribution import DistServer, build_tarball, fake_java, f
 V1 = "2.3.11"
 V2 = "2.3.12"
 BROKEN = "2.3.13"
+CORRUPT = "2.3.10"  # its tarball does not match its .sha512
 
 
 @pytest.fixture(scope="module")
@@ -22,6 +23,10 @@ def archive(tmp_path_factory: pytest.TempPathFactory) -> Path:
     build_tarball(root / V1, V1)
     build_tarball(root / V2, V2)
     build_tarball(root / BROKEN, BROKEN, broken=True)
+    tarball = build_tarball(root / CORRUPT, CORRUPT)
+    data = bytearray(tarball.read_bytes())
+    data[len(data) // 2] ^= 0xFF
+    tarball.write_bytes(bytes(data))
     return root
 
 
