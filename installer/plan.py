@@ -16,7 +16,7 @@ import tarfile
 from pathlib import Path
 from typing import Any
 
-from installer import versions
+from installer import errors, versions
 from installer.errors import InstallerError
 from installer.spec import InstallSpec, Layout
 from installer.steps import Context, configure, preflight, service, switch, unpack
@@ -185,7 +185,8 @@ def plan_rollback(prefix: Path) -> dict[str, Any]:
     node = switch.load_node(layout)
     current, previous = node.get("current"), node.get("previous")
     if previous is None:
-        return {"operation": "rollback", "changes": [], "refusals": [{"code": "INSTALLER_NO_PREVIOUS_VERSION"}]}
+        refusal = {"code": errors.NO_PREVIOUS_VERSION, "message": "there is no previous version to roll back to"}
+        return {"operation": "rollback", "changes": [], "refusals": [refusal]}
     return {
         "operation": "rollback",
         "version": previous,

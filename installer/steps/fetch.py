@@ -67,10 +67,11 @@ def download(url: str, dest: Path, ctx: Context | None = None, *, name: str = "f
         length = response.headers.get("Content-Length")
         total = int(length) + resumed if length and length.isdigit() else None
         done = resumed
-        with open(part, mode) as out:
+        # Unbuffered, and read1: what arrived is on disk at once, so a killed run resumes from there.
+        with open(part, mode, buffering=0) as out:
             while True:
                 try:
-                    chunk = response.read(CHUNK)
+                    chunk = response.read1(CHUNK)
                 except OSError as error:
                     raise InstallerError(
                         errors.FETCH_FAILED,
@@ -83,7 +84,6 @@ def download(url: str, dest: Path, ctx: Context | None = None, *, name: str = "f
                 done += len(chunk)
                 if ctx is not None:
                     ctx.reporter.progress(name, done, total)
-            out.flush()
             os.fsync(out.fileno())
     if total is not None and done != total:
         raise InstallerError(
