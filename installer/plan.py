@@ -13,6 +13,7 @@ import difflib
 import json
 import re
 import tarfile
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -83,13 +84,14 @@ def _checks(spec: InstallSpec, layout: Layout) -> list[dict[str, Any]]:
     ctx = Context(spec=spec, layout=layout)
     checks: list[dict[str, Any]] = []
     our_pid = service.running_pid(layout)
-    for name, check in (
+    named: tuple[tuple[str, Callable[[], dict[str, Any]]], ...] = (
         ("machine", lambda: preflight.check_machine(ctx)),
         ("user", lambda: preflight.check_user(ctx)),
         ("java", lambda: preflight.check_java(ctx)),
         ("ports", lambda: preflight.check_ports(spec.ports, our_pid)),
         ("clock", preflight.check_clock),
-    ):
+    )
+    for name, check in named:
         try:
             checks.append({"check": name, "ok": True, "result": check()})
         except InstallerError as error:

@@ -88,7 +88,7 @@ def check_signature(ctx: Context, tarball: Path, asc: str | None) -> dict[str, A
     if shutil.which("gpg") is None:
         return {"signature": "not checked: gpg is not installed"}
     try:
-        import gnupg  # type: ignore[import-untyped]
+        import gnupg
     except ImportError:
         return {"signature": "not checked: python-gnupg is not installed"}
     keys_source = ctx.spec.keys or KEYS_URL

@@ -1,5 +1,6 @@
 """The agent is a distribution of its own (agent/pyproject.toml, ADR 0017): it declares exactly what agent/**
-imports, installs into a clean virtual environment without Django or the control plane, and runs there."""
+and the installer core it carries (installer/**) import, installs into a clean virtual environment without
+Django or the control plane, and runs there."""
 
 from __future__ import annotations
 
@@ -17,10 +18,19 @@ import agent
 
 ROOT = Path(__file__).resolve().parents[2]
 AGENT_DIR = ROOT / "agent"
+INSTALLER_DIR = ROOT / "installer"
 AGENT_PROJECT = tomllib.loads((AGENT_DIR / "pyproject.toml").read_text())
 ROOT_PROJECT = tomllib.loads((ROOT / "pyproject.toml").read_text())
 # import name -> distribution name, for the third-party modules the agent may use
-DISTRIBUTION = {"httpx": "httpx", "cryptography": "cryptography", "jsonschema": "jsonschema"}
+DISTRIBUTION = {
+    "httpx": "httpx",
+    "cryptography": "cryptography",
+    "jsonschema": "jsonschema",
+    "yaml": "pyyaml",
+    "rich": "rich",
+    "gnupg": "python-gnupg",
+}
+FIRST_PARTY = {"agent", "installer"}
 
 
 def requirement_name(requirement: str) -> str:
@@ -29,7 +39,7 @@ def requirement_name(requirement: str) -> str:
 
 def third_party_imports() -> set[str]:
     found: set[str] = set()
-    for path in AGENT_DIR.rglob("*.py"):
+    for path in [*AGENT_DIR.rglob("*.py"), *INSTALLER_DIR.rglob("*.py")]:
         for node in ast.walk(ast.parse(path.read_text(), filename=str(path))):
             if isinstance(node, ast.Import):
                 names = [alias.name for alias in node.names]
@@ -39,7 +49,7 @@ def third_party_imports() -> set[str]:
                 continue
             for name in names:
                 top = name.split(".")[0]
-                if top != "agent" and top not in sys.stdlib_module_names:
+                if top not in FIRST_PARTY and top not in sys.stdlib_module_names:
                     found.add(top)
     return found
 
@@ -50,6 +60,12 @@ def test_the_agent_project_declares_exactly_what_the_agent_imports():
     declared = {requirement_name(r) for r in AGENT_PROJECT["project"]["dependencies"]}
     assert declared == {DISTRIBUTION[name] for name in imported}
     assert AGENT_PROJECT["project"]["name"] == "seatunnel-controlplane-agent"
+
+
+def test_the_agent_project_carries_every_installer_package():
+    packages = set(AGENT_PROJECT["tool"]["setuptools"]["packages"])
+    on_disk = {".".join(path.parent.relative_to(ROOT).parts) for path in INSTALLER_DIR.rglob("__init__.py")}
+    assert on_disk <= packages, f"add {sorted(on_disk - packages)} to agent/pyproject.toml's packages"
 
 
 def test_the_root_project_still_ships_the_agent_with_its_dependencies():
@@ -88,9 +104,12 @@ print(agent.__version__, agent.__file__, len(modules))
 
 
 def test_the_agent_installs_alone_in_a_clean_venv_and_runs(tmp_path):
-    source = tmp_path / "src"
-    # A copy, so the build's build/ and *.egg-info never land in the worktree.
-    shutil.copytree(AGENT_DIR, source, ignore=shutil.ignore_patterns("__pycache__", "build", "*.egg-info"))
+    source = tmp_path / "src" / "agent"
+    # A copy, so the build's build/ and *.egg-info never land in the worktree; the installer beside it, where
+    # agent/pyproject.toml's package-dir finds it.
+    ignore = shutil.ignore_patterns("__pycache__", "build", "*.egg-info")
+    shutil.copytree(AGENT_DIR, source, ignore=ignore)
+    shutil.copytree(INSTALLER_DIR, tmp_path / "src" / "installer", ignore=ignore)
     venv = tmp_path / "venv"
     env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "VIRTUAL_ENV", "DJANGO_SETTINGS_MODULE")}
     env["PIP_DISABLE_PIP_VERSION_CHECK"] = "1"
@@ -110,6 +129,9 @@ def test_the_agent_installs_alone_in_a_clean_venv_and_runs(tmp_path):
     assert version == agent.__version__ and int(count) >= 15
     assert Path(location).is_relative_to(venv), location  # the installed copy, not the worktree's
     assert "--bootstrap-token" in run(python, "-m", "agent", "--help")
+    # the installer core goes along: its CLI runs from the agent's own environment
+    assert "install|upgrade|rollback|uninstall|plan|status" in run(python, "-m", "agent.install", "--help")
+    assert "--resume" in run(venv / "bin" / "seatunnel-install", "install", "--help")
     assert agent.__version__ in run(python, "-m", "agent", "--version") + run(
         venv / "bin" / "seatunnel-controlplane-agent", "--version"
     )
@@ -117,4 +139,4 @@ def test_the_agent_installs_alone_in_a_clean_venv_and_runs(tmp_path):
     installed = {entry["name"].lower() for entry in json.loads(run(python, "-m", "pip", "list", "--format", "json"))}
     assert "seatunnel-controlplane-agent" in installed
     assert not {"django", "djangorestframework", "seatunnel-controlplane", "celery", "channels"} & installed
-    assert {"httpx", "cryptography", "jsonschema"} <= installed
+    assert {"httpx", "cryptography", "jsonschema", "pyyaml", "rich", "python-gnupg"} <= installed
