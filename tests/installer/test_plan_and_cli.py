@@ -141,3 +141,20 @@ def test_an_install_killed_mid_download_is_resumed(make_spec, prefix, dist_serve
 
     status = cli("status", "--prefix", str(prefix), "--json")
     assert json.loads(status.stdout)["health"]["version"] == V1
+
+
+def test_manage_py_seatunnel_calls_the_same_core(make_spec, prefix):
+    spec = make_spec(V1)
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    manage = [sys.executable, "manage.py", "seatunnel"]
+    done = subprocess.run(
+        [*manage, "install", *spec_flags(spec), "--yes", "--json"],
+        cwd=ROOT, env=env, capture_output=True, text=True, timeout=120, stdin=subprocess.DEVNULL,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout)["steps"]["health"]["version"] == V1
+    refused = subprocess.run(
+        [*manage, "upgrade", *spec_flags(spec), "--version", "2.3.1x", "--yes"],  # the last --version wins
+        cwd=ROOT, env=env, capture_output=True, text=True, timeout=120, stdin=subprocess.DEVNULL,
+    )  # fmt: skip
+    assert refused.returncode == errors.EXIT_USAGE and "INSTALLER_BAD_VERSION" in refused.stderr
