@@ -162,7 +162,9 @@ def install(
         ctx = Context(spec=spec, layout=layout, reporter=reporter or Reporter(), force=force)
 
         def body() -> dict[str, Any]:
-            current = layout.current_version()
+            # node.json names a version only once an install of it finished (its last step): a run cut off after
+            # the switch is still a first install, undone if its engine does not come up.
+            current = switch.load_node(layout).get("current")
             if current is not None and current != spec.version:
                 raise InstallerError(
                     errors.ALREADY_INSTALLED,

@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 import re
 import shutil
+import subprocess
 import tempfile
 from pathlib import Path
 from typing import Any
@@ -108,6 +109,14 @@ def check_signature(ctx: Context, tarball: Path, asc: str | None) -> dict[str, A
             return {"signature": f"not checked: no keys could be imported from {keys_source}"}
         with open(asc, "rb") as signature:
             verified = gpg.verify_file(signature, str(tarball))
+        gpgconf = shutil.which("gpgconf")
+        if gpgconf:  # an agent gpg may have started for this home goes with it
+            subprocess.run(  # noqa: S603 - fixed argv
+                [gpgconf, "--homedir", home, "--kill", "all"],
+                capture_output=True,
+                timeout=10,
+                check=False,
+            )
     if not verified.valid:
         raise InstallerError(
             errors.BAD_SIGNATURE,
