@@ -98,7 +98,6 @@ def manager(layout: Layout, service: dict[str, Any] | None = None) -> ProcessMan
     if service["form"] != "process":
         form_renderer(service["form"])
     table = {k: service[k] for k in ("command", "cwd", "env", "log_file", "stop_timeout_seconds")}
-    layout.run_dir.mkdir(parents=True, exist_ok=True)
     return ProcessManager(table, state_dir=layout.run_dir, log_dir=layout.logs, role=service["role"])
 
 
@@ -117,6 +116,7 @@ def start(ctx: Context) -> dict[str, Any]:
     found = manager(ctx.layout)
     if found is None:
         raise InstallerError(errors.SERVICE_FAILED, "No service is defined on this node.", "Run install first.")
+    ctx.layout.run_dir.mkdir(parents=True, exist_ok=True)  # the pid file's directory
     try:
         result = found.start(START_TIMEOUT)
     except ManagerError as error:

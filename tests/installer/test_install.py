@@ -13,9 +13,9 @@ import yaml
 
 from installer import errors, run
 from installer.errors import InstallerError
-from installer.journal import Journal
+from installer.journal import Journal, RunLock
 from installer.progress import Recorder
-from installer.spec import Layout
+from installer.spec import Layout, parse_members
 from installer.steps import service
 from tests.installer.conftest import BROKEN, V1, V2
 
@@ -145,3 +145,39 @@ def test_uninstall_keeps_logs_and_data_unless_purged(make_spec, prefix):
     with pytest.raises(InstallerError) as caught:
         run.uninstall(prefix)
     assert caught.value.code == errors.NOT_INSTALLED
+
+
+def test_a_master_gets_its_own_files_and_role_flag(make_spec, prefix):
+    members = "10.0.0.1:5801,10.0.0.2:5801,10.0.0.3:5802"
+    spec = make_spec(
+        V1, role="master", members=parse_members(members), cluster_name="prod", heap="3g",
+        checkpoint_dir="s3a://bucket/seatunnel/checkpoint",
+    )  # fmt: skip
+    run.install(spec)
+    config = prefix / "current" / "config"
+    master = yaml.safe_load((config / "hazelcast-master.yaml").read_text())["hazelcast"]
+    assert master["cluster-name"] == "prod"
+    assert master["network"]["join"]["tcp-ip"]["member-list"] == members.split(",")
+    assert master["network"]["port"] == {"auto-increment": False, "port": spec.member_port}
+    assert master["network"]["rest-api"]["enabled"] is False  # what the release shipped stays
+    client = yaml.safe_load((config / "hazelcast-client.yaml").read_text())["hazelcast-client"]
+    assert client["cluster-name"] == "prod" and client["network"]["cluster-members"] == members.split(",")
+    # the hybrid file is left as shipped; the master's JVM options carry the heap
+    assert yaml.safe_load((config / "hazelcast.yaml").read_text())["hazelcast"]["cluster-name"] == "seatunnel"
+    jvm = (config / "jvm_master_options").read_text().splitlines()
+    assert jvm[-2:] == ["-Xms3g", "-Xmx3g"] and "-Xmx2g" not in jvm
+    plugin = yaml.safe_load((config / "seatunnel.yaml").read_text())["seatunnel"]["engine"]["checkpoint"]["storage"]
+    assert plugin["plugin-config"] == {
+        "namespace": "/seatunnel/checkpoint/", "storage.type": "s3", "fs.defaultFS": "s3a://bucket",
+    }  # fmt: skip
+    started = json.loads((prefix / "logs" / "fake-engine.json").read_text())
+    assert started["argv"] == ["-r", "master"]
+    assert started["hazelcast"]["cluster-name"] == "prod"
+
+
+def test_a_second_run_on_the_same_prefix_is_refused_while_one_runs(make_spec, prefix):
+    with RunLock(Layout(prefix).lock):
+        with pytest.raises(InstallerError) as caught:
+            run.install(make_spec(V1))
+    assert caught.value.code == errors.BUSY
+    assert not (prefix / "current").is_symlink()

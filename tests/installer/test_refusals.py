@@ -17,7 +17,7 @@ from installer import errors, run
 from installer.errors import InstallerError
 from installer.spec import InstallSpec, Layout, parse_members
 from installer.steps import service
-from tests.installer.conftest import CORRUPT, V1, V2
+from tests.installer.conftest import BROKEN, CORRUPT, V1, V2
 from tests.installer.distribution import fake_java
 
 
@@ -193,3 +193,13 @@ def test_connectors_come_from_a_local_directory_and_are_never_downloaded(make_sp
     }
     assert result["steps"]["fetch"]["local"] is True
     assert (prefix / "current" / "connectors" / f"connector-jdbc-{V1}.jar").read_bytes() == b"PK jdbc"
+
+
+def test_a_first_install_whose_engine_does_not_come_up_is_undone(make_spec, prefix):
+    error = refused(lambda: run.install(make_spec(BROKEN)), errors.HEALTH_FAILED)
+    assert "exited before it was healthy" in error.message
+    assert "Could not find or load main class" in error.hint  # the engine's own last words
+    layout = Layout(prefix)
+    assert not layout.current.is_symlink() and not layout.service_file.exists()
+    assert service.running_pid(layout) is None
+    assert (layout.versions / BROKEN / "bin").is_dir()  # kept for a look
