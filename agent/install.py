@@ -195,10 +195,11 @@ def _print_plan(console: Console, result: dict[str, Any]) -> None:
     console.print(f"plan: {result['operation']} {result.get('version') or ''} (nothing is changed)")
     for change in result["changes"]:
         where = change.get("path") or change.get("url") or ""
-        extra = f" {change['from']} -> {change['to']}" if change["kind"] == "link" else ""
-        console.print(f"  {change['kind']:<9} {change.get('action', ''):<14} {where}{extra}", markup=False)
+        extra = f" {change['from'] or '(none)'} -> {change['to']}" if change["kind"] == "link" else ""
+        line = f"  {change['kind']:<9} {change.get('action', ''):<14} {where}{extra}"
+        console.print(line, markup=False, highlight=False, soft_wrap=True)
         if change.get("diff"):
-            console.print(change["diff"], markup=False, highlight=False)
+            console.print(change["diff"], markup=False, highlight=False, soft_wrap=True)
     for check in result.get("checks", []):
         if not check["ok"]:
             console.print(f"  check {check['check']}: {check['error']['code']}: {check['error']['message']}")

@@ -9,7 +9,7 @@ from __future__ import annotations
 import dataclasses
 import ipaddress
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -125,7 +125,6 @@ class InstallSpec:
     health_timeout: float = 90.0
     expected_members: int = 1  # this node at least; a cluster operation asks for more
     min_free_disk: int = 1 << 30  # bytes free under the prefix before a fetch
-    extra: dict[str, Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         versions.parse(self.version)

@@ -181,3 +181,28 @@ def test_a_second_run_on_the_same_prefix_is_refused_while_one_runs(make_spec, pr
             run.install(make_spec(V1))
     assert caught.value.code == errors.BUSY
     assert not (prefix / "current").is_symlink()
+
+
+def test_an_upgrade_whose_hook_failed_once_resumes_after_its_last_finished_step(make_spec, prefix, dist_server):
+    run.install(make_spec(V1))
+
+    def refuse(info: dict) -> None:
+        raise RuntimeError("the control plane could not savepoint job 42")
+
+    with pytest.raises(InstallerError) as caught:
+        run.upgrade(make_spec(V2), hooks=run.Hooks(before_switch=refuse))
+    assert caught.value.code == errors.HOOK_FAILED and "job 42" in caught.value.message
+    assert os.readlink(prefix / "current") == f"versions/{V1}"  # nothing switched, the old engine still serves
+    assert overview(make_spec().http_port)["projectVersion"] == V1
+    record = Journal.load(Layout(prefix).journal)
+    assert record is not None and record.status == "failed" and record.last_done() == "backup"
+
+    fetched = len(dist_server.requests)
+    recorder = Recorder()
+    result = run.upgrade(make_spec(V2), reporter=recorder, resume=True, hooks=run.Hooks(before_switch=lambda i: None))
+    assert result["version"] == V2 and overview(make_spec().http_port)["projectVersion"] == V2
+    skipped = [name for name, state in recorder.events if state == "skipped"]
+    assert skipped == [
+        "preflight", "fetch", "verify", "unpack", "connectors", "carry_over", "configure", "backup",
+    ]  # fmt: skip
+    assert len(dist_server.requests) == fetched  # nothing downloaded again

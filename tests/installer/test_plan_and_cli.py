@@ -87,6 +87,11 @@ def spec_flags(spec) -> list[str]:
 
 def test_cli_exit_codes_per_refusal_class(make_spec, prefix):
     spec = make_spec(V1)
+    planned = cli("plan", *spec_flags(spec))
+    assert planned.returncode == 0 and f"plan: install {V1} (nothing is changed)" in planned.stderr
+    assert f"download  download       {prefix}/downloads/apache-seatunnel-{V1}-bin.tar.gz" in planned.stderr
+    assert f"link      switch         {prefix}/current (none) -> versions/{V1}" in planned.stderr
+    assert not prefix.exists()
     bad_members = cli("install", *spec_flags(spec), "--members", "10.0.0.1:5801,,x", "--yes")
     assert bad_members.returncode == errors.EXIT_USAGE
     assert "INSTALLER_BAD_MEMBERS" in bad_members.stderr
