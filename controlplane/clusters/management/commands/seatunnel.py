@@ -18,5 +18,8 @@ class Command(BaseCommand):
         # The installer's own parser (subcommands, its exit codes), not Django's: argv[2:] follows `seatunnel`.
         sys.exit(install.main(argv[2:]))
 
+    def print_help(self, prog_name: str, subcommand: str) -> None:
+        install.build_parser().print_help()
+
     def handle(self, *args: str, **options: object) -> None:  # call_command: the same, from a list of words
         sys.exit(install.main(list(args)))
