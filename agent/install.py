@@ -12,6 +12,7 @@ back to, an unfinished run without --resume, another run busy); 6 not healthy (a
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import sys
 from pathlib import Path
@@ -23,41 +24,50 @@ from rich.progress import BarColumn, DownloadColumn, Progress, TaskID, TextColum
 from installer import errors, plan, run
 from installer.errors import InstallerError
 from installer.progress import Reporter
-from installer.spec import FORMS, ROLES, InstallSpec, parse_members
+from installer.spec import FORMS, ROLES, InstallSpec, Layout, parse_members
+from installer.steps import switch
 
 OPERATIONS = ("install", "upgrade", "rollback", "uninstall", "plan", "status")
 
 
-def _spec_flags(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--version", dest="engine_version", help="the SeaTunnel version, e.g. 2.3.12")
-    parser.add_argument(
+def _spec_flags(parser: argparse.ArgumentParser, *, inherit: bool = False) -> None:
+    """The spec's flags. With `inherit` (upgrade) a flag not given keeps the installed spec's value, so an
+    upgrade needs only --version; otherwise the defaults below apply."""
+
+    def add(*names: str, **options: Any) -> None:
+        if inherit:
+            options["default"] = argparse.SUPPRESS
+        parser.add_argument(*names, **options)
+
+    add("--version", dest="engine_version", help="the SeaTunnel version, e.g. 2.3.12")
+    add(
         "--source",
         help="the tarball: an http(s) URL or a local file (default: the Apache archive, "
         "https://archive.apache.org/dist/seatunnel/<ver>/apache-seatunnel-<ver>-bin.tar.gz)",
     )
-    parser.add_argument("--mirror", help="a base URL laid out like the archive: <mirror>/<ver>/<tarball>")
-    parser.add_argument("--sha512", help="the expected SHA-512 (digest or checksum file) when no .sha512 is beside it")
-    parser.add_argument("--keys", help="the project's KEYS file (path or URL) to check the .asc signature against")
-    parser.add_argument("--role", choices=ROLES, default="hybrid")
-    parser.add_argument("--form", choices=FORMS, default="process")
-    parser.add_argument("--members", default="", help="the cluster's members: host:port,host:port,...")
-    parser.add_argument("--cluster-name", default="seatunnel")
-    parser.add_argument("--member-port", type=int, help="the Hazelcast member port (default 5801; 5802 for a worker)")
-    parser.add_argument("--http-port", type=int, default=8080, help="REST v2 port (default 8080)")
-    parser.add_argument("--https-port", type=int, help="turn HTTPS on for REST v2 on this port (needs --key-store)")
-    parser.add_argument("--key-store", help="the JKS/PKCS12 key store for HTTPS")
-    parser.add_argument("--key-store-password-file", help="a file holding the key store password")
-    parser.add_argument("--basic-auth-file", help="a file holding USER:PASSWORD for REST v2 basic auth")
-    parser.add_argument("--checkpoint-dir", help="checkpoint storage (default <prefix>/data/checkpoint/)")
-    parser.add_argument("--no-telemetry", action="store_true", help="leave telemetry.metric.enabled off")
-    parser.add_argument("--heap", help="the JVM heap (-Xms/-Xmx), e.g. 4g")
-    parser.add_argument("--user", help="the user the engine runs as")
-    parser.add_argument("--java-home", help="the JDK (default $JAVA_HOME, else java on PATH)")
-    parser.add_argument("--connectors", help="connectors to have: name,name,... or @plugin_config")
-    parser.add_argument("--connectors-dir", help="a directory of connector jars (air-gapped sites)")
-    parser.add_argument("--health-timeout", type=float, default=90.0, help="seconds to wait for health (90)")
-    parser.add_argument("--expected-members", type=int, default=1, help="members the health check expects (1)")
-    parser.add_argument("--min-free-disk-mb", type=int, default=1024, help="free disk the install needs (1024)")
+    add("--mirror", help="a base URL laid out like the archive: <mirror>/<ver>/<tarball>")
+    add("--sha512", help="the expected SHA-512 (digest or checksum file) when no .sha512 is beside it")
+    add("--keys", help="the project's KEYS file (path or URL) to check the .asc signature against")
+    add("--role", choices=ROLES, default="hybrid")
+    add("--form", choices=FORMS, default="process")
+    add("--members", default="", help="the cluster's members: host:port,host:port,...")
+    add("--cluster-name", default="seatunnel")
+    add("--member-port", type=int, help="the Hazelcast member port (default 5801; 5802 for a worker)")
+    add("--http-port", type=int, default=8080, help="REST v2 port (default 8080)")
+    add("--https-port", type=int, help="turn HTTPS on for REST v2 on this port (needs --key-store)")
+    add("--key-store", help="the JKS/PKCS12 key store for HTTPS")
+    add("--key-store-password-file", help="a file holding the key store password")
+    add("--basic-auth-file", help="a file holding USER:PASSWORD for REST v2 basic auth")
+    add("--checkpoint-dir", help="checkpoint storage (default <prefix>/data/checkpoint/)")
+    add("--no-telemetry", action="store_true", help="leave telemetry.metric.enabled off")
+    add("--heap", help="the JVM heap (-Xms/-Xmx), e.g. 4g")
+    add("--user", help="the user the engine runs as")
+    add("--java-home", help="the JDK (default $JAVA_HOME, else java on PATH)")
+    add("--connectors", help="connectors to have: name,name,... or @plugin_config")
+    add("--connectors-dir", help="a directory of connector jars (air-gapped sites)")
+    add("--health-timeout", type=float, default=90.0, help="seconds to wait for health (90)")
+    add("--expected-members", type=int, default=1, help="members the health check expects (1)")
+    add("--min-free-disk-mb", type=int, default=1024, help="free disk the install needs (1024)")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -73,14 +83,14 @@ def build_parser() -> argparse.ArgumentParser:
     ):
         command = sub.add_parser(name, help=text, description=text)
         command.add_argument("--prefix", required=True, type=Path, help="the install directory, e.g. /opt/seatunnel")
-        _spec_flags(command)
+        _spec_flags(command, inherit=name == "upgrade")
         if name == "plan":
             command.add_argument("--op", choices=("install", "upgrade", "rollback", "uninstall"))
             command.add_argument("--purge", action="store_true")
         else:
             command.add_argument("--resume", action="store_true", help="continue an interrupted run (same spec)")
             command.add_argument("--force", action="store_true", help="allow a downgrade")
-            command.add_argument("--yes", action="store_true", help="do not ask for confirmation")
+            command.add_argument("-y", "--yes", action="store_true", help="do not ask for confirmation")
         command.add_argument("--json", action="store_true", help="print the result as JSON on stdout")
     for name, text in (
         ("rollback", "switch back to the previous version and its config"),
@@ -90,7 +100,7 @@ def build_parser() -> argparse.ArgumentParser:
         command = sub.add_parser(name, help=text, description=text)
         command.add_argument("--prefix", required=True, type=Path)
         if name != "status":
-            command.add_argument("--yes", action="store_true")
+            command.add_argument("-y", "--yes", action="store_true")
         if name == "uninstall":
             command.add_argument("--purge", action="store_true", help="remove logs/ and data/ as well")
         command.add_argument("--json", action="store_true")
@@ -101,40 +111,51 @@ def _read_secret(path: str | None) -> str | None:
     return Path(path).read_text().strip() if path else None
 
 
-def spec_from_args(args: argparse.Namespace) -> InstallSpec:
-    if not args.engine_version:
+SIMPLE = (
+    "source", "mirror", "sha512", "keys", "role", "form", "cluster_name", "member_port", "http_port", "https_port",
+    "key_store", "checkpoint_dir", "heap", "user", "java_home", "connectors_dir", "health_timeout", "expected_members",
+)  # fmt: skip
+
+
+def spec_fields(args: argparse.Namespace) -> dict[str, Any]:
+    """The spec fields the flags give (for an upgrade: only those given on the command line)."""
+    given = vars(args)
+    fields: dict[str, Any] = {name: given[name] for name in SIMPLE if name in given}
+    if given.get("engine_version"):
+        fields["version"] = given["engine_version"]
+    if "members" in given:
+        fields["members"] = parse_members(given["members"])
+    if given.get("key_store_password_file"):
+        fields["key_store_password"] = _read_secret(given["key_store_password_file"])
+    if given.get("basic_auth_file"):
+        basic = _read_secret(given["basic_auth_file"]) or ""
+        if ":" not in basic:
+            raise InstallerError(errors.BAD_SPEC, "The basic auth file must hold USER:PASSWORD.", "Fix the file.")
+        user, _, password = basic.partition(":")
+        fields["basic_auth"] = (user, password)
+    if "no_telemetry" in given:
+        fields["telemetry"] = not given["no_telemetry"]
+    if given.get("connectors"):
+        fields["connectors"] = tuple(c.strip() for c in given["connectors"].split(",") if c.strip())
+    if "min_free_disk_mb" in given:
+        fields["min_free_disk"] = given["min_free_disk_mb"] << 20
+    return fields
+
+
+def spec_from_args(args: argparse.Namespace, *, inherit: bool = False) -> InstallSpec:
+    fields = spec_fields(args)
+    if "version" not in fields:
         raise InstallerError(errors.BAD_SPEC, "--version is required.", "Give the SeaTunnel version, e.g. 2.3.12.")
-    basic = _read_secret(args.basic_auth_file)
-    if basic is not None and ":" not in basic:
-        raise InstallerError(errors.BAD_SPEC, "The basic auth file must hold USER:PASSWORD.", "Fix the file.")
-    return InstallSpec(
-        version=args.engine_version,
-        prefix=args.prefix.resolve(),
-        source=args.source,
-        mirror=args.mirror,
-        sha512=args.sha512,
-        keys=args.keys,
-        role=args.role,
-        form=args.form,
-        members=parse_members(args.members),
-        cluster_name=args.cluster_name,
-        member_port=args.member_port,
-        http_port=args.http_port,
-        https_port=args.https_port,
-        key_store=args.key_store,
-        key_store_password=_read_secret(args.key_store_password_file),
-        basic_auth=tuple(basic.split(":", 1)) if basic else None,  # type: ignore[arg-type]
-        checkpoint_dir=args.checkpoint_dir,
-        telemetry=not args.no_telemetry,
-        heap=args.heap,
-        user=args.user,
-        java_home=args.java_home,
-        connectors=tuple(c.strip() for c in args.connectors.split(",") if c.strip()) if args.connectors else None,
-        connectors_dir=args.connectors_dir,
-        health_timeout=args.health_timeout,
-        expected_members=args.expected_members,
-        min_free_disk=args.min_free_disk_mb << 20,
-    )
+    prefix = args.prefix.resolve()
+    if inherit:
+        installed = switch.load_node(Layout(prefix))
+        current = installed.get("current")
+        if current and current in installed.get("specs", {}):
+            base = dict(installed["specs"][current])
+            # where the old tarball came from and its digest belong to the old version
+            base.update(source=None, sha512=None, version=fields["version"])
+            return dataclasses.replace(InstallSpec.from_json(base), **fields)
+    return InstallSpec(prefix=prefix, **fields)
 
 
 class ConsoleReporter(Reporter):
@@ -217,7 +238,7 @@ def main(argv: list[str] | None = None) -> int:
             _confirm(args, f"Install SeaTunnel {spec.version} into {spec.prefix}")
             result = run.install(spec, reporter=reporter, resume=args.resume, force=args.force)
         elif args.operation == "upgrade":
-            spec = spec_from_args(args) if not args.resume else _resume_spec(args)
+            spec = spec_from_args(args, inherit=True) if not args.resume else _resume_spec(args)
             _confirm(args, f"Upgrade {spec.prefix} to SeaTunnel {spec.version}")
             result = run.upgrade(spec, reporter=reporter, resume=args.resume, force=args.force)
         elif args.operation == "rollback":

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import os
 import signal
+import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -163,3 +164,24 @@ def test_manage_py_seatunnel_calls_the_same_core(make_spec, prefix):
         cwd=ROOT, env=env, capture_output=True, text=True, timeout=120, stdin=subprocess.DEVNULL,
     )  # fmt: skip
     assert refused.returncode == errors.EXIT_USAGE and "INSTALLER_BAD_VERSION" in refused.stderr
+
+
+def test_an_upgrade_needs_only_the_version_the_rest_is_the_installed_spec(make_spec, prefix):
+    spec = make_spec(V1)
+    assert cli("install", *spec_flags(spec), "--cluster-name", "prod", "--heap", "3g", "--yes").returncode == 0
+    done = cli("upgrade", "--prefix", str(prefix), "--version", V2, "--yes", "--json")
+    assert done.returncode == 0, done.stderr
+    result = json.loads(done.stdout)
+    assert result["steps"]["health"] == {
+        "version": V2, "workers": 1, "members": 1, "url": f"http://127.0.0.1:{spec.http_port}",
+    }  # fmt: skip
+    installed = json.loads((prefix / ".installer" / "node.json").read_text())["specs"][V2]
+    assert (installed["cluster_name"], installed["heap"], installed["member_port"]) == ("prod", "3g", spec.member_port)
+    with socket.socket() as holder:  # a flag that is given wins over the installed spec
+        holder.bind(("127.0.0.1", 0))
+        holder.listen()
+        taken = holder.getsockname()[1]
+        flagged = cli(
+            "upgrade", "--prefix", str(prefix), "--version", V1, "--force", "--http-port", str(taken), "--yes"
+        )
+    assert flagged.returncode == errors.EXIT_HOST and f"Port {taken} is in use" in flagged.stderr
