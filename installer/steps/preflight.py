@@ -134,6 +134,13 @@ def port_free(port: int) -> bool:
         except OSError as error:
             if error.errno == errno.EADDRINUSE:
                 return False
+            if error.errno == errno.EACCES:
+                raise InstallerError(
+                    errors.PORT_FORBIDDEN,
+                    f"Port {port} cannot be bound by this user (ports below 1024 need privileges).",
+                    "Choose a port above 1024, or run the engine as a user allowed to bind it.",
+                    port=port,
+                ) from None
             raise
     return True
 
