@@ -10,6 +10,7 @@ import os
 import shutil
 import subprocess
 from collections.abc import Sequence
+from pathlib import Path
 
 import pytest
 
@@ -30,3 +31,12 @@ def run(argv: Sequence[str], *, cwd: str | None = None) -> subprocess.CompletedP
     """Run a validator offline (no proxy variables), for a bounded time."""
     env = {k: v for k, v in os.environ.items() if not k.lower().endswith("_proxy")}
     return subprocess.run(list(argv), capture_output=True, text=True, timeout=120, env=env, cwd=cwd, check=False)
+
+
+def write_tree(root: Path, files: dict[str, str]) -> Path:
+    """Write a form's files (relative path -> text) under root, as an install would."""
+    for relative, text in files.items():
+        path = root / relative
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text)
+    return root
