@@ -98,6 +98,9 @@ class Deployment:
     masters: int = 2  # replicas (compose, Kubernetes)
     workers: int = 2
     namespace: str = "seatunnel"
+    # Kubernetes: an existing ReadWriteMany claim for checkpoints, shared by every pod. None: an emptyDir per
+    # pod, which neither survives the pod nor is shared (good for a trial, not for streaming jobs).
+    checkpoint_claim: str | None = None
     master_resources: Resources = field(default_factory=Resources)
     worker_resources: Resources = field(default_factory=Resources)
 
@@ -140,6 +143,10 @@ class Deployment:
         _check(bool(_DNS_LABEL.match(self.name)), f"name {self.name!r} is not a DNS label (a-z, 0-9, -)")
         _check(bool(_DNS_LABEL.match(self.namespace)), f"namespace {self.namespace!r} is not a DNS label")
         _check(bool(re.match(r"^[A-Za-z0-9_.-]+$", self.cluster_name)), f"cluster_name {self.cluster_name!r}")
+        _check(
+            self.checkpoint_claim is None or bool(_DNS_LABEL.match(self.checkpoint_claim)),
+            f"checkpoint_claim {self.checkpoint_claim!r} is not a claim name",
+        )
         _check(self.masters >= 1, "masters must be at least 1: a cluster without a master runs nothing")
         _check(self.workers >= 0, "workers cannot be negative")
         for member in self.members:
