@@ -105,7 +105,7 @@ class Deployment:
     worker_resources: Resources = field(default_factory=Resources)
 
     def __post_init__(self) -> None:
-        _check(bool(_VERSION.match(self.version)), f"version {self.version!r} is not like 2.3.12")
+        _check(bool(_VERSION.fullmatch(self.version)), f"version {self.version!r} is not like 2.3.12")
         _check(self.prefix.startswith("/") and self.prefix != "/", f"prefix {self.prefix!r} must be absolute")
         _check(bool(self.roles), "roles is empty: give hybrid, or master and/or worker")
         _check(len(set(self.roles)) == len(self.roles), f"roles {self.roles} repeat a role")
@@ -124,13 +124,13 @@ class Deployment:
             not both or self.worker_http_port not in (None, self.http_port),
             "a master and a worker on one host both start REST v2: set worker_http_port to another port",
         )
-        _check(bool(_POSIX_NAME.match(self.user)), f"user {self.user!r} is not a valid user name")
-        _check(bool(_POSIX_NAME.match(self.group)), f"group {self.group!r} is not a valid group name")
+        _check(bool(_POSIX_NAME.fullmatch(self.user)), f"user {self.user!r} is not a valid user name")
+        _check(bool(_POSIX_NAME.fullmatch(self.group)), f"group {self.group!r} is not a valid group name")
         for size_name in ("heap", "max_metaspace"):
             size = getattr(self, size_name)
-            _check(bool(_JVM_SIZE.match(size)), f"{size_name} {size!r} is not a JVM size like 2g or 512m")
+            _check(bool(_JVM_SIZE.fullmatch(size)), f"{size_name} {size!r} is not a JVM size like 2g or 512m")
         if self.worker_heap is not None:
-            _check(bool(_JVM_SIZE.match(self.worker_heap)), f"worker_heap {self.worker_heap!r} is not like 2g")
+            _check(bool(_JVM_SIZE.fullmatch(self.worker_heap)), f"worker_heap {self.worker_heap!r} is not like 2g")
         _check(self.nofile >= 1024, f"nofile {self.nofile} is too low for a Hazelcast member")
         _check(self.stop_timeout_seconds > 0, "stop_timeout_seconds must be positive")
         for path_name in ("java_home", "log_dir", "data_dir", "checkpoint_dir"):
@@ -140,23 +140,23 @@ class Deployment:
             text = getattr(self, text_name)
             # A space, quote, % or newline would need escaping in a unit file or a YAML scalar.
             _check(text is None or not re.search(r"[\s\"'%\\$]", text), f"{text_name} {text!r} has a blank or quote")
-        _check(bool(_DNS_LABEL.match(self.name)), f"name {self.name!r} is not a DNS label (a-z, 0-9, -)")
-        _check(bool(_DNS_LABEL.match(self.namespace)), f"namespace {self.namespace!r} is not a DNS label")
-        _check(bool(re.match(r"^[A-Za-z0-9_.-]+$", self.cluster_name)), f"cluster_name {self.cluster_name!r}")
+        _check(bool(_DNS_LABEL.fullmatch(self.name)), f"name {self.name!r} is not a DNS label (a-z, 0-9, -)")
+        _check(bool(_DNS_LABEL.fullmatch(self.namespace)), f"namespace {self.namespace!r} is not a DNS label")
+        _check(bool(re.fullmatch(r"^[A-Za-z0-9_.-]+$", self.cluster_name)), f"cluster_name {self.cluster_name!r}")
         _check(
-            self.checkpoint_claim is None or bool(_DNS_LABEL.match(self.checkpoint_claim)),
+            self.checkpoint_claim is None or bool(_DNS_LABEL.fullmatch(self.checkpoint_claim)),
             f"checkpoint_claim {self.checkpoint_claim!r} is not a claim name",
         )
         _check(self.masters >= 1, "masters must be at least 1: a cluster without a master runs nothing")
         _check(self.workers >= 0, "workers cannot be negative")
         for member in self.members:
-            _check(bool(_HOST.match(member.host)), f"member host {member.host!r} is not a host name or address")
+            _check(bool(_HOST.fullmatch(member.host)), f"member host {member.host!r} is not a host name or address")
             _check(0 < member.port < 65536, f"member {member.host} port {member.port} is not a TCP port")
         addresses = [m.address for m in self.members]
         _check(len(set(addresses)) == len(addresses), f"members repeat an address: {addresses}")
         for resources in (self.master_resources, self.worker_resources):
             for value in (resources.cpu_request, resources.memory_request, resources.cpu_limit, resources.memory_limit):
-                _check(value is None or bool(_QUANTITY.match(value)), f"resource {value!r} is not a quantity")
+                _check(value is None or bool(_QUANTITY.fullmatch(value)), f"resource {value!r} is not a quantity")
 
     @property
     def home(self) -> str:

@@ -16,6 +16,8 @@ from installer.forms import Deployment, Role, yamltext
 __all__ = [
     "KubernetesJoin",
     "TcpIpJoin",
+    "bare_metal_config",
+    "bare_metal_join",
     "config_files",
     "hazelcast_client_yaml",
     "hazelcast_yaml",
@@ -203,3 +205,9 @@ def bare_metal_join(d: Deployment) -> tuple[TcpIpJoin, tuple[str, ...]]:
         members = tuple(f"localhost:{d.member_port(r)}" for r in d.roles)
         masters = tuple(f"localhost:{d.member_port(r)}" for r in d.roles if r is not Role.WORKER)
     return TcpIpJoin(members), masters
+
+
+def bare_metal_config(d: Deployment) -> dict[str, str]:
+    """The `config/` files of a bare-metal host (written under `<prefix>/current/config/` by the core)."""
+    join, masters = bare_metal_join(d)
+    return config_files(d, roles=d.roles, join=join, client_masters=masters)

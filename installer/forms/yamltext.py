@@ -15,9 +15,15 @@ from collections.abc import Mapping, Sequence
 __all__ = ["dump", "dump_all", "scalar"]
 
 # Plain scalars we leave unquoted: names, paths, host:port, dotted keys. Anything else is quoted.
-_PLAIN = re.compile(r"^[A-Za-z_/][A-Za-z0-9_./@-]*(?::[0-9]+)?$")
+_PLAIN = re.compile(r"[A-Za-z_/][A-Za-z0-9_./@-]*(?::[0-9]+)?")  # fullmatch: `$` would let a final newline through
 # YAML 1.1 words that read as booleans or null.
 _KEYWORDS = {"y", "n", "yes", "no", "true", "false", "on", "off", "null", "~"}
+# Characters left to escape after JSON quoting: those outside YAML's printable set (DEL, C1 controls,
+# surrogates, which JSON keeps as they are), the Unicode line breaks (NEL, U+2028, U+2029: YAML folds
+# them inside quotes) and the byte order mark.
+_NOT_PRINTABLE = re.compile(
+    "[^\\x20-\\x7e\\xa0-\\u2027\\u202a-\\ud7ff\\ue000-\\ufefe\\uff00-\\ufffd\\U00010000-\\U0010ffff]"
+)
 
 
 def scalar(value: object) -> str:
@@ -29,11 +35,17 @@ def scalar(value: object) -> str:
     if isinstance(value, int):
         return str(value)
     if isinstance(value, str):
-        if _PLAIN.match(value) and value.lower() not in _KEYWORDS:
+        if _PLAIN.fullmatch(value) and value.lower() not in _KEYWORDS:
             return value
-        # A JSON string is a valid YAML double-quoted scalar.
-        return json.dumps(value, ensure_ascii=False)
+        # A JSON string is a valid YAML double-quoted scalar once the non-printable characters are escaped.
+        quoted = json.dumps(value, ensure_ascii=False)
+        return _NOT_PRINTABLE.sub(lambda m: _escape(m.group()), quoted)
     raise TypeError(f"cannot write {type(value).__name__} as YAML")
+
+
+def _escape(char: str) -> str:
+    code = ord(char)
+    return f"\\u{code:04x}" if code <= 0xFFFF else f"\\U{code:08x}"
 
 
 def _lines(value: object, indent: int) -> list[str]:

@@ -144,6 +144,9 @@ def test_two_roles_on_one_host_need_two_rest_ports() -> None:
     ("field", "value", "message"),
     [
         ("version", "latest", "version"),
+        ("version", "2.3.12\n", "version"),  # a `$` anchor would let a trailing newline through
+        ("name", "seatunnel\n", "DNS label"),
+        ("cluster_name", "prod\n", "cluster_name"),
         ("roles", (Role.HYBRID, Role.WORKER), "hybrid"),
         ("roles", (), "roles is empty"),
         ("prefix", "opt/seatunnel", "absolute"),
