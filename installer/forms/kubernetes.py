@@ -14,7 +14,9 @@ name changes with its content, so a config change rolls the pods).
 
 from __future__ import annotations
 
-from installer.forms import Deployment, Resources, Role, yamltext
+import re
+
+from installer.forms import Deployment, FormError, Resources, Role, yamltext
 from installer.forms.engine_config import HAZELCAST_FILE, JVM_FILE, KubernetesJoin, config_files
 
 __all__ = [
@@ -218,8 +220,33 @@ def kustomization(d: Deployment, config_names: list[str]) -> dict[str, object]:
     }
 
 
+_BYTES = {"": 1, "k": 10**3, "M": 10**6, "G": 10**9, "T": 10**12, "Ki": 2**10, "Mi": 2**20, "Gi": 2**30, "Ti": 2**40}
+_JVM_BYTES = {"k": 2**10, "m": 2**20, "g": 2**30}
+
+
+def _quantity_bytes(quantity: str) -> float:
+    match = re.fullmatch(r"(\d+(?:\.\d+)?)([A-Za-z]*)", quantity)
+    if match is None or match.group(2) not in _BYTES:
+        raise FormError(f"memory {quantity!r} is not a byte quantity like 4Gi")
+    return float(match.group(1)) * _BYTES[match.group(2)]
+
+
+def _check_memory(d: Deployment) -> None:
+    """A memory limit below heap plus metaspace gets the pod OOM-killed under load, not at start: refuse it."""
+    for role, resources in ((Role.MASTER, d.master_resources), (Role.WORKER, d.worker_resources)):
+        if resources.memory_limit is None:
+            continue
+        jvm = sum(int(size[:-1]) * _JVM_BYTES[size[-1].lower()] for size in (d.heap_of(role), d.max_metaspace))
+        if _quantity_bytes(resources.memory_limit) < jvm:
+            raise FormError(
+                f"{role.value} memory limit {resources.memory_limit} is below heap {d.heap_of(role)} plus "
+                f"metaspace {d.max_metaspace}: raise the limit or lower the heap"
+            )
+
+
 def render_kubernetes(d: Deployment) -> dict[str, str]:
     """The Kustomize directory, by path relative to it."""
+    _check_memory(d)
     names = object_names(d)
     config = config_files(
         d,

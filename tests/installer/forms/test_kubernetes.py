@@ -9,7 +9,7 @@ import kubernetes_validate
 import pytest
 import yaml
 
-from installer.forms import Deployment, Resources, Role
+from installer.forms import Deployment, FormError, Resources, Role
 from installer.forms import kubernetes as form
 from tests.installer.forms import tools
 
@@ -180,3 +180,19 @@ def test_every_config_file_of_a_role_is_generated() -> None:
             assert f"config/{name}" in files
     assert "config/jvm_worker_options" in files
     assert "config/hazelcast.yaml" not in files  # no hybrid members in a Kubernetes cluster
+
+
+def test_a_memory_limit_below_the_jvm_is_refused() -> None:
+    tight = Resources(memory_request="2Gi", memory_limit="2Gi")
+    with pytest.raises(FormError, match="worker memory limit 2Gi is below heap 2g plus metaspace 1g"):
+        form.render_kubernetes(Deployment(version="2.3.12", worker_resources=tight))
+    # 3g of JVM in 3Gi fits; so does no limit at all.
+    form.render_kubernetes(Deployment(version="2.3.12", worker_resources=Resources(memory_limit="3Gi")))
+    form.render_kubernetes(
+        Deployment(
+            version="2.3.12",
+            heap="64g",
+            master_resources=Resources(memory_limit=None),
+            worker_resources=Resources(memory_limit=None),
+        )
+    )
