@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import yaml
-from hypothesis import given
+from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from installer.forms import Deployment, Member, Role, yamltext
@@ -118,6 +118,8 @@ _documents = st.recursive(
 )
 
 
+# No deadline: the suite runs beside other work on two cores, and a slow example is not a wrong one.
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(st.dictionaries(_tricky | st.text(max_size=8), _documents, max_size=5))
 def test_yaml_writer_round_trips_through_a_yaml_reader(document: dict) -> None:
     assert yaml.safe_load(yamltext.dump(document)) == (document or {})
