@@ -13,8 +13,10 @@ Global order (docs/adr/0002-global-order.md):
 
 from __future__ import annotations
 
+import sqlite3
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from hashlib import sha256
 from typing import Any
 
@@ -95,7 +97,7 @@ SQLITE_READ_COLUMNS = READ_COLUMNS.replace("recorded_at,", "CAST(recorded_at AS 
 _sqlite_sql: dict[str, str] = {}  # Django's placeholders -> the driver's, per statement text
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)
 class Batch:
     """What one append writes: events after ``expected_version`` of one stream, with shared metadata."""
 
@@ -163,6 +165,10 @@ class Dialect:
     lock_suffix: str = " FOR UPDATE"
     counter_positions: bool = False  # positions from eventlog_position_counter (commit order)
     single_call: bool = False  # the whole append is one statement (may run as its own transaction)
+
+    def db_datetime(self, connection: Any, moment: datetime) -> Any:
+        """An aware UTC datetime as this driver stores it in recorded_at."""
+        return connection.ops.adapt_datetimefield_value(moment)
 
     def fetch(self, connection: Any, sql: str, params: list) -> list[tuple]:
         """Rows of a read on the event log's tables (the hot reads: global order, streams, rebuild)."""
@@ -417,17 +423,24 @@ class SQLiteDialect(Dialect):
         with connection.wrap_database_errors:
             return connection.connection.execute(raw_sql, params).fetchall()
 
+    def db_datetime(self, connection: Any, moment: datetime) -> Any:
+        # What Django's adapt_datetimefield_value gives for a UTC connection (naive UTC, str()), without its checks.
+        if connection.timezone is UTC:
+            return str(moment.replace(tzinfo=None))
+        return connection.ops.adapt_datetimefield_value(moment)
+
     def append_rows(self, connection: Any, batch: Batch) -> list[tuple[int, str]]:
         """On the driver's connection (no Django cursor wrapper, no placeholder rewriting): head, events.
 
         Outside a transaction it is its own: BEGIN IMMEDIATE takes the write lock first, as Django's atomic
-        blocks do here, so positions still follow commit order (ADR 0002).
+        blocks do here, so positions still follow commit order (ADR 0002). The driver's errors come out as
+        Django's, as from every other query (mapped only when one is raised: the context manager costs on
+        every append).
         """
         connection.ensure_connection()
-        own = connection.get_autocommit() and not connection.in_atomic_block
         raw = connection.connection
-        with connection.wrap_database_errors:
-            if not own:
+        try:
+            if not connection.autocommit or connection.in_atomic_block:
                 return self._append_raw(raw, batch)
             raw.execute("BEGIN IMMEDIATE")
             try:
@@ -437,6 +450,9 @@ class SQLiteDialect(Dialect):
                 raise
             raw.execute("COMMIT")
             return placed
+        except sqlite3.Error:
+            with connection.wrap_database_errors:
+                raise
 
     def _append_raw(self, raw: Any, batch: Batch) -> list[tuple[int, str]]:
         stream = batch.stream
@@ -526,8 +542,15 @@ def is_deadlock(exc: BaseException) -> bool:
     return bool(args) and args[0] == _MYSQL_DEADLOCK
 
 
+_instances: dict[str, Dialect] = {}
+
+
 def dialect_for(vendor: str) -> Dialect:
-    try:
-        return _DIALECTS[vendor]()
-    except KeyError:
-        raise RuntimeError(f"the event log does not support the {vendor!r} database") from None
+    """The vendor's dialect (one instance each: they hold no state)."""
+    found = _instances.get(vendor)
+    if found is None:
+        try:
+            found = _instances[vendor] = _DIALECTS[vendor]()
+        except KeyError:
+            raise RuntimeError(f"the event log does not support the {vendor!r} database") from None
+    return found
