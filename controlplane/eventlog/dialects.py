@@ -108,6 +108,9 @@ SQLITE_READ_COLUMNS = READ_COLUMNS.replace("recorded_at,", "CAST(recorded_at AS 
 _sqlite_sql: dict[str, str] = {}  # Django's placeholders -> the driver's, per statement text
 
 
+_meta_texts: dict[tuple, str] = {}  # metadata columns -> their part of the hashed text (one per request, reused)
+
+
 @dataclass(slots=True)
 class Batch:
     """What one append writes: events after ``expected_version`` of one stream, with shared metadata."""
@@ -130,7 +133,13 @@ class Batch:
 
     def chain(self, prev_hash: str) -> list[str]:
         """Exactly ``hashing.event_hash`` per event, with the parts every event of the batch shares joined once."""
-        tail = "\x1f".join([*("" if m is None else str(m) for m in self.meta), str(self.recorded_micros)])
+        meta_text = _meta_texts.get(self.meta)
+        if meta_text is None:
+            meta_text = "\x1f".join(["" if m is None else str(m) for m in self.meta])
+            if len(_meta_texts) >= 1024:
+                _meta_texts.clear()
+            _meta_texts[self.meta] = meta_text
+        tail = f"{meta_text}\x1f{self.recorded_micros}"
         stream_id = self.stream.id
         hashes = []
         for version, (spec, _, text) in enumerate(self.encoded, self.expected_version + 1):
