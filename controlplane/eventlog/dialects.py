@@ -13,8 +13,10 @@ Global order (docs/adr/0002-global-order.md):
 
 from __future__ import annotations
 
+import sqlite3
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from hashlib import sha256
 from typing import Any
 
@@ -80,14 +82,25 @@ PG_APPEND_MANY = _PG_MOVE_HEAD + _PG_INSERT_MANY
 PG_APPEND_MANY_NEW = _PG_NEW_HEAD + _PG_INSERT_MANY
 
 # --- SQLite: statements on the driver's connection (qmark placeholders) -----------------------------------
+# No head rows here (migration 0004): one writer holds the database's lock at a time, so a stream's head is its
+# last event. An append after a head this process remembers is one INSERT guarded by "the event at the expected
+# version is still the one remembered" (the unique (stream_id, version) refuses a second writer's version), a
+# transaction of its own; otherwise the head is read under the write lock first.
 SQLITE_ROW = "(" + ", ".join(["?"] * EVENT_PARAMS) + ")"
-SQLITE_READ_HEAD = "SELECT version, last_hash, stream_type FROM eventlog_stream WHERE stream_id = ?"
-SQLITE_MOVE_HEAD = "UPDATE eventlog_stream SET version = ?, last_hash = ? WHERE stream_id = ?"
-SQLITE_NEW_HEAD = (
-    "INSERT INTO eventlog_stream (stream_id, stream_type, version, last_hash, tenant_id) "
-    "VALUES (?, ?, ?, ?, ?) ON CONFLICT (stream_id) DO NOTHING"
+SQLITE_LAST_EVENT = (
+    "SELECT version, hash, stream_type FROM eventlog_event WHERE stream_id = ? ORDER BY version DESC LIMIT 1"
 )
-SQLITE_INSERT_ONE = f"INSERT INTO eventlog_event ({EVENT_COLUMNS}) VALUES {SQLITE_ROW}"
+SQLITE_INSERT = f"INSERT INTO eventlog_event ({EVENT_COLUMNS}) "
+_SQLITE_GUARD = (
+    " WHERE EXISTS (SELECT 1 FROM eventlog_event WHERE stream_id = ? AND version = ? AND hash = ? AND stream_type = ?)"
+)
+SQLITE_INSERT_ONE = SQLITE_INSERT + "VALUES " + SQLITE_ROW
+SQLITE_INSERT_ONE_GUARDED = SQLITE_INSERT + "SELECT " + SQLITE_ROW[1:-1] + _SQLITE_GUARD
+SQLITE_UNIQUE_VERSION = "eventlog_event.stream_id, eventlog_event.version"
+SQLITE_OWN_VALUES = "(?, ?, ?, ?, ?)"  # version, event type, schema version, payload, hash
+SQLITE_INSERT_MANY = (
+    SQLITE_INSERT + "SELECT ?, ?, column1, column2, column3, column4, ?, ?, ?, ?, ?, ?, ?, ?, ?, column5 FROM (VALUES "
+)
 # Reads hand recorded_at back as its stored text: as a bare column it would go through Django's "datetime"
 # converter (parse_datetime, then a naive datetime made aware again), the largest cost per row of a catch-up.
 # records.from_row parses the text, once per distinct value (a batch shares one).
@@ -95,7 +108,10 @@ SQLITE_READ_COLUMNS = READ_COLUMNS.replace("recorded_at,", "CAST(recorded_at AS 
 _sqlite_sql: dict[str, str] = {}  # Django's placeholders -> the driver's, per statement text
 
 
-@dataclass(frozen=True)
+_meta_texts: dict[tuple, str] = {}  # metadata columns -> their part of the hashed text (one per request, reused)
+
+
+@dataclass(slots=True)
 class Batch:
     """What one append writes: events after ``expected_version`` of one stream, with shared metadata."""
 
@@ -117,7 +133,13 @@ class Batch:
 
     def chain(self, prev_hash: str) -> list[str]:
         """Exactly ``hashing.event_hash`` per event, with the parts every event of the batch shares joined once."""
-        tail = "\x1f".join([*("" if m is None else str(m) for m in self.meta), str(self.recorded_micros)])
+        meta_text = _meta_texts.get(self.meta)
+        if meta_text is None:
+            meta_text = "\x1f".join(["" if m is None else str(m) for m in self.meta])
+            if len(_meta_texts) >= 1024:
+                _meta_texts.clear()
+            _meta_texts[self.meta] = meta_text
+        tail = f"{meta_text}\x1f{self.recorded_micros}"
         stream_id = self.stream.id
         hashes = []
         for version, (spec, _, text) in enumerate(self.encoded, self.expected_version + 1):
@@ -163,6 +185,10 @@ class Dialect:
     lock_suffix: str = " FOR UPDATE"
     counter_positions: bool = False  # positions from eventlog_position_counter (commit order)
     single_call: bool = False  # the whole append is one statement (may run as its own transaction)
+
+    def db_datetime(self, connection: Any, moment: datetime) -> Any:
+        """An aware UTC datetime as this driver stores it in recorded_at."""
+        return connection.ops.adapt_datetimefield_value(moment)
 
     def fetch(self, connection: Any, sql: str, params: list) -> list[tuple]:
         """Rows of a read on the event log's tables (the hot reads: global order, streams, rebuild)."""
@@ -417,54 +443,95 @@ class SQLiteDialect(Dialect):
         with connection.wrap_database_errors:
             return connection.connection.execute(raw_sql, params).fetchall()
 
-    def append_rows(self, connection: Any, batch: Batch) -> list[tuple[int, str]]:
-        """On the driver's connection (no Django cursor wrapper, no placeholder rewriting): head, events.
+    def db_datetime(self, connection: Any, moment: datetime) -> Any:
+        # What Django's adapt_datetimefield_value gives for a UTC connection (naive UTC, str()), without its checks.
+        if connection.timezone is UTC:
+            return str(moment.replace(tzinfo=None))
+        return connection.ops.adapt_datetimefield_value(moment)
 
-        Outside a transaction it is its own: BEGIN IMMEDIATE takes the write lock first, as Django's atomic
-        blocks do here, so positions still follow commit order (ADR 0002).
+    def append_rows(self, connection: Any, batch: Batch) -> list[tuple[int, str]]:
+        """On the driver's connection (no Django cursor wrapper, no placeholder rewriting).
+
+        After a remembered head: one guarded INSERT. Otherwise, outside a transaction, its own: BEGIN IMMEDIATE
+        takes the write lock first, as Django's atomic blocks do here, so positions (the rowid, the highest plus
+        one) still follow commit order (ADR 0002). The driver's errors come out as Django's, as from every
+        other query (mapped only when one is raised: the context manager costs on every append).
         """
         connection.ensure_connection()
-        own = connection.get_autocommit() and not connection.in_atomic_block
         raw = connection.connection
-        with connection.wrap_database_errors:
-            if not own:
-                return self._append_raw(raw, batch)
-            raw.execute("BEGIN IMMEDIATE")
-            try:
-                placed = self._append_raw(raw, batch)
-            except BaseException:
-                raw.execute("ROLLBACK")
-                raise
-            raw.execute("COMMIT")
-            return placed
-
-    def _append_raw(self, raw: Any, batch: Batch) -> list[tuple[int, str]]:
         stream = batch.stream
-        if batch.expected_version == 0:
-            hashes = batch.chain(GENESIS)
-            inserted = raw.execute(
-                SQLITE_NEW_HEAD, (stream.id, stream.type, batch.last_version, hashes[-1], batch.tenant_id)
-            )
-            if inserted.rowcount != 1:
-                raise batch.conflict(None)
-        else:
-            head = raw.execute(SQLITE_READ_HEAD, (stream.id,)).fetchone()
+        key = (connection.alias, stream.id)
+        try:
+            placed = None
+            if batch.expected_version == 0:
+                placed = self._insert(raw, batch, batch.chain(GENESIS), None)
+            else:
+                prev = _heads.get(key, {}).get(batch.expected_version)
+                if prev is not None:
+                    placed = self._insert(raw, batch, batch.chain(prev), prev)
+            if placed is None:
+                placed = self._append_after_reading_head(connection, raw, batch)
+        except sqlite3.IntegrityError as exc:
+            if SQLITE_UNIQUE_VERSION not in str(exc):
+                with connection.wrap_database_errors:
+                    raise
+            # Another writer placed a version this batch wanted (a new stream's first, or after a remembered head).
+            if batch.expected_version == 0:
+                raise batch.conflict(None) from None
+            head = raw.execute(SQLITE_LAST_EVENT, (stream.id,)).fetchone()
+            raise batch.conflict(head[0] if head else 0) from None
+        except sqlite3.Error:
+            with connection.wrap_database_errors:
+                raise
+        if len(_heads) > MAX_REMEMBERED_HEADS:
+            _heads.clear()
+        _heads[key] = {batch.last_version: placed[-1][1]}
+        return placed
+
+    def _append_after_reading_head(self, connection: Any, raw: Any, batch: Batch) -> list[tuple[int, str]]:
+        own = connection.autocommit and not connection.in_atomic_block
+        if own:
+            raw.execute("BEGIN IMMEDIATE")
+        try:
+            stream = batch.stream
+            head = raw.execute(SQLITE_LAST_EVENT, (stream.id,)).fetchone()
             if head is None or head[0] != batch.expected_version:
                 raise batch.conflict(head[0] if head else 0)
             if head[2] != stream.type:
                 raise InvalidAppend(f"stream {stream.id} is a {head[2]}, not a {stream.type}", stream_id=stream.id)
-            hashes = batch.chain(head[1])
-            raw.execute(SQLITE_MOVE_HEAD, (batch.last_version, hashes[-1], stream.id))
-        rows = batch.rows(hashes)
-        if len(rows) == 1:
-            return [(raw.execute(SQLITE_INSERT_ONE, rows[0]).lastrowid, hashes[0])]
-        placeholders = ", ".join([SQLITE_ROW] * len(rows))
-        returned = raw.execute(
-            f"INSERT INTO eventlog_event ({EVENT_COLUMNS}) VALUES {placeholders} RETURNING version, position",
-            [value for row in rows for value in row],
-        ).fetchall()
-        returned.sort()
-        return [(position, hashes[i]) for i, (_, position) in enumerate(returned)]
+            placed = self._insert(raw, batch, batch.chain(head[1]), None)
+        except BaseException:
+            if own:
+                raw.execute("ROLLBACK")
+            raise
+        if own:
+            raw.execute("COMMIT")
+        return placed  # type: ignore[return-value]
+
+    def _insert(self, raw: Any, batch: Batch, hashes: list[str], guard: str | None) -> list[tuple[int, str]] | None:
+        """Insert the events; with ``guard`` (the expected version's hash) only if that event is still the last
+        one this process saw at that version (None when it is not: nothing was written)."""
+        stream = batch.stream
+        guard_params = () if guard is None else (stream.id, batch.expected_version, guard, stream.type)
+        if len(batch.encoded) == 1:
+            row = batch.rows(hashes)[0]
+            if guard is None:
+                return [(raw.execute(SQLITE_INSERT_ONE, row).lastrowid, hashes[0])]
+            cursor = raw.execute(SQLITE_INSERT_ONE_GUARDED, row + guard_params)
+            return [(cursor.lastrowid, hashes[0])] if cursor.rowcount == 1 else None
+        # What the events share (stream, metadata, instant) is bound once; each row brings its five own values.
+        params: list[Any] = [stream.type, stream.id, *batch.meta, batch.recorded_at]
+        for i, (spec, _, text) in enumerate(batch.encoded):
+            params += (batch.expected_version + i + 1, spec.wire_name, spec.version, text, hashes[i])
+        params += guard_params
+        sql = SQLITE_INSERT_MANY + ", ".join([SQLITE_OWN_VALUES] * len(hashes)) + ")"
+        cursor = raw.execute(sql + _SQLITE_GUARD if guard is not None else sql, params)
+        if cursor.rowcount == 0:
+            return None
+        # One statement under the write lock: each row's rowid is the highest so far plus one (no AUTOINCREMENT,
+        # migration 0004), in the order of VALUES, which is version order.
+        first = cursor.lastrowid - len(hashes) + 1
+        return [(first + i, hash_) for i, hash_ in enumerate(hashes)]
 
 
 @dataclass
@@ -526,8 +593,15 @@ def is_deadlock(exc: BaseException) -> bool:
     return bool(args) and args[0] == _MYSQL_DEADLOCK
 
 
+_instances: dict[str, Dialect] = {}
+
+
 def dialect_for(vendor: str) -> Dialect:
-    try:
-        return _DIALECTS[vendor]()
-    except KeyError:
-        raise RuntimeError(f"the event log does not support the {vendor!r} database") from None
+    """The vendor's dialect (one instance each: they hold no state)."""
+    found = _instances.get(vendor)
+    if found is None:
+        try:
+            found = _instances[vendor] = _DIALECTS[vendor]()
+        except KeyError:
+            raise RuntimeError(f"the event log does not support the {vendor!r} database") from None
+    return found

@@ -6,6 +6,7 @@ import hashlib
 from datetime import UTC, datetime
 
 GENESIS = ""
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
 def to_aware(moment: datetime | str) -> datetime:
@@ -20,7 +21,7 @@ def to_aware(moment: datetime | str) -> datetime:
 def to_micros(moment: datetime | str) -> int:
     """Recorded time as integer microseconds since the epoch."""
     moment = to_aware(moment)
-    delta = moment - datetime(1970, 1, 1, tzinfo=UTC)
+    delta = moment - EPOCH
     return (delta.days * 86_400 + delta.seconds) * 1_000_000 + delta.microseconds
 
 

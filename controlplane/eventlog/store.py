@@ -11,10 +11,11 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from datetime import timedelta
+from time import time_ns
 
 import orjson
 from django.db import connections, transaction
-from django.utils import timezone
 
 from controlplane.eventlog import projectors, types
 from controlplane.eventlog.dialects import READ_COLUMNS, Batch, dialect_for
@@ -23,7 +24,7 @@ from controlplane.eventlog.errors import (
     MetadataMissing,
     PayloadNotSerializable,
 )
-from controlplane.eventlog.hashing import to_micros
+from controlplane.eventlog.hashing import EPOCH
 from controlplane.eventlog.metadata import Metadata
 from controlplane.eventlog.records import RecordedEvent, from_row, recorded_event
 
@@ -127,13 +128,12 @@ def append(
         raise InvalidAppend("expected_version cannot be negative", expected_version=expected_version)
     encoded = [_encode(event) for event in events]
     meta = _check_metadata(metadata, [spec for spec, _, _ in encoded])
-    now = timezone.now()
-    micros = to_micros(now)
+    # One clock reading as integer microseconds (what the hash covers) and the same instant as a datetime.
+    micros = time_ns() // 1000
+    now = EPOCH + timedelta(microseconds=micros)
     connection = connections[using]
     d = dialect_for(connection.vendor)
-    db_now = connection.ops.adapt_datetimefield_value(now)
-
-    batch = Batch(stream, expected_version, encoded, meta, db_now, micros, metadata.tenant_id)
+    batch = Batch(stream, expected_version, encoded, meta, d.db_datetime(connection, now), micros, metadata.tenant_id)
 
     def record(placed: list[tuple[int, str]]) -> list[RecordedEvent]:
         return [

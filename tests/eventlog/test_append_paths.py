@@ -70,6 +70,21 @@ def test_a_stale_version_conflicts_on_the_fast_path_and_writes_nothing(meta):
     assert Stream.objects.get(stream_id=S.id).version == 2
 
 
+@pytest.mark.parametrize("size", [1, 3])
+def test_a_head_remembered_from_before_another_writer_conflicts_and_writes_nothing(meta, size):
+    # This process remembers version 1 (its hash is right: that event is in the log), but another writer has
+    # since appended version 2: the guarded insert must meet the unique (stream, version), not fork the stream.
+    first = append(S, 0, [ThingHappened(1)], meta)
+    append(S, 1, [ThingHappened(2)], meta)
+    dialects._heads[(connection.alias, S.id)] = {1: first[0].hash}
+    before = Event.objects.count()
+    with pytest.raises(ConcurrencyConflict) as caught:
+        append(S, 1, [ThingHappened(9)] * size, meta)
+    assert caught.value.details["actual_version"] == 2
+    assert Event.objects.count() == before
+    _chain_intact()
+
+
 def test_an_append_rolled_back_with_its_transaction_leaves_no_trace(meta):
     append(S, 0, [ThingHappened(1)], meta)
 
@@ -166,3 +181,19 @@ def test_reads_give_back_what_the_append_returned_whatever_the_path(meta):
     finally:
         gc.enable()
     _chain_intact()
+
+
+def test_sqlite_reads_heads_from_events_and_positions_without_autoincrement(meta):
+    # Migration 0004: what the SQLite append relies on (positions = the rowid, the highest plus one; no head
+    # rows to move). A later migration that rebuilds the table through Django would bring AUTOINCREMENT back.
+    if connection.vendor != "sqlite":
+        pytest.skip("the other databases keep their head rows and sequences (ADR 0002)")
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT type, sql FROM sqlite_master WHERE name IN ('eventlog_event', 'eventlog_stream')")
+        schema = dict(cursor.fetchall())
+    assert "AUTOINCREMENT" not in schema["table"]
+    assert "VIEW eventlog_stream" in schema["view"]
+    recorded = append(S, 0, [ThingHappened(1), ThingHappened(2)], meta) + append(S, 2, [ThingHappened(3)], meta)
+    head = Stream.objects.get(stream_id=S.id)
+    assert (head.version, head.last_hash, head.stream_type) == (3, recorded[-1].hash, S.type)
+    assert [e.position for e in recorded] == [e.position for e in read_stream(S.id)]
