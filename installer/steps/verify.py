@@ -129,6 +129,10 @@ def check_signature(ctx: Context, tarball: Path, asc: str | None) -> dict[str, A
 def run(ctx: Context) -> dict[str, Any]:
     fetched = ctx.results["fetch"]
     tarball = Path(fetched["path"])
+    if not tarball.exists() and not fetched.get("local"):
+        # A resume after a bad checksum (which deleted the download), or downloads/ cleaned meanwhile.
+        fetched = ctx.results["fetch"] = fetch.run(ctx)
+        tarball = Path(fetched["path"])
     expected, where = _expected(ctx, fetched)
     actual = sha512_of(tarball, ctx)
     if actual != expected:

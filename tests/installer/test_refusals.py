@@ -37,12 +37,17 @@ def assert_untouched(prefix: Path) -> None:
     assert not layout.service_file.exists()
 
 
-def test_a_corrupted_tarball_is_refused_and_the_node_is_unchanged(make_spec, prefix):
+def test_a_corrupted_tarball_is_refused_and_the_node_is_unchanged(make_spec, prefix, dist_server):
     error = refused(lambda: run.install(make_spec(CORRUPT)), errors.BAD_CHECKSUM)
     assert error.exit_code == errors.EXIT_ARTIFACT
     assert "SHA-512" in error.message and "download it again" in error.hint
     assert_untouched(prefix)
     assert not (prefix / "downloads" / f"apache-seatunnel-{CORRUPT}-bin.tar.gz").exists()  # a retry fetches anew
+    fetches = [path for path, _ in dist_server.requests if path.endswith(".tar.gz")]
+    # --resume after the refusal: fetch is done in the journal, but its file is gone; it is fetched again
+    refused(lambda: run.install(make_spec(CORRUPT), resume=True), errors.BAD_CHECKSUM)
+    assert [path for path, _ in dist_server.requests if path.endswith(".tar.gz")] == fetches * 2
+    assert_untouched(prefix)
 
 
 def test_a_corrupted_upgrade_leaves_the_running_version_alone(make_spec, prefix):
