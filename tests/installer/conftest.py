@@ -14,6 +14,7 @@ V1 = "2.3.11"
 V2 = "2.3.12"
 BROKEN = "2.3.13"
 CORRUPT = "2.3.10"  # its tarball does not match its .sha512
+LYING = "2.3.14"  # runs, but its /overview says 2.3.12
 
 
 @pytest.fixture(scope="module")
@@ -23,6 +24,7 @@ def archive(tmp_path_factory: pytest.TempPathFactory) -> Path:
     build_tarball(root / V1, V1)
     build_tarball(root / V2, V2)
     build_tarball(root / BROKEN, BROKEN, broken=True)
+    build_tarball(root / LYING, LYING, reports=V2)
     tarball = build_tarball(root / CORRUPT, CORRUPT)
     data = bytearray(tarball.read_bytes())
     data[len(data) // 2] ^= 0xFF

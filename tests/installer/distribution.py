@@ -136,13 +136,14 @@ os.execve(sys.executable, args, {{**os.environ, "PYTHONPATH": ROOT}})
 """
 
 
-def build_tarball(directory: Path, version: str, *, broken: bool = False) -> Path:
-    """apache-seatunnel-<ver>-bin.tar.gz and its .sha512 (sha512sum layout) in `directory`."""
+def build_tarball(directory: Path, version: str, *, broken: bool = False, reports: str | None = None) -> Path:
+    """apache-seatunnel-<ver>-bin.tar.gz and its .sha512 (sha512sum layout) in `directory`. `reports`: the
+    engine runs but its REST API says it is that other version (a wrong or half-upgraded build)."""
     top = f"apache-seatunnel-{version}"
     files: dict[str, tuple[bytes, int]] = {
         "bin/seatunnel-cluster.sh": (CLUSTER_SH.format(python=sys.executable).encode(), 0o755),
         "bin/fake-engine.py": (
-            FAKE_ENGINE.format(version=version, broken=broken, root=str(ROOT)).encode(),
+            FAKE_ENGINE.format(version=reports or version, broken=broken, root=str(ROOT)).encode(),
             0o644,
         ),
         "bin/seatunnel.sh": (b"#!/bin/sh\necho client\n", 0o755),

@@ -17,7 +17,7 @@ from installer.journal import Journal, RunLock
 from installer.progress import Recorder
 from installer.spec import Layout, parse_members
 from installer.steps import service
-from tests.installer.conftest import BROKEN, V1, V2
+from tests.installer.conftest import BROKEN, LYING, V1, V2
 
 
 def overview(port: int) -> dict:
@@ -206,3 +206,15 @@ def test_an_upgrade_whose_hook_failed_once_resumes_after_its_last_finished_step(
         "preflight", "fetch", "verify", "unpack", "connectors", "carry_over", "configure", "backup",
     ]  # fmt: skip
     assert len(dist_server.requests) == fetched  # nothing downloaded again
+
+
+def test_an_upgrade_that_runs_but_never_reports_healthy_is_rolled_back_after_the_timeout(make_spec, prefix):
+    run.install(make_spec(V1))
+    with pytest.raises(InstallerError) as caught:
+        run.upgrade(make_spec(LYING, health_timeout=2.0))
+    error = caught.value
+    assert error.code == errors.ROLLED_BACK
+    assert error.detail["failure"]["problem"] == f"/overview says projectVersion '{V2}', expected {LYING}"
+    assert "not healthy after 2 s" in error.message
+    assert os.readlink(prefix / "current") == f"versions/{V1}"
+    assert overview(make_spec().http_port)["projectVersion"] == V1
