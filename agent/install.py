@@ -83,7 +83,9 @@ def build_parser() -> argparse.ArgumentParser:
     ):
         command = sub.add_parser(name, help=text, description=text)
         command.add_argument("--prefix", required=True, type=Path, help="the install directory, e.g. /opt/seatunnel")
-        _spec_flags(command, inherit=name == "upgrade")
+        # upgrade (and plan, which may plan one) leave a flag not given unset: the installed spec or the
+        # spec's own defaults (the same values as install's flag defaults) fill it.
+        _spec_flags(command, inherit=name in ("upgrade", "plan"))
         if name == "plan":
             command.add_argument("--op", choices=("install", "upgrade", "rollback", "uninstall"))
             command.add_argument("--purge", action="store_true")
@@ -206,10 +208,9 @@ def _plan(args: argparse.Namespace) -> dict[str, Any]:
     op = args.op
     if op in ("rollback", "uninstall"):
         return plan.plan_rollback(args.prefix) if op == "rollback" else plan.plan_uninstall(args.prefix, args.purge)
-    spec = spec_from_args(args)
     if op is None:
         op = "upgrade" if (args.prefix / "current").is_symlink() else "install"
-    return plan.plan_install(spec, op)
+    return plan.plan_install(spec_from_args(args, inherit=op == "upgrade"), op)
 
 
 def _print_plan(console: Console, result: dict[str, Any]) -> None:

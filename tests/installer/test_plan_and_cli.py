@@ -169,6 +169,13 @@ def test_manage_py_seatunnel_calls_the_same_core(make_spec, prefix):
 def test_an_upgrade_needs_only_the_version_the_rest_is_the_installed_spec(make_spec, prefix):
     spec = make_spec(V1)
     assert cli("install", *spec_flags(spec), "--cluster-name", "prod", "--heap", "3g", "--yes").returncode == 0
+    planned = cli("plan", "--prefix", str(prefix), "--version", V2, "--json")
+    assert planned.returncode == 0, planned.stderr
+    changes = json.loads(planned.stdout)["changes"]
+    link = next(c for c in changes if c["kind"] == "link")
+    assert (link["from"], link["to"]) == (f"versions/{V1}", f"versions/{V2}")
+    download = next(c for c in changes if c["kind"] == "download")
+    assert download["url"] == f"{spec.mirror}/{V2}/apache-seatunnel-{V2}-bin.tar.gz"  # the installed mirror
     done = cli("upgrade", "--prefix", str(prefix), "--version", V2, "--yes", "--json")
     assert done.returncode == 0, done.stderr
     result = json.loads(done.stdout)
