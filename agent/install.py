@@ -6,7 +6,8 @@ Exit codes (installer/errors.py): 0 ok; 1 unexpected error; 2 bad usage or spec 
 3 the host is not fit (OS, Java, ports, disk, user, clock); 4 the distribution (unknown version, download,
 checksum, signature, archive, connectors); 5 refused by policy (downgrade, nothing installed, nothing to roll
 back to, an unfinished run without --resume, another run busy); 6 not healthy (an upgrade was rolled back);
-7 the service (start/stop failed, or the form is not available yet); 8 not confirmed; 130 interrupted.
+7 the service (start/stop failed, systemd unavailable, or the form is not available yet); 8 not confirmed;
+130 interrupted.
 """
 
 from __future__ import annotations
@@ -49,7 +50,13 @@ def _spec_flags(parser: argparse.ArgumentParser, *, inherit: bool = False) -> No
     add("--sha512", help="the expected SHA-512 (digest or checksum file) when no .sha512 is beside it")
     add("--keys", help="the project's KEYS file (path or URL) to check the .asc signature against")
     add("--role", choices=ROLES, default="hybrid")
-    add("--form", choices=FORMS, default="process")
+    add(
+        "--form",
+        choices=FORMS,
+        default="process",
+        help="process (the installer supervises the engine) or systemd (the role's unit)",
+    )
+    add("--unit-dir", default="/etc/systemd/system", help="systemd form: where the unit goes (/etc/systemd/system)")
     add("--members", default="", help="the cluster's members: host:port,host:port,...")
     add("--cluster-name", default="seatunnel")
     add("--member-port", type=int, help="the Hazelcast member port (default 5801; 5802 for a worker)")
@@ -116,6 +123,7 @@ def _read_secret(path: str | None) -> str | None:
 SIMPLE = (
     "source", "mirror", "sha512", "keys", "role", "form", "cluster_name", "member_port", "http_port", "https_port",
     "key_store", "checkpoint_dir", "heap", "user", "java_home", "connectors_dir", "health_timeout", "expected_members",
+    "unit_dir",
 )  # fmt: skip
 
 

@@ -90,6 +90,7 @@ def _checks(spec: InstallSpec, layout: Layout) -> list[dict[str, Any]]:
         ("java", lambda: preflight.check_java(ctx)),
         ("ports", lambda: preflight.check_ports(spec.ports, our_pid)),
         ("clock", preflight.check_clock),
+        ("service", lambda: service.check_tools(spec)),
     )
     for name, check in named:
         try:
@@ -149,6 +150,11 @@ def plan_install(spec: InstallSpec, operation: str = "install") -> dict[str, Any
         definition = None
     if definition is not None:
         changes.append(_file_change(layout.service_file, json.dumps(definition, indent=2).encode()))
+    if definition is not None and definition["form"] == "systemd":
+        units = [_file_change(path, data) for path, data in service.unit_files(spec).items()]
+        changes += units
+        if any(unit["action"] != "unchanged" for unit in units):
+            changes.append({"kind": "service", "action": "daemon-reload", "form": "systemd"})
     if operation == "upgrade" and current:
         changes.append({"kind": "backup", "path": str(layout.backups / current / "config"), "action": "copy"})
     running = service.running_pid(layout)
@@ -166,7 +172,8 @@ def plan_install(spec: InstallSpec, operation: str = "install") -> dict[str, Any
         }
     )
     if running is None or current != spec.version:
-        changes.append({"kind": "service", "action": "start", "form": spec.form, "then": "health check"})
+        start = "enable and start" if spec.form == "systemd" else "start"
+        changes.append({"kind": "service", "action": start, "form": spec.form, "then": "health check"})
     if operation == "install" and current is not None and current != spec.version:
         refusals.append({"code": "INSTALLER_ALREADY_INSTALLED", "message": f"{current} is installed; use upgrade"})
     return {
@@ -209,10 +216,16 @@ def plan_uninstall(prefix: Path, purge: bool = False) -> dict[str, Any]:
     keep = [] if purge else [layout.logs, layout.data]
     if purge:
         remove += [layout.logs, layout.data]
+    defined = service.load(layout) or {}
+    units = (
+        [Path(defined["unit_dir"]) / u for u in defined.get("units", [])] if defined.get("form") == "systemd" else []
+    )
+    disable = [{"kind": "service", "action": "disable", "unit": u.name} for u in units]
     return {
         "operation": "uninstall",
         "changes": [{"kind": "service", "action": "stop", "pid": service.running_pid(layout)}]
-        + [{"kind": "remove", "path": str(p)} for p in remove if p.exists() or p.is_symlink()],
+        + disable
+        + [{"kind": "remove", "path": str(p)} for p in [*units, *remove] if p.exists() or p.is_symlink()],
         "kept": [str(p) for p in keep if p.exists()],
         "refusals": [],
     }

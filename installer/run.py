@@ -140,7 +140,9 @@ def _guard(record: Journal, body: Callable[[], dict[str, Any]]) -> dict[str, Any
 
 
 def _preflight(ctx: Context) -> dict[str, Any]:
-    return preflight.run(ctx, our_pid=service.running_pid(ctx.layout))
+    result = preflight.run(ctx, our_pid=service.running_pid(ctx.layout))
+    tools = service.check_tools(ctx.spec)  # systemd answers, before anything changes
+    return {**result, "service": tools} if tools else result
 
 
 def _record_installed(ctx: Context) -> dict[str, Any]:
@@ -200,13 +202,13 @@ def install(
 
 
 def _undo_first_install(layout: Layout) -> None:
-    """A first install whose engine did not come up: stop it, unlink `current`, drop the service definition.
-    The unpacked version stays under versions/ for a look at it; the node runs nothing, as before."""
+    """A first install whose engine did not come up: stop it, unlink `current`, drop the service definition (and
+    a systemd unit). The unpacked version stays under versions/ for a look at it; the node runs nothing, as before."""
     try:
         service.stop(layout)
     finally:
         fsutil.remove_link(layout.current)
-        layout.service_file.unlink(missing_ok=True)
+        service.undefine(layout)
 
 
 # -- upgrade ----------------------------------------------------------------------------------------
@@ -396,7 +398,8 @@ def uninstall(prefix: Path, *, purge: bool = False, reporter: Reporter | None = 
         removed: list[str] = []
         stopped = service.stop(layout)
         reporter.step("stop", "done", stopped)
-        layout.service_file.unlink(missing_ok=True)
+        undefined = service.undefine(layout)
+        removed += undefined["removed"]
         fsutil.remove_link(layout.current)
         for path in (layout.versions, layout.downloads, layout.state_dir / "dist", layout.backups, layout.run_dir):
             if path.exists():

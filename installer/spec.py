@@ -106,6 +106,7 @@ class InstallSpec:
     keys: str | None = None  # the project's KEYS file (path or URL) for the .asc check; default KEYS_URL
     role: str = "hybrid"
     form: str = "process"
+    unit_dir: str = "/etc/systemd/system"  # systemd form: where the unit files go
     members: tuple[Member, ...] = ()
     cluster_name: str = "seatunnel"
     member_port: int | None = None  # Hazelcast member port; default 5801 (5802 for a worker)
@@ -146,6 +147,8 @@ class InstallSpec:
             raise InstallerError(
                 errors.BAD_SPEC, "HTTPS needs a key store.", "Pass the key store path and password with the port."
             )
+        if not Path(self.unit_dir).is_absolute():
+            raise InstallerError(errors.BAD_SPEC, f"unit_dir {self.unit_dir!r} is not absolute.", "Give a full path.")
         if not self.prefix.is_absolute():
             object.__setattr__(self, "prefix", self.prefix.resolve())
 
