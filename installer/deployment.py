@@ -67,6 +67,10 @@ def to_deployment(spec: InstallSpec) -> Deployment:
             # hdfs://, s3a://: not a local path (the unit's ReadWritePaths then names the default, harmlessly)
             checkpoint_dir=None if "://" in checkpoint else checkpoint.rstrip("/"),
             stop_timeout_seconds=STOP_TIMEOUT_SECONDS,
+            image=spec.image,
+            masters=spec.masters,
+            workers=spec.workers,
+            namespace=spec.namespace,
         )
     except FormError as error:
         raise InstallerError(

@@ -17,9 +17,9 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from installer import errors, versions
+from installer import cluster_forms, errors, versions
 from installer.errors import InstallerError
-from installer.spec import InstallSpec, Layout
+from installer.spec import CLUSTER_FORMS, InstallSpec, Layout
 from installer.steps import Context, configure, preflight, service, switch, unpack
 
 _SECRET = re.compile(r"(password\s*[:=]\s*).*", re.IGNORECASE)
@@ -100,7 +100,35 @@ def _checks(spec: InstallSpec, layout: Layout) -> list[dict[str, Any]]:
     return checks
 
 
+def plan_cluster(spec: InstallSpec) -> dict[str, Any]:
+    """compose and k8s: the files as diffs against `<prefix>/deploy/<form>/`, the command that applies them and
+    whether it can run here (installer/cluster_forms.py)."""
+    changes = [_file_change(path, data) for path, data in cluster_forms.files(spec).items()]
+    checks: list[dict[str, Any]] = []
+    try:
+        found = cluster_forms.check_tools(spec)
+        checks.append({"check": "apply", "ok": True, "result": found})
+        command = found["command"]
+    except InstallerError as error:
+        checks.append({"check": "apply", "ok": False, "error": error.to_json()})
+        command = cluster_forms.apply_command(spec)
+    changes.append({"kind": "apply", "action": " ".join(command), "path": str(cluster_forms.deploy_dir(spec))})
+    return {
+        "operation": "install",
+        "version": spec.version,
+        "form": spec.form,
+        "changes": changes,
+        "checks": checks,
+        "refusals": [],
+    }
+
+
 def plan_install(spec: InstallSpec, operation: str = "install") -> dict[str, Any]:
+    if spec.form in CLUSTER_FORMS:
+        if operation != "install":
+            refusal = {"code": errors.FORM_NOT_AVAILABLE, "message": f"the {spec.form} form is upgraded by install"}
+            return {**plan_cluster(spec), "operation": operation, "refusals": [refusal]}
+        return plan_cluster(spec)
     layout = Layout(spec.prefix)
     node = switch.load_node(layout)
     current = layout.current_version()

@@ -18,11 +18,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from installer import errors, fsutil, journal, versions
+from installer import cluster_forms, errors, fsutil, journal, versions
 from installer.errors import InstallerError
 from installer.journal import Journal, RunLock
 from installer.progress import Reporter
-from installer.spec import InstallSpec, Layout
+from installer.spec import CLUSTER_FORMS, InstallSpec, Layout
 from installer.steps import (
     Context,
     backup,
@@ -158,6 +158,8 @@ def _record_installed(ctx: Context) -> dict[str, Any]:
 def install(
     spec: InstallSpec, *, reporter: Reporter | None = None, resume: bool = False, force: bool = False
 ) -> dict[str, Any]:
+    if spec.form in CLUSTER_FORMS:
+        return cluster_forms.install(spec, reporter=reporter)
     layout = Layout(spec.prefix)
     with RunLock(layout.lock):
         record, spec = _open_journal(layout, "install", spec, resume)
@@ -268,6 +270,13 @@ def upgrade(
     force: bool = False,
     hooks: Hooks | None = None,
 ) -> dict[str, Any]:
+    if spec.form in CLUSTER_FORMS:
+        raise InstallerError(
+            errors.FORM_NOT_AVAILABLE,
+            f"The {spec.form} form is upgraded by installing the new version: its files describe the whole cluster.",
+            f"Run `install --form {spec.form} --version {spec.version}`; it renders the files again and applies them.",
+            form=spec.form,
+        )
     layout = Layout(spec.prefix)
     hooks = hooks or Hooks()
     with RunLock(layout.lock):

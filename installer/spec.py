@@ -18,6 +18,7 @@ from installer.errors import InstallerError
 
 ROLES = ("hybrid", "master", "worker")
 FORMS = ("process", "systemd", "compose", "k8s")
+CLUSTER_FORMS = ("compose", "k8s")  # forms that describe a whole cluster, not this node (docs/INSTALLER.md, "Forms")
 ARCHIVE_BASE = "https://archive.apache.org/dist/seatunnel"
 INCUBATOR_BASE = "https://archive.apache.org/dist/incubator/seatunnel"
 KEYS_URL = "https://downloads.apache.org/seatunnel/KEYS"
@@ -107,6 +108,11 @@ class InstallSpec:
     role: str = "hybrid"
     form: str = "process"
     unit_dir: str = "/etc/systemd/system"  # systemd form: where the unit files go
+    # compose and k8s forms, which describe a whole cluster: masters and workers, the image, the namespace
+    masters: int = 2
+    workers: int = 2
+    image: str | None = None  # default apache/seatunnel:<version>
+    namespace: str = "seatunnel"
     members: tuple[Member, ...] = ()
     cluster_name: str = "seatunnel"
     member_port: int | None = None  # Hazelcast member port; default 5801 (5802 for a worker)

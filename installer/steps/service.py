@@ -12,7 +12,7 @@ it changed, then `systemctl daemon-reload`; start/stop/status go through the age
 working `systemctl` nothing is changed.
 
 Either way the definition is `<prefix>/.installer/service.json`. The compose and k8s forms describe a whole
-cluster, not this node's service: they have no definition here.
+cluster, not this node's service: they have no definition here (installer/cluster_forms.py installs them).
 """
 
 from __future__ import annotations
