@@ -117,6 +117,29 @@ def test_a_first_install_that_does_not_come_up_removes_its_unit(make_spec, prefi
     assert not layout.current.is_symlink() and not layout.service_file.exists()
 
 
+def test_an_upgrade_that_is_not_healthy_rolls_back_through_systemctl(make_spec, prefix, systemd):
+    unit_dir = str(systemd.unit_dir)
+    run.install(make_spec(V1, form="systemd", unit_dir=unit_dir))
+    old_pid = systemd.state()["units"][UNIT]["pid"]
+    systemd.calls()
+    with pytest.raises(InstallerError) as caught:
+        run.upgrade(make_spec(BROKEN, form="systemd", unit_dir=unit_dir))
+    error = caught.value
+    assert error.code == errors.ROLLED_BACK and "exited before it was healthy" in error.message
+    assert error.detail["rollback"]["healthy"] is True
+    calls = systemd.calls()
+    stops = [i for i, call in enumerate(calls) if call == ctl("stop", UNIT)]
+    starts = [i for i, call in enumerate(calls) if call == ctl("start", UNIT)]
+    # the old engine stopped before the switch, the new one started and stopped, the old one started again
+    assert len(stops) == 2 and len(starts) == 2 and stops[0] < starts[0] < stops[1] < starts[1]
+    assert ctl("daemon-reload") not in calls  # the unit names only `current`: it did not change
+    assert os.readlink(prefix / "current") == f"versions/{V1}"
+    new_pid = systemd.state()["units"][UNIT]["pid"]
+    assert new_pid != old_pid
+    status = run.status(prefix)
+    assert status["service"]["pid"] == new_pid and status["health"]["version"] == V1
+
+
 def test_plan_shows_the_unit_as_a_diff_and_changes_nothing(make_spec, prefix, systemd, capsys):
     args = ["plan", "--prefix", str(prefix), "--version", V1, "--form", "systemd", "--unit-dir", str(systemd.unit_dir)]
     args += ["--java-home", make_spec().java_home, "--mirror", make_spec().mirror, "--json"]
