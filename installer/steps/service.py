@@ -151,16 +151,23 @@ def define(ctx: Context) -> dict[str, Any]:
     result: dict[str, Any] = {"path": str(ctx.layout.service_file)}
     if wanted["form"] == "systemd":
         pending = _pending_reload(ctx.layout)
-        changed = []
+        changed, created = [], []
         for path, data in unit_files(ctx.spec).items():
             if path.is_file() and path.read_bytes() == data:
                 continue
+            if not path.exists():
+                created.append(path)
             fsutil.write_atomic(pending, b"")
             fsutil.write_atomic(path, data, mode=0o644)
             changed.append(str(path))
         reload = pending.exists()
         if reload:
-            _daemon_reload(ctx.layout, _systemd(wanted))
+            try:
+                _daemon_reload(ctx.layout, _systemd(wanted))
+            except InstallerError:
+                for path in created:  # systemd never loaded them: leave no new unit behind
+                    path.unlink(missing_ok=True)
+                raise
         result.update(units=[str(Path(wanted["unit_dir"]) / u) for u in wanted["units"]], changed=changed)
         result["daemon_reload"] = reload
     data = json.dumps(wanted, indent=2).encode()

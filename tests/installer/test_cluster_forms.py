@@ -172,3 +172,15 @@ def test_an_upgrade_with_a_cluster_form_is_an_install(make_spec):
         run.upgrade(make_spec(V2, form="compose"))
     assert caught.value.code == errors.FORM_NOT_AVAILABLE
     assert f"install --form compose --version {V2}" in caught.value.hint
+
+
+def test_the_cli_exits_7_and_says_how_to_apply_by_hand(prefix, unreachable, capsys):
+    from agent import install as cli
+
+    argv = ["install", "--form", "k8s", "--version", V1, "--prefix", str(prefix), "--workers", "3", "--yes", "--json"]
+    assert cli.main(argv) == errors.EXIT_SERVICE
+    error = json.loads(capsys.readouterr().out)["error"]
+    assert error["code"] == errors.NOT_APPLIED and error["written"] is True
+    assert f"kubectl apply -k {prefix}/deploy/k8s" in error["hint"]
+    kustomization = yaml.safe_load((prefix / "deploy" / "k8s" / "kustomization.yaml").read_text())
+    assert {"name": "seatunnel-worker", "count": 3} in kustomization["replicas"]

@@ -90,6 +90,11 @@ def test_install_writes_a_verified_unit_and_runs_the_engine_through_systemctl(ma
     assert again["steps"]["start"]["already"] is True
     assert ctl("daemon-reload") not in systemd.calls()
 
+    planned = plan.plan_uninstall(prefix)
+    assert {"kind": "service", "action": "disable", "unit": UNIT} in planned["changes"]
+    assert {"kind": "remove", "path": str(unit)} in planned["changes"]
+    assert systemd.calls() == [SHOW] and unit.exists()  # the plan read the unit's state, nothing else
+
     removed = run.uninstall(prefix)
     assert systemd.calls() == [SHOW, ctl("stop", UNIT), SHOW, ctl("disable", UNIT), ctl("daemon-reload")]
     assert not unit.exists() and str(unit) in removed["removed"]
@@ -138,6 +143,22 @@ def test_an_upgrade_that_is_not_healthy_rolls_back_through_systemctl(make_spec, 
     assert new_pid != old_pid
     status = run.status(prefix)
     assert status["service"]["pid"] == new_pid and status["health"]["version"] == V1
+
+
+def test_a_failed_daemon_reload_leaves_no_new_unit_behind(make_spec, prefix, systemd):
+    # systemctl answers the probe but its daemon-reload fails (as when the caller may not talk to systemd)
+    script = systemd.bindir / "systemctl"
+    script.write_text(
+        script.read_text().replace(
+            'elif verb == "daemon-reload":',
+            'elif verb == "daemon-reload":\n    print("Access denied", file=sys.stderr); sys.exit(1)\nelif False:',
+        )
+    )
+    with pytest.raises(InstallerError) as caught:
+        run.install(make_spec(V1, form="systemd", unit_dir=str(systemd.unit_dir)))
+    assert caught.value.code == errors.SERVICE_FAILED and "daemon-reload" in caught.value.message
+    assert "Access denied" in caught.value.message
+    assert list(systemd.unit_dir.iterdir()) == [] and not (prefix / "current").is_symlink()
 
 
 def test_plan_shows_the_unit_as_a_diff_and_changes_nothing(make_spec, prefix, systemd, capsys):
