@@ -155,6 +155,16 @@ def _record_installed(ctx: Context) -> dict[str, Any]:
     return {"current": node["current"], "previous": node["previous"]}
 
 
+# What an install and an upgrade both do before configuring: the new version's files, checked and unpacked.
+PREPARE: list[tuple[str, StepFn]] = [
+    ("preflight", _preflight),
+    ("fetch", fetch.run),
+    ("verify", verify.run),
+    ("unpack", unpack.run),
+    ("connectors", connectors.run),
+]
+
+
 def install(
     spec: InstallSpec, *, reporter: Reporter | None = None, resume: bool = False, force: bool = False
 ) -> dict[str, Any]:
@@ -181,11 +191,7 @@ def install(
                 ctx,
                 record,
                 [
-                    ("preflight", _preflight),
-                    ("fetch", fetch.run),
-                    ("verify", verify.run),
-                    ("unpack", unpack.run),
-                    ("connectors", connectors.run),
+                    *PREPARE,
                     ("configure", configure.run),
                     ("service", service.define),
                     ("switch", switch.run),
@@ -300,11 +306,7 @@ def upgrade(
                 ctx,
                 record,
                 [
-                    ("preflight", _preflight),
-                    ("fetch", fetch.run),
-                    ("verify", verify.run),
-                    ("unpack", unpack.run),
-                    ("connectors", connectors.run),
+                    *PREPARE,
                     ("carry_over", _carry_over),
                     ("configure", configure.run),
                     ("backup", lambda c: backup.backup(c.layout, previous)),
