@@ -145,7 +145,7 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- Redis, Celery -----------------------------------------------------------------------------------
 # /metrics (docs/METRICS.md): when set, a scrape needs `Authorization: Bearer <token>`; /metrics/targets needs it.
-METRICS_TOKEN = config.env_str("CONTROLPLANE_METRICS_TOKEN")
+METRICS_TOKEN = config.bearer_token("CONTROLPLANE_METRICS_TOKEN")
 
 REDIS_URL = config.env_str("CONTROLPLANE_REDIS_URL")
 if REDIS_URL is not None:
