@@ -78,7 +78,7 @@ def _progress() -> Iterator[Metric]:
         key = (tenants.get(tenant_id, ""), workspaces.get(workspace_id, ""), jobs[job_id], modes.get(job_id, ""))
         read[key] = read.get(key, 0.0) + float(metrics.get("source_received_count") or 0)
         written[key] = written.get(key, 0.0) + float(metrics.get("sink_write_count") or 0)
-    labels = ["tenant", "workspace", "job", "mode"]
+    labels = ["tenant", "workspace", "job_name", "mode"]
     source = CounterMetricFamily(
         "controlplane_run_source_records",
         "Records the sources of a job's running runs have read (the engine's SourceReceivedCount)",

@@ -134,7 +134,7 @@ def test_running_runs_progress_is_labelled_by_job_name_not_run_id(client: Client
         metrics={"source_received_count": 1200, "sink_write_count": 1100},
     )
     text = scrape_text(client)
-    labels = {"tenant": "acme", "workspace": "etl", "job": "fake-to-console"}
+    labels = {"tenant": "acme", "workspace": "etl", "job_name": "fake-to-console"}
     assert value(text, "controlplane_run_source_records_total", **labels) == 1200
     assert value(text, "controlplane_run_sink_records_total", **labels) == 1100
     assert value(text, "controlplane_run_source_records_total", tenant="beta") == 0  # no telemetry there
