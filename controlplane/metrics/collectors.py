@@ -41,13 +41,18 @@ BROKER_TIMEOUT_SECONDS = 1.0
 
 
 def _runs() -> Iterator[Metric]:
+    """Runs grouped by job and state in the database (no per-row subquery), then by the jobs' modes here."""
     family = GaugeMetricFamily(
         "controlplane_runs", "Runs by their job's mode (BATCH, STREAMING) and run state", labels=["mode", "state"]
     )
-    mode = Subquery(job_list_for_platform().filter(id=OuterRef("job_id")).values("mode")[:1])
-    rows = run_list_for_platform().annotate(mode=mode).values("mode", "state").annotate(n=Count("id")).order_by()
-    for row in rows:
-        family.add_metric([row["mode"] or "unknown", row["state"]], row["n"])
+    groups = list(run_list_for_platform().values_list("job_id", "state").annotate(n=Count("id")).order_by())
+    modes = dict(job_list_for_platform().filter(id__in={job_id for job_id, _, _ in groups}).values_list("id", "mode"))
+    counts: dict[tuple[str, str], int] = {}
+    for job_id, state, n in groups:
+        key = (modes.get(job_id) or "unknown", state)
+        counts[key] = counts.get(key, 0) + n
+    for (mode, state), n in sorted(counts.items()):
+        family.add_metric([mode, state], n)
     yield family
 
 
