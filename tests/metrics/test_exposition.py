@@ -3,16 +3,21 @@ every exported sample against docs/METRICS.md (names, labels, no id as a label v
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
 from django.test import Client
+from django.utils import timezone
 from prometheus_client import CollectorRegistry, Counter, generate_latest
+from prometheus_client.core import Metric
 
 from controlplane.clusters.models import Cluster
 from controlplane.eventlog.metadata import Metadata
 from controlplane.eventlog.models import Event
 from controlplane.jobs.models import Job, Run, RunTelemetry
+from controlplane.metrics import collectors
 from controlplane.operations import actions as operations
 from controlplane.operations import runner
 from controlplane.operations.models import Operation
@@ -191,3 +196,42 @@ def test_the_label_check_catches_an_id_and_an_undocumented_label() -> None:
     assert any("looks like an id" in p for p in problems)
     assert any("['run'] are not documented" in p for p in problems)
     assert any("controlplane_surprise: not in docs" in p for p in problems)
+
+
+def test_heartbeat_age_is_the_longest_silence_of_each_status(client: Client, world: World) -> None:
+    from controlplane.agents import actions as agents
+    from controlplane.agents.domain.catalog import ACTION_TYPES
+    from controlplane.agents.selectors import authenticated_agent_for_system
+
+    meta = Metadata.for_system(world.acme.id, reason="tests", workspace_id=world.acme_ws.id)
+    now = timezone.now()
+    for hostname, silent in (("quiet-node", 95), ("chatty-node", 2)):
+        _, token = agents.do_issue_bootstrap_token(
+            metadata=meta, tenant_id=world.acme.id, workspace_id=world.acme_ws.id
+        )
+        registered = agents.do_register_agent(
+            bootstrap_token=token,
+            hostname=hostname,
+            agent_version="0.1.0",
+            member_address="",
+            allowlist=sorted(ACTION_TYPES),
+            facts={},
+        )
+        agent = authenticated_agent_for_system(registered.credential)
+        agents.do_record_heartbeat(
+            metadata=agent.metadata(), agent=agent, sent_at="", facts={}, now=now - timedelta(seconds=silent)
+        )
+    age = value(scrape_text(client), "controlplane_agent_heartbeat_age_seconds_max", status="online")
+    assert 95 <= age < 95 + 60  # the quiet one, not the chatty one; less than a minute of test in between
+
+
+def test_a_part_that_fails_is_left_out_and_said_so(client: Client, world: World, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    def broker_down() -> Iterator[Metric]:
+        raise ConnectionRefusedError(111, "Connection refused")
+
+    monkeypatch.setattr(collectors, "_broker", broker_down)
+    text = scrape_text(client)
+    assert value(text, "controlplane_metrics_collector_up", collector="broker") == 0
+    assert value(text, "controlplane_metrics_collector_up", collector="runs") == 1
+    assert "controlplane_broker_queue_depth" not in samples(text)
+    assert value(text, "controlplane_runs", state="FAILED") >= 2  # the rest is still there
