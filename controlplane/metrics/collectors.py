@@ -67,8 +67,12 @@ def _progress() -> Iterator[Metric]:
     )
     if not running:
         return
-    jobs = dict(job_list_for_platform().filter(id__in={r[1] for r in running}).values_list("id", "name"))
-    modes = dict(job_list_for_platform().filter(id__in={r[1] for r in running}).values_list("id", "mode"))
+    jobs = {
+        job_id: (name, mode)
+        for job_id, name, mode in job_list_for_platform()
+        .filter(id__in={r[1] for r in running})
+        .values_list("id", "name", "mode")
+    }
     telemetry = dict(
         telemetry_list_for_platform().filter(run_id__in=[r[0] for r in running]).values_list("run_id", "metrics")
     )
@@ -80,7 +84,8 @@ def _progress() -> Iterator[Metric]:
         metrics = telemetry.get(run_id)
         if not isinstance(metrics, dict) or job_id not in jobs:
             continue
-        key = (tenants.get(tenant_id, ""), workspaces.get(workspace_id, ""), jobs[job_id], modes.get(job_id, ""))
+        name, mode = jobs[job_id]
+        key = (tenants.get(tenant_id, ""), workspaces.get(workspace_id, ""), name, mode)
         read[key] = read.get(key, 0.0) + float(metrics.get("source_received_count") or 0)
         written[key] = written.get(key, 0.0) + float(metrics.get("sink_write_count") or 0)
     labels = ["tenant", "workspace", "job_name", "mode"]
