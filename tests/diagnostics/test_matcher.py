@@ -110,7 +110,7 @@ def test_a_metric_condition_decides_between_fingerprints_of_the_same_text(fid, t
     assert fid not in [m.id for m in match(text, fault_library(), metrics=flipped)]
 
 
-@pytest.mark.parametrize("text", UNRELATED + [BANNER, info_lines(500)])
+@pytest.mark.parametrize("text", [*UNRELATED, BANNER, info_lines(500)])
 def test_unrelated_texts_match_nothing(text):
     assert match(text, fault_library()) == []
 
