@@ -7,7 +7,7 @@ import time
 
 import pytest
 
-from controlplane.diagnostics.domain.matcher import THRESHOLD, classify, iter_lines, match, split_lines
+from controlplane.diagnostics.domain.matcher import THRESHOLD, classify, match, split_lines
 from controlplane.diagnostics.library import fault_library
 from tests.diagnostics.texts import BANNER, CLI, SAMPLES, UNRELATED, WITH_METRICS
 
@@ -158,12 +158,6 @@ def test_the_evidence_is_the_matched_line_with_its_number():
 def test_titles_come_in_the_language_asked():
     best = match(SAMPLES["heap_out_of_memory"][0], fault_library(), language="zh-Hans")[0]
     assert best.title == "Java 堆内存耗尽"
-
-
-def test_lines_of_a_chunked_stream_are_the_lines_of_the_whole():
-    text = "a\nbb\r\nccc\n\ndddd"
-    chunks = [text[i : i + 3] for i in range(0, len(text), 3)]
-    assert list(iter_lines(chunks)) == split_lines(text)
 
 
 def test_a_caused_by_without_frames_is_still_the_root():

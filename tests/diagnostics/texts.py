@@ -175,6 +175,7 @@ SAMPLES: dict[str, list[str]] = {
     ],
     "job_failed_generic": [
         "Job (925126364582518785) end with state FAILED",
+        "Job nightly orders (925126364582518785) end with state FAILED",
         "taskGroup TaskGroupLocation{jobId=925126364582518785, pipelineId=1, taskGroupId=3} complete with FAILED",
     ],
     "worker_lost": [

@@ -30,7 +30,7 @@ metric condition (a fingerprint with conditions is left out unless every one hol
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
 from controlplane.diagnostics.domain.library import Fingerprint, Library, Rule
@@ -289,16 +289,3 @@ def match_lines(
 
 
 _Item = tuple[int, int, Rule]
-
-
-def iter_lines(chunks: Iterable[str]) -> Iterator[str]:
-    """Lines of a text read in chunks (a large log from standard input), without holding it twice."""
-    rest = ""
-    for chunk in chunks:
-        rest += chunk
-        parts = rest.splitlines(keepends=True)
-        rest = parts.pop() if parts and not parts[-1].endswith(("\n", "\r")) else ""
-        for part in parts:
-            yield part.rstrip("\r\n")
-    if rest:
-        yield rest
