@@ -9,7 +9,7 @@ import pytest
 
 from controlplane.diagnostics.domain.matcher import THRESHOLD, classify, match, split_lines
 from controlplane.diagnostics.library import fault_library
-from tests.diagnostics.texts import BANNER, CLI, SAMPLES, UNRELATED, WITH_METRICS
+from tests.diagnostics.texts import BANNER, CLI, ENGINE_LOG_233, SAMPLES, UNRELATED, WITH_METRICS
 
 # REST answers and one-line engine reports are never an exception's message: they are buried as log lines
 NOT_EXCEPTIONS = {
@@ -128,6 +128,14 @@ def test_the_root_cause_outweighs_a_mention_elsewhere():
     wrapped = next(m for m in as_wrapper if m.id == "jdbc_driver_missing")
     assert wrapped.score < as_root[0].score
     assert wrapped.evidence[0].place == "wrapper" and as_root[0].evidence[0].place == "root_cause"
+
+
+def test_a_real_engine_log_with_repeated_traces_matches_once_with_its_lines_as_evidence():
+    found = match(ENGINE_LOG_233, fault_library())
+    assert [m.id for m in found] == ["checkpoint_expired"]
+    evidence = found[0].evidence
+    assert [(e.line, e.place) for e in evidence] == [(5, "root_cause"), (2, "info")]  # one entry per line
+    assert "timeout checkpoint: 769824035470049281/1/1" in evidence[1].text
 
 
 def test_a_fault_named_only_in_an_info_line_does_not_match():

@@ -298,3 +298,26 @@ BANNER = r"""
                   **   **   **  **  **  **  **  **     **  **    **
             ********     *****   **  **   **  **   ******* **    **
 """
+
+# The shape of a real engine log (2.3.3, issue #5722): logger names without brackets, frames indented with spaces
+# and a jar suffix, the same trace logged several times, the fault also named in INFO lines around it.
+ENGINE_LOG_233 = (
+    "2023-10-26 15:27:04,899 INFO  org.apache.seatunnel.engine.server.checkpoint.CheckpointCoordinator - wait "
+    "checkpoint completed: 7\n"
+    "2023-10-26 15:27:04,903 INFO  org.apache.seatunnel.engine.server.checkpoint.CheckpointCoordinator - timeout "
+    "checkpoint: 769824035470049281/1/1, CHECKPOINT_TYPE\n"
+    "2023-10-26 15:27:04,904 INFO  org.apache.seatunnel.engine.server.checkpoint.CheckpointCoordinator - start clean "
+    "pending checkpoint cause Checkpoint expired before completing. Please increase checkpoint timeout in the "
+    "seatunnel.yaml\n"
+    + (
+        "2023-10-26 15:27:04,904 ERROR org.apache.seatunnel.engine.server.checkpoint.CheckpointCoordinator - trigger "
+        "checkpoint failed\n"
+        "org.apache.seatunnel.engine.server.checkpoint.CheckpointException: Checkpoint expired before completing. "
+        "Please increase checkpoint timeout in the seatunnel.yaml\n"
+        "        at org.apache.seatunnel.engine.server.checkpoint.PendingCheckpoint.abortCheckpoint"
+        "(PendingCheckpoint.java:172) ~[seatunnel-starter.jar:2.3.3]\n"
+        "        at java.util.concurrent.ThreadPoolExecutor$Worker.run(ThreadPoolExecutor.java:628) ~[?:?]\n"
+        "        at java.lang.Thread.run(Thread.java:834) [?:?]\n"
+    )
+    * 3
+)

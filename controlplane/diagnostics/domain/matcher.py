@@ -275,7 +275,10 @@ def match_lines(
         score = round(score + CONDITION_BONUS * len(fingerprint.conditions), 3)
         if score < threshold:
             continue
-        evidence = tuple(Evidence(h[1].number, h[1].text.strip()[:MAX_EVIDENCE], _place(h[1])) for h in ranked)
+        seen: dict[int, Line] = {}
+        for _, hit in ranked:  # each line once, in the order of its best hit
+            seen.setdefault(hit.number, hit)
+        evidence = tuple(Evidence(n, hit.text.strip()[:MAX_EVIDENCE], _place(hit)) for n, hit in seen.items())
         found.append(
             (
                 score,
