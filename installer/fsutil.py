@@ -9,7 +9,7 @@ import uuid
 from pathlib import Path
 
 from agent import state
-from agent.state import fsync_dir
+from agent.state import fsync_dir as fsync_dir  # re-exported: installer/steps/unpack.py calls fsutil.fsync_dir
 
 
 def write_atomic(path: Path, data: bytes, mode: int = 0o644) -> None:
