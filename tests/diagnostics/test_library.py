@@ -43,6 +43,16 @@ def test_every_fingerprint_has_english_and_chinese_title_explanation_and_fix():
             assert han.search(texts["zh-Hans"]), f"{fingerprint.id}.{part} zh-Hans has no Chinese: {texts['zh-Hans']}"
 
 
+def test_the_chinese_texts_use_the_glossarys_terms():
+    # ../shared/design/GLOSSARY.md: a job is 任务 (not 作业), a secret 凭证, a workspace 工作空间
+    wrong = {"作业": "任务", "秘钥": "凭证", "工作区": "工作空间", "密钥": "凭证"}
+    for fingerprint in shipped.fault_library().fingerprints:
+        for part in ("title", "explanation", "fix"):
+            text = getattr(fingerprint, part)["zh-Hans"]
+            for term, right in wrong.items():
+                assert term not in text, f"{fingerprint.id}.{part}: {term} (the glossary says {right})"
+
+
 def test_a_good_file_loads():
     library = parse_library({"sample.yaml": GOOD})
     assert [f.id for f in library.fingerprints] == ["sample_fault"]
