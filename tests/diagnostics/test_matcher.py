@@ -6,6 +6,8 @@ from __future__ import annotations
 import time
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from controlplane.diagnostics.domain.matcher import THRESHOLD, classify, match, split_lines
 from controlplane.diagnostics.library import fault_library
@@ -193,3 +195,15 @@ def test_pathological_ten_megabyte_inputs_finish_quickly(name):
     elapsed = time.perf_counter() - started
     assert found == []
     assert elapsed < 15, f"{name}: {elapsed:.1f} s"  # about 0.1-3 s on one core; generous for a shared runner
+
+
+ALPHABET = "\n\t :[](){}.$#'\"-_/0123456789aAtCcusedbyERRORINFOWARNat Caused by: Exception"
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text(alphabet=ALPHABET, max_size=3000) | st.text(max_size=500))
+def test_any_text_gives_matches_above_the_threshold_best_first_and_never_raises(text):
+    found = match(text, fault_library())
+    assert all(m.score >= THRESHOLD for m in found)
+    assert [m.score for m in found] == sorted((m.score for m in found), reverse=True)
+    assert all(e.line >= 1 for m in found for e in m.evidence)
