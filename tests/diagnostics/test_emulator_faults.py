@@ -39,7 +39,7 @@ def test_the_emulators_error_text_matches_its_fingerprint_and_no_other(fault):
 
 def test_the_submit_rejection_and_the_member_loss_match_theirs():
     assert only(faults.plugin_not_found("sink", "Doris")) == ["plugin_not_found"]
-    assert only(member_left_text("10.0.0.12:5802")) == ["worker_lost"]
+    assert only(member_left_text("10.0.0.12:5802", 925126364582518785)) == ["worker_lost"]
 
 
 @pytest.fixture(scope="module")
