@@ -29,6 +29,21 @@ SAMPLES: dict[str, list[str]] = {
         ),
     ],
     "factory_initialize_failed": [
+        # a user's client output (2.3.x): the CLI wrapper, API-06, then a bare IllegalArgumentException thrown in the
+        # JDBC catalog's constructor; no fingerprint knows the root, so the factory failure is the best answer
+        'Exception in thread "main" ' + CLI + "\n"
+        "\tat org.apache.seatunnel.core.starter.seatunnel.command.ClientExecuteCommand.execute"
+        "(ClientExecuteCommand.java:213)\n"
+        "Caused by: org.apache.seatunnel.api.table.factory.FactoryException: ErrorCode:[API-06], "
+        "ErrorDescription:[Factory initialize failed] - Unable to create a source for identifier 'Jdbc'.\n"
+        "\tat org.apache.seatunnel.api.table.factory.FactoryUtil.createAndPrepareSource(FactoryUtil.java:101)\n"
+        "\t... 2 more\n"
+        "Caused by: java.lang.IllegalArgumentException\n"
+        "\tat com.google.common.base.Preconditions.checkArgument(Preconditions.java:127)\n"
+        "\tat org.apache.seatunnel.connectors.seatunnel.jdbc.catalog.AbstractJdbcCatalog.<init>"
+        "(AbstractJdbcCatalog.java:92)\n"
+        "\tat java.base/java.util.Optional.map(Optional.java:260)\n"
+        "\t... 7 more\n",
         trace(
             "org.apache.seatunnel.api.table.factory.FactoryException: ErrorCode:[API-06], "
             "ErrorDescription:[Factory initialize failed] - Unable to create a source for identifier 'Jdbc'.",
@@ -165,6 +180,8 @@ SAMPLES: dict[str, list[str]] = {
             "org.apache.seatunnel.engine.server.resourcemanager.NoEnoughResourceException: can't apply resource request"
         ),
         "Job Resource not enough, jobId: 925126364582518785",
+        "[925126364582518785] 2024-10-23 10:00:00,123 INFO  [o.a.s.e.s.CoordinatorService] [pool-1] - Current "
+        "strategy is REJECT, and resources is not enough, skipping this schedule, JobID: 925126364582518785",
     ],
     "job_pending_for_resources": [
         "[925126364582518785] 2024-10-23 10:00:00,123 INFO  [o.a.s.e.s.CoordinatorService] [pool-1] - Current "
