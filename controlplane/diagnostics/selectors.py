@@ -4,6 +4,8 @@ stored: the run's error text is the record, and a better library gives old runs 
 from __future__ import annotations
 
 from collections.abc import Mapping
+from copy import deepcopy
+from functools import lru_cache
 from typing import Any, Protocol
 
 from controlplane.diagnostics.domain.library import LANGUAGES
@@ -39,7 +41,14 @@ def run_fault(run: FailedRun, *, language: str = "en") -> dict[str, Any] | None:
     ``language``, the evidence line, and the one-click fix reference; None for another state or no match."""
     if str(run.state) != FAILED or not run.error:
         return None
-    found = fault_match(run.error, metrics=run_metrics(run), language=language)
+    return deepcopy(_best(run.error, tuple(sorted(run_metrics(run).items())), language))
+
+
+@lru_cache(maxsize=256)
+def _best(error: str, metrics: tuple[tuple[str, float], ...], language: str) -> dict[str, Any] | None:
+    """Remembered per process: a page of runs is read again and again, and the library does not change while the
+    process lives (it is loaded once). Callers get a copy."""
+    found = fault_match(error, metrics=dict(metrics), language=language)
     if not found or found[0].fingerprint is None:
         return None
     best, fingerprint = found[0], found[0].fingerprint

@@ -127,3 +127,13 @@ def test_the_runs_checkpoint_settings_feed_the_metric_conditions():
     assert run_metrics(run) == {"checkpoint.interval": 10000.0, "checkpoint.timeout": 500.0}
     assert run_fault(run)["id"] == "checkpoint_timeout_too_small"
     assert run_fault(SimpleNamespace(state="FAILED", error=run.error, manifest={}))["id"] == "checkpoint_expired"
+
+
+def test_a_remembered_fault_is_handed_out_as_a_copy():
+    run = SimpleNamespace(state="FAILED", error=SAMPLES["worker_lost"][0], manifest={})
+    first = run_fault(run)
+    first["one_click"]["params"]["node"] = "changed by a caller"
+    first["title"] = "changed"
+    again = run_fault(run)
+    assert again["title"] == "Worker left while running tasks"
+    assert again["one_click"] == {"kind": "agent_action", "type": "worker.start", "params": {}}
