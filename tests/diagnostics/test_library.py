@@ -153,6 +153,8 @@ def test_the_shipped_directory_loads_through_the_same_loader():
         ("Port \\[\\d+\\] is already in use", "] is already in use"),
         ("a|bcdef", ""),
         ("(?i)checkpoint expired", ""),
+        ("(?i:x)checkpoint expired", ""),
+        ("ClassNotFoundException: (?![\\w.]*Driver)", "ClassNotFoundException: "),
         ("Job (?:\\S+ )?\\(\\d+\\) end with state FAILED", ") end with state FAILED"),
         ("colou?r failed", "r failed"),
     ],

@@ -243,7 +243,7 @@ def _rule(value: Any, at: str, fail: Any) -> Rule:
     return Rule(compiled, float(weight), scope, any_level, needle_of(pattern))
 
 
-_FLAG_GROUP = re.compile(r"(?<!\\)\(\?(?!:|P<)")
+_FLAG_GROUP = re.compile(r"(?<!\\)\(\?[aiLmsux-]+[):]")  # (?i) and the like change what a literal matches
 _LITERAL_ESCAPES = set(".[](){}*+?^$|\\/-'\"#:=!<>,&%@ ")
 
 
