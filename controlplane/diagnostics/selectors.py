@@ -36,19 +36,31 @@ def fault_match(text: str, *, metrics: Mapping[str, float] | None = None, langua
     return match(text, fault_library(), metrics=metrics, language=language if language in LANGUAGES else "en")
 
 
-def run_fault(run: FailedRun, *, language: str = "en") -> dict[str, Any] | None:
+def run_fault(run: FailedRun, *, language: str = "en", log_text: str = "") -> dict[str, Any] | None:
     """The best match of a FAILED run's error text: id, title, score, severity, explanation and fix in
-    ``language``, the evidence line, and the one-click fix reference; None for another state or no match."""
-    if str(run.state) != FAILED or not run.error:
+    ``language``, the evidence line, the one-click fix reference and ``source`` (``error``); when the error
+    matches nothing, the best match of the engine's log of the run (``log_text``, the tail kept with the run;
+    ``source`` ``log``). None for another state or no match."""
+    if str(run.state) != FAILED:
         return None
-    return deepcopy(_best(run.error, tuple(sorted(run_metrics(run).items())), language))
+    metrics = tuple(sorted(run_metrics(run).items()))
+    found = _best(run.error, metrics, language) if run.error else None
+    if found is not None:
+        return {**deepcopy(found), "source": "error"}
+    if log_text:
+        from_log = _describe(fault_match(log_text, metrics=dict(metrics), language=language), language)
+        return {**from_log, "source": "log"} if from_log is not None else None
+    return None
 
 
 @lru_cache(maxsize=256)
 def _best(error: str, metrics: tuple[tuple[str, float], ...], language: str) -> dict[str, Any] | None:
     """Remembered per process: a page of runs is read again and again, and the library does not change while the
     process lives (it is loaded once). Callers get a copy."""
-    found = fault_match(error, metrics=dict(metrics), language=language)
+    return _describe(fault_match(error, metrics=dict(metrics), language=language), language)
+
+
+def _describe(found: list[Match], language: str) -> dict[str, Any] | None:
     if not found or found[0].fingerprint is None:
         return None
     best, fingerprint = found[0], found[0].fingerprint

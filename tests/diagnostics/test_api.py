@@ -10,13 +10,14 @@ from django.test import Client
 
 from controlplane.diagnostics.selectors import run_fault, run_metrics
 from controlplane.eventlog.metadata import Metadata
-from controlplane.jobs import run_actions
+from controlplane.jobs import run_actions, runner
 from controlplane.jobs.models import Job, Run
+from controlplane.seatunnel.client import JobLogFile
 from controlplane.seatunnel.emulator import faults
 from controlplane.seatunnel.states import JobState as EngineState
 from tests.api.world import World, world_for_module
 from tests.diagnostics.test_matcher import buried
-from tests.diagnostics.texts import SAMPLES, UNRELATED
+from tests.diagnostics.texts import ENGINE_LOG_233, SAMPLES, UNRELATED
 
 pytestmark = pytest.mark.django_db
 URL = "/api/v1/tenants/acme/workspaces/etl/faults/match/"
@@ -98,6 +99,7 @@ def test_a_failed_run_shows_its_known_fault_in_the_request_language(client, worl
     run_id = _failed_run(world, error)
     english = client.get(f"{RUNS}{run_id}/", **world.auth("viewer")).json()["fault"]
     assert english["id"] == "jdbc_driver_missing" and english["title"] == "JDBC driver class not found"
+    assert english["source"] == "error"
     assert english["severity"] == "error" and "$SEATUNNEL_HOME/lib/" in english["fix"]
     assert english["evidence"] == "Caused by: java.lang.ClassNotFoundException: com.mysql.cj.jdbc.Driver"  # the root
     assert english["one_click"] == {"kind": "operation", "type": "rolling_restart", "params": {}}
@@ -137,3 +139,32 @@ def test_a_remembered_fault_is_handed_out_as_a_copy():
     again = run_fault(run)
     assert again["title"] == "Worker left while running tasks"
     assert again["one_click"] == {"kind": "agent_action", "type": "worker.start", "params": {}}
+
+
+class _LogsOf:
+    """The one thing runner.fetch_log asks of a Zeta client: the job's log files with their text."""
+
+    def __init__(self, text: str) -> None:
+        self.text = text
+
+    def job_logs(self, job_id: int) -> list[JobLogFile]:
+        return [JobLogFile(node="10.0.0.11:8080", name=f"job-{job_id}.log", link="", text=self.text)]
+
+
+def test_when_the_error_names_nothing_the_run_detail_reads_the_engines_log(client, world):
+    run_id = _failed_run(world, "org.apache.seatunnel.engine.common.exception.SeaTunnelEngineException: job failed")
+    detail = f"{RUNS}{run_id}/"
+    assert client.get(detail, **world.auth("viewer")).json()["fault"] is None  # no log kept yet
+    runner.fetch_log(Run.unscoped.get(id=run_id), client=_LogsOf(ENGINE_LOG_233))  # the runner's own writer
+    fault = client.get(detail, **world.auth("viewer")).json()["fault"]
+    assert fault["id"] == "checkpoint_expired" and fault["source"] == "log"
+    assert fault["evidence"].startswith("org.apache.seatunnel.engine.server.checkpoint.CheckpointException")
+    listed = client.get(f"{RUNS}?state=FAILED", **world.auth("viewer")).json()["results"]
+    assert next(r for r in listed if r["id"] == run_id)["fault"] is None  # a list does not read logs
+
+
+def test_the_error_wins_over_the_log(client, world):
+    run_id = _failed_run(world, SAMPLES["heap_out_of_memory"][0])
+    runner.fetch_log(Run.unscoped.get(id=run_id), client=_LogsOf(ENGINE_LOG_233))
+    fault = client.get(f"{RUNS}{run_id}/", **world.auth("viewer")).json()["fault"]
+    assert fault["id"] == "heap_out_of_memory" and fault["source"] == "error"

@@ -175,6 +175,9 @@ class FaultSerializer(serializers.Serializer):
     fix = serializers.CharField()
     evidence = serializers.CharField()
     one_click = serializers.DictField(allow_null=True)
+    source = serializers.ChoiceField(
+        choices=["error", "log"], help_text="what matched: the run's error, or (detail only) the engine's log of it"
+    )
 
 
 class RunListSerializer(serializers.ListSerializer):
@@ -241,6 +244,14 @@ class RunSerializer(serializers.ModelSerializer):
 class RunDetailSerializer(RunSerializer):
     class Meta(RunSerializer.Meta):
         fields = [*RunSerializer.Meta.fields, "manifest"]
+
+    @extend_schema_field(FaultSerializer(allow_null=True))
+    def get_fault(self, run: Run) -> dict | None:
+        """One run: when its error names no known fault, the engine's log kept with it may (lists do not read
+        logs)."""
+        telemetry = selectors.telemetry_get(run) if str(run.state) == RunState.FAILED else None
+        log_text = telemetry.log_text if telemetry is not None else ""
+        return run_fault(run, language=language_of(get_language()), log_text=log_text)
 
 
 class StartSerializer(Input):
