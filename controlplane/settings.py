@@ -77,6 +77,7 @@ INSTALLED_APPS = [
     "controlplane.agents",
     "controlplane.jobs",
     "controlplane.operations",
+    "controlplane.diagnostics",
     "controlplane.iam",
     "controlplane.audit",
     "controlplane.api",
