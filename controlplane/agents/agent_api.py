@@ -10,6 +10,7 @@ import logging
 from typing import Any
 
 from django.conf import settings
+from django.db import transaction
 from django.http import FileResponse, HttpRequest, HttpResponse, JsonResponse
 from django.urls import path
 from django.utils import timezone
@@ -265,30 +266,32 @@ def result(request: HttpRequest, agent: selectors.AuthenticatedAgent, action_id:
     data = body.get("data") or {}
     if not isinstance(error, dict) or not isinstance(data, dict):
         raise DomainError("error and data are objects", code="AGENT_REQUEST_INVALID")
-    state = actions.do_record_result(
-        metadata=_metadata(request, agent),
-        agent_id=agent.id,
-        action_id=action_id,
-        status=_str(body, "status", limit=20),
-        exit_code=_int(body, "exit_code"),
-        data=data,
-        output_tail=_str(body, "output_tail", limit=100_000),
-        error_code=_str(error, "code", limit=64),
-        error_message=_str(error, "message", limit=2000),
-        started_at=_str(body, "started_at", limit=40),
-        finished_at=_str(body, "finished_at", limit=40),
-    )
-    _audit(
-        request,
-        agent.id,
-        agent.tenant_id,
-        agent.workspace_id,
-        action="agent_action.result",
-        resource_type="agent_action",
-        resource_id=action_id,
-        result="ok",
-        details={"state": state},
-    )
+    # The result and its audit record commit together: nobody reads the one without the other.
+    with transaction.atomic():
+        state = actions.do_record_result(
+            metadata=_metadata(request, agent),
+            agent_id=agent.id,
+            action_id=action_id,
+            status=_str(body, "status", limit=20),
+            exit_code=_int(body, "exit_code"),
+            data=data,
+            output_tail=_str(body, "output_tail", limit=100_000),
+            error_code=_str(error, "code", limit=64),
+            error_message=_str(error, "message", limit=2000),
+            started_at=_str(body, "started_at", limit=40),
+            finished_at=_str(body, "finished_at", limit=40),
+        )
+        _audit(
+            request,
+            agent.id,
+            agent.tenant_id,
+            agent.workspace_id,
+            action="agent_action.result",
+            resource_type="agent_action",
+            resource_id=action_id,
+            result="ok",
+            details={"state": state},
+        )
     return JsonResponse({"action_id": action_id, "state": state})
 
 
@@ -296,26 +299,27 @@ def result(request: HttpRequest, agent: selectors.AuthenticatedAgent, action_id:
 def refusal(request: HttpRequest, agent: selectors.AuthenticatedAgent, action_id: str) -> HttpResponse:
     body = _json(request)
     code = _str(body, "code", limit=64) or "AGENT_REFUSED"
-    state = actions.do_record_refusal(
-        metadata=_metadata(request, agent),
-        agent_id=agent.id,
-        action_id=action_id,
-        code=code,
-        message=_str(body, "message", limit=2000),
-    )
-    # The refusal is the agent saying no: on the trail as a denied action, with the agent's code.
-    _audit(
-        request,
-        agent.id,
-        agent.tenant_id,
-        agent.workspace_id,
-        action="agent_action.refused",
-        resource_type="agent_action",
-        resource_id=action_id,
-        result="denied",
-        error_code=code,
-        details={"message": _str(body, "message", limit=500), "state": state},
-    )
+    with transaction.atomic():  # the refusal and its audit record together, as for a result
+        state = actions.do_record_refusal(
+            metadata=_metadata(request, agent),
+            agent_id=agent.id,
+            action_id=action_id,
+            code=code,
+            message=_str(body, "message", limit=2000),
+        )
+        # The refusal is the agent saying no: on the trail as a denied action, with the agent's code.
+        _audit(
+            request,
+            agent.id,
+            agent.tenant_id,
+            agent.workspace_id,
+            action="agent_action.refused",
+            resource_type="agent_action",
+            resource_id=action_id,
+            result="denied",
+            error_code=code,
+            details={"message": _str(body, "message", limit=500), "state": state},
+        )
     return JsonResponse({"action_id": action_id, "state": state})
 
 
