@@ -46,7 +46,11 @@ class ClusterCreateSerializer(Input):
     name = serializers.CharField(max_length=100)
     form = serializers.ChoiceField(choices=list(FORMS))
     mode = serializers.ChoiceField(choices=list(MODES), default="hybrid")
-    endpoints = serializers.ListField(child=serializers.CharField(max_length=300), min_length=1, max_length=8)
+    endpoints = serializers.ListField(
+        child=serializers.CharField(max_length=300), min_length=1, max_length=8, required=False
+    )
+    # true: a cluster an install_cluster operation will install (no endpoints, no connection test yet)
+    install = serializers.BooleanField(required=False, default=False)
     context_path = serializers.RegexField(CONTEXT_PATH, max_length=200, required=False, allow_blank=True, default="")
     auth_secret = serializers.CharField(max_length=100, required=False, allow_blank=True, default="")
     labels = serializers.DictField(
@@ -64,6 +68,16 @@ class ClusterCreateSerializer(Input):
     tls_key_secret = serializers.CharField(max_length=100, required=False, allow_blank=True, default="")
     tls_verify = serializers.BooleanField(required=False, default=True)
     tls_verify_reason = serializers.CharField(max_length=500, required=False, allow_blank=True, default="")
+
+    def validate(self, attrs: dict) -> dict:
+        if attrs.get("install"):
+            if attrs.get("endpoints"):
+                raise serializers.ValidationError(
+                    {"endpoints": "a cluster to install has no endpoints yet: the install registers them"}
+                )
+        elif not attrs.get("endpoints"):
+            raise serializers.ValidationError({"endpoints": "This field is required."})
+        return attrs
 
 
 class ClusterUpdateSerializer(Input):

@@ -76,9 +76,21 @@ class ClusterViewSet(mixins.ListModelMixin, TenantViewSet):
     def create(self, request: Request, tenant: str, workspace: str) -> Response:
         data = ClusterCreateSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        cluster_id = actions.do_register_cluster(
-            metadata=self.metadata(), tenant_id=self.tenant.id, workspace_id=self.workspace.id, **data.validated_data
-        )
+        values = dict(data.validated_data)
+        if values.pop("install"):
+            cluster_id = actions.do_declare_cluster(
+                metadata=self.metadata(),
+                tenant_id=self.tenant.id,
+                workspace_id=self.workspace.id,
+                name=values["name"],
+                form=values["form"],
+                mode=values["mode"],
+                labels=values["labels"],
+            )
+        else:
+            cluster_id = actions.do_register_cluster(
+                metadata=self.metadata(), tenant_id=self.tenant.id, workspace_id=self.workspace.id, **values
+            )
         self.audit_id = cluster_id
         cluster = Cluster.objects.get(id=cluster_id)
         return with_etag(Response(ClusterSerializer(cluster).data, status=status.HTTP_201_CREATED), cluster.version)
