@@ -141,6 +141,7 @@ class NodeSerializer(serializers.Serializer):
     is_master = serializers.BooleanField(allow_null=True)
     metrics = serializers.DictField(allow_null=True)
     agent = serializers.DictField(allow_null=True)  # {id, hostname, status} of the node's agent (by address)
+    facts = serializers.DictField()  # the installer's facts (clusters.node_installed); {} when not installed by it
 
 
 class ConnectorSerializer(serializers.Serializer):

@@ -244,6 +244,8 @@ def node_payload(node: Node, cluster: Cluster, observed: Health | None) -> dict:
         "last_seen": (observed.last_seen.get(node.address) if observed else None),
         "is_master": metrics.get("is_master") if metrics else None,
         "metrics": {k: v for k, v in metrics.items() if k not in ("address", "role", "is_master")} if metrics else None,
+        # what the installer gathered when it installed the node ({} for a node it did not install)
+        "facts": node.facts,
     }
 
 

@@ -58,7 +58,8 @@ class ClusterState:
     removed: bool = False
     fields: dict[str, Any] = field(default_factory=dict)
     # What the log knows of the cluster's observed state: None = never observed unreachable since
-    # registration (the connection test reached it); nodes: address -> {"status": online|lost, "role": ...}.
+    # registration (the connection test reached it); nodes: address -> {"status": online|lost, "role": ...,
+    # "installed_role": the role an install recorded, if one did}.
     reachable: bool | None = None
     nodes: dict[str, dict[str, str]] = field(default_factory=dict)
 
@@ -322,6 +323,9 @@ def observe(
         return events
     for address, role in sorted(members.items()):
         known = state.nodes.get(address)
+        if not role and known is not None and known.get("installed_role"):
+            # The engine does not say (2.3.x lists a worker and a standby master alike); the installer said.
+            role = known["installed_role"]
         if known is None:
             events.append(NodeJoined(cluster_id=cluster_id, address=address, role=role))
         elif known["status"] == LOST:
@@ -444,10 +448,13 @@ def evolve(state: ClusterState, event: Any) -> ClusterState:
     if isinstance(data, NodeRemoved):
         return replace(state, nodes={k: v for k, v in state.nodes.items() if k != data.address})
     if isinstance(data, NodeJoined | NodeReturned | NodeRoleChanged | NodeInstalled):
-        return replace(state, nodes={**state.nodes, data.address: {"status": ONLINE, "role": data.role}})
+        node = {**state.nodes.get(data.address, {}), "status": ONLINE, "role": data.role}
+        if isinstance(data, NodeInstalled):
+            node["installed_role"] = data.role  # what the installer configured: kept when the engine cannot tell
+        return replace(state, nodes={**state.nodes, data.address: node})
     if isinstance(data, NodeLost):
-        role = state.nodes.get(data.address, {}).get("role", "")
-        return replace(state, nodes={**state.nodes, data.address: {"status": LOST, "role": role}})
+        node = {"role": "", **state.nodes.get(data.address, {}), "status": LOST}
+        return replace(state, nodes={**state.nodes, data.address: node})
     return state
 
 
