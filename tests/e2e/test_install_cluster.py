@@ -14,6 +14,9 @@
    the API; the cluster and its nodes registered with the installer's facts; `scale_out` to three; a streaming run;
    `scale_in` of the worker that runs it: the run is paused with a savepoint first and RUNNING again after, on the
    remaining worker; the node is gone from the cluster and its agent revoked.
+3. `upgrade_cluster` of a master + worker cluster, batch by batch, masters first: the worker's new version does not
+   start (on that node only), the installer rolls the worker back by itself, the operation stops and its
+   compensation rolls back the master that had upgraded; the next try upgrades both and re-registers the version.
 """
 
 from __future__ import annotations
@@ -38,6 +41,7 @@ from tests.installer.distribution import build_tarball, fake_java, serve
 pytestmark = pytest.mark.timeout(600)
 
 VERSION = "2.3.12"  # the version the control plane has a connector catalog for (jobs can run on it)
+OLD = "2.3.11"  # what the upgrade test starts from
 FINAL = {"SUCCEEDED", "FAILED", "CANCELLED", "ROLLED_BACK"}
 ACTIONS = [
     "installer.plan",
@@ -128,6 +132,7 @@ def world(tmp_path: Path) -> Iterator[dict[str, Any]]:
     cluster_dir = tmp_path / "cluster"
     cluster_dir.mkdir()
     build_tarball(archive / VERSION, VERSION, cluster_dir=cluster_dir)
+    build_tarball(archive / OLD, OLD, cluster_dir=cluster_dir)
     dist, server = serve(archive)
     java = fake_java(tmp_path / "jdk11", 'openjdk version "11.0.2" 2019-01-15')
     nodes: list[InstallNode] = []
@@ -353,3 +358,66 @@ def test_install_a_cluster_scale_it_out_and_in_with_a_streaming_run_that_survive
     assert agents[leaving.agent_id]["status"] == "revoked"
     live = {m["address"] for m in _emulated(f"http://{master.address}")["members"] if m["live"]}
     assert live == {master.address, staying.address}
+
+
+def _overview_version(node: InstallNode) -> str:
+    return str(httpx.get(f"http://{node.address}/overview", timeout=5).json()["projectVersion"])
+
+
+def test_upgrade_a_cluster_batch_by_batch_and_roll_back_a_failed_one(world: dict[str, Any]) -> None:
+    api = world["api"]
+    cluster = api.post(
+        "clusters/", {"name": "upgraded", "form": "bare_metal", "mode": "separated", "install": True}, status=201
+    )
+    master, worker = _enrol(world, ["master", "worker"], cluster["id"])
+    logs = world["logs"]
+    nodes = [
+        {"node": n.agent_id, "role": r, "http_port": n.http_port, "member_port": n.member_port, "prefix": str(n.prefix)}
+        for n, r in ((master, "master"), (worker, "worker"))
+    ]
+    install = {"version": OLD, "mirror": world["mirror"], "health_timeout_seconds": 90, "nodes": nodes}
+    _operation(api, cluster["id"], "install_cluster", install, logs)
+    assert api.get(f"clusters/{cluster['id']}/")["engine_version"] == OLD
+
+    # 1. The worker's 2.3.12 will not start on that node: batch 2 fails after batch 1 (the master) upgraded.
+    (worker.prefix / f"BREAK-{VERSION}").write_text("this node's new engine exits at once\n")
+    upgrade = {"version": VERSION, "mirror": world["mirror"], "health_timeout_seconds": 30}
+    asked = api.post(
+        "operations/", {"type": "upgrade_cluster", "cluster_id": cluster["id"], "params": upgrade}, status=202
+    )
+    assert [s["key"] for s in asked["steps"]] == [
+        "plan",
+        "review",
+        "pause-streaming-runs",
+        "b1.upgrade",
+        "b2.upgrade",
+        "resume-streaming-runs",
+        "register",
+    ]
+    assert [s["targets"][0]["agent_id"] for s in asked["steps"] if s["key"].endswith(".upgrade")] == [
+        master.agent_id,
+        worker.agent_id,
+    ]  # masters first
+    failed = wait_for(
+        lambda: (o := api.get(f"operations/{asked['id']}/"))["state"] in FINAL and o,
+        "the failed upgrade to settle",
+        timeout=300,
+        logs=logs,
+    )
+    steps = {s["key"]: s for s in failed["steps"]}
+    assert failed["state"] == "ROLLED_BACK", json.dumps(failed, indent=1)[:6000]
+    assert steps["b2.upgrade"]["state"] == "FAILED"
+    assert steps["b2.upgrade"]["error_code"] == "INSTALLER_ROLLED_BACK", steps["b2.upgrade"]
+    assert steps["b1.upgrade"]["state"] == "COMPENSATED" and steps["pause-streaming-runs"]["state"] == "COMPENSATED"
+    assert _overview_version(master) == OLD and _overview_version(worker) == OLD  # both back where they were
+    assert api.get(f"clusters/{cluster['id']}/")["engine_version"] == OLD
+    rollbacks = [a for a in api.all(f"agent-actions/?operation={asked['id']}") if a["type"] == "installer.rollback"]
+    assert [(a["agent_id"], a["state"]) for a in rollbacks] == [(master.agent_id, "SUCCEEDED")]
+
+    # 2. The node is fixed: the same upgrade goes through and the cluster is registered at the new version.
+    (worker.prefix / f"BREAK-{VERSION}").unlink()
+    _operation(api, cluster["id"], "upgrade_cluster", upgrade, logs)
+    assert _overview_version(master) == VERSION and _overview_version(worker) == VERSION
+    assert api.get(f"clusters/{cluster['id']}/")["engine_version"] == VERSION
+    facts = {n["address"]: n["facts"] for n in api.all(f"clusters/{cluster['id']}/nodes/")}
+    assert {a: f["installed_version"] for a, f in facts.items()} == {master.address: VERSION, worker.address: VERSION}

@@ -126,7 +126,7 @@ os.makedirs(logs, exist_ok=True)
 with open(os.path.join(logs, "fake-engine.json"), "w") as out:
     json.dump({{"version": VERSION, "argv": sys.argv[1:], "home": home, "http": http,
                "hazelcast": members["hazelcast"], "java_home": os.environ.get("JAVA_HOME")}}, out)
-if BROKEN:
+if BROKEN or os.path.exists(os.path.join(os.path.dirname(home), "BREAK-" + VERSION)):  # a node told to fail
     print("Error: Could not find or load main class org.apache.seatunnel.core.starter.seatunnel.SeaTunnelServer")
     sys.exit(1)
 args = [sys.executable, "-m", "controlplane.seatunnel.emulator", "--port", str(http["port"]), "--version", VERSION]
@@ -150,7 +150,8 @@ def build_tarball(
     """apache-seatunnel-<ver>-bin.tar.gz and its .sha512 (sha512sum layout) in `directory`. `reports`: the
     engine runs but its REST API says it is that other version (a wrong or half-upgraded build). `cluster_dir`:
     the engine is one member of the emulated cluster in that directory (`--cluster-dir`, its role from `-r`), so
-    nodes installed from it form one cluster."""
+    nodes installed from it form one cluster. Any engine exits at once, as a broken one, on a node whose prefix
+    holds a file `BREAK-<version>` (one node of a cluster failing its upgrade)."""
     top = f"apache-seatunnel-{version}"
     files: dict[str, tuple[bytes, int]] = {
         "bin/seatunnel-cluster.sh": (CLUSTER_SH.format(python=sys.executable).encode(), 0o755),
