@@ -12,6 +12,7 @@ from controlplane.clusters import actions as clusters
 from controlplane.clusters.models import Cluster
 from controlplane.errors import DomainError
 from controlplane.operations import actions, plans
+from controlplane.operations.models import OperationStep
 from tests.operations.agent_sim import SimAgent, register_agent
 from tests.operations.conftest import Place, person
 
@@ -217,3 +218,110 @@ def test_each_type_needs_its_point_and_an_operator_holds_neither(place: Place, d
         metadata=admin, cluster=cluster, type="install_cluster", params=install_params(agents)
     )
     assert operation_id
+
+
+# -- run with agents played through the agent-side functions (tests/operations/agent_sim.py) ----------------------
+def _plan_result(refusals: list[dict] | None = None) -> dict:
+    return {"result": {"operation": "install", "changes": [{"kind": "link"}], "checks": [], "refusals": refusals or []}}
+
+
+def _installed_result(action: dict, role: str) -> dict:
+    address = {"node1": "10.0.0.1:8080", "node2": "10.0.0.2:8080", "node3": "10.0.0.3:8080"}
+    host = action["params"]["host"]
+    member = next(a for a in address.values() if a.startswith(host + ":"))
+    return {
+        "result": {"operation": action["type"].removeprefix("installer.")},
+        "facts": {
+            "member_address": member,
+            "role": role,
+            "rest_endpoint": f"http://{member}",
+            "engine_version": action["params"].get("version", "2.3.12"),
+            "prefix": action["params"]["prefix"],
+            "members": (action["params"].get("members") or "").split(","),
+        },
+    }
+
+
+def test_a_refused_plan_stops_the_install_before_anything_changes(place: Place, declared) -> None:  # type: ignore[no-untyped-def]
+    from tests.operations.test_types import drive, steps
+
+    cluster, agents = declared
+
+    def outcome(action: dict) -> tuple[str, dict, str]:
+        refusals = [{"code": "INSTALLER_PORT_IN_USE", "message": "port 5802 is in use"}]
+        worker = action["agent_id"] == agents[1].id
+        return "succeeded", _plan_result(refusals if worker else None), ""
+
+    op_id = actions.do_request_operation(
+        metadata=place.meta, cluster=cluster, type="install_cluster", params=install_params(agents)
+    )
+    op = drive(op_id, agents[:2], outcome)
+    assert op.state == "FAILED" and op.error_code == "OPERATION_INSTALL_PLAN_REFUSED", steps(op_id)
+    assert steps(op_id) == {
+        "plan": "SUCCEEDED",
+        "review": "FAILED",
+        "masters": "SKIPPED",
+        "workers": "SKIPPED",
+        "register": "SKIPPED",
+    }
+    assert {a["type"] for agent in agents for a in agent.seen} == {"installer.plan"}  # nothing was installed
+
+
+def test_a_failed_worker_install_uninstalls_the_masters(place: Place, declared) -> None:  # type: ignore[no-untyped-def]
+    from tests.operations.test_types import drive, steps
+
+    cluster, agents = declared
+
+    def outcome(action: dict) -> tuple[str, dict, str]:
+        if action["type"] == "installer.plan":
+            return "succeeded", _plan_result(), ""
+        if action["type"] == "installer.install" and action["params"]["role"] == "worker":
+            return "failed", {"error": {"code": "INSTALLER_HEALTH_FAILED"}}, "INSTALLER_HEALTH_FAILED"
+        if action["type"] == "installer.install":
+            return "succeeded", _installed_result(action, "master"), ""
+        return "succeeded", {"result": {"operation": "uninstall"}, "facts": {}}, ""
+
+    op_id = actions.do_request_operation(
+        metadata=place.meta, cluster=cluster, type="install_cluster", params=install_params(agents)
+    )
+    op = drive(op_id, agents[:2], outcome)
+    assert op.state == "ROLLED_BACK", steps(op_id)
+    assert steps(op_id)["masters"] == "COMPENSATED" and steps(op_id)["workers"] == "FAILED"
+    assert [a["type"] for a in agents[0].seen] == ["installer.plan", "installer.install", "installer.uninstall"]
+    assert agents[0].seen[-1]["params"] == {"prefix": "/opt/seatunnel", "purge": False}
+    assert Cluster.unscoped.get(id=cluster.id).endpoints == []  # nothing registered
+
+
+def test_a_batch_whose_one_node_fails_its_upgrade_rolls_back_the_others_of_the_batch(place: Place, declared) -> None:  # type: ignore[no-untyped-def]
+    from tests.operations.test_types import drive, steps
+
+    cluster, agents = declared
+    cluster = _record(place, cluster, [("10.0.0.2:8080", "worker"), ("10.0.0.3:8080", "worker")])
+    _record(place, cluster, [("10.0.0.1:8080", "master")])
+    cluster = Cluster.unscoped.get(id=cluster.id)
+
+    def outcome(action: dict) -> tuple[str, dict, str]:
+        if action["type"] == "installer.plan":
+            return "succeeded", _plan_result(), ""
+        if action["type"] == "installer.upgrade" and action["agent_id"] == agents[1].id:
+            return "failed", {"error": {"code": "INSTALLER_ROLLED_BACK"}}, "INSTALLER_ROLLED_BACK"
+        return "succeeded", {"result": {}, "facts": {}}, ""
+
+    op_id = actions.do_request_operation(
+        metadata=place.meta,
+        cluster=cluster,
+        type="upgrade_cluster",
+        params={"version": "2.3.13", "batch_size": 2, "nodes": ["node1", "node2", "node3"]},
+    )
+    op = drive(op_id, agents, outcome)
+    assert op.state == "ROLLED_BACK", steps(op_id)
+    # batch 1: node1 (the master) and node2, whose upgrade fails: the step rolls node1 back before it fails
+    assert steps(op_id)["b1.upgrade"] == "FAILED" and steps(op_id)["b2.upgrade"] == "SKIPPED"
+    kinds = {agent.hostname: [a["type"] for a in agent.seen] for agent in agents}
+    assert kinds == {
+        "node1": ["installer.plan", "installer.upgrade", "installer.rollback"],
+        "node2": ["installer.plan", "installer.upgrade"],  # it rolled itself back (INSTALLER_ROLLED_BACK)
+        "node3": ["installer.plan"],
+    }
+    failed = OperationStep.unscoped.get(operation_id=op_id, key="b1.upgrade")
+    assert failed.error_code == "INSTALLER_ROLLED_BACK" and failed.result["rolled_back"] == [agents[0].id]
