@@ -162,3 +162,31 @@ def test_the_aggregate_keeps_the_installed_role_only_for_an_unknown_role() -> No
     assert aggregate.observe(state, cluster_id="c", reachable=True, members={"a:1": ""}) == []
     (changed,) = aggregate.observe(state, cluster_id="c", reachable=True, members={"a:1": "master"})
     assert (changed.role, changed.previous_role) == ("master", "worker")
+
+
+def test_the_api_declares_a_cluster_to_install_and_keeps_the_endpoint_rules() -> None:
+    from django.test import Client
+
+    from tests.api.world import build_world
+
+    world = build_world()
+    client = Client(SERVER_NAME="localhost")
+    url = "/api/v1/tenants/acme/workspaces/etl/clusters/"
+
+    def post(body: dict, role: str = "admin") -> tuple[int, dict]:
+        answer = client.post(url, body, content_type="application/json", **world.auth(role))
+        return answer.status_code, answer.json()
+
+    status, body = post({"name": "to-install", "form": "bare_metal", "mode": "separated", "install": True})
+    assert status == 201, body
+    assert (body["endpoints"], body["engine_version"], body["mode"]) == ([], "", "separated")
+    status, body = post({"name": "x", "form": "bare_metal", "install": True, "endpoints": ["http://10.0.0.1:8080"]})
+    assert (status, body["error"]["code"], body["error"]["details"]["field"]) == (
+        400,
+        "CLUSTER_ENDPOINT_INVALID",
+        "endpoints",
+    )
+    status, body = post({"name": "x", "form": "bare_metal"})  # to connect to, a cluster needs its endpoints
+    assert (status, body["error"]["code"]) == (400, "CLUSTER_ENDPOINT_INVALID")
+    status, body = post({"name": "y", "form": "bare_metal", "install": True}, role="operator")
+    assert (status, body["error"]["code"]) == (403, "PERMISSION_DENIED")

@@ -69,16 +69,6 @@ class ClusterCreateSerializer(Input):
     tls_verify = serializers.BooleanField(required=False, default=True)
     tls_verify_reason = serializers.CharField(max_length=500, required=False, allow_blank=True, default="")
 
-    def validate(self, attrs: dict) -> dict:
-        if attrs.get("install"):
-            if attrs.get("endpoints"):
-                raise serializers.ValidationError(
-                    {"endpoints": "a cluster to install has no endpoints yet: the install registers them"}
-                )
-        elif not attrs.get("endpoints"):
-            raise serializers.ValidationError({"endpoints": "This field is required."})
-        return attrs
-
 
 class ClusterUpdateSerializer(Input):
     name = serializers.CharField(max_length=100, required=False)

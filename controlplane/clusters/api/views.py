@@ -27,7 +27,7 @@ from controlplane.clusters.api.serializers import (
     PluginsSerializer,
 )
 from controlplane.clusters.connect import connection_of
-from controlplane.clusters.domain.aggregate import ONLINE
+from controlplane.clusters.domain.aggregate import ONLINE, ClusterError
 from controlplane.clusters.models import Cluster, Health, Node
 from controlplane.clusters.probe import probe
 from controlplane.clusters.selectors import health_get
@@ -78,6 +78,12 @@ class ClusterViewSet(mixins.ListModelMixin, TenantViewSet):
         data.is_valid(raise_exception=True)
         values = dict(data.validated_data)
         if values.pop("install"):
+            if values.get("endpoints"):
+                raise ClusterError(
+                    "a cluster to install has no endpoints yet: the install registers them",
+                    code="CLUSTER_ENDPOINT_INVALID",
+                    field="endpoints",
+                )
             cluster_id = actions.do_declare_cluster(
                 metadata=self.metadata(),
                 tenant_id=self.tenant.id,
@@ -88,6 +94,8 @@ class ClusterViewSet(mixins.ListModelMixin, TenantViewSet):
                 labels=values["labels"],
             )
         else:
+            # no endpoints: CLUSTER_ENDPOINT_INVALID from the domain (1..8 are needed to connect)
+            values.setdefault("endpoints", [])
             cluster_id = actions.do_register_cluster(
                 metadata=self.metadata(), tenant_id=self.tenant.id, workspace_id=self.workspace.id, **values
             )
