@@ -325,3 +325,29 @@ def test_a_batch_whose_one_node_fails_its_upgrade_rolls_back_the_others_of_the_b
     }
     failed = OperationStep.unscoped.get(operation_id=op_id, key="b1.upgrade")
     assert failed.error_code == "INSTALLER_ROLLED_BACK" and failed.result["rolled_back"] == [agents[0].id]
+
+
+def test_asking_an_agent_for_an_installer_action_directly_needs_the_installers_point(place: Place, declared) -> None:  # type: ignore[no-untyped-def]
+    from controlplane.agents import actions as agent_actions
+
+    _, agents = declared
+    operator = person(place, "otto", "operator")  # holds operation.run: may restart, diagnose, read status
+    params = {"prefix": "/opt/seatunnel", "version": "2.3.12"}
+    for action_type, point in (("installer.install", "cluster.install"), ("installer.upgrade", "cluster.upgrade")):
+        with pytest.raises(DomainError) as info:
+            agent_actions.do_request_action(
+                metadata=operator, agent_id=agents[0].id, action_type=action_type, params=params, key=action_type
+            )
+        assert (info.value.code, info.value.details["permission"]) == ("PERMISSION_DENIED", point)
+    status = agent_actions.do_request_action(
+        metadata=operator,
+        agent_id=agents[0].id,
+        action_type="installer.status",
+        params={"prefix": "/opt/seatunnel"},
+        key="status",
+    )
+    admin = person(place, "adele", "admin")
+    install = agent_actions.do_request_action(
+        metadata=admin, agent_id=agents[0].id, action_type="installer.install", params=params, key="install"
+    )
+    assert status and install
