@@ -303,6 +303,21 @@ def test_install_a_cluster_scale_it_out_and_in_with_a_streaming_run_that_survive
     done = _operation(api, cluster["id"], "install_cluster", body, logs)
     registered = done["result"]["registered"]
     assert sorted(registered["nodes"]) == sorted([master.address, worker.address])
+    # Live progress: the operation's websocket topic carries its steps and the agents' install actions (read here
+    # from the log the topic replays).
+    topic = world["cp"].probe("topic", done["id"])
+    assert [e["data"]["step"] for e in topic if e["type"] == "operations.step_succeeded"] == [
+        "plan",
+        "review",
+        "masters",
+        "workers",
+        "register",
+    ]
+    installs = [a for a in api.all(f"agent-actions/?operation={done['id']}") if a["type"] == "installer.install"]
+    assert {e["stream"] for e in topic} >= {f"action-{a['id']}" for a in installs}
+    for install in installs:  # the core's steps arrive as the action's output while it runs
+        output = "".join(chunk["text"] for chunk in api.get(f"agent-actions/{install['id']}/")["output"])
+        assert "preflight: done" in output and "health: done" in output, output
 
     # 3. Registered with what the installer gathered: endpoints, version, mode, nodes with roles and facts.
     cluster = api.get(f"clusters/{cluster['id']}/")
