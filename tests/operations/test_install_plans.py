@@ -351,3 +351,21 @@ def test_asking_an_agent_for_an_installer_action_directly_needs_the_installers_p
         metadata=admin, agent_id=agents[0].id, action_type="installer.install", params=params, key="install"
     )
     assert status and install
+
+
+def test_scale_in_on_3x_pauses_only_the_runs_placed_on_each_batch(place: Place, declared) -> None:  # type: ignore[no-untyped-def]
+    cluster, agents = declared
+    cluster = _record(
+        place, cluster, [("10.0.0.1:8080", "master"), ("10.0.0.2:8080", "worker"), ("10.0.0.3:8080", "worker")]
+    )
+    clusters.do_record_installed_nodes(metadata=place.meta, cluster=cluster, nodes=[], engine_version="3.0.0")
+    cluster = Cluster.unscoped.get(id=cluster.id)
+    planned = plans.plan("scale_in", cluster, {"nodes": ["node3"]})
+    assert [(s.key, s.kind, s.compensation) for s in planned.steps] == [
+        ("b1.pause", "runs.pause", "runs.resume"),
+        ("b1.uninstall", "agent.action", None),
+        ("b1.deregister", "installer.deregister", None),
+        ("b1.resume", "runs.resume", None),
+    ]
+    pause = planned.steps[0]
+    assert pause.params == {"placement": True} and [t.agent_id for t in pause.targets] == [agents[2].id]
