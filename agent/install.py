@@ -6,7 +6,8 @@ Exit codes (installer/errors.py): 0 ok; 1 unexpected error; 2 bad usage or spec 
 3 the host is not fit (OS, Java, ports, disk, user, clock); 4 the distribution (unknown version, download,
 checksum, signature, archive, connectors); 5 refused by policy (downgrade, nothing installed, nothing to roll
 back to, an unfinished run without --resume, another run busy); 6 not healthy (an upgrade was rolled back);
-7 the service (start/stop failed, or the form is not available yet); 8 not confirmed; 130 interrupted.
+7 the service (start/stop failed; systemd, or the compose/k8s tool and its engine or cluster, unavailable);
+8 not confirmed; 130 interrupted.
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ from rich.progress import BarColumn, DownloadColumn, Progress, TaskID, TextColum
 from installer import errors, plan, run
 from installer.errors import InstallerError
 from installer.progress import Reporter
-from installer.spec import FORMS, ROLES, InstallSpec, Layout, parse_members
+from installer.spec import CLUSTER_FORMS, FORMS, ROLES, InstallSpec, Layout, parse_members
 from installer.steps import switch
 
 OPERATIONS = ("install", "upgrade", "rollback", "uninstall", "plan", "status")
@@ -49,7 +50,18 @@ def _spec_flags(parser: argparse.ArgumentParser, *, inherit: bool = False) -> No
     add("--sha512", help="the expected SHA-512 (digest or checksum file) when no .sha512 is beside it")
     add("--keys", help="the project's KEYS file (path or URL) to check the .asc signature against")
     add("--role", choices=ROLES, default="hybrid")
-    add("--form", choices=FORMS, default="process")
+    add(
+        "--form",
+        choices=FORMS,
+        default="process",
+        help="process (the installer supervises the engine), systemd (a unit per role), or compose|k8s (the whole "
+        "cluster's files under <prefix>/deploy/<form>/, applied with docker compose / kubectl)",
+    )
+    add("--unit-dir", default="/etc/systemd/system", help="systemd form: where the unit goes (/etc/systemd/system)")
+    add("--masters", type=int, default=2, help="compose/k8s: master replicas (2)")
+    add("--workers", type=int, default=2, help="compose/k8s: worker replicas (2)")
+    add("--image", help="compose/k8s: the engine image (default apache/seatunnel:<version>)")
+    add("--namespace", default="seatunnel", help="k8s: the namespace (seatunnel; it must exist)")
     add("--members", default="", help="the cluster's members: host:port,host:port,...")
     add("--cluster-name", default="seatunnel")
     add("--member-port", type=int, help="the Hazelcast member port (default 5801; 5802 for a worker)")
@@ -116,6 +128,7 @@ def _read_secret(path: str | None) -> str | None:
 SIMPLE = (
     "source", "mirror", "sha512", "keys", "role", "form", "cluster_name", "member_port", "http_port", "https_port",
     "key_store", "checkpoint_dir", "heap", "user", "java_home", "connectors_dir", "health_timeout", "expected_members",
+    "unit_dir", "masters", "workers", "image", "namespace",
 )  # fmt: skip
 
 
@@ -209,7 +222,9 @@ def _plan(args: argparse.Namespace) -> dict[str, Any]:
     if op in ("rollback", "uninstall"):
         return plan.plan_rollback(args.prefix) if op == "rollback" else plan.plan_uninstall(args.prefix, args.purge)
     if op is None:
-        op = "upgrade" if (args.prefix / "current").is_symlink() else "install"
+        # compose and k8s describe the whole cluster: planning one is always planning its install
+        cluster = getattr(args, "form", None) in CLUSTER_FORMS
+        op = "upgrade" if (args.prefix / "current").is_symlink() and not cluster else "install"
     return plan.plan_install(spec_from_args(args, inherit=op == "upgrade"), op)
 
 

@@ -16,7 +16,7 @@ EXIT_HOST = 3  # the host is not fit: OS, Java, ports, disk, user, directories, 
 EXIT_ARTIFACT = 4  # the distribution: unknown version, download, checksum, signature, archive, connectors
 EXIT_POLICY = 5  # refused by policy: downgrade, nothing installed, nothing to roll back to, unfinished run
 EXIT_HEALTH = 6  # the engine did not become healthy (an upgrade was rolled back)
-EXIT_SERVICE = 7  # the service could not be defined, started or stopped (or its form is not available yet)
+EXIT_SERVICE = 7  # the service could not be defined, started or stopped; systemd or a form's tool is unavailable
 EXIT_DECLINED = 8  # the operator did not confirm (no --yes, and no terminal to ask)
 
 BAD_SPEC = "INSTALLER_BAD_SPEC"
@@ -50,6 +50,8 @@ HEALTH_FAILED = "INSTALLER_HEALTH_FAILED"
 ROLLED_BACK = "INSTALLER_ROLLED_BACK"
 FORM_NOT_AVAILABLE = "INSTALLER_FORM_NOT_AVAILABLE"
 SERVICE_FAILED = "INSTALLER_SERVICE_FAILED"
+SYSTEMD_UNAVAILABLE = "INSTALLER_SYSTEMD_UNAVAILABLE"
+NOT_APPLIED = "INSTALLER_NOT_APPLIED"
 HOOK_FAILED = "INSTALLER_HOOK_FAILED"
 DECLINED = "INSTALLER_DECLINED"
 
@@ -85,6 +87,8 @@ EXIT_CODES: dict[str, int] = {
     ROLLED_BACK: EXIT_HEALTH,
     FORM_NOT_AVAILABLE: EXIT_SERVICE,
     SERVICE_FAILED: EXIT_SERVICE,
+    SYSTEMD_UNAVAILABLE: EXIT_SERVICE,
+    NOT_APPLIED: EXIT_SERVICE,
     HOOK_FAILED: EXIT_SERVICE,
     DECLINED: EXIT_DECLINED,
 }

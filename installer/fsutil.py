@@ -8,26 +8,13 @@ import shutil
 import uuid
 from pathlib import Path
 
-
-def fsync_dir(path: Path) -> None:
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
+from agent import state
+from agent.state import fsync_dir as fsync_dir  # re-exported: installer/steps/unpack.py calls fsutil.fsync_dir
 
 
 def write_atomic(path: Path, data: bytes, mode: int = 0o644) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex}.tmp")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, mode)
-    try:
-        os.write(fd, data)
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-    os.replace(tmp, path)
-    fsync_dir(path.parent)
+    state.write_atomic(path, data, mode)
 
 
 def switch_link(link: Path, target: str) -> str | None:

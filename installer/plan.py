@@ -17,9 +17,9 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from installer import errors, versions
+from installer import cluster_forms, errors, versions
 from installer.errors import InstallerError
-from installer.spec import InstallSpec, Layout
+from installer.spec import CLUSTER_FORMS, InstallSpec, Layout
 from installer.steps import Context, configure, preflight, service, switch, unpack
 
 _SECRET = re.compile(r"(password\s*[:=]\s*).*", re.IGNORECASE)
@@ -90,6 +90,7 @@ def _checks(spec: InstallSpec, layout: Layout) -> list[dict[str, Any]]:
         ("java", lambda: preflight.check_java(ctx)),
         ("ports", lambda: preflight.check_ports(spec.ports, our_pid)),
         ("clock", preflight.check_clock),
+        ("service", lambda: service.check_tools(spec)),
     )
     for name, check in named:
         try:
@@ -99,7 +100,35 @@ def _checks(spec: InstallSpec, layout: Layout) -> list[dict[str, Any]]:
     return checks
 
 
+def plan_cluster(spec: InstallSpec) -> dict[str, Any]:
+    """compose and k8s: the files as diffs against `<prefix>/deploy/<form>/`, the command that applies them and
+    whether it can run here (installer/cluster_forms.py)."""
+    changes = [_file_change(path, data) for path, data in cluster_forms.files(spec).items()]
+    checks: list[dict[str, Any]] = []
+    try:
+        found = cluster_forms.check_tools(spec)
+        checks.append({"check": "apply", "ok": True, "result": found})
+        command = found["command"]
+    except InstallerError as error:
+        checks.append({"check": "apply", "ok": False, "error": error.to_json()})
+        command = cluster_forms.apply_command(spec)
+    changes.append({"kind": "apply", "action": " ".join(command), "path": str(cluster_forms.deploy_dir(spec))})
+    return {
+        "operation": "install",
+        "version": spec.version,
+        "form": spec.form,
+        "changes": changes,
+        "checks": checks,
+        "refusals": [],
+    }
+
+
 def plan_install(spec: InstallSpec, operation: str = "install") -> dict[str, Any]:
+    if spec.form in CLUSTER_FORMS:
+        if operation != "install":
+            refusal = {"code": errors.FORM_NOT_AVAILABLE, "message": f"the {spec.form} form is upgraded by install"}
+            return {**plan_cluster(spec), "operation": operation, "refusals": [refusal]}
+        return plan_cluster(spec)
     layout = Layout(spec.prefix)
     node = switch.load_node(layout)
     current = layout.current_version()
@@ -149,6 +178,11 @@ def plan_install(spec: InstallSpec, operation: str = "install") -> dict[str, Any
         definition = None
     if definition is not None:
         changes.append(_file_change(layout.service_file, json.dumps(definition, indent=2).encode()))
+    if definition is not None and definition["form"] == "systemd":
+        units = [_file_change(path, data) for path, data in service.unit_files(spec).items()]
+        changes += units
+        if any(unit["action"] != "unchanged" for unit in units):
+            changes.append({"kind": "service", "action": "daemon-reload", "form": "systemd"})
     if operation == "upgrade" and current:
         changes.append({"kind": "backup", "path": str(layout.backups / current / "config"), "action": "copy"})
     running = service.running_pid(layout)
@@ -166,7 +200,8 @@ def plan_install(spec: InstallSpec, operation: str = "install") -> dict[str, Any
         }
     )
     if running is None or current != spec.version:
-        changes.append({"kind": "service", "action": "start", "form": spec.form, "then": "health check"})
+        start = "enable and start" if spec.form == "systemd" else "start"
+        changes.append({"kind": "service", "action": start, "form": spec.form, "then": "health check"})
     if operation == "install" and current is not None and current != spec.version:
         refusals.append({"code": "INSTALLER_ALREADY_INSTALLED", "message": f"{current} is installed; use upgrade"})
     return {
@@ -209,10 +244,16 @@ def plan_uninstall(prefix: Path, purge: bool = False) -> dict[str, Any]:
     keep = [] if purge else [layout.logs, layout.data]
     if purge:
         remove += [layout.logs, layout.data]
+    defined = service.load(layout) or {}
+    units = (
+        [Path(defined["unit_dir"]) / u for u in defined.get("units", [])] if defined.get("form") == "systemd" else []
+    )
+    disable = [{"kind": "service", "action": "disable", "unit": u.name} for u in units]
     return {
         "operation": "uninstall",
         "changes": [{"kind": "service", "action": "stop", "pid": service.running_pid(layout)}]
-        + [{"kind": "remove", "path": str(p)} for p in remove if p.exists() or p.is_symlink()],
+        + disable
+        + [{"kind": "remove", "path": str(p)} for p in [*units, *remove] if p.exists() or p.is_symlink()],
         "kept": [str(p) for p in keep if p.exists()],
         "refusals": [],
     }

@@ -18,11 +18,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from installer import errors, fsutil, journal, versions
+from installer import cluster_forms, errors, fsutil, journal, versions
 from installer.errors import InstallerError
 from installer.journal import Journal, RunLock
 from installer.progress import Reporter
-from installer.spec import InstallSpec, Layout
+from installer.spec import CLUSTER_FORMS, InstallSpec, Layout
 from installer.steps import (
     Context,
     backup,
@@ -140,7 +140,9 @@ def _guard(record: Journal, body: Callable[[], dict[str, Any]]) -> dict[str, Any
 
 
 def _preflight(ctx: Context) -> dict[str, Any]:
-    return preflight.run(ctx, our_pid=service.running_pid(ctx.layout))
+    result = preflight.run(ctx, our_pid=service.running_pid(ctx.layout))
+    tools = service.check_tools(ctx.spec)  # systemd answers, before anything changes
+    return {**result, "service": tools} if tools else result
 
 
 def _record_installed(ctx: Context) -> dict[str, Any]:
@@ -153,9 +155,21 @@ def _record_installed(ctx: Context) -> dict[str, Any]:
     return {"current": node["current"], "previous": node["previous"]}
 
 
+# What an install and an upgrade both do before configuring: the new version's files, checked and unpacked.
+PREPARE: list[tuple[str, StepFn]] = [
+    ("preflight", _preflight),
+    ("fetch", fetch.run),
+    ("verify", verify.run),
+    ("unpack", unpack.run),
+    ("connectors", connectors.run),
+]
+
+
 def install(
     spec: InstallSpec, *, reporter: Reporter | None = None, resume: bool = False, force: bool = False
 ) -> dict[str, Any]:
+    if spec.form in CLUSTER_FORMS:
+        return cluster_forms.install(spec, reporter=reporter)
     layout = Layout(spec.prefix)
     with RunLock(layout.lock):
         record, spec = _open_journal(layout, "install", spec, resume)
@@ -177,11 +191,7 @@ def install(
                 ctx,
                 record,
                 [
-                    ("preflight", _preflight),
-                    ("fetch", fetch.run),
-                    ("verify", verify.run),
-                    ("unpack", unpack.run),
-                    ("connectors", connectors.run),
+                    *PREPARE,
                     ("configure", configure.run),
                     ("service", service.define),
                     ("switch", switch.run),
@@ -200,13 +210,13 @@ def install(
 
 
 def _undo_first_install(layout: Layout) -> None:
-    """A first install whose engine did not come up: stop it, unlink `current`, drop the service definition.
-    The unpacked version stays under versions/ for a look at it; the node runs nothing, as before."""
+    """A first install whose engine did not come up: stop it, unlink `current`, drop the service definition (and
+    a systemd unit). The unpacked version stays under versions/ for a look at it; the node runs nothing, as before."""
     try:
         service.stop(layout)
     finally:
         fsutil.remove_link(layout.current)
-        layout.service_file.unlink(missing_ok=True)
+        service.undefine(layout)
 
 
 # -- upgrade ----------------------------------------------------------------------------------------
@@ -266,6 +276,13 @@ def upgrade(
     force: bool = False,
     hooks: Hooks | None = None,
 ) -> dict[str, Any]:
+    if spec.form in CLUSTER_FORMS:
+        raise InstallerError(
+            errors.FORM_NOT_AVAILABLE,
+            f"The {spec.form} form is upgraded by installing the new version: its files describe the whole cluster.",
+            f"Run `install --form {spec.form} --version {spec.version}`; it renders the files again and applies them.",
+            form=spec.form,
+        )
     layout = Layout(spec.prefix)
     hooks = hooks or Hooks()
     with RunLock(layout.lock):
@@ -289,11 +306,7 @@ def upgrade(
                 ctx,
                 record,
                 [
-                    ("preflight", _preflight),
-                    ("fetch", fetch.run),
-                    ("verify", verify.run),
-                    ("unpack", unpack.run),
-                    ("connectors", connectors.run),
+                    *PREPARE,
                     ("carry_over", _carry_over),
                     ("configure", configure.run),
                     ("backup", lambda c: backup.backup(c.layout, previous)),
@@ -396,7 +409,8 @@ def uninstall(prefix: Path, *, purge: bool = False, reporter: Reporter | None = 
         removed: list[str] = []
         stopped = service.stop(layout)
         reporter.step("stop", "done", stopped)
-        layout.service_file.unlink(missing_ok=True)
+        undefined = service.undefine(layout)
+        removed += undefined["removed"]
         fsutil.remove_link(layout.current)
         for path in (layout.versions, layout.downloads, layout.state_dir / "dist", layout.backups, layout.run_dir):
             if path.exists():

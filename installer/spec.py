@@ -18,6 +18,7 @@ from installer.errors import InstallerError
 
 ROLES = ("hybrid", "master", "worker")
 FORMS = ("process", "systemd", "compose", "k8s")
+CLUSTER_FORMS = ("compose", "k8s")  # forms that describe a whole cluster, not this node (docs/INSTALLER.md, "Forms")
 ARCHIVE_BASE = "https://archive.apache.org/dist/seatunnel"
 INCUBATOR_BASE = "https://archive.apache.org/dist/incubator/seatunnel"
 KEYS_URL = "https://downloads.apache.org/seatunnel/KEYS"
@@ -106,6 +107,12 @@ class InstallSpec:
     keys: str | None = None  # the project's KEYS file (path or URL) for the .asc check; default KEYS_URL
     role: str = "hybrid"
     form: str = "process"
+    unit_dir: str = "/etc/systemd/system"  # systemd form: where the unit files go
+    # compose and k8s forms, which describe a whole cluster: masters and workers, the image, the namespace
+    masters: int = 2
+    workers: int = 2
+    image: str | None = None  # default apache/seatunnel:<version>
+    namespace: str = "seatunnel"
     members: tuple[Member, ...] = ()
     cluster_name: str = "seatunnel"
     member_port: int | None = None  # Hazelcast member port; default 5801 (5802 for a worker)
@@ -146,6 +153,8 @@ class InstallSpec:
             raise InstallerError(
                 errors.BAD_SPEC, "HTTPS needs a key store.", "Pass the key store path and password with the port."
             )
+        if not Path(self.unit_dir).is_absolute():
+            raise InstallerError(errors.BAD_SPEC, f"unit_dir {self.unit_dir!r} is not absolute.", "Give a full path.")
         if not self.prefix.is_absolute():
             object.__setattr__(self, "prefix", self.prefix.resolve())
 

@@ -1,4 +1,5 @@
-"""systemd: `systemctl start|stop|restart <unit>` and `systemctl show` for the state.
+"""systemd: `systemctl start|stop|restart <unit>` and `systemctl show` for the state; for the installer also
+`daemon-reload`, `enable`/`disable` and a probe that systemd runs at all (`show --property=Version`).
 
 Not run against a real systemd here (the development machine has none running); tests drive a fake
 `systemctl` on PATH that records its argv, which pins the exact command lines.
@@ -55,6 +56,24 @@ class SystemdManager(ServiceManager):
     def restart(self, timeout: float, cancel: threading.Event | None = None) -> dict[str, Any]:
         base.run_tool(self._argv("restart", self.unit), timeout)
         return {"status": self.status().to_json()}
+
+    def probe(self, timeout: float = 15) -> str:
+        """systemd's version, from the manager's own properties (`systemctl show --property=Version`, no unit).
+        A ManagerError when systemctl is missing (TOOL_MISSING) or no systemd answers (COMMAND_FAILED with
+        systemctl's words, e.g. "System has not been booted with systemd as init system (PID 1)")."""
+        shown = base.run_tool(self._argv("show", "--property=Version"), timeout).stdout
+        values = dict(line.split("=", 1) for line in shown.splitlines() if "=" in line)
+        return values.get("Version", "").strip() or "unknown"
+
+    def daemon_reload(self, timeout: float = 60) -> None:
+        """Make systemd read changed unit files (a start after a change without it runs the old definition)."""
+        base.run_tool(self._argv("daemon-reload"), timeout)
+
+    def enable(self, timeout: float = 60) -> None:
+        base.run_tool(self._argv("enable", self.unit), timeout)
+
+    def disable(self, timeout: float = 60) -> None:
+        base.run_tool(self._argv("disable", self.unit), timeout)
 
     def status(self) -> ServiceStatus:
         try:

@@ -14,7 +14,7 @@ import re
 from dataclasses import dataclass, field
 from enum import StrEnum
 
-__all__ = ["Deployment", "FormError", "Member", "Resources", "Role"]
+__all__ = ["Deployment", "FormError", "Resources", "Role"]
 
 # A version as the Apache archive names its directories: 2.3.12, 3.0.0, 2.3.1-incubating is not one of ours.
 _VERSION = re.compile(r"^\d+\.\d+\.\d+(?:[-.][0-9A-Za-z.]+)?$")
@@ -26,7 +26,6 @@ _POSIX_NAME = re.compile(r"^[a-z_][a-z0-9_-]{0,31}$")
 _JVM_SIZE = re.compile(r"^[1-9]\d*[kKmMgG]$")
 # A Kubernetes quantity, loosely: 500m, 2, 1.5, 4Gi, 512Mi.
 _QUANTITY = re.compile(r"^\d+(?:\.\d+)?(?:m|k|M|G|T|Ki|Mi|Gi|Ti)?$")
-_HOST = re.compile(r"^[A-Za-z0-9](?:[A-Za-z0-9.-]*[A-Za-z0-9])?$|^\[[0-9A-Fa-f:.]+\]$")
 
 
 class FormError(ValueError):
@@ -39,19 +38,6 @@ class Role(StrEnum):
     HYBRID = "hybrid"
     MASTER = "master"
     WORKER = "worker"
-
-
-@dataclass(frozen=True)
-class Member:
-    """One Hazelcast member of a bare-metal cluster: where it listens and what it is."""
-
-    host: str
-    port: int = 5801
-    role: Role = Role.MASTER
-
-    @property
-    def address(self) -> str:
-        return f"{self.host}:{self.port}"
 
 
 @dataclass(frozen=True)
@@ -68,16 +54,17 @@ class Resources:
 class Deployment:
     """What every form needs to know about one SeaTunnel (Zeta) installation.
 
-    Bare metal reads `prefix`, `roles`, `members`, the ports, `user`/`group`, `java_home`, `nofile` and the
-    directories; compose and Kubernetes read `image`, `masters`/`workers`, `namespace`, `name` and the
-    resources. All forms read the version, the cluster name, the HTTP port and the heap sizes.
+    The systemd units read `prefix`, `roles`, `user`/`group`, `java_home`, `nofile`, the stop timeout and the
+    directories (a bare-metal node's config files are the core's, merged onto the release's shipped files:
+    installer/steps/configure.py); compose and Kubernetes read `image`, `masters`/`workers`, `namespace`,
+    `name`, the ports, the heap sizes and the resources. The core maps its spec onto this in one place,
+    installer/deployment.py.
     """
 
     version: str
     prefix: str = "/opt/seatunnel"  # the engine lives at <prefix>/current -> versions/<version>
     roles: tuple[Role, ...] = (Role.HYBRID,)  # the roles this host runs (bare metal)
     cluster_name: str = "seatunnel"
-    members: tuple[Member, ...] = ()  # bare metal: every master and worker; empty = this host only
     master_port: int = 5801
     worker_port: int = 5802  # a separate port so a master and a worker can share a host
     http_port: int = 8080  # REST v2 (seatunnel.engine.http.port)
@@ -149,11 +136,6 @@ class Deployment:
         )
         _check(self.masters >= 1, "masters must be at least 1: a cluster without a master runs nothing")
         _check(self.workers >= 0, "workers cannot be negative")
-        for member in self.members:
-            _check(bool(_HOST.fullmatch(member.host)), f"member host {member.host!r} is not a host name or address")
-            _check(0 < member.port < 65536, f"member {member.host} port {member.port} is not a TCP port")
-        addresses = [m.address for m in self.members]
-        _check(len(set(addresses)) == len(addresses), f"members repeat an address: {addresses}")
         for resources in (self.master_resources, self.worker_resources):
             for value in (resources.cpu_request, resources.memory_request, resources.cpu_limit, resources.memory_limit):
                 _check(value is None or bool(_QUANTITY.fullmatch(value)), f"resource {value!r} is not a quantity")

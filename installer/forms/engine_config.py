@@ -16,8 +16,6 @@ from installer.forms import Deployment, Role, yamltext
 __all__ = [
     "KubernetesJoin",
     "TcpIpJoin",
-    "bare_metal_config",
-    "bare_metal_join",
     "config_files",
     "hazelcast_client_yaml",
     "hazelcast_yaml",
@@ -193,21 +191,3 @@ def config_files(
 
 # A worker's own seatunnel.yaml when it shares a host with a master (its unit points SEATUNNEL_CONFIG at it).
 WORKER_SEATUNNEL_FILE = "seatunnel-worker.yaml"
-
-
-def bare_metal_join(d: Deployment) -> tuple[TcpIpJoin, tuple[str, ...]]:
-    """The member list and the client's masters of a bare-metal host: `members` when given, else this host's
-    own roles on localhost (a single-host cluster)."""
-    if d.members:
-        members = tuple(m.address for m in d.members)
-        masters = tuple(m.address for m in d.members if m.role is not Role.WORKER)
-    else:
-        members = tuple(f"localhost:{d.member_port(r)}" for r in d.roles)
-        masters = tuple(f"localhost:{d.member_port(r)}" for r in d.roles if r is not Role.WORKER)
-    return TcpIpJoin(members), masters
-
-
-def bare_metal_config(d: Deployment) -> dict[str, str]:
-    """The `config/` files of a bare-metal host (written under `<prefix>/current/config/` by the core)."""
-    join, masters = bare_metal_join(d)
-    return config_files(d, roles=d.roles, join=join, client_masters=masters)

@@ -71,12 +71,16 @@ def probe(spec: InstallSpec) -> dict[str, Any]:
 def run(ctx: Context) -> dict[str, Any]:
     spec = ctx.spec
     deadline = time.monotonic() + spec.health_timeout
-    found = service.manager(ctx.layout) if spec.form == "process" else None
+    found = service.manager(ctx.layout) if spec.form in ("process", "systemd") else None
+    # A supervised process that is not running has exited; a unit only when it shows failed or inactive (with
+    # Restart=on-failure systemd starts it again meanwhile: `activating`).
+    gone = {manager_base.FAILED, manager_base.STOPPED}
     while True:
         result = probe(spec)
         if "problem" not in result:
             return result
-        if found is not None and found.status().state != manager_base.RUNNING:
+        state = found.status().state if found is not None else None
+        if state is not None and (state != manager_base.RUNNING if spec.form == "process" else state in gone):
             raise InstallerError(
                 errors.HEALTH_FAILED,
                 f"The engine exited before it was healthy ({result['problem']}).",

@@ -139,12 +139,6 @@ def test_install_over_another_version_and_rollback_without_a_previous_are_refuse
     assert os.readlink(prefix / "current") == f"versions/{V1}"
 
 
-def test_the_forms_not_wired_yet_stop_before_the_switch(make_spec, prefix):
-    error = refused(lambda: run.install(make_spec(V1, form="systemd")), errors.FORM_NOT_AVAILABLE)
-    assert error.detail["form"] == "systemd" and error.exit_code == errors.EXIT_SERVICE
-    assert not (prefix / "current").is_symlink() and service.running_pid(Layout(prefix)) is None
-
-
 def _tarball_with(tmp_path: Path, version: str, extra: list[tarfile.TarInfo]) -> Path:
     top = f"apache-seatunnel-{version}"
     tarball = tmp_path / f"{top}-bin.tar.gz"

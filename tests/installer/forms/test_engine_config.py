@@ -1,4 +1,5 @@
-"""The engine's config files every form mounts, and the YAML writer under them."""
+"""The engine's config files the compose and Kubernetes forms mount (`config_files`), and the YAML writer under
+them. (A bare-metal node's files are the core's: installer/steps/configure.py, tests/installer/test_install.py.)"""
 
 from __future__ import annotations
 
@@ -6,7 +7,7 @@ import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from installer.forms import Deployment, Member, Role, yamltext
+from installer.forms import Deployment, Role, yamltext
 from installer.forms import engine_config as config
 
 
@@ -14,8 +15,13 @@ def _hazelcast(text: str) -> dict:
     return yaml.safe_load(text)["hazelcast"]
 
 
+def _files(d: Deployment, members: tuple[str, ...], masters: tuple[str, ...]) -> dict[str, str]:
+    return config.config_files(d, roles=d.roles, join=config.TcpIpJoin(members), client_masters=masters)
+
+
 def test_single_host_hybrid_joins_itself() -> None:
-    files = config.bare_metal_config(Deployment(version="2.3.12", cluster_name="prod-etl"))
+    d = Deployment(version="2.3.12", cluster_name="prod-etl")
+    files = _files(d, ("localhost:5801",), ("localhost:5801",))
     assert sorted(files) == ["hazelcast-client.yaml", "hazelcast.yaml", "jvm_options", "seatunnel.yaml"]
     hazelcast = _hazelcast(files["hazelcast.yaml"])
     assert hazelcast["cluster-name"] == "prod-etl"
@@ -27,13 +33,9 @@ def test_single_host_hybrid_joins_itself() -> None:
 
 
 def test_separated_cluster_lists_every_member_and_clients_list_masters() -> None:
-    members = (
-        Member("10.0.0.1", 5801, Role.MASTER),
-        Member("10.0.0.2", 5801, Role.MASTER),
-        Member("10.0.0.3", 5802, Role.WORKER),
-    )
-    d = Deployment(version="2.3.12", roles=(Role.WORKER,), members=members, worker_heap="8g")
-    files = config.bare_metal_config(d)
+    members = ("10.0.0.1:5801", "10.0.0.2:5801", "10.0.0.3:5802")
+    d = Deployment(version="2.3.12", roles=(Role.WORKER,), worker_heap="8g")
+    files = _files(d, members, members[:2])
     assert sorted(files) == ["hazelcast-client.yaml", "hazelcast-worker.yaml", "jvm_worker_options", "seatunnel.yaml"]
     worker = _hazelcast(files["hazelcast-worker.yaml"])
     assert worker["network"]["join"]["tcp-ip"]["member-list"] == ["10.0.0.1:5801", "10.0.0.2:5801", "10.0.0.3:5802"]
@@ -45,7 +47,7 @@ def test_separated_cluster_lists_every_member_and_clients_list_masters() -> None
 
 def test_master_and_worker_on_one_host_get_two_ports_and_two_rest_configs() -> None:
     d = Deployment(version="2.3.12", roles=(Role.MASTER, Role.WORKER), worker_http_port=8081)
-    files = config.bare_metal_config(d)
+    files = _files(d, ("localhost:5801", "localhost:5802"), ("localhost:5801",))
     assert _hazelcast(files["hazelcast-master.yaml"])["network"]["port"]["port"] == 5801
     assert _hazelcast(files["hazelcast-worker.yaml"])["network"]["port"]["port"] == 5802
     master_rest = yaml.safe_load(files["seatunnel.yaml"])["seatunnel"]["engine"]["http"]
@@ -55,7 +57,9 @@ def test_master_and_worker_on_one_host_get_two_ports_and_two_rest_configs() -> N
 
 def test_checkpoints_and_telemetry() -> None:
     d = Deployment(version="2.3.12", prefix="/srv/st", checkpoint_dir="/mnt/nfs/st-checkpoints")
-    engine = yaml.safe_load(config.bare_metal_config(d)["seatunnel.yaml"])["seatunnel"]["engine"]
+    engine = yaml.safe_load(_files(d, ("localhost:5801",), ("localhost:5801",))["seatunnel.yaml"])["seatunnel"][
+        "engine"
+    ]
     plugin = engine["checkpoint"]["storage"]["plugin-config"]
     # The namespace ends with '/' (the engine's doc); dotted keys stay flat keys.
     assert plugin == {"namespace": "/mnt/nfs/st-checkpoints/", "storage.type": "hdfs", "fs.defaultFS": "file:///"}
