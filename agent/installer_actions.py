@@ -11,7 +11,8 @@ version, role, REST endpoint, member address, Java version, CPUs, memory, disk),
 registers the node with. The core's steps become the action's progress messages. An action runs as long as the
 core needs: the agent has no action timeout (a handler runs to its end in the pool; the control plane's expiry
 only applies to an action not yet started), and the core bounds its own waits (`health_timeout_seconds`, at most
-3600 in the schema; downloads resume, and stall out by themselves).
+3600 in the schema; downloads resume, and stall out by themselves). A cancel is honoured between steps, up to the
+switch (``CANCELLABLE_BEFORE``): the node is left as it was, and the next run starts afresh (downloads resume).
 """
 
 from __future__ import annotations
@@ -26,7 +27,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from agent import facts
-from agent.handlers import NOT_CONFIGURED, ActionFailed, Context, Handler
+from agent.handlers import NOT_CONFIGURED, ActionFailed, Cancelled, Context, Handler
 from agent.outbound import FORBIDDEN, OutboundForbidden
 from installer import plan, run
 from installer.errors import InstallerError
@@ -44,13 +45,25 @@ _STEP_ORDER = (
 )  # fmt: skip
 
 
+# A cancel stops an install or upgrade before one of these steps starts: up to here nothing on the node is live (the
+# new version is unpacked and configured beside the running one, which still runs). From `before_switch` on (the
+# old engine is stopped, `current` switched) the run goes to its end, or to its own rollback.
+CANCELLABLE_BEFORE = frozenset(
+    {"preflight", "fetch", "verify", "unpack", "connectors", "carry_over", "configure", "backup", "before_switch"}
+)
+
+
 class ActionReporter(Reporter):
-    """The core's step reports as the action's progress (and a line of output each)."""
+    """The core's step reports as the action's progress (and a line of output each); a cancel asked for meanwhile
+    ends the run before the next step that may start before the switch (``CANCELLABLE_BEFORE``)."""
 
     def __init__(self, ctx: Context) -> None:
         self.ctx = ctx
 
     def step(self, name: str, state: str, detail: dict[str, Any] | None = None) -> None:
+        if state == "started" and name in CANCELLABLE_BEFORE and self.ctx.cancelled():
+            self.ctx.output(f"{name}: not started (cancelled)\n")
+            raise Cancelled()
         index = _STEP_ORDER.index(name) if name in _STEP_ORDER else None
         percent = None if index is None else int(100 * (index + (state != "started")) / len(_STEP_ORDER))
         self.ctx.progress(f"{name}: {state}", percent)
