@@ -361,6 +361,18 @@ def test_install_a_cluster_scale_it_out_and_in_with_a_streaming_run_that_survive
     steps = {s["key"]: s for s in shrunk["steps"]}
     assert steps["pause-streaming-runs"]["result"]["paused"] == [run["id"]]
     assert steps["resume-streaming-runs"]["result"]["resumed"] == [run["id"]]
+    # the savepoint was taken (PAUSED, SAVEPOINT_DONE) before the node began to stop, and the run came back after
+    topic = world["cp"].probe("topic", shrunk["id"])
+    began = next(e for e in topic if e["type"] == "operations.step_started" and e["data"]["step"] == "b1.uninstall")
+    ended = next(e for e in topic if e["type"] == "operations.step_succeeded" and e["data"]["step"] == "b1.uninstall")
+    run_log = world["cp"].probe("stream", f"run-{run['id']}")
+    changes = [e for e in run_log if e["type"] == "jobs.run_state_changed"]
+    paused = [e for e in changes if e["data"]["state"] == "PAUSED"]
+    assert len(paused) == 1 and paused[0]["position"] < began["position"], [c["data"]["state"] for c in changes]
+    assert paused[0]["data"]["engine_state"] == "SAVEPOINT_DONE"
+    assert [e["data"]["savepoint"] for e in run_log if e["type"] == "jobs.run_stop_requested"] == [True]
+    back = [e for e in changes if e["position"] > paused[0]["position"] and e["data"]["state"] == "RUNNING"]
+    assert back and back[0]["position"] > ended["position"]
     after = wait_for(
         lambda: (r := api.get(f"runs/{run['id']}/"))["state"] == "RUNNING" and r, "the run RUNNING again", logs=logs
     )
