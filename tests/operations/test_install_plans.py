@@ -369,3 +369,23 @@ def test_scale_in_on_3x_pauses_only_the_runs_placed_on_each_batch(place: Place, 
     ]
     pause = planned.steps[0]
     assert pause.params == {"placement": True} and [t.agent_id for t in pause.targets] == [agents[2].id]
+
+
+def test_the_revoked_agent_of_a_node_taken_out_does_not_block_later_operations(place: Place, declared) -> None:  # type: ignore[no-untyped-def]
+    from controlplane.agents import actions as agent_actions
+
+    cluster, agents = declared
+    cluster = _record(
+        place, cluster, [("10.0.0.1:8080", "master"), ("10.0.0.2:8080", "worker"), ("10.0.0.3:8080", "worker")]
+    )
+    # what scale_in's deregister step does: the node out of the cluster, its agent revoked
+    clusters.do_remove_node(metadata=place.meta, cluster=cluster, address="10.0.0.3:8080")
+    agent_actions.do_revoke_agent(metadata=place.meta, agent_id=agents[2].id, reason="scale_in")
+    cluster = Cluster.unscoped.get(id=cluster.id)
+    planned = plans.plan("upgrade_cluster", cluster, {"version": "2.3.13"})
+    upgraded = [s.targets[0].agent_id for s in planned.steps if s.kind == "installer.upgrade"]
+    assert upgraded == [agents[0].id, agents[1].id]
+    assert [t.agent_id for t in plans.targets(cluster)] == [agents[0].id, agents[1].id]
+    # a revoked agent of a node the cluster still lists cannot act: refused, as before
+    agent_actions.do_revoke_agent(metadata=place.meta, agent_id=agents[1].id, reason="lost its disk")
+    assert refusal(cluster, "upgrade_cluster", {"version": "2.3.13"}).code == "OPERATION_AGENT_UNAVAILABLE"
