@@ -385,6 +385,10 @@ def test_install_a_cluster_scale_it_out_and_in_with_a_streaming_run_that_survive
     assert agents[leaving.agent_id]["status"] == "revoked"
     live = {m["address"] for m in _emulated(f"http://{master.address}")["members"] if m["live"]}
     assert live == {master.address, staying.address}
+    # the revoked agent of the node taken out does not stand in the way of the next operation on the cluster
+    dry = api.post("operations/plan/", {"type": "upgrade_cluster", "cluster_id": cluster["id"], "params": common})
+    upgraded = [s["targets"][0]["agent_id"] for s in dry["steps"] if s["kind"] == "installer.upgrade"]
+    assert upgraded == [master.agent_id, staying.agent_id]
 
 
 def _overview_version(node: InstallNode) -> str:
