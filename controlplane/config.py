@@ -233,6 +233,17 @@ def validate_redis_url(url: str, name: str = "CONTROLPLANE_REDIS_URL") -> str:
     return url
 
 
+def bearer_token(name: str) -> str | None:
+    """A token a client sends as ``Authorization: Bearer <token>`` (the metrics scrape): none, or at least 16
+    printable characters without spaces, so that it fits in the header as it is and is not guessable by its length."""
+    value = env_str(name)
+    if value is None:
+        return None
+    if len(value) < 16 or any(c.isspace() or not c.isprintable() for c in value):
+        raise ConfigError(f"{name} must be at least 16 printable characters without spaces")
+    return value
+
+
 def secret_key(data_directory: Path, database_vendor: str) -> str:
     """CONTROLPLANE_SECRET_KEY, or on the embedded default a key generated once into the data directory."""
     key = env_str("CONTROLPLANE_SECRET_KEY")

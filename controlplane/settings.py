@@ -77,14 +77,17 @@ INSTALLED_APPS = [
     "controlplane.agents",
     "controlplane.jobs",
     "controlplane.operations",
+    "controlplane.diagnostics",
     "controlplane.iam",
     "controlplane.audit",
     "controlplane.api",
     "controlplane.console",
     "controlplane.live",
+    "controlplane.metrics",
 ]
 
 MIDDLEWARE = [
+    "controlplane.metrics.middleware.RequestMetricsMiddleware",  # first: times all below; answers /metrics
     "controlplane.health.HealthProbeMiddleware",
     "controlplane.api.middleware.RequestIdMiddleware",
     "controlplane.api.middleware.ApiEnvelopeMiddleware",
@@ -142,6 +145,11 @@ SERVE_STATIC = config.env_bool("CONTROLPLANE_SERVE_STATIC", True)
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- Redis, Celery -----------------------------------------------------------------------------------
+# /metrics (docs/METRICS.md): when set, a scrape needs `Authorization: Bearer <token>`; /metrics/targets needs it.
+METRICS_TOKEN = config.bearer_token("CONTROLPLANE_METRICS_TOKEN")
+# A Celery worker's own /metrics on this port (0: none), for worker pods that share no directory with a web process.
+WORKER_METRICS_PORT = config.env_int("CONTROLPLANE_WORKER_METRICS_PORT", 0, minimum=0, maximum=65535)
+
 REDIS_URL = config.env_str("CONTROLPLANE_REDIS_URL")
 if REDIS_URL is not None:
     config.validate_redis_url(REDIS_URL)

@@ -12,6 +12,7 @@ from controlplane.agents.api import urls as agents
 from controlplane.audit.api import urls as audit
 from controlplane.clusters.api import urls as clusters
 from controlplane.console.views import static_file
+from controlplane.diagnostics.api import urls as diagnostics
 from controlplane.iam.api import urls as iam
 from controlplane.jobs.api import urls as jobs
 from controlplane.operations.api import urls as operations
@@ -26,6 +27,7 @@ workspace_routes = [
     *clusters.workspace_urlpatterns,
     *agents.workspace_urlpatterns,
     *secrets.workspace_urlpatterns,
+    *diagnostics.workspace_urlpatterns,
 ]
 
 api_routes = [

@@ -15,18 +15,13 @@ from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, ClassVar
 
 from django.db import models, transaction
-from prometheus_client import Counter
+
+from controlplane.instruments import UNKNOWN_SKIPPED
 
 if TYPE_CHECKING:
     from controlplane.eventlog.records import RecordedEvent
 
 log = logging.getLogger(__name__)
-
-UNKNOWN_SKIPPED = Counter(
-    "controlplane_eventlog_unknown_events_skipped_total",
-    "Events of a type this release does not know, skipped by a projector or subscriber",
-    ["consumer"],
-)
 
 Handler = Callable[["RecordedEvent"], None]
 

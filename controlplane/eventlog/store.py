@@ -8,6 +8,7 @@ is what would cap throughput here (docs/eventlog.md).
 
 from __future__ import annotations
 
+import collections
 import json
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -17,6 +18,7 @@ from time import time_ns
 import orjson
 from django.db import connections, transaction
 
+from controlplane import instruments
 from controlplane.eventlog import projectors, types
 from controlplane.eventlog.dialects import READ_COLUMNS, Batch, dialect_for
 from controlplane.eventlog.errors import (
@@ -164,7 +166,22 @@ def append(
             projectors.apply_sync(recorded)
     if _commit_listeners:
         _announce(recorded[-1].position, using)
+    _count_appended([event.event_type for event in recorded], using)
     return recorded
+
+
+def _count_appended(wire_names: list[str], using: str) -> None:
+    """controlplane_events_appended_total, once the events are committed (a rolled-back append counts nothing)."""
+    by_context = collections.Counter(instruments.event_context(name) for name in wire_names)
+
+    def tell() -> None:
+        for context, count in by_context.items():
+            instruments.EVENTS_APPENDED.labels(context).inc(count)
+
+    if connections[using].in_atomic_block:
+        transaction.on_commit(tell, using=using)
+    else:
+        tell()
 
 
 # Called with the highest position of an append once it has committed (at once when it already has).

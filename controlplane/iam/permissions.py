@@ -38,6 +38,7 @@ POINTS: dict[str, str] = {
     "operation.read": "See operations and their progress",
     "operation.run": "Start operations (restart, diagnose, ...)",
     "operation.cancel": "Cancel operations",
+    "fault.read": "Match error texts and logs against the fault library",
     "alert.read": "See alerts",
     "alert.manage": "Acknowledge alerts, silence, edit rules and channels",
 }

@@ -166,5 +166,10 @@ def run_list_for_platform() -> QuerySet[Run]:
     return Run.unscoped.all()
 
 
+def telemetry_list_for_platform() -> QuerySet[RunTelemetry]:
+    """Every run's latest engine metrics, all tenants: the scrape-time metrics (controlplane/metrics)."""
+    return RunTelemetry.unscoped.all()
+
+
 def telemetry_for_platform(run_id: str) -> RunTelemetry | None:
     return RunTelemetry.unscoped.filter(run_id=run_id).first()

@@ -263,9 +263,12 @@ def _start_unit(systemd: SystemdManager) -> dict[str, Any]:
             f"See `systemctl status {systemd.unit}` and `journalctl -u {systemd.unit}`.",
         ) from None
     if status["state"] == manager_base.FAILED:
+        # Type=simple: `start` returns once the process is forked, so an engine that dies at once shows here or in
+        # the health step, whichever looks first. The same failure either way: the engine did not come up.
         raise InstallerError(
-            errors.SERVICE_FAILED,
-            f"{systemd.unit} failed right after its start ({status.get('sub_state')}).",
+            errors.HEALTH_FAILED,
+            f"The engine exited before it was healthy ({systemd.unit} failed right after its start: "
+            f"{status.get('sub_state')}).",
             f"See `journalctl -u {systemd.unit}`.",
         )
     return {"unit": systemd.unit, "pid": status["pid"], "state": status["state"], "already": already}

@@ -357,6 +357,14 @@ ENDPOINTS: list[Endpoint] = [
         200,
         body=lambda w: {"params": {"row_num": 8}, "cluster_id": w.objects["acme_cluster"]},
     ),
+    Endpoint(
+        "fault-match.post",
+        "post",
+        lambda w, r: f"{W}/faults/match/",
+        "fault.read",
+        200,
+        body=lambda w: {"text": "java.lang.OutOfMemoryError: Metaspace"},
+    ),
     Endpoint("job-list.get", "get", lambda w, r: f"{W}/jobs/", "job.read", 200),
     Endpoint(
         "job-list.post",

@@ -189,6 +189,10 @@ MALFORMED = [
     ("CONTROLPLANE_OIDC_CLIENT_ID", "cp-without-an-issuer"),
     ("CONTROLPLANE_OIDC_CLIENT_SECRET", "secret-without-an-issuer"),
     ("CONTROLPLANE_OIDC_USERNAME_CLAIM", "preferred username"),
+    ("CONTROLPLANE_METRICS_TOKEN", "short"),
+    ("CONTROLPLANE_METRICS_TOKEN", "sixteen or more but with spaces"),
+    ("CONTROLPLANE_WORKER_METRICS_PORT", "65536"),
+    ("CONTROLPLANE_WORKER_METRICS_PORT", "http"),
 ]
 
 

@@ -190,7 +190,7 @@ def test_a_job_fails_once_its_restores_are_used_up(cluster):
     until(lambda: len(members(a.url)) == 2)
     a.kill()
     failed = until(lambda: (i := info(b.url, job_id))["jobStatus"] == "FAILED" and i)
-    assert f"MemberLeftException: Member [127.0.0.1]:{a.port}" in failed["errorMsg"]
+    assert f"deployed node([127.0.0.1]:{a.port}) offline" in failed["errorMsg"]
     assert job_id in [int(j["jobId"]) for j in httpx.get(f"{b.url}/finished-jobs/FAILED").json()]
 
 
@@ -209,7 +209,7 @@ def test_a_batch_job_on_a_lost_member_runs_again_from_the_start(cluster):
     finished = until(lambda: (i := info(a.url, job_id))["jobStatus"] == "FINISHED" and i, timeout=30)
     assert finished["metrics"]["SourceReceivedCount"] == "600"
     log = httpx.get(f"{a.url}/logs/job-{job_id}.log").text
-    assert "pipeline 1 restore from the start (1/3)" in log and "MemberLeftException" in log
+    assert "pipeline 1 restore from the start (1/3)" in log and ") offline" in log
 
 
 def test_killing_the_master_makes_the_next_member_master(cluster):

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from django.utils.translation import get_language
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from controlplane.api.inputs import Input
+from controlplane.diagnostics.selectors import language_of, run_fault
 from controlplane.jobs import selectors
 from controlplane.jobs.domain.runs import RunState
 from controlplane.jobs.domain.schedule import next_fire_times
@@ -161,6 +164,22 @@ DiffSerializer = type(
 MAX_TAIL = 5000
 
 
+class FaultSerializer(serializers.Serializer):
+    """The known fault of a FAILED run (``fault`` in a run's representation, docs/DIAGNOSTICS.md)."""
+
+    id = serializers.CharField()
+    title = serializers.CharField()
+    score = serializers.FloatField()
+    severity = serializers.CharField()
+    explanation = serializers.CharField()
+    fix = serializers.CharField()
+    evidence = serializers.CharField()
+    one_click = serializers.DictField(allow_null=True)
+    source = serializers.ChoiceField(
+        choices=["error", "log"], help_text="what matched: the run's error, or (detail only) the engine's log of it"
+    )
+
+
 class RunListSerializer(serializers.ListSerializer):
     """A page of runs reads their live metrics in one query, not one per run."""
 
@@ -173,6 +192,9 @@ class RunListSerializer(serializers.ListSerializer):
 class RunSerializer(serializers.ModelSerializer):
     engine_job_id = serializers.CharField(read_only=True)  # 64-bit: a string, never a JSON number
     live_metrics = serializers.SerializerMethodField()
+    fault = serializers.SerializerMethodField(
+        help_text="a FAILED run's known fault: the best match of its error in the fault library, or null"
+    )
 
     class Meta:
         model = Run
@@ -196,6 +218,7 @@ class RunSerializer(serializers.ModelSerializer):
             "acknowledged",
             "metrics",
             "live_metrics",
+            "fault",
             "version",
             "created_at",
             "updated_at",
@@ -212,10 +235,23 @@ class RunSerializer(serializers.ModelSerializer):
             return None
         return {**telemetry.metrics, "at": telemetry.metrics_at.isoformat() if telemetry.metrics_at else None}
 
+    @extend_schema_field(FaultSerializer(allow_null=True))
+    def get_fault(self, run: Run) -> dict | None:
+        """Matched when read, in the request's language (docs/DIAGNOSTICS.md); nothing is stored."""
+        return run_fault(run, language=language_of(get_language()))
+
 
 class RunDetailSerializer(RunSerializer):
     class Meta(RunSerializer.Meta):
         fields = [*RunSerializer.Meta.fields, "manifest"]
+
+    @extend_schema_field(FaultSerializer(allow_null=True))
+    def get_fault(self, run: Run) -> dict | None:
+        """One run: when its error names no known fault, the engine's log kept with it may (lists do not read
+        logs)."""
+        telemetry = selectors.telemetry_get(run) if str(run.state) == RunState.FAILED else None
+        log_text = telemetry.log_text if telemetry is not None else ""
+        return run_fault(run, language=language_of(get_language()), log_text=log_text)
 
 
 class StartSerializer(Input):

@@ -371,7 +371,7 @@ class ClusterEngine(Engine):
         job.steps = []
         job.worker = job.worker_incarnation = None
         job.restore_count += 1
-        error = member_left_text(str(address))
+        error = member_left_text(str(address), job.job_id)
         job.log.append(
             self._line(
                 job,
@@ -470,10 +470,12 @@ class ClusterEngine(Engine):
         return view
 
 
-def member_left_text(address: str) -> str:
-    """The errorMsg of a job whose tasks were on a member that left (Hazelcast's MemberLeftException)."""
+def member_left_text(address: str, job_id: int) -> str:
+    """The errorMsg of a job whose tasks were on a member that left: the engine fails the task group with
+    ``JobException("The taskGroup(%s) deployed node(%s) offline")`` (ZETA_FACTS §8.1 #36, CoordinatorService)."""
     host, _, port = address.rpartition(":")
     return (
-        f"com.hazelcast.core.MemberLeftException: Member [{host}]:{port} - has left cluster!\n"
-        "\tat org.apache.seatunnel.engine.server.master.JobMaster.handleWorkerLeave(JobMaster.java)\n"
+        "org.apache.seatunnel.engine.common.exception.JobException: The taskGroup(TaskGroupLocation{"
+        f"jobId={job_id}, pipelineId=1, taskGroupId=1}}) deployed node([{host}]:{port}) offline\n"
+        "\tat org.apache.seatunnel.engine.server.CoordinatorService.lambda$memberRemoved$0(CoordinatorService.java)\n"
     )

@@ -24,6 +24,7 @@ from django.conf import settings
 from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
+from controlplane import instruments
 from controlplane.console import demo_agent as demo_agents
 from controlplane.console.management.commands.seed_demo import password_path
 from controlplane.console.ready_banner import ready_banner
@@ -143,6 +144,10 @@ class Command(BaseCommand):
         env["PYTHONUNBUFFERED"] = "1"
         # The data directory the parent resolved, so children agree even if it was relative.
         env["CONTROLPLANE_DATA_DIR"] = str(settings.DATA_DIR)
+        # prometheus-client's multiprocess mode: web, worker and beat write their counters into one directory that
+        # /metrics sums; emptied first, so a previous run's counts are not added to this one's (ADR 0028).
+        metrics_dir = Path(env.get(instruments.MULTIPROC_ENV) or Path(settings.DATA_DIR) / "metrics")
+        env[instruments.MULTIPROC_ENV] = str(instruments.prepare_multiprocess_dir(metrics_dir))
 
         def write(text: str) -> None:
             sys.stdout.write(text)
