@@ -69,5 +69,13 @@ SCHEMAS: dict[str, Schema] = {action_type: Schema(action_type) for action_type i
 
 # What an agent runs when its config names no allowlist: the actions that change nothing on the node.
 READ_ONLY_TYPES = frozenset(
-    {"service.status", "health.check", "snapshot.version_config", "log.tail", "diagnostics.collect"}
+    {
+        "service.status",
+        "health.check",
+        "snapshot.version_config",
+        "log.tail",
+        "diagnostics.collect",
+        "installer.status",
+        "installer.plan",
+    }
 )

@@ -43,6 +43,12 @@ class AgentConfig:
     service: dict[str, Any] | None = None  # the [service] table, checked by agent.managers.build
     worker: dict[str, Any] | None = None  # the [worker] table (same keys), for worker.start/stop
     outbound: OutboundPolicy = field(default_factory=OutboundPolicy)  # where URL-taking actions connect ([outbound])
+    # [installer]: the installer actions act only on prefixes inside `install_root` and read local tarballs only
+    # from `install_sources`; without a root they refuse (AGENT_NOT_CONFIGURED). `install_java_home`: the JDK the
+    # engine runs with when the action does not say (default: $JAVA_HOME, else java on PATH).
+    install_root: Path | None = None
+    install_sources: tuple[Path, ...] = ()
+    install_java_home: str | None = None
 
 
 _TOP = {
@@ -58,11 +64,13 @@ _TOP = {
     "service",
     "worker",
     "outbound",
+    "installer",
 }
 _OUTBOUND = {"deny_cidrs", "allow_cidrs"}
 _HEARTBEAT = {"interval_seconds", "poll_wait_seconds"}
 _SEATUNNEL = {"home", "engine_url", "version"}
 _ALLOWLIST = {"types", "limits"}
+_INSTALLER = {"root", "sources", "java_home"}
 
 
 def load(path: str | Path | None) -> AgentConfig:
@@ -165,6 +173,22 @@ def parse(raw: dict[str, Any], *, name: str = "config") -> AgentConfig:
         values["outbound"] = OutboundPolicy.from_cidrs(**cidrs)
     except ValueError as error:
         raise fail("outbound", str(error)) from None
+
+    installer = _table(raw, "installer", fail)
+    _no_unknown(installer, _INSTALLER, "installer.", fail)
+    if "root" in installer:
+        root = Path(_string(installer, "root", fail, "installer.")).expanduser()
+        if not root.is_absolute():
+            raise fail("installer.root", f"must be an absolute path, got {str(root)!r}")
+        values["install_root"] = root
+    sources = installer.get("sources", [])
+    if not isinstance(sources, list) or not all(isinstance(s, str) and s.strip() for s in sources):
+        raise fail("installer.sources", "must be a list of directories")
+    if any(not Path(s).expanduser().is_absolute() for s in sources):
+        raise fail("installer.sources", "every directory must be an absolute path")
+    values["install_sources"] = tuple(Path(s).expanduser() for s in sources)
+    if "java_home" in installer:
+        values["install_java_home"] = _string(installer, "java_home", fail, "installer.")
 
     for section in ("service", "worker"):
         if section in raw:

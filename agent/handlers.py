@@ -440,3 +440,8 @@ HANDLERS: dict[str, Handler] = {
     "diagnostics.collect": diagnostics_collect,
     "plugin.install": plugin_install,
 }
+
+# The installer's actions live in a module of their own (they carry the installer core); it imports this one.
+from agent.installer_actions import HANDLERS as _INSTALLER_HANDLERS  # noqa: E402
+
+HANDLERS.update(_INSTALLER_HANDLERS)

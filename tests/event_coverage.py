@@ -24,6 +24,7 @@ CLUSTERS = "tests/clusters/test_clusters.py::test_register_update_remove_through
 
 HEALTH = "tests/clusters/test_health.py::test_unreachable_once_then_reachable_again_with_the_new_version"
 NODES = "tests/clusters/test_health.py::test_nodes_lost_returned_and_the_master_moving"
+INSTALLED = "tests/clusters/test_install_registration.py::test_declared_installed_and_a_node_removed_through_the_log"
 
 JOBS = "tests/jobs/test_jobs.py::test_a_job_through_its_versions"
 RUNS = "tests/jobs/test_runs_e2e.py::test_jobs_and_runs_through_their_whole_life"
@@ -99,6 +100,8 @@ COVERED: dict[str, str] = {
     "clusters.node_lost": NODES,
     "clusters.node_returned": NODES,
     "clusters.node_role_changed": NODES,
+    "clusters.node_installed": INSTALLED,
+    "clusters.node_removed": INSTALLED,
     "tenancy.tenant_created": PROJECTIONS,
     "tenancy.tenant_renamed": PROJECTIONS,
     "tenancy.workspace_created": PROJECTIONS,

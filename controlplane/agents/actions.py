@@ -23,7 +23,7 @@ from controlplane.agents.domain import action as action_domain
 from controlplane.agents.domain import agent as agent_domain
 from controlplane.agents.domain.action import ActionAggregate, ActionState
 from controlplane.agents.domain.agent import REVOKED, AgentError, AgentState, TokenState
-from controlplane.agents.domain.catalog import check_type
+from controlplane.agents.domain.catalog import check_type, point_for
 from controlplane.agents.models import Action, ActionArtifact, ActionOutput, AgentLiveness, Credential
 from controlplane.agents.selectors import CREDENTIAL_PREFIX, AuthenticatedAgent
 from controlplane.agents.selectors import credential_digest as digest
@@ -397,7 +397,7 @@ def do_request_action(
     agent = selectors.agent_for_system(agent_id)
     if agent is None or _elsewhere(metadata, agent.tenant_id):
         raise AgentError("no such agent", code="AGENT_NOT_FOUND", field="agent_id")
-    authorize(metadata, "operation.run", tenant_id=agent.tenant_id, workspace_id=agent.workspace_id)
+    authorize(metadata, point_for(action_type), tenant_id=agent.tenant_id, workspace_id=agent.workspace_id)
     check_type(action_type)
     action_id = action_id_for(agent.tenant_id, key)
     existing = selectors.action_for_system(action_id)

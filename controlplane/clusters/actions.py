@@ -118,6 +118,87 @@ def do_register_cluster(
     return cluster_id
 
 
+def do_declare_cluster(
+    *,
+    metadata: Metadata,
+    tenant_id: str,
+    workspace_id: str,
+    name: str,
+    form: str,
+    mode: str,
+    labels: dict[str, str] | None = None,
+) -> str:
+    """Register a cluster that is not installed yet (an ``install_cluster`` operation will put it on its agents'
+    nodes): no endpoints, no version, no connection test; the install records them (``do_record_installed_nodes``).
+    Returns its id. Its agents enrol with bootstrap tokens naming it."""
+    authorize(metadata, "cluster.create", tenant_id=tenant_id, workspace_id=workspace_id)
+    check_quota(tenant_id, "clusters", live_cluster_count(tenant_id))
+    cluster_id = uuid.uuid4().hex
+    execute(
+        CLUSTER,
+        cluster_stream(cluster_id),
+        lambda state: aggregate.declare(
+            state,
+            cluster_id=cluster_id,
+            tenant_id=tenant_id,
+            workspace_id=workspace_id,
+            name=name,
+            form=form,
+            mode=mode,
+            labels=labels or {},
+        ),
+        replace(metadata, tenant_id=tenant_id, workspace_id=workspace_id),
+    )
+    return cluster_id
+
+
+def do_record_installed_nodes(
+    *,
+    metadata: Metadata,
+    cluster: Cluster,
+    nodes: list[dict[str, Any]],
+    engine_version: str = "",
+    endpoints: list[str] | None = None,
+    mode: str | None = None,
+) -> tuple[str, ...]:
+    """Register what an install, upgrade or scale out found on the nodes, as the installer gathered it (nobody
+    re-types it): the cluster's REST endpoints and engine version, and per node (``address``, ``role``,
+    ``facts``) the member and its facts. Needs ``cluster.update`` (an operation step records it as the system).
+    Returns the wire names appended."""
+    authorize(metadata, "cluster.update", tenant_id=cluster.tenant_id, workspace_id=cluster.workspace_id, obj=cluster)
+    meta = replace(metadata, tenant_id=cluster.tenant_id, workspace_id=cluster.workspace_id)
+    _, recorded = execute_retrying(
+        CLUSTER,
+        cluster_stream(cluster.id),
+        lambda state: aggregate.record_install(
+            state,
+            cluster_id=cluster.id,
+            engine_version=engine_version,
+            endpoints=list(endpoints or []),
+            mode=mode,
+            nodes=nodes,
+        ),
+        meta,
+        attempts=_CONFLICT_RETRIES,
+    )
+    return tuple(e.event_type for e in recorded)
+
+
+def do_remove_node(*, metadata: Metadata, cluster: Cluster, address: str, endpoints: list[str] | None = None) -> None:
+    """Take a member out of the cluster on purpose (after a scale in uninstalled it): the node is gone, not lost.
+    ``endpoints``: the cluster's REST endpoints without that node's, when it was one of them."""
+    authorize(metadata, "cluster.update", tenant_id=cluster.tenant_id, workspace_id=cluster.workspace_id, obj=cluster)
+    meta = replace(metadata, tenant_id=cluster.tenant_id, workspace_id=cluster.workspace_id)
+
+    def decide(state: ClusterState) -> list[object]:
+        events = aggregate.remove_node(state, cluster_id=cluster.id, address=address)
+        if endpoints:
+            events += aggregate.update(state, cluster_id=cluster.id, changes={"endpoints": endpoints})
+        return events
+
+    execute_retrying(CLUSTER, cluster_stream(cluster.id), decide, meta, attempts=_CONFLICT_RETRIES)
+
+
 def do_update_cluster(
     *, metadata: Metadata, cluster: Cluster, changes: dict[str, Any], expected_version: int | None = None
 ) -> None:

@@ -218,7 +218,11 @@ def _record(cluster: Cluster, observed: ClusterHealth, metadata: Metadata) -> Cl
 
 # -- every cluster -----------------------------------------------------------------------------------------
 def poll_one(cluster: Cluster, *, metadata: Metadata, timeout: float = HEALTH_TIMEOUT_SECONDS) -> ClusterHealth:
-    """Open a client for the cluster (short timeout) and poll it; a missing auth secret counts as unreachable."""
+    """Open a client for the cluster (short timeout) and poll it; a missing auth secret counts as unreachable, and so
+    does a cluster declared for an install that has no endpoints yet (CLUSTER_NOT_INSTALLED)."""
+    if not cluster.endpoints:
+        error = DomainError("the cluster is not installed yet: it has no REST endpoints", code="CLUSTER_NOT_INSTALLED")
+        return record_unreachable(cluster, error, metadata=metadata)
     try:
         client = client_for(cluster, timeout=timeout, retries=HEALTH_RETRIES)
     except DomainError as error:
@@ -233,6 +237,8 @@ def poll_all(*, timeout: float = HEALTH_TIMEOUT_SECONDS) -> dict[str, int]:
     for cluster_id in live_cluster_ids_for_system():
         cluster = live_cluster_for_system(cluster_id)
         if cluster is None:  # removed since the list was read
+            continue
+        if not cluster.endpoints:  # declared for an install that has not registered its endpoints yet
             continue
         metadata = Metadata.for_system(cluster.tenant_id, reason=POLL_REASON, workspace_id=cluster.workspace_id)
         try:

@@ -53,6 +53,9 @@ class Node(TenantOwned):
     address = models.CharField(max_length=300)  # host:port as the engine reports the member
     role = models.CharField(max_length=16, blank=True, default="")  # master | worker | hybrid | "" (unknown)
     status = models.CharField(max_length=16)  # online | lost
+    # What the installer gathered on the node when it installed it (clusters.node_installed): hostname, engine
+    # version, REST endpoint, Java, CPUs, memory, disk, prefix, agent id. {} for a node it did not install.
+    facts = models.JSONField(default=dict, blank=True)
     joined_at = models.DateTimeField()
     status_since = models.DateTimeField()
 

@@ -85,5 +85,17 @@ class ClustersProjector(Projector):
         Node.unscoped.filter(cluster_id=d.cluster_id, address=d.address).update(**changes)
         Cluster.unscoped.filter(id=d.cluster_id).update(version=event.version)
 
+    @handles("clusters.node_installed")
+    def on_node_installed(self, event: RecordedEvent) -> None:
+        d = event.data
+        Node.unscoped.filter(cluster_id=d.cluster_id, address=d.address).update(facts=d.facts, role=d.role)
+        Cluster.unscoped.filter(id=d.cluster_id).update(version=event.version)
+
+    @handles("clusters.node_removed")
+    def on_node_removed(self, event: RecordedEvent) -> None:
+        d = event.data
+        Node.unscoped.filter(cluster_id=d.cluster_id, address=d.address).delete()
+        Cluster.unscoped.filter(id=d.cluster_id).update(version=event.version)
+
 
 register(ClustersProjector())

@@ -7,4 +7,4 @@ class OperationsConfig(AppConfig):
     verbose_name = "Operations"
 
     def ready(self) -> None:
-        from controlplane.operations import projections, steps  # noqa: F401  (registers projectors and step kinds)
+        from controlplane.operations import install, projections, steps  # noqa: F401  (projectors, step kinds, types)

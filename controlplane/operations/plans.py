@@ -127,10 +127,18 @@ def _order(item: tuple[Target, str]) -> tuple[str, str, str]:
 
 def targets(cluster: Cluster, wanted: Any = None) -> list[Target]:
     """The cluster's nodes that have an agent, by member address; ``wanted`` narrows them (node ids, addresses,
-    agent ids or host names). Planning refuses agents that are lost or revoked: they cannot act."""
+    agent ids or host names). Planning refuses agents that are lost or revoked: they cannot act (a revoked agent
+    whose node the cluster no longer lists is left out instead)."""
     from controlplane.agents import dispatch
 
     agents = dispatch.agents_for_cluster(cluster.tenant_id, cluster.id)
+    # A revoked agent of a node the cluster no longer lists (taken out by a scale in) is history, not a node that
+    # cannot act: it is left out. While the cluster lists no nodes at all nothing can be told apart, so it counts.
+    from controlplane.operations.selectors import cluster_nodes_for_system
+
+    listed = {n.address for n in cluster_nodes_for_system(cluster)}
+    if listed:
+        agents = [a for a in agents if not (a.status == "revoked" and a.member_address not in listed)]
     if not agents:
         raise PlanError("no agent has registered for a node of this cluster", code="OPERATION_NO_AGENTS")
     found = sorted(

@@ -71,3 +71,10 @@ def operations_for_platform() -> QuerySet[Operation]:
 
 def operation_steps_for_platform() -> QuerySet[OperationStep]:
     return OperationStep.unscoped.all()
+
+
+def cluster_nodes_for_system(cluster: Cluster) -> list[Node]:
+    """The cluster's nodes as the log knows them (with the facts an install recorded), by address."""
+    from controlplane.clusters.models import Node
+
+    return list(Node.unscoped.filter(tenant_id=cluster.tenant_id, cluster_id=cluster.id).order_by("address"))

@@ -138,44 +138,62 @@ TRANSIENT_ACTION_STATES = frozenset({"EXPIRED"})  # the agent never picked it up
 @step_kind("agent.action")
 def agent_action(ctx: StepContext) -> Outcome:
     """One catalog action on every target's agent (a batch), keyed (operation, step, attempt, agent): asking again
-    after a crash finds the same action. A cancel of the operation is forwarded to the unfinished actions."""
+    after a crash finds the same action. A cancel of the operation is forwarded to the unfinished actions.
+    ``params.per_agent`` (agent id -> params) gives a target params of its own (an install: each node its role and
+    ports); the others get ``params.params``."""
+    per_agent = ctx.spec.params.get("per_agent") or {}
+    base = ctx.spec.params.get("params") or {}
+    return run_agent_actions(
+        ctx,
+        ctx.spec.params["action"],
+        {t.agent_id: per_agent.get(t.agent_id, base) for t in ctx.spec.targets},
+        expires_in_seconds=int(ctx.spec.params.get("expires_in_seconds", 600)),
+    )
+
+
+def run_agent_actions(
+    ctx: StepContext, action_type: str, params: dict[str, dict], *, expires_in_seconds: int = 600, tag: str = ""
+) -> Outcome:
+    """The actions of one attempt: ``params`` maps each agent id to the params of its action. Each is asked once
+    under the attempt's key (``tag`` tells apart several sets of actions in one attempt), written to the journal in
+    the same transaction; Done with every target's result when all finished and succeeded, StepError otherwise."""
     from controlplane.agents import dispatch  # the agents app, at use (it may not be installed in every test)
 
-    action_type = ctx.spec.params["action"]
-    params = ctx.spec.params.get("params") or {}
-    expires = int(ctx.spec.params.get("expires_in_seconds", 600))
+    journal_key = f"actions{tag}"
     ids: dict[str, str] = {}
     for entry in ctx.journal():
-        if entry.get("attempt") == ctx.attempt and "actions" in entry:
-            ids.update(entry["actions"])
-    missing = [t for t in ctx.spec.targets if t.agent_id not in ids]
+        if entry.get("attempt") == ctx.attempt and journal_key in entry:
+            ids.update(entry[journal_key])
+    missing = [agent_id for agent_id in params if agent_id not in ids]
     if missing:
         with transaction.atomic():
             asked = {
-                t.agent_id: dispatch.request_action(
+                agent_id: dispatch.request_action(
                     metadata=ctx.metadata,
-                    agent_id=t.agent_id,
+                    agent_id=agent_id,
                     action_type=action_type,
-                    params=params,
-                    key=f"{ctx.key}:{t.agent_id}",
-                    expires_in_seconds=expires,
+                    params=params[agent_id],
+                    key=f"{ctx.key}{tag}:{agent_id}",
+                    expires_in_seconds=expires_in_seconds,
                     operation_id=ctx.operation.operation_id,
                     step_key=ctx.spec.key,
                 )
-                for t in missing
+                for agent_id in missing
             }
             ctx.progress(
-                f"{action_type} asked of {len(asked)} agent(s)", detail={"attempt": ctx.attempt, "actions": asked}
+                f"{action_type} asked of {len(asked)} agent(s)", detail={"attempt": ctx.attempt, journal_key: asked}
             )
         ids.update(asked)
     views = {agent_id: dispatch.get_action(action_id) for agent_id, action_id in ids.items()}
     unfinished = [v for v in views.values() if not v.finished]
-    forwarded = any(j.get("attempt") == ctx.attempt and j.get("cancel_forwarded") for j in ctx.journal())
+    forwarded = any(j.get("attempt") == ctx.attempt and j.get(f"cancel_forwarded{tag}") for j in ctx.journal())
     if ctx.cancelling and unfinished and not forwarded:
         with transaction.atomic():
             for view in unfinished:
                 dispatch.request_cancel(metadata=ctx.metadata, action_id=view.id)
-            ctx.progress("cancel forwarded to the agents", detail={"attempt": ctx.attempt, "cancel_forwarded": True})
+            ctx.progress(
+                "cancel forwarded to the agents", detail={"attempt": ctx.attempt, f"cancel_forwarded{tag}": True}
+            )
     if unfinished:
         return Wait(poll_seconds())
     per_target = {

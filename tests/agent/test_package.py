@@ -84,7 +84,7 @@ modules = [m.name for m in pkgutil.walk_packages(agent.__path__, "agent.") if m.
 for name in modules:
     importlib.import_module(name)
 from agent import catalog, schemas
-assert len(schemas.types()) == 11, schemas.types()
+assert len(schemas.types()) == 17, schemas.types()
 assert catalog.SCHEMAS["log.tail"].validate({"file": "a.log"}) == {"file": "a.log", "lines": 200}
 try:
     catalog.SCHEMAS["log.tail"].validate({"file": "a" * 256})

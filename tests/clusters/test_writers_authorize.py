@@ -46,7 +46,15 @@ def place() -> Place:
         workspace_id=workspace_id,
         **registration("zeta"),
     )
+    actions.do_record_installed_nodes(  # a node an install registered (for do_remove_node)
+        metadata=Metadata.for_system(tenant_id, reason="tests", workspace_id=workspace_id),
+        cluster=Cluster.unscoped.get(id=cluster_id),
+        nodes=[INSTALLED_NODE],
+    )
     return Place(Tenant.objects.get(id=tenant_id), workspace_id, cluster_id, other_tenant_id, other_workspace_id)
+
+
+INSTALLED_NODE = {"address": "10.0.0.9:5801", "role": "hybrid", "facts": {"hostname": "n9", "engine_version": "2.3.12"}}
 
 
 def registration(name: str) -> dict[str, object]:
@@ -86,6 +94,30 @@ WRITERS: dict[str, tuple[str, Write, str]] = {
             **registration("second"),
         ),
         "clusters.cluster_registered",
+    ),
+    "do_declare_cluster": (
+        "cluster.create",
+        lambda meta, p: actions.do_declare_cluster(
+            metadata=meta,
+            tenant_id=p.tenant.id,
+            workspace_id=p.workspace_id,
+            name="to-install",
+            form="bare_metal",
+            mode="separated",
+        ),
+        "clusters.cluster_registered",
+    ),
+    "do_record_installed_nodes": (
+        "cluster.update",
+        lambda meta, p: actions.do_record_installed_nodes(
+            metadata=meta, cluster=p.cluster(), nodes=[{**INSTALLED_NODE, "facts": {"hostname": "n9", "cpu_count": 8}}]
+        ),
+        "clusters.node_installed",
+    ),
+    "do_remove_node": (
+        "cluster.update",
+        lambda meta, p: actions.do_remove_node(metadata=meta, cluster=p.cluster(), address=INSTALLED_NODE["address"]),
+        "clusters.node_removed",
     ),
     "do_update_cluster": (
         "cluster.update",

@@ -114,6 +114,7 @@ import yaml
 VERSION = {version!r}
 BROKEN = {broken!r}
 ROOT = {root!r}
+CLUSTER_DIR = {cluster_dir!r}
 home = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 role = sys.argv[sys.argv.index("-r") + 1] if "-r" in sys.argv else "hybrid"
 hazelcast = {{"hybrid": "hazelcast.yaml", "master": "hazelcast-master.yaml", "worker": "hazelcast-worker.yaml"}}[role]
@@ -125,10 +126,12 @@ os.makedirs(logs, exist_ok=True)
 with open(os.path.join(logs, "fake-engine.json"), "w") as out:
     json.dump({{"version": VERSION, "argv": sys.argv[1:], "home": home, "http": http,
                "hazelcast": members["hazelcast"], "java_home": os.environ.get("JAVA_HOME")}}, out)
-if BROKEN:
+if BROKEN or os.path.exists(os.path.join(os.path.dirname(home), "BREAK-" + VERSION)):  # a node told to fail
     print("Error: Could not find or load main class org.apache.seatunnel.core.starter.seatunnel.SeaTunnelServer")
     sys.exit(1)
 args = [sys.executable, "-m", "controlplane.seatunnel.emulator", "--port", str(http["port"]), "--version", VERSION]
+if CLUSTER_DIR:  # one member of an emulated cluster shared by every node built with the same directory
+    args += ["--cluster-dir", CLUSTER_DIR, "--role", role]
 if http.get("enable-basic-auth"):
     args += ["--basic-auth", http["basic-auth-username"] + ":" + http["basic-auth-password"]]
 os.chdir(ROOT)
@@ -136,14 +139,29 @@ os.execve(sys.executable, args, {{**os.environ, "PYTHONPATH": ROOT}})
 """
 
 
-def build_tarball(directory: Path, version: str, *, broken: bool = False, reports: str | None = None) -> Path:
+def build_tarball(
+    directory: Path,
+    version: str,
+    *,
+    broken: bool = False,
+    reports: str | None = None,
+    cluster_dir: Path | None = None,
+) -> Path:
     """apache-seatunnel-<ver>-bin.tar.gz and its .sha512 (sha512sum layout) in `directory`. `reports`: the
-    engine runs but its REST API says it is that other version (a wrong or half-upgraded build)."""
+    engine runs but its REST API says it is that other version (a wrong or half-upgraded build). `cluster_dir`:
+    the engine is one member of the emulated cluster in that directory (`--cluster-dir`, its role from `-r`), so
+    nodes installed from it form one cluster. Any engine exits at once, as a broken one, on a node whose prefix
+    holds a file `BREAK-<version>` (one node of a cluster failing its upgrade)."""
     top = f"apache-seatunnel-{version}"
     files: dict[str, tuple[bytes, int]] = {
         "bin/seatunnel-cluster.sh": (CLUSTER_SH.format(python=sys.executable).encode(), 0o755),
         "bin/fake-engine.py": (
-            FAKE_ENGINE.format(version=reports or version, broken=broken, root=str(ROOT)).encode(),
+            FAKE_ENGINE.format(
+                version=reports or version,
+                broken=broken,
+                root=str(ROOT),
+                cluster_dir=str(cluster_dir) if cluster_dir else None,
+            ).encode(),
             0o644,
         ),
         "bin/seatunnel.sh": (b"#!/bin/sh\necho client\n", 0o755),

@@ -15,6 +15,23 @@ from controlplane.errors import DomainError
 ACTION_TYPES = MappingProxyType({action_type: schemas.schema(action_type) for action_type in schemas.types()})
 
 
+# What requesting an action needs, beyond seeing the agent: running things on nodes is operation.run; putting
+# SeaTunnel on a node, or taking it off, needs what the installer's operations need (docs/INSTALLER.md).
+POINTS = MappingProxyType(
+    {
+        "installer.install": "cluster.install",
+        "installer.uninstall": "cluster.install",
+        "installer.upgrade": "cluster.upgrade",
+        "installer.rollback": "cluster.upgrade",
+    }
+)
+
+
+def point_for(action_type: str) -> str:
+    """The permission point a request of this action type needs (operation.run unless POINTS says more)."""
+    return POINTS.get(action_type, "operation.run")
+
+
 class ActionParamsInvalid(DomainError):
     code = "AGENT_PARAMS_INVALID"
 

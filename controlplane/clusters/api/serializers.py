@@ -46,7 +46,11 @@ class ClusterCreateSerializer(Input):
     name = serializers.CharField(max_length=100)
     form = serializers.ChoiceField(choices=list(FORMS))
     mode = serializers.ChoiceField(choices=list(MODES), default="hybrid")
-    endpoints = serializers.ListField(child=serializers.CharField(max_length=300), min_length=1, max_length=8)
+    endpoints = serializers.ListField(
+        child=serializers.CharField(max_length=300), min_length=1, max_length=8, required=False
+    )
+    # true: a cluster an install_cluster operation will install (no endpoints, no connection test yet)
+    install = serializers.BooleanField(required=False, default=False)
     context_path = serializers.RegexField(CONTEXT_PATH, max_length=200, required=False, allow_blank=True, default="")
     auth_secret = serializers.CharField(max_length=100, required=False, allow_blank=True, default="")
     labels = serializers.DictField(
@@ -127,6 +131,7 @@ class NodeSerializer(serializers.Serializer):
     is_master = serializers.BooleanField(allow_null=True)
     metrics = serializers.DictField(allow_null=True)
     agent = serializers.DictField(allow_null=True)  # {id, hostname, status} of the node's agent (by address)
+    facts = serializers.DictField()  # the installer's facts (clusters.node_installed); {} when not installed by it
 
 
 class ConnectorSerializer(serializers.Serializer):

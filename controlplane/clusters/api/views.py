@@ -27,7 +27,7 @@ from controlplane.clusters.api.serializers import (
     PluginsSerializer,
 )
 from controlplane.clusters.connect import connection_of
-from controlplane.clusters.domain.aggregate import ONLINE
+from controlplane.clusters.domain.aggregate import ONLINE, ClusterError
 from controlplane.clusters.models import Cluster, Health, Node
 from controlplane.clusters.probe import probe
 from controlplane.clusters.selectors import health_get
@@ -76,9 +76,29 @@ class ClusterViewSet(mixins.ListModelMixin, TenantViewSet):
     def create(self, request: Request, tenant: str, workspace: str) -> Response:
         data = ClusterCreateSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        cluster_id = actions.do_register_cluster(
-            metadata=self.metadata(), tenant_id=self.tenant.id, workspace_id=self.workspace.id, **data.validated_data
-        )
+        values = dict(data.validated_data)
+        if values.pop("install"):
+            if values.get("endpoints"):
+                raise ClusterError(
+                    "a cluster to install has no endpoints yet: the install registers them",
+                    code="CLUSTER_ENDPOINT_INVALID",
+                    field="endpoints",
+                )
+            cluster_id = actions.do_declare_cluster(
+                metadata=self.metadata(),
+                tenant_id=self.tenant.id,
+                workspace_id=self.workspace.id,
+                name=values["name"],
+                form=values["form"],
+                mode=values["mode"],
+                labels=values["labels"],
+            )
+        else:
+            # no endpoints: CLUSTER_ENDPOINT_INVALID from the domain (1..8 are needed to connect)
+            values.setdefault("endpoints", [])
+            cluster_id = actions.do_register_cluster(
+                metadata=self.metadata(), tenant_id=self.tenant.id, workspace_id=self.workspace.id, **values
+            )
         self.audit_id = cluster_id
         cluster = Cluster.objects.get(id=cluster_id)
         return with_etag(Response(ClusterSerializer(cluster).data, status=status.HTTP_201_CREATED), cluster.version)
@@ -232,6 +252,8 @@ def node_payload(node: Node, cluster: Cluster, observed: Health | None) -> dict:
         "last_seen": (observed.last_seen.get(node.address) if observed else None),
         "is_master": metrics.get("is_master") if metrics else None,
         "metrics": {k: v for k, v in metrics.items() if k not in ("address", "role", "is_master")} if metrics else None,
+        # what the installer gathered when it installed the node ({} for a node it did not install)
+        "facts": node.facts,
     }
 
 

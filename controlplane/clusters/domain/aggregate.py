@@ -14,8 +14,10 @@ from controlplane.clusters.domain.events import (
     ClusterRemoved,
     ClusterUnreachable,
     ClusterUpdated,
+    NodeInstalled,
     NodeJoined,
     NodeLost,
+    NodeRemoved,
     NodeReturned,
     NodeRoleChanged,
 )
@@ -56,7 +58,8 @@ class ClusterState:
     removed: bool = False
     fields: dict[str, Any] = field(default_factory=dict)
     # What the log knows of the cluster's observed state: None = never observed unreachable since
-    # registration (the connection test reached it); nodes: address -> {"status": online|lost, "role": ...}.
+    # registration (the connection test reached it); nodes: address -> {"status": online|lost, "role": ...,
+    # "installed_role": the role an install recorded, if one did}.
     reachable: bool | None = None
     nodes: dict[str, dict[str, str]] = field(default_factory=dict)
 
@@ -320,6 +323,9 @@ def observe(
         return events
     for address, role in sorted(members.items()):
         known = state.nodes.get(address)
+        if not role and known is not None and known.get("installed_role"):
+            # The engine does not say (2.3.x lists a worker and a standby master alike); the installer said.
+            role = known["installed_role"]
         if known is None:
             events.append(NodeJoined(cluster_id=cluster_id, address=address, role=role))
         elif known["status"] == LOST:
@@ -332,6 +338,93 @@ def observe(
         if known["status"] == ONLINE and address not in members:
             events.append(NodeLost(cluster_id=cluster_id, address=address))
     return events
+
+
+def declare(
+    state: ClusterState,
+    *,
+    cluster_id: str,
+    tenant_id: str,
+    workspace_id: str,
+    name: str,
+    form: str,
+    mode: str,
+    labels: dict[str, str],
+) -> list[object]:
+    """A cluster that an install_cluster operation will put on its agents' nodes: no endpoints and no version
+    yet (nothing to test a connection against); the install registers them (``record_install``)."""
+    if state.exists:
+        raise ClusterError("cluster already exists", code="CLUSTER_EXISTS")
+    if form not in FORMS:
+        raise ClusterError(f"form is one of {', '.join(FORMS)}", code="CLUSTER_FORM_INVALID", field="form")
+    if mode not in MODES:
+        raise ClusterError(f"mode is one of {', '.join(MODES)}", code="CLUSTER_MODE_INVALID", field="mode")
+    return [
+        ClusterRegistered(
+            cluster_id=cluster_id,
+            tenant_id=tenant_id,
+            workspace_id=workspace_id,
+            name=check_name(name),
+            form=form,
+            mode=mode,
+            engine_version="",
+            endpoints=[],
+            context_path="",
+            auth_secret="",
+            labels=check_labels(labels),
+            **_connection_settings(dict(_DEFAULTS), turning_off=False),
+        )
+    ]
+
+
+def record_install(
+    state: ClusterState,
+    *,
+    cluster_id: str,
+    engine_version: str,
+    endpoints: list[str],
+    mode: str | None,
+    nodes: list[dict[str, Any]],
+) -> list[object]:
+    """What an install (or an upgrade, a scale out) found on the nodes: the REST endpoints and engine version of
+    the cluster, and per node (``address``, ``role``, ``facts``) a member joined, back or with its new role, and
+    the facts it was installed with. ``endpoints``: the cluster's REST endpoints after the change (the masters'
+    and hybrids' first); none given keeps the registered ones."""
+    _require_live(state, cluster_id)
+    changes: dict[str, Any] = {}
+    if endpoints:
+        changes["endpoints"] = check_endpoints(endpoints)
+    if engine_version:
+        changes["engine_version"] = engine_version
+    if mode is not None:
+        if mode not in MODES:
+            raise ClusterError(f"mode is one of {', '.join(MODES)}", code="CLUSTER_MODE_INVALID", field="mode")
+        changes["mode"] = mode
+    changes = {k: v for k, v in changes.items() if state.fields.get(k) != v}
+    events: list[object] = [ClusterUpdated(cluster_id=cluster_id, changes=changes)] if changes else []
+    for node in nodes:
+        address, role = str(node["address"]), str(node.get("role") or "")
+        if role not in NODE_ROLES:
+            raise ClusterError(f"role is one of {', '.join(NODE_ROLES)}", code="CLUSTER_NODE_INVALID", field="role")
+        known = state.nodes.get(address)
+        if known is None:
+            events.append(NodeJoined(cluster_id=cluster_id, address=address, role=role))
+        elif known["status"] == LOST:
+            events.append(NodeReturned(cluster_id=cluster_id, address=address, role=role))
+        elif known["role"] != role:
+            events.append(
+                NodeRoleChanged(cluster_id=cluster_id, address=address, role=role, previous_role=known["role"])
+            )
+        events.append(NodeInstalled(cluster_id=cluster_id, address=address, role=role, facts=dict(node["facts"])))
+    return events
+
+
+def remove_node(state: ClusterState, *, cluster_id: str, address: str) -> list[object]:
+    """A node taken out on purpose (scale in): it leaves the member list, neither online nor lost."""
+    _require_live(state, cluster_id)
+    if address not in state.nodes:
+        return []
+    return [NodeRemoved(cluster_id=cluster_id, address=address)]
 
 
 def _require_live(state: ClusterState, cluster_id: str) -> None:
@@ -352,11 +445,16 @@ def evolve(state: ClusterState, event: Any) -> ClusterState:
         return replace(state, reachable=False)
     if isinstance(data, ClusterReachable):
         return replace(state, reachable=True)
-    if isinstance(data, NodeJoined | NodeReturned | NodeRoleChanged):
-        return replace(state, nodes={**state.nodes, data.address: {"status": ONLINE, "role": data.role}})
+    if isinstance(data, NodeRemoved):
+        return replace(state, nodes={k: v for k, v in state.nodes.items() if k != data.address})
+    if isinstance(data, NodeJoined | NodeReturned | NodeRoleChanged | NodeInstalled):
+        node = {**state.nodes.get(data.address, {}), "status": ONLINE, "role": data.role}
+        if isinstance(data, NodeInstalled):
+            node["installed_role"] = data.role  # what the installer configured: kept when the engine cannot tell
+        return replace(state, nodes={**state.nodes, data.address: node})
     if isinstance(data, NodeLost):
-        role = state.nodes.get(data.address, {}).get("role", "")
-        return replace(state, nodes={**state.nodes, data.address: {"status": LOST, "role": role}})
+        node = {"role": "", **state.nodes.get(data.address, {}), "status": LOST}
+        return replace(state, nodes={**state.nodes, data.address: node})
     return state
 
 

@@ -110,3 +110,24 @@ class NodeRoleChanged:
     address: str
     role: str
     previous_role: str
+
+
+@event_type("clusters.node_installed")
+@dataclass(frozen=True)
+class NodeInstalled:
+    """The installer put (or upgraded) SeaTunnel on this member's node; `facts` are what the node gathered:
+    hostname, engine version, role, REST endpoint, Java version, CPUs, memory, disk, prefix, agent id."""
+
+    cluster_id: str
+    address: str
+    role: str
+    facts: dict
+
+
+@event_type("clusters.node_removed")
+@dataclass(frozen=True)
+class NodeRemoved:
+    """The node left the cluster on purpose (scale in, uninstall): it is no longer a member, lost or online."""
+
+    cluster_id: str
+    address: str
