@@ -22,10 +22,8 @@
 from __future__ import annotations
 
 import json
-import os
 import signal
 import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -35,7 +33,7 @@ import pytest
 
 from installer.spec import Layout
 from installer.steps import service
-from tests.e2e.test_rolling_restart import ROOT, STREAMING, Api, ControlPlane, free_port, wait_for
+from tests.e2e.test_rolling_restart import STREAMING, Api, ControlPlane, free_port, spawn_agent, wait_for
 from tests.installer.distribution import build_tarball, fake_java, serve
 
 pytestmark = pytest.mark.timeout(600)
@@ -94,19 +92,7 @@ class InstallNode:
         )
 
     def start_agent(self, server: str, token: str) -> None:
-        env = {k: v for k, v in os.environ.items() if not k.startswith("CONTROLPLANE_")}
-        handle = self.log.open("ab")
-        self.process = subprocess.Popen(
-            [
-                *(sys.executable, "-m", "agent", "--server", server, "--bootstrap-token", token),
-                *("--config", str(self.config), "--state-dir", str(self.state_dir), "--log-level", "INFO"),
-            ],
-            cwd=ROOT,
-            env=env,
-            stdout=handle,
-            stderr=subprocess.STDOUT,
-        )
-        handle.close()
+        self.process = spawn_agent(self.config, self.state_dir, self.log, server, token)
 
     def output(self) -> str:
         return self.log.read_text(errors="replace")[-6000:] if self.log.exists() else ""

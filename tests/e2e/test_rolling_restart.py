@@ -64,6 +64,22 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
+def spawn_agent(config: Path, state_dir: Path, log: Path, server: str, token: str) -> subprocess.Popen:
+    """A real node agent enrolling with ``token``, its output appended to ``log`` (no CONTROLPLANE_* in its env)."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("CONTROLPLANE_")}
+    with log.open("ab") as handle:
+        return subprocess.Popen(
+            [
+                *(sys.executable, "-m", "agent", "--server", server, "--bootstrap-token", token),
+                *("--config", str(config), "--state-dir", str(state_dir), "--log-level", "INFO"),
+            ],
+            cwd=ROOT,
+            env=env,
+            stdout=handle,
+            stderr=subprocess.STDOUT,
+        )
+
+
 def wait_for(check: Callable[[], Any], what: str, timeout: float = 90.0, every: float = 0.25, logs=None) -> Any:  # type: ignore[no-untyped-def]
     """Poll until ``check()`` is truthy; a deadline, not a timed assertion (CI machines are slow and shared)."""
     return wait_until(check, timeout=timeout, interval=every, message=lambda: what + (f"\n{logs()}" if logs else ""))
@@ -233,19 +249,7 @@ class Node:
         )
 
     def start_agent(self, server: str, token: str) -> None:
-        env = {k: v for k, v in os.environ.items() if not k.startswith("CONTROLPLANE_")}
-        handle = self.log.open("ab")
-        self.process = subprocess.Popen(
-            [
-                *(sys.executable, "-m", "agent", "--server", server, "--bootstrap-token", token),
-                *("--config", str(self.config), "--state-dir", str(self.state_dir), "--log-level", "INFO"),
-            ],
-            cwd=ROOT,
-            env=env,
-            stdout=handle,
-            stderr=subprocess.STDOUT,
-        )
-        handle.close()
+        self.process = spawn_agent(self.config, self.state_dir, self.log, server, token)
 
     def service_pid(self) -> int | None:
         """The pid the process manager recorded for the service it runs (its pid file)."""

@@ -200,12 +200,7 @@ def register(
     tls_verify: bool = True,
     tls_verify_reason: str = "",
 ) -> list[object]:
-    if state.exists:
-        raise ClusterError("cluster already exists", code="CLUSTER_EXISTS")
-    if form not in FORMS:
-        raise ClusterError(f"form is one of {', '.join(FORMS)}", code="CLUSTER_FORM_INVALID", field="form")
-    if mode not in MODES:
-        raise ClusterError(f"mode is one of {', '.join(MODES)}", code="CLUSTER_MODE_INVALID", field="mode")
+    _check_new(state, form, mode)
     return [
         ClusterRegistered(
             cluster_id=cluster_id,
@@ -340,6 +335,16 @@ def observe(
     return events
 
 
+def _check_new(state: ClusterState, form: str, mode: str) -> None:
+    """What a registered and a declared cluster both need: a new id, a known form and mode."""
+    if state.exists:
+        raise ClusterError("cluster already exists", code="CLUSTER_EXISTS")
+    if form not in FORMS:
+        raise ClusterError(f"form is one of {', '.join(FORMS)}", code="CLUSTER_FORM_INVALID", field="form")
+    if mode not in MODES:
+        raise ClusterError(f"mode is one of {', '.join(MODES)}", code="CLUSTER_MODE_INVALID", field="mode")
+
+
 def declare(
     state: ClusterState,
     *,
@@ -353,12 +358,7 @@ def declare(
 ) -> list[object]:
     """A cluster that an install_cluster operation will put on its agents' nodes: no endpoints and no version
     yet (nothing to test a connection against); the install registers them (``record_install``)."""
-    if state.exists:
-        raise ClusterError("cluster already exists", code="CLUSTER_EXISTS")
-    if form not in FORMS:
-        raise ClusterError(f"form is one of {', '.join(FORMS)}", code="CLUSTER_FORM_INVALID", field="form")
-    if mode not in MODES:
-        raise ClusterError(f"mode is one of {', '.join(MODES)}", code="CLUSTER_MODE_INVALID", field="mode")
+    _check_new(state, form, mode)
     return [
         ClusterRegistered(
             cluster_id=cluster_id,
