@@ -78,6 +78,7 @@ INSTALLED_APPS = [
     "controlplane.jobs",
     "controlplane.operations",
     "controlplane.diagnostics",
+    "controlplane.alerts",
     "controlplane.iam",
     "controlplane.audit",
     "controlplane.api",
@@ -225,6 +226,15 @@ CELERY_BEAT_SCHEDULE["operations-recover"] = {
     "task": "operations.recover",
     "schedule": OPERATION_RECOVER_INTERVAL_SECONDS,
     "options": {"expires": OPERATION_RECOVER_INTERVAL_SECONDS},
+}
+
+# --- Alerts (docs/ALERTS.md): how often beat evaluates the time rules, expires silences, refreshes muting and
+# sends reminders (event rules are evaluated by the subscriptions, every CONTROLPLANE_SUBSCRIPTION_INTERVAL_SECONDS).
+ALERT_EVAL_INTERVAL_SECONDS = config.env_int("CONTROLPLANE_ALERT_EVAL_INTERVAL_SECONDS", 30, minimum=1, maximum=3600)
+CELERY_BEAT_SCHEDULE["alerts-evaluate"] = {
+    "task": "alerts.evaluate",
+    "schedule": ALERT_EVAL_INTERVAL_SECONDS,
+    "options": {"expires": ALERT_EVAL_INTERVAL_SECONDS},
 }
 
 # --- Logging: one line per record, request id when there is one -------------------------------------

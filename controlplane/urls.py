@@ -9,6 +9,7 @@ from django.views.generic import RedirectView
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from controlplane.agents.api import urls as agents
+from controlplane.alerts.api import urls as alerts
 from controlplane.audit.api import urls as audit
 from controlplane.clusters.api import urls as clusters
 from controlplane.console.views import static_file
@@ -28,6 +29,7 @@ workspace_routes = [
     *agents.workspace_urlpatterns,
     *secrets.workspace_urlpatterns,
     *diagnostics.workspace_urlpatterns,
+    *alerts.workspace_urlpatterns,
 ]
 
 api_routes = [

@@ -71,6 +71,9 @@ STATUS: dict[str, int] = {
     "OPERATION_AGENT_UNAVAILABLE": 409,
     # identity (controlplane/iam)
     "TENANT_LAST_OWNER": 409,
+    "ALERT_NOT_FIRING": 409,
+    "ALERT_SILENCE_ENDED": 409,
+    "ALERT_TRANSITION_ILLEGAL": 409,
 }
 
 

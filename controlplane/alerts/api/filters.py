@@ -1,0 +1,31 @@
+"""The alerts list's filters (``…/alerts/?state=&severity=&silenced=&acknowledged=&rule=&cluster=``)."""
+
+from __future__ import annotations
+
+from django_filters import rest_framework as filters
+
+from controlplane.alerts.domain.rules import SEVERITIES
+from controlplane.alerts.models import Alert, Silence
+
+
+class AlertFilter(filters.FilterSet):
+    state = filters.ChoiceFilter(field_name="status", choices=[("firing", "firing"), ("resolved", "resolved")])
+    severity = filters.ChoiceFilter(choices=[(s, s) for s in SEVERITIES])
+    silenced = filters.BooleanFilter()
+    inhibited = filters.BooleanFilter()
+    acknowledged = filters.BooleanFilter()
+    rule = filters.CharFilter(field_name="rule_id")
+    cluster = filters.CharFilter()
+    source = filters.ChoiceFilter(choices=[("controlplane", "controlplane"), ("prometheus", "prometheus")])
+
+    class Meta:
+        model = Alert
+        fields = ("state", "severity", "silenced", "inhibited", "acknowledged", "rule", "cluster", "source")
+
+
+class SilenceFilter(filters.FilterSet):
+    status = filters.ChoiceFilter(choices=[(s, s) for s in ("active", "ended", "expired")])
+
+    class Meta:
+        model = Silence
+        fields = ("status",)
