@@ -4,6 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import timedelta
+
+from django.utils import timezone
 
 from tests.api.world import FAKE_TO_CONSOLE, World
 
@@ -63,6 +66,49 @@ def _operation_body(world: World) -> dict:
         "type": "testing.steps",
         "cluster_id": world.objects["acme_cluster"],
         "params": {"steps": [{"key": "a", "kind": "testing.record", "params": {"file": "/dev/null"}}]},
+    }
+
+
+def _alert_rule(world: World, tenant: str = "acme") -> str:
+    return f"{W}/alert-rules/{world.objects[f'{tenant}_alert_rule']}/"
+
+
+def _alert(world: World, tenant: str = "acme") -> str:
+    return f"{W}/alerts/{world.objects[f'{tenant}_alert']}/"
+
+
+def _silence(world: World, tenant: str = "acme") -> str:
+    return f"{W}/silences/{world.objects[f'{tenant}_silence']}/"
+
+
+def alertmanager_body(status: str = "firing", alertname: str = "SeaTunnelNodeDown") -> dict:
+    """A body as Alertmanager 0.27's webhook notifier sends it (notify/webhook: version 4)."""
+    return {
+        "receiver": "controlplane",
+        "status": status,
+        "alerts": [
+            {
+                "status": status,
+                "labels": {
+                    "alertname": alertname,
+                    "cluster": "zeta",
+                    "instance": "10.0.0.5:8080",
+                    "severity": "critical",
+                },
+                "annotations": {"summary": "SeaTunnel node 10.0.0.5:8080 is down"},
+                "startsAt": "2026-12-04T10:00:00.123456789Z",
+                "endsAt": "2026-12-04T10:05:00Z" if status == "resolved" else "0001-01-01T00:00:00Z",
+                "generatorURL": "http://prometheus:9090/graph?g0.expr=up%3D%3D0",
+                "fingerprint": "6e0c1d6b8a3f2e11",
+            }
+        ],
+        "groupLabels": {"alertname": alertname},
+        "commonLabels": {"alertname": alertname, "severity": "critical"},
+        "commonAnnotations": {},
+        "externalURL": "http://alertmanager:9093",
+        "version": "4",
+        "groupKey": "{}:{alertname=" + f'"{alertname}"' + "}",
+        "truncatedAlerts": 0,
     }
 
 
@@ -618,6 +664,99 @@ ENDPOINTS: list[Endpoint] = [
         body=lambda w: {"reason": "change window closed"},
         versioned=True,
         cross_tenant_path=lambda w: f"{_operation(w, 'beta_operation')}cancel/",
+    ),
+    Endpoint("alert-rule-list.get", "get", lambda w, r: f"{W}/alert-rules/", "alert.read", 200),
+    Endpoint(
+        "alert-rule-list.post",
+        "post",
+        lambda w, r: f"{W}/alert-rules/",
+        "alert.manage",
+        201,
+        body=lambda w: {"name": "stuck submitting", "kind": "run_stuck", "params": {"seconds": 600}},
+    ),
+    Endpoint(
+        "alert-rule-detail.get",
+        "get",
+        lambda w, r: _alert_rule(w),
+        "alert.read",
+        200,
+        cross_tenant_path=lambda w: _alert_rule(w, "beta"),
+    ),
+    Endpoint(
+        "alert-rule-detail.patch",
+        "patch",
+        lambda w, r: _alert_rule(w),
+        "alert.manage",
+        200,
+        body=lambda w: {"severity": "info", "enabled": False},
+        versioned=True,
+        cross_tenant_path=lambda w: _alert_rule(w, "beta"),
+    ),
+    Endpoint(
+        "alert-rule-detail.delete",
+        "delete",
+        lambda w, r: _alert_rule(w),
+        "alert.manage",
+        204,
+        versioned=True,
+        cross_tenant_path=lambda w: _alert_rule(w, "beta"),
+    ),
+    Endpoint("alert-list.get", "get", lambda w, r: f"{W}/alerts/?state=firing&severity=critical", "alert.read", 200),
+    Endpoint(
+        "alert-detail.get",
+        "get",
+        lambda w, r: _alert(w),
+        "alert.read",
+        200,
+        cross_tenant_path=lambda w: _alert(w, "beta"),
+    ),
+    Endpoint(
+        "alert-acknowledge.post",
+        "post",
+        lambda w, r: f"{_alert(w)}acknowledge/",
+        "alert.manage",
+        200,
+        body=lambda w: {"comment": "looking into it"},
+        versioned=True,
+        cross_tenant_path=lambda w: f"{_alert(w, 'beta')}acknowledge/",
+    ),
+    Endpoint(
+        "alert-receiver.post",
+        "post",
+        lambda w, r: f"{W}/alerts/receiver/alertmanager/",
+        "alert.manage",
+        200,
+        body=lambda w: alertmanager_body(alertname="SeaTunnelHeapHigh"),
+    ),
+    Endpoint("silence-list.get", "get", lambda w, r: f"{W}/silences/?status=active", "alert.read", 200),
+    Endpoint(
+        "silence-list.post",
+        "post",
+        lambda w, r: f"{W}/silences/",
+        "alert.manage",
+        201,
+        body=lambda w: {
+            "matchers": [{"name": "cluster", "op": "=", "value": "zeta"}],
+            "ends_at": (timezone.now() + timedelta(days=30)).isoformat(),
+            "reason": "upgrade window",
+        },
+    ),
+    Endpoint(
+        "silence-detail.get",
+        "get",
+        lambda w, r: _silence(w),
+        "alert.read",
+        200,
+        cross_tenant_path=lambda w: _silence(w, "beta"),
+    ),
+    Endpoint(
+        "silence-end.post",
+        "post",
+        lambda w, r: f"{_silence(w)}end/",
+        "alert.manage",
+        200,
+        versioned=True,
+        cross_tenant_path=lambda w: f"{_silence(w, 'beta')}end/",
     ),
     Endpoint("audit-list.get", "get", lambda w, r: f"{T}/audit/", "audit.read", 200),
     Endpoint("audit-export.get", "get", lambda w, r: f"{T}/audit/export/?format=jsonl", "audit.export", 200),

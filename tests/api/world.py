@@ -7,11 +7,14 @@ import atexit
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
+from datetime import timedelta
 
 from django.contrib.auth.models import User
 from django.db import transaction
+from django.utils import timezone
 from rest_framework_simplejwt.tokens import RefreshToken
 
+from controlplane.alerts.models import Alert
 from controlplane.clusters import actions as clusters
 from controlplane.clusters.models import Cluster
 from controlplane.eventlog.metadata import Actor, Metadata
@@ -177,6 +180,7 @@ def build_world() -> World:
             params={"steps": [{"key": "a", "kind": "testing.record", "params": {"file": "/dev/null"}}]},
         )
         _agents(world, meta, prefix, tenant, workspace)
+        _alerts(world, meta, prefix, tenant, workspace)
         # a role on one object: operator on the tenant's first job (ADR 0019)
         users[f"{prefix}-job-operator"] = User.objects.create_user(f"{prefix}-job-operator")
         grant = iam.do_grant_object_role(
@@ -211,6 +215,27 @@ def _agents(world: World, meta: Metadata, prefix: str, tenant: Tenant, workspace
     world.objects[f"{prefix}_agent"] = registration.agent_id
     world.objects[f"{prefix}_agent_action"] = agents.do_request_action(
         metadata=meta, agent_id=registration.agent_id, action_type="service.status", params={}, key="world"
+    )
+
+
+def _alerts(world: World, meta: Metadata, prefix: str, tenant: Tenant, workspace: Workspace) -> None:
+    """A rule, an alert received from Alertmanager (firing) and an active silence."""
+    from controlplane.alerts import actions as alerts
+    from tests.api.endpoints import alertmanager_body
+
+    place = {"metadata": meta, "tenant_id": tenant.id, "workspace_id": workspace.id}
+    world.objects[f"{prefix}_alert_rule"] = alerts.do_create_rule(
+        **place, fields={"name": "run failed", "kind": "run_failed", "severity": "critical"}
+    )
+    alerts.do_receive_alertmanager(**place, body=alertmanager_body())
+    world.objects[f"{prefix}_alert"] = Alert.unscoped.get(workspace_id=workspace.id, rule_name="SeaTunnelNodeDown").id
+    world.objects[f"{prefix}_silence"] = alerts.do_create_silence(
+        **place,
+        fields={
+            "matchers": [{"name": "alertname", "op": "=", "value": "Never"}],
+            "ends_at": (timezone.now() + timedelta(days=30)).isoformat(),
+            "reason": "a silence to look at",
+        },
     )
 
 
