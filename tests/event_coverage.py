@@ -40,7 +40,25 @@ OPERATION_OK = ENGINE + "test_a_plan_of_control_plane_steps_succeeds_each_side_e
 ROLLBACK = ENGINE + "test_a_final_failure_is_not_retried_and_compensates_in_reverse"
 OPERATION_CANCEL = ENGINE + "test_cancel_between_steps_starts_nothing_new_and_compensates"
 
+ALERTS = "tests/alerts/test_alerts_e2e.py::"
+ALERT_FIRED = ALERTS + "test_a_failed_run_fires_once_and_a_later_success_resolves"
+ALERT_MUTED = ALERTS + "test_a_cluster_down_alert_inhibits_its_run_alerts_and_a_silence_mutes"
+ALERT_RULES = ALERTS + "test_reminders_acknowledgement_and_deleting_a_rule"
+
 COVERED: dict[str, str] = {
+    "alerts.rule_created": ALERT_RULES,
+    "alerts.rule_updated": ALERT_RULES,
+    "alerts.rule_disabled": ALERT_RULES,
+    "alerts.rule_enabled": ALERT_RULES,
+    "alerts.rule_deleted": ALERT_RULES,
+    "alerts.alert_fired": ALERT_FIRED,
+    "alerts.alert_resolved": ALERT_FIRED,
+    "alerts.alert_acknowledged": ALERT_RULES,
+    "alerts.alert_reminded": ALERT_RULES,
+    "alerts.alert_suppression_changed": ALERT_MUTED,
+    "alerts.silence_created": ALERT_MUTED,
+    "alerts.silence_ended": ALERT_MUTED,
+    "alerts.silence_expired": ALERTS + "test_silences_expire_and_alerts_time_out_on_the_evaluators_clock",
     "operations.operation_requested": OPERATION_OK,
     "operations.operation_started": OPERATION_OK,
     "operations.step_started": OPERATION_OK,

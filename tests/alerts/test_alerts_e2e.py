@@ -126,6 +126,7 @@ def test_a_cluster_down_alert_inhibits_its_run_alerts_and_a_silence_mutes(place)
         )
     assert info.value.details["field"] == "ends_at"
     assert sorted(alert_events(job.id)).count("alerts.alert_suppression_changed") == 3
+    assert Event.objects.filter(event_type="alerts.silence_created").count() == 1  # the refused one wrote nothing
     assert Event.objects.filter(event_type="alerts.silence_ended").count() == 1
 
 

@@ -183,13 +183,13 @@ def firing(fp: str = "f1") -> alert.Firing:
     )
 
 
-def fire(state: alert.AlertState, muted: list[str] | None = None) -> list[object]:
+def fire(state: alert.AlertState, muted: list[str] | None = None, at: datetime = NOW) -> list[object]:
     return alert.fire(
         state,
         firing(),
         tenant_id="t",
         workspace_id="w",
-        starts_at=NOW,
+        starts_at=at,
         silenced_by=muted or [],
         inhibited_by=[],
     )
@@ -222,8 +222,10 @@ def test_firing_twice_changes_nothing_and_each_episode_is_numbered():
     assert alert.resolve(state, ends_at=NOW, reason="x") == []
     with pytest.raises(AlertNotFiring):
         alert.acknowledge(state, by="user:a", at=NOW, comment="")
-    again = fire(state)
+    assert fire(state) == []  # an event older than the resolution (a replay, a late event) starts no episode
+    again = fire(state, at=NOW + timedelta(minutes=6))
     assert again[0].episode == 2
+    assert alert.resolve(play(state, again, alert.evolve), ends_at=NOW, reason="x") == []  # older than the episode
     assert alert.from_snapshot(alert.to_snapshot(state)) == state
 
 
