@@ -20,6 +20,8 @@ from prometheus_client.registry import Collector
 
 from controlplane import filesystem_broker
 from controlplane.agents.selectors import agents_for_platform, liveness_for_platform
+from controlplane.alerts.domain.rules import SEVERITIES
+from controlplane.alerts.selectors import firing_counts_for_platform
 from controlplane.clusters.selectors import clusters_for_platform, health_for_platform
 from controlplane.eventlog.models import Checkpoint, Event
 from controlplane.jobs.domain.runs import RunState
@@ -170,6 +172,18 @@ def _agents(now: datetime) -> Iterator[Metric]:
     yield oldest
 
 
+def _alerts() -> Iterator[Metric]:
+    family = GaugeMetricFamily(
+        "controlplane_alerts_firing",
+        "Alerts firing now, by severity (silenced and inhibited ones included: docs/ALERTS.md)",
+        labels=["severity"],
+    )
+    counts = firing_counts_for_platform()
+    for severity in SEVERITIES:  # every severity, zeros too: an alert rule can say "== 0"
+        family.add_metric([severity], counts.get(severity, 0))
+    yield family
+
+
 def _clusters() -> Iterator[Metric]:
     family = GaugeMetricFamily(
         "controlplane_clusters",
@@ -256,6 +270,7 @@ class StateCollector(Collector):
             "steps": _steps,
             "agents": lambda: _agents(now),
             "clusters": _clusters,
+            "alerts": _alerts,
             "eventlog": lambda: _eventlog(now),
             "broker": _broker,
         }

@@ -100,7 +100,10 @@ def test_gauges_read_at_scrape_count_the_rows(client: Client, world: World) -> N
     assert value(text, "controlplane_agents", status="online") == 2
     assert value(text, "controlplane_clusters", health="unknown") == 2
     assert value(text, "controlplane_clusters", health="reachable") == 0
-    for part in ("runs", "progress", "operations", "steps", "agents", "clusters", "eventlog", "broker"):
+    # the world's alert received from Alertmanager in each tenant (tests/api/world.py), critical
+    assert value(text, "controlplane_alerts_firing", severity="critical") == 2
+    assert value(text, "controlplane_alerts_firing", severity="info") == 0
+    for part in ("runs", "progress", "operations", "steps", "agents", "clusters", "alerts", "eventlog", "broker"):
         assert value(text, "controlplane_metrics_collector_up", collector=part) == 1, part
     head = Event.objects.order_by("-position").values_list("position", flat=True).first()
     assert value(text, "controlplane_eventlog_head_position") == head
