@@ -250,6 +250,20 @@ def build_everything(settings, tmp_path) -> dict:
             )
         ]
     )
+    # the alert evaluator's observation: a threshold that holds, waiting out its "for" (alerts_observation)
+    from controlplane.alerts import actions as alerts
+    from controlplane.alerts import evaluate
+
+    alerts.do_create_rule(
+        **place,
+        fields={
+            "name": "silent agents",
+            "kind": "threshold",
+            "params": {"quantity": "agent_heartbeat_age_seconds", "op": ">=", "value": 0},
+            "for_seconds": 600,
+        },
+    )
+    evaluate.evaluate(timezone.now())
     return {"world": world, "scoped": scoped}
 
 
