@@ -328,6 +328,8 @@ SPECTACULAR_SETTINGS = {
     "COMPONENT_SPLIT_PATCH": False,
     # Choice sets whose field names other components use too ("kind" of tokens, "role" of memberships).
     "ENUM_NAME_OVERRIDES": {
+        "AlertStatusEnum": "controlplane.alerts.api.serializers.ALERT_STATUSES",
+        "SilenceStatusEnum": "controlplane.alerts.api.serializers.SILENCE_STATUSES",
         "ObjectKindEnum": "controlplane.iam.permissions.OBJECT_KINDS",
         "ObjectRoleEnum": "controlplane.iam.permissions.OBJECT_ROLE_ORDER",
         "RoleEnum": "controlplane.iam.models.ROLE_CHOICES",

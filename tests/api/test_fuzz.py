@@ -55,6 +55,9 @@ SHAPE_CODES = {"VALIDATION_FAILED", "MALFORMED_REQUEST", "UNSUPPORTED_MEDIA_TYPE
 # The world object a path parameter names, by the collection it follows in the path.
 PATH_OBJECTS = {
     "members": "acme_member",
+    "alert-rules": "acme_alert_rule",
+    "alerts": "acme_alert",
+    "silences": "acme_silence",
     "object-grants": "acme_object_grant",
     "tokens": "root_token",
     "agent-actions": "acme_agent_action",

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from django_filters import rest_framework as filters
 
+from controlplane.alerts.api.serializers import ALERT_STATUSES, SILENCE_STATUSES
 from controlplane.alerts.domain.rules import SEVERITIES
 from controlplane.alerts.models import Alert, Silence
 
 
 class AlertFilter(filters.FilterSet):
-    state = filters.ChoiceFilter(field_name="status", choices=[("firing", "firing"), ("resolved", "resolved")])
+    state = filters.ChoiceFilter(field_name="status", choices=[(s, s) for s in ALERT_STATUSES])
     severity = filters.ChoiceFilter(choices=[(s, s) for s in SEVERITIES])
     silenced = filters.BooleanFilter()
     inhibited = filters.BooleanFilter()
@@ -24,7 +25,7 @@ class AlertFilter(filters.FilterSet):
 
 
 class SilenceFilter(filters.FilterSet):
-    status = filters.ChoiceFilter(choices=[(s, s) for s in ("active", "ended", "expired")])
+    status = filters.ChoiceFilter(choices=[(s, s) for s in SILENCE_STATUSES])
 
     class Meta:
         model = Silence

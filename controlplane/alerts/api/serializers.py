@@ -8,6 +8,11 @@ from controlplane.alerts.domain.rules import KINDS, SEVERITIES
 from controlplane.alerts.models import Alert, AlertRule, Silence
 
 
+# Named for the OpenAPI document (settings ENUM_NAME_OVERRIDES): several components have a "status" of their own.
+ALERT_STATUSES = ("firing", "resolved")
+SILENCE_STATUSES = ("active", "ended", "expired")
+
+
 class MatcherSerializer(serializers.Serializer):
     name = serializers.CharField()
     op = serializers.ChoiceField(choices=["=", "!=", "=~", "!~"])
@@ -124,7 +129,7 @@ class SilenceWriteSerializer(serializers.Serializer):
 
 
 class WebhookAlertSerializer(serializers.Serializer):
-    status = serializers.ChoiceField(choices=["firing", "resolved"])
+    status = serializers.ChoiceField(choices=ALERT_STATUSES)
     labels = serializers.DictField(child=serializers.CharField())
     annotations = serializers.DictField(child=serializers.CharField(), required=False)
     startsAt = serializers.CharField()
@@ -137,7 +142,7 @@ class WebhookSerializer(serializers.Serializer):
     """Alertmanager's webhook body, version 4."""
 
     version = serializers.CharField()
-    status = serializers.ChoiceField(choices=["firing", "resolved"])
+    status = serializers.ChoiceField(choices=ALERT_STATUSES)
     receiver = serializers.CharField(required=False)
     groupKey = serializers.CharField(required=False)
     alerts = WebhookAlertSerializer(many=True)
