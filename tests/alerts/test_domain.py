@@ -325,3 +325,27 @@ def test_a_malformed_alertmanager_body_names_where(body, field):
         parse_webhook(body)
     assert info.value.code == "ALERT_RECEIVER_PAYLOAD_INVALID"
     assert info.value.details["field"] == field
+
+
+# -- notices ----------------------------------------------------------------------------------------------------
+def test_notices_go_out_for_unmuted_alerts_only():
+    from controlplane.alerts.domain.events import AlertAcknowledged, AlertSuppressionChanged
+    from controlplane.alerts.domain.notices import notice_for
+
+    [fired] = fire(alert.AlertState())
+    notice = notice_for(fired)
+    assert notice is not None and (notice.kind, notice.channel_ids) == ("firing", ["ch1"])
+    assert notice.dedup_key == "f1:1:firing"
+    [muted] = fire(alert.AlertState(), muted=["s1"])
+    assert notice_for(muted) is None  # silenced: recorded, not sent
+    state = play(alert.AlertState(), [muted], alert.evolve)
+    [unmuted] = alert.set_muting(state, silenced_by=[], inhibited_by=[])
+    assert isinstance(unmuted, AlertSuppressionChanged) and notice_for(unmuted).kind == "firing"
+    [acked] = alert.acknowledge(state, by="user:a", at=NOW, comment="")
+    assert isinstance(acked, AlertAcknowledged) and notice_for(acked) is None
+    live = play(alert.AlertState(), [fired], alert.evolve)
+    [resolved] = alert.resolve(live, ends_at=NOW + timedelta(minutes=1), reason="condition_cleared")
+    assert notice_for(resolved).kind == "resolved"
+    [reminded] = alert.remind(live, now=NOW + timedelta(hours=2))
+    assert notice_for(reminded).kind == "reminder"
+    assert notice_for(object()) is None

@@ -7,7 +7,6 @@ from rest_framework import serializers
 from controlplane.alerts.domain.rules import KINDS, SEVERITIES
 from controlplane.alerts.models import Alert, AlertRule, Silence
 
-
 # Named for the OpenAPI document (settings ENUM_NAME_OVERRIDES): several components have a "status" of their own.
 ALERT_STATUSES = ("firing", "resolved")
 SILENCE_STATUSES = ("active", "ended", "expired")
