@@ -13,7 +13,7 @@ from controlplane.alerts.domain.errors import AlertSilenceInvalid
 from controlplane.alerts.models import Alert, AlertRule, Observation, Silence
 from controlplane.eventlog.models import Event
 from controlplane.jobs import run_actions
-from controlplane.jobs.models import RunTelemetry
+from controlplane.jobs.models import Run, RunTelemetry
 from controlplane.seatunnel.states import JobState
 from controlplane.tenancy.context import bound
 from tests.alerts.helpers import cluster_health, make_place, observe, rule, run, running, settle
@@ -234,3 +234,17 @@ def test_reminders_acknowledgement_and_deleting_a_rule(place):
         "alerts.rule_enabled",
         "alerts.rule_deleted",
     ]
+
+
+def test_beat_runs_the_evaluator_at_the_configured_interval(place, settings):
+    from controlplane.alerts import tasks
+
+    entry = settings.CELERY_BEAT_SCHEDULE["alerts-evaluate"]
+    assert (entry["task"], entry["schedule"]) == ("alerts.evaluate", settings.ALERT_EVAL_INTERVAL_SECONDS)
+    assert tasks.evaluate.name == "alerts.evaluate"
+    rule(place, name="stuck", kind="run_stuck", params={"states": ["PENDING"], "seconds": 1})
+    pending = run(place)
+    # as if it had been requested five seconds ago (the task reads the clock; the evaluator's tests pass one)
+    Run.unscoped.filter(id=pending.id).update(updated_at=timezone.now() - timedelta(seconds=5))
+    assert tasks.evaluate.run()["changed"] == 1  # the task body, with the clock of now
+    assert Alert.unscoped.get(rule_name="stuck").labels["state"] == "PENDING"
