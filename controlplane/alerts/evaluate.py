@@ -82,8 +82,14 @@ def _meaning(event: RecordedEvent) -> Seen | None:
             return None
         identity = {"cluster": run.cluster_id, "job": run.job_id}
         failed = data.state == "FAILED"
-        summary = f"run {run.id} of job {run.job_id} failed: {data.error_code or 'no error code'}"
-        notes = {"run": run.id, "error_code": data.error_code or "", "error": (data.error or "")[:1000]}
+        name = selectors.job_names(tenant_id, workspace_id, {run.job_id}).get(run.job_id, run.job_id)
+        summary = f"run {run.id} of job {name} failed: {data.error_code or 'no error code'}"
+        notes = {
+            "run": run.id,
+            "job_name": name,
+            "error_code": data.error_code or "",
+            "error": (data.error or "")[:1000],
+        }
         return Seen("run_failed", Candidate(identity, summary, notes if failed else {}), fires=failed)
     if kind in ("agents.agent_lost", "agents.agent_online", "agents.agent_revoked"):
         agent = selectors.agent_in(tenant_id, workspace_id, data.agent_id)
@@ -169,6 +175,25 @@ def on_events(events: Iterable[RecordedEvent], *, reason: str) -> int:
 
 # -- time rules -------------------------------------------------------------------------------------------------
 def _candidates(rule: AlertRule, tenant_id: str, workspace_id: str, now: datetime) -> list[Candidate]:
+    found = _conditions(rule, tenant_id, workspace_id, now)
+    names = selectors.job_names(tenant_id, workspace_id, {c.identity["job"] for c in found if "job" in c.identity})
+    return [_with_job_name(c, names) for c in found]
+
+
+def _with_job_name(candidate: Candidate, names: dict[str, str]) -> Candidate:
+    """People read job names, not ids: the summary names the job and ``job_name`` is an annotation (not a label:
+    renaming a job must not change the alert's fingerprint)."""
+    job_id = candidate.identity.get("job")
+    if job_id is None or job_id not in names:
+        return candidate
+    return Candidate(
+        candidate.identity,
+        candidate.summary.replace(f"of job {job_id}", f"of job {names[job_id]}"),
+        {**candidate.annotations, "job_name": names[job_id]},
+    )
+
+
+def _conditions(rule: AlertRule, tenant_id: str, workspace_id: str, now: datetime) -> list[Candidate]:
     params = rule.params
     if rule.kind == "run_stuck":
         limit = timedelta(seconds=params["seconds"])

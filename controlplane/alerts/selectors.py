@@ -10,7 +10,7 @@ from django.db.models import Count, QuerySet
 from controlplane.agents.models import Agent, AgentLiveness
 from controlplane.alerts.domain.matching import ActiveSilence, FiringAlert, matchers_from_dicts
 from controlplane.alerts.models import Alert, AlertRule, Observation, Silence
-from controlplane.jobs.models import Run, RunTelemetry
+from controlplane.jobs.models import Job, Run, RunTelemetry
 from controlplane.operations.models import Operation
 from controlplane.tenancy.context import bound
 
@@ -55,6 +55,11 @@ def agent_in(tenant_id: str, workspace_id: str, agent_id: str) -> Agent | None:
 def operation_in(tenant_id: str, workspace_id: str, operation_id: str) -> Operation | None:
     with bound(tenant_id, workspace_id):
         return Operation.objects.filter(id=operation_id).first()
+
+
+def job_names(tenant_id: str, workspace_id: str, job_ids: set[str]) -> dict[str, str]:
+    with bound(tenant_id, workspace_id):
+        return dict(Job.objects.filter(id__in=job_ids).values_list("id", "name"))
 
 
 def runs_in_states(tenant_id: str, workspace_id: str, states: list[str]) -> list[Run]:

@@ -50,7 +50,7 @@ def test_a_failed_run_fires_once_and_a_later_success_resolves(place):
         "cluster": place.cluster_id,
         "job": place.job_id,
     }
-    assert alert.annotations["run"] == first.id
+    assert (alert.annotations["run"], alert.annotations["job_name"]) == (first.id, "fake-to-console")
     assert alert.channel_ids == ["ops-dingtalk"]
     fired = Event.objects.get(stream_id=f"alert-{alert.id}", event_type="alerts.alert_fired")
     assert fired.actor_id == "alerts.evaluate_events" and fired.causation_id
@@ -187,6 +187,7 @@ def test_stuck_runs_no_progress_and_thresholds_with_for(place):
     evaluate.evaluate(now + timedelta(minutes=11))
     stuck = Alert.unscoped.get(rule_id=stuck_rule)
     assert (stuck.labels["run"], stuck.labels["state"]) == (submitting.id, "SUBMITTING")
+    assert stuck.annotations["job_name"] == "fake-to-console" and "of job fake-to-console" in stuck.summary
     assert Alert.unscoped.get(rule_id=progress_rule).status == "firing"
     # records move again and throughput recovers: both resolve; the stuck run fails: its alert resolves too
     RunTelemetry.unscoped.filter(run_id=streaming.id).update(

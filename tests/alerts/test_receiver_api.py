@@ -157,3 +157,22 @@ def test_rules_through_the_api_refuse_bad_input_with_the_field(place):
     assert kind.json()["error"]["details"]["field"] == "kind"
     off = client.patch(rule_url, {"enabled": False, "channel_ids": ["wecom-oncall"]}, **admin)
     assert (off.json()["enabled"], off.json()["channel_ids"], off["ETag"]) == (False, ["wecom-oncall"], '"3"')
+
+
+def test_creating_a_rule_or_a_silence_honours_idempotency_keys(place):
+    client = Client(SERVER_NAME="localhost")
+    admin = {"content_type": "application/json", **bearer(place, "admin")}
+    base = "/api/v1/tenants/acme/workspaces/etl"
+    body = {"name": "failed", "kind": "run_failed"}
+    first = client.post(f"{base}/alert-rules/", body, HTTP_IDEMPOTENCY_KEY="rule-1", **admin)
+    again = client.post(f"{base}/alert-rules/", body, HTTP_IDEMPOTENCY_KEY="rule-1", **admin)
+    assert (first.status_code, again.status_code, again["Idempotent-Replayed"]) == (201, 201, "true")
+    assert first.json()["id"] == again.json()["id"]
+    silence = {
+        "matchers": [{"name": "cluster", "op": "!=", "value": ""}],
+        "ends_at": (timezone.now() + timedelta(hours=1)).isoformat(),
+        "reason": "all clusters: night work",
+    }
+    made = [client.post(f"{base}/silences/", silence, HTTP_IDEMPOTENCY_KEY="s-1", **admin) for _ in range(2)]
+    assert made[0].json()["id"] == made[1].json()["id"]
+    assert Event.objects.filter(event_type="alerts.silence_created").count() == 1

@@ -28,6 +28,7 @@ from controlplane.alerts.api.serializers import (
 from controlplane.alerts.domain.errors import AlertInputInvalid, AlertRuleInvalid, AlertSilenceInvalid
 from controlplane.alerts.models import Alert, AlertRule, Silence
 from controlplane.api.base import TenantViewSet, with_etag
+from controlplane.api.idempotency import idempotent
 from controlplane.api.pagination import Cursor
 
 
@@ -67,6 +68,7 @@ class AlertRuleViewSet(mixins.ListModelMixin, _Workspace):
         return self._respond(self.get_object().id)
 
     @extend_schema(request=RuleWriteSerializer, responses={201: RuleSerializer})
+    @idempotent
     def create(self, request: Request, tenant: str, workspace: str) -> Response:
         rule_id = actions.do_create_rule(**self.place(), fields=_body(request, AlertRuleInvalid))
         self.audit_id = rule_id
@@ -139,6 +141,7 @@ class SilenceViewSet(mixins.ListModelMixin, _Workspace):
         return with_etag(Response(SilenceSerializer(silence).data), silence.version)
 
     @extend_schema(request=SilenceWriteSerializer, responses={201: SilenceSerializer})
+    @idempotent
     def create(self, request: Request, tenant: str, workspace: str) -> Response:
         silence_id = actions.do_create_silence(**self.place(), fields=_body(request, AlertSilenceInvalid))
         self.audit_id = silence_id
