@@ -131,36 +131,44 @@ def _meaning(event: RecordedEvent) -> Seen | None:
     return None
 
 
-WATCHED = (
-    "jobs.run_state_changed",
-    "agents.agent_lost",
-    "agents.agent_online",
-    "agents.agent_revoked",
-    "clusters.node_lost",
-    "clusters.node_returned",
-    "clusters.node_removed",
-    "clusters.cluster_unreachable",
-    "clusters.cluster_reachable",
-    "clusters.cluster_removed",
-    "operations.operation_failed",
-    "operations.operation_succeeded",
-)
+# event type -> the kind of event rule it concerns
+KIND_OF = {
+    "jobs.run_state_changed": "run_failed",
+    "agents.agent_lost": "agent_lost",
+    "agents.agent_online": "agent_lost",
+    "agents.agent_revoked": "agent_lost",
+    "clusters.node_lost": "node_lost",
+    "clusters.node_returned": "node_lost",
+    "clusters.node_removed": "node_lost",
+    "clusters.cluster_unreachable": "cluster_unreachable",
+    "clusters.cluster_reachable": "cluster_unreachable",
+    "clusters.cluster_removed": "cluster_unreachable",
+    "operations.operation_failed": "operation_failed",
+    "operations.operation_succeeded": "operation_failed",
+}
 
 
 def on_events(events: Iterable[RecordedEvent], *, reason: str) -> int:
     """Fire or resolve the alerts of the event rules these events concern; returns how many alerts changed."""
     changed = 0
+    rules: dict[tuple[str, str, str], list[AlertRule]] = {}  # one query per workspace and kind in a batch
     for event in events:
-        if event.event_type not in WATCHED or not event.metadata.tenant_id or not event.metadata.workspace_id:
+        kind = KIND_OF.get(event.event_type)
+        tenant_id, workspace_id = event.metadata.tenant_id, event.metadata.workspace_id
+        if kind is None or not tenant_id or not workspace_id:
             continue
+        key = (tenant_id, workspace_id, kind)
+        if key not in rules:
+            rules[key] = selectors.enabled_rules(tenant_id, workspace_id, (kind,))
+        if not rules[key]:
+            continue  # no rule of that kind here: nothing to look up (a new subscription reads the whole log)
         seen = _meaning(event)
         if seen is None:
             continue
-        tenant_id, workspace_id = event.metadata.tenant_id, event.metadata.workspace_id
         metadata = Metadata.for_system(tenant_id, reason=reason, workspace_id=workspace_id).caused_by(event.position)
-        for rule in selectors.enabled_rules(tenant_id, workspace_id, (seen.kind,)):
+        for rule in rules[key]:
             if rule.created_at > event.recorded_at:
-                continue  # a rule is about what happens after it exists (a new subscription reads the whole log)
+                continue  # a rule is about what happens after it exists
             firing = _firing(rule, seen.candidate)
             place = {"metadata": metadata, "tenant_id": tenant_id, "workspace_id": workspace_id}
             if seen.fires:
