@@ -249,3 +249,29 @@ def test_beat_runs_the_evaluator_at_the_configured_interval(place, settings):
     Run.unscoped.filter(id=pending.id).update(updated_at=timezone.now() - timedelta(seconds=5))
     assert tasks.evaluate.run()["changed"] == 1  # the task body, with the clock of now
     assert Alert.unscoped.get(rule_name="stuck").labels["state"] == "PENDING"
+
+
+def test_a_checkpoint_failure_in_a_running_runs_kept_log_fires_until_the_run_ends(place):
+    rule_id = rule(place, name="checkpoints", kind="checkpoint_failing")
+    streaming = running(place)
+    log = (
+        "2026-12-04 10:00:01,123 INFO  [CheckpointCoordinator] - timeout checkpoint: 1/2\n"
+        "org.apache.seatunnel.engine.server.checkpoint.CheckpointException: Checkpoint expired before completing. "
+        "Please increase checkpoint timeout in the seatunnel.yaml or jobConfig env.\n"
+    )
+    with bound(place.tenant_id, place.workspace_id):  # what the log fetch keeps (jobs.runner.fetch_log)
+        RunTelemetry.objects.create(
+            run_id=streaming.id,
+            tenant_id=place.tenant_id,
+            workspace_id=place.workspace_id,
+            log_text=log,
+            log_at=timezone.now(),
+        )
+    now = timezone.now()
+    evaluate.evaluate(now)
+    alert = Alert.unscoped.get(rule_id=rule_id)
+    assert (alert.status, alert.annotations["log"]) == ("firing", "Checkpoint expired before completing")
+    observe(place, streaming, JobState.CANCELED)
+    evaluate.evaluate(now + timedelta(seconds=30))
+    alert.refresh_from_db()
+    assert (alert.status, alert.resolved_reason) == ("resolved", "condition_cleared")
