@@ -231,6 +231,9 @@ CELERY_BEAT_SCHEDULE["operations-recover"] = {
 # --- Alerts (docs/ALERTS.md): how often beat evaluates the time rules, expires silences, refreshes muting and
 # sends reminders (event rules are evaluated by the subscriptions, every CONTROLPLANE_SUBSCRIPTION_INTERVAL_SECONDS).
 ALERT_EVAL_INTERVAL_SECONDS = config.env_int("CONTROLPLANE_ALERT_EVAL_INTERVAL_SECONDS", 30, minimum=1, maximum=3600)
+# A checkpoint_failing rule reads the engine's log of each RUNNING run: fetched again when the kept one is older
+# than this (0: never fetched for alerts; only what a person or the end of the run fetched is read).
+ALERT_LOG_REFRESH_SECONDS = config.env_int("CONTROLPLANE_ALERT_LOG_REFRESH_SECONDS", 300, minimum=0, maximum=86400)
 CELERY_BEAT_SCHEDULE["alerts-evaluate"] = {
     "task": "alerts.evaluate",
     "schedule": ALERT_EVAL_INTERVAL_SECONDS,

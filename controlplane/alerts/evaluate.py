@@ -12,13 +12,18 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
+from django.conf import settings
+
 from controlplane.alerts import actions, quantities, selectors
 from controlplane.alerts.domain.alert import Firing
 from controlplane.alerts.domain.matching import all_match, fingerprint, group_key, matchers_from_dicts
 from controlplane.alerts.domain.rules import CHECKPOINT_FAILURE_TEXTS, COUNT_METRICS, RATE_METRICS, TIME_KINDS, compare
 from controlplane.alerts.models import AlertRule, Observation
+from controlplane.errors import DomainError
 from controlplane.eventlog.metadata import Metadata
 from controlplane.eventlog.records import RecordedEvent
+from controlplane.jobs import runner
+from controlplane.jobs.models import Run, RunTelemetry
 from controlplane.tenancy.context import bound
 
 log = logging.getLogger("controlplane.alerts")
@@ -229,6 +234,8 @@ def _run_candidates(rule: AlertRule, tenant_id: str, workspace_id: str, now: dat
     counts = {k: o for k, o in selectors.observations(tenant_id, workspace_id, rule.id).items() if k.startswith("c:")}
     seen_counts: set[str] = set()
     for run, telemetry in selectors.running_runs_with_telemetry(tenant_id, workspace_id):
+        if rule.kind == "checkpoint_failing":
+            telemetry = _fresh_log(run, telemetry, now)
         if telemetry is None:
             continue  # nothing measured yet: no data is not "no progress"
         identity = {"cluster": run.cluster_id, "job": run.job_id, "run": run.id}
@@ -255,6 +262,22 @@ def _run_candidates(rule: AlertRule, tenant_id: str, workspace_id: str, now: dat
                 found.append(Candidate(identity, f"run {run.id} of job {run.job_id}: checkpoints fail", {"log": text}))
     _forget(tenant_id, workspace_id, [k for k in counts if k not in seen_counts])
     return found
+
+
+def _fresh_log(run: Run, telemetry: RunTelemetry | None, now: datetime) -> RunTelemetry | None:
+    """The run's kept engine log, fetched again when older than CONTROLPLANE_ALERT_LOG_REFRESH_SECONDS. An engine
+    that does not answer leaves what was kept (the next tick tries again)."""
+    refresh = settings.ALERT_LOG_REFRESH_SECONDS
+    if not refresh or (
+        telemetry is not None and telemetry.log_at and now - telemetry.log_at < timedelta(seconds=refresh)
+    ):
+        return telemetry
+    try:
+        runner.fetch_log(run)
+    except DomainError as error:
+        log.warning("alerts: the log of run %s could not be fetched: %s", run.id, error.code)
+        return telemetry
+    return selectors.telemetry_of(run)
 
 
 def _observe(tenant_id: str, workspace_id: str, rule_id: str, key: str, value: float | None, now: datetime) -> None:

@@ -74,6 +74,11 @@ def running_runs_with_telemetry(tenant_id: str, workspace_id: str) -> list[tuple
     return [(run, telemetry.get(run.id)) for run in runs]
 
 
+def telemetry_of(run: Run) -> RunTelemetry | None:
+    with bound(run.tenant_id, run.workspace_id):
+        return RunTelemetry.objects.filter(run_id=run.id).first()
+
+
 def heartbeat_ages(tenant_id: str, workspace_id: str, now: datetime) -> list[tuple[Agent, float]]:
     """Seconds since each live (not revoked) agent's last heartbeat; its registration when it never sent one."""
     with bound(tenant_id, workspace_id):

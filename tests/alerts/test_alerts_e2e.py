@@ -275,3 +275,23 @@ def test_a_checkpoint_failure_in_a_running_runs_kept_log_fires_until_the_run_end
     evaluate.evaluate(now + timedelta(seconds=30))
     alert.refresh_from_db()
     assert (alert.status, alert.resolved_reason) == ("resolved", "condition_cleared")
+
+
+def test_checkpoint_rules_fetch_a_running_runs_log_from_the_engine_when_it_is_old(place, settings):
+    from controlplane.jobs import runner
+
+    rule_id = rule(place, name="checkpoints", kind="checkpoint_failing")
+    streaming = run(place)
+    runner.submit(streaming, streaming.attempts, metadata=place.meta)  # the job really runs on the emulator
+    observe(place, streaming, JobState.RUNNING)
+    settings.ALERT_LOG_REFRESH_SECONDS = 0
+    evaluate.evaluate(timezone.now())
+    assert not RunTelemetry.unscoped.filter(run_id=streaming.id).exists()  # 0: never fetched for alerts
+    settings.ALERT_LOG_REFRESH_SECONDS = 300
+    now = timezone.now()
+    evaluate.evaluate(now)
+    kept = RunTelemetry.unscoped.get(run_id=streaming.id)
+    assert kept.log_at is not None and kept.log_text  # the engine's log of the job, as the run page keeps it
+    assert not Alert.unscoped.filter(rule_id=rule_id).exists()  # no failed checkpoint in it
+    evaluate.evaluate(now + timedelta(seconds=60))
+    assert RunTelemetry.unscoped.get(run_id=streaming.id).log_at == kept.log_at  # fresh enough: not fetched again
