@@ -255,8 +255,11 @@ def do_refresh_muting(*, metadata: Metadata, tenant_id: str, workspace_id: str, 
     with transaction.atomic():
         silences = selectors.active_silences(tenant_id, workspace_id)
         firing = selectors.firing_alerts(tenant_id, workspace_id)
+        shown = selectors.muting_shown(tenant_id, workspace_id)
         for me in firing:
             muted_by, inhibited = silenced_by(me.labels, silences, now), inhibited_by(me, firing)
+            if shown.get(me.fingerprint) == (muted_by, inhibited):
+                continue  # what the read model shows already: no stream to load (the decide would agree)
             _, recorded = execute_retrying(
                 ALERT,
                 alert_stream(me.fingerprint),

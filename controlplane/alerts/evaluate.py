@@ -344,16 +344,23 @@ def evaluate(now: datetime) -> dict[str, int]:
             reason="timeout",
         )
     for tenant_id, workspace_id in selectors.workspaces_with_rules_for_system():
-        metadata = Metadata.for_system(tenant_id, reason=REASON, workspace_id=workspace_id)
-        place = {"metadata": metadata, "tenant_id": tenant_id, "workspace_id": workspace_id}
-        for rule in selectors.enabled_rules(tenant_id, workspace_id, TIME_KINDS):
-            try:
-                counts["changed"] += _evaluate_rule(rule, metadata, now)
-            except Exception:  # one broken rule must not stop the others
-                log.exception("alerts: rule %s (%s) could not be evaluated", rule.id, rule.name)
-        counts["muting"] += actions.do_refresh_muting(**place, now=now)
-        for alert in selectors.firing_alerts_for_system(tenant_id, workspace_id):
-            due = alert.updated_at + timedelta(seconds=alert.repeat_interval_seconds) <= now
-            if due and not (alert.acknowledged or alert.silenced or alert.inhibited):
-                counts["reminded"] += actions.do_remind_alert(**place, fingerprint=alert.id, now=now)
+        try:
+            _evaluate_workspace(tenant_id, workspace_id, now, counts)
+        except Exception:  # one workspace's trouble (a database error in its writes) must not stop the others
+            log.exception("alerts: workspace %s of tenant %s could not be evaluated", workspace_id, tenant_id)
     return counts
+
+
+def _evaluate_workspace(tenant_id: str, workspace_id: str, now: datetime, counts: dict[str, int]) -> None:
+    metadata = Metadata.for_system(tenant_id, reason=REASON, workspace_id=workspace_id)
+    place = {"metadata": metadata, "tenant_id": tenant_id, "workspace_id": workspace_id}
+    for rule in selectors.enabled_rules(tenant_id, workspace_id, TIME_KINDS):
+        try:
+            counts["changed"] += _evaluate_rule(rule, metadata, now)
+        except Exception:  # one broken rule must not stop the others
+            log.exception("alerts: rule %s (%s) could not be evaluated", rule.id, rule.name)
+    counts["muting"] += actions.do_refresh_muting(**place, now=now)
+    for alert in selectors.firing_alerts_for_system(tenant_id, workspace_id):
+        due = alert.updated_at + timedelta(seconds=alert.repeat_interval_seconds) <= now
+        if due and not (alert.acknowledged or alert.silenced or alert.inhibited):
+            counts["reminded"] += actions.do_remind_alert(**place, fingerprint=alert.id, now=now)

@@ -27,6 +27,13 @@ def firing_alerts(tenant_id: str, workspace_id: str) -> list[FiringAlert]:
     return [FiringAlert(fingerprint, labels) for fingerprint, labels in rows]
 
 
+def muting_shown(tenant_id: str, workspace_id: str) -> dict[str, tuple[list, list]]:
+    """Each firing alert's ``(silenced_by, inhibited_by)`` as the read model has them."""
+    with bound(tenant_id, workspace_id):
+        rows = Alert.objects.filter(status="firing").values_list("id", "silenced_by", "inhibited_by")
+        return {fp: (silenced, inhibited) for fp, silenced, inhibited in rows}
+
+
 def firing_of_rule(tenant_id: str, workspace_id: str, rule_id: str) -> dict[str, Alert]:
     with bound(tenant_id, workspace_id):
         return {a.id: a for a in Alert.objects.filter(rule_id=rule_id, status="firing")}
