@@ -750,6 +750,15 @@ ENDPOINTS: list[Endpoint] = [
         cross_tenant_path=lambda w: _silence(w, "beta"),
     ),
     Endpoint(
+        "silence-detail.delete",
+        "delete",
+        lambda w, r: _silence(w),
+        "alert.manage",
+        204,
+        versioned=True,
+        cross_tenant_path=lambda w: _silence(w, "beta"),
+    ),
+    Endpoint(
         "silence-end.post",
         "post",
         lambda w, r: f"{_silence(w)}end/",

@@ -19,6 +19,6 @@ workspace_urlpatterns = [
     path("alerts/<str:pk>/", AlertViewSet.as_view({"get": "retrieve"}), name="alert-detail"),
     path("alerts/<str:pk>/acknowledge/", AlertViewSet.as_view({"post": "acknowledge"}), name="alert-acknowledge"),
     path("silences/", collection(SilenceViewSet), name="silence-list"),
-    path("silences/<str:pk>/", SilenceViewSet.as_view({"get": "retrieve"}), name="silence-detail"),
+    path("silences/<str:pk>/", SilenceViewSet.as_view({"get": "retrieve", "delete": "destroy"}), name="silence-detail"),
     path("silences/<str:pk>/end/", SilenceViewSet.as_view({"post": "end"}), name="silence-end"),
 ]

@@ -131,7 +131,13 @@ class SilenceViewSet(mixins.ListModelMixin, _Workspace):
     serializer_class = SilenceSerializer
     pagination_class = type("SilenceCursor", (Cursor,), {"ordering": "-starts_at"})
     filterset_class = SilenceFilter
-    points = {"list": "alert.read", "retrieve": "alert.read", "create": "alert.manage", "end": "alert.manage"}
+    points = {
+        "list": "alert.read",
+        "retrieve": "alert.read",
+        "create": "alert.manage",
+        "end": "alert.manage",
+        "destroy": "alert.manage",
+    }
 
     def scoped_queryset(self):  # type: ignore[no-untyped-def]
         return Silence.objects.all()
@@ -147,6 +153,14 @@ class SilenceViewSet(mixins.ListModelMixin, _Workspace):
         self.audit_id = silence_id
         silence = Silence.objects.get(id=silence_id)
         return with_etag(Response(SilenceSerializer(silence).data, status=status.HTTP_201_CREATED), silence.version)
+
+    @extend_schema(responses={204: None})
+    def destroy(self, request: Request, tenant: str, workspace: str, pk: str) -> Response:
+        """As Alertmanager's DELETE of a silence: it ends now (the record stays, status ``ended``)."""
+        silence = self.get_object()
+        self.check_version(silence.version)
+        actions.do_end_silence(**self.place(), silence_id=silence.id, expected_version=silence.version)
+        return Response(status=status.HTTP_204_NO_CONTENT)
 
     @extend_schema(request=None, responses=SilenceSerializer)
     @action(detail=True, methods=["post"])
