@@ -227,6 +227,18 @@ CELERY_BEAT_SCHEDULE["operations-recover"] = {
     "options": {"expires": OPERATION_RECOVER_INTERVAL_SECONDS},
 }
 
+# --- Diagnostics (docs/DIAGNOSTICS.md): how long a diagnostic archive is kept, and how often beat deletes the
+# archives past it.
+DIAGNOSTIC_RETENTION_DAYS = config.env_int("CONTROLPLANE_DIAGNOSTIC_RETENTION_DAYS", 14, minimum=1, maximum=3650)
+DIAGNOSTIC_EXPIRY_INTERVAL_SECONDS = config.env_int(
+    "CONTROLPLANE_DIAGNOSTIC_EXPIRY_INTERVAL_SECONDS", 3600, minimum=1, maximum=86400
+)
+CELERY_BEAT_SCHEDULE["diagnostics-expire-archives"] = {
+    "task": "diagnostics.expire_archives",
+    "schedule": DIAGNOSTIC_EXPIRY_INTERVAL_SECONDS,
+    "options": {"expires": DIAGNOSTIC_EXPIRY_INTERVAL_SECONDS},
+}
+
 # --- Logging: one line per record, request id when there is one -------------------------------------
 LOG_LEVEL = (config.env_str("CONTROLPLANE_LOG_LEVEL", "INFO") or "INFO").upper()
 if LOG_LEVEL not in {"DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"}:

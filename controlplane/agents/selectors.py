@@ -20,7 +20,7 @@ from django.db.models import Q, QuerySet
 
 from controlplane.agents.domain.action import DELIVERED_GRACE, FINAL, ActionState
 from controlplane.agents.domain.agent import REVOKED, AgentError
-from controlplane.agents.models import Action, Agent, AgentLiveness, BootstrapToken
+from controlplane.agents.models import Action, ActionArtifact, Agent, AgentLiveness, BootstrapToken
 from controlplane.errors import DomainError
 from controlplane.eventlog.metadata import Actor, Metadata
 
@@ -200,6 +200,11 @@ def action_state_for_system(action_id: str) -> str:
 # -- writers' look-ups and the periodic checks -------------------------------------------------------------------
 def agent_for_system(agent_id: str) -> Agent | None:
     return Agent.unscoped.filter(id=agent_id).first()
+
+
+def artifact_uploaded_for_system(action_id: str, sha256: str) -> bool:
+    """The action's agent uploaded a file with this hash for it (a diagnostic bundle)."""
+    return ActionArtifact.objects.filter(action_id=action_id, sha256=sha256).exists()
 
 
 def action_for_system(action_id: str) -> Action | None:

@@ -124,6 +124,14 @@ def running_streaming_runs_for_system(tenant_id: str, cluster_id: str) -> list[R
     return [r for r in rows if str(r.manifest.get("mode", "")).upper() == "STREAMING"]
 
 
+def failed_runs_for_system(tenant_id: str, cluster_id: str, since: datetime, limit: int) -> list[Run]:
+    """The runs on a cluster that FAILED since ``since``, newest first (a diagnosis reads their errors and logs)."""
+    rows = Run.unscoped.filter(
+        tenant_id=tenant_id, cluster_id=cluster_id, state=RunState.FAILED, updated_at__gte=since
+    ).order_by("-updated_at", "-id")
+    return list(rows[:limit])
+
+
 def watched_clusters_for_system() -> list[str]:
     """The clusters that have runs the sync loop watches, by id."""
     return sorted(set(Run.unscoped.filter(state__in=WATCHED).values_list("cluster_id", flat=True)))
