@@ -271,7 +271,10 @@ def test_an_expired_archive_is_deleted_by_the_retention_task_and_answers_a_clear
 
 def test_a_node_finding_offers_its_agent_action_fix_which_runs_after_confirmation(place):
     nodes = [register_agent(place.meta, place.cluster, f"node-{n}", f"10.0.0.{n}:5801") for n in (1, 2)]
-    outcome = uploading(nodes, {"node-2": "\n".join(SAMPLES["worker_lost"])})
+    log = "\n".join(
+        [*SAMPLES["worker_lost"], "2026-12-04 10:00:01,000 ERROR [Task] " + SAMPLES["heap_out_of_memory"][0]]
+    )
+    outcome = uploading(nodes, {"node-2": log})
     op_id = operations.do_request_operation(
         metadata=place.meta, cluster=place.cluster, type="diagnose", params={"nodes": ["node-2"]}
     )
@@ -282,6 +285,9 @@ def test_a_node_finding_offers_its_agent_action_fix_which_runs_after_confirmatio
     listed = operator.get(f"{API}/findings/?archive_id={op_id}").json()["results"]
     assert [f["fingerprint_id"] for f in listed][:1] == ["worker_lost"]
     finding = listed[0]
+    no_fix = next(f for f in listed if f["fingerprint_id"] == "heap_out_of_memory")
+    refused = operator.post(f"{API}/findings/{no_fix['id']}/fix-plan/", {}, "application/json")
+    assert refused.status_code == 409 and refused.json()["error"]["code"] == "DIAGNOSTIC_FIX_NONE"
     assert finding["source_file"] == "nodes/node-2/logs/seatunnel-engine-server.log"
     assert finding["one_click"] == {"kind": "agent_action", "type": "worker.start", "params": {}}
     plan = operator.post(f"{API}/findings/{finding['id']}/fix-plan/", {}, "application/json")
@@ -355,3 +361,32 @@ def test_an_unknown_run_is_refused_when_planned(place):
     with pytest.raises(Exception) as caught:
         operations.plan_operation(cluster=place.cluster, type="diagnose", params={"run_id": "nope"})
     assert getattr(caught.value, "code", "") == "DIAGNOSTIC_RUN_UNKNOWN"
+
+
+def test_a_cluster_without_agents_is_diagnosed_from_the_engine_alone_and_a_repeated_pack_changes_nothing(place):
+    from controlplane.diagnostics.diagnose import pack_archive
+    from controlplane.operations.steps import StepContext
+
+    op_id = operations.do_request_operation(metadata=place.meta, cluster=place.cluster, type="diagnose", params={})
+    op = drive(op_id, [], outcome=None)
+    assert op.state == "SUCCEEDED" and op.notes and list(op.result["bundles"]) == []
+    assert [s.key for s in OperationStep.unscoped.filter(operation_id=op_id)] == ["engine", "pack"]
+    archive = DiagnosticArchive.unscoped.get(id=op_id)
+    files = members(archive_path(op_id).read_bytes())
+    assert f"diagnostics-{op_id}/engine/overview.json" in files and archive.failures == []
+    # the pack step called again (a worker died after its record, before the step's outcome): same answer, no event
+    state, _ = operations.load_operation(op_id)
+    before = Event.objects.count()
+    ctx = StepContext(
+        operation=state,
+        spec=state.plan[-1],
+        status=state.steps[-1],
+        attempt=2,
+        compensating=False,
+        metadata=place.meta,
+        now=timezone.now(),
+        record_progress=lambda **kwargs: None,
+    )
+    again = pack_archive(ctx)
+    assert again.result["sha256"] == archive.sha256 and Event.objects.count() == before
+    assert hashlib.sha256(archive_path(op_id).read_bytes()).hexdigest() == archive.sha256
