@@ -15,7 +15,9 @@ from __future__ import annotations
 import json
 import re
 import tarfile
+from collections.abc import Iterator
 from datetime import timedelta
+from itertools import chain
 from pathlib import Path
 from typing import Any
 
@@ -243,12 +245,14 @@ def collect_engine(ctx: StepContext) -> Outcome:
 
 
 # -- packing -----------------------------------------------------------------------------------------------------
-def _bundle_entries(ctx: StepContext, failures: list[dict[str, str]]) -> list[tuple[Entry, str]]:
-    """Every node bundle's files, redacted, under ``nodes/<host>/`` with the node id each came from."""
+Found = tuple[Entry, str]  # a file of the archive and the node id it came from ("" for the engine's view)
+
+
+def _bundle_entries(ctx: StepContext, failures: list[dict[str, str]]) -> Iterator[Found]:
+    """Every node bundle's files, redacted, under ``nodes/<host>/``, one at a time."""
     from controlplane.agents import selectors as agents_selectors
     from controlplane.agents.filestore import SHA256, artifacts_dir
 
-    found: list[tuple[Entry, str]] = []
     summary = summarize_diagnose(ctx.operation)
     for bundle in summary["bundles"]:
         node = bundle.get("node_id") or bundle.get("agent_id") or ""
@@ -266,23 +270,29 @@ def _bundle_entries(ctx: StepContext, failures: list[dict[str, str]]) -> list[tu
         try:
             with tarfile.open(path, "r:gz") as tar:
                 for member in tar:
-                    if not member.isfile() or member.size > MAX_BUNDLE_MEMBER_BYTES:
-                        continue
                     name = safe_member_name(member.name.removeprefix("diagnostics/"))
-                    handle = tar.extractfile(member)
-                    if name is None or handle is None:
+                    if not member.isfile() or name is None:
                         continue
-                    data = redact_member(name, handle.read())
-                    found.append((Entry(f"nodes/{folder}/{name}", data, f"agent:{folder}"), node))
+                    if member.size > MAX_BUNDLE_MEMBER_BYTES:
+                        failures.append(
+                            {
+                                "source": f"agent:{folder}/{name}",
+                                "reason": f"larger than {MAX_BUNDLE_MEMBER_BYTES} bytes",
+                            }
+                        )
+                        continue
+                    handle = tar.extractfile(member)
+                    if handle is not None:
+                        data = redact_member(name, handle.read())
+                        yield Entry(f"nodes/{folder}/{name}", data, f"agent:{folder}"), node
         except (tarfile.TarError, OSError, EOFError) as error:
             failures.append({"source": f"agent:{folder}", "reason": f"the bundle could not be read: {error}"})
     for entry in summary["missing"]:
         name = entry.get("hostname") or entry.get("address") or entry.get("agent_id")
         failures.append({"source": f"agent:{name}", "reason": f"diagnostics.collect ended {entry.get('state')}"})
-    return found
 
 
-def _engine_entries(operation_id: str, failures: list[dict[str, str]]) -> list[Entry]:
+def _engine_entries(operation_id: str, failures: list[dict[str, str]]) -> Iterator[Found]:
     folder = staging_dir(operation_id) / "engine"
     recorded = staging_dir(operation_id) / "engine-failures.json"
     if recorded.is_file():
@@ -290,35 +300,32 @@ def _engine_entries(operation_id: str, failures: list[dict[str, str]]) -> list[E
     else:
         failures.append({"source": "engine", "reason": "the engine step collected nothing"})
     if not folder.is_dir():
-        return []
-    entries = []
+        return
     for path in sorted(p for p in folder.rglob("*") if p.is_file()):
         name = path.relative_to(folder).as_posix()
-        entries.append(Entry(f"engine/{name}", redact_member(name, path.read_bytes()), "engine:rest"))
-    return entries
+        yield Entry(f"engine/{name}", redact_member(name, path.read_bytes()), "engine:rest"), ""
 
 
-def _texts_to_match(entries: list[tuple[Entry, str]]) -> list[tuple[Entry, str]]:
-    """Logs, errorMsg texts and thread dumps: what the matcher reads (not configs, facts or REST JSON)."""
-    return [
-        (e, node)
-        for e, node in entries
-        if "/logs/" in f"/{e.path}" or e.path.endswith(("error.txt", "thread_dump.txt"))
-    ]
+class FaultFinder:
+    """The known faults in the archive's texts, seen one file at a time as they are packed: logs, errorMsg texts
+    and thread dumps (not configs, facts or REST JSON). Per fingerprint and node the best-scored evidence."""
 
+    def __init__(self, run_id: str, metrics: dict[str, float]) -> None:
+        self.run_id = run_id
+        self.metrics = metrics
+        self.best: dict[tuple[str, str], dict[str, Any]] = {}
 
-def find_faults(entries: list[tuple[Entry, str]], run_id: str, metrics: dict[str, float]) -> list[dict[str, Any]]:
-    """The known faults in the archive's texts: per fingerprint and node the best-scored evidence, best first."""
-    from controlplane.diagnostics.selectors import fault_match
+    def see(self, entry: Entry, node: str) -> None:
+        from controlplane.diagnostics.selectors import fault_match
 
-    best: dict[tuple[str, str], dict[str, Any]] = {}
-    for entry, node in _texts_to_match(entries):
-        for found in fault_match(entry.data.decode(errors="replace"), metrics=metrics):
+        if "/logs/" not in f"/{entry.path}" and not entry.path.endswith(("error.txt", "thread_dump.txt")):
+            return
+        for found in fault_match(entry.data.decode(errors="replace"), metrics=self.metrics):
             key = (found.id, node)
-            if key in best and best[key]["score"] >= found.score:
+            if key in self.best and self.best[key]["score"] >= found.score:
                 continue
             fingerprint = found.fingerprint
-            best[key] = {
+            self.best[key] = {
                 "fingerprint_id": found.id,
                 "title": found.title,
                 "severity": fingerprint.severity if fingerprint is not None else "",
@@ -326,15 +333,19 @@ def find_faults(entries: list[tuple[Entry, str]], run_id: str, metrics: dict[str
                 "evidence": redact_text(found.evidence[0].text if found.evidence else "")[:2000],
                 "source_file": entry.path,
                 "node": node,
-                "run_id": run_id,
+                "run_id": self.run_id,
             }
-    return sorted(best.values(), key=lambda f: (-f["score"], f["fingerprint_id"], f["node"]))[:MAX_FINDINGS]
+
+    def findings(self) -> list[dict[str, Any]]:
+        """Best first, at most MAX_FINDINGS."""
+        ordered = sorted(self.best.values(), key=lambda f: (-f["score"], f["fingerprint_id"], f["node"]))
+        return ordered[:MAX_FINDINGS]
 
 
 @step_kind("diagnostics.pack")
 def pack_archive(ctx: StepContext) -> Outcome:
-    """Write the archive, match the faults, record both (``do_record_archive``). The archive id is the operation's
-    id: a second attempt after a crash finds it recorded and answers the same."""
+    """Write the archive, matching the faults file by file, then record both (``do_record_archive``). The archive id
+    is the operation's id: a second attempt after a crash finds it recorded and answers the same."""
     from controlplane.diagnostics import actions, selectors
     from controlplane.jobs import selectors as jobs_selectors
 
@@ -343,36 +354,40 @@ def pack_archive(ctx: StepContext) -> Outcome:
     if recorded is not None:
         return Done(_result(recorded.id, recorded.sha256, recorded.size, recorded.finding_count))
     subject = ctx.spec.params["subject"]
-    failures: list[dict[str, str]] = []
-    entries = _bundle_entries(ctx, failures)
-    entries += [(e, "") for e in _engine_entries(archive_id, failures)]
     run_id = subject["id"] if subject["kind"] == "run" else ""
     metrics: dict[str, float] = {}
     if run_id:
-        from controlplane.diagnostics.selectors import run_metrics
-
         run = jobs_selectors.run_for_system(run_id)
-        metrics = run_metrics(run) if run is not None else {}
-    findings = find_faults(entries, run_id, metrics)
+        metrics = selectors.run_metrics(run) if run is not None else {}
+    failures: list[dict[str, str]] = []
+    finder = FaultFinder(run_id, metrics)
+
+    def entries() -> Iterator[Entry]:
+        for entry, node in chain(_bundle_entries(ctx, failures), _engine_entries(archive_id, failures)):
+            finder.see(entry, node)
+            yield entry
+
     expires_at = ctx.now + timedelta(days=settings.DIAGNOSTIC_RETENTION_DAYS)
-    header = {
-        "archive_id": archive_id,
-        "operation_id": archive_id,
-        "tenant_id": ctx.operation.tenant_id,
-        "cluster_id": ctx.operation.cluster_id,
-        "subject": subject,
-        "created_at": ctx.now.isoformat(),
-        "expires_at": expires_at.isoformat(),
-        "redaction": "secrets masked as ***REDACTED*** (agent/redact.py rules, JSON walked by key)",
-        "findings": [{k: f[k] for k in ("fingerprint_id", "score", "source_file", "node")} for f in findings],
-    }
-    packed = pack(
-        archive_path(archive_id),
-        top=f"diagnostics-{archive_id}",
-        entries=[e for e, _ in entries],
-        header=redact_value(header),
-        failures=failures,
-    )
+
+    def manifest(files: list[dict[str, Any]]) -> dict[str, Any]:
+        header = {
+            "archive_id": archive_id,
+            "operation_id": archive_id,
+            "tenant_id": ctx.operation.tenant_id,
+            "cluster_id": ctx.operation.cluster_id,
+            "subject": subject,
+            "created_at": ctx.now.isoformat(),
+            "expires_at": expires_at.isoformat(),
+            "redaction": "secrets masked as ***REDACTED*** (agent/redact.py rules, JSON walked by key)",
+            "findings": [
+                {k: f[k] for k in ("fingerprint_id", "score", "source_file", "node")} for f in finder.findings()
+            ],
+            "failures": failures,
+        }
+        return dict(redact_value(header))
+
+    packed = pack(archive_path(archive_id), top=f"diagnostics-{archive_id}", entries=entries(), manifest=manifest)
+    findings = finder.findings()
     actions.do_record_archive(
         metadata=ctx.metadata,
         operation=ctx.operation,

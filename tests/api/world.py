@@ -231,7 +231,7 @@ def _diagnosis(world: World, meta: Metadata, prefix: str) -> None:
     operation, _ = operations.load_operation(operation_id)
     entries = [Entry("engine/overview.json", b"{}", "engine:rest")]
     packed = pack(
-        archive_path(operation_id), top=f"diagnostics-{operation_id}", entries=entries, header={}, failures=[]
+        archive_path(operation_id), top=f"diagnostics-{operation_id}", entries=entries, manifest=lambda files: {}
     )
     diagnostics.do_record_archive(
         metadata=meta,

@@ -10,6 +10,7 @@ import json
 import os
 import tarfile
 import time
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -33,36 +34,49 @@ class Packed:
 
 
 def pack(
-    out: Path, *, top: str, entries: list[Entry], header: dict[str, Any], failures: list[dict[str, str]]
+    out: Path,
+    *,
+    top: str,
+    entries: Iterable[Entry],
+    manifest: Callable[[list[dict[str, Any]]], dict[str, Any]],
 ) -> Packed:
-    """Write ``out`` atomically (a partial file renamed into place). ``header`` opens the manifest (the archive
-    id, its subject, the operation, when)."""
-    files = [
-        {"path": e.path, "source": e.source, "size": len(e.data), "sha256": hashlib.sha256(e.data).hexdigest()}
-        for e in entries
-    ]
-    manifest = {"format": MANIFEST_FORMAT, **header, "files": files, "failures": failures}
-    manifest_bytes = json.dumps(manifest, indent=1, ensure_ascii=False).encode()
-    sums = "".join(f"{f['sha256']}  {f['path']}\n" for f in files)
-    sums += f"{hashlib.sha256(manifest_bytes).hexdigest()}  manifest.json\n"
+    """Write ``out`` atomically (a partial file renamed into place), one entry at a time: ``entries`` may be a
+    generator, so at most one file is held in memory. ``manifest`` is called after the last entry with the list of
+    files (path, source, size, sha256) and returns the manifest (it may name what the generator found on its way)."""
+    files: list[dict[str, Any]] = []
     partial = out.with_name(out.name + ".partial")
     out.parent.mkdir(parents=True, exist_ok=True)
     mtime = int(time.time())
+
+    def add(tar: tarfile.TarFile, path: str, data: bytes) -> None:
+        info = tarfile.TarInfo(f"{top}/{path}")
+        info.size, info.mtime, info.mode = len(data), mtime, 0o644
+        tar.addfile(info, io.BytesIO(data))
+
     with tarfile.open(partial, "w:gz") as tar:
-        for path, data in [(e.path, e.data) for e in entries] + [
-            ("manifest.json", manifest_bytes),
-            ("SHA256SUMS", sums.encode()),
-        ]:
-            info = tarfile.TarInfo(f"{top}/{path}")
-            info.size, info.mtime, info.mode = len(data), mtime, 0o644
-            tar.addfile(info, io.BytesIO(data))
+        for entry in entries:
+            add(tar, entry.path, entry.data)
+            files.append(
+                {
+                    "path": entry.path,
+                    "source": entry.source,
+                    "size": len(entry.data),
+                    "sha256": hashlib.sha256(entry.data).hexdigest(),
+                }
+            )
+        document = {"format": MANIFEST_FORMAT, **manifest(files), "files": files}
+        manifest_bytes = json.dumps(document, indent=1, ensure_ascii=False).encode()
+        sums = "".join(f"{f['sha256']}  {f['path']}\n" for f in files)
+        sums += f"{hashlib.sha256(manifest_bytes).hexdigest()}  manifest.json\n"
+        add(tar, "manifest.json", manifest_bytes)
+        add(tar, "SHA256SUMS", sums.encode())
     digest, size = hashlib.sha256(), 0
     with open(partial, "rb") as handle:
         for block in iter(lambda: handle.read(1 << 16), b""):
             digest.update(block)
             size += len(block)
     os.replace(partial, out)
-    return Packed(size=size, sha256=digest.hexdigest(), files=len(entries) + 2, manifest=manifest)
+    return Packed(size=size, sha256=digest.hexdigest(), files=len(files) + 2, manifest=document)
 
 
 def safe_member_name(name: str) -> str | None:
