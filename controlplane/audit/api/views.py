@@ -19,6 +19,7 @@ from controlplane.api.base import AuditedViewSet, TenantViewSet
 from controlplane.api.pagination import Cursor
 from controlplane.audit.api.filters import AuditFilter, PlatformAuditFilter
 from controlplane.audit.api.serializers import FIELDS, AuditRecordSerializer
+from controlplane.audit import selectors
 from controlplane.audit.models import AuditRecord
 from controlplane.audit.recorder import record_request
 from controlplane.errors import DomainError
@@ -58,7 +59,7 @@ class AuditViewSet(mixins.ListModelMixin, TenantViewSet):
     points = {"list": "audit.read", "export": "audit.export"}
 
     def scoped_queryset(self):  # type: ignore[no-untyped-def]
-        return AuditRecord.objects.filter(tenant_id=self.tenant.id)
+        return selectors.audit_list(self.tenant.id)
 
     @extend_schema(
         parameters=[OpenApiParameter("format", str, enum=["csv", "jsonl"], description="default jsonl")],
