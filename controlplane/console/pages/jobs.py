@@ -42,6 +42,7 @@ def job_detail(request: HttpRequest, scope: Scope, job_id: str) -> HttpResponse:
         scope,
         "console/job_detail.html",
         job.name,
+        title_is_name=True,
         job=job,
         versions=list(selectors.version_list(job)[:20]),
         runs=list(selectors.run_list(job=job)[:20]),
