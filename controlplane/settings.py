@@ -152,6 +152,9 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 from django.urls import reverse_lazy  # noqa: E402
 from django.utils.translation import gettext_lazy as _  # noqa: E402
 
+# Where a sign-in without ?next= lands: unfold's login form carries no `next` field of its own.
+LOGIN_URL = "/admin/login/"
+LOGIN_REDIRECT_URL = "/admin/console/"
 _PLATFORM = "controlplane.console.site.is_platform_admin"
 UNFOLD = {
     "SITE_TITLE": _("SeaTunnel Control Plane"),

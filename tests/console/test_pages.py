@@ -128,3 +128,12 @@ def test_the_audit_page_is_the_tenants_trail_with_the_apis_filters(world):
     denied = AuditRecord.objects.filter(tenant_id=world.acme.id, result="denied").latest("id")
     assert denied.action in page and denied.occurred_at is not None
     assert 'data-state="ok"' not in page  # filtered: denied records only
+
+
+def test_times_are_shown_in_the_browsers_time_zone_and_a_made_up_zone_is_ignored(world):
+    client = client_of(world.users["operator"])
+    url = reverse("admin:console-run", args=[world.objects["acme_run_running"]])
+    client.cookies["console_tz"] = "Asia/Shanghai"
+    assert " CST" in client.get(url).content.decode()
+    client.cookies["console_tz"] = "Mars/Olympus"
+    assert " UTC" in client.get(url).content.decode()

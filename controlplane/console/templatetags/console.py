@@ -33,7 +33,8 @@ def short_id(value: object) -> str:
         return "—"
     return format_html(
         '<span class="console-id" translate="no" title="{}"><code>{}</code>'
-        '<button type="button" class="console-copy" data-copy="{}" aria-label="{}">⧉</button></span>',
+        '<button type="button" class="console-copy" data-copy="{}" aria-label="{}">'
+        '<span class="material-symbols-outlined" style="font-size: 14px">content_copy</span></button></span>',
         text,
         text[:8] if len(text) > 12 else text,
         text,

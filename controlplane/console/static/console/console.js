@@ -5,7 +5,8 @@
   try {
     var zone = Intl.DateTimeFormat().resolvedOptions().timeZone;
     if (zone && document.cookie.indexOf("console_tz=" + zone) < 0) {
-      document.cookie = "console_tz=" + encodeURIComponent(zone) + "; path=/admin/; SameSite=Lax";
+      // IANA names (Asia/Shanghai) are cookie-safe as they are; the server reads the name as sent.
+      document.cookie = "console_tz=" + zone + "; path=/admin/; SameSite=Lax";
     }
   } catch (e) { /* an old browser: times stay in UTC */ }
 
