@@ -26,14 +26,11 @@ def dashboard(request: HttpRequest, scope: Scope) -> HttpResponse:
     operations = scope.readable("operation.read", "cluster", operation_list())
     language = language_of(get_language())
     failed = list(runs.filter(state="FAILED")[:RECENT]) if runs is not None else []
-    telemetry = jobs.telemetry_of([r.id for r in failed])
     values = {
         "clusters": None,
         "runs_by_state": None if runs is None else list(runs.values("state").annotate(n=Count("id")).order_by("state")),
-        "failures": [
-            (run, run_fault(run, language=language, log_text=telemetry[run.id].log_text if run.id in telemetry else ""))
-            for run in failed
-        ],
+        # By the error text only: a list never reads engine logs (ADR 0029); the run's page does.
+        "failures": [(run, run_fault(run, language=language)) for run in failed],
         "operations": None if operations is None else list(operations.exclude(state__in=OPERATION_DONE)[:RECENT]),
         "lost_agents": list(lost_agent_list()[:RECENT]) if scope.has("cluster.read") else None,
     }
