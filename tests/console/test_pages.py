@@ -35,7 +35,10 @@ def test_a_tenant_member_signs_in_with_the_login_form_and_a_user_of_no_tenant_is
     for name in ("member", "nobody"):
         User.objects.create_user(name, password="a long password 123")
     iam.do_grant_role(
-        user=User.objects.get(username="member"), tenant=world.acme, role="viewer", metadata=Metadata.for_system(None, reason="test")
+        user=User.objects.get(username="member"),
+        tenant=world.acme,
+        role="viewer",
+        metadata=Metadata.for_system(None, reason="test"),
     )
     client = Client(SERVER_NAME="localhost")
     url = reverse("admin:login")
@@ -111,9 +114,10 @@ def test_an_operator_runs_a_job_through_the_same_writer_as_the_api(world):
     assert (record.result, record.actor_id, record.tenant_id) == ("ok", "operator-user", world.acme.id)
     page = client.get(reverse("admin:console-run", args=[run_id])).content.decode()
     assert f'data-live="/ws/v1/runs/{run_id}/"' in page and 'data-action="stop"' in page
-    assert 'data-action="stop"' not in client_of(world.users["viewer"]).get(
-        reverse("admin:console-run", args=[run_id])
-    ).content.decode()
+    assert (
+        'data-action="stop"'
+        not in client_of(world.users["viewer"]).get(reverse("admin:console-run", args=[run_id])).content.decode()
+    )
     stopped = client_of(world.users["viewer"]).post(reverse("admin:console-run-stop", args=[run_id]))
     assert stopped.status_code == 403 and Run.unscoped.get(id=run_id).state == run.state
 

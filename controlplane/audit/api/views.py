@@ -17,9 +17,9 @@ from rest_framework.request import Request
 
 from controlplane.api.base import AuditedViewSet, TenantViewSet
 from controlplane.api.pagination import Cursor
+from controlplane.audit import selectors
 from controlplane.audit.api.filters import AuditFilter, PlatformAuditFilter
 from controlplane.audit.api.serializers import FIELDS, AuditRecordSerializer
-from controlplane.audit import selectors
 from controlplane.audit.models import AuditRecord
 from controlplane.audit.recorder import record_request
 from controlplane.errors import DomainError

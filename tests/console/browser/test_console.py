@@ -34,7 +34,7 @@ def test_an_operator_runs_a_job_and_watches_it_succeed_live_then_reads_it_in_chi
     plane, job_id = control_plane, control_plane.setup["job_id"]
     page = signed_in(browser, plane, "operator")
     screenshot(page, "dashboard")
-    page.click("a[href=\"/admin/console/jobs/\"] >> nth=0")  # the sidebar
+    page.click('a[href="/admin/console/jobs/"] >> nth=0')  # the sidebar
     page.wait_for_url(f"{plane.url}/admin/console/jobs/")
     screenshot(page, "jobs")
     page.click("text=fake-to-console")
