@@ -151,7 +151,8 @@ def check_serving(run: Running) -> str:
     css = run.get("/static/admin/css/base.css")
     assert css.headers["content-type"].startswith("text/css")
     # The console's script too; the admin's index is the dashboard of the demo tenant.
-    assert run.get("/static/console/console.js").headers["content-type"] in ("text/javascript", "application/javascript")
+    script = run.get("/static/console/console.js").headers["content-type"]
+    assert script in ("text/javascript", "application/javascript")
     home = log_in(run.base, password)
     assert home.status_code == 200 and str(home.url).endswith("/admin/console/")
     assert "SeaTunnel Control Plane" in home.text and "Demo" in home.text
