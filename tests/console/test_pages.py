@@ -3,6 +3,8 @@ same writers as the API, refused by the server when the role lacks the point."""
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from django.contrib.auth.models import User
 from django.test import Client
@@ -141,3 +143,40 @@ def test_times_are_shown_in_the_browsers_time_zone_and_a_made_up_zone_is_ignored
     assert " CST" in client.get(url).content.decode()
     client.cookies["console_tz"] = "Mars/Olympus"
     assert " UTC" in client.get(url).content.decode()
+
+
+def test_each_run_offers_the_buttons_its_state_allows_and_they_call_the_apis_writers(world):
+    operator, viewer = client_of(world.users["operator"]), client_of(world.users["viewer"])
+    expected = {"running": {"pause", "stop"}, "paused": {"resume", "stop"}, "failed": {"retry"}, "pending": {"stop"}}
+    for name, buttons in expected.items():
+        url = reverse("admin:console-run", args=[world.objects[f"acme_run_{name}"]])
+        assert set(re.findall(r'data-action="(\w+)"', operator.get(url).content.decode())) == buttons, name
+        assert "data-action" not in viewer.get(url).content.decode(), name
+    paused = world.objects["acme_run_paused"]
+    assert viewer.post(reverse("admin:console-run-resume", args=[paused])).status_code == 403
+    assert Run.unscoped.get(id=paused).state == "PAUSED"
+    # do_resume_run accepts and queues the submit from the savepoint (the worker moves the state on).
+    resumed = operator.post(reverse("admin:console-run-resume", args=[paused]), follow=True)
+    assert [str(m) for m in resumed.context["messages"]] == ["Resume requested."]
+    assert AuditRecord.objects.filter(action="console.resume", resource_id=paused).latest("id").result == "ok"
+    failed = world.objects["acme_run_failed"]
+    # The job has runs still active, so do_retry_run refuses (no overlap unless asked): a message, no new run.
+    retried = operator.post(reverse("admin:console-run-retry", args=[failed]), follow=True)
+    assert [str(m) for m in retried.context["messages"]][0].startswith("Refused: ")
+    assert not Run.unscoped.filter(retry_of=failed).exists()
+    record = AuditRecord.objects.filter(action="console.retry", resource_id=failed).latest("id")
+    assert (record.result, record.error_code) == ("failed", "RUN_ACTIVE_EXISTS")
+    running = world.objects["acme_run_running"]
+    operator.post(reverse("admin:console-run-pause", args=[running]))
+    assert Run.unscoped.get(id=running).state == "STOPPING"
+
+
+def test_a_button_the_state_refuses_comes_back_as_a_message_and_is_audited_as_failed(world):
+    client = client_of(world.users["operator"])
+    failed = world.objects["acme_run_failed"]
+    url = reverse("admin:console-run", args=[failed])
+    answer = client.post(reverse("admin:console-run-resume", args=[failed]), {"next": url}, follow=True)
+    assert answer.redirect_chain == [(url, 302)]
+    assert "Refused: RUN_TRANSITION_ILLEGAL: only a PAUSED run is resumed" in answer.content.decode()
+    record = AuditRecord.objects.filter(action="console.resume", resource_id=failed).latest("id")
+    assert (record.result, record.error_code) == ("failed", "RUN_TRANSITION_ILLEGAL")

@@ -1,6 +1,7 @@
 """Runs: the list (filter by state) and a run's page, whose state part (``run_state``, a fragment) ``console.js``
 reloads whenever the run's websocket (``/ws/v1/runs/<id>/``, docs/LIVE.md) brings an event: live without reload,
-rendered by the server in the user's language. Stop posts to ``do_stop_run``, as the API's stop does."""
+rendered by the server in the user's language. Stop, Pause (stop with a savepoint), Resume and Retry post to
+``do_stop_run``, ``do_resume_run`` and ``do_retry_run``, the API's writers."""
 
 from __future__ import annotations
 
@@ -34,11 +35,16 @@ def _state_values(scope: Scope, run) -> dict:  # type: ignore[no-untyped-def]
     fault = run_fault(
         run, language=language_of(get_language()), log_text=telemetry.log_text if telemetry is not None else ""
     )
+    may_stop, may_run = scope.has("job.stop", run), scope.has("job.run", run)
     return {
         "run": run,
         "fault": fault,
         "telemetry": telemetry,
-        "can_stop": run.state in ACTIVE and scope.has("job.stop", run),
+        # Each button where its writer would accept the run's state; the writer still decides.
+        "can_stop": run.state in ACTIVE and may_stop,
+        "can_pause": run.state == "RUNNING" and may_stop,
+        "can_resume": run.state == "PAUSED" and may_run,
+        "can_retry": run.state in ("FAILED", "STOPPED") and may_run,
     }
 
 
@@ -80,3 +86,24 @@ def stop_run(request: HttpRequest, scope: Scope, metadata: Metadata, run_id: str
     run = _run(scope, run_id)
     run_actions.do_stop_run(metadata=metadata, run=run)
     return _("Stop requested."), reverse("admin:console-run", args=[run.id])
+
+
+@action("pause", "run")
+def pause_run(request: HttpRequest, scope: Scope, metadata: Metadata, run_id: str) -> tuple[str, str]:
+    run = _run(scope, run_id)
+    run_actions.do_stop_run(metadata=metadata, run=run, savepoint=True)
+    return _("Pause requested: the run stops with a savepoint."), reverse("admin:console-run", args=[run.id])
+
+
+@action("resume", "run")
+def resume_run(request: HttpRequest, scope: Scope, metadata: Metadata, run_id: str) -> tuple[str, str]:
+    run = _run(scope, run_id)
+    run_actions.do_resume_run(metadata=metadata, run=run)
+    return _("Resume requested."), reverse("admin:console-run", args=[run.id])
+
+
+@action("retry", "run")
+def retry_run(request: HttpRequest, scope: Scope, metadata: Metadata, run_id: str) -> tuple[str, str]:
+    run = _run(scope, run_id)
+    new_id = run_actions.do_retry_run(metadata=metadata, run=run)
+    return _("Run %(run)s requested.") % {"run": new_id[:8]}, reverse("admin:console-run", args=[new_id])

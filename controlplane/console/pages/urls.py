@@ -35,5 +35,8 @@ def patterns(site: AdminSite) -> list[URLPattern]:
         path("console/runs/<str:run_id>/", page(runs.run_detail), name="console-run"),
         path("console/runs/<str:run_id>/state/", page(runs.run_state), name="console-run-state"),
         path("console/runs/<str:object_id>/stop/", page(runs.stop_run), name="console-run-stop"),
+        path("console/runs/<str:object_id>/pause/", page(runs.pause_run), name="console-run-pause"),
+        path("console/runs/<str:object_id>/resume/", page(runs.resume_run), name="console-run-resume"),
+        path("console/runs/<str:object_id>/retry/", page(runs.retry_run), name="console-run-retry"),
         path("console/audit/", page(audit.audit), name="console-audit"),
     ]

@@ -3,7 +3,7 @@ in the control plane's own environment (its private database and data directory)
 
 - ``setup <zeta url> <password>``: migrate; tenant ``acme`` with workspace ``etl``; users ``operator``,
   ``viewer`` and ``owner`` holding those roles with that password; the cluster ``zeta`` at the emulator; the batch
-  job ``fake-to-console`` on it. Prints ``{"job_id": ...}``.
+  job ``fake-to-console`` and the streaming job ``stream`` on it. Prints ``{"job_id": ..., "stream_id": ...}``.
 - ``runs <job id>``: the job's runs, newest first, ``[{"id", "state"}]``.
 """
 
@@ -17,6 +17,12 @@ CONFIG = """
 env { parallelism = 1, job.mode = "BATCH" }
 source { FakeSource { plugin_output = "fake", row.num = 16, schema = { fields { name = "string", age = "int" } } } }
 sink { Console { plugin_input = "fake" } }
+"""
+STREAMING = """
+env { job.mode = "STREAMING", parallelism = 1, checkpoint.interval = 1000 }
+source { FakeSource { plugin_output = "rows", row.num = 10000000, split.read-interval = 10,
+  schema = { fields { id = "bigint", note = "string" } } } }
+sink { Console { plugin_input = "rows" } }
 """
 
 
@@ -48,15 +54,18 @@ def _setup(zeta_url: str, password: str) -> dict:
         mode="hybrid",
         endpoints=[zeta_url],
     )
-    job_id = do_create_job(
-        metadata=place,
-        tenant_id=tenant_id,
-        workspace_id=workspace_id,
-        name="fake-to-console",
-        cluster_id=cluster_id,
-        config=CONFIG,
-    )
-    return {"job_id": job_id}
+    jobs = {
+        name: do_create_job(
+            metadata=place,
+            tenant_id=tenant_id,
+            workspace_id=workspace_id,
+            name=name,
+            cluster_id=cluster_id,
+            config=config,
+        )
+        for name, config in (("fake-to-console", CONFIG), ("stream", STREAMING))
+    }
+    return {"job_id": jobs["fake-to-console"], "stream_id": jobs["stream"]}
 
 
 def _runs(job_id: str) -> list[dict]:

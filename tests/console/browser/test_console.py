@@ -1,6 +1,6 @@
 """The console in a real browser against the control plane as deployed and the Zeta emulator: an operator runs a
 job and watches its state reach SUCCEEDED without reloading the page, switches to Chinese and sees the same page
-translated; a viewer finds no Run button and a forged POST is refused with nothing changed."""
+translated, pauses, resumes and stops a streaming run following each state live; a viewer finds no Run button and a forged POST is refused with nothing changed."""
 
 from __future__ import annotations
 
@@ -65,6 +65,26 @@ def test_an_operator_runs_a_job_and_watches_it_succeed_live_then_reads_it_in_chi
     page.click("button[value=en]")
     page.wait_for_selector("h1:text('Runs')")
     screenshot(page, "runs")
+    page.context.close()
+
+
+def test_an_operator_pauses_and_resumes_a_streaming_run_and_follows_it_live(browser, control_plane):
+    plane, job_id = control_plane, control_plane.setup["stream_id"]
+    page = signed_in(browser, plane, "operator")
+    page.goto(f"{plane.url}/admin/console/jobs/{job_id}/")
+    page.click("[data-action=run]")
+    page.wait_for_url(f"{plane.url}/admin/console/runs/*/")
+    for button, reached in (("pause", "PAUSED"), ("resume", "RUNNING"), ("stop", "STOPPED")):
+        # The button appears when the live state allows it (the fragment re-rendered on the socket's events).
+        page.wait_for_selector(f"[data-action={button}]", timeout=120_000)
+        page.click(f"[data-action={button}]")
+        page.wait_for_load_state()
+        page.evaluate("window.consoleTestMark = 'unreloaded'")
+        page.wait_for_selector(f'{STATE}[data-state="{reached}"]', timeout=120_000)
+        assert page.evaluate("window.consoleTestMark") == "unreloaded"
+        if reached == "PAUSED":
+            screenshot(page, "run-paused")
+    assert plane.runs(job_id)[0]["state"] == "STOPPED"
     page.context.close()
 
 
