@@ -162,7 +162,8 @@ def test_each_run_offers_the_buttons_its_state_allows_and_they_call_the_apis_wri
     failed = world.objects["acme_run_failed"]
     # The job has runs still active, so do_retry_run refuses (no overlap unless asked): a message, no new run.
     retried = operator.post(reverse("admin:console-run-retry", args=[failed]), follow=True)
-    assert [str(m) for m in retried.context["messages"]][0].startswith("Refused: ")
+    (message,) = [str(m) for m in retried.context["messages"]]
+    assert message.startswith("Refused: RUN_ACTIVE_EXISTS")
     assert not Run.unscoped.filter(retry_of=failed).exists()
     record = AuditRecord.objects.filter(action="console.retry", resource_id=failed).latest("id")
     assert (record.result, record.error_code) == ("failed", "RUN_ACTIVE_EXISTS")

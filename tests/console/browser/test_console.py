@@ -1,6 +1,7 @@
 """The console in a real browser against the control plane as deployed and the Zeta emulator: an operator runs a
 job and watches its state reach SUCCEEDED without reloading the page, switches to Chinese and sees the same page
-translated, pauses, resumes and stops a streaming run following each state live; a viewer finds no Run button and a forged POST is refused with nothing changed."""
+translated, pauses, resumes and stops a streaming run following each state live; a viewer finds no Run button
+and a forged POST is refused with nothing changed."""
 
 from __future__ import annotations
 
