@@ -14,6 +14,8 @@ from controlplane.audit.models import AuditRecord
 from controlplane.eventlog.metadata import Metadata
 from controlplane.iam import actions as iam
 from controlplane.jobs.models import Run
+from controlplane.tenancy import actions as tenancy
+from controlplane.tenancy.models import Workspace
 from tests.api.world import world_for_module
 
 pytestmark = pytest.mark.django_db
@@ -181,3 +183,27 @@ def test_a_button_the_state_refuses_comes_back_as_a_message_and_is_audited_as_fa
     assert "Refused: RUN_TRANSITION_ILLEGAL: only a PAUSED run is resumed" in answer.content.decode()
     record = AuditRecord.objects.filter(action="console.resume", resource_id=failed).latest("id")
     assert (record.result, record.error_code) == ("failed", "RUN_TRANSITION_ILLEGAL")
+
+
+def test_a_member_of_one_workspace_gets_that_workspace_chosen_and_no_all_workspaces(world):
+    other = tenancy.do_create_workspace(
+        metadata=Metadata.for_system(None, reason="test"), tenant_id=world.acme.id, name="Other", slug="other"
+    )
+    member = User.objects.create_user("ws-member")
+    iam.do_grant_role(
+        user=member,
+        tenant=world.acme,
+        role="operator",
+        workspace=Workspace.objects.get(id=other),
+        metadata=Metadata.for_system(None, reason="test"),
+    )
+    client = client_of(member)
+    page = client.get(reverse("admin:console-jobs")).content.decode()
+    assert "All workspaces" not in page and f'value="{other}"' in page and f'value="{world.acme_ws.id}"' not in page
+    assert world.objects["acme_job"] not in page  # the job is in the other workspace
+    assert client.get(reverse("admin:console-job", args=[world.objects["acme_job"]])).status_code == 404
+    client.post(reverse("admin:console-scope"), {"tenant": world.acme.id, "workspace": world.acme_ws.id})
+    assert world.objects["acme_job"] not in client.get(reverse("admin:console-jobs")).content.decode()
+    assert client.post(reverse("admin:console-job-run", args=[world.objects["acme_job"]])).status_code == 404
+    record = AuditRecord.objects.filter(action="console.run", resource_id=world.objects["acme_job"]).latest("id")
+    assert (record.result, record.error_code, record.actor_id) == ("denied", "NOT_FOUND", "ws-member")

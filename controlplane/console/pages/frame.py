@@ -131,7 +131,7 @@ def back_to(request: HttpRequest) -> str:
 def action(name: str, resource_type: str) -> Callable:
     """A button's POST: the view finds its object and calls one ``do_*`` writer, which authorizes the user itself
     (a forged POST is refused there: 403, nothing written). Returns the URL to go to next; one audit record on the
-    tenant's trail whatever the outcome."""
+    tenant's trail whatever the outcome, as every API write has (a 404 too: ``denied``, ``NOT_FOUND``)."""
 
     def decorate(view: Callable) -> Callable:
         @require_POST
@@ -150,8 +150,8 @@ def action(name: str, resource_type: str) -> Callable:
             try:
                 with context.bound(scope.tenant.id, scope.workspace.id if scope.workspace else None):
                     done = view(request, scope, metadata_of(request, scope), object_id)
-            except access.NotVisible as exc:
-                record_request(request, result="denied", error_code=exc.code, **audit)
+            except (access.NotVisible, Http404) as exc:  # not there, or not for this user: the same answer
+                record_request(request, result="denied", error_code="NOT_FOUND", **audit)
                 raise Http404 from exc
             except (access.AccessDenied, access.TenantDisabled) as exc:
                 record_request(request, result="denied", error_code=exc.code, **audit)
