@@ -69,6 +69,13 @@ def test_every_page_renders_for_each_role_and_shows_only_the_users_tenant(world)
             assert client.get(reverse("admin:console-job", args=[beta_job])).status_code == 404
 
 
+def test_a_scheduled_jobs_page_shows_its_cron_and_next_fire_time(world):
+    client = client_of(world.users["viewer"])
+    client.cookies["console_tz"] = "Asia/Shanghai"
+    page = client.get(reverse("admin:console-job", args=[world.objects["acme_scheduled_job"]])).content.decode()
+    assert "0 2 * * * (UTC)" in page and re.search(r"next run <span translate=\"no\">\d{4}-\d\d-\d\d 10:00:00 CST", page)
+
+
 def test_a_role_on_one_job_sees_that_job_only(world):
     client = client_of(world.users["acme-job-operator"])
     jobs = client.get(reverse("admin:console-jobs")).content.decode()

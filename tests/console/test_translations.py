@@ -112,6 +112,7 @@ def test_every_console_page_in_chinese_has_no_english_of_its_own(world):
         reverse("admin:console-dashboard"),
         reverse("admin:console-jobs"),
         reverse("admin:console-job", args=[world.objects["acme_job"]]),
+        reverse("admin:console-job", args=[world.objects["acme_scheduled_job"]]),
         reverse("admin:console-runs"),
         reverse("admin:console-run", args=[world.objects["acme_run_running"]]),
         reverse("admin:console-run", args=[failed_run]),

@@ -46,6 +46,7 @@ def job_detail(request: HttpRequest, scope: Scope, job_id: str) -> HttpResponse:
         job=job,
         versions=list(selectors.version_list(job)[:20]),
         runs=list(selectors.run_list(job=job)[:20]),
+        schedule=selectors.schedule_get(job),
         can_run=scope.has("job.run", job),
         cluster=cluster_list().filter(id=job.cluster_id).first(),
     )
