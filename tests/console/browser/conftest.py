@@ -21,20 +21,12 @@ import pytest
 
 from controlplane.seatunnel.emulator.process import emulator_process
 from tests.live.servers import free_port
+from tests.system_tools import require
 from tests.waiting import wait_until
 
 ROOT = Path(__file__).resolve().parents[3]
-CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM = Path("/usr/bin/chromium")  # Debian's package: Playwright never downloads a browser here
 SCREENSHOTS = ROOT / "var" / "screenshots"
-
-
-def require_chromium() -> None:
-    """Without Debian's chromium the tests skip on a workstation and fail in CI (CI=true), as promtool's do."""
-    if not CHROMIUM.exists():
-        message = f"{CHROMIUM} is not installed (Debian package chromium)"
-        if os.environ.get("CI"):
-            pytest.fail(message)
-        pytest.skip(message)
 
 
 def private_database_url(directory: Path) -> str:
@@ -138,7 +130,7 @@ class ControlPlane:
 
 @pytest.fixture(scope="module")
 def control_plane(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ControlPlane]:
-    require_chromium()
+    require("chromium")  # Debian's: skipped on a workstation without it, failed under CI=true
     with emulator_process("--version", "2.3.12") as zeta:
         plane = ControlPlane(tmp_path_factory.mktemp("console-browser"))
         try:
