@@ -17,6 +17,18 @@ pytestmark = pytest.mark.timeout(300)
 STATE = "#run-state-value [data-state]"
 
 
+def forged_run(page: Any, plane: ControlPlane, job_id: str) -> dict:
+    """POST the job's Run form from the page, as a crafted request would (the page drew no button)."""
+    return page.evaluate(
+        """async (url) => {
+            const token = document.querySelector("[name=csrfmiddlewaretoken]").value;
+            const r = await fetch(url, {method: "POST", headers: {"X-CSRFToken": token}, credentials: "same-origin"});
+            return {status: r.status, text: await r.text()};
+        }""",
+        f"{plane.url}/admin/console/jobs/{job_id}/run/",
+    )
+
+
 def signed_in(browser: Any, plane: ControlPlane, username: str) -> Any:
     page = browser.new_context(locale="en-US", timezone_id="Asia/Shanghai").new_page()
     page.goto(f"{plane.url}/admin/login/")
@@ -96,20 +108,16 @@ def test_a_viewer_has_no_run_button_and_a_forged_post_changes_nothing(browser, c
     page.goto(f"{plane.url}/admin/console/jobs/{job_id}/")
     page.wait_for_selector("h1:text('fake-to-console')")
     assert page.locator("[data-action=run]").count() == 0
-    answer = page.evaluate(
-        """async (url) => {
-            const token = document.querySelector("[name=csrfmiddlewaretoken]").value;
-            const r = await fetch(url, {method: "POST", headers: {"X-CSRFToken": token}, credentials: "same-origin"});
-            return {status: r.status, text: await r.text()};
-        }""",
-        f"{plane.url}/admin/console/jobs/{job_id}/run/",
-    )
+    answer = forged_run(page, plane, job_id)
     assert answer["status"] == 403 and "job.run" in answer["text"]
     assert plane.runs(job_id) == before
     page.context.close()
 
 
-def test_the_owner_reads_the_audit_trail_with_the_refusal_on_it(browser, control_plane):
+def test_the_owner_reads_the_audit_trail_with_a_refusal_on_it(browser, control_plane):
+    viewer = signed_in(browser, control_plane, "viewer")
+    assert forged_run(viewer, control_plane, control_plane.setup["job_id"])["status"] == 403
+    viewer.context.close()
     page = signed_in(browser, control_plane, "owner")
     page.goto(f"{control_plane.url}/admin/console/audit/?result=denied")
     page.wait_for_selector("text=console.run")
