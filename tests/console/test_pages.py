@@ -126,6 +126,7 @@ def test_an_operator_runs_a_job_through_the_same_writer_as_the_api(world):
     assert (record.result, record.actor_id, record.tenant_id) == ("ok", "operator-user", world.acme.id)
     page = client.get(reverse("admin:console-run", args=[run_id])).content.decode()
     assert f'data-live="/ws/v1/runs/{run_id}/"' in page and 'data-action="stop"' in page
+    assert "FakeSource" in page and "source: FakeSource" in page  # the manifest: config text and connectors
     assert (
         'data-action="stop"'
         not in client_of(world.users["viewer"]).get(reverse("admin:console-run", args=[run_id])).content.decode()
