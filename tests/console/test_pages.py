@@ -216,3 +216,14 @@ def test_a_member_of_one_workspace_gets_that_workspace_chosen_and_no_all_workspa
     assert client.post(reverse("admin:console-job-run", args=[world.objects["acme_job"]])).status_code == 404
     record = AuditRecord.objects.filter(action="console.run", resource_id=world.objects["acme_job"]).latest("id")
     assert (record.result, record.error_code, record.actor_id) == ("denied", "NOT_FOUND", "ws-member")
+
+
+def test_the_audit_page_links_the_apis_export_with_its_filters_for_those_who_may_export(world):
+    owner = client_of(world.users["owner"])
+    page = owner.get(reverse("admin:console-audit"), {"result": "denied"}).content.decode()
+    link = re.search(r'href="([^"]+)"[^>]*data-action="export"', page).group(1).replace("&amp;", "&")
+    assert link == "/api/v1/tenants/acme/audit/export/?result=denied&format=csv"
+    exported = owner.get(link)
+    assert exported.status_code == 200 and exported["Content-Type"] == "text/csv"
+    assert b"".join(exported.streaming_content).startswith(b"id,")
+    assert AuditRecord.objects.filter(action="audit.export", tenant_id=world.acme.id).exists()
