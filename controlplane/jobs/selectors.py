@@ -72,6 +72,14 @@ def telemetry_of(run_ids: list[str]) -> dict[str, RunTelemetry]:
     return {t.run_id: t for t in RunTelemetry.objects.filter(run_id__in=run_ids)}
 
 
+def latest_runs_of(job_ids: list[str]) -> dict[str, Run]:
+    """Each job's newest run, for a page of jobs (bound tenant)."""
+    latest: dict[str, Run] = {}
+    for run in Run.objects.filter(job_id__in=job_ids).order_by("job_id", "-created_at"):
+        latest.setdefault(run.job_id, run)
+    return latest
+
+
 # -- crossing tenants for the control plane's own work (tasks, runner, scheduler, writers' checks) -------------
 def job_for_system(job_id: str) -> Job | None:
     """A job of any tenant, deleted or not (a task or writer binds the tenant from it)."""

@@ -227,3 +227,18 @@ def test_the_audit_page_links_the_apis_export_with_its_filters_for_those_who_may
     assert exported.status_code == 200 and exported["Content-Type"] == "text/csv"
     assert b"".join(exported.streaming_content).startswith(b"id,")
     assert AuditRecord.objects.filter(action="audit.export", tenant_id=world.acme.id).exists()
+
+
+def test_the_jobs_list_searches_filters_by_mode_and_links_each_jobs_latest_run(world):
+    client = client_of(world.users["viewer"])
+    page = client.get(reverse("admin:console-jobs")).content.decode()
+    newest = Run.unscoped.filter(job_id=world.objects["acme_job"]).order_by("-created_at").first()
+    assert reverse("admin:console-run", args=[newest.id]) in page
+    assert world.objects["acme_scheduled_job"] in page
+    found = client.get(reverse("admin:console-jobs"), {"q": "night"}).content.decode()
+    assert world.objects["acme_scheduled_job"] in found and world.objects["acme_job"] not in found
+    assert (
+        world.objects["acme_job"]
+        not in client.get(reverse("admin:console-jobs"), {"mode": "STREAMING"}).content.decode()
+    )
+    assert world.objects["acme_job"] in client.get(reverse("admin:console-jobs"), {"mode": "BATCH"}).content.decode()

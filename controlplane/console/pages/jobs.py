@@ -1,5 +1,6 @@
-"""Jobs: the list (search by name) and a job's page (versions, runs) with its Run button, which posts to
-``run_job`` and so to ``jobs.run_actions.do_start_run``, the writer the API's run endpoint calls."""
+"""Jobs: the list (search by name, filter by mode, each job's latest run) and a job's page (schedule, versions,
+runs) with its Run button, which posts to ``run_job`` and so to ``jobs.run_actions.do_start_run``, the writer the
+API's run endpoint calls."""
 
 from __future__ import annotations
 
@@ -8,11 +9,13 @@ from django.urls import reverse
 from django.utils.translation import gettext as _
 
 from controlplane.clusters.selectors import cluster_list
+from controlplane.console.labels import STATES
 from controlplane.console.pages.frame import Scope, action, page, render
 from controlplane.eventlog.metadata import Metadata
 from controlplane.jobs import run_actions, selectors
 
 PAGE_ROWS = 100
+MODES = ("BATCH", "STREAMING")
 
 
 def _job(scope: Scope, job_id: str):  # type: ignore[no-untyped-def]
@@ -26,12 +29,17 @@ def _job(scope: Scope, job_id: str):  # type: ignore[no-untyped-def]
 @page("job.read", "job")
 def job_list(request: HttpRequest, scope: Scope) -> HttpResponse:
     rows = scope.readable("job.read", "job", selectors.job_list()).order_by("name")  # type: ignore[union-attr]
-    query = request.GET.get("q", "").strip()
+    query, mode = request.GET.get("q", "").strip(), request.GET.get("mode", "")
     if query:
         rows = rows.filter(name__icontains=query)
+    if mode in MODES:
+        rows = rows.filter(mode=mode)
+    page_rows = list(rows[:PAGE_ROWS])
     clusters = {c.id: c for c in cluster_list()}
-    jobs = [(job, clusters.get(job.cluster_id)) for job in rows[:PAGE_ROWS]]
-    return render(request, scope, "console/job_list.html", _("Jobs"), jobs=jobs, query=query)
+    latest = selectors.latest_runs_of([job.id for job in page_rows])
+    jobs = [(job, clusters.get(job.cluster_id), latest.get(job.id)) for job in page_rows]
+    modes = [(code, STATES[code]) for code in MODES]
+    return render(request, scope, "console/job_list.html", _("Jobs"), jobs=jobs, query=query, mode=mode, modes=modes)
 
 
 @page("job.read", "job")
