@@ -19,7 +19,7 @@ from django.db import connection
 from django.db.models import Q, QuerySet
 
 from controlplane.agents.domain.action import DELIVERED_GRACE, FINAL, ActionState
-from controlplane.agents.domain.agent import REVOKED, AgentError
+from controlplane.agents.domain.agent import LOST, REVOKED, AgentError
 from controlplane.agents.models import Action, ActionArtifact, Agent, AgentLiveness, BootstrapToken
 from controlplane.errors import DomainError
 from controlplane.eventlog.metadata import Actor, Metadata
@@ -107,6 +107,11 @@ def agents_by_member(tenant_id: str, cluster_id: str) -> dict[str, Agent]:
 def agent_payload(agent: Agent | None) -> dict | None:
     """The node's agent, linked by the member address it reported at registration (docs/AGENTS.md)."""
     return {"id": agent.id, "hostname": agent.hostname, "status": agent.status} if agent is not None else None
+
+
+def lost_agent_list() -> QuerySet[Agent]:
+    """Agents of the bound tenant and workspace that stopped answering (lost), longest silent first."""
+    return Agent.objects.filter(status=LOST).order_by("status_since")
 
 
 def liveness_get(agent_id: str) -> AgentLiveness | None:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from django.db.models import QuerySet
+from django.db.models import OuterRef, QuerySet, Subquery
 
 from controlplane.clusters.models import Cluster, Health
 from controlplane.jobs.domain.runs import TERMINAL, RunState
@@ -70,6 +70,12 @@ def telemetry_get(run: Run) -> RunTelemetry | None:
 def telemetry_of(run_ids: list[str]) -> dict[str, RunTelemetry]:
     """Live metrics and logs of many runs in one query (a page of runs)."""
     return {t.run_id: t for t in RunTelemetry.objects.filter(run_id__in=run_ids)}
+
+
+def latest_runs_of(job_ids: list[str]) -> dict[str, Run]:
+    """Each job's newest run, for a page of jobs (bound tenant), in one query whatever the runs' number."""
+    newest = Run.objects.filter(job_id=OuterRef("job_id")).order_by("-created_at").values("id")[:1]
+    return {run.job_id: run for run in Run.objects.filter(job_id__in=job_ids, id=Subquery(newest))}
 
 
 # -- crossing tenants for the control plane's own work (tasks, runner, scheduler, writers' checks) -------------
