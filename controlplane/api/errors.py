@@ -69,6 +69,11 @@ STATUS: dict[str, int] = {
     "OPERATION_TRANSITION_ILLEGAL": 409,
     "OPERATION_NO_AGENTS": 409,
     "OPERATION_AGENT_UNAVAILABLE": 409,
+    # diagnostics (controlplane/diagnostics)
+    "DIAGNOSTIC_ARCHIVE_EXPIRED": 410,
+    "DIAGNOSTIC_FIX_NONE": 409,
+    "DIAGNOSTIC_FIX_NOT_ALLOWED": 422,
+    "DIAGNOSTIC_FIX_PLAN_CHANGED": 409,
     # identity (controlplane/iam)
     "TENANT_LAST_OWNER": 409,
     "ALERT_NOT_FIRING": 409,
