@@ -74,6 +74,7 @@ INSTALLED_APPS = [
     "controlplane.tenancy",
     "controlplane.secrets",
     "controlplane.clusters",
+    "controlplane.notifications",
     "controlplane.agents",
     "controlplane.jobs",
     "controlplane.operations",
@@ -226,6 +227,31 @@ CELERY_BEAT_SCHEDULE["operations-recover"] = {
     "schedule": OPERATION_RECOVER_INTERVAL_SECONDS,
     "options": {"expires": OPERATION_RECOVER_INTERVAL_SECONDS},
 }
+
+# --- Notifications (docs/NOTIFICATIONS.md): attempts before a delivery is dead, the first retry's backoff (doubled
+# per attempt, jittered), each send's timeout, how often beat re-queues due retries; email through Django's SMTP backend.
+CONTROLPLANE_NOTIFY_MAX_ATTEMPTS = config.env_int("CONTROLPLANE_NOTIFY_MAX_ATTEMPTS", 6, minimum=1, maximum=100)
+CONTROLPLANE_NOTIFY_BACKOFF_SECONDS = config.env_int("CONTROLPLANE_NOTIFY_BACKOFF_SECONDS", 30, minimum=0, maximum=3600)
+CONTROLPLANE_NOTIFY_TIMEOUT_SECONDS = config.env_int("CONTROLPLANE_NOTIFY_TIMEOUT_SECONDS", 10, minimum=1, maximum=300)
+CONTROLPLANE_NOTIFY_REQUEUE_INTERVAL_SECONDS = config.env_int(
+    "CONTROLPLANE_NOTIFY_REQUEUE_INTERVAL_SECONDS", 15, minimum=1, maximum=3600
+)
+CELERY_BEAT_SCHEDULE["notifications-requeue-due"] = {
+    "task": "notifications.requeue_due",
+    "schedule": CONTROLPLANE_NOTIFY_REQUEUE_INTERVAL_SECONDS,
+    "options": {"expires": CONTROLPLANE_NOTIFY_REQUEUE_INTERVAL_SECONDS},
+}
+EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+EMAIL_HOST = config.env_str("CONTROLPLANE_EMAIL_HOST", "localhost") or "localhost"
+EMAIL_PORT = config.env_int("CONTROLPLANE_EMAIL_PORT", 25, minimum=1, maximum=65535)
+EMAIL_HOST_USER = config.env_str("CONTROLPLANE_EMAIL_USER", "") or ""
+EMAIL_HOST_PASSWORD = config.env_str("CONTROLPLANE_EMAIL_PASSWORD", "") or ""
+EMAIL_USE_TLS = config.env_bool("CONTROLPLANE_EMAIL_STARTTLS", False)
+EMAIL_USE_SSL = config.env_bool("CONTROLPLANE_EMAIL_SSL", False)
+if EMAIL_USE_TLS and EMAIL_USE_SSL:
+    raise config.ConfigError("CONTROLPLANE_EMAIL_STARTTLS and CONTROLPLANE_EMAIL_SSL exclude each other: set one")
+EMAIL_TIMEOUT = CONTROLPLANE_NOTIFY_TIMEOUT_SECONDS
+DEFAULT_FROM_EMAIL = config.env_str("CONTROLPLANE_EMAIL_FROM", "seatunnel-controlplane@localhost") or ""
 
 # --- Logging: one line per record, request id when there is one -------------------------------------
 LOG_LEVEL = (config.env_str("CONTROLPLANE_LOG_LEVEL", "INFO") or "INFO").upper()
