@@ -69,6 +69,10 @@ STATUS: dict[str, int] = {
     "OPERATION_TRANSITION_ILLEGAL": 409,
     "OPERATION_NO_AGENTS": 409,
     "OPERATION_AGENT_UNAVAILABLE": 409,
+    # notifications (controlplane/notifications)
+    "NOTIFICATION_CHANNEL_DISABLED": 409,
+    "NOTIFICATION_CHANNEL_TRANSITION_ILLEGAL": 409,
+    "NOTIFICATION_DELIVERY_NOT_DEAD": 409,
     # identity (controlplane/iam)
     "TENANT_LAST_OWNER": 409,
 }

@@ -56,7 +56,9 @@ def render_one(notice: Notice, language: str, fmt: str, *, channel_name: str = "
         "ends_at": _utc(notice.ends_at) if notice.ends_at else "",
         "channel_name": channel_name,
     }
-    return template.render(Context(context)).strip() + ("\n" if fmt != "subject.txt" else "")
+    return template.render(Context(context, autoescape=engine.autoescape)).strip() + (
+        "\n" if fmt != "subject.txt" else ""
+    )
 
 
 def render(notice: Notice, language: str, *, channel_name: str = "") -> Rendered:
