@@ -229,7 +229,7 @@ CELERY_BEAT_SCHEDULE["operations-recover"] = {
 }
 
 # --- Notifications (docs/NOTIFICATIONS.md): attempts before a delivery is dead, the first retry's backoff (doubled
-# per attempt, jittered), each send's timeout, how often beat re-queues due retries; email through Django's SMTP backend.
+# per attempt, jittered), each send's timeout, how often beat re-queues due retries; email by Django's SMTP backend.
 CONTROLPLANE_NOTIFY_MAX_ATTEMPTS = config.env_int("CONTROLPLANE_NOTIFY_MAX_ATTEMPTS", 6, minimum=1, maximum=100)
 CONTROLPLANE_NOTIFY_BACKOFF_SECONDS = config.env_int("CONTROLPLANE_NOTIFY_BACKOFF_SECONDS", 30, minimum=0, maximum=3600)
 CONTROLPLANE_NOTIFY_TIMEOUT_SECONDS = config.env_int("CONTROLPLANE_NOTIFY_TIMEOUT_SECONDS", 10, minimum=1, maximum=300)

@@ -81,7 +81,7 @@ def _store_secrets(
         if not value:
             if secret_id is not None:
                 secrets.do_delete_secret(metadata=meta, secret_id=secret_id)
-            removed.append(field)
+                removed.append(field)
         elif secret_id is not None:
             secrets.do_update_secret(metadata=meta, secret_id=secret_id, value=value)
             stored[field] = name

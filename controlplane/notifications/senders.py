@@ -9,8 +9,10 @@ robot's token, nor anything secret: ``redact`` runs over whatever a receiver sai
 from __future__ import annotations
 
 import json
+import logging
 import smtplib
 import time
+from contextvars import ContextVar
 from dataclasses import dataclass
 from typing import Any
 
@@ -19,6 +21,7 @@ from django.conf import settings
 from django.core.mail import EmailMultiAlternatives, get_connection
 
 from controlplane.notifications.domain import signing
+from controlplane.notifications.domain.aggregate import mask_url
 from controlplane.notifications.domain.notice import Notice
 from controlplane.notifications.rendering import Rendered
 from controlplane.outbound.configured import configured_policy
@@ -29,6 +32,22 @@ USER_AGENT = "seatunnel-controlplane-notifications/1"
 WECOM_MARKDOWN_BYTES = 4096  # the robot refuses longer markdown content
 DINGTALK_MARKDOWN_BYTES = 18000
 FEISHU_TEMPLATES = {"critical": "red", "warning": "orange", "info": "blue"}
+
+
+_SENDING: ContextVar[bool] = ContextVar("notifications_sending", default=False)
+
+
+class _MaskSentUrls(logging.Filter):
+    """httpx logs each request's URL (at INFO; the settings show it at DEBUG): a robot's URL carries its token, so
+    while a notification is sent the URL is logged masked (``https://oapi.dingtalk.com/****``)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if _SENDING.get() and isinstance(record.args, tuple):
+            record.args = tuple(mask_url(str(arg)) if isinstance(arg, httpx.URL) else arg for arg in record.args)
+        return True
+
+
+logging.getLogger("httpx").addFilter(_MaskSentUrls())
 
 
 class SendFailed(Exception):
@@ -71,7 +90,7 @@ def send(target: Target, notice: Notice, rendered: Rendered, *, delivery_id: str
         _send_email(target, rendered)
         return
     url, body, headers = _request(target, notice, rendered, delivery_id)
-    answer = _post(url, body, headers, target.secrets)
+    answer = _post(url, body, headers)
     _check_answer(target, answer)
 
 
@@ -128,8 +147,9 @@ def _request(target: Target, notice: Notice, rendered: Rendered, delivery_id: st
     return url, body, headers
 
 
-def _post(url: httpx.URL, body: bytes, headers: dict, secrets: dict[str, str]) -> httpx.Response:
+def _post(url: httpx.URL, body: bytes, headers: dict) -> httpx.Response:
     timeout = float(settings.CONTROLPLANE_NOTIFY_TIMEOUT_SECONDS)
+    sending = _SENDING.set(True)
     try:
         with httpx.Client(transport=PinnedTransport(configured_policy()), timeout=timeout) as client:
             return client.post(url, content=body, headers=headers)
@@ -146,6 +166,8 @@ def _post(url: httpx.URL, body: bytes, headers: dict, secrets: dict[str, str]) -
         raise SendFailed(
             "NOTIFICATION_UNREACHABLE", f"the channel's address cannot be reached ({type(error).__name__})"
         ) from None
+    finally:
+        _SENDING.reset(sending)
 
 
 def _check_answer(target: Target, answer: httpx.Response) -> None:

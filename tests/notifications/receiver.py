@@ -32,7 +32,7 @@ Answer = Callable[[Received], tuple[int, Any]]
 class Receiver:
     port: int = 0
     requests: list[Received] = field(default_factory=list)
-    answer: Answer = lambda request: (200, {})  # noqa: E731
+    answer: Answer = lambda request: (200, {})
 
     @property
     def url(self) -> str:

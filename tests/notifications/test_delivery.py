@@ -7,7 +7,6 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
-import json
 import logging
 import socket
 import time
@@ -148,7 +147,7 @@ def test_webhook_posts_the_notice_with_a_verifiable_signature(place):
     ("language", "subject", "phrase"),
     [
         ("en", "[Firing][Critical] RunFailed: run 42 of job nightly failed", "Alert RunFailed is firing."),
-        ("zh-Hans", "[告警中][严重] RunFailed：run 42 of job nightly failed", "告警 RunFailed 正在触发。"),
+        ("zh-Hans", "[告警中][严重] RunFailed：run 42 of job nightly failed", "告警 RunFailed 正在触发。"),  # noqa: RUF001
     ],
 )
 def test_email_reaches_a_real_smtp_server_in_both_languages(place, smtp_server, language, subject, phrase):
@@ -303,6 +302,7 @@ def test_a_disabled_channel_refuses_new_notices_and_kills_queued_ones(place):
 
 def test_secrets_stay_out_of_the_log_the_rows_and_the_logs(place, caplog):
     caplog.set_level(logging.DEBUG)
+    caplog.set_level(logging.DEBUG, logger="httpx")  # it logs each request's URL
     with receiver(lambda r: (500, {})) as hook:
         for kind, url, secret in (
             ("dingtalk", f"{hook.url}/robot/send?access_token={DING_TOKEN}", DING_SECRET),
@@ -318,3 +318,4 @@ def test_secrets_stay_out_of_the_log_the_rows_and_the_logs(place, caplog):
         assert secret not in rows
         assert secret not in caplog.text
     assert f"http://127.0.0.1:{hook.port}/****" in payloads  # the masked form is what the log keeps
+    assert "HTTP Request: POST http://127.0.0.1:" in caplog.text and "/****" in caplog.text
