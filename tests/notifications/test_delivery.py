@@ -319,3 +319,53 @@ def test_secrets_stay_out_of_the_log_the_rows_and_the_logs(place, caplog):
         assert secret not in caplog.text
     assert f"http://127.0.0.1:{hook.port}/****" in payloads  # the masked form is what the log keeps
     assert "HTTP Request: POST http://127.0.0.1:" in caplog.text and "/****" in caplog.text
+
+
+def test_dingtalk_without_a_signing_secret_sends_no_signature(place):
+    with receiver(lambda r: (200, OK)) as robot:
+        send(place, channel(place, "dingtalk", f"{robot.url}/robot/send?access_token={DING_TOKEN}"))
+    [request] = robot.requests
+    assert request.query == {"access_token": DING_TOKEN}
+
+
+def test_a_receiver_that_never_answers_times_out(place):
+    with socket.socket() as silent, override_settings(CONTROLPLANE_NOTIFY_TIMEOUT_SECONDS=1):
+        silent.bind(("127.0.0.1", 0))
+        silent.listen(8)  # the kernel completes the connection; nobody ever reads or answers
+        url = f"http://127.0.0.1:{silent.getsockname()[1]}/h"
+        delivery = send(place, channel(place, "webhook", url, signing_secret=HOOK_SECRET))
+    assert (delivery.state, delivery.last_error_code) == ("retrying", "NOTIFICATION_TIMEOUT")
+
+
+def test_a_send_whose_worker_died_is_taken_again_by_the_requeue(place):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    with receiver(lambda r: (200, OK)) as robot:
+        channel_id = channel(place, "wecom", f"{robot.url}/send?key={WECOM_KEY}")
+        delivery_id = actions.do_send_notification(
+            metadata=place.meta, channel_id=channel_id, notice=firing(), dedup_key="k"
+        )
+        # a worker took it and died: the row says "sending" since long ago
+        long_ago = timezone.now() - timedelta(hours=1)
+        Delivery.unscoped.filter(id=delivery_id).update(state="sending", attempts=1, claimed_at=long_ago)
+        assert tasks.requeue_due() == 1
+        assert tasks.deliver(delivery_id) == "delivered"
+    assert Delivery.unscoped.get(id=delivery_id).attempts == 2
+    assert len(robot.requests) == 1
+
+
+def test_deliveries_and_failures_are_counted_by_kind(place):
+    from prometheus_client import REGISTRY
+
+    def count(name: str) -> float:
+        return REGISTRY.get_sample_value(name, {"channel_kind": "wecom"}) or 0.0
+
+    before = (count("controlplane_notification_deliveries_total"), count("controlplane_notification_failures_total"))
+    answers = iter([500, 200])
+    with receiver(lambda r: (next(answers), OK)) as robot:
+        delivery = send(place, channel(place, "wecom", f"{robot.url}/send?key={WECOM_KEY}"))
+        tasks.deliver(delivery.id)
+    after = (count("controlplane_notification_deliveries_total"), count("controlplane_notification_failures_total"))
+    assert (after[0] - before[0], after[1] - before[1]) == (1, 1)
