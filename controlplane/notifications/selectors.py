@@ -60,3 +60,12 @@ def due_deliveries_for_system(*, now, stale_before, limit: int = 500) -> list[st
     for rows in (retrying, stale, queued):
         ids += list(rows.order_by("updated_at").values_list("id", flat=True)[:limit])
     return ids[:limit]
+
+
+def channels_for_platform() -> QuerySet[Channel]:
+    """Every tenant's channels, for the console (platform staff)."""
+    return Channel.unscoped.all()
+
+
+def deliveries_for_platform() -> QuerySet[Delivery]:
+    return Delivery.unscoped.all()
