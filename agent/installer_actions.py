@@ -22,6 +22,7 @@ import os
 import shutil
 import socket
 import subprocess
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -235,28 +236,22 @@ def _call(ctx: Context, prefix: Path, body: Any) -> dict[str, Any]:
 
 
 def installer_install(ctx: Context) -> dict[str, Any]:
-    prefix = _prefix(ctx)
-    _check_source(ctx)
-    reporter = ActionReporter(ctx)
-    if ctx.params["resume"]:
-        return _call(ctx, prefix, lambda: run.install(_resumed(prefix), reporter=reporter, resume=True))
-    return _call(
-        ctx,
-        prefix,
-        lambda: run.install(_spec(ctx, prefix, inherit=False), reporter=reporter, force=ctx.params["force"]),
-    )
+    return _install_or_upgrade(ctx, run.install, inherit=False)
 
 
 def installer_upgrade(ctx: Context) -> dict[str, Any]:
+    return _install_or_upgrade(ctx, run.upgrade, inherit=True)
+
+
+def _install_or_upgrade(ctx: Context, core: Callable[..., Any], *, inherit: bool) -> dict[str, Any]:
+    """An install and an upgrade take the same parameters; an upgrade inherits what the node's install chose."""
     prefix = _prefix(ctx)
     _check_source(ctx)
     reporter = ActionReporter(ctx)
     if ctx.params["resume"]:
-        return _call(ctx, prefix, lambda: run.upgrade(_resumed(prefix), reporter=reporter, resume=True))
+        return _call(ctx, prefix, lambda: core(_resumed(prefix), reporter=reporter, resume=True))
     return _call(
-        ctx,
-        prefix,
-        lambda: run.upgrade(_spec(ctx, prefix, inherit=True), reporter=reporter, force=ctx.params["force"]),
+        ctx, prefix, lambda: core(_spec(ctx, prefix, inherit=inherit), reporter=reporter, force=ctx.params["force"])
     )
 
 

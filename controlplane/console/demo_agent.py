@@ -28,6 +28,8 @@ from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from agent.state import write_atomic
+
 if TYPE_CHECKING:  # models are imported inside the functions: this module loads before the apps are ready
     from controlplane.clusters.models import Cluster
 
@@ -226,11 +228,7 @@ def enroll(demo: DemoAgent) -> str | None:
         description="make run: the demo agent",
     )
     record_command("seed_demo", resource_type="agent_bootstrap_token", result="ok", details={"token_id": token_id})
-    partial = demo.token_path.with_name(demo.token_path.name + ".tmp")
-    fd = os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "w") as handle:
-        handle.write(text + "\n")
-    os.replace(partial, demo.token_path)  # the agent never reads half a token
+    write_atomic(demo.token_path, (text + "\n").encode())  # the agent never reads half a token
     return f"bootstrap token {token_id} issued for the demo agent (bound to the demo cluster)"
 
 

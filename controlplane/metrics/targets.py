@@ -13,8 +13,6 @@ token set and given.
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -22,6 +20,7 @@ from urllib.parse import urlsplit
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse, JsonResponse
 
+from agent.state import write_atomic
 from controlplane.agents.selectors import agents_for_platform
 from controlplane.clusters.selectors import clusters_for_platform, nodes_for_platform
 from controlplane.metrics.exposition import bearer_ok, unauthorized
@@ -113,15 +112,7 @@ def write_file_sd(directory: Path) -> Path:
     directory.mkdir(parents=True, exist_ok=True)
     destination = directory / FILE_NAME
     text = json.dumps(file_sd(), indent=2, sort_keys=True) + "\n"
-    fd, tmp = tempfile.mkstemp(dir=directory, prefix=".targets-", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            handle.write(text)
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, destination)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    write_atomic(destination, text.encode(), mode=0o644)  # Prometheus may run as another user
     return destination
 
 

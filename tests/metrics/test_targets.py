@@ -50,7 +50,10 @@ def test_the_command_writes_file_sd_json_with_tenant_cluster_and_role(world: Wor
     said = io.StringIO()
     call_command("prometheus_targets", out=tmp_path / "sd", stdout=said)
     assert said.getvalue().startswith("wrote 2 target group(s) to ")
-    groups = json.loads((tmp_path / "sd" / targets.FILE_NAME).read_text())
+    written = tmp_path / "sd" / targets.FILE_NAME
+    assert written.stat().st_mode & 0o777 == 0o644  # Prometheus may run as another user; the process umask is 077
+    assert [p.name for p in written.parent.iterdir()] == [targets.FILE_NAME]  # no temporary file left
+    groups = json.loads(written.read_text())
     by_tenant = _by_tenant(groups)
     assert sorted(by_tenant) == ["acme", "beta"]
     for tenant, workspace in (("acme", "etl"), ("beta", "beta-ws")):
