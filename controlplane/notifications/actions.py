@@ -10,15 +10,18 @@ channel's events name them and carry a masked form only. Nothing here logs a val
 
 from __future__ import annotations
 
+import ipaddress
 import logging
 import uuid
 from dataclasses import replace
 from typing import Any
+from urllib.parse import urlsplit
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from agent.outbound import DENIED_NAMES
 from controlplane.eventlog.aggregates import AggregateSpec, execute
 from controlplane.eventlog.metadata import Actor, Metadata
 from controlplane.eventlog.store import StreamRef
@@ -37,6 +40,8 @@ from controlplane.notifications.domain.errors import (
 from controlplane.notifications.domain.notice import Notice, notice_for_test_send
 from controlplane.notifications.models import Channel, Delivery
 from controlplane.notifications.selectors import channel_for_system, channel_name_taken, delivery_for_system
+from controlplane.outbound.configured import configured_policy
+from controlplane.outbound.policy import OutboundTargetForbidden
 from controlplane.secrets import actions as secrets
 from controlplane.secrets.selectors import secret_exists
 from controlplane.tenancy.context import bound
@@ -104,6 +109,28 @@ def _secret_id(tenant_id: str, workspace_id: str, name: str) -> str:
     return secret_list(tenant_id=tenant_id, workspace_id=workspace_id).get(slot=name).id
 
 
+def _check_policy(values: dict[str, str]) -> None:
+    """Refuse at once a webhook URL whose host the outbound policy refuses without a lookup (an address, a metadata
+    service's name); a name is checked when it is resolved, at each send (ending the delivery dead)."""
+    url = values.get("webhook_url")
+    if not url:
+        return
+    host = (urlsplit(url).hostname or "").rstrip(".").lower()
+    try:
+        address = ipaddress.ip_address(host)
+    except ValueError:
+        if host in DENIED_NAMES:
+            raise OutboundTargetForbidden(
+                "the outbound policy refuses the webhook URL's host", field="webhook_url", rule="cloud-metadata"
+            ) from None
+        return
+    rule = configured_policy().rule_against(address)
+    if rule is not None:
+        raise OutboundTargetForbidden(
+            "the outbound policy refuses the webhook URL's host", field="webhook_url", rule=rule
+        )
+
+
 def _load_live(metadata: Metadata, channel_id: str) -> Channel:
     channel = channel_for_system(channel_id) if isinstance(channel_id, str) and len(channel_id) <= 64 else None
     foreign = channel is not None and (
@@ -139,6 +166,7 @@ def do_create_channel(
     checked_recipients = aggregate.check_recipients(kind, recipients or [])
     given = {k: v for k, v in (("webhook_url", webhook_url), ("signing_secret", signing_secret)) if v is not None}
     values = aggregate.check_secrets(kind, given)
+    _check_policy(values)
     channel_id = uuid.uuid4().hex
     with transaction.atomic():
         if not Workspace.objects.filter(id=workspace_id, tenant_id=tenant_id).exists():
@@ -183,6 +211,7 @@ def do_update_channel(
     plain = {k: v for k, v in changes.items() if k not in aggregate.SECRET_FIELDS}
     given = {k: v for k, v in changes.items() if k in aggregate.SECRET_FIELDS}
     values = aggregate.check_secrets(channel.kind, given, present=frozenset(channel.secrets))
+    _check_policy(values)
     with transaction.atomic():
         if "name" in plain and channel_name_taken(
             channel.tenant_id, channel.workspace_id, aggregate.check_name(plain["name"]), other_than=channel.id

@@ -163,3 +163,34 @@ def test_the_api_takes_secrets_in_and_shows_them_masked_only(place, django_captu
     assert client.get("/api/v1/tenants/acme/workspaces/etl/notification-deliveries/?state=dead").json()["results"] == []
     refused = client.post(f"/api/v1/tenants/acme/workspaces/etl/notification-deliveries/{test.json()['id']}/redeliver/")
     assert (refused.status_code, refused.json()["error"]["code"]) == (409, "NOTIFICATION_DELIVERY_NOT_DEAD")
+
+
+@pytest.mark.parametrize(
+    ("url", "rule"),
+    [
+        ("http://169.254.169.254/latest/meta-data", "cloud-metadata"),
+        ("http://metadata.google.internal/computeMetadata", "cloud-metadata"),
+        ("http://127.0.0.1:8080/hook", "denied-cidr"),
+    ],
+)
+def test_a_webhook_url_the_policy_refuses_without_a_lookup_is_refused_at_once(place, url, rule):
+    from django.test.utils import override_settings
+
+    from controlplane.outbound.policy import OutboundTargetForbidden
+
+    before = Event.objects.count()
+    with (
+        override_settings(CONTROLPLANE_OUTBOUND_DENY_CIDRS=["127.0.0.0/8"]),
+        pytest.raises(OutboundTargetForbidden) as error,
+    ):
+        actions.do_create_channel(
+            metadata=place.admin,
+            tenant_id=place.tenant_id,
+            workspace_id=place.workspace_id,
+            name="sneaky",
+            kind="webhook",
+            webhook_url=url,
+            signing_secret="s",
+        )
+    assert (error.value.details["rule"], error.value.details["field"]) == (rule, "webhook_url")
+    assert Event.objects.count() == before and not Secret.unscoped.exists()

@@ -258,8 +258,11 @@ def test_a_retry_that_is_not_due_is_not_sent(place):
 
 
 def test_the_outbound_policy_refuses_and_nothing_is_sent(place):
-    with receiver(lambda r: (200, {})) as hook, override_settings(CONTROLPLANE_OUTBOUND_DENY_CIDRS=["127.0.0.0/8"]):
-        delivery = send(place, channel(place, "webhook", f"{hook.url}/h", signing_secret=HOOK_SECRET))
+    with receiver(lambda r: (200, {})) as hook:
+        channel_id = channel(place, "webhook", f"{hook.url}/h", signing_secret=HOOK_SECRET)
+        # the policy changed after the channel was made (loopback denied): checked at each send, after DNS
+        with override_settings(CONTROLPLANE_OUTBOUND_DENY_CIDRS=["127.0.0.0/8"]):
+            delivery = send(place, channel_id)
     assert hook.requests == []
     assert (delivery.state, delivery.last_error_code) == ("dead", "OUTBOUND_TARGET_FORBIDDEN")
     assert delivery.last_error == "the outbound policy refuses the channel's address (rule denied-cidr)"
