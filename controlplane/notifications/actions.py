@@ -43,7 +43,7 @@ from controlplane.notifications.selectors import channel_for_system, channel_nam
 from controlplane.outbound.configured import configured_policy
 from controlplane.outbound.policy import OutboundTargetForbidden
 from controlplane.secrets import actions as secrets
-from controlplane.secrets.selectors import secret_exists
+from controlplane.secrets.selectors import secret_list
 from controlplane.tenancy.context import bound
 from controlplane.tenancy.models import Tenant, Workspace
 
@@ -81,8 +81,12 @@ def _store_secrets(
     removed: list[str] = []
     for field, value in sorted(values.items()):
         name = secret_name(channel_id, field)
-        existing = secret_exists(tenant_id, workspace_id, name)
-        secret_id = _secret_id(tenant_id, workspace_id, name) if existing else None
+        secret_id = (
+            secret_list(tenant_id=tenant_id, workspace_id=workspace_id)
+            .filter(slot=name)
+            .values_list("id", flat=True)
+            .first()
+        )
         if not value:
             if secret_id is not None:
                 secrets.do_delete_secret(metadata=meta, secret_id=secret_id)
@@ -101,12 +105,6 @@ def _store_secrets(
             )
             stored[field] = name
     return stored, removed
-
-
-def _secret_id(tenant_id: str, workspace_id: str, name: str) -> str:
-    from controlplane.secrets.selectors import secret_list
-
-    return secret_list(tenant_id=tenant_id, workspace_id=workspace_id).get(slot=name).id
 
 
 def _check_policy(values: dict[str, str]) -> None:
