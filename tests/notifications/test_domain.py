@@ -63,3 +63,9 @@ def test_a_notice_round_trips_through_json_and_refuses_nonsense():
     with pytest.raises(ValueError, match="sorted"):
         firing(labels=(("z", "1"), ("a", "2")))
     assert firing(ends_at=datetime(2026, 1, 1, tzinfo=UTC)).to_json()["ends_at"] == "2026-01-01T00:00:00+00:00"
+
+
+def test_the_metrics_know_every_channel_kind():
+    from controlplane.instruments import CHANNEL_KINDS
+
+    assert aggregate.KINDS == CHANNEL_KINDS
