@@ -241,6 +241,13 @@ CELERY_BEAT_SCHEDULE["notifications-requeue-due"] = {
     "schedule": CONTROLPLANE_NOTIFY_REQUEUE_INTERVAL_SECONDS,
     "options": {"expires": CONTROLPLANE_NOTIFY_REQUEUE_INTERVAL_SECONDS},
 }
+# Delivered and dead deliveries older than this are deleted (0: kept for ever), by beat's hourly purge.
+CONTROLPLANE_NOTIFY_RETENTION_DAYS = config.env_int("CONTROLPLANE_NOTIFY_RETENTION_DAYS", 30, minimum=0, maximum=3650)
+CELERY_BEAT_SCHEDULE["notifications-purge-deliveries"] = {
+    "task": "notifications.purge_deliveries",
+    "schedule": 3600,
+    "options": {"expires": 3600},
+}
 EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
 EMAIL_HOST = config.env_str("CONTROLPLANE_EMAIL_HOST", "localhost") or "localhost"
 EMAIL_PORT = config.env_int("CONTROLPLANE_EMAIL_PORT", 25, minimum=1, maximum=65535)

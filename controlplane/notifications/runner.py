@@ -18,7 +18,11 @@ from controlplane.notifications.domain.delivery import DeliveryState, after_fail
 from controlplane.notifications.domain.notice import Notice
 from controlplane.notifications.models import Channel, Delivery
 from controlplane.notifications.rendering import render
-from controlplane.notifications.selectors import channel_for_system, delivery_for_system
+from controlplane.notifications.selectors import (
+    channel_for_system,
+    delivery_for_system,
+    old_finished_deliveries_for_system,
+)
 from controlplane.secrets.domain.errors import SecretNotFound, SecretsError
 from controlplane.secrets.selectors import resolve_secret_refs
 from controlplane.tenancy.context import bound
@@ -136,3 +140,26 @@ def _failed(delivery: Delivery, attempt: int, failure: senders.SendFailed, targe
         countdown = max(0.0, (next_at - timezone.now()).total_seconds())
         transaction.on_commit(lambda: deliver_task.apply_async((delivery.id,), countdown=countdown))
     return state
+
+
+def purge_finished(*, batch: int = 1000) -> int:
+    """Delete delivered and dead deliveries not touched for CONTROLPLANE_NOTIFY_RETENTION_DAYS (0: none), in
+    batches; returns how many. Their dedup keys become free again (a notice re-sent after that is a new delivery)."""
+    days = settings.CONTROLPLANE_NOTIFY_RETENTION_DAYS
+    if days <= 0:
+        return 0
+    cutoff = timezone.now() - timedelta(days=days)
+    total = 0
+    while True:
+        rows = old_finished_deliveries_for_system(before=cutoff, limit=batch)
+        if not rows:
+            return total
+        by_place: dict[tuple[str, str], list[str]] = {}
+        for delivery_id, tenant_id, workspace_id in rows:
+            by_place.setdefault((tenant_id, workspace_id), []).append(delivery_id)
+        for (tenant_id, workspace_id), ids in by_place.items():
+            with bound(tenant_id, workspace_id):
+                deleted, _ = Delivery.objects.filter(
+                    id__in=ids, state__in=(DeliveryState.DELIVERED, DeliveryState.DEAD)
+                ).delete()
+            total += deleted

@@ -62,6 +62,12 @@ def due_deliveries_for_system(*, now, stale_before, limit: int = 500) -> list[st
     return ids[:limit]
 
 
+def old_finished_deliveries_for_system(*, before, limit: int) -> list[tuple[str, str, str]]:  # type: ignore[no-untyped-def]
+    """(id, tenant, workspace) of delivered or dead deliveries last changed before ``before`` (the retention purge)."""
+    rows = Delivery.unscoped.filter(state__in=("delivered", "dead"), updated_at__lt=before).order_by("updated_at")
+    return list(rows.values_list("id", "tenant_id", "workspace_id")[:limit])
+
+
 def channels_for_platform() -> QuerySet[Channel]:
     """Every tenant's channels, for the console (platform staff)."""
     return Channel.unscoped.all()

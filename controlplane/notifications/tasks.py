@@ -24,3 +24,9 @@ def requeue_due() -> int:
     for delivery_id in ids:
         deliver.delay(delivery_id)
     return len(ids)
+
+
+@shared_task(name="notifications.purge_deliveries", acks_late=True, ignore_result=True)
+def purge_deliveries() -> int:
+    """Delete finished deliveries past CONTROLPLANE_NOTIFY_RETENTION_DAYS (beat, hourly)."""
+    return runner.purge_finished()

@@ -372,3 +372,33 @@ def test_deliveries_and_failures_are_counted_by_kind(place):
         tasks.deliver(delivery.id)
     after = (count("controlplane_notification_deliveries_total"), count("controlplane_notification_failures_total"))
     assert (after[0] - before[0], after[1] - before[1]) == (1, 1)
+
+
+def test_finished_deliveries_past_the_retention_are_purged(place):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    with receiver(lambda r: (200, OK)) as robot:
+        channel_id = channel(place, "wecom", f"{robot.url}/send?key={WECOM_KEY}")
+        ids = {
+            key: actions.do_send_notification(
+                metadata=place.meta, channel_id=channel_id, notice=firing(), dedup_key=key
+            )
+            for key in ("old-delivered", "old-dead", "old-retrying", "new-delivered")
+        }
+    long_ago = timezone.now() - timedelta(days=31)
+    states = {
+        "old-delivered": "delivered",
+        "old-dead": "dead",
+        "old-retrying": "retrying",
+        "new-delivered": "delivered",
+    }
+    for key, state in states.items():
+        stamp = long_ago if key.startswith("old") else timezone.now()
+        Delivery.unscoped.filter(id=ids[key]).update(state=state, updated_at=stamp)
+    with override_settings(CONTROLPLANE_NOTIFY_RETENTION_DAYS=30):
+        assert tasks.purge_deliveries() == 2
+    assert set(Delivery.unscoped.values_list("id", flat=True)) == {ids["old-retrying"], ids["new-delivered"]}
+    with override_settings(CONTROLPLANE_NOTIFY_RETENTION_DAYS=0):
+        assert tasks.purge_deliveries() == 0
