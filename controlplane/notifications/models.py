@@ -12,6 +12,7 @@ from django.db import models
 from controlplane.notifications.domain.delivery import DeliveryState
 from controlplane.tenancy.scoping import TenantOwned
 
+DELIVERY_STATES = [(state.value, state.value) for state in DeliveryState]
 DELETED_SLOT_PREFIX = "~"  # a deleted channel's slot frees its name (as secrets do)
 
 
@@ -49,7 +50,7 @@ class Delivery(TenantOwned):
     dedup_key = models.CharField(max_length=200)
     notice = models.JSONField()
     test = models.BooleanField(default=False)
-    state = models.CharField(max_length=16, choices=[(s.value, s.value) for s in DeliveryState], db_index=True)
+    state = models.CharField(max_length=16, choices=DELIVERY_STATES, db_index=True)
     attempts = models.PositiveIntegerField(default=0)
     max_attempts = models.PositiveIntegerField()
     last_error_code = models.CharField(max_length=64, blank=True, default="")

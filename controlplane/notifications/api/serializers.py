@@ -67,7 +67,7 @@ class ChannelUpdateSerializer(Input):
     )
 
 
-class DisableSerializer(Input):
+class ChannelDisableSerializer(Input):
     reason = serializers.CharField(max_length=MAX_REASON, required=False, allow_blank=True, default="")
 
 

@@ -20,11 +20,11 @@ from controlplane.notifications import actions, selectors
 from controlplane.notifications.api.filters import DeliveryFilter
 from controlplane.notifications.api.serializers import (
     ChannelCreateSerializer,
+    ChannelDisableSerializer,
     ChannelSerializer,
     ChannelUpdateSerializer,
     DeliveryDetailSerializer,
     DeliverySerializer,
-    DisableSerializer,
 )
 from controlplane.notifications.models import Channel, Delivery
 
@@ -93,11 +93,11 @@ class ChannelViewSet(mixins.ListModelMixin, TenantViewSet):
         )
         return Response(status=status.HTTP_204_NO_CONTENT)
 
-    @extend_schema(request=DisableSerializer, responses=ChannelSerializer)
+    @extend_schema(request=ChannelDisableSerializer, responses=ChannelSerializer)
     @action(detail=True, methods=["post"])
     def disable(self, request: Request, tenant: str, workspace: str, pk: str) -> Response:
         channel = self.get_object()
-        data = DisableSerializer(data=request.data)
+        data = ChannelDisableSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         actions.do_disable_channel(
             metadata=self.metadata(),
