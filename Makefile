@@ -12,7 +12,7 @@ MATRIX_SECRET := matrix-only-secret-key-0123456789-abcdefghijklmnopqrstuvwxyz
 PIP := $(BIN)/python -m pip --disable-pip-version-check --no-input -qq
 PYTEST_ARGS ?=
 
-.PHONY: run test test-matrix test-postgres test-mysql lint bench soak clean
+.PHONY: run test test-matrix test-postgres test-mysql lint messages bench soak clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -58,6 +58,13 @@ lint: $(VENV)/.installed
 	$(BIN)/lint-imports
 	$(BIN)/mypy
 	$(BIN)/python manage.py makemigrations --check --dry-run
+
+# The console's Chinese (docs/CONSOLE.md, "Languages"): gather the marked strings into the .po, then, once every
+# msgstr is filled, compile the .mo; both are committed. GNU gettext's tools (Debian package gettext) do the work.
+messages: $(VENV)/.installed
+	cd controlplane && ../$(BIN)/django-admin makemessages --settings=controlplane.settings -l zh_Hans \
+		--no-location --no-obsolete --ignore='*/migrations/*'
+	cd controlplane && ../$(BIN)/django-admin compilemessages --settings=controlplane.settings -l zh_Hans
 
 # Event log benchmarks: creates and drops a `bench` database on each server; report in var/bench/latest.json
 # (docs/BENCHMARKS.md). Extra options: make bench BENCH_ARGS="--quick" or BENCH_ARGS="--databases postgresql";

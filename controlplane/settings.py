@@ -56,7 +56,8 @@ SILENCED_SYSTEM_CHECKS = [] if SECURE_TLS else ["security.W004", "security.W008"
 
 INSTALLED_APPS = [
     "daphne",
-    "django.contrib.admin",
+    "unfold.apps.BasicAppConfig",  # before the admin (its templates win); Basic: it leaves admin.site to ours
+    "controlplane.console.admin_config.ConsoleAdminConfig",  # django.contrib.admin with the console's site
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",
@@ -103,6 +104,7 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "auditlog.middleware.AuditlogMiddleware",
     "controlplane.console.audit.ConsoleAuditMiddleware",
+    "controlplane.console.timezones.BrowserTimezoneMiddleware",
 ]
 
 ROOT_URLCONF = "controlplane.urls"
@@ -117,6 +119,7 @@ TEMPLATES = [
         "OPTIONS": {
             "context_processors": [
                 "django.template.context_processors.request",
+                "django.template.context_processors.i18n",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
             ],
@@ -144,6 +147,55 @@ STATIC_ROOT = DATA_DIR / "static"
 # looks right under daphne without DEBUG or a separate web server. Turn off when a proxy or CDN serves them.
 SERVE_STATIC = config.env_bool("CONTROLPLANE_SERVE_STATIC", True)
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+# --- The ops console (docs/CONSOLE.md): django-unfold's skin of the admin (ADR 0032). Every font and script it
+# loads is in its package (no CDN). Links are lazy: the URLconf is not loaded yet.
+from django.urls import reverse_lazy  # noqa: E402
+from django.utils.translation import gettext_lazy as _  # noqa: E402
+
+# Where a sign-in without ?next= lands: unfold's login form carries no `next` field of its own.
+LOGIN_URL = "/admin/login/"
+LOGIN_REDIRECT_URL = "/admin/console/"
+_PLATFORM = "controlplane.console.site.is_platform_admin"
+UNFOLD = {
+    "SITE_TITLE": _("SeaTunnel Control Plane"),
+    "SITE_HEADER": _("SeaTunnel Control Plane"),
+    "SITE_URL": "/admin/",
+    "SHOW_HISTORY": False,
+    "SHOW_VIEW_ON_SITE": False,
+    "SHOW_LANGUAGES": True,
+    "SIDEBAR": {
+        "show_search": False,
+        "show_all_applications": _PLATFORM,
+        "navigation": [
+            {"title": _("Dashboard"), "items": [
+                {"title": _("Dashboard"), "icon": "dashboard", "link": reverse_lazy("admin:console-dashboard")},
+            ]},
+            {"title": _("Jobs"), "items": [
+                {"title": _("Jobs"), "icon": "work", "link": reverse_lazy("admin:console-jobs")},
+            ]},
+            {"title": _("Runs"), "items": [
+                {"title": _("Runs"), "icon": "play_circle", "link": reverse_lazy("admin:console-runs")},
+            ]},
+            # Platform pages until the tenant pages of clusters, operations and settings are built (issue 16).
+            {"title": _("Clusters"), "items": [
+                {"title": _("Clusters"), "icon": "hub", "link": reverse_lazy("admin:clusters_cluster_changelist"),
+                 "permission": _PLATFORM},
+            ]},
+            {"title": _("Operations"), "items": [
+                {"title": _("Operations"), "icon": "build",
+                 "link": reverse_lazy("admin:operations_operation_changelist"), "permission": _PLATFORM},
+            ]},
+            {"title": _("Audit"), "items": [
+                {"title": _("Audit"), "icon": "policy", "link": reverse_lazy("admin:console-audit")},
+            ]},
+            {"title": _("Settings"), "items": [
+                {"title": _("Tenants"), "icon": "apartment", "link": reverse_lazy("admin:tenancy_tenant_changelist"),
+                 "permission": _PLATFORM},
+            ]},
+        ],
+    },
+}  # fmt: skip
 
 # --- Redis, Celery -----------------------------------------------------------------------------------
 # /metrics (docs/METRICS.md): when set, a scrape needs `Authorization: Bearer <token>`; /metrics/targets needs it.
@@ -274,6 +326,17 @@ if "@" not in DEFAULT_FROM_EMAIL or "\n" in DEFAULT_FROM_EMAIL or "\r" in DEFAUL
         f"CONTROLPLANE_EMAIL_FROM={DEFAULT_FROM_EMAIL!r} is not an address (alerts@example.com, or "
         "SeaTunnel <alerts@example.com>)"
     )
+# --- Diagnostics (docs/DIAGNOSTICS.md): how long a diagnostic archive is kept, and how often beat deletes the
+# archives past it.
+DIAGNOSTIC_RETENTION_DAYS = config.env_int("CONTROLPLANE_DIAGNOSTIC_RETENTION_DAYS", 14, minimum=1, maximum=3650)
+DIAGNOSTIC_EXPIRY_INTERVAL_SECONDS = config.env_int(
+    "CONTROLPLANE_DIAGNOSTIC_EXPIRY_INTERVAL_SECONDS", 3600, minimum=1, maximum=86400
+)
+CELERY_BEAT_SCHEDULE["diagnostics-expire-archives"] = {
+    "task": "diagnostics.expire_archives",
+    "schedule": DIAGNOSTIC_EXPIRY_INTERVAL_SECONDS,
+    "options": {"expires": DIAGNOSTIC_EXPIRY_INTERVAL_SECONDS},
+}
 
 # --- Logging: one line per record, request id when there is one -------------------------------------
 LOG_LEVEL = (config.env_str("CONTROLPLANE_LOG_LEVEL", "INFO") or "INFO").upper()

@@ -43,6 +43,7 @@ api_routes = [
 
 urlpatterns = [
     path("admin/", admin.site.urls),
+    path("i18n/", include("django.conf.urls.i18n")),  # set_language: the console's language switch
     path("api/v1/", include(api_routes)),
     path("agent/v1/", include("controlplane.agents.agent_api")),
     path("auth/oidc/", include("controlplane.iam.api.oidc")),

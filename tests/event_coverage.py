@@ -20,6 +20,11 @@ DISABLE = "tests/api/test_tenants.py::test_disabled_tenant_refuses_its_users_and
 SECRET_ROUND_TRIP = "tests/secrets/test_secrets.py::test_round_trip_writes_metadata_events_and_ciphertext"
 ROTATION = "tests/secrets/test_rotation.py::test_rotation_rewraps_everything_and_retires_the_old_key"
 
+DIAGNOSE = (
+    "tests/diagnostics/test_diagnose.py::"
+    "test_diagnose_a_failed_run_packs_one_verified_redacted_archive_and_records_its_fault"
+)
+
 CLUSTERS = "tests/clusters/test_clusters.py::test_register_update_remove_through_the_log"
 
 HEALTH = "tests/clusters/test_health.py::test_unreachable_once_then_reachable_again_with_the_new_version"
@@ -110,6 +115,14 @@ COVERED: dict[str, str] = {
     "tenancy.tenant_disabled": DISABLE,
     "tenancy.tenant_enabled": DISABLE,
     "tenancy.quotas_set": "tests/api/test_tenants.py::test_quotas_are_set_and_enforced",
+    "diagnostics.archive_packed": DIAGNOSE,
+    "diagnostics.finding_recorded": DIAGNOSE,
+    "diagnostics.archive_downloaded": "tests/diagnostics/test_diagnose.py::"
+    "test_download_is_streamed_permission_checked_audited_and_hidden_from_other_tenants",
+    "diagnostics.archive_expired": "tests/diagnostics/test_diagnose.py::"
+    "test_an_expired_archive_is_deleted_by_the_retention_task_and_answers_a_clear_code",
+    "diagnostics.fix_applied": "tests/diagnostics/test_diagnose.py::"
+    "test_a_node_finding_offers_its_agent_action_fix_which_runs_after_confirmation",
     "secrets.secret_created": SECRET_ROUND_TRIP,
     "secrets.secret_version_added": SECRET_ROUND_TRIP,
     "secrets.secret_revealed": SECRET_ROUND_TRIP,

@@ -19,8 +19,8 @@ from django.db import connection
 from django.db.models import Q, QuerySet
 
 from controlplane.agents.domain.action import DELIVERED_GRACE, FINAL, ActionState
-from controlplane.agents.domain.agent import REVOKED, AgentError
-from controlplane.agents.models import Action, Agent, AgentLiveness, BootstrapToken
+from controlplane.agents.domain.agent import LOST, REVOKED, AgentError
+from controlplane.agents.models import Action, ActionArtifact, Agent, AgentLiveness, BootstrapToken
 from controlplane.errors import DomainError
 from controlplane.eventlog.metadata import Actor, Metadata
 
@@ -107,6 +107,11 @@ def agents_by_member(tenant_id: str, cluster_id: str) -> dict[str, Agent]:
 def agent_payload(agent: Agent | None) -> dict | None:
     """The node's agent, linked by the member address it reported at registration (docs/AGENTS.md)."""
     return {"id": agent.id, "hostname": agent.hostname, "status": agent.status} if agent is not None else None
+
+
+def lost_agent_list() -> QuerySet[Agent]:
+    """Agents of the bound tenant and workspace that stopped answering (lost), longest silent first."""
+    return Agent.objects.filter(status=LOST).order_by("status_since")
 
 
 def liveness_get(agent_id: str) -> AgentLiveness | None:
@@ -200,6 +205,11 @@ def action_state_for_system(action_id: str) -> str:
 # -- writers' look-ups and the periodic checks -------------------------------------------------------------------
 def agent_for_system(agent_id: str) -> Agent | None:
     return Agent.unscoped.filter(id=agent_id).first()
+
+
+def artifact_uploaded_for_system(action_id: str, sha256: str) -> bool:
+    """The action's agent uploaded a file with this hash for it (a diagnostic bundle)."""
+    return ActionArtifact.objects.filter(action_id=action_id, sha256=sha256).exists()
 
 
 def action_for_system(action_id: str) -> Action | None:

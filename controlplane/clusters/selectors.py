@@ -39,6 +39,16 @@ def health_get(tenant_id: str, workspace_id: str, cluster_id: str) -> Health | N
         return Health.objects.filter(cluster_id=cluster_id).first()
 
 
+def cluster_list() -> QuerySet[Cluster]:
+    """The live clusters of the bound tenant and workspace, by name (the console's pages)."""
+    return Cluster.objects.filter(removed=False).order_by("name")
+
+
+def health_of(cluster_ids: list[str]) -> dict[str, Health]:
+    """The latest observation of each cluster, in one query (bound tenant)."""
+    return {h.cluster_id: h for h in Health.objects.filter(cluster_id__in=cluster_ids)}
+
+
 # -- crossing tenants --------------------------------------------------------------------------------------
 def live_cluster_ids_for_system() -> list[str]:
     """Every live cluster of every tenant, by id: what the health poll visits."""

@@ -1,3 +1,6 @@
+"""The ops console (docs/CONSOLE.md): the Django admin with django-unfold's theme, the tenant pages in
+``pages/``, and the embedded-default runner (`make run`) with the demo seed."""
+
 from django.apps import AppConfig
 
 

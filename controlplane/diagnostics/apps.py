@@ -7,4 +7,5 @@ class DiagnosticsConfig(AppConfig):
     verbose_name = "Diagnostics"
 
     def ready(self) -> None:
-        from controlplane.diagnostics import checks  # noqa: F401  (registers the fault library's system check)
+        # the fault library's system check, the diagnose operation type and its step kinds, the archive projector
+        from controlplane.diagnostics import checks, diagnose, projections  # noqa: F401

@@ -5,12 +5,16 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from copy import deepcopy
+from datetime import datetime
 from functools import lru_cache
 from typing import Any, Protocol
+
+from django.db.models import QuerySet
 
 from controlplane.diagnostics.domain.library import LANGUAGES
 from controlplane.diagnostics.domain.matcher import Match, match
 from controlplane.diagnostics.library import fault_library
+from controlplane.diagnostics.models import DiagnosticArchive, Finding
 
 FAILED = "FAILED"
 ENV_METRICS = ("checkpoint.interval", "checkpoint.timeout")  # a run's env settings the conditions may name
@@ -92,3 +96,23 @@ def run_metrics(run: FailedRun) -> dict[str, float]:
         elif isinstance(value, str) and value.strip().isdigit():
             found[key] = float(value)
     return found
+
+
+# -- archives and findings -----------------------------------------------------------------------------------
+def archive_list() -> QuerySet[DiagnosticArchive]:
+    """The bound tenant's (and workspace's) archives, newest first."""
+    return DiagnosticArchive.objects.all()
+
+
+def finding_list() -> QuerySet[Finding]:
+    return Finding.objects.all()
+
+
+def archive_for_system(archive_id: str) -> DiagnosticArchive | None:
+    """The pack step's check that its archive is recorded (an attempt after a crash)."""
+    return DiagnosticArchive.unscoped.filter(id=archive_id).first()
+
+
+def due_archives_for_system(now: datetime) -> list[DiagnosticArchive]:
+    """Archives past their retention whose file was not deleted yet (the retention task)."""
+    return list(DiagnosticArchive.unscoped.filter(state="available", expires_at__lte=now).order_by("expires_at"))

@@ -3,11 +3,21 @@
 from __future__ import annotations
 
 from django.contrib import admin
+from unfold.admin import ModelAdmin
 
 from controlplane.eventlog.models import Checkpoint, Event, Stream
 
 
-class ReadOnlyAdmin(admin.ModelAdmin):
+class ReadOnlyAdmin(ModelAdmin):
+    """A platform page over a read model: platform administrators only (these pages cross tenants; tenant members
+    use the console's own pages, docs/CONSOLE.md), and nothing can be added, changed or deleted through it."""
+
+    def has_module_permission(self, request) -> bool:  # type: ignore[no-untyped-def]
+        return bool(request.user.is_active and request.user.is_superuser)
+
+    def has_view_permission(self, request, obj=None) -> bool:  # type: ignore[no-untyped-def]
+        return bool(request.user.is_active and request.user.is_superuser)
+
     def has_add_permission(self, request, obj=None) -> bool:  # type: ignore[no-untyped-def]
         return False
 

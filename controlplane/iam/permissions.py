@@ -2,7 +2,8 @@
 mirrors it and a test keeps the two in step.
 
 Viewer reads; Operator also runs and stops things; Admin also configures; Owner also manages members and
-the tenant. ``secret.reveal`` and ``audit.export`` are points of their own so they can be held back.
+the tenant. ``secret.reveal``, ``audit.export`` and ``diagnostics.download`` (archives hold node logs) are points
+of their own so they can be held back.
 """
 
 from __future__ import annotations
@@ -39,12 +40,21 @@ POINTS: dict[str, str] = {
     "operation.run": "Start operations (restart, diagnose, ...)",
     "operation.cancel": "Cancel operations",
     "fault.read": "Match error texts and logs against the fault library",
+    "diagnostics.download": "Download diagnostic archives: node logs and configs, secrets redacted (audited)",
     "alert.read": "See alerts",
     "alert.manage": "Acknowledge alerts, silence, edit rules and channels",
 }
 
 _READ = {p for p in POINTS if p.endswith(".read")}
-_OPERATE = {"job.run", "job.stop", "cluster.restart", "operation.run", "operation.cancel", "alert.manage"}
+_OPERATE = {
+    "job.run",
+    "job.stop",
+    "cluster.restart",
+    "operation.run",
+    "operation.cancel",
+    "alert.manage",
+    "diagnostics.download",
+}
 _CONFIGURE = {
     "workspace.create",
     "secret.create",
@@ -81,7 +91,14 @@ OBJECT_ROLES: dict[str, dict[str, frozenset[str]]] = {
     "cluster": {
         "viewer": frozenset({"cluster.read", "operation.read"}),
         "operator": frozenset(
-            {"cluster.read", "cluster.restart", "operation.read", "operation.run", "operation.cancel"}
+            {
+                "cluster.read",
+                "cluster.restart",
+                "operation.read",
+                "operation.run",
+                "operation.cancel",
+                "diagnostics.download",
+            }
         ),
     },
     "job": {"viewer": frozenset({"job.read"}), "operator": frozenset({"job.read", "job.run", "job.stop"})},
@@ -95,6 +112,8 @@ OBJECT_MODELS = {"cluster": "clusters.Cluster", "job": "jobs.Job"}
 GOVERNED = {
     "clusters.cluster": ("cluster", "id"),
     "operations.operation": ("cluster", "cluster_id"),
+    "diagnostics.diagnosticarchive": ("cluster", "cluster_id"),
+    "diagnostics.finding": ("cluster", "cluster_id"),
     "jobs.job": ("job", "id"),
     "jobs.run": ("job", "job_id"),
 }

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from django.db.models import QuerySet
+from django.db.models import OuterRef, QuerySet, Subquery
 
 from controlplane.clusters.models import Cluster, Health
 from controlplane.jobs.domain.runs import TERMINAL, RunState
@@ -72,6 +72,12 @@ def telemetry_of(run_ids: list[str]) -> dict[str, RunTelemetry]:
     return {t.run_id: t for t in RunTelemetry.objects.filter(run_id__in=run_ids)}
 
 
+def latest_runs_of(job_ids: list[str]) -> dict[str, Run]:
+    """Each job's newest run, for a page of jobs (bound tenant), in one query whatever the runs' number."""
+    newest = Run.objects.filter(job_id=OuterRef("job_id")).order_by("-created_at").values("id")[:1]
+    return {run.job_id: run for run in Run.objects.filter(job_id__in=job_ids, id=Subquery(newest))}
+
+
 # -- crossing tenants for the control plane's own work (tasks, runner, scheduler, writers' checks) -------------
 def job_for_system(job_id: str) -> Job | None:
     """A job of any tenant, deleted or not (a task or writer binds the tenant from it)."""
@@ -122,6 +128,14 @@ def running_streaming_runs_for_system(tenant_id: str, cluster_id: str) -> list[R
     """The RUNNING streaming runs on a cluster, by id (an operation pauses them around a restart)."""
     rows = Run.unscoped.filter(tenant_id=tenant_id, cluster_id=cluster_id, state=RunState.RUNNING).order_by("id")
     return [r for r in rows if str(r.manifest.get("mode", "")).upper() == "STREAMING"]
+
+
+def failed_runs_for_system(tenant_id: str, cluster_id: str, since: datetime, limit: int) -> list[Run]:
+    """The runs on a cluster that FAILED since ``since``, newest first (a diagnosis reads their errors and logs)."""
+    rows = Run.unscoped.filter(
+        tenant_id=tenant_id, cluster_id=cluster_id, state=RunState.FAILED, updated_at__gte=since
+    ).order_by("-updated_at", "-id")
+    return list(rows[:limit])
 
 
 def watched_clusters_for_system() -> list[str]:

@@ -341,50 +341,6 @@ def _resume_step(key: str, pause_key: str, batch: int | None) -> StepSpec:
     )
 
 
-# -- collect_diagnostics -----------------------------------------------------------------------------------
-def plan_collect_diagnostics(cluster: Cluster, params: dict[str, Any]) -> Planned:
-    _no_others(params, {"since_minutes", "include_thread_dump", "nodes", "batch_size"})
-    since = _int(params, "since_minutes", 60, 1, 7 * 24 * 60)
-    dump = _bool(params, "include_thread_dump", True)
-    nodes = targets(cluster, params.get("nodes"))
-    size = _int(params, "batch_size", len(nodes), 1, 1000)
-    steps = [
-        _agent_step(
-            f"d{number}.collect",
-            f"Collect a diagnostic bundle on {_names(group)}",
-            "diagnostics.collect",
-            {"since_minutes": since, "include_thread_dump": dump},
-            group,
-            number,
-            continue_on_failure=True,  # a bundle from every node that can give one
-        )
-        for number, group in enumerate(batches(nodes, size), 1)
-    ]
-    understood = {
-        "since_minutes": since,
-        "include_thread_dump": dump,
-        "nodes": [t.node_id or t.agent_id for t in nodes],
-        "batch_size": size,
-    }
-    return Planned(steps, understood)
-
-
-def summarize_diagnostics(op: OperationAggregate) -> dict:
-    """Every node's bundle reference (the agent's ``data.artifact``), and the nodes that gave none."""
-    bundles, missing = [], []
-    for spec, status in zip(op.plan, op.steps, strict=True):
-        per_target = (status.result or {}).get("targets", {})
-        for target in spec.targets:
-            entry = per_target.get(target.agent_id) or {}
-            result = entry.get("result") or {}
-            artifact = result.get("artifact") if isinstance(result, dict) else None
-            if entry.get("state") == "SUCCEEDED":
-                bundles.append({**target.to_dict(), "action_id": entry.get("action_id"), "artifact": artifact})
-            else:
-                missing.append({**target.to_dict(), "state": entry.get("state") or str(status.state)})
-    return {"bundles": bundles, "missing": missing}
-
-
 # -- run_action --------------------------------------------------------------------------------------------
 def plan_run_action(cluster: Cluster, params: dict[str, Any]) -> Planned:
     _no_others(
@@ -449,8 +405,5 @@ register_type(
     summarize_steps,
     "Restart SeaTunnel node by node, in batches",
     point="cluster.restart",
-)
-register_type(
-    "collect_diagnostics", plan_collect_diagnostics, summarize_diagnostics, "A diagnostic bundle from every node"
 )
 register_type("run_action", plan_run_action, summarize_steps, "One catalog action on chosen nodes, in batches")

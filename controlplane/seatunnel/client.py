@@ -712,6 +712,11 @@ class ZetaClient:
         text: str = self._get("/metrics", raw=True)
         return text
 
+    def get_json(self, path: str, params: dict[str, str] | None = None) -> Any:
+        """A read endpoint's answer as the engine gave it, parsed but not interpreted (a diagnostic archive keeps
+        the REST answers themselves: ``/overview``, ``/job-info/<id>``, ``/logs?format=json``)."""
+        return self._get(path, params=params) if params else self._get(path)
+
     def system_monitoring(self) -> list[dict[str, str]]:
         return [dict(item) for item in _list(self._get("/system-monitoring-information")) if isinstance(item, dict)]
 

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from django.contrib import admin
+from unfold.admin import TabularInline
 
 from controlplane.eventlog.admin import ReadOnlyAdmin
 from controlplane.tenancy.models import Tenant, Workspace
 
 
-class WorkspaceInline(admin.TabularInline):
+class WorkspaceInline(TabularInline):
     model = Workspace
     fields = ("slug", "name", "created_at")
     readonly_fields = fields

@@ -74,6 +74,14 @@ def _delivery(world: World, key: str = "acme_delivery") -> str:
     return f"{W}/notification-deliveries/{world.objects[key]}/"
 
 
+def _archive(world: World, tenant: str = "acme") -> str:
+    return f"{W}/diagnostic-archives/{world.objects[f'{tenant}_archive']}/"
+
+
+def _finding(world: World, tenant: str = "acme") -> str:
+    return f"{W}/findings/{world.objects[f'{tenant}_finding']}/"
+
+
 def _own_token(world: World, role: str) -> str:
     return world.objects.get(f"token_{role}", world.objects["token_owner"])
 
@@ -372,6 +380,51 @@ ENDPOINTS: list[Endpoint] = [
         "fault.read",
         200,
         body=lambda w: {"text": "java.lang.OutOfMemoryError: Metaspace"},
+    ),
+    Endpoint("diagnostic-archive-list.get", "get", lambda w, r: f"{W}/diagnostic-archives/", "operation.read", 200),
+    Endpoint(
+        "diagnostic-archive-detail.get",
+        "get",
+        lambda w, r: _archive(w),
+        "operation.read",
+        200,
+        cross_tenant_path=lambda w: _archive(w, "beta"),
+    ),
+    Endpoint(
+        "diagnostic-archive-download.get",
+        "get",
+        lambda w, r: f"{_archive(w)}download/",
+        "diagnostics.download",
+        200,
+        cross_tenant_path=lambda w: f"{_archive(w, 'beta')}download/",
+    ),
+    Endpoint(
+        "finding-list.get", "get", lambda w, r: f"{W}/findings/?fingerprint_id=worker_lost", "operation.read", 200
+    ),
+    Endpoint(
+        "finding-detail.get",
+        "get",
+        lambda w, r: _finding(w),
+        "operation.read",
+        200,
+        cross_tenant_path=lambda w: _finding(w, "beta"),
+    ),
+    Endpoint(
+        "finding-fix-plan.post",
+        "post",
+        lambda w, r: f"{_finding(w)}fix-plan/",
+        "operation.run",
+        200,
+        cross_tenant_path=lambda w: f"{_finding(w, 'beta')}fix-plan/",
+    ),
+    Endpoint(
+        "finding-fix.post",
+        "post",
+        lambda w, r: f"{_finding(w)}fix/",
+        "operation.run",
+        202,
+        body=lambda w: {"plan_hash": w.objects["acme_fix_hash"]},
+        cross_tenant_path=lambda w: f"{_finding(w, 'beta')}fix/",
     ),
     Endpoint("job-list.get", "get", lambda w, r: f"{W}/jobs/", "job.read", 200),
     Endpoint(

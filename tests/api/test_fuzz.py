@@ -63,6 +63,8 @@ PATH_OBJECTS = {
     "clusters": "acme_cluster",
     "jobs": "acme_job",
     "operations": "acme_operation",
+    "diagnostic-archives": "acme_archive",
+    "findings": "acme_finding",
     "secrets": "acme_secret",
     "invitations": "acme_invitation",
     "platform-tokens": "root_platform_token",

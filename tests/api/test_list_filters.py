@@ -87,10 +87,15 @@ def test_operations_filter_exactly_and_within_the_tenant(client, world):
     assert ids(client, world, f"{ACME}/operations/?state=PENDING&type=testing.steps") == [operation]
     assert ids(client, world, f"{ACME}/operations/?state=RUNNING") == []
     assert ids(client, world, f"{ACME}/operations/?type=testing") == []  # exact, not a prefix
-    assert ids(client, world, f"{ACME}/operations/?cluster_id={world.objects['acme_cluster']}") == [operation]
+    diagnosis = world.objects["acme_archive"]  # the world's diagnose operation (its archive has its id), newer
+    assert ids(client, world, f"{ACME}/operations/?type=diagnose") == [diagnosis]
+    assert ids(client, world, f"{ACME}/operations/?cluster_id={world.objects['acme_cluster']}") == [
+        diagnosis,
+        operation,
+    ]
     assert ids(client, world, f"{ACME}/operations/?cluster_id={world.objects['beta_cluster']}") == []
     beta = f"{BETA}/operations/?cluster_id={world.objects['beta_cluster']}"
-    assert ids(client, world, beta, who="outsider") == [world.objects["beta_operation"]]
+    assert ids(client, world, beta, who="outsider") == [world.objects["beta_archive"], world.objects["beta_operation"]]
 
 
 def test_agents_and_their_actions_filter_exactly_and_within_the_tenant(client, world):

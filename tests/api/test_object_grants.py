@@ -149,7 +149,9 @@ def test_lists_show_only_the_objects_granted(client, world):
     assert runs == sorted(Run.unscoped.filter(job_id=world.objects["acme_job"]).values_list("id", flat=True))
     assert world.objects["acme_sibling_run"] not in runs
     assert _ids(client.get(f"{W}/clusters/", **cluster_operator)) == [world.objects["acme_cluster"]]
-    assert _ids(client.get(f"{W}/operations/", **cluster_operator)) == [world.objects["acme_operation"]]
+    on_cluster = sorted([world.objects["acme_operation"], world.objects["acme_archive"]])  # the archive's: a diagnose
+    assert _ids(client.get(f"{W}/operations/", **cluster_operator)) == on_cluster
+    assert _ids(client.get(f"{W}/diagnostic-archives/", **cluster_operator)) == [world.objects["acme_archive"]]
     # requesting an operation: on the granted cluster, not on its sibling (not found, nothing written)
     steps = {"steps": [{"key": "a", "kind": "testing.record", "params": {"file": "/dev/null"}}]}
     body = {"cluster_id": world.objects["acme_cluster"], "type": "testing.steps", "params": steps}
@@ -158,7 +160,7 @@ def test_lists_show_only_the_objects_granted(client, world):
     body["cluster_id"] = world.objects["acme_sibling_cluster"]
     on_sibling = client.post(f"{W}/operations/", body, content_type="application/json", **cluster_operator)
     assert on_sibling.status_code == 404 and on_sibling.json()["error"]["code"] == "NOT_FOUND"
-    assert len(_ids(client.get(f"{W}/operations/", **cluster_operator))) == 2
+    assert len(_ids(client.get(f"{W}/operations/", **cluster_operator))) == 3
     # what an owner sees, for contrast: the siblings are there
     assert world.objects["acme_sibling_cluster"] in _ids(client.get(f"{W}/clusters/", **world.auth("owner")))
 

@@ -7,9 +7,11 @@ import atexit
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
+from datetime import timedelta
 
 from django.contrib.auth.models import User
 from django.db import transaction
+from django.utils import timezone
 from rest_framework_simplejwt.tokens import RefreshToken
 
 from controlplane.clusters import actions as clusters
@@ -178,6 +180,7 @@ def build_world() -> World:
         )
         _agents(world, meta, prefix, tenant, workspace)
         _notifications(world, meta, prefix, tenant, workspace)
+        _diagnosis(world, meta, prefix)
         # a role on one object: operator on the tenant's first job (ADR 0019)
         users[f"{prefix}-job-operator"] = User.objects.create_user(f"{prefix}-job-operator")
         grant = iam.do_grant_object_role(
@@ -246,6 +249,50 @@ def _notifications(world: World, meta: Metadata, prefix: str, tenant: Tenant, wo
         state="dead", attempts=6, last_error_code="NOTIFICATION_UNREACHABLE"
     )
     world.objects[f"{prefix}_delivery"] = delivery_id
+
+
+def _diagnosis(world: World, meta: Metadata, prefix: str) -> None:
+    """A diagnostic archive with one finding whose one-click fix is an agent action (the diagnose operation itself
+    stays PENDING: its record is written as its pack step would), and the hash of that fix's plan."""
+    from controlplane.diagnostics import actions as diagnostics
+    from controlplane.diagnostics import fixes
+    from controlplane.diagnostics.diagnose import archive_path
+    from controlplane.diagnostics.domain.pack import Entry, pack
+    from controlplane.diagnostics.models import Finding
+
+    cluster = Cluster.unscoped.get(id=world.objects[f"{prefix}_cluster"])
+    operation_id = operations.do_request_operation(metadata=meta, cluster=cluster, type="diagnose", params={})
+    operation, _ = operations.load_operation(operation_id)
+    entries = [Entry("engine/overview.json", b"{}", "engine:rest")]
+    packed = pack(
+        archive_path(operation_id), top=f"diagnostics-{operation_id}", entries=entries, manifest=lambda files: {}
+    )
+    diagnostics.do_record_archive(
+        metadata=meta,
+        operation=operation,
+        subject={"kind": "cluster", "id": cluster.id},
+        size=packed.size,
+        sha256=packed.sha256,
+        files=packed.files,
+        failures=[],
+        expires_at=timezone.now() + timedelta(days=30),
+        findings=[
+            {
+                "fingerprint_id": "worker_lost",
+                "title": "A worker left the cluster",
+                "severity": "error",
+                "score": 1.0,
+                "evidence": "com.hazelcast.core.MemberLeftException: Member [10.0.0.12]:5802 - has left cluster!",
+                "source_file": "engine/logs/job.log",
+                "node": "",
+                "run_id": "",
+            }
+        ],
+    )
+    finding = Finding.unscoped.get(archive_id=operation_id)
+    world.objects[f"{prefix}_archive"] = operation_id
+    world.objects[f"{prefix}_finding"] = finding.id
+    world.objects[f"{prefix}_fix_hash"] = fixes.plan_fix(finding, cluster).hash
 
 
 RUN_STATES = ("pending", "running", "paused", "failed", "unknown")

@@ -7,6 +7,10 @@ from django.contrib.auth.models import Permission, User
 from django.test import Client
 
 from controlplane.audit.models import AuditRecord
+from controlplane.eventlog.metadata import Metadata
+from controlplane.iam.actions import do_grant_role
+from controlplane.tenancy.actions import do_create_tenant
+from controlplane.tenancy.models import Tenant
 
 pytestmark = pytest.mark.django_db
 
@@ -45,9 +49,13 @@ def test_a_rejected_form_is_audited_as_failed(root):
     assert (record.action, record.result, record.error_code) == ("console.add", "failed", "HTTP_200")
 
 
-def test_a_staff_user_without_the_permission_is_audited_as_denied():
-    staff = User.objects.create_user("dave", password="x-dave-password-1", is_staff=True)
+def test_a_member_without_the_permission_is_audited_as_denied():
+    # Signed in to the console as a tenant member (not staff), with Django's view permission on users only.
+    staff = User.objects.create_user("dave", password="x-dave-password-1")
     staff.user_permissions.add(Permission.objects.get(codename="view_user"))
+    boot = Metadata.for_system(None, reason="test")
+    tenant = Tenant.objects.get(id=do_create_tenant(metadata=boot, name="Acme", slug="acme"))
+    do_grant_role(user=staff, tenant=tenant, role="viewer", metadata=boot)
     client = Client(SERVER_NAME="localhost")
     client.force_login(staff)
     response = client.post(f"/admin/auth/user/{staff.pk}/delete/", {"post": "yes"})

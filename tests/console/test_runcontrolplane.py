@@ -138,7 +138,7 @@ def log_in(base: str, password: str, then: str = "/admin/") -> httpx.Response:
         )
         assert answer.status_code == 302, answer.text[:2000]
         assert answer.headers["location"] == "/admin/"
-        return client.get(then)
+        return client.get(then, follow_redirects=True)
 
 
 def check_serving(run: Running) -> str:
@@ -150,9 +150,12 @@ def check_serving(run: Running) -> str:
     # The admin looks right without DEBUG: its stylesheet is served.
     css = run.get("/static/admin/css/base.css")
     assert css.headers["content-type"].startswith("text/css")
+    # The console's script too; the admin's index is the dashboard of the demo tenant.
+    script = run.get("/static/console/console.js").headers["content-type"]
+    assert script in ("text/javascript", "application/javascript")
     home = log_in(run.base, password)
-    assert home.status_code == 200
-    assert "Site administration" in home.text
+    assert home.status_code == 200 and str(home.url).endswith("/admin/console/")
+    assert "SeaTunnel Control Plane" in home.text and "Demo" in home.text
     # beat -> on-disk broker -> worker: the periodic task ran.
     run.wait_for(r"^worker +\| .*Task eventlog\.run_subscriptions\[[^\]]+\] succeeded", timeout=20)
     # The demo cluster is the Zeta emulator on PORT + 80, run by the agent; its jobs were started.
@@ -200,8 +203,8 @@ def check_agent(run: Running, password: str, data_dir: Path) -> tuple[str, int]:
     # The console (the admin) lists it online.
     page = log_in(run.base, password, then="/admin/agents/agent/")
     assert page.status_code == 200
-    row = re.search(r"<tr[^>]*>.*?</tr>", page.text.split("<tbody>", 1)[1], re.DOTALL).group(0)
-    assert "127.0.0.1:5801" in row and ">online<" in row, row
+    row = re.search(r'<tr class="data-row[^>]*>.*?</tr>', page.text, re.DOTALL).group(0)
+    assert "127.0.0.1:5801" in row and re.search(r">\s*online\s*<", row), row
     return agent_id, emulator
 
 

@@ -83,3 +83,26 @@ def test_a_widened_password_file_is_narrowed_again(data_dir):
     stored.chmod(0o644)
     seed()
     assert stored.stat().st_mode & 0o777 == 0o600
+
+
+def test_the_demo_admin_signs_in_to_the_console_and_sees_the_demo_jobs_and_runs(data_dir):
+    from django.test import Client
+    from django.urls import reverse
+
+    from controlplane.console.management.commands.seed_demo import (
+        DEMO_BATCH_JOB,
+        DEMO_STREAM_JOB,
+        seed_demo_cluster,
+    )
+    from tests.api.world import emulator_url
+
+    password, _ = seed()
+    seed_demo_cluster(emulator_url())
+    client = Client(SERVER_NAME="localhost")
+    signed_in = client.post(reverse("admin:login"), {"username": "admin", "password": password})
+    assert signed_in.status_code == 302 and signed_in["Location"] == reverse("admin:console-dashboard")
+    jobs = client.get(reverse("admin:console-jobs")).content.decode()
+    assert DEMO_BATCH_JOB in jobs and DEMO_STREAM_JOB in jobs
+    runs = client.get(reverse("admin:console-runs")).content.decode()
+    assert len(set(re.findall(r'href="/admin/console/runs/(\w+)/"', runs))) == 2  # each job was started once
+    assert client.get(reverse("admin:console-dashboard")).status_code == 200

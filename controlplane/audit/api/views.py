@@ -17,6 +17,7 @@ from rest_framework.request import Request
 
 from controlplane.api.base import AuditedViewSet, TenantViewSet
 from controlplane.api.pagination import Cursor
+from controlplane.audit import selectors
 from controlplane.audit.api.filters import AuditFilter, PlatformAuditFilter
 from controlplane.audit.api.serializers import FIELDS, AuditRecordSerializer
 from controlplane.audit.models import AuditRecord
@@ -58,7 +59,7 @@ class AuditViewSet(mixins.ListModelMixin, TenantViewSet):
     points = {"list": "audit.read", "export": "audit.export"}
 
     def scoped_queryset(self):  # type: ignore[no-untyped-def]
-        return AuditRecord.objects.filter(tenant_id=self.tenant.id)
+        return selectors.audit_list(self.tenant.id)
 
     @extend_schema(
         parameters=[OpenApiParameter("format", str, enum=["csv", "jsonl"], description="default jsonl")],

@@ -18,7 +18,7 @@ class OperationRequested:
     tenant_id: str
     workspace_id: str
     cluster_id: str
-    type: str  # rolling_restart | collect_diagnostics | run_action | ...
+    type: str  # rolling_restart | diagnose (formerly collect_diagnostics) | run_action | ...
     params: dict
     plan: list  # StepSpec.to_dict() of every step, in order
     notes: list  # what the planner wants the requester to know (e.g. runs are paused cluster-wide)

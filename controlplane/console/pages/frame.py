@@ -1,0 +1,170 @@
+"""What every console page shares: the scope (the tenant and workspace the user chose, kept in the session and
+only ever one the user may see), the read check before the page, the metadata and audit record of a button's
+write, and the refusal page."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from functools import wraps
+from typing import Any
+
+from django.contrib import admin, messages
+from django.db.models import QuerySet
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
+from django.template.response import TemplateResponse
+from django.urls import reverse
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST
+
+from controlplane.audit.recorder import record_request
+from controlplane.errors import DomainError
+from controlplane.eventlog.metadata import Actor, Metadata
+from controlplane.iam import access
+from controlplane.tenancy import context
+from controlplane.tenancy.models import Tenant, Workspace
+
+TENANT_KEY, WORKSPACE_KEY = "console_tenant", "console_workspace"
+
+
+@dataclass(frozen=True)
+class Scope:
+    user: Any
+    tenant: Tenant
+    workspace: Workspace | None  # None: every workspace of the tenant (tenant-wide members only)
+    tenants: list[Tenant]
+    workspaces: list[Workspace]
+    whole_tenant: bool  # may choose "all workspaces"
+
+    def has(self, point: str, obj: Any = None) -> bool:
+        return access.has(self.user, point, self.tenant, self.workspace, obj)
+
+    def readable(self, point: str, kind: str | None, rows: QuerySet) -> QuerySet | None:
+        """``rows`` when the point is held here; only the objects granted when it is held on some (``kind``);
+        None when not at all (the page leaves that part out)."""
+        if self.has(point):
+            return rows
+        if kind and access.granted_ids(self.user, point, kind, self.tenant, self.workspace):
+            return access.restrict(self.user, rows, self.tenant, self.workspace)
+        return None
+
+
+def current_scope(request: HttpRequest) -> Scope | None:
+    user = request.user
+    tenants = list(access.visible_tenants(user).order_by("slug"))
+    if not tenants:
+        return None
+    chosen = request.session.get(TENANT_KEY)
+    tenant = next((t for t in tenants if t.id == chosen), tenants[0])
+    workspaces = list(access.visible_workspaces(user, tenant))
+    whole = access.has(user, "workspace.read", tenant)
+    chosen = request.session.get(WORKSPACE_KEY)
+    workspace = next((w for w in workspaces if w.id == chosen), None)
+    if workspace is None and not whole and workspaces:
+        workspace = workspaces[0]
+    return Scope(user, tenant, workspace, tenants, workspaces, whole)
+
+
+def render(request: HttpRequest, scope: Scope | None, template: str, title: str, status: int = 200, **values: Any):  # type: ignore[no-untyped-def]
+    return TemplateResponse(
+        request,
+        template,
+        {**admin.site.each_context(request), "scope": scope, "title": title, **values},
+        status=status,
+    )
+
+
+def refused(request: HttpRequest, scope: Scope | None, message: str) -> HttpResponse:
+    return render(request, scope, "console/refused.html", _("Not allowed"), status=403, message=message)
+
+
+def page(point: str, kind: str | None = None, *, tenant_wide: bool = False) -> Callable:
+    """A page that needs ``point`` in the scope (or on some objects of ``kind``); a tenant-wide point
+    (audit) is asked of the tenant whatever the workspace."""
+
+    def decorate(view: Callable) -> Callable:
+        @wraps(view)
+        def wrapped(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+            scope = current_scope(request)
+            if scope is None:
+                return render(request, None, "console/no_tenant.html", _("No tenant"))
+            workspace = None if tenant_wide else scope.workspace
+            try:
+                if kind is None:
+                    access.require(scope.user, point, scope.tenant, workspace)
+                else:
+                    access.require_here_or_on_objects(scope.user, point, scope.tenant, workspace, kind)
+            except access.NotVisible as exc:
+                raise Http404 from exc
+            except DomainError as exc:  # AccessDenied, TenantDisabled
+                return refused(request, scope, str(exc))
+            with context.bound(scope.tenant.id, workspace.id if workspace else None):
+                return view(request, scope, *args, **kwargs)
+
+        return wrapped
+
+    return decorate
+
+
+def metadata_of(request: HttpRequest, scope: Scope) -> Metadata:
+    request_id = getattr(request, "request_id", "")
+    return Metadata(
+        tenant_id=scope.tenant.id,
+        workspace_id=scope.workspace.id if scope.workspace else None,
+        actor=Actor(kind="user", id=request.user.get_username()),
+        request_id=request_id,
+        correlation_id=request_id,
+        client_address=request.META.get("REMOTE_ADDR", "")[:64],
+        principal=request.user,
+    )
+
+
+def back_to(request: HttpRequest) -> str:
+    """The page a button was on (its form's ``next``), if it is one of ours; else the dashboard."""
+    target = request.POST.get("next", "")
+    if url_has_allowed_host_and_scheme(target, allowed_hosts={request.get_host()}) and target.startswith("/admin/"):
+        return target
+    return reverse("admin:console-dashboard")
+
+
+def action(name: str, resource_type: str) -> Callable:
+    """A button's POST: the view finds its object and calls one ``do_*`` writer, which authorizes the user itself
+    (a forged POST is refused there: 403, nothing written). Returns the URL to go to next; one audit record on the
+    tenant's trail whatever the outcome, as every API write has (a 404 too: ``denied``, ``NOT_FOUND``)."""
+
+    def decorate(view: Callable) -> Callable:
+        @require_POST
+        @wraps(view)
+        def wrapped(request: HttpRequest, object_id: str) -> HttpResponse:
+            scope = current_scope(request)
+            if scope is None:
+                raise Http404
+            audit = {
+                "action": f"console.{name}",
+                "resource_type": resource_type,
+                "resource_id": object_id,
+                "tenant_id": scope.tenant.id,
+                "workspace_id": scope.workspace.id if scope.workspace else "",
+            }
+            try:
+                with context.bound(scope.tenant.id, scope.workspace.id if scope.workspace else None):
+                    done = view(request, scope, metadata_of(request, scope), object_id)
+            except (access.NotVisible, Http404) as exc:  # not there, or not for this user: the same answer
+                record_request(request, result="denied", error_code="NOT_FOUND", **audit)
+                raise Http404 from exc
+            except (access.AccessDenied, access.TenantDisabled) as exc:
+                record_request(request, result="denied", error_code=exc.code, **audit)
+                return refused(request, scope, str(exc))
+            except DomainError as exc:
+                record_request(request, result="failed", error_code=exc.code, **audit)
+                messages.error(request, _("Refused: %(reason)s") % {"reason": str(exc)})
+                return HttpResponseRedirect(back_to(request))
+            record_request(request, result="ok", **audit)
+            message, url = done
+            messages.success(request, message)
+            return HttpResponseRedirect(url)
+
+        return wrapped
+
+    return decorate

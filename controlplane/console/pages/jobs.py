@@ -1,0 +1,67 @@
+"""Jobs: the list (search by name, filter by mode, each job's latest run) and a job's page (schedule, versions,
+runs) with its Run button, which posts to ``run_job`` and so to ``jobs.run_actions.do_start_run``, the writer the
+API's run endpoint calls."""
+
+from __future__ import annotations
+
+from django.http import Http404, HttpRequest, HttpResponse
+from django.urls import reverse
+from django.utils.translation import gettext as _
+
+from controlplane.clusters.selectors import cluster_list
+from controlplane.console.labels import STATES
+from controlplane.console.pages.frame import Scope, action, page, render
+from controlplane.eventlog.metadata import Metadata
+from controlplane.jobs import run_actions, selectors
+
+PAGE_ROWS = 100
+MODES = ("BATCH", "STREAMING")
+
+
+def _job(scope: Scope, job_id: str):  # type: ignore[no-untyped-def]
+    rows = scope.readable("job.read", "job", selectors.job_list())
+    job = rows.filter(id=job_id).first() if rows is not None else None
+    if job is None:
+        raise Http404
+    return job
+
+
+@page("job.read", "job")
+def job_list(request: HttpRequest, scope: Scope) -> HttpResponse:
+    rows = scope.readable("job.read", "job", selectors.job_list()).order_by("name")  # type: ignore[union-attr]
+    query, mode = request.GET.get("q", "").strip(), request.GET.get("mode", "")
+    if query:
+        rows = rows.filter(name__icontains=query)
+    if mode in MODES:
+        rows = rows.filter(mode=mode)
+    page_rows = list(rows[:PAGE_ROWS])
+    clusters = {c.id: c for c in cluster_list()}
+    latest = selectors.latest_runs_of([job.id for job in page_rows])
+    jobs = [(job, clusters.get(job.cluster_id), latest.get(job.id)) for job in page_rows]
+    modes = [(code, STATES[code]) for code in MODES]
+    return render(request, scope, "console/job_list.html", _("Jobs"), jobs=jobs, query=query, mode=mode, modes=modes)
+
+
+@page("job.read", "job")
+def job_detail(request: HttpRequest, scope: Scope, job_id: str) -> HttpResponse:
+    job = _job(scope, job_id)
+    return render(
+        request,
+        scope,
+        "console/job_detail.html",
+        job.name,
+        title_is_name=True,
+        job=job,
+        versions=list(selectors.version_list(job)[:20]),
+        runs=list(selectors.run_list(job=job)[:20]),
+        schedule=selectors.schedule_get(job),
+        can_run=scope.has("job.run", job),
+        cluster=cluster_list().filter(id=job.cluster_id).first(),
+    )
+
+
+@action("run", "job")
+def run_job(request: HttpRequest, scope: Scope, metadata: Metadata, job_id: str) -> tuple[str, str]:
+    job = _job(scope, job_id)
+    run_id = run_actions.do_start_run(metadata=metadata, job=job, note=request.POST.get("note", "")[:500])
+    return _("Run %(run)s requested.") % {"run": run_id[:8]}, reverse("admin:console-run", args=[run_id])

@@ -1,0 +1,109 @@
+"""Runs: the list (filter by state) and a run's page, whose state part (``run_state``, a fragment) ``console.js``
+reloads whenever the run's websocket (``/ws/v1/runs/<id>/``, docs/LIVE.md) brings an event: live without reload,
+rendered by the server in the user's language. Stop, Pause (stop with a savepoint), Resume and Retry post to
+``do_stop_run``, ``do_resume_run`` and ``do_retry_run``, the API's writers."""
+
+from __future__ import annotations
+
+from django.http import Http404, HttpRequest, HttpResponse
+from django.template.response import TemplateResponse
+from django.urls import reverse
+from django.utils.translation import get_language
+from django.utils.translation import gettext as _
+
+from controlplane.clusters.selectors import cluster_list
+from controlplane.console.labels import STATES
+from controlplane.console.pages.frame import Scope, action, page, render
+from controlplane.diagnostics.selectors import language_of, run_fault
+from controlplane.eventlog.metadata import Metadata
+from controlplane.jobs import run_actions, selectors
+from controlplane.jobs.selectors import ACTIVE
+
+PAGE_ROWS = 100
+
+
+def _run(scope: Scope, run_id: str):  # type: ignore[no-untyped-def]
+    rows = scope.readable("job.read", "job", selectors.run_list())
+    run = rows.filter(id=run_id).first() if rows is not None else None
+    if run is None:
+        raise Http404
+    return run
+
+
+def _state_values(scope: Scope, run) -> dict:  # type: ignore[no-untyped-def]
+    telemetry = selectors.telemetry_get(run)
+    fault = run_fault(
+        run, language=language_of(get_language()), log_text=telemetry.log_text if telemetry is not None else ""
+    )
+    may_stop, may_run = scope.has("job.stop", run), scope.has("job.run", run)
+    return {
+        "run": run,
+        "fault": fault,
+        "telemetry": telemetry,
+        # Each button where its writer would accept the run's state; the writer still decides.
+        "can_stop": run.state in ACTIVE and may_stop,
+        "can_pause": run.state == "RUNNING" and may_stop,
+        "can_resume": run.state == "PAUSED" and may_run,
+        "can_retry": run.state in ("FAILED", "STOPPED") and may_run,
+    }
+
+
+@page("job.read", "job")
+def run_list(request: HttpRequest, scope: Scope) -> HttpResponse:
+    rows = scope.readable("job.read", "job", selectors.run_list())
+    state = request.GET.get("state", "")
+    if state in STATES:
+        rows = rows.filter(state=state)  # type: ignore[union-attr]
+    jobs = {j.id: j for j in selectors.job_list()}
+    runs = [(run, jobs.get(run.job_id)) for run in rows[:PAGE_ROWS]]  # type: ignore[index]
+    states = [(code, STATES[code]) for code in ("RUNNING", "SUCCEEDED", "FAILED", "STOPPED", "PAUSED", "PENDING")]
+    return render(request, scope, "console/run_list.html", _("Runs"), runs=runs, state=state, states=states)
+
+
+@page("job.read", "job")
+def run_detail(request: HttpRequest, scope: Scope, run_id: str) -> HttpResponse:
+    run = _run(scope, run_id)
+    return render(
+        request,
+        scope,
+        "console/run_detail.html",
+        _("Run"),
+        title_note=run.id[:8],
+        job=selectors.job_list().filter(id=run.job_id).first(),
+        cluster=cluster_list().filter(id=run.cluster_id).first(),
+        **_state_values(scope, run),
+    )
+
+
+@page("job.read", "job")
+def run_state(request: HttpRequest, scope: Scope, run_id: str) -> HttpResponse:
+    """The run page's live part alone (fetched by console.js)."""
+    return TemplateResponse(request, "console/run_state.html", _state_values(scope, _run(scope, run_id)))
+
+
+@action("stop", "run")
+def stop_run(request: HttpRequest, scope: Scope, metadata: Metadata, run_id: str) -> tuple[str, str]:
+    run = _run(scope, run_id)
+    run_actions.do_stop_run(metadata=metadata, run=run)
+    return _("Stop requested."), reverse("admin:console-run", args=[run.id])
+
+
+@action("pause", "run")
+def pause_run(request: HttpRequest, scope: Scope, metadata: Metadata, run_id: str) -> tuple[str, str]:
+    run = _run(scope, run_id)
+    run_actions.do_stop_run(metadata=metadata, run=run, savepoint=True)
+    return _("Pause requested: the run stops with a savepoint."), reverse("admin:console-run", args=[run.id])
+
+
+@action("resume", "run")
+def resume_run(request: HttpRequest, scope: Scope, metadata: Metadata, run_id: str) -> tuple[str, str]:
+    run = _run(scope, run_id)
+    run_actions.do_resume_run(metadata=metadata, run=run)
+    return _("Resume requested."), reverse("admin:console-run", args=[run.id])
+
+
+@action("retry", "run")
+def retry_run(request: HttpRequest, scope: Scope, metadata: Metadata, run_id: str) -> tuple[str, str]:
+    run = _run(scope, run_id)
+    new_id = run_actions.do_retry_run(metadata=metadata, run=run)
+    return _("Run %(run)s requested.") % {"run": new_id[:8]}, reverse("admin:console-run", args=[new_id])

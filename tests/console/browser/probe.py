@@ -1,0 +1,88 @@
+"""The browser tests' window into their control plane, run as ``python -m tests.console.browser.probe <command>``
+in the control plane's own environment (its private database and data directory), never in the pytest process.
+
+- ``setup <zeta url> <password>``: migrate; tenant ``acme`` with workspace ``etl``; users ``operator``,
+  ``viewer`` and ``owner`` holding those roles with that password; the cluster ``zeta`` at the emulator; the batch
+  job ``fake-to-console`` and the streaming job ``stream`` on it. Prints ``{"job_id": ..., "stream_id": ...}``.
+- ``runs <job id>``: the job's runs, newest first, ``[{"id", "state"}]``.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+
+CONFIG = """
+env { parallelism = 1, job.mode = "BATCH" }
+source { FakeSource { plugin_output = "fake", row.num = 16, schema = { fields { name = "string", age = "int" } } } }
+sink { Console { plugin_input = "fake" } }
+"""
+STREAMING = """
+env { job.mode = "STREAMING", parallelism = 1, checkpoint.interval = 1000 }
+source { FakeSource { plugin_output = "rows", row.num = 10000000, split.read-interval = 10,
+  schema = { fields { id = "bigint", note = "string" } } } }
+sink { Console { plugin_input = "rows" } }
+"""
+
+
+def _setup(zeta_url: str, password: str) -> dict:
+    from django.contrib.auth.models import User
+    from django.core.management import call_command
+
+    from controlplane.clusters.actions import do_register_cluster
+    from controlplane.eventlog.metadata import Metadata
+    from controlplane.iam import actions as iam
+    from controlplane.jobs.actions import do_create_job
+    from controlplane.tenancy import actions as tenancy
+    from controlplane.tenancy.models import Tenant
+
+    call_command("migrate", interactive=False, verbosity=0)
+    boot = Metadata.for_system(None, reason="console browser test setup")
+    tenant_id = tenancy.do_create_tenant(metadata=boot, name="Acme", slug="acme")
+    workspace_id = tenancy.do_create_workspace(metadata=boot, tenant_id=tenant_id, name="ETL", slug="etl")
+    for role in ("operator", "viewer", "owner"):
+        user = User.objects.create_user(role, password=password)
+        iam.do_grant_role(user=user, tenant=Tenant.objects.get(id=tenant_id), role=role, metadata=boot)
+    place = Metadata.for_system(tenant_id, workspace_id=workspace_id, reason="console browser test setup")
+    cluster_id = do_register_cluster(
+        metadata=place,
+        tenant_id=tenant_id,
+        workspace_id=workspace_id,
+        name="zeta",
+        form="bare_metal",
+        mode="hybrid",
+        endpoints=[zeta_url],
+    )
+    jobs = {
+        name: do_create_job(
+            metadata=place,
+            tenant_id=tenant_id,
+            workspace_id=workspace_id,
+            name=name,
+            cluster_id=cluster_id,
+            config=config,
+        )
+        for name, config in (("fake-to-console", CONFIG), ("stream", STREAMING))
+    }
+    return {"job_id": jobs["fake-to-console"], "stream_id": jobs["stream"]}
+
+
+def _runs(job_id: str) -> list[dict]:
+    from controlplane.jobs.models import Run
+
+    return [{"id": r.id, "state": r.state} for r in Run.unscoped.filter(job_id=job_id).order_by("-created_at")]
+
+
+def main(argv: list[str]) -> None:
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "controlplane.settings")
+    import django
+
+    django.setup()
+    command, *args = argv
+    result = {"setup": _setup, "runs": _runs}[command](*args)
+    print(json.dumps(result))
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])
