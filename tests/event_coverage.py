@@ -45,6 +45,8 @@ OPERATION_OK = ENGINE + "test_a_plan_of_control_plane_steps_succeeds_each_side_e
 ROLLBACK = ENGINE + "test_a_final_failure_is_not_retried_and_compensates_in_reverse"
 OPERATION_CANCEL = ENGINE + "test_cancel_between_steps_starts_nothing_new_and_compensates"
 
+CHANNEL = "tests/notifications/test_channels.py::test_a_channel_through_its_life_in_the_log"
+
 COVERED: dict[str, str] = {
     "operations.operation_requested": OPERATION_OK,
     "operations.operation_started": OPERATION_OK,
@@ -126,6 +128,11 @@ COVERED: dict[str, str] = {
     "secrets.secret_revealed": SECRET_ROUND_TRIP,
     "secrets.secret_deleted": "tests/secrets/test_secrets.py::test_delete_destroys_the_values_and_frees_the_name",
     "secrets.secret_rewrapped": ROTATION,
+    "notifications.channel_created": CHANNEL,
+    "notifications.channel_updated": CHANNEL,
+    "notifications.channel_disabled": CHANNEL,
+    "notifications.channel_enabled": CHANNEL,
+    "notifications.channel_deleted": CHANNEL,
 }
 
 
