@@ -48,7 +48,7 @@ UNKNOWN_SKIPPED = Counter(
     ["consumer"],
 )
 
-# --- notifications (issue 15: channels do not exist yet; the counters are defined so rules and dashboards can) -
+# --- notifications (controlplane/notifications counts each delivery and each failed attempt) -----------------
 CHANNEL_KINDS = ("email", "dingtalk", "wecom", "feishu", "webhook")
 NOTIFICATION_DELIVERIES = Counter(
     "controlplane_notification_deliveries_total",

@@ -75,6 +75,7 @@ INSTALLED_APPS = [
     "controlplane.tenancy",
     "controlplane.secrets",
     "controlplane.clusters",
+    "controlplane.notifications",
     "controlplane.agents",
     "controlplane.jobs",
     "controlplane.operations",
@@ -292,6 +293,52 @@ CELERY_BEAT_SCHEDULE["alerts-evaluate"] = {
     "options": {"expires": ALERT_EVAL_INTERVAL_SECONDS},
 }
 
+# --- Notifications (docs/NOTIFICATIONS.md): attempts before a delivery is dead, the first retry's backoff (doubled
+# per attempt, jittered), each send's timeout, how often beat re-queues due retries; email by Django's SMTP backend.
+CONTROLPLANE_NOTIFY_MAX_ATTEMPTS = config.env_int("CONTROLPLANE_NOTIFY_MAX_ATTEMPTS", 6, minimum=1, maximum=100)
+CONTROLPLANE_NOTIFY_BACKOFF_SECONDS = config.env_int("CONTROLPLANE_NOTIFY_BACKOFF_SECONDS", 30, minimum=0, maximum=3600)
+CONTROLPLANE_NOTIFY_TIMEOUT_SECONDS = config.env_int("CONTROLPLANE_NOTIFY_TIMEOUT_SECONDS", 10, minimum=1, maximum=300)
+CONTROLPLANE_NOTIFY_REQUEUE_INTERVAL_SECONDS = config.env_int(
+    "CONTROLPLANE_NOTIFY_REQUEUE_INTERVAL_SECONDS", 15, minimum=1, maximum=3600
+)
+CELERY_BEAT_SCHEDULE["notifications-requeue-due"] = {
+    "task": "notifications.requeue_due",
+    "schedule": CONTROLPLANE_NOTIFY_REQUEUE_INTERVAL_SECONDS,
+    "options": {"expires": CONTROLPLANE_NOTIFY_REQUEUE_INTERVAL_SECONDS},
+}
+# Delivered and dead deliveries older than this are deleted (0: kept for ever), by beat's hourly purge.
+CONTROLPLANE_NOTIFY_RETENTION_DAYS = config.env_int("CONTROLPLANE_NOTIFY_RETENTION_DAYS", 30, minimum=0, maximum=3650)
+CELERY_BEAT_SCHEDULE["notifications-purge-deliveries"] = {
+    "task": "notifications.purge_deliveries",
+    "schedule": 3600,
+    "options": {"expires": 3600},
+}
+EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+EMAIL_HOST = config.env_str("CONTROLPLANE_EMAIL_HOST", "localhost") or "localhost"
+if not EMAIL_HOST or any(c.isspace() or c in "/@" for c in EMAIL_HOST) or ":" in EMAIL_HOST.strip("[]"):
+    raise config.ConfigError(
+        f"CONTROLPLANE_EMAIL_HOST={EMAIL_HOST!r} is not a host name or address (smtp.example.com); the port is "
+        "CONTROLPLANE_EMAIL_PORT"
+    )
+EMAIL_PORT = config.env_int("CONTROLPLANE_EMAIL_PORT", 25, minimum=1, maximum=65535)
+EMAIL_HOST_USER = config.env_str("CONTROLPLANE_EMAIL_USER", "") or ""
+EMAIL_HOST_PASSWORD = config.env_str("CONTROLPLANE_EMAIL_PASSWORD", "") or ""
+if bool(EMAIL_HOST_USER) != bool(EMAIL_HOST_PASSWORD):
+    raise config.ConfigError(
+        "CONTROLPLANE_EMAIL_USER and CONTROLPLANE_EMAIL_PASSWORD go together: set both for an SMTP login, neither "
+        "for none"
+    )
+EMAIL_USE_TLS = config.env_bool("CONTROLPLANE_EMAIL_STARTTLS", False)
+EMAIL_USE_SSL = config.env_bool("CONTROLPLANE_EMAIL_SSL", False)
+if EMAIL_USE_TLS and EMAIL_USE_SSL:
+    raise config.ConfigError("CONTROLPLANE_EMAIL_STARTTLS and CONTROLPLANE_EMAIL_SSL exclude each other: set one")
+EMAIL_TIMEOUT = CONTROLPLANE_NOTIFY_TIMEOUT_SECONDS
+DEFAULT_FROM_EMAIL = config.env_str("CONTROLPLANE_EMAIL_FROM", "seatunnel-controlplane@localhost") or ""
+if "@" not in DEFAULT_FROM_EMAIL or "\n" in DEFAULT_FROM_EMAIL or "\r" in DEFAULT_FROM_EMAIL:
+    raise config.ConfigError(
+        f"CONTROLPLANE_EMAIL_FROM={DEFAULT_FROM_EMAIL!r} is not an address (alerts@example.com, or "
+        "SeaTunnel <alerts@example.com>)"
+    )
 # --- Diagnostics (docs/DIAGNOSTICS.md): how long a diagnostic archive is kept, and how often beat deletes the
 # archives past it.
 DIAGNOSTIC_RETENTION_DAYS = config.env_int("CONTROLPLANE_DIAGNOSTIC_RETENTION_DAYS", 14, minimum=1, maximum=3650)
@@ -401,6 +448,7 @@ SPECTACULAR_SETTINGS = {
         "ObjectRoleEnum": "controlplane.iam.permissions.OBJECT_ROLE_ORDER",
         "RoleEnum": "controlplane.iam.models.ROLE_CHOICES",
         "TokenKindEnum": "controlplane.iam.models.TOKEN_KINDS",
+        "NotificationDeliveryStateEnum": "controlplane.notifications.models.DELIVERY_STATES",
     },  # a PATCH body is its serializer as declared: what it requires stays required
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",

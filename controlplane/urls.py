@@ -16,6 +16,7 @@ from controlplane.console.views import static_file
 from controlplane.diagnostics.api import urls as diagnostics
 from controlplane.iam.api import urls as iam
 from controlplane.jobs.api import urls as jobs
+from controlplane.notifications.api import urls as notifications
 from controlplane.operations.api import urls as operations
 from controlplane.secrets.api import urls as secrets
 from controlplane.tenancy.api import urls as tenancy
@@ -30,6 +31,7 @@ workspace_routes = [
     *secrets.workspace_urlpatterns,
     *diagnostics.workspace_urlpatterns,
     *alerts.workspace_urlpatterns,
+    *notifications.workspace_urlpatterns,
 ]
 
 api_routes = [

@@ -50,6 +50,8 @@ ALERT_FIRED = ALERTS + "test_a_failed_run_fires_once_and_a_later_success_resolve
 ALERT_MUTED = ALERTS + "test_a_cluster_down_alert_inhibits_its_run_alerts_and_a_silence_mutes"
 ALERT_RULES = ALERTS + "test_reminders_acknowledgement_and_deleting_a_rule"
 
+CHANNEL = "tests/notifications/test_channels.py::test_a_channel_through_its_life_in_the_log"
+
 COVERED: dict[str, str] = {
     "alerts.rule_created": ALERT_RULES,
     "alerts.rule_updated": ALERT_RULES,
@@ -144,6 +146,11 @@ COVERED: dict[str, str] = {
     "secrets.secret_revealed": SECRET_ROUND_TRIP,
     "secrets.secret_deleted": "tests/secrets/test_secrets.py::test_delete_destroys_the_values_and_frees_the_name",
     "secrets.secret_rewrapped": ROTATION,
+    "notifications.channel_created": CHANNEL,
+    "notifications.channel_updated": CHANNEL,
+    "notifications.channel_disabled": CHANNEL,
+    "notifications.channel_enabled": CHANNEL,
+    "notifications.channel_deleted": CHANNEL,
 }
 
 

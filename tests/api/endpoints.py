@@ -112,6 +112,14 @@ def alertmanager_body(status: str = "firing", alertname: str = "SeaTunnelNodeDow
     }
 
 
+def _channel(world: World, key: str = "acme_channel") -> str:
+    return f"{W}/notification-channels/{world.objects[key]}/"
+
+
+def _delivery(world: World, key: str = "acme_delivery") -> str:
+    return f"{W}/notification-deliveries/{world.objects[key]}/"
+
+
 def _archive(world: World, tenant: str = "acme") -> str:
     return f"{W}/diagnostic-archives/{world.objects[f'{tenant}_archive']}/"
 
@@ -822,6 +830,91 @@ ENDPOINTS: list[Endpoint] = [
     ),
     Endpoint("audit-list.get", "get", lambda w, r: f"{T}/audit/", "audit.read", 200),
     Endpoint("audit-export.get", "get", lambda w, r: f"{T}/audit/export/?format=jsonl", "audit.export", 200),
+    Endpoint("notification-channel-list.get", "get", lambda w, r: f"{W}/notification-channels/", "alert.read", 200),
+    Endpoint(
+        "notification-channel-list.post",
+        "post",
+        lambda w, r: f"{W}/notification-channels/",
+        "alert.manage",
+        201,
+        body=lambda w: {
+            "name": "new hook",
+            "kind": "webhook",
+            "webhook_url": "http://127.0.0.1:9/h",
+            "signing_secret": "k",
+        },
+    ),
+    Endpoint(
+        "notification-channel-detail.get",
+        "get",
+        lambda w, r: _channel(w),
+        "alert.read",
+        200,
+        cross_tenant_path=lambda w: _channel(w, "beta_channel"),
+    ),
+    Endpoint(
+        "notification-channel-detail.patch",
+        "patch",
+        lambda w, r: _channel(w),
+        "alert.manage",
+        200,
+        body=lambda w: {"language": "zh-Hans"},
+        versioned=True,
+        cross_tenant_path=lambda w: _channel(w, "beta_channel"),
+    ),
+    Endpoint(
+        "notification-channel-detail.delete",
+        "delete",
+        lambda w, r: _channel(w),
+        "alert.manage",
+        204,
+        versioned=True,
+        cross_tenant_path=lambda w: _channel(w, "beta_channel"),
+    ),
+    Endpoint(
+        "notification-channel-disable.post",
+        "post",
+        lambda w, r: f"{_channel(w)}disable/",
+        "alert.manage",
+        200,
+        body=lambda w: {"reason": "maintenance"},
+        versioned=True,
+        cross_tenant_path=lambda w: f"{_channel(w, 'beta_channel')}disable/",
+    ),
+    Endpoint(
+        "notification-channel-enable.post",
+        "post",
+        lambda w, r: f"{_channel(w, 'acme_disabled_channel')}enable/",
+        "alert.manage",
+        200,
+        versioned=True,
+        cross_tenant_path=lambda w: f"{_channel(w, 'beta_disabled_channel')}enable/",
+    ),
+    Endpoint(
+        "notification-channel-test.post",
+        "post",
+        lambda w, r: f"{_channel(w)}test/",
+        "alert.manage",
+        202,
+        cross_tenant_path=lambda w: f"{_channel(w, 'beta_channel')}test/",
+    ),
+    Endpoint("notification-delivery-list.get", "get", lambda w, r: f"{W}/notification-deliveries/", "alert.read", 200),
+    Endpoint(
+        "notification-delivery-detail.get",
+        "get",
+        lambda w, r: _delivery(w),
+        "alert.read",
+        200,
+        cross_tenant_path=lambda w: _delivery(w, "beta_delivery"),
+    ),
+    Endpoint(
+        "notification-delivery-redeliver.post",
+        "post",
+        lambda w, r: f"{_delivery(w)}redeliver/",
+        "alert.manage",
+        202,
+        cross_tenant_path=lambda w: f"{_delivery(w, 'beta_delivery')}redeliver/",
+    ),
 ]
 
 # Endpoints outside a tenant path, tested by hand in test_auth.py, test_tenants.py and tests/iam/; each is

@@ -72,6 +72,8 @@ PATH_OBJECTS = {
     "invitations": "acme_invitation",
     "platform-tokens": "root_platform_token",
     "sessions": "root_session",
+    "notification-channels": "acme_channel",
+    "notification-deliveries": "acme_delivery",
 }
 # A run in the state each verb needs; any other run path uses the running one.
 RUN_FOR_VERB = {"resume": "paused", "cancel": "pending", "retry": "failed", "reproduce": "failed", "resolve": "unknown"}

@@ -181,6 +181,7 @@ def build_world() -> World:
         )
         _agents(world, meta, prefix, tenant, workspace)
         _alerts(world, meta, prefix, tenant, workspace)
+        _notifications(world, meta, prefix, tenant, workspace)
         _diagnosis(world, meta, prefix)
         # a role on one object: operator on the tenant's first job (ADR 0019)
         users[f"{prefix}-job-operator"] = User.objects.create_user(f"{prefix}-job-operator")
@@ -238,6 +239,39 @@ def _alerts(world: World, meta: Metadata, prefix: str, tenant: Tenant, workspace
             "reason": "a silence to look at",
         },
     )
+
+
+def _notifications(world: World, meta: Metadata, prefix: str, tenant: Tenant, workspace: Workspace) -> None:
+    """A webhook channel with a dead delivery (redeliverable), and a disabled channel (enable-able)."""
+    from datetime import UTC, datetime
+
+    from controlplane.notifications import actions as notifications
+    from controlplane.notifications.domain.notice import Notice
+    from controlplane.notifications.models import Delivery
+
+    place = {"metadata": meta, "tenant_id": tenant.id, "workspace_id": workspace.id, "kind": "webhook"}
+    hook = {"webhook_url": "http://127.0.0.1:9/hook", "signing_secret": "world-secret"}
+    channel_id = notifications.do_create_channel(**place, name="hook", **hook)
+    world.objects[f"{prefix}_channel"] = channel_id
+    disabled = notifications.do_create_channel(**place, name="paused hook", **hook)
+    notifications.do_disable_channel(metadata=meta, channel_id=disabled, reason="paused")
+    world.objects[f"{prefix}_disabled_channel"] = disabled
+    notice = Notice(
+        kind="alert",
+        status="firing",
+        severity="warning",
+        name="RunFailed",
+        summary="a run failed",
+        labels=(),
+        fingerprint="world",
+        starts_at=datetime(2026, 12, 1, tzinfo=UTC),
+        ends_at=None,
+    )
+    delivery_id = notifications.do_send_notification(metadata=meta, channel_id=channel_id, notice=notice, dedup_key="w")
+    Delivery.unscoped.filter(id=delivery_id).update(
+        state="dead", attempts=6, last_error_code="NOTIFICATION_UNREACHABLE"
+    )
+    world.objects[f"{prefix}_delivery"] = delivery_id
 
 
 def _diagnosis(world: World, meta: Metadata, prefix: str) -> None:

@@ -35,12 +35,7 @@ ACTIONS = ["service.status", "service.start", "service.restart", "health.check",
 
 @pytest.fixture
 def place(tmp_path: Path) -> Iterator[dict]:
-    cp = ControlPlane(tmp_path / "cp")
-    # a database of its own on a server (the other e2e tests' name, with pytest -n, may be in use beside it)
-    url = cp.env["CONTROLPLANE_DATABASE_URL"]
-    cp.env["CONTROLPLANE_DATABASE_URL"] = (
-        url if url.startswith("sqlite") else url.replace("_e2e_rolling", "_e2e_diagnose")
-    )
+    cp = ControlPlane(tmp_path / "cp", "e2e_diagnose")
     nodes: list[Node] = []
     try:
         cp.start()

@@ -113,7 +113,7 @@ class InstallNode:
 
 @pytest.fixture
 def world(tmp_path: Path) -> Iterator[dict[str, Any]]:
-    cp = ControlPlane(tmp_path / "cp")
+    cp = ControlPlane(tmp_path / "cp", "e2e_install")
     archive = tmp_path / "archive"
     cluster_dir = tmp_path / "cluster"
     cluster_dir.mkdir()

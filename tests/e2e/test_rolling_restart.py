@@ -28,13 +28,13 @@ import threading
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
-from urllib.parse import quote, unquote, urlsplit
 
 import httpx
 import pytest
 from websockets.sync.client import connect
 
 from controlplane.seatunnel.emulator.process import EmulatorMember
+from tests.private_database import private_database_url
 from tests.waiting import wait_until
 
 pytestmark = pytest.mark.timeout(300)
@@ -86,20 +86,10 @@ def wait_for(check: Callable[[], Any], what: str, timeout: float = 90.0, every: 
 
 
 # --- the control plane's environment and database ----------------------------------------------------------------
-def private_database_url(directory: Path) -> str:
-    """SQLite in the test's directory, or a database of our own beside the one the matrix names."""
-    url = os.environ.get("CONTROLPLANE_DATABASE_URL", "")
-    if not url or url.startswith("sqlite"):
-        return f"sqlite:///{directory / 'controlplane.sqlite3'}"
-    parts = urlsplit(url)
-    name = unquote(parts.path.lstrip("/")) + "_e2e_rolling"
-    return parts._replace(path="/" + quote(name, safe="")).geturl()
-
-
 class ControlPlane:
     """`manage.py runcontrolplane --no-migrate` (web, worker, beat) with short intervals, and the probe."""
 
-    def __init__(self, directory: Path) -> None:
+    def __init__(self, directory: Path, purpose: str = "e2e") -> None:
         self.directory = directory
         directory.mkdir(parents=True, exist_ok=True)
         self.port = free_port()
@@ -108,7 +98,7 @@ class ControlPlane:
         self.env.update(
             DJANGO_SETTINGS_MODULE="controlplane.settings",
             CONTROLPLANE_DATA_DIR=str(directory),
-            CONTROLPLANE_DATABASE_URL=private_database_url(directory),
+            CONTROLPLANE_DATABASE_URL=private_database_url(directory, purpose),
             CONTROLPLANE_MASTER_KEYS=f"e2e:{base64.b64encode(os.urandom(32)).decode()}",
             CONTROLPLANE_LOG_LEVEL="INFO",
             CONTROLPLANE_AGENT_HEARTBEAT_SECONDS="2",

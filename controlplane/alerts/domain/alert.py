@@ -1,4 +1,4 @@
-"""The alert aggregate: one stream per fingerprint, firing episodes numbered (ADR 0033). Pure: no Django.
+"""The alert aggregate: one stream per fingerprint, firing episodes numbered (ADR 0034). Pure: no Django.
 
 INACTIVE (never fired) -> FIRING -> RESOLVED -> FIRING (the next episode) ... Firing while firing and resolving
 while resolved change nothing (deduplication by fingerprint). An acknowledgement belongs to its episode.

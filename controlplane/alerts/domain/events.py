@@ -1,7 +1,7 @@
 """Events of the alerts context (wire names are stable).
 
 Three kinds of stream: a rule (``alert-rule-<id>``), an alert (``alert-<fingerprint>``: one stream per
-fingerprint, each firing episode numbered, ADR 0033) and a silence (``silence-<id>``). Times are ISO 8601 text.
+fingerprint, each firing episode numbered, ADR 0034) and a silence (``silence-<id>``). Times are ISO 8601 text.
 
 Every alert event carries the whole notifier view (``AlertView``): a routing subscriber needs nothing else.
 """

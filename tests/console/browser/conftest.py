@@ -14,29 +14,19 @@ import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
-from urllib.parse import quote, unquote, urlsplit
 
 import httpx
 import pytest
 
 from controlplane.seatunnel.emulator.process import emulator_process
 from tests.live.servers import free_port
+from tests.private_database import private_database_url
 from tests.system_tools import require
 from tests.waiting import wait_until
 
 ROOT = Path(__file__).resolve().parents[3]
 CHROMIUM = Path("/usr/bin/chromium")  # Debian's package: Playwright never downloads a browser here
 SCREENSHOTS = ROOT / "var" / "screenshots"
-
-
-def private_database_url(directory: Path) -> str:
-    """SQLite in the test's directory, or a database of our own beside the one the matrix names."""
-    url = os.environ.get("CONTROLPLANE_DATABASE_URL", "")
-    if not url or url.startswith("sqlite"):
-        return f"sqlite:///{directory / 'controlplane.sqlite3'}"
-    parts = urlsplit(url)
-    name = unquote(parts.path.lstrip("/")) + "_console_browser"
-    return parts._replace(path="/" + quote(name, safe="")).geturl()
 
 
 class ControlPlane:
@@ -51,7 +41,7 @@ class ControlPlane:
         self.env.update(
             DJANGO_SETTINGS_MODULE="controlplane.settings",
             CONTROLPLANE_DATA_DIR=str(directory),
-            CONTROLPLANE_DATABASE_URL=private_database_url(directory),
+            CONTROLPLANE_DATABASE_URL=private_database_url(directory, "browser"),
             CONTROLPLANE_MASTER_KEYS=f"browser:{base64.b64encode(os.urandom(32)).decode()}",
             CONTROLPLANE_LOG_LEVEL="INFO",
             CONTROLPLANE_RUN_SYNC_INTERVAL_SECONDS="1",
