@@ -22,7 +22,13 @@ from controlplane.alerts.domain import alert as alert_domain
 from controlplane.alerts.domain import rules as rule_domain
 from controlplane.alerts.domain import silence as silence_domain
 from controlplane.alerts.domain.alert import AlertState, Firing
-from controlplane.alerts.domain.errors import AlertNotFound, AlertRuleExists, AlertRuleNotFound, AlertSilenceNotFound
+from controlplane.alerts.domain.errors import (
+    AlertNotFound,
+    AlertRuleExists,
+    AlertRuleInvalid,
+    AlertRuleNotFound,
+    AlertSilenceNotFound,
+)
 from controlplane.alerts.domain.matching import FiringAlert, fingerprint, group_key, inhibited_by, silenced_by
 from controlplane.alerts.domain.receiver import parse_webhook
 from controlplane.alerts.domain.rules import RuleState
@@ -31,6 +37,7 @@ from controlplane.eventlog.aggregates import AggregateSpec, execute, execute_ret
 from controlplane.eventlog.metadata import Metadata
 from controlplane.eventlog.store import StreamRef
 from controlplane.iam.access import authorize
+from controlplane.notifications.selectors import channel_list
 
 log = logging.getLogger("controlplane.alerts")
 
@@ -97,6 +104,7 @@ def do_create_rule(*, metadata: Metadata, tenant_id: str, workspace_id: str, fie
     with transaction.atomic():
         if selectors.rule_name_taken(tenant_id, workspace_id, checked["name"]):
             raise AlertRuleExists(f"a rule named {checked['name']!r} exists here", field="name")
+        _check_channels(tenant_id, workspace_id, checked.get("channel_ids", []))
         execute(
             RULE,
             rule_stream(rule_id),
@@ -124,6 +132,8 @@ def do_update_rule(
         name = fields.get("name")
         if isinstance(name, str) and selectors.rule_name_taken(tenant_id, workspace_id, name, but=rule_id):
             raise AlertRuleExists(f"a rule named {name!r} exists here", field="name")
+        if isinstance(fields.get("channel_ids"), list):
+            _check_channels(tenant_id, workspace_id, fields["channel_ids"])
         recorded = execute(
             RULE,
             rule_stream(rule_id),
@@ -133,6 +143,19 @@ def do_update_rule(
         )
         if any(e.event_type == "alerts.rule_disabled" for e in recorded):
             _resolve_rule_alerts(metadata, tenant_id, workspace_id, rule_id, "rule_disabled")
+
+
+def _check_channels(tenant_id: str, workspace_id: str, channel_ids: list[Any]) -> None:
+    """A rule names notification channels of its own workspace that exist (one deleted later is skipped when an
+    alert is routed, with a warning)."""
+    wanted = {c for c in channel_ids if isinstance(c, str)}
+    if not wanted:
+        return
+    channels = channel_list(tenant_id=tenant_id, workspace_id=workspace_id).filter(id__in=wanted)
+    known = set(channels.values_list("id", flat=True))
+    missing = sorted(wanted - known)
+    if missing:
+        raise AlertRuleInvalid(f"no notification channel {missing[0]!r} in this workspace", field="channel_ids")
 
 
 def do_delete_rule(

@@ -16,6 +16,7 @@ from controlplane.eventlog.metadata import Metadata
 from controlplane.jobs import actions as jobs
 from controlplane.jobs import run_actions
 from controlplane.jobs.models import Job, Run
+from controlplane.notifications import actions as notifications
 from controlplane.seatunnel.states import JobState
 from controlplane.tenancy import actions as tenancy
 from tests.api.world import FAKE_TO_CONSOLE, emulator_url
@@ -66,6 +67,13 @@ def make_place(slug: str = "acme") -> Place:
     return Place(tenant_id, workspace_id, meta, cluster_id, job_id)
 
 
+def channel(place: Place, url: str = "http://127.0.0.1:9/hook", name: str = "ops webhook") -> str:
+    """A generic webhook notification channel of the place's workspace (delivered by tests that serve ``url``)."""
+    return notifications.do_create_channel(
+        **place.at, name=name, kind="webhook", webhook_url=url, signing_secret="alerts-tests-signing-secret"
+    )
+
+
 def rule(place: Place, **fields: object) -> str:
     return actions.do_create_rule(**place.at, fields={"severity": "critical", **fields})
 
@@ -111,9 +119,10 @@ def cluster_health(place: Place, *, reachable: bool) -> tuple[str, ...]:
 
 
 def settle() -> None:
-    """What the worker does after the writes commit: the event rules, then muting."""
+    """What the worker does after the writes commit: the event rules, muting, then routing to channels."""
     drain(subscribers.EVALUATE_EVENTS)
     drain(subscribers.REFRESH_MUTING)
+    drain(subscribers.ROUTE_NOTIFICATIONS)
 
 
 def iso(moment: datetime) -> str:

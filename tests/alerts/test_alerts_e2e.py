@@ -16,7 +16,7 @@ from controlplane.jobs import run_actions
 from controlplane.jobs.models import Run, RunTelemetry
 from controlplane.seatunnel.states import JobState
 from controlplane.tenancy.context import bound
-from tests.alerts.helpers import cluster_health, make_place, observe, rule, run, running, settle
+from tests.alerts.helpers import channel, cluster_health, make_place, observe, rule, run, running, settle
 
 pytestmark = pytest.mark.django_db
 
@@ -31,7 +31,8 @@ def alert_events(fp: str) -> list[str]:
 
 
 def test_a_failed_run_fires_once_and_a_later_success_resolves(place):
-    rule_id = rule(place, name="run failed", kind="run_failed", channel_ids=["ops-dingtalk"], labels={"team": "etl"})
+    ops = channel(place)
+    rule_id = rule(place, name="run failed", kind="run_failed", channel_ids=[ops], labels={"team": "etl"})
     first = running(place)
     observe(place, first, JobState.FAILED, error="java.lang.OutOfMemoryError: Java heap space")
     # the same job failing again (its submit refused, it never ran) while the alert fires: the same alert, unchanged
@@ -51,7 +52,7 @@ def test_a_failed_run_fires_once_and_a_later_success_resolves(place):
         "job": place.job_id,
     }
     assert (alert.annotations["run"], alert.annotations["job_name"]) == (first.id, "fake-to-console")
-    assert alert.channel_ids == ["ops-dingtalk"]
+    assert alert.channel_ids == [ops]
     fired = Event.objects.get(stream_id=f"alert-{alert.id}", event_type="alerts.alert_fired")
     assert fired.actor_id == "alerts.evaluate_events" and fired.causation_id
     # a later run of the job succeeds: resolved, and the payload says everything a notifier needs
@@ -66,7 +67,7 @@ def test_a_failed_run_fires_once_and_a_later_success_resolves(place):
         "rule_id": rule_id,
         "rule_name": "run failed",
         "fingerprint": alert.id,
-        "channel_ids": ["ops-dingtalk"],
+        "channel_ids": [ops],
         "reason": "condition_cleared",
     }
     assert payload["starts_at"] and payload["ends_at"] and payload["silenced_by"] == [] == payload["inhibited_by"]

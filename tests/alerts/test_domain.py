@@ -330,22 +330,19 @@ def test_a_malformed_alertmanager_body_names_where(body, field):
 # -- notices ----------------------------------------------------------------------------------------------------
 def test_notices_go_out_for_unmuted_alerts_only():
     from controlplane.alerts.domain.events import AlertAcknowledged, AlertSuppressionChanged
-    from controlplane.alerts.domain.notices import notice_for
+    from controlplane.alerts.domain.notices import outgoing_for
 
     [fired] = fire(alert.AlertState())
-    notice = notice_for(fired)
-    assert notice is not None and (notice.kind, notice.channel_ids) == ("firing", ["ch1"])
-    assert notice.dedup_key == "f1:1:firing"
+    out = outgoing_for(fired, position=10)
+    assert out is not None and (out.channel_ids, out.dedup_key) == (("ch1",), "f1:1:firing")
+    assert (out.notice.kind, out.notice.status, out.notice.fingerprint) == ("alert", "firing", "f1")
+    assert out.notice.labels == tuple(sorted(out.notice.labels)) and out.notice.ends_at is None
     [muted] = fire(alert.AlertState(), muted=["s1"])
-    assert notice_for(muted) is None  # silenced: recorded, not sent
+    assert outgoing_for(muted, position=11) is None  # silenced: recorded, not sent
     state = play(alert.AlertState(), [muted], alert.evolve)
     [unmuted] = alert.set_muting(state, silenced_by=[], inhibited_by=[])
-    assert isinstance(unmuted, AlertSuppressionChanged) and notice_for(unmuted).kind == "firing"
+    assert isinstance(unmuted, AlertSuppressionChanged)
+    paged = outgoing_for(unmuted, position=12)
+    assert paged is not None and (paged.notice.status, paged.dedup_key) == ("firing", "f1:1:unmuted:12")
     [acked] = alert.acknowledge(state, by="user:a", at=NOW, comment="")
-    assert isinstance(acked, AlertAcknowledged) and notice_for(acked) is None
-    live = play(alert.AlertState(), [fired], alert.evolve)
-    [resolved] = alert.resolve(live, ends_at=NOW + timedelta(minutes=1), reason="condition_cleared")
-    assert notice_for(resolved).kind == "resolved"
-    [reminded] = alert.remind(live, now=NOW + timedelta(hours=2))
-    assert notice_for(reminded).kind == "reminder"
-    assert notice_for(object()) is None
+    assert isinstance(acked, AlertAcknowledged) and outgoing_for(acked, position=13) is None

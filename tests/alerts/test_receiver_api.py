@@ -19,7 +19,7 @@ from controlplane.eventlog.metadata import Metadata
 from controlplane.eventlog.models import Event
 from controlplane.iam import actions as iam
 from controlplane.tenancy.models import Tenant
-from tests.alerts.helpers import make_place, settle
+from tests.alerts.helpers import channel, make_place, settle
 from tests.api.endpoints import alertmanager_body
 from tests.metrics.tools import DEPLOY, require, run
 
@@ -155,8 +155,11 @@ def test_rules_through_the_api_refuse_bad_input_with_the_field(place):
     rule_url = f"{base}{made.json()['id']}/"
     kind = client.patch(rule_url, {"kind": "run_failed"}, **admin)
     assert kind.json()["error"]["details"]["field"] == "kind"
-    off = client.patch(rule_url, {"enabled": False, "channel_ids": ["wecom-oncall"]}, **admin)
-    assert (off.json()["enabled"], off.json()["channel_ids"], off["ETag"]) == (False, ["wecom-oncall"], '"3"')
+    unknown = client.patch(rule_url, {"channel_ids": ["wecom-oncall"]}, **admin)
+    assert (unknown.status_code, unknown.json()["error"]["details"]["field"]) == (400, "channel_ids")
+    oncall = channel(place, name="wecom oncall")
+    off = client.patch(rule_url, {"enabled": False, "channel_ids": [oncall]}, **admin)
+    assert (off.json()["enabled"], off.json()["channel_ids"], off["ETag"]) == (False, [oncall], '"3"')
 
 
 def test_creating_a_rule_or_a_silence_honours_idempotency_keys(place):
