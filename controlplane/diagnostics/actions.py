@@ -138,11 +138,14 @@ def do_apply_fix(
     plan_hash: str,
     params: dict[str, Any] | None = None,
 ) -> tuple[str, fixes.FixPlan]:
-    """Plan the finding's fix again and start it only if its hash is the one confirmed; returns the operation's id.
-    The actor needs ``operation.run`` here and the fix's own point (``cluster.restart`` for a restart), which the
-    operations writer checks again; the record of the fix commits with the operation's request."""
+    """Plan the finding's fix again and start it only if its hash is the one confirmed; returns the operation's id
+    (a ``job_version`` fix: the new version's id, ``<job id>:<n>``). The actor needs ``operation.run`` here and the
+    fix's own point (``cluster.restart`` for a restart), which the operations writer checks again; the record of
+    the fix commits with the operation's request."""
     from controlplane.operations import actions as operations
 
+    if fixes.kind_of(finding) == "job_version":
+        return _apply_job_version_fix(metadata=metadata, finding=finding, cluster=cluster, plan_hash=plan_hash)
     authorize(metadata, "operation.run", tenant_id=finding.tenant_id, workspace_id=finding.workspace_id, obj=cluster)
     plan = fixes.plan_fix(finding, cluster, params)
     authorize(metadata, plan.plan["point"], tenant_id=finding.tenant_id, workspace_id=finding.workspace_id, obj=cluster)
@@ -171,3 +174,52 @@ def do_apply_fix(
             meta,
         )
     return operation_id, plan
+
+
+def _apply_job_version_fix(
+    *, metadata: Metadata, finding: Finding, cluster: Cluster, plan_hash: str
+) -> tuple[str, fixes.FixPlan]:
+    """The new job version, through the jobs writer (which authorizes ``job.update`` again and refuses a job
+    changed since planning), and the record of the fix, in one transaction. No run is started."""
+    from controlplane.jobs import actions as jobs
+    from controlplane.jobs import selectors as jobs_selectors
+
+    authorize(metadata, "job.update", tenant_id=finding.tenant_id, workspace_id=finding.workspace_id)
+    plan = fixes.plan_fix(finding, cluster)
+    if plan.hash != plan_hash:
+        raise fixes.PlanChanged(
+            "the fix's plan changed since it was shown: plan it again and confirm the new plan",
+            plan_hash=plan.hash,
+        )
+    params = plan.operation_params
+    job = jobs_selectors.live_job_for_system(params["job_id"])
+    if job is None:
+        raise fixes.JobGone("the run's job was deleted", job_id=params["job_id"])
+    meta = _meta(metadata, finding.tenant_id, finding.workspace_id)
+    meta = replace(meta, correlation_id=meta.correlation_id or uuid.uuid4().hex)
+    change = plan.plan["change"]
+    with transaction.atomic():
+        number = jobs.do_revise_job(
+            metadata=meta,
+            job=job,
+            config=params["config"],
+            format=params["format"],
+            message=f"one-click fix of finding {finding.id}: {change['key']} {change['old']} -> {change['new']}",
+            expected_version=params["stream_version"],
+        )
+        version_id = f"{job.id}:{number}"
+        execute_retrying(
+            ARCHIVE,
+            archive_stream(finding.archive_id),
+            lambda state: domain.apply_fix(
+                state,
+                finding_id=finding.id,
+                kind=plan.kind,
+                type=plan.type,
+                plan_hash=plan.hash,
+                operation_id="",
+                job_version_id=version_id,
+            ),
+            meta,
+        )
+    return version_id, plan

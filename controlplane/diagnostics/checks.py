@@ -1,5 +1,5 @@
 """Start-up check of the fault library (``manage.py check``, and every command that runs the checks): a malformed
-fingerprint file, or a one-click fix naming an agent action or operation type that does not exist, stops the
+fingerprint file, or a one-click fix naming an agent action, operation or job-version fix type that does not exist, stops the
 process with the coded error."""
 
 from __future__ import annotations
@@ -27,21 +27,26 @@ def fault_library_check(app_configs: Any = None, **kwargs: Any) -> list[Error]:
 
 
 def one_click_problems(library: Library) -> list[tuple[str, str]]:
-    """(file, problem) for each one-click fix whose type is not an allowlisted agent action or an operation type."""
+    """(file, problem) for each one-click fix whose type is not an allowlisted agent action, an operation type or a
+    job-version fix this code knows how to plan."""
     from agent import schemas
+    from controlplane.diagnostics.fixes import JOB_VERSION_FIXES
     from controlplane.operations.plans import type_names
 
-    actions, operations = set(schemas.types()), set(type_names())
+    known_by_kind = {
+        "agent_action": ("agent action", set(schemas.types())),
+        "operation": ("operation", set(type_names())),
+        "job_version": ("job-version fix", set(JOB_VERSION_FIXES)),
+    }
     problems = []
     for fingerprint, fix in one_click_references(library):
-        known = actions if fix.kind == "agent_action" else operations
+        label, known = known_by_kind[fix.kind]
         if fix.type not in known:
             problems.append(
                 (
                     fingerprint.file,
                     f"fingerprint {fingerprint.id}, field one_click.type: {fix.type!r} is not an allowlisted "
-                    f"{'agent action' if fix.kind == 'agent_action' else 'operation'} type "
-                    f"(one of {', '.join(sorted(known))})",
+                    f"{label} type (one of {', '.join(sorted(known))})",
                 )
             )
     return problems

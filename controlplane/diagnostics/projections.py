@@ -76,6 +76,8 @@ class DiagnosticsProjector(Projector):
         finding = Finding.unscoped.filter(id=data.finding_id).first()
         if finding is not None:
             entry = {"operation_id": data.operation_id, "type": data.type, "at": event.recorded_at.isoformat()}
+            if data.job_version_id:
+                entry["job_version_id"] = data.job_version_id
             Finding.unscoped.filter(id=data.finding_id).update(fixes=[*finding.fixes, entry])
 
 

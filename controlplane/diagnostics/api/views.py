@@ -141,7 +141,8 @@ class FindingViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, TenantVie
     @extend_schema(request=FixConfirmSerializer, responses={202: OpenApiTypes.OBJECT})
     @action(detail=True, methods=["post"])
     def fix(self, request: Request, tenant: str, workspace: str, pk: str) -> Response:
-        """Confirm the plan: 202 with the operation started, or 409 DIAGNOSTIC_FIX_PLAN_CHANGED with the new hash."""
+        """Confirm the plan: 202 with the operation started (201 with the job version written, for a job_version
+        fix), or 409 DIAGNOSTIC_FIX_PLAN_CHANGED with the new hash."""
         data = FixConfirmSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         finding, cluster = self._finding_and_cluster()
@@ -152,4 +153,6 @@ class FindingViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, TenantVie
             plan_hash=data.validated_data["plan_hash"],
             params=data.validated_data["params"],
         )
+        if plan.kind == "job_version":  # written, not started: the new version exists now
+            return Response({"job_version_id": operation_id, **plan.as_dict()}, status=status.HTTP_201_CREATED)
         return Response({"operation_id": operation_id, **plan.as_dict()}, status=status.HTTP_202_ACCEPTED)

@@ -68,7 +68,14 @@ def expire(state: ArchiveState, *, now: datetime, deleted_bytes: int) -> list[ob
 
 
 def apply_fix(
-    state: ArchiveState, *, finding_id: str, kind: str, type: str, plan_hash: str, operation_id: str
+    state: ArchiveState,
+    *,
+    finding_id: str,
+    kind: str,
+    type: str,
+    plan_hash: str,
+    operation_id: str,
+    job_version_id: str = "",
 ) -> list[object]:
     if finding_id not in state.findings:
         raise DomainError("no such finding", code="DIAGNOSTIC_FINDING_NOT_FOUND", finding_id=finding_id)
@@ -80,6 +87,7 @@ def apply_fix(
             type=type,
             plan_hash=plan_hash,
             operation_id=operation_id,
+            job_version_id=job_version_id,
         )
     ]
 

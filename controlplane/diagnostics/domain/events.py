@@ -64,11 +64,12 @@ class ArchiveExpired:
 @event_type("diagnostics.fix_applied")
 @dataclass(frozen=True)
 class FixApplied:
-    """A finding's one-click fix was confirmed and started as an ordinary operation."""
+    """A finding's one-click fix was confirmed and started as an ordinary operation, or written as a job version."""
 
     archive_id: str
     finding_id: str
-    kind: str  # operation | agent_action
-    type: str  # the operation type or the agent action type
+    kind: str  # operation | agent_action | job_version
+    type: str  # the operation type, the agent action type or the job-version fix type
     plan_hash: str
-    operation_id: str
+    operation_id: str  # "" for a job_version fix
+    job_version_id: str = ""  # "<job id>:<n>" written by a job_version fix (absent from older events)

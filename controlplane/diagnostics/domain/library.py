@@ -22,7 +22,7 @@ LANGUAGES = ("en", "zh-Hans")
 SEVERITIES = ("critical", "error", "warning", "info")
 SCOPES = ("message", "frames")
 OPS = ("<", "<=", ">", ">=", "==")
-ONE_CLICK_KINDS = ("agent_action", "operation")
+ONE_CLICK_KINDS = ("agent_action", "operation", "job_version")
 
 _ID = re.compile(r"^[a-z][a-z0-9_]{2,63}$")
 _METRIC = re.compile(r"^[A-Za-z_][A-Za-z0-9_.]{0,99}$")
