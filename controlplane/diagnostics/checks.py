@@ -1,6 +1,6 @@
 """Start-up check of the fault library (``manage.py check``, and every command that runs the checks): a malformed
-fingerprint file, or a one-click fix naming an agent action, operation or job-version fix type that does not exist, stops the
-process with the coded error."""
+fingerprint file, or a one-click fix naming an agent action, operation or job-version fix type that does not exist,
+stops the process with the coded error."""
 
 from __future__ import annotations
 

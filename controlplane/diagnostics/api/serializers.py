@@ -46,7 +46,9 @@ class FindingSerializer(serializers.Serializer):
     source_file = serializers.CharField(help_text="its path inside the archive")
     node = serializers.CharField(help_text='the node id, "" for the engine\'s REST view')
     one_click = serializers.SerializerMethodField()
-    fixes = serializers.JSONField(help_text="the fixes confirmed for it: operation_id, type, at")
+    fixes = serializers.JSONField(
+        help_text="the fixes confirmed for it: operation_id, type, at (job_version_id for a job_version fix)"
+    )
     created_at = serializers.DateTimeField()
 
     def get_one_click(self, finding) -> dict | None:  # type: ignore[no-untyped-def]
