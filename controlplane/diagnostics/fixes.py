@@ -57,6 +57,10 @@ class FormatUnsupported(DomainError):
     code = "DIAGNOSTIC_FIX_FORMAT_UNSUPPORTED"
 
 
+class ValueUnreadable(DomainError):
+    code = "DIAGNOSTIC_FIX_VALUE_UNREADABLE"
+
+
 @dataclass(frozen=True)
 class FixPlan:
     finding_id: str
@@ -173,10 +177,26 @@ def _raise_checkpoint_timeout(env: dict[str, Any]) -> tuple[int, int, str]:
     from controlplane.seatunnel.config.normal import option_value
 
     raw = option_value(env, TIMEOUT_KEY)
-    old, source = (int(raw), "job") if raw not in (None, "") else (ENGINE_CHECKPOINT_TIMEOUT_MS, "engine default")
+    old, source = (
+        (_millis(TIMEOUT_KEY, raw), "job")
+        if raw not in (None, "")
+        else (ENGINE_CHECKPOINT_TIMEOUT_MS, "engine default")
+    )
     interval = option_value(env, "checkpoint.interval")
-    doubled_interval = 2 * int(interval) if interval not in (None, "") else 0
+    doubled_interval = 2 * _millis("checkpoint.interval", interval) if interval not in (None, "") else 0
     return old, max(2 * old, doubled_interval, MIN_RAISED_CHECKPOINT_TIMEOUT_MS), source
+
+
+def _millis(key: str, value: Any) -> int:
+    """A whole number of milliseconds as written; a `${name}` variable is known only when a run starts."""
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        raise ValueUnreadable(
+            f"env {key} is {value!r}, not a number of milliseconds: change it in a new version by hand",
+            key=key,
+            value=str(value),
+        ) from None
 
 
 def _with_env_option(text: str, fmt: str, key: str, value: int) -> str:

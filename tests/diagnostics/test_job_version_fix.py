@@ -220,6 +220,24 @@ def test_a_finding_without_a_run_is_refused_with_a_stable_code(place):
     assert refused.status_code == 409 and refused.json()["error"]["code"] == "DIAGNOSTIC_FIX_NEEDS_RUN"
 
 
+def test_a_timeout_written_as_a_variable_is_refused_with_a_stable_code(place):
+    config = STREAMING.replace("checkpoint.timeout = 60000", "checkpoint.timeout = ${ckpt_ms}")
+    job_id = jobs.do_create_job(
+        metadata=place.meta,
+        tenant_id=place.tenant_id,
+        workspace_id=place.workspace_id,
+        name="with-variable",
+        cluster_id=place.cluster.id,
+        config=config,
+        variables=[{"name": "ckpt_ms", "default": "60000"}],
+    )
+    finding = a_finding(place, a_run(place, Job.unscoped.get(id=job_id)).id)
+    admin = client_of(place, "lead", "admin")
+    refused = admin.post(f"{API}/findings/{finding.id}/fix-plan/", {}, "application/json")
+    assert refused.status_code == 422 and refused.json()["error"]["code"] == "DIAGNOSTIC_FIX_VALUE_UNREADABLE"
+    assert refused.json()["error"]["details"]["key"] == "checkpoint.timeout"
+
+
 def test_the_library_check_accepts_the_job_version_kind_and_refuses_an_unknown_type():
     fine = parse_library(
         {"fix.yaml": _broken("  rules:", "  one_click: {kind: job_version, type: raise_checkpoint_timeout}\n  rules:")}
