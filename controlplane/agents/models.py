@@ -83,6 +83,7 @@ class AgentLiveness(TenantOwned):
 
     class Meta:
         default_permissions = ()
+        verbose_name_plural = "agent liveness"
 
     def __str__(self) -> str:
         return f"{self.agent_id} @ {self.last_heartbeat_at:%Y-%m-%d %H:%M:%S}"

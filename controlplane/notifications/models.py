@@ -64,6 +64,7 @@ class Delivery(TenantOwned):
     class Meta:
         ordering = ["-created_at", "id"]
         default_permissions = ()
+        verbose_name_plural = "deliveries"
         constraints = [models.UniqueConstraint(fields=["channel_id", "dedup_key"], name="notifications_delivery_dedup")]
 
     def __str__(self) -> str:
