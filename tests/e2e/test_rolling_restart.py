@@ -18,7 +18,6 @@ tests/e2e/probe.py (run in the control plane's environment). There are deadlines
 
 from __future__ import annotations
 
-import base64
 import json
 import os
 import signal
@@ -34,7 +33,7 @@ import pytest
 from websockets.sync.client import connect
 
 from controlplane.seatunnel.emulator.process import EmulatorMember
-from tests.private_database import private_database_url
+from tests.control_plane_process import ControlPlaneProcess
 from tests.waiting import wait_until
 
 pytestmark = pytest.mark.timeout(300)
@@ -86,86 +85,29 @@ def wait_for(check: Callable[[], Any], what: str, timeout: float = 90.0, every: 
 
 
 # --- the control plane's environment and database ----------------------------------------------------------------
-class ControlPlane:
-    """`manage.py runcontrolplane --no-migrate` (web, worker, beat) with short intervals, and the probe."""
+class ControlPlane(ControlPlaneProcess):
+    """The control plane with the e2e tests' short intervals; ``start`` migrates and makes tenant acme / workspace
+    etl with an owner and their token (``self.setup``)."""
 
     def __init__(self, directory: Path, purpose: str = "e2e") -> None:
-        self.directory = directory
-        directory.mkdir(parents=True, exist_ok=True)
-        self.port = free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
-        self.env = {k: v for k, v in os.environ.items() if not k.startswith("CONTROLPLANE_")}
-        self.env.update(
-            DJANGO_SETTINGS_MODULE="controlplane.settings",
-            CONTROLPLANE_DATA_DIR=str(directory),
-            CONTROLPLANE_DATABASE_URL=private_database_url(directory, purpose),
-            CONTROLPLANE_MASTER_KEYS=f"e2e:{base64.b64encode(os.urandom(32)).decode()}",
-            CONTROLPLANE_LOG_LEVEL="INFO",
-            CONTROLPLANE_AGENT_HEARTBEAT_SECONDS="2",
-            CONTROLPLANE_RUN_SYNC_INTERVAL_SECONDS="1",
-            CONTROLPLANE_HEALTH_INTERVAL_SECONDS="2",
-            CONTROLPLANE_SUBSCRIPTION_INTERVAL_SECONDS="2",
-            CONTROLPLANE_OPERATION_POLL_MILLISECONDS="250",
-            CONTROLPLANE_OPERATION_RECOVER_INTERVAL_SECONDS="5",
-            CONTROLPLANE_OPERATION_RETRY_BASE_SECONDS="1",
+        super().__init__(
+            directory,
+            purpose=purpose,
+            settings={
+                "CONTROLPLANE_AGENT_HEARTBEAT_SECONDS": "2",
+                "CONTROLPLANE_RUN_SYNC_INTERVAL_SECONDS": "1",
+                "CONTROLPLANE_HEALTH_INTERVAL_SECONDS": "2",
+                "CONTROLPLANE_SUBSCRIPTION_INTERVAL_SECONDS": "2",
+                "CONTROLPLANE_OPERATION_POLL_MILLISECONDS": "250",
+                "CONTROLPLANE_OPERATION_RECOVER_INTERVAL_SECONDS": "5",
+                "CONTROLPLANE_OPERATION_RETRY_BASE_SECONDS": "1",
+            },
         )
-        for inherited in ("CONTROLPLANE_REDIS_URL", "CONTROLPLANE_SECRET_KEY"):  # the matrix sets them
-            if os.environ.get(inherited):
-                self.env[inherited] = os.environ[inherited]
-        self.server = not self.env["CONTROLPLANE_DATABASE_URL"].startswith("sqlite")
-        self.log = directory / "controlplane.log"
-        self.process: subprocess.Popen | None = None
-
-    def probe(self, *args: str) -> Any:
-        done = subprocess.run(
-            [sys.executable, "-m", "tests.e2e.probe", *args],
-            cwd=ROOT,
-            env=self.env,
-            capture_output=True,
-            text=True,
-            timeout=180,
-        )
-        assert done.returncode == 0, f"probe {args} exited {done.returncode}:\n{done.stderr[-4000:]}"
-        return json.loads(done.stdout.strip().splitlines()[-1])
 
     def start(self) -> None:
-        if self.server:
-            self.probe("create-database")
-        self.setup = self.probe("setup")  # migrate, tenant acme / workspace etl, an owner and their token
-        handle = self.log.open("ab")
-        self.process = subprocess.Popen(
-            [sys.executable, "manage.py", "runcontrolplane", "--no-migrate", "--port", str(self.port), "--grace", "10"],
-            cwd=ROOT,
-            env=self.env,
-            stdout=handle,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,  # the supervisor and its children in a group of their own
-        )
-        handle.close()
-
-        def up() -> bool:
-            assert self.process.poll() is None, f"runcontrolplane exited:\n{self.output()}"
-            try:
-                return httpx.get(f"{self.url}/healthz", timeout=2).status_code == 200
-            except httpx.HTTPError:
-                return False
-
-        wait_for(up, "the control plane to answer", timeout=120)
-        wait_for(lambda: " ready." in self.output(), "the Celery worker to be ready", timeout=120, logs=self.output)
-
-    def output(self) -> str:
-        return self.log.read_text(errors="replace")[-20000:]
-
-    def stop(self) -> None:
-        if self.process is not None and self.process.poll() is None:
-            self.process.send_signal(signal.SIGTERM)  # the supervisor stops web, worker and beat
-            try:
-                self.process.wait(timeout=60)
-            except subprocess.TimeoutExpired:
-                os.killpg(self.process.pid, signal.SIGKILL)
-                self.process.wait()
-        if self.server:
-            self.probe("drop-database")
+        self.create_database()
+        self.setup = self.probe("setup")
+        self.launch()
 
 
 class Api:
