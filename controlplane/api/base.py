@@ -13,7 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
-from django.http import Http404
+from django.http import Http404, HttpRequest
 from rest_framework import viewsets
 from rest_framework.exceptions import APIException, MethodNotAllowed, NotFound
 from rest_framework.permissions import IsAuthenticated
@@ -32,9 +32,11 @@ from controlplane.tenancy.selectors import tenant_by_slug, workspace_by_slug
 SAFE = ("GET", "HEAD", "OPTIONS")
 
 
-def metadata_for(request: Request, tenant: Tenant | None, workspace: Workspace | None = None) -> Metadata:
+def metadata_for(request: Request | HttpRequest, tenant: Tenant | None, workspace: Workspace | None = None) -> Metadata:
+    """Who acts, for whom and from where: the metadata of a write made by an API request or a console button."""
     kind, actor_id = request_actor(request)
-    request_id = getattr(request, "request_id", "") or getattr(request._request, "request_id", "")
+    plain = getattr(request, "_request", request)  # DRF wraps Django's request, where the middleware put the id
+    request_id = getattr(request, "request_id", "") or getattr(plain, "request_id", "")
     return Metadata(
         tenant_id=tenant.id if tenant else None,
         workspace_id=workspace.id if workspace else None,

@@ -18,9 +18,10 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
+from controlplane.api.base import metadata_for
 from controlplane.audit.recorder import record_request
 from controlplane.errors import DomainError
-from controlplane.eventlog.metadata import Actor, Metadata
+from controlplane.eventlog.metadata import Metadata
 from controlplane.iam import access
 from controlplane.tenancy import context
 from controlplane.tenancy.models import Tenant, Workspace
@@ -108,16 +109,7 @@ def page(point: str, kind: str | None = None, *, tenant_wide: bool = False) -> C
 
 
 def metadata_of(request: HttpRequest, scope: Scope) -> Metadata:
-    request_id = getattr(request, "request_id", "")
-    return Metadata(
-        tenant_id=scope.tenant.id,
-        workspace_id=scope.workspace.id if scope.workspace else None,
-        actor=Actor(kind="user", id=request.user.get_username()),
-        request_id=request_id,
-        correlation_id=request_id,
-        client_address=request.META.get("REMOTE_ADDR", "")[:64],
-        principal=request.user,
-    )
+    return metadata_for(request, scope.tenant, scope.workspace)  # the API's: a button acts as its API call would
 
 
 def back_to(request: HttpRequest) -> str:
