@@ -361,9 +361,7 @@ def do_expire_silence(*, metadata: Metadata, tenant_id: str, workspace_id: str, 
 
 
 # -- the Alertmanager receiver ----------------------------------------------------------------------------------
-def do_receive_alertmanager(
-    *, metadata: Metadata, tenant_id: str, workspace_id: str, body: object, channel_ids: list[str] | None = None
-) -> dict[str, int]:
+def do_receive_alertmanager(*, metadata: Metadata, tenant_id: str, workspace_id: str, body: object) -> dict[str, int]:
     """Alertmanager's webhook body: each firing alert fires here, each resolved one resolves, all or nothing.
 
     The fingerprint is ours (``prometheus:<workspace>`` and the alert's labels), so Alertmanager's own fingerprint
@@ -401,7 +399,7 @@ def do_receive_alertmanager(
                 labels=labels,
                 annotations={k: v for k, v in annotations.items() if v},
                 summary=item.summary,
-                channel_ids=list(channel_ids or []),
+                channel_ids=[],  # Alertmanager routes its own notifications
                 group_key=group_key(["alertname", "cluster"], labels),
                 repeat_interval_seconds=rule_domain.DEFAULT_REPEAT_SECONDS,
             )
