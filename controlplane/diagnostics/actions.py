@@ -8,8 +8,7 @@ from __future__ import annotations
 import uuid
 from dataclasses import replace
 from datetime import datetime
-from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 from django.db import transaction
 
@@ -84,11 +83,11 @@ def do_record_archive(
     )
 
 
-def do_download_archive(*, metadata: Metadata, archive: DiagnosticArchive, now: datetime) -> Path:
-    """Record the download (who, from where: the event's metadata) and give the file to stream. An archive past its
-    retention is DIAGNOSTIC_ARCHIVE_EXPIRED, whether or not the retention task has deleted it yet."""
+def do_download_archive(*, metadata: Metadata, archive: DiagnosticArchive, now: datetime) -> BinaryIO:
+    """Record the download (who, from where: the event's metadata) and open the file to stream (opened before the
+    record commits, so the retention task deleting it meanwhile cannot leave a recorded download with no file). An
+    archive past its retention is DIAGNOSTIC_ARCHIVE_EXPIRED, whether or not the retention task has deleted it yet."""
     authorize(metadata, "diagnostics.download", tenant_id=archive.tenant_id, workspace_id=archive.workspace_id)
-    path = archive_path(archive.id)
     with transaction.atomic():
         execute_retrying(
             ARCHIVE,
@@ -96,9 +95,10 @@ def do_download_archive(*, metadata: Metadata, archive: DiagnosticArchive, now: 
             lambda state: domain.download(state, now=now),
             _meta(metadata, archive.tenant_id, archive.workspace_id),
         )
-        if not path.is_file():
-            raise ArchiveExpiredError("the diagnostic archive's file is gone", archive_id=archive.id)
-    return path
+        try:
+            return archive_path(archive.id).open("rb")
+        except FileNotFoundError:
+            raise ArchiveExpiredError("the diagnostic archive's file is gone", archive_id=archive.id) from None
 
 
 def do_expire_archive(*, metadata: Metadata, archive: DiagnosticArchive, now: datetime) -> bool:

@@ -94,9 +94,9 @@ class ArchiveViewSet(mixins.ListModelMixin, TenantViewSet):
         """The archive as it was packed (tar.gz), streamed from the file store; 410 DIAGNOSTIC_ARCHIVE_EXPIRED
         once its retention ended."""
         archive = self.get_object()
-        path = actions.do_download_archive(metadata=self.metadata(), archive=archive, now=timezone.now())
+        opened = actions.do_download_archive(metadata=self.metadata(), archive=archive, now=timezone.now())
         response = FileResponse(
-            path.open("rb"),
+            opened,
             as_attachment=True,
             filename=f"diagnostics-{archive.id}.tar.gz",
             content_type="application/gzip",
