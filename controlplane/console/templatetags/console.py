@@ -1,9 +1,13 @@
-"""Template helpers of the console: a state as a translated badge, a long id shortened with a copy button."""
+"""Template helpers of the console: a state as a translated badge, a long id shortened with a copy button, a JSON
+value as a readable tree."""
 
 from __future__ import annotations
 
+import json
+
 from django import template
-from django.utils.html import format_html
+from django.utils.html import format_html, format_html_join
+from django.utils.safestring import mark_safe
 from django.utils.translation import gettext as _
 
 from controlplane.console.labels import STATES, TONES
@@ -40,3 +44,53 @@ def short_id(value: object) -> str:
         text,
         _("Copy"),
     )
+
+
+TREE_DEPTH = 12  # deeper than any manifest, health or plan we show; a deeper value is shown as its JSON text
+
+
+@register.simple_tag
+def json_tree(value: object) -> str:
+    """A JSON value as a readable tree: objects as key/value lists, lists numbered, nested parts foldable
+    (open to two levels). Keys and values are data: ``translate="no"``."""
+    return format_html('<div class="console-tree" translate="no">{}</div>', _tree(value, 0))
+
+
+def _tree(value: object, depth: int) -> str:
+    if isinstance(value, dict) and value and depth < TREE_DEPTH:
+        items = [(str(key), item) for key, item in value.items()]
+    elif isinstance(value, list | tuple) and value and depth < TREE_DEPTH:
+        items = [(str(index), item) for index, item in enumerate(value)]
+    else:
+        return _leaf(value)
+    rows = format_html_join(
+        "",
+        "<dt>{}</dt><dd>{}</dd>",
+        ((key, _folded(item, depth + 1)) for key, item in items),
+    )
+    kind = "list" if isinstance(value, list | tuple) else "map"
+    return format_html('<dl class="console-tree-{}">{}</dl>', kind, rows)
+
+
+def _folded(value: object, depth: int) -> str:
+    if isinstance(value, dict | list | tuple) and value and depth < TREE_DEPTH:
+        count = len(value)
+        return format_html(
+            "<details{}><summary>{}</summary>{}</details>",
+            " open" if depth < 2 else "",
+            f"{{{count}}}" if isinstance(value, dict) else f"[{count}]",
+            _tree(value, depth),
+        )
+    return _leaf(value)
+
+
+def _leaf(value: object) -> str:
+    if value is None:
+        return mark_safe('<span class="console-tree-null">null</span>')  # a constant
+    if isinstance(value, bool):
+        return format_html('<span class="console-tree-bool">{}</span>', "true" if value else "false")
+    if isinstance(value, int | float):
+        return format_html('<span class="console-tree-number">{}</span>', value)
+    if isinstance(value, str):
+        return format_html('<span class="console-tree-string">{}</span>', value)
+    return format_html("<code>{}</code>", json.dumps(value, default=str))  # an empty {} or [], or too deep
