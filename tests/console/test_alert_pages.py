@@ -84,7 +84,11 @@ def test_an_alert_is_acknowledged_silenced_from_its_page_shown_muted_and_unmuted
     answer = client.post(reverse("admin:console-alert-acknowledge", args=[fp]), {"comment": "on it"})
     assert answer.status_code == 302 and answer["Location"] == page_url
     alert = Alert.unscoped.get(id=fp)
-    assert (alert.acknowledged, alert.acknowledged_by, alert.acknowledge_comment) == (True, "user:operator-user", "on it")
+    assert (alert.acknowledged, alert.acknowledged_by, alert.acknowledge_comment) == (
+        True,
+        "user:operator-user",
+        "on it",
+    )
     assert (latest_audit("acknowledge").result, latest_audit("acknowledge").resource_id) == ("ok", fp)
     page = client.get(page_url).content.decode()
     assert 'data-event="alerts.alert_acknowledged"' in page and 'data-action="acknowledge"' not in page
@@ -132,9 +136,15 @@ def test_a_refused_silence_comes_back_on_the_form_with_the_input_kept_and_is_aud
     past = (timezone.localtime() - timedelta(hours=1)).strftime("%Y-%m-%dT%H:%M")
     answer = client.post(
         reverse("admin:console-silence-create"),
-        {"alert": fp, "matcher_name": ["job"], "matcher_op": ["="], "matcher_value": ["nightly"],
-         "ends_at": past, "reason": "keep me"},
-    )  # fmt: skip
+        {
+            "alert": fp,
+            "matcher_name": ["job"],
+            "matcher_op": ["="],
+            "matcher_value": ["nightly"],
+            "ends_at": past,
+            "reason": "keep me",
+        },
+    )
     page = answer.content.decode()
     assert answer.status_code == 400 and 'data-field="ends_at"' in page and "ALERT_SILENCE_INVALID" in page
     assert 'value="keep me"' in page and 'value="nightly"' in page and f'value="{past}"' in page
@@ -157,8 +167,14 @@ def test_a_viewer_sees_no_button_and_forged_posts_are_refused_and_audited(world)
     assert not Alert.unscoped.get(id=fp).acknowledged
     record = latest_audit("acknowledge")
     assert (record.result, record.error_code, record.tenant_id) == ("denied", "PERMISSION_DENIED", world.acme.id)
-    forged = {"alert": fp, "matcher_name": ["job"], "matcher_op": ["="], "matcher_value": ["x"], "duration": "1",
-              "reason": "forged"}  # fmt: skip
+    forged = {
+        "alert": fp,
+        "matcher_name": ["job"],
+        "matcher_op": ["="],
+        "matcher_value": ["x"],
+        "duration": "1",
+        "reason": "forged",
+    }
     assert client.post(reverse("admin:console-silence-create"), forged).status_code == 403
     assert client.post(reverse("admin:console-silence-end", args=[world.objects["acme_silence"]])).status_code == 403
     assert Silence.unscoped.get(id=world.objects["acme_silence"]).status == "active"
@@ -168,7 +184,9 @@ def test_a_viewer_sees_no_button_and_forged_posts_are_refused_and_audited(world)
 def test_another_tenants_alert_silence_and_rule_are_not_found(world):
     client = client_of(world.users["outsider"])
     assert client.get(reverse("admin:console-alert", args=[world.objects["acme_alert"]])).status_code == 404
-    assert client.post(reverse("admin:console-alert-acknowledge", args=[world.objects["acme_alert"]])).status_code == 404
+    assert (
+        client.post(reverse("admin:console-alert-acknowledge", args=[world.objects["acme_alert"]])).status_code == 404
+    )
     assert client.post(reverse("admin:console-silence-end", args=[world.objects["acme_silence"]])).status_code == 404
     assert client.get(reverse("admin:console-alert-rule", args=[world.objects["acme_alert_rule"]])).status_code == 404
     assert world.objects["acme_alert"] not in client.get(reverse("admin:console-alerts")).content.decode()
@@ -180,16 +198,29 @@ def test_rules_are_created_edited_disabled_and_deleted_with_the_writers_refusals
     client = client_of(world.users["operator"])
     form = client.get(reverse("admin:console-alert-rule-new"), {"kind": "no_progress"}).content.decode()
     assert "SinkWriteCount" in form  # the kind's parameters prefilled
-    fields = {"workspace": world.acme_ws.id, "kind": "no_progress", "name": "no records", "severity": "critical", "params": '{"seconds": 600}',
-              "matchers": "[]", "labels": '{"team": "etl"}', "group_by": "cluster, job", "for_seconds": "0",
-              "repeat_interval_seconds": "3600", "resolve_after_seconds": "0",
-              "channel_ids": [world.objects["acme_channel"]]}  # fmt: skip
+    fields = {
+        "workspace": world.acme_ws.id,
+        "kind": "no_progress",
+        "name": "no records",
+        "severity": "critical",
+        "params": '{"seconds": 600}',
+        "matchers": "[]",
+        "labels": '{"team": "etl"}',
+        "group_by": "cluster, job",
+        "for_seconds": "0",
+        "repeat_interval_seconds": "3600",
+        "resolve_after_seconds": "0",
+        "channel_ids": [world.objects["acme_channel"]],
+    }
     created = client.post(reverse("admin:console-alert-rule-create"), fields)
     rule = AlertRule.unscoped.get(name="no records", deleted=False)
     assert created.status_code == 302 and created["Location"] == reverse("admin:console-alert-rule", args=[rule.id])
     assert (rule.params, rule.labels, rule.group_by, rule.channel_ids) == (
-        {"seconds": 600, "metric": "SinkWriteCount"}, {"team": "etl"}, ["cluster", "job"], [world.objects["acme_channel"]]
-    )  # fmt: skip
+        {"seconds": 600, "metric": "SinkWriteCount"},
+        {"team": "etl"},
+        ["cluster", "job"],
+        [world.objects["acme_channel"]],
+    )
 
     again = client.post(reverse("admin:console-alert-rule-create"), fields)
     assert again.status_code == 400 and 'data-field="name"' in again.content.decode()
@@ -218,9 +249,14 @@ def test_rules_are_created_edited_disabled_and_deleted_with_the_writers_refusals
     assert 'data-action="new-rule"' not in viewer.get(reverse("admin:console-alert-rules")).content.decode()
     assert viewer.post(reverse("admin:console-alert-rule-create"), {**fields, "name": "forged"}).status_code == 403
     assert not AlertRule.unscoped.filter(name="forged").exists()
-    rule_page = viewer.get(reverse("admin:console-alert-rule", args=[world.objects["acme_alert_rule"]])).content.decode()
+    rule_page = viewer.get(
+        reverse("admin:console-alert-rule", args=[world.objects["acme_alert_rule"]])
+    ).content.decode()
     assert "data-action" not in rule_page
-    assert viewer.post(reverse("admin:console-alert-rule-delete", args=[world.objects["acme_alert_rule"]])).status_code == 403
+    assert (
+        viewer.post(reverse("admin:console-alert-rule-delete", args=[world.objects["acme_alert_rule"]])).status_code
+        == 403
+    )
 
 
 def test_the_alert_pages_in_chinese_have_no_english_of_their_own(world):

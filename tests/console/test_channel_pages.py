@@ -45,9 +45,15 @@ def test_a_webhook_channel_from_the_form_is_sent_a_test_and_its_page_shows_it_de
         url = f"{hook.url}/hook?token={TOKEN}"
         created = client.post(
             reverse("admin:console-channel-create"),
-            {"workspace": world.acme_ws.id, "kind": "webhook", "name": "ops hook", "language": "zh-Hans",
-             "webhook_url": url, "signing_secret": SIGNING},
-        )  # fmt: skip
+            {
+                "workspace": world.acme_ws.id,
+                "kind": "webhook",
+                "name": "ops hook",
+                "language": "zh-Hans",
+                "webhook_url": url,
+                "signing_secret": SIGNING,
+            },
+        )
         channel = Channel.unscoped.get(name="ops hook", deleted=False)
         page_url = reverse("admin:console-channel", args=[channel.id])
         assert created.status_code == 302 and created["Location"] == page_url
@@ -75,9 +81,15 @@ def test_a_refused_channel_form_comes_back_at_its_field_without_the_secrets(worl
     client = client_of(world.users["operator"])
     answer = client.post(
         reverse("admin:console-channel-create"),
-        {"workspace": world.acme_ws.id, "kind": "webhook", "name": "kept name", "language": "en",
-         "webhook_url": f"ftp://example.com/{TOKEN}", "signing_secret": SIGNING},
-    )  # fmt: skip
+        {
+            "workspace": world.acme_ws.id,
+            "kind": "webhook",
+            "name": "kept name",
+            "language": "en",
+            "webhook_url": f"ftp://example.com/{TOKEN}",
+            "signing_secret": SIGNING,
+        },
+    )
     page = answer.content.decode()
     assert answer.status_code == 400 and 'data-field="webhook_url"' in page and "NOTIFICATION_CHANNEL_INVALID" in page
     assert 'value="kept name"' in page and TOKEN not in page and SIGNING not in page
@@ -85,10 +97,16 @@ def test_a_refused_channel_form_comes_back_at_its_field_without_the_secrets(worl
     assert latest_audit("create_notification_channel").error_code == "NOTIFICATION_CHANNEL_INVALID"
     email = client.post(
         reverse("admin:console-channel-create"),
-        {"workspace": world.acme_ws.id, "kind": "email", "name": "mail", "language": "en", "recipients": "not-an-address"},
+        {
+            "workspace": world.acme_ws.id,
+            "kind": "email",
+            "name": "mail",
+            "language": "en",
+            "recipients": "not-an-address",
+        },
     )
     assert email.status_code == 400 and 'data-field="recipients"' in email.content.decode()
-    assert 'not-an-address' in email.content.decode()
+    assert "not-an-address" in email.content.decode()
 
 
 def test_a_channel_is_edited_disabled_enabled_and_deleted_and_a_dead_delivery_redelivered(world):
@@ -96,7 +114,12 @@ def test_a_channel_is_edited_disabled_enabled_and_deleted_and_a_dead_delivery_re
     client = client_of(world.users["operator"])
     before = Channel.unscoped.get(id=channel_id)
     save = reverse("admin:console-channel-save", args=[channel_id])
-    assert client.post(save, {"name": "renamed hook", "language": "en", "webhook_url": "", "signing_secret": ""}).status_code == 302
+    assert (
+        client.post(
+            save, {"name": "renamed hook", "language": "en", "webhook_url": "", "signing_secret": ""}
+        ).status_code
+        == 302
+    )
     after = Channel.unscoped.get(id=channel_id)
     assert after.name == "renamed hook" and after.secrets == before.secrets  # empty secret fields: unchanged
     taken = client.post(save, {"name": "paused hook", "language": "en"})
@@ -134,7 +157,10 @@ def test_a_viewer_has_no_button_and_forged_posts_are_refused_and_audited(world):
     record = latest_audit("test_notification_channel")
     assert (record.result, record.error_code, record.resource_id) == ("denied", "PERMISSION_DENIED", channel_id)
     assert client.post(reverse("admin:console-channel-delete", args=[channel_id])).status_code == 403
-    assert client.post(reverse("admin:console-delivery-redeliver", args=[world.objects["acme_delivery"]])).status_code == 403
+    assert (
+        client.post(reverse("admin:console-delivery-redeliver", args=[world.objects["acme_delivery"]])).status_code
+        == 403
+    )
     assert Channel.unscoped.get(id=channel_id).deleted is False
     assert Delivery.unscoped.get(id=world.objects["acme_delivery"]).state == "dead"
 
@@ -144,7 +170,10 @@ def test_another_tenants_channel_and_delivery_are_not_found(world):
     channel_id = world.objects["acme_channel"]
     assert client.get(reverse("admin:console-channel", args=[channel_id])).status_code == 404
     assert client.post(reverse("admin:console-channel-test", args=[channel_id])).status_code == 404
-    assert client.post(reverse("admin:console-delivery-redeliver", args=[world.objects["acme_delivery"]])).status_code == 404
+    assert (
+        client.post(reverse("admin:console-delivery-redeliver", args=[world.objects["acme_delivery"]])).status_code
+        == 404
+    )
     assert channel_id not in client.get(reverse("admin:console-channels")).content.decode()
     assert latest_audit("redeliver_notification").error_code == "NOT_FOUND"
 

@@ -15,6 +15,7 @@ from django.utils.translation import gettext as _
 
 from controlplane.alerts import actions, selectors
 from controlplane.alerts.domain.rules import EVENT_KINDS, KINDS, SEVERITIES
+from controlplane.alerts.models import AlertRule
 from controlplane.console.labels import STATES
 from controlplane.console.pages.frame import Scope, action, page, render
 from controlplane.errors import DomainError
@@ -75,7 +76,12 @@ def _form_values(rule) -> dict[str, str]:  # type: ignore[no-untyped-def]
 
 
 def _rule_form(
-    request: HttpRequest, scope: Scope, values: dict[str, Any], errors: dict[str, str], rule=None, status: int = 200  # type: ignore[no-untyped-def]
+    request: HttpRequest,
+    scope: Scope,
+    values: dict[str, Any],
+    errors: dict[str, str],
+    rule: AlertRule | None = None,
+    status: int = 200,
 ) -> HttpResponse:
     kind = values.get("kind", "")
     workspace_id = rule.workspace_id if rule is not None else (scope.workspace.id if scope.workspace else None)

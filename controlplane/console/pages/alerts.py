@@ -83,7 +83,11 @@ def alert_list(request: HttpRequest, scope: Scope) -> HttpResponse:
 def alert_detail(request: HttpRequest, scope: Scope, alert_id: str) -> HttpResponse:
     alert = _alert(alert_id)
     history = [
-        (event, HISTORY.get(event.event_type, event.event_type), {k: event.payload[k] for k in HISTORY_DETAILS if event.payload.get(k)})
+        (
+            event,
+            HISTORY.get(event.event_type, event.event_type),
+            {k: event.payload[k] for k in HISTORY_DETAILS if event.payload.get(k)},
+        )
         for event in selectors.alert_history(alert)
     ]
     channels = channel_list(tenant_id=alert.tenant_id, workspace_id=alert.workspace_id).filter(id__in=alert.channel_ids)
@@ -137,7 +141,12 @@ def silence_list(request: HttpRequest, scope: Scope) -> HttpResponse:
 
 
 def _silence_form(
-    request: HttpRequest, scope: Scope, values: dict[str, Any], matchers: list[dict], errors: dict[str, str], status: int = 200
+    request: HttpRequest,
+    scope: Scope,
+    values: dict[str, Any],
+    matchers: list[dict],
+    errors: dict[str, str],
+    status: int = 200,
 ) -> HttpResponse:
     alert = selectors.alert_list().filter(id=values.get("alert", "")).first()
     return render(
@@ -203,14 +212,21 @@ def _silence_refused(request: HttpRequest, scope: Scope, error: DomainError, obj
     field = str(error.details.get("field", "")).split("[")[0].split(".")[0]
     known = {"matchers", "starts_at", "ends_at", "reason"}
     return _silence_form(
-        request, scope, request.POST.dict(), _posted_matchers(request), {field if field in known else "form": str(error)}, status=400
+        request,
+        scope,
+        request.POST.dict(),
+        _posted_matchers(request),
+        {field if field in known else "form": str(error)},
+        status=400,
     )
 
 
 @action("silence", "silence", form=_silence_refused)
 def create_silence(request: HttpRequest, scope: Scope, metadata: Metadata, object_id: str = "") -> tuple[str, str]:
     alert = selectors.alert_list().filter(id=request.POST.get("alert", "")).first()
-    workspace_id = alert.workspace_id if alert is not None else scope.workspace_for_new(request.POST.get("workspace", ""))
+    workspace_id = (
+        alert.workspace_id if alert is not None else scope.workspace_for_new(request.POST.get("workspace", ""))
+    )
     fields = silence_fields(request.POST.dict(), _posted_matchers(request))
     silence_id = actions.do_create_silence(
         metadata=metadata, tenant_id=scope.tenant.id, workspace_id=workspace_id, fields=fields

@@ -19,6 +19,7 @@ from controlplane.eventlog.metadata import Metadata
 from controlplane.notifications import actions, selectors
 from controlplane.notifications.domain.aggregate import KINDS, LANGUAGES, SECRETS_OF
 from controlplane.notifications.domain.delivery import DeliveryState
+from controlplane.notifications.models import Channel
 
 DELIVERY_ROWS = 20
 UNSETTLED = {DeliveryState.QUEUED, DeliveryState.SENDING, DeliveryState.RETRYING}
@@ -26,7 +27,9 @@ FORM_FIELDS = {"name", "kind", "language", "recipients", "webhook_url", "signing
 
 
 def _channels(scope: Scope):  # type: ignore[no-untyped-def]
-    return selectors.channel_list(tenant_id=scope.tenant.id, workspace_id=scope.workspace.id if scope.workspace else None)
+    return selectors.channel_list(
+        tenant_id=scope.tenant.id, workspace_id=scope.workspace.id if scope.workspace else None
+    )
 
 
 def _channel(scope: Scope, channel_id: str):  # type: ignore[no-untyped-def]
@@ -65,7 +68,12 @@ def _deliveries(scope: Scope, channel) -> dict[str, Any]:  # type: ignore[no-unt
 
 
 def _channel_form(
-    request: HttpRequest, scope: Scope, values: dict[str, Any], errors: dict[str, str], channel=None, status: int = 200  # type: ignore[no-untyped-def]
+    request: HttpRequest,
+    scope: Scope,
+    values: dict[str, Any],
+    errors: dict[str, str],
+    channel: Channel | None = None,
+    status: int = 200,
 ) -> HttpResponse:
     kind = channel.kind if channel is not None else values.get("kind", "")
     required, optional = SECRETS_OF.get(kind, ((), ()))
@@ -190,7 +198,9 @@ def send_test(request: HttpRequest, scope: Scope, metadata: Metadata, channel_id
     channel = _channel(scope, channel_id)
     delivery_id = actions.do_send_test_notification(metadata=metadata, channel_id=channel.id)
     url = reverse("admin:console-channel", args=[channel.id])
-    return _("Test notice queued: delivery %(delivery)s.") % {"delivery": delivery_id[:8]}, f"{url}#delivery-{delivery_id}"
+    return _("Test notice queued: delivery %(delivery)s.") % {
+        "delivery": delivery_id[:8]
+    }, f"{url}#delivery-{delivery_id}"
 
 
 @action("redeliver_notification", "notification_delivery")

@@ -49,3 +49,20 @@
     if (box) follow(box);
   });
 })();
+
+// A part with no live stream of its own (a channel's deliveries): its server-rendered fragment (``data-poll``) is
+// fetched again every 2 s until it says it has settled (``data-settled``: nothing queued, sending or retrying).
+(function () {
+  "use strict";
+  function poll(box) {
+    if (box.querySelector("[data-settled]")) return;
+    setTimeout(function () {
+      fetch(box.getAttribute("data-poll"), { credentials: "same-origin" })
+        .then(function (r) { return r.ok ? r.text() : null; })
+        .then(function (html) { if (html !== null) box.innerHTML = html; poll(box); });
+    }, 2000);
+  }
+  document.addEventListener("DOMContentLoaded", function () {
+    document.querySelectorAll("[data-poll]").forEach(poll);
+  });
+})();
