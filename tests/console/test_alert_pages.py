@@ -10,7 +10,6 @@ from datetime import timedelta
 
 import pytest
 from django.conf import settings
-from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
 
@@ -21,6 +20,7 @@ from controlplane.alerts.models import Alert, AlertRule, Silence
 from controlplane.audit.models import AuditRecord
 from controlplane.eventlog.metadata import Metadata
 from tests.api.world import world_for_module
+from tests.console.test_pages import client_of
 from tests.console.test_translations import untranslated
 from tests.eventlog.fingerprint import drain
 
@@ -33,12 +33,6 @@ LABELS = {"alertname": "ConsoleTest", "cluster": "zeta", "job": "nightly", "seve
 def world(django_db_setup, django_db_blocker):  # type: ignore[no-untyped-def]
     with world_for_module(django_db_blocker) as built:
         yield built
-
-
-def client_of(user) -> Client:  # type: ignore[no-untyped-def]
-    client = Client(SERVER_NAME="localhost")
-    client.force_login(user)
-    return client
 
 
 def fire(world) -> str:  # type: ignore[no-untyped-def]

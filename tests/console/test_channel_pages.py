@@ -7,13 +7,13 @@ from __future__ import annotations
 
 import pytest
 from django.conf import settings
-from django.test import Client
 from django.urls import reverse
 
 from controlplane.audit.models import AuditRecord
 from controlplane.notifications import tasks
 from controlplane.notifications.models import Channel, Delivery
 from tests.api.world import world_for_module
+from tests.console.test_pages import client_of
 from tests.console.test_translations import untranslated
 from tests.notifications.receiver import receiver
 
@@ -27,12 +27,6 @@ SIGNING = "console-signing-secret-81d7"
 def world(django_db_setup, django_db_blocker):  # type: ignore[no-untyped-def]
     with world_for_module(django_db_blocker) as built:
         yield built
-
-
-def client_of(user) -> Client:  # type: ignore[no-untyped-def]
-    client = Client(SERVER_NAME="localhost")
-    client.force_login(user)
-    return client
 
 
 def latest_audit(action: str) -> AuditRecord:
