@@ -12,6 +12,7 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.template.response import TemplateResponse
 from django.urls import reverse
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from controlplane.console.pages.frame import Scope, action, page, render
 from controlplane.errors import DomainError
@@ -23,6 +24,7 @@ from controlplane.notifications.models import Channel
 
 DELIVERY_ROWS = 20
 UNSETTLED = {DeliveryState.QUEUED, DeliveryState.SENDING, DeliveryState.RETRYING}
+SECRET_LABELS = {"webhook_url": gettext_lazy("Webhook URL"), "signing_secret": gettext_lazy("Signing secret")}
 FORM_FIELDS = {"name", "kind", "language", "recipients", "webhook_url", "signing_secret"}
 
 
@@ -89,7 +91,10 @@ def _channel_form(
         kind=kind,
         kinds=KINDS,
         languages=LANGUAGES,
-        secret_fields=[(name, name in required, errors.get(name, "")) for name in (*required, *optional)],
+        secret_fields=[
+            (name, SECRET_LABELS[name], name in required, errors.get(name, "")) for name in (*required, *optional)
+        ],
+        masked=[(SECRET_LABELS.get(name, name), shown) for name, shown in channel.masked.items()] if channel else [],
         workspaces=scope.workspaces if channel is None and scope.workspace is None else [],
         can_manage=scope.has("alert.manage"),
         **(_deliveries(scope, channel) if channel is not None else {}),
