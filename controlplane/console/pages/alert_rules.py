@@ -14,10 +14,10 @@ from django.urls import reverse
 from django.utils.translation import gettext as _
 
 from controlplane.alerts import actions, selectors
-from controlplane.alerts.domain.rules import EVENT_KINDS, KINDS, SEVERITIES
+from controlplane.alerts.domain.rules import DEFAULT_REPEAT_SECONDS, EVENT_KINDS, KINDS, SEVERITIES
 from controlplane.alerts.models import AlertRule
 from controlplane.console.labels import STATES
-from controlplane.console.pages.frame import Scope, action, page, render
+from controlplane.console.pages.frame import Scope, action, errors_at_fields, page, render
 from controlplane.errors import DomainError
 from controlplane.eventlog.metadata import Metadata
 from controlplane.notifications.selectors import channel_list
@@ -61,7 +61,7 @@ def rule_list(request: HttpRequest, scope: Scope) -> HttpResponse:
     )
 
 
-def _form_values(rule) -> dict[str, str]:  # type: ignore[no-untyped-def]
+def _form_values(rule: AlertRule) -> dict[str, str]:
     """A rule as the form shows it (JSON fields as JSON text)."""
     return {
         "name": rule.name,
@@ -123,7 +123,7 @@ def rule_new(request: HttpRequest, scope: Scope) -> HttpResponse:
         "labels": "{}",
         "group_by": "cluster",
         "for_seconds": "0",
-        "repeat_interval_seconds": "14400",
+        "repeat_interval_seconds": str(DEFAULT_REPEAT_SECONDS),
         "resolve_after_seconds": "0",
     }
     return _rule_form(request, scope, values, {})
@@ -168,19 +168,15 @@ def _posted_values(request: HttpRequest, kind: str) -> dict[str, Any]:
     return {**request.POST.dict(), "kind": kind, "channel_ids": request.POST.getlist("channel_ids")}
 
 
-def _field_errors(error: DomainError) -> dict[str, str]:
-    field = str(error.details.get("field", "")).split("[")[0].split(".")[0]
-    return {field if field in FORM_FIELDS else "form": str(error)}
-
-
 def _create_refused(request: HttpRequest, scope: Scope, error: DomainError, object_id: str) -> HttpResponse:
     values = _posted_values(request, request.POST.get("kind", ""))
-    return _rule_form(request, scope, values, _field_errors(error), status=400)
+    return _rule_form(request, scope, values, errors_at_fields(error, FORM_FIELDS), status=400)
 
 
 def _update_refused(request: HttpRequest, scope: Scope, error: DomainError, rule_id: str) -> HttpResponse:
     rule = _rule(rule_id)
-    return _rule_form(request, scope, _posted_values(request, rule.kind), _field_errors(error), rule, status=400)
+    errors = errors_at_fields(error, FORM_FIELDS)
+    return _rule_form(request, scope, _posted_values(request, rule.kind), errors, rule, status=400)
 
 
 @action("create_alert_rule", "alert_rule", form=_create_refused)

@@ -20,7 +20,7 @@ from controlplane.alerts.api.filters import AlertFilter
 from controlplane.alerts.api.serializers import SILENCE_STATUSES
 from controlplane.alerts.domain.rules import SEVERITIES
 from controlplane.console.labels import STATES
-from controlplane.console.pages.frame import Scope, action, page, render
+from controlplane.console.pages.frame import Scope, action, errors_at_fields, page, render
 from controlplane.errors import DomainError
 from controlplane.eventlog.metadata import Metadata
 from controlplane.notifications.selectors import channel_list
@@ -209,16 +209,8 @@ def silence_fields(post: dict[str, str], matchers: list[dict]) -> dict[str, Any]
 
 
 def _silence_refused(request: HttpRequest, scope: Scope, error: DomainError, object_id: str) -> HttpResponse:
-    field = str(error.details.get("field", "")).split("[")[0].split(".")[0]
-    known = {"matchers", "starts_at", "ends_at", "reason"}
-    return _silence_form(
-        request,
-        scope,
-        request.POST.dict(),
-        _posted_matchers(request),
-        {field if field in known else "form": str(error)},
-        status=400,
-    )
+    errors = errors_at_fields(error, ("matchers", "starts_at", "ends_at", "reason"))
+    return _silence_form(request, scope, request.POST.dict(), _posted_matchers(request), errors, status=400)
 
 
 @action("silence", "silence", form=_silence_refused)

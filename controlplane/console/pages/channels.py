@@ -14,7 +14,7 @@ from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from controlplane.console.pages.frame import Scope, action, page, render
+from controlplane.console.pages.frame import Scope, action, errors_at_fields, page, render
 from controlplane.errors import DomainError
 from controlplane.eventlog.metadata import Metadata
 from controlplane.notifications import actions, selectors
@@ -130,18 +130,13 @@ def _kept(request: HttpRequest) -> dict[str, str]:
     return {k: v for k, v in request.POST.dict().items() if k not in ("webhook_url", "signing_secret")}
 
 
-def _field_errors(error: DomainError) -> dict[str, str]:
-    field = str(error.details.get("field", ""))
-    return {field if field in FORM_FIELDS else "form": str(error)}
-
-
 def _create_refused(request: HttpRequest, scope: Scope, error: DomainError, object_id: str) -> HttpResponse:
-    return _channel_form(request, scope, _kept(request), _field_errors(error), status=400)
+    return _channel_form(request, scope, _kept(request), errors_at_fields(error, FORM_FIELDS), status=400)
 
 
 def _update_refused(request: HttpRequest, scope: Scope, error: DomainError, channel_id: str) -> HttpResponse:
     channel = _channel(scope, channel_id)
-    return _channel_form(request, scope, _kept(request), _field_errors(error), channel, status=400)
+    return _channel_form(request, scope, _kept(request), errors_at_fields(error, FORM_FIELDS), channel, status=400)
 
 
 @action("create_notification_channel", "notification_channel", form=_create_refused)

@@ -4,7 +4,8 @@ write, and the refusal page."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import re
+from collections.abc import Callable, Collection
 from dataclasses import dataclass
 from functools import wraps
 from typing import Any
@@ -119,6 +120,13 @@ def page(point: str, kind: str | None = None, *, tenant_wide: bool = False) -> C
 
 def metadata_of(request: HttpRequest, scope: Scope) -> Metadata:
     return metadata_for(request, scope.tenant, scope.workspace)  # the API's: a button acts as its API call would
+
+
+def errors_at_fields(error: DomainError, fields: Collection[str]) -> dict[str, str]:
+    """A writer's refusal keyed by the form field its ``details.field`` names (``params.seconds`` -> ``params``,
+    ``matchers[0].op`` -> ``matchers``); ``form`` when it names none of ``fields``."""
+    field = re.split(r"[.\[]", str(error.details.get("field", "")))[0]
+    return {field if field in fields else "form": str(error)}
 
 
 def back_to(request: HttpRequest) -> str:
