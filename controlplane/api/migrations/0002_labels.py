@@ -4,49 +4,48 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('api', '0001_initial'),
+        ("api", "0001_initial"),
     ]
 
     operations = [
         migrations.AlterModelOptions(
-            name='idempotencyrecord',
-            options={'verbose_name': 'idempotency record', 'verbose_name_plural': 'idempotency records'},
+            name="idempotencyrecord",
+            options={"verbose_name": "idempotency record", "verbose_name_plural": "idempotency records"},
         ),
         migrations.AlterField(
-            model_name='idempotencyrecord',
-            name='actor',
-            field=models.CharField(max_length=160, verbose_name='actor'),
+            model_name="idempotencyrecord",
+            name="actor",
+            field=models.CharField(max_length=160, verbose_name="actor"),
         ),
         migrations.AlterField(
-            model_name='idempotencyrecord',
-            name='completed',
-            field=models.BooleanField(default=False, verbose_name='completed'),
+            model_name="idempotencyrecord",
+            name="completed",
+            field=models.BooleanField(default=False, verbose_name="completed"),
         ),
         migrations.AlterField(
-            model_name='idempotencyrecord',
-            name='created_at',
-            field=models.DateTimeField(auto_now_add=True, db_index=True, verbose_name='created at'),
+            model_name="idempotencyrecord",
+            name="created_at",
+            field=models.DateTimeField(auto_now_add=True, db_index=True, verbose_name="created at"),
         ),
         migrations.AlterField(
-            model_name='idempotencyrecord',
-            name='fingerprint',
-            field=models.CharField(max_length=64, verbose_name='fingerprint'),
+            model_name="idempotencyrecord",
+            name="fingerprint",
+            field=models.CharField(max_length=64, verbose_name="fingerprint"),
         ),
         migrations.AlterField(
-            model_name='idempotencyrecord',
-            name='key',
-            field=models.CharField(max_length=128, verbose_name='key'),
+            model_name="idempotencyrecord",
+            name="key",
+            field=models.CharField(max_length=128, verbose_name="key"),
         ),
         migrations.AlterField(
-            model_name='idempotencyrecord',
-            name='response_body',
-            field=models.TextField(default='', verbose_name='response body'),
+            model_name="idempotencyrecord",
+            name="response_body",
+            field=models.TextField(default="", verbose_name="response body"),
         ),
         migrations.AlterField(
-            model_name='idempotencyrecord',
-            name='status_code',
-            field=models.PositiveSmallIntegerField(null=True, verbose_name='status code'),
+            model_name="idempotencyrecord",
+            name="status_code",
+            field=models.PositiveSmallIntegerField(null=True, verbose_name="status code"),
         ),
     ]

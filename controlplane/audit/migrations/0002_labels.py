@@ -4,89 +4,100 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('audit', '0001_initial'),
+        ("audit", "0001_initial"),
     ]
 
     operations = [
         migrations.AlterModelOptions(
-            name='auditrecord',
-            options={'ordering': ['-id'], 'verbose_name': 'audit record', 'verbose_name_plural': 'audit records'},
+            name="auditrecord",
+            options={"ordering": ["-id"], "verbose_name": "audit record", "verbose_name_plural": "audit records"},
         ),
         migrations.AlterField(
-            model_name='auditrecord',
-            name='action',
-            field=models.CharField(max_length=64, verbose_name='action'),
+            model_name="auditrecord",
+            name="action",
+            field=models.CharField(max_length=64, verbose_name="action"),
         ),
         migrations.AlterField(
-            model_name='auditrecord',
-            name='actor_id',
-            field=models.CharField(blank=True, default='', max_length=150, verbose_name='actor id'),
+            model_name="auditrecord",
+            name="actor_id",
+            field=models.CharField(blank=True, default="", max_length=150, verbose_name="actor id"),
         ),
         migrations.AlterField(
-            model_name='auditrecord',
-            name='actor_kind',
-            field=models.CharField(choices=[('user', 'user'), ('token', 'token'), ('agent', 'agent'), ('system', 'system'), ('anonymous', 'anonymous')], max_length=16, verbose_name='actor kind'),
+            model_name="auditrecord",
+            name="actor_kind",
+            field=models.CharField(
+                choices=[
+                    ("user", "user"),
+                    ("token", "token"),
+                    ("agent", "agent"),
+                    ("system", "system"),
+                    ("anonymous", "anonymous"),
+                ],
+                max_length=16,
+                verbose_name="actor kind",
+            ),
         ),
         migrations.AlterField(
-            model_name='auditrecord',
-            name='client_address',
-            field=models.CharField(blank=True, default='', max_length=64, verbose_name='client address'),
+            model_name="auditrecord",
+            name="client_address",
+            field=models.CharField(blank=True, default="", max_length=64, verbose_name="client address"),
         ),
         migrations.AlterField(
-            model_name='auditrecord',
-            name='details',
-            field=models.TextField(blank=True, default='{}', verbose_name='details'),
+            model_name="auditrecord",
+            name="details",
+            field=models.TextField(blank=True, default="{}", verbose_name="details"),
         ),
         migrations.AlterField(
-            model_name='auditrecord',
-            name='error_code',
-            field=models.CharField(blank=True, default='', max_length=64, verbose_name='error code'),
+            model_name="auditrecord",
+            name="error_code",
+            field=models.CharField(blank=True, default="", max_length=64, verbose_name="error code"),
         ),
         migrations.AlterField(
-            model_name='auditrecord',
-            name='id',
-            field=models.BigAutoField(primary_key=True, serialize=False, verbose_name='ID'),
+            model_name="auditrecord",
+            name="id",
+            field=models.BigAutoField(primary_key=True, serialize=False, verbose_name="ID"),
         ),
         migrations.AlterField(
-            model_name='auditrecord',
-            name='occurred_at',
-            field=models.DateTimeField(db_index=True, verbose_name='occurred at'),
+            model_name="auditrecord",
+            name="occurred_at",
+            field=models.DateTimeField(db_index=True, verbose_name="occurred at"),
         ),
         migrations.AlterField(
-            model_name='auditrecord',
-            name='request_id',
-            field=models.CharField(blank=True, default='', max_length=64, verbose_name='request id'),
+            model_name="auditrecord",
+            name="request_id",
+            field=models.CharField(blank=True, default="", max_length=64, verbose_name="request id"),
         ),
         migrations.AlterField(
-            model_name='auditrecord',
-            name='resource_id',
-            field=models.CharField(blank=True, default='', max_length=150, verbose_name='resource id'),
+            model_name="auditrecord",
+            name="resource_id",
+            field=models.CharField(blank=True, default="", max_length=150, verbose_name="resource id"),
         ),
         migrations.AlterField(
-            model_name='auditrecord',
-            name='resource_type',
-            field=models.CharField(max_length=64, verbose_name='resource type'),
+            model_name="auditrecord",
+            name="resource_type",
+            field=models.CharField(max_length=64, verbose_name="resource type"),
         ),
         migrations.AlterField(
-            model_name='auditrecord',
-            name='result',
-            field=models.CharField(choices=[('ok', 'ok'), ('denied', 'denied'), ('failed', 'failed')], max_length=8, verbose_name='result'),
+            model_name="auditrecord",
+            name="result",
+            field=models.CharField(
+                choices=[("ok", "ok"), ("denied", "denied"), ("failed", "failed")], max_length=8, verbose_name="result"
+            ),
         ),
         migrations.AlterField(
-            model_name='auditrecord',
-            name='tenant_id',
-            field=models.CharField(blank=True, default='', max_length=64, verbose_name='tenant id'),
+            model_name="auditrecord",
+            name="tenant_id",
+            field=models.CharField(blank=True, default="", max_length=64, verbose_name="tenant id"),
         ),
         migrations.AlterField(
-            model_name='auditrecord',
-            name='user_agent',
-            field=models.CharField(blank=True, default='', max_length=300, verbose_name='user agent'),
+            model_name="auditrecord",
+            name="user_agent",
+            field=models.CharField(blank=True, default="", max_length=300, verbose_name="user agent"),
         ),
         migrations.AlterField(
-            model_name='auditrecord',
-            name='workspace_id',
-            field=models.CharField(blank=True, default='', max_length=64, verbose_name='workspace id'),
+            model_name="auditrecord",
+            name="workspace_id",
+            field=models.CharField(blank=True, default="", max_length=64, verbose_name="workspace id"),
         ),
     ]
