@@ -149,6 +149,24 @@ def test_a_refused_silence_comes_back_on_the_form_with_the_input_kept_and_is_aud
     assert not Silence.unscoped.filter(reason__in=("keep me", "x")).exists()
 
 
+def test_a_silence_from_the_silences_page_goes_to_a_workspace_the_user_sees(world):
+    client = client_of(world.users["operator"])  # "all workspaces": the form asks for one
+    form = client.get(reverse("admin:console-silence-new")).content.decode()
+    assert f'<option value="{world.acme_ws.id}"' in form
+    fields = {
+        "matcher_name": ["job"],
+        "matcher_op": ["="],
+        "matcher_value": ["nightly"],
+        "duration": "1",
+        "reason": "from the list",
+    }
+    other = client.post(reverse("admin:console-silence-create"), {**fields, "workspace": world.beta_ws.id})
+    assert other.status_code == 404 and not Silence.unscoped.filter(reason="from the list").exists()
+    made = client.post(reverse("admin:console-silence-create"), {**fields, "workspace": world.acme_ws.id})
+    assert made.status_code == 302 and made["Location"] == reverse("admin:console-silences")
+    assert Silence.unscoped.get(reason="from the list").workspace_id == world.acme_ws.id
+
+
 def test_a_viewer_sees_no_button_and_forged_posts_are_refused_and_audited(world):
     fp = fire(world)
     client = client_of(world.users["viewer"])
