@@ -13,13 +13,11 @@ from django.conf import settings
 from django.urls import reverse
 from django.utils import timezone
 
-from controlplane.alerts import actions, subscribers
-from controlplane.alerts.domain.alert import Firing
-from controlplane.alerts.domain.matching import fingerprint
+from controlplane.alerts import subscribers
 from controlplane.alerts.models import Alert, AlertRule, Silence
 from controlplane.audit.models import AuditRecord
-from controlplane.eventlog.metadata import Metadata
 from tests.api.world import world_for_module
+from tests.console import alerting
 from tests.console.test_pages import client_of
 from tests.console.test_translations import untranslated
 from tests.eventlog.fingerprint import drain
@@ -36,29 +34,7 @@ def world(django_db_setup, django_db_blocker):  # type: ignore[no-untyped-def]
 
 
 def fire(world) -> str:  # type: ignore[no-untyped-def]
-    """An alert of the acme workspace, fired through the alerts writer as the evaluator would."""
-    fp = fingerprint("console-test", LABELS)
-    firing = Firing(
-        fingerprint=fp,
-        source="controlplane",
-        rule_id="",
-        rule_name="ConsoleTest",
-        severity="warning",
-        labels=LABELS,
-        annotations={},
-        summary="nightly is late",
-        channel_ids=[],
-        group_key='{}:{cluster="zeta"}',
-        repeat_interval_seconds=3600,
-    )
-    assert actions.do_fire_alert(
-        metadata=Metadata.for_system(world.acme.id, reason="tests", workspace_id=world.acme_ws.id),
-        tenant_id=world.acme.id,
-        workspace_id=world.acme_ws.id,
-        firing=firing,
-        starts_at=timezone.now(),
-    )
-    return fp
+    return alerting.fire(world.acme.id, world.acme_ws.id, LABELS, "nightly is late")
 
 
 def latest_audit(action: str) -> AuditRecord:

@@ -72,37 +72,18 @@ def _setup(zeta_url: str, password: str) -> dict:
 
 
 def _alert() -> dict:
-    from django.utils import timezone
-
-    from controlplane.alerts.actions import do_fire_alert
-    from controlplane.alerts.domain.alert import Firing
-    from controlplane.alerts.domain.matching import fingerprint
     from controlplane.eventlog.metadata import Metadata
     from controlplane.notifications.actions import do_create_channel
     from controlplane.tenancy.models import Workspace
+    from tests.console.alerting import fire
 
     workspace = Workspace.objects.get(slug="etl", tenant__slug="acme")
-    place = {"tenant_id": workspace.tenant_id, "workspace_id": workspace.id}
-    meta = Metadata.for_system(workspace.tenant_id, workspace_id=workspace.id, reason="console browser test")
     labels = {"alertname": "NodeDown", "cluster": "zeta", "node": "10.0.0.5:5801", "severity": "critical"}
-    fp = fingerprint("browser-test", labels)
-    firing = Firing(
-        fingerprint=fp,
-        source="controlplane",
-        rule_id="",
-        rule_name="NodeDown",
-        severity="critical",
-        labels=labels,
-        annotations={},
-        summary="node 10.0.0.5:5801 left the cluster",
-        channel_ids=[],
-        group_key='{}:{cluster="zeta"}',
-        repeat_interval_seconds=14400,
-    )
-    do_fire_alert(metadata=meta, **place, firing=firing, starts_at=timezone.now())
+    fp = fire(workspace.tenant_id, workspace.id, labels, "node 10.0.0.5:5801 left the cluster")
     channel = do_create_channel(
-        metadata=meta,
-        **place,
+        metadata=Metadata.for_system(workspace.tenant_id, workspace_id=workspace.id, reason="console browser test"),
+        tenant_id=workspace.tenant_id,
+        workspace_id=workspace.id,
         name="ops hook",
         kind="webhook",
         webhook_url="http://127.0.0.1:9/hook",
