@@ -79,6 +79,7 @@ def test_an_alert_is_acknowledged_silenced_from_its_page_shown_muted_and_unmuted
     )
     assert posted.status_code == 302 and posted["Location"] == page_url
     silence = Silence.unscoped.filter(reason="maintenance window").get()
+    assert latest_audit("silence").resource_id == silence.id
     assert silence.matchers == [
         {"name": "alertname", "op": "=", "value": "ConsoleTest"},
         {"name": "job", "op": "=~", "value": "night.*"},
@@ -203,6 +204,7 @@ def test_rules_are_created_edited_disabled_and_deleted_with_the_writers_refusals
     created = client.post(reverse("admin:console-alert-rule-create"), fields)
     rule = AlertRule.unscoped.get(name="no records", deleted=False)
     assert created.status_code == 302 and created["Location"] == reverse("admin:console-alert-rule", args=[rule.id])
+    assert (latest_audit("create_alert_rule").result, latest_audit("create_alert_rule").resource_id) == ("ok", rule.id)
     assert (rule.params, rule.labels, rule.group_by, rule.channel_ids) == (
         {"seconds": 600, "metric": "SinkWriteCount"},
         {"team": "etl"},

@@ -51,6 +51,7 @@ def test_a_webhook_channel_from_the_form_is_sent_a_test_and_its_page_shows_it_de
         channel = Channel.unscoped.get(name="ops hook", deleted=False)
         page_url = reverse("admin:console-channel", args=[channel.id])
         assert created.status_code == 302 and created["Location"] == page_url
+        assert latest_audit("create_notification_channel").resource_id == channel.id
         page = client.get(page_url).content.decode()
         assert f"http://127.0.0.1:{hook.port}/****" in page and 'data-action="test"' in page
         tested = client.post(reverse("admin:console-channel-test", args=[channel.id]))

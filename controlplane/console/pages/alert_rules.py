@@ -180,7 +180,7 @@ def _update_refused(request: HttpRequest, scope: Scope, error: DomainError, rule
 
 
 @action("create_alert_rule", "alert_rule", form=_create_refused)
-def create_rule(request: HttpRequest, scope: Scope, metadata: Metadata, object_id: str = "") -> tuple[str, str]:
+def create_rule(request: HttpRequest, scope: Scope, metadata: Metadata, object_id: str = "") -> tuple[str, str, str]:
     kind = request.POST.get("kind", "")
     rule_id = actions.do_create_rule(
         metadata=metadata,
@@ -188,7 +188,7 @@ def create_rule(request: HttpRequest, scope: Scope, metadata: Metadata, object_i
         workspace_id=scope.workspace_for_new(request.POST.get("workspace", "")),
         fields={"kind": kind, **rule_fields(request.POST, kind)},
     )
-    return _("Alert rule created."), reverse("admin:console-alert-rule", args=[rule_id])
+    return _("Alert rule created."), reverse("admin:console-alert-rule", args=[rule_id]), rule_id
 
 
 @action("update_alert_rule", "alert_rule", form=_update_refused)

@@ -214,7 +214,7 @@ def _silence_refused(request: HttpRequest, scope: Scope, error: DomainError, obj
 
 
 @action("silence", "silence", form=_silence_refused)
-def create_silence(request: HttpRequest, scope: Scope, metadata: Metadata, object_id: str = "") -> tuple[str, str]:
+def create_silence(request: HttpRequest, scope: Scope, metadata: Metadata, object_id: str = "") -> tuple[str, str, str]:
     alert = selectors.alert_list().filter(id=request.POST.get("alert", "")).first()
     workspace_id = (
         alert.workspace_id if alert is not None else scope.workspace_for_new(request.POST.get("workspace", ""))
@@ -224,7 +224,7 @@ def create_silence(request: HttpRequest, scope: Scope, metadata: Metadata, objec
         metadata=metadata, tenant_id=scope.tenant.id, workspace_id=workspace_id, fields=fields
     )
     target = reverse("admin:console-alert", args=[alert.id]) if alert is not None else reverse("admin:console-silences")
-    return _("Silence %(silence)s created.") % {"silence": silence_id[:8]}, target
+    return _("Silence %(silence)s created.") % {"silence": silence_id[:8]}, target, silence_id
 
 
 @action("end_silence", "silence")

@@ -140,7 +140,7 @@ def _update_refused(request: HttpRequest, scope: Scope, error: DomainError, chan
 
 
 @action("create_notification_channel", "notification_channel", form=_create_refused)
-def create_channel(request: HttpRequest, scope: Scope, metadata: Metadata, object_id: str = "") -> tuple[str, str]:
+def create_channel(request: HttpRequest, scope: Scope, metadata: Metadata, object_id: str = "") -> tuple[str, str, str]:
     post = request.POST
     channel_id = actions.do_create_channel(
         metadata=metadata,
@@ -153,7 +153,7 @@ def create_channel(request: HttpRequest, scope: Scope, metadata: Metadata, objec
         webhook_url=post.get("webhook_url") or None,
         signing_secret=post.get("signing_secret") or None,
     )
-    return _("Notification channel created."), reverse("admin:console-channel", args=[channel_id])
+    return _("Notification channel created."), reverse("admin:console-channel", args=[channel_id]), channel_id
 
 
 @action("update_notification_channel", "notification_channel", form=_update_refused)

@@ -144,7 +144,7 @@ def action(name: str, resource_type: str, *, form: Callable | None = None) -> Ca
 
     A form's POST names ``form(request, scope, error, object_id)``: a writer's domain error re-renders the form with
     the input kept and the error at its field (``error.details["field"]``) instead of a message on a redirect. A
-    create has no object yet: its URL has no ``object_id``."""
+    create has no object yet: its URL has no ``object_id``, and it returns the new object's id after the URL."""
 
     def decorate(view: Callable) -> Callable:
         @require_POST
@@ -176,8 +176,8 @@ def action(name: str, resource_type: str, *, form: Callable | None = None) -> Ca
                         return form(request, scope, exc, object_id)
                 messages.error(request, _("Refused: %(reason)s") % {"reason": str(exc)})
                 return HttpResponseRedirect(back_to(request))
-            record_request(request, result="ok", **audit)
-            message, url = done
+            message, url, *created = done  # a create returns its new object's id too: the record names it
+            record_request(request, result="ok", **{**audit, "resource_id": created[0] if created else object_id})
             messages.success(request, message)
             return HttpResponseRedirect(url)
 
