@@ -30,6 +30,11 @@ def test_an_operator_acknowledges_a_firing_alert_from_its_page(browser, control_
     assert state == {"status": "firing", "acknowledged": True, "acknowledged_by": "user:operator",
                      "comment": "replacing the node"}  # fmt: skip
     screenshot(page, "alert")
+    page.click("[data-action=silence]")
+    page.wait_for_selector('input[name=matcher_value][value="10.0.0.5:5801"]')  # the alert's labels, prefilled
+    screenshot(page, "silence-new")
+    page.goto(f"{plane.url}/admin/console/alert-rules/new/?kind=no_progress")
+    screenshot(page, "alert-rule-new")
     page.goto(f"{plane.url}/admin/console/channels/")
     assert page.is_visible("text=ops hook")
     screenshot(page, "channels")
