@@ -86,7 +86,9 @@ def test_an_admin_creates_a_job_by_pasting_hocon_through_do_create_job(world):
     assert (record.result, record.resource_id, record.tenant_id) == ("ok", job.id, world.acme.id)
 
 
-@pytest.mark.parametrize(("name", "config", "fmt"), [("from-json", JSON_CONFIG, "json"), ("from-yaml", YAML_CONFIG, "yaml")])
+@pytest.mark.parametrize(
+    ("name", "config", "fmt"), [("from-json", JSON_CONFIG, "json"), ("from-yaml", YAML_CONFIG, "yaml")]
+)
 def test_json_and_yaml_are_accepted_as_pasted(world, name, config, fmt):
     response = create(client_of(world.users["admin"]), world, name, config)
     assert response.status_code == 302
@@ -162,7 +164,10 @@ def test_the_diff_shows_changed_lines_and_structural_paths(world):
     paths = re.search(r'id="diff-paths".*?</table>', html, re.S).group(0)
     assert "<code>source[0].row.num</code>" in paths and ">16<" in paths and ">32<" in paths
     assert 'data-action="rollback-confirm"' not in html  # a viewer may compare, not roll back
-    assert client_of(world.users["viewer"]).get(reverse("admin:console-job-diff", args=[job]), {"to": 9}).status_code == 404
+    assert (
+        client_of(world.users["viewer"]).get(reverse("admin:console-job-diff", args=[job]), {"to": 9}).status_code
+        == 404
+    )
 
 
 def test_roll_back_after_a_confirmation_creates_the_new_version(world):
@@ -185,7 +190,7 @@ def test_roll_back_after_a_confirmation_creates_the_new_version(world):
     again = client.post(
         reverse("admin:console-job-roll-back", args=[job.id]), {"to_version": 3, "next": confirm_url}, follow=True
     )
-    assert "JOB_VERSION_CURRENT" in str(list(again.context["messages"])[0])
+    assert "JOB_VERSION_CURRENT" in str(next(iter(again.context["messages"])))
 
 
 def test_a_viewer_sees_no_buttons_and_forged_posts_are_refused_and_audited(world):
@@ -200,17 +205,25 @@ def test_a_viewer_sees_no_buttons_and_forged_posts_are_refused_and_audited(world
     assert viewer.get(reverse(CREATE)).status_code == 403
     versions = JobVersion.unscoped.filter(job_id=job).count()
     forged = {
-        "create": (reverse(CREATE), {"name": "forged", "cluster": world.objects["acme_cluster"], "config": FAKE_TO_CONSOLE}),
+        "create": (
+            reverse(CREATE),
+            {"name": "forged", "cluster": world.objects["acme_cluster"], "config": FAKE_TO_CONSOLE},
+        ),
         "revise": (reverse("admin:console-job-revise", args=[job]), {"config": FAKE_TO_CONSOLE}),
         "roll_back": (reverse("admin:console-job-roll-back", args=[job]), {"to_version": 1}),
         "set_schedule": (reverse("admin:console-job-schedule", args=[job]), {"cron": "* * * * *"}),
-        "remove_schedule": (reverse("admin:console-job-schedule-remove", args=[world.objects["acme_scheduled_job"]]), {}),
+        "remove_schedule": (
+            reverse("admin:console-job-schedule-remove", args=[world.objects["acme_scheduled_job"]]),
+            {},
+        ),
     }
     for name, (url, data) in forged.items():
         answer = viewer.post(url, data)
         assert answer.status_code == 403 and "PERMISSION_DENIED" in answer.content.decode(), name
         record = AuditRecord.objects.filter(action=f"console.{name}").latest("id")
-        assert (record.result, record.error_code, record.actor_id) == ("denied", "PERMISSION_DENIED", "viewer-user"), name
+        assert (record.result, record.error_code, record.actor_id) == ("denied", "PERMISSION_DENIED", "viewer-user"), (
+            name
+        )
     assert not Job.unscoped.filter(name="forged").exists()
     assert JobVersion.unscoped.filter(job_id=job).count() == versions
     assert not JobSchedule.unscoped.filter(job_id=job).exists()

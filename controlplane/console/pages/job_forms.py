@@ -40,7 +40,12 @@ class Outcome:
 
 
 def attempt(
-    request: HttpRequest, scope: Scope, name: str, resource_type: str, resource_id: str, write: Callable[[Metadata], Any]
+    request: HttpRequest,
+    scope: Scope,
+    name: str,
+    resource_type: str,
+    resource_id: str,
+    write: Callable[[Metadata], Any],
 ) -> Outcome:
     """Call one writer as a button's POST does (``frame.action``): the writer authorizes the user, the outcome is
     on the tenant's audit trail (``console.<name>``), but a domain error comes back to the form instead of a
