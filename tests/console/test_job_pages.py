@@ -126,6 +126,16 @@ def test_bad_json_and_yaml_show_their_lines_and_validation_problems_sit_at_their
     assert "JOB_CONFIG_PLUGIN_UNKNOWN" in page and "Did you mean FakeSource?" in page
 
 
+def test_a_name_or_cluster_the_writer_refuses_is_shown_with_the_form_kept(world):
+    client = client_of(world.users["admin"])
+    no_cluster = client.post(reverse(CREATE), {"name": "lost", "cluster": "", "config": FAKE_TO_CONSOLE})
+    assert no_cluster.status_code == 400 and "JOB_CLUSTER_TARGET_INVALID" in no_cluster.content.decode()
+    no_name = create(client, world, " ", FAKE_TO_CONSOLE)
+    page = no_name.content.decode()
+    assert no_name.status_code == 400 and "JOB_NAME_INVALID" in page and 'aria-invalid="true"' in page
+    assert FAKE_TO_CONSOLE.strip() in unescape(page)
+
+
 def test_a_job_from_a_template_and_a_bad_parameter_shown_on_the_form(world):
     client = client_of(world.users["admin"])
     page = client.get(reverse(CREATE), {"template": "fake-to-console"}).content.decode()
@@ -237,6 +247,9 @@ def test_another_tenants_job_is_404_on_every_job_page(world):
     assert client.get(reverse("admin:console-job-rollback", args=[beta_job, 1])).status_code == 404
     assert client.post(reverse("admin:console-job-roll-back", args=[beta_job]), {"to_version": 1}).status_code == 404
     assert client.post(reverse("admin:console-job-revise", args=[beta_job]), {"config": "x"}).status_code == 404
+    for name in ("revise", "roll_back"):
+        record = AuditRecord.objects.filter(action=f"console.{name}", resource_id=beta_job).latest("id")
+        assert (record.result, record.error_code, record.tenant_id) == ("denied", "NOT_FOUND", world.acme.id)
     assert JobVersion.unscoped.filter(job_id=beta_job).count() == 2
 
 

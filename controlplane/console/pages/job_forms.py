@@ -39,6 +39,27 @@ class Outcome:
     refusal: HttpResponse | None = None
 
 
+def _audit(scope: Scope, name: str, resource_type: str) -> dict[str, str]:
+    return {
+        "action": f"console.{name}",
+        "resource_type": resource_type,
+        "tenant_id": scope.tenant.id,
+        "workspace_id": scope.workspace.id if scope.workspace else "",
+    }
+
+
+def _job(request: HttpRequest, scope: Scope, name: str, job_id: str):  # type: ignore[no-untyped-def]
+    """The job; a POST about one the user cannot see is audited (``denied``, ``NOT_FOUND``) as a button's is."""
+    try:
+        return job_in_scope(scope, job_id)
+    except Http404:
+        if request.method == "POST":
+            record_request(
+                request, result="denied", error_code="NOT_FOUND", resource_id=job_id, **_audit(scope, name, "job")
+            )
+        raise
+
+
 def attempt(
     request: HttpRequest,
     scope: Scope,
@@ -50,12 +71,7 @@ def attempt(
     """Call one writer as a button's POST does (``frame.action``): the writer authorizes the user, the outcome is
     on the tenant's audit trail (``console.<name>``), but a domain error comes back to the form instead of a
     redirect, so nothing typed is lost."""
-    audit = {
-        "action": f"console.{name}",
-        "resource_type": resource_type,
-        "tenant_id": scope.tenant.id,
-        "workspace_id": scope.workspace.id if scope.workspace else "",
-    }
+    audit = _audit(scope, name, resource_type)
     try:
         value = write(metadata_of(request, scope))
     except (access.NotVisible, Http404) as exc:
@@ -183,7 +199,7 @@ def job_create(request: HttpRequest, scope: Scope) -> HttpResponse:
 @page("job.read", "job")
 def job_revise(request: HttpRequest, scope: Scope, job_id: str) -> HttpResponse:
     """A new version of a job's config (``do_revise_job``), the current text to start from."""
-    job = job_in_scope(scope, job_id)
+    job = _job(request, scope, "revise", job_id)
     if request.method != "POST" and not scope.has("job.update", job):
         return refused(request, scope, _("Your role cannot change this job's config (job.update)."))
     current = selectors.version_get(job, job.current_version)
@@ -242,7 +258,7 @@ def upcoming(schedule: Any, count: int = UPCOMING) -> list:
 @page("job.read", "job")
 def job_schedule(request: HttpRequest, scope: Scope, job_id: str) -> HttpResponse:
     """The schedule with its next fire times; POST sets it (``do_set_schedule``), errors shown on the form."""
-    job = job_in_scope(scope, job_id)
+    job = _job(request, scope, "set_schedule", job_id)
     schedule = selectors.schedule_get(job)
     form = request.POST if request.method == "POST" else {}
     values = {
