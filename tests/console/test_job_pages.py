@@ -270,7 +270,7 @@ def test_a_schedule_is_set_with_its_next_fire_times_and_a_bad_one_is_shown_on_th
     assert not JobSchedule.unscoped.filter(job_id=job).exists()
 
 
-def test_a_run_with_a_note_and_a_job_variable(world):
+def test_a_run_with_a_version_a_note_a_job_variable_and_overlap(world):
     client = client_of(world.users["admin"])
     config = FAKE_TO_CONSOLE.replace("row.num = 16", 'row.num = "${rows}"')
     create(client, world, "with-variable", config, variables="rows=8")
@@ -279,7 +279,13 @@ def test_a_run_with_a_note_and_a_job_variable(world):
     assert 'name="var:rows" placeholder="8"' in page
     client.post(reverse("admin:console-job-run", args=[job.id]), {"note": "by hand", "var:rows": "12"})
     run = Run.unscoped.get(job_id=job.id)
-    assert (run.manifest["note"], run.manifest["variables"]) == ("by hand", {"rows": "12"})
+    assert (run.manifest["note"], run.manifest["variables"], run.job_version) == ("by hand", {"rows": "12"}, 1)
+    client.post(reverse("admin:console-job-revise", args=[job.id]), {"config": config.replace("fake", "f2")})
+    # an older version, and a second run while the first is active: only when asked
+    refused = client.post(reverse("admin:console-job-run", args=[job.id]), {"version": "1"}, follow=True)
+    assert "Refused: RUN_ACTIVE_EXISTS" in [str(m)[:26] for m in refused.context["messages"]]
+    client.post(reverse("admin:console-job-run", args=[job.id]), {"version": "1", "allow_overlap": "on"})
+    assert sorted(Run.unscoped.filter(job_id=job.id).values_list("job_version", flat=True)) == [1, 1]
 
 
 def test_the_job_pages_in_chinese_have_no_english_of_their_own(world):

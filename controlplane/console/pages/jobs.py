@@ -82,7 +82,13 @@ def run_job(request: HttpRequest, scope: Scope, metadata: Metadata, job_id: str)
     job = job_in_scope(scope, job_id)
     # the values given for the version's job variables; an empty field keeps the variable's default
     values = {key[4:]: value for key, value in request.POST.items() if key.startswith("var:") and value != ""}
+    version = request.POST.get("version", "")
     run_id = run_actions.do_start_run(
-        metadata=metadata, job=job, note=request.POST.get("note", "")[:500], variables=values or None
+        metadata=metadata,
+        job=job,
+        version=int(version) if version.isdigit() and len(version) < 10 else None,  # none: the current one
+        note=request.POST.get("note", "")[:500],
+        allow_overlap=request.POST.get("allow_overlap") == "on",
+        variables=values or None,
     )
     return _("Run %(run)s requested.") % {"run": run_id[:8]}, reverse("admin:console-run", args=[run_id])
