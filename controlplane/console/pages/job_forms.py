@@ -39,7 +39,7 @@ class Outcome:
     refusal: HttpResponse | None = None
 
 
-def _audit(scope: Scope, name: str, resource_type: str) -> dict[str, str]:
+def _audit(scope: Scope, name: str, resource_type: str) -> dict[str, Any]:
     return {
         "action": f"console.{name}",
         "resource_type": resource_type,
@@ -149,7 +149,7 @@ def job_create(request: HttpRequest, scope: Scope) -> HttpResponse:
                 config = render_template(
                     template_name,
                     {k: v for k, v in template_values.items() if v != ""},
-                    engine_version=cluster.engine_version if cluster else "2.3.12",
+                    **({"engine_version": cluster.engine_version} if cluster else {}),  # none: the jobs app's default
                 )
             except DomainError as exc:  # an unknown template or a bad parameter: nothing was tried yet
                 template_error = exc
