@@ -191,8 +191,14 @@ UNFOLD = {
                 {"title": _("Audit"), "icon": "policy", "link": reverse_lazy("admin:console-audit")},
             ]},
             {"title": _("Settings"), "items": [
-                {"title": _("Tenants"), "icon": "apartment", "link": reverse_lazy("admin:tenancy_tenant_changelist"),
-                 "permission": _PLATFORM},
+                {"title": _("Tenant"), "icon": "apartment", "link": reverse_lazy("admin:console-settings")},
+                {"title": _("Workspaces"), "icon": "folder", "link": reverse_lazy("admin:console-workspaces")},
+                {"title": _("Members and roles"), "icon": "group", "link": reverse_lazy("admin:console-members")},
+                {"title": _("API tokens"), "icon": "key", "link": reverse_lazy("admin:console-tokens")},
+                {"title": _("Secrets"), "icon": "lock", "link": reverse_lazy("admin:console-secrets")},
+                # the platform's model pages, every tenant's rows: platform administrators only
+                {"title": _("All tenants (platform)"), "icon": "domain",
+                 "link": reverse_lazy("admin:tenancy_tenant_changelist"), "permission": _PLATFORM},
             ]},
         ],
     },

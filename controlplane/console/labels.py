@@ -33,3 +33,15 @@ TONES = {
     "FAILED": "bad", "lost": "bad", "denied": "bad", "failed": "bad", "UNKNOWN": "bad",
     "PENDING": "busy", "SUBMITTING": "busy", "RUNNING": "busy", "STOPPING": "busy", "stale": "busy",
 }  # fmt: skip
+
+# Settings (pages/settings.py, members.py, tokens.py): tenants, invitations, API tokens, roles.
+STATES |= {
+    "active": _("Active"),
+    "disabled": _("Disabled"),
+    "pending": _("Pending"),
+    "accepted": _("Accepted"),
+    "expired": _("Expired"),
+}
+TONES |= {"active": "good", "accepted": "good", "disabled": "bad", "pending": "busy"}
+ROLES = {"viewer": _("Viewer"), "operator": _("Operator"), "admin": _("Admin"), "owner": _("Owner")}
+STATES |= ROLES  # a role as a badge

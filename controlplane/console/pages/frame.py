@@ -120,15 +120,23 @@ def back_to(request: HttpRequest) -> str:
     return reverse("admin:console-dashboard")
 
 
-def action(name: str, resource_type: str) -> Callable:
+def action(name: str, resource_type: str, *, form: Callable | None = None, platform: bool = False) -> Callable:
     """A button's POST: the view finds its object and calls one ``do_*`` writer, which authorizes the user itself
     (a forged POST is refused there: 403, nothing written). Returns the URL to go to next; one audit record on the
-    tenant's trail whatever the outcome, as every API write has (a 404 too: ``denied``, ``NOT_FOUND``)."""
+    tenant's trail whatever the outcome, as every API write has (a 404 too: ``denied``, ``NOT_FOUND``).
+
+    A form's POST names ``form(request, scope, error, object_id)``: a writer's domain error re-renders the form with
+    the input kept and the error at its field (``error.details["field"]``) instead of a message on a redirect. A
+    create has no object yet: its URL has no ``object_id``.
+
+    A view may return a page instead (what is shown once: a new token, a revealed value), rendered in the POST's
+    answer and never kept in the session. ``platform``: a platform administrator's write outside the tenant
+    (creating a tenant), recorded on the platform trail, not the tenant's."""
 
     def decorate(view: Callable) -> Callable:
         @require_POST
         @wraps(view)
-        def wrapped(request: HttpRequest, object_id: str) -> HttpResponse:
+        def wrapped(request: HttpRequest, object_id: str = "") -> HttpResponse:
             scope = current_scope(request)
             if scope is None:
                 raise Http404
@@ -136,8 +144,8 @@ def action(name: str, resource_type: str) -> Callable:
                 "action": f"console.{name}",
                 "resource_type": resource_type,
                 "resource_id": object_id,
-                "tenant_id": scope.tenant.id,
-                "workspace_id": scope.workspace.id if scope.workspace else "",
+                "tenant_id": "" if platform else scope.tenant.id,
+                "workspace_id": scope.workspace.id if scope.workspace and not platform else "",
             }
             try:
                 with context.bound(scope.tenant.id, scope.workspace.id if scope.workspace else None):
@@ -150,9 +158,14 @@ def action(name: str, resource_type: str) -> Callable:
                 return refused(request, scope, str(exc))
             except DomainError as exc:
                 record_request(request, result="failed", error_code=exc.code, **audit)
+                if form is not None:
+                    with context.bound(scope.tenant.id, scope.workspace.id if scope.workspace else None):
+                        return form(request, scope, exc, object_id)
                 messages.error(request, _("Refused: %(reason)s") % {"reason": str(exc)})
                 return HttpResponseRedirect(back_to(request))
             record_request(request, result="ok", **audit)
+            if isinstance(done, HttpResponse):
+                return done
             message, url = done
             messages.success(request, message)
             return HttpResponseRedirect(url)
