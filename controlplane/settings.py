@@ -191,7 +191,8 @@ UNFOLD = {
                 {"title": _("Audit"), "icon": "policy", "link": reverse_lazy("admin:console-audit")},
             ]},
             {"title": _("Settings"), "items": [
-                {"title": _("Tenant"), "icon": "apartment", "link": reverse_lazy("admin:console-settings")},
+                {"title": _("Tenant"), "icon": "apartment", "link": reverse_lazy("admin:console-settings"),
+                 "active": "controlplane.console.pages.settings.overview_is_open"},
                 {"title": _("Workspaces"), "icon": "folder", "link": reverse_lazy("admin:console-workspaces")},
                 {"title": _("Members and roles"), "icon": "group", "link": reverse_lazy("admin:console-members")},
                 {"title": _("API tokens"), "icon": "key", "link": reverse_lazy("admin:console-tokens")},

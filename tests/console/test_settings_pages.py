@@ -5,6 +5,8 @@ secret values never reach a page otherwise, a role without the point has no butt
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from django.conf import settings
 from django.contrib.auth.models import User
@@ -229,15 +231,8 @@ def test_a_viewer_has_no_buttons_and_forged_posts_are_refused_and_audited(world)
     assert not Secret.unscoped.filter(name="x").exists() and not Tenant.objects.filter(slug="mine").exists()
     denied = AuditRecord.objects.filter(actor_id="viewer-user", result="denied").values_list("action", flat=True)
     assert {"console.rename", "console.reveal", "console.grant", "console.invite"} <= set(denied)
-    assert (
-        client_of(world.users["operator"]).get(reverse("admin:console-secret-reveal", args=[secret])).status_code == 200
-    )
-    assert (
-        'data-action="reveal"'
-        not in client_of(world.users["operator"])
-        .get(reverse("admin:console-secret-reveal", args=[secret]))
-        .content.decode()
-    )
+    operator = client_of(world.users["operator"]).get(reverse("admin:console-secret-reveal", args=[secret]))
+    assert operator.status_code == 403 and 'data-action="reveal"' not in operator.content.decode()
 
 
 def test_another_tenants_objects_are_not_found(world):
@@ -324,7 +319,7 @@ def test_every_settings_page_in_chinese_has_no_english_of_its_own(world):
         ("owner", reverse("admin:console-secrets"), None, 200),
         ("owner", reverse("admin:console-secret", args=[secret]), None, 200),
         ("owner", reverse("admin:console-secret-reveal", args=[secret]), None, 200),
-        ("operator", reverse("admin:console-secret-reveal", args=[secret]), None, 200),
+        ("operator", reverse("admin:console-secret-reveal", args=[secret]), None, 403),
         ("owner", reverse("admin:console-invite"), {"username": "{language}-newcomer", "role": "viewer"}, 200),
         ("owner", reverse("admin:console-invite"), {"username": "viewer-user", "role": "viewer"}, 400),
         ("owner", reverse("admin:console-token-create"), {"name": "{language} token", "expires_in_days": "7"}, 200),
@@ -353,3 +348,15 @@ def test_every_settings_page_in_chinese_has_no_english_of_its_own(world):
                 assert found, url
             else:
                 assert found == [], (who, url, found)
+
+
+def test_the_sidebars_tenant_entry_is_lit_on_its_own_page_only(world):
+    client = client_of(world.users["owner"])
+
+    def lit(url: str) -> bool:
+        page = client.get(url).content.decode()
+        link = re.search(f'<a href="{reverse("admin:console-settings")}" class="([^"]*)"', page)
+        assert link is not None
+        return "active" in link.group(1).split()  # unfold's class of the entry that is open
+
+    assert lit(reverse("admin:console-settings")) and not lit(reverse("admin:console-members"))

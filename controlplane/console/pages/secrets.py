@@ -11,7 +11,7 @@ from django.template.response import TemplateResponse
 from django.urls import reverse
 from django.utils.translation import gettext as _
 
-from controlplane.console.pages.frame import Scope, action, page, render
+from controlplane.console.pages.frame import Scope, action, page, refused, render
 from controlplane.console.pages.settings import refill
 from controlplane.errors import DomainError
 from controlplane.eventlog.metadata import Metadata
@@ -49,8 +49,8 @@ def _secret(scope: Scope, secret_id: str) -> tuple[Secret, Workspace]:
 def _secrets(request: HttpRequest, scope: Scope, status: int = 200, **form: object) -> HttpResponse:
     places = [(w, _may(scope, w)) for w in _places(scope)]
     rows = [
-        (secret, workspace, may)
-        for workspace, may in places
+        (secret, workspace)
+        for workspace, _may_here in places
         for secret in selectors.secret_list(tenant_id=scope.tenant.id, workspace_id=workspace.id)
     ]
     return render(
@@ -95,6 +95,10 @@ def secret_detail(request: HttpRequest, scope: Scope, secret_id: str) -> HttpRes
 def secret_reveal_confirm(request: HttpRequest, scope: Scope, secret_id: str) -> HttpResponse:
     """Asks before revealing: the reveal itself is the POST of this page's button."""
     secret, workspace = _secret(scope, secret_id)
+    try:
+        access.require(scope.user, "secret.reveal", scope.tenant, workspace)
+    except access.AccessDenied as exc:
+        return refused(request, scope, str(exc))
     return render(
         request,
         scope,
@@ -103,7 +107,6 @@ def secret_reveal_confirm(request: HttpRequest, scope: Scope, secret_id: str) ->
         title_is_name=True,
         secret=secret,
         workspace=workspace,
-        may=_may(scope, workspace),
     )
 
 

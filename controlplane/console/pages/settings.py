@@ -55,6 +55,11 @@ def whole_number(text: str, field: str) -> int | None:
         raise DomainError(f"{field} must be a whole number", code="VALIDATION_FAILED", field=field) from None
 
 
+def overview_is_open(request: HttpRequest) -> bool:
+    """The sidebar's test for its Tenant entry: that page only, not the settings pages under its URL."""
+    return request.path == reverse("admin:console-settings")
+
+
 def _this_tenant(scope: Scope, tenant_id: str) -> None:
     if tenant_id != scope.tenant.id:  # a button acts on the tenant in scope only
         raise Http404
@@ -79,8 +84,6 @@ def _overview(request: HttpRequest, scope: Scope, status: int = 200, **form: obj
         quotas=quotas,  # (name, label, limit, what the form shows: the limit, or the refused input)
         can_update=on_tenant(scope, "tenant.update"),
         can_disable=on_tenant(scope, "tenant.disable"),
-        can_see_members=on_tenant(scope, "member.read"),
-        can_see_secrets=scope.has("secret.read"),
         tenants=list(access.visible_tenants(scope.user)) if platform else None,
         **form,
     )
