@@ -22,6 +22,7 @@ from controlplane.secrets.domain.aggregate import MAX_VALUE_BYTES
 from controlplane.secrets.models import Secret
 from controlplane.tenancy.models import Tenant, Workspace
 from tests.api.world import world_for_module
+from tests.console.test_pages import client_of
 from tests.console.test_translations import untranslated
 
 pytestmark = pytest.mark.django_db
@@ -33,12 +34,6 @@ SECRET_VALUE = "s3cr3t-value"  # the world's secrets' value
 def world(django_db_setup, django_db_blocker):  # type: ignore[no-untyped-def]
     with world_for_module(django_db_blocker) as built:
         yield built
-
-
-def client_of(user: User) -> Client:
-    client = Client(SERVER_NAME="localhost")
-    client.force_login(user)
-    return client
 
 
 def last_record(action: str) -> AuditRecord:
