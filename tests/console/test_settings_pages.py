@@ -15,6 +15,7 @@ from django.urls import reverse
 from guardian.models import UserObjectPermission
 
 from controlplane.audit.models import AuditRecord
+from controlplane.eventlog.metadata import Metadata
 from controlplane.eventlog.models import Event
 from controlplane.iam import actions as iam
 from controlplane.iam.models import ApiToken, Invitation, Membership
@@ -355,3 +356,27 @@ def test_the_sidebars_tenant_entry_is_lit_on_its_own_page_only(world):
         return "active" in link.group(1).split()  # unfold's class of the entry that is open
 
     assert lit(reverse("admin:console-settings")) and not lit(reverse("admin:console-members"))
+
+
+def test_a_workspace_admin_manages_its_secrets_but_not_the_tenant(world):
+    user = User.objects.create_user("etl-admin")
+    iam.do_grant_role(
+        metadata=Metadata.for_system(None, reason="test"),
+        user=user,
+        tenant=world.acme,
+        workspace=world.acme_ws,
+        role="admin",
+    )
+    client = client_of(user)
+    secrets = client.get(reverse("admin:console-secrets")).content.decode()
+    assert 'data-form="secret"' in secrets and f'data-secret="{world.objects["acme_secret"]}"' in secrets
+    for name in ("admin:console-settings", "admin:console-workspaces"):
+        assert "data-form=" not in client.get(reverse(name)).content.decode(), name
+    assert 'data-form="token"' in client.get(reverse("admin:console-tokens")).content.decode()  # any member's
+    assert client.get(reverse("admin:console-members")).status_code == 403  # member.read is asked of the tenant
+    made = client.post(
+        reverse("admin:console-secret-create"), {"workspace": world.acme_ws.id, "name": "etl-only", "value": "v"}
+    )
+    assert made.status_code == 302 and Secret.unscoped.filter(name="etl-only", workspace_id=world.acme_ws.id).exists()
+    refused = client.post(reverse("admin:console-workspace-create"), {"name": "Mine", "slug": "mine"})
+    assert refused.status_code == 403 and not Workspace.objects.filter(slug="mine").exists()
