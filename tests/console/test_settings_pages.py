@@ -97,6 +97,20 @@ def test_the_owner_grants_and_revokes_a_role_and_revokes_an_invitation(world):
     invitation = world.objects["acme_invitation"]
     client.post(reverse("admin:console-invitation-revoke", args=[invitation]))
     assert Invitation.objects.get(id=invitation).revoked_at is not None
+    job = world.objects["acme_scheduled_job"]
+    given = client.post(
+        reverse("admin:console-object-grant"), {"username": "helper", "role": "viewer", "object": f"job:{job}"}
+    )
+    assert given.status_code == 302
+    held = UserObjectPermission.objects.get(user__username="helper", object_pk=job)
+    assert held.permission.codename.endswith("viewer")
+    listed = client.get(reverse("admin:console-members")).content.decode()
+    assert f'data-grant="{held.pk}"' in listed and ">nightly</a>" in listed  # by name, a link to the job
+    beta_job = world.objects["beta_job"]
+    foreign = client.post(
+        reverse("admin:console-object-grant"), {"username": "helper", "role": "viewer", "object": f"job:{beta_job}"}
+    )
+    assert foreign.status_code == 400 and 'data-error="OBJECT_NOT_FOUND"' in foreign.content.decode()
     grant = world.objects["acme_object_grant"]
     revoked = client.post(reverse("admin:console-object-grant-revoke", args=[grant]))
     assert revoked.status_code == 302, revoked.content.decode()[-3000:]

@@ -5,24 +5,41 @@ An invitation's token is shown once, on the answer to the invite (as the API's 2
 
 from __future__ import annotations
 
+from django.contrib.auth.models import AbstractBaseUser
 from django.http import Http404, HttpRequest, HttpResponse
 from django.template.response import TemplateResponse
 from django.urls import reverse
 from django.utils.translation import gettext as _
 
+from controlplane.clusters.selectors import cluster_list
 from controlplane.console.labels import ROLES
 from controlplane.console.pages.frame import Scope, action, page, render
 from controlplane.console.pages.settings import on_tenant, refill, whole_number
 from controlplane.errors import DomainError
 from controlplane.eventlog.metadata import Metadata
 from controlplane.iam import actions, selectors
-from controlplane.iam.permissions import OBJECT_CODENAMES
+from controlplane.iam.permissions import OBJECT_CODENAMES, OBJECT_ROLE_ORDER
+from controlplane.jobs.selectors import job_list
 from controlplane.tenancy.models import Workspace
+
+OBJECTS_LISTED = 200  # jobs and clusters offered to a grant (by name)
+
+
+def _objects() -> dict[str, list[tuple[str, str]]]:
+    """The jobs and clusters of the scope a role may be granted on: kind -> [(id, name)] by name."""
+    return {
+        "job": list(job_list().order_by("name").values_list("id", "name")[:OBJECTS_LISTED]),
+        "cluster": list(cluster_list().values_list("id", "name")[:OBJECTS_LISTED]),
+    }
 
 
 def _members(request: HttpRequest, scope: Scope, status: int = 200, **form: object) -> HttpResponse:
     invitations = [(i, selectors.invitation_state(i)) for i in selectors.invitation_list(scope.tenant.id)[:100]]
-    grants = [(g, *OBJECT_CODENAMES[g.permission.codename]) for g in selectors.object_grant_list()]
+    objects = _objects()
+    names = {object_id: name for rows in objects.values() for object_id, name in rows}
+    grants = [
+        (g, *OBJECT_CODENAMES[g.permission.codename], names.get(g.object_pk, "")) for g in selectors.object_grant_list()
+    ]
     return render(
         request,
         scope,
@@ -33,6 +50,8 @@ def _members(request: HttpRequest, scope: Scope, status: int = 200, **form: obje
         object_grants=grants,
         invitations=invitations,
         roles=list(ROLES.items()),
+        object_roles=[(role, ROLES[role]) for role in OBJECT_ROLE_ORDER],
+        objects=objects,
         workspaces=scope.workspaces,
         can_manage=on_tenant(scope, "member.manage"),
         **form,
@@ -54,12 +73,18 @@ def _workspace(scope: Scope, workspace_id: str) -> Workspace | None:
     return found
 
 
-@action("grant", "member", form=refill(_members, "grant"))
-def grant_role(request: HttpRequest, scope: Scope, metadata: Metadata, object_id: str) -> tuple[str, str]:
+def _grantee(request: HttpRequest) -> tuple[str, AbstractBaseUser]:
+    """The form's user (by exact name, active), as the members API finds it."""
     username = request.POST.get("username", "").strip()
     user = selectors.active_user_by_name(username)
     if user is None:
         raise DomainError("no active user with this name", code="USER_NOT_FOUND", field="username")
+    return username, user
+
+
+@action("grant", "member", form=refill(_members, "grant"))
+def grant_role(request: HttpRequest, scope: Scope, metadata: Metadata, object_id: str) -> tuple[str, str]:
+    username, user = _grantee(request)
     actions.do_grant_role(
         metadata=metadata,
         user=user,
@@ -77,6 +102,21 @@ def revoke_role(request: HttpRequest, scope: Scope, metadata: Metadata, membersh
         raise Http404
     actions.do_revoke_role(metadata=metadata, membership=membership)
     return _("Role of %(user)s revoked.") % {"user": membership.user.get_username()}, reverse("admin:console-members")
+
+
+@action("grant", "object_grant", form=refill(_members, "object_grant"))
+def grant_object_role(request: HttpRequest, scope: Scope, metadata: Metadata, object_id: str) -> tuple[str, str]:
+    username, user = _grantee(request)
+    kind, _colon, target = request.POST.get("object", "").partition(":")  # "job:<id>" or "cluster:<id>"
+    actions.do_grant_object_role(
+        metadata=metadata,
+        user=user,
+        tenant=scope.tenant,
+        kind=kind,
+        object_id=target,
+        role=request.POST.get("role", ""),
+    )
+    return _("Role granted to %(user)s.") % {"user": username}, reverse("admin:console-members")
 
 
 @action("revoke", "object_grant")

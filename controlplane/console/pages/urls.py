@@ -67,6 +67,7 @@ def patterns(site: AdminSite) -> list[URLPattern]:
         path(
             "console/settings/members/<str:object_id>/revoke/", page(members.revoke_role), name="console-member-revoke"
         ),
+        path("console/settings/object-grants/grant/", page(members.grant_object_role), name="console-object-grant"),
         path(
             "console/settings/object-grants/<str:object_id>/revoke/",
             page(members.revoke_object_role),
