@@ -51,3 +51,15 @@ TONES = {
     "firing": "bad", "critical": "bad", "dead": "bad", "warning": "busy", "active": "busy", "queued": "busy",
     "sending": "busy", "retrying": "busy", "resolved": "good", "delivered": "good", "enabled": "good",
 }  # fmt: skip
+
+# Settings (pages/settings.py, members.py, tokens.py): tenants, invitations, API tokens, roles.
+STATES |= {
+    "active": _("Active"),
+    "disabled": _("Disabled"),
+    "pending": _("Pending"),
+    "accepted": _("Accepted"),
+    "expired": _("Expired"),
+}
+TONES |= {"active": "good", "accepted": "good", "disabled": "bad", "pending": "busy"}
+ROLES = {"viewer": _("Viewer"), "operator": _("Operator"), "admin": _("Admin"), "owner": _("Owner")}
+STATES |= ROLES  # a role as a badge

@@ -16,7 +16,11 @@ from controlplane.console.pages import (
     job_forms,
     job_versions,
     jobs,
+    members,
     runs,
+    secrets,
+    settings,
+    tokens,
 )
 from controlplane.console.pages.frame import TENANT_KEY, WORKSPACE_KEY
 from controlplane.iam import access
@@ -117,5 +121,71 @@ def patterns(site: AdminSite) -> list[URLPattern]:
         path("console/channels/<str:object_id>/test/", page(channels.send_test), name="console-channel-test"),
         path(
             "console/deliveries/<str:object_id>/redeliver/", page(channels.redeliver), name="console-delivery-redeliver"
+        ),
+        # settings: the tenant, workspaces, members and roles, API tokens, secrets
+        path("console/settings/", page(settings.overview), name="console-settings"),
+        path("console/settings/tenants/new/", page(settings.create_tenant), name="console-tenant-create"),
+        path(
+            "console/settings/tenants/<str:object_id>/rename/",
+            page(settings.rename_tenant),
+            name="console-tenant-rename",
+        ),
+        path(
+            "console/settings/tenants/<str:object_id>/quotas/", page(settings.set_quotas), name="console-tenant-quotas"
+        ),
+        path(
+            "console/settings/tenants/<str:object_id>/disable/",
+            page(settings.disable_tenant),
+            name="console-tenant-disable",
+        ),
+        path(
+            "console/settings/tenants/<str:object_id>/enable/",
+            page(settings.enable_tenant),
+            name="console-tenant-enable",
+        ),
+        path("console/settings/workspaces/", page(settings.workspaces), name="console-workspaces"),
+        path("console/settings/workspaces/new/", page(settings.create_workspace), name="console-workspace-create"),
+        path("console/settings/members/", page(members.members), name="console-members"),
+        path("console/settings/members/grant/", page(members.grant_role), name="console-member-grant"),
+        path(
+            "console/settings/members/<str:object_id>/revoke/", page(members.revoke_role), name="console-member-revoke"
+        ),
+        path("console/settings/object-grants/grant/", page(members.grant_object_role), name="console-object-grant"),
+        path(
+            "console/settings/object-grants/<str:object_id>/revoke/",
+            page(members.revoke_object_role),
+            name="console-object-grant-revoke",
+        ),
+        path("console/settings/invitations/new/", page(members.invite_user), name="console-invite"),
+        path(
+            "console/settings/invitations/<str:object_id>/revoke/",
+            page(members.revoke_invitation),
+            name="console-invitation-revoke",
+        ),
+        path("console/settings/tokens/", page(tokens.tokens), name="console-tokens"),
+        path("console/settings/tokens/new/", page(tokens.create_token), name="console-token-create"),
+        path("console/settings/tokens/<str:object_id>/revoke/", page(tokens.revoke_token), name="console-token-revoke"),
+        path("console/settings/secrets/", page(secrets.secret_list), name="console-secrets"),
+        path("console/settings/secrets/new/", page(secrets.create_secret), name="console-secret-create"),
+        path("console/settings/secrets/<str:secret_id>/", page(secrets.secret_detail), name="console-secret"),
+        path(
+            "console/settings/secrets/<str:object_id>/update/",
+            page(secrets.update_secret),
+            name="console-secret-update",
+        ),
+        path(
+            "console/settings/secrets/<str:object_id>/delete/",
+            page(secrets.delete_secret),
+            name="console-secret-delete",
+        ),
+        path(
+            "console/settings/secrets/<str:secret_id>/reveal/",
+            page(secrets.secret_reveal_confirm),
+            name="console-secret-reveal",
+        ),
+        path(
+            "console/settings/secrets/<str:object_id>/revealed/",
+            page(secrets.reveal_secret),
+            name="console-secret-revealed",
         ),
     ]
