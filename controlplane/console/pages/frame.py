@@ -122,7 +122,8 @@ def back_to(request: HttpRequest) -> str:
 
 def action(name: str, resource_type: str) -> Callable:
     """A button's POST: the view finds its object and calls one ``do_*`` writer, which authorizes the user itself
-    (a forged POST is refused there: 403, nothing written). Returns the URL to go to next; one audit record on the
+    (a forged POST is refused there: 403, nothing written). Returns a message and the URL to go to next (or the
+    response itself: a download); one audit record on the
     tenant's trail whatever the outcome, as every API write has (a 404 too: ``denied``, ``NOT_FOUND``)."""
 
     def decorate(view: Callable) -> Callable:
@@ -153,6 +154,8 @@ def action(name: str, resource_type: str) -> Callable:
                 messages.error(request, _("Refused: %(reason)s") % {"reason": str(exc)})
                 return HttpResponseRedirect(back_to(request))
             record_request(request, result="ok", **audit)
+            if isinstance(done, HttpResponse):  # a file the button hands over (a diagnostic archive)
+                return done
             message, url = done
             messages.success(request, message)
             return HttpResponseRedirect(url)

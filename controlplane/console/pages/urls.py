@@ -7,7 +7,7 @@ from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.urls import URLPattern, path, reverse
 from django.views.decorators.http import require_POST
 
-from controlplane.console.pages import audit, dashboard, jobs, runs
+from controlplane.console.pages import audit, dashboard, diagnostics, jobs, operations, runs
 from controlplane.console.pages.frame import TENANT_KEY, WORKSPACE_KEY
 from controlplane.iam import access
 
@@ -39,4 +39,28 @@ def patterns(site: AdminSite) -> list[URLPattern]:
         path("console/runs/<str:object_id>/resume/", page(runs.resume_run), name="console-run-resume"),
         path("console/runs/<str:object_id>/retry/", page(runs.retry_run), name="console-run-retry"),
         path("console/audit/", page(audit.audit), name="console-audit"),
+        # operations and diagnostics
+        path("console/operations/", page(operations.operation_list), name="console-operations"),
+        path("console/operations/<str:operation_id>/", page(operations.operation_detail), name="console-operation"),
+        path(
+            "console/operations/<str:operation_id>/state/",
+            page(operations.operation_state),
+            name="console-operation-state",
+        ),
+        path(
+            "console/operations/<str:object_id>/cancel/",
+            page(operations.cancel_operation),
+            name="console-operation-cancel",
+        ),
+        path("console/diagnostics/", page(diagnostics.diagnostics), name="console-diagnostics"),
+        path(
+            "console/diagnostics/archives/<str:object_id>/download/",
+            page(diagnostics.download_archive),
+            name="console-archive-download",
+        ),
+        path("console/findings/<str:finding_id>/", page(diagnostics.finding_detail), name="console-finding"),
+        path("console/findings/<str:finding_id>/fix/", page(diagnostics.fix_plan), name="console-finding-fix-plan"),
+        path(
+            "console/findings/<str:object_id>/fix/confirm/", page(diagnostics.apply_fix), name="console-finding-fix"
+        ),
     ]

@@ -1,0 +1,141 @@
+"""Diagnostics: the archives diagnoses packed (download: ``do_download_archive``, the API's audited writer, behind
+``diagnostics.download``) and the findings recorded with them, each fault explained in the user's language; a
+finding's page shows the plan of its one-click fix (the API's fix-plan, with its hash) and confirming posts that
+hash to ``do_apply_fix``, which runs nothing when the plan changed since it was shown."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.http import FileResponse, Http404, HttpRequest, HttpResponse
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.translation import get_language
+from django.utils.translation import gettext as _
+
+from controlplane.clusters.selectors import cluster_list, live_cluster
+from controlplane.console.pages.frame import Scope, action, page, render
+from controlplane.diagnostics import actions, fixes
+from controlplane.diagnostics.library import fault_library
+from controlplane.diagnostics.models import DiagnosticArchive, Finding
+from controlplane.diagnostics.selectors import archive_list, finding_list, language_of
+from controlplane.errors import DomainError
+from controlplane.eventlog.metadata import Metadata
+
+PAGE_ROWS = 100
+
+
+def _archive(scope: Scope, archive_id: str) -> DiagnosticArchive:
+    rows = scope.readable("operation.read", "cluster", archive_list())
+    archive = rows.filter(id=archive_id).first() if rows is not None else None
+    if archive is None:
+        raise Http404
+    return archive
+
+
+def _finding(scope: Scope, finding_id: str) -> Finding:
+    rows = scope.readable("operation.read", "cluster", finding_list())
+    finding = rows.filter(id=finding_id).first() if rows is not None else None
+    if finding is None:
+        raise Http404
+    return finding
+
+
+def _explained(finding: Finding) -> dict[str, str]:
+    """The fault's title, explanation and fix in the user's language (the library's; the recorded title else)."""
+    fingerprint = fault_library().get(finding.fingerprint_id)
+    if fingerprint is None:
+        return {"title": finding.title, "explanation": "", "fix": ""}
+    language = language_of(get_language())
+    return {part: fingerprint.text(part, language) for part in ("title", "explanation", "fix")}
+
+
+@page("operation.read", "cluster")
+def diagnostics(request: HttpRequest, scope: Scope) -> HttpResponse:
+    archives = scope.readable("operation.read", "cluster", archive_list())
+    findings = scope.readable("operation.read", "cluster", finding_list())
+    cluster_id = request.GET.get("cluster", "")
+    if cluster_id and archives is not None and findings is not None:
+        archives, findings = archives.filter(cluster_id=cluster_id), findings.filter(cluster_id=cluster_id)
+    now, clusters = timezone.now(), {c.id: c for c in cluster_list()}
+    may_download = scope.has("diagnostics.download")  # the writer asks it of the archive's tenant and workspace
+    return render(
+        request,
+        scope,
+        "console/diagnostics.html",
+        _("Diagnostics"),
+        archives=[
+            (a, clusters.get(a.cluster_id), a.state == "available" and a.expires_at > now, may_download)
+            for a in archives[:PAGE_ROWS]  # type: ignore[index]
+        ],
+        findings=[
+            (f, _explained(f), fixes.kind_of(f) is not None and scope.has("operation.run", f))
+            for f in findings[:PAGE_ROWS]  # type: ignore[index]
+        ],
+    )
+
+
+@action("download", "diagnostic_archive")
+def download_archive(request: HttpRequest, scope: Scope, metadata: Metadata, archive_id: str) -> HttpResponse:
+    """The API's download: the writer records who took it (and refuses an expired archive), the file streams."""
+    archive = _archive(scope, archive_id)
+    opened = actions.do_download_archive(metadata=metadata, archive=archive, now=timezone.now())
+    response = FileResponse(
+        opened, as_attachment=True, filename=f"diagnostics-{archive.id}.tar.gz", content_type="application/gzip"
+    )
+    response["X-Content-SHA256"] = archive.sha256
+    return response
+
+
+@page("operation.read", "cluster")
+def finding_detail(request: HttpRequest, scope: Scope, finding_id: str) -> HttpResponse:
+    finding = _finding(scope, finding_id)
+    return render(
+        request,
+        scope,
+        "console/finding.html",
+        _("Finding"),
+        title_note=finding.id[:8],
+        finding=finding,
+        fault=_explained(finding),
+        cluster=cluster_list().filter(id=finding.cluster_id).first(),
+        can_fix=fixes.kind_of(finding) is not None and scope.has("operation.run", finding),
+    )
+
+
+@page("operation.run", "cluster")
+def fix_plan(request: HttpRequest, scope: Scope, finding_id: str) -> HttpResponse:
+    """The confirmation: the plan of the finding's one-click fix as it would run now (the API's fix-plan: nothing
+    written or run) and its hash, which the confirm button posts."""
+    finding = _finding(scope, finding_id)
+    plan, problem = None, ""
+    try:
+        cluster = live_cluster(finding.tenant_id, finding.workspace_id, finding.cluster_id)
+        plan = fixes.plan_fix(finding, cluster)
+    except DomainError as error:  # no fix, no agent on the node, a removed cluster: said, not planned
+        problem = str(error)
+    return render(
+        request,
+        scope,
+        "console/finding_fix.html",
+        _("Confirm the fix"),
+        title_note=finding.id[:8],
+        finding=finding,
+        fault=_explained(finding),
+        plan=plan,
+        problem=problem,
+    )
+
+
+@action("fix", "finding")
+def apply_fix(request: HttpRequest, scope: Scope, metadata: Metadata, finding_id: str) -> tuple[str, str]:
+    """Confirm the plan shown, by its hash: the writer plans again and refuses a changed plan (nothing run)."""
+    finding = _finding(scope, finding_id)
+    cluster = live_cluster(finding.tenant_id, finding.workspace_id, finding.cluster_id)
+    started, plan = actions.do_apply_fix(
+        metadata=metadata, finding=finding, cluster=cluster, plan_hash=request.POST.get("plan_hash", "")
+    )
+    if plan.kind == "job_version":  # a new version of the run's job, not a run: "<job id>:<n>"
+        job_id = started.rsplit(":", 1)[0]
+        return _("A new version of the job was written."), reverse("admin:console-job", args=[job_id])
+    return _("Fix started."), reverse("admin:console-operation", args=[started])
