@@ -5,8 +5,6 @@ hash to ``do_apply_fix``, which runs nothing when the plan changed since it was 
 
 from __future__ import annotations
 
-from typing import Any
-
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.urls import reverse
 from django.utils import timezone
@@ -76,7 +74,7 @@ def diagnostics(request: HttpRequest, scope: Scope) -> HttpResponse:
 
 
 @action("download", "diagnostic_archive")
-def download_archive(request: HttpRequest, scope: Scope, metadata: Metadata, archive_id: str) -> HttpResponse:
+def download_archive(request: HttpRequest, scope: Scope, metadata: Metadata, archive_id: str) -> FileResponse:
     """The API's download: the writer records who took it (and refuses an expired archive), the file streams."""
     archive = _archive(scope, archive_id)
     opened = actions.do_download_archive(metadata=metadata, archive=archive, now=timezone.now())

@@ -12,6 +12,7 @@ from typing import Any
 from django.contrib import admin, messages
 from django.db.models import QuerySet
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
+from django.http.response import HttpResponseBase
 from django.template.response import TemplateResponse
 from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
@@ -154,7 +155,7 @@ def action(name: str, resource_type: str) -> Callable:
                 messages.error(request, _("Refused: %(reason)s") % {"reason": str(exc)})
                 return HttpResponseRedirect(back_to(request))
             record_request(request, result="ok", **audit)
-            if isinstance(done, HttpResponse):  # a file the button hands over (a diagnostic archive)
+            if isinstance(done, HttpResponseBase):  # a file the button hands over (a diagnostic archive)
                 return done
             message, url = done
             messages.success(request, message)

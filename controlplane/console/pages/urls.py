@@ -60,7 +60,5 @@ def patterns(site: AdminSite) -> list[URLPattern]:
         ),
         path("console/findings/<str:finding_id>/", page(diagnostics.finding_detail), name="console-finding"),
         path("console/findings/<str:finding_id>/fix/", page(diagnostics.fix_plan), name="console-finding-fix-plan"),
-        path(
-            "console/findings/<str:object_id>/fix/confirm/", page(diagnostics.apply_fix), name="console-finding-fix"
-        ),
+        path("console/findings/<str:object_id>/fix/confirm/", page(diagnostics.apply_fix), name="console-finding-fix"),
     ]
