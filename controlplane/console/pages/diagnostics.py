@@ -88,14 +88,15 @@ def download_archive(request: HttpRequest, scope: Scope, metadata: Metadata, arc
 @page("operation.read", "cluster")
 def finding_detail(request: HttpRequest, scope: Scope, finding_id: str) -> HttpResponse:
     finding = _finding(scope, finding_id)
+    fault = _explained(finding)
     return render(
         request,
         scope,
         "console/finding.html",
         _("Finding"),
-        title_note=finding.id[:8],
+        title_note=fault["title"],
         finding=finding,
-        fault=_explained(finding),
+        fault=fault,
         cluster=cluster_list().filter(id=finding.cluster_id).first(),
         can_fix=fixes.kind_of(finding) is not None and scope.has("operation.run", finding),
     )
@@ -105,8 +106,8 @@ def finding_detail(request: HttpRequest, scope: Scope, finding_id: str) -> HttpR
 def fix_plan(request: HttpRequest, scope: Scope, finding_id: str) -> HttpResponse:
     """The confirmation: the plan of the finding's one-click fix as it would run now (the API's fix-plan: nothing
     written or run) and its hash, which the confirm button posts."""
-    finding = _finding(scope, finding_id)
-    plan, problem = None, ""
+    finding, plan, problem = _finding(scope, finding_id), None, ""
+    fault = _explained(finding)
     try:
         cluster = live_cluster(finding.tenant_id, finding.workspace_id, finding.cluster_id)
         plan = fixes.plan_fix(finding, cluster)
@@ -117,9 +118,9 @@ def fix_plan(request: HttpRequest, scope: Scope, finding_id: str) -> HttpRespons
         scope,
         "console/finding_fix.html",
         _("Confirm the fix"),
-        title_note=finding.id[:8],
+        title_note=fault["title"],
         finding=finding,
-        fault=_explained(finding),
+        fault=fault,
         plan=plan,
         problem=problem,
     )
