@@ -7,10 +7,13 @@ import re
 
 import pytest
 from django.conf import settings
+from django.contrib.auth.models import User
 from django.urls import reverse
 
 from controlplane.audit.models import AuditRecord
 from controlplane.clusters.models import Cluster
+from controlplane.eventlog.metadata import Metadata
+from controlplane.iam import actions as iam
 from controlplane.operations import actions as operations
 from controlplane.operations import runner
 from controlplane.operations.models import Operation
@@ -147,3 +150,22 @@ def test_the_operations_pages_in_chinese_have_no_english_of_their_own(world):
             assert response.status_code == 200, url
             found = untranslated(response.content.decode())
             assert bool(found) == expect_english, (language, url, found)
+
+
+def test_a_role_on_one_cluster_sees_its_operations_and_a_role_on_a_job_only_is_refused(world):
+    user = User.objects.create_user("cluster-viewer")
+    iam.do_grant_object_role(
+        metadata=Metadata.for_system(None, reason="test"),
+        user=user,
+        tenant=world.acme,
+        kind="cluster",
+        object_id=world.objects["acme_cluster"],
+        role="viewer",
+    )
+    client = client_of(user)
+    page = client.get(reverse("admin:console-operations")).content.decode()
+    assert world.objects["acme_operation"] in page and 'data-action="cancel"' not in page
+    assert client.get(reverse("admin:console-operation", args=[world.objects["acme_operation"]])).status_code == 200
+    assert world.objects["acme_archive"] in client.get(reverse("admin:console-diagnostics")).content.decode()
+    job_only = client_of(world.users["acme-job-operator"])
+    assert job_only.get(reverse("admin:console-operations")).status_code == 403
