@@ -5,14 +5,14 @@ hash to ``do_apply_fix``, which runs nothing when the plan changed since it was 
 
 from __future__ import annotations
 
-from django.http import FileResponse, Http404, HttpRequest, HttpResponse
+from django.http import FileResponse, HttpRequest, HttpResponse
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 
 from controlplane.clusters.selectors import cluster_list, live_cluster
-from controlplane.console.pages.frame import Scope, action, page, render
+from controlplane.console.pages.frame import Scope, action, page, readable_one, render
 from controlplane.diagnostics import actions, fixes
 from controlplane.diagnostics.library import fault_library
 from controlplane.diagnostics.models import DiagnosticArchive, Finding
@@ -24,19 +24,11 @@ PAGE_ROWS = 100
 
 
 def _archive(scope: Scope, archive_id: str) -> DiagnosticArchive:
-    rows = scope.readable("operation.read", "cluster", archive_list())
-    archive = rows.filter(id=archive_id).first() if rows is not None else None
-    if archive is None:
-        raise Http404
-    return archive
+    return readable_one(scope, "operation.read", "cluster", archive_list(), archive_id)
 
 
 def _finding(scope: Scope, finding_id: str) -> Finding:
-    rows = scope.readable("operation.read", "cluster", finding_list())
-    finding = rows.filter(id=finding_id).first() if rows is not None else None
-    if finding is None:
-        raise Http404
-    return finding
+    return readable_one(scope, "operation.read", "cluster", finding_list(), finding_id)
 
 
 def _explained(finding: Finding) -> dict[str, str]:

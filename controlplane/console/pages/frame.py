@@ -52,6 +52,16 @@ class Scope:
         return None
 
 
+def readable_one(scope: Scope, point: str, kind: str, rows: QuerySet, object_id: str) -> Any:
+    """The row with this id if the user may read it here (``Scope.readable``); 404 otherwise, as in the API (another
+    tenant's object too)."""
+    found = scope.readable(point, kind, rows)
+    row = found.filter(id=object_id).first() if found is not None else None
+    if row is None:
+        raise Http404
+    return row
+
+
 def current_scope(request: HttpRequest) -> Scope | None:
     user = request.user
     tenants = list(access.visible_tenants(user).order_by("slug"))

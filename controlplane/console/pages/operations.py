@@ -8,7 +8,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse
 from django.template.response import TemplateResponse
 from django.urls import reverse
 from django.utils.translation import gettext as _
@@ -17,7 +17,7 @@ from controlplane.agents.models import Action
 from controlplane.agents.selectors import operation_action_list
 from controlplane.clusters.selectors import cluster_list
 from controlplane.console.labels import OPERATION_TYPES, STATES
-from controlplane.console.pages.frame import Scope, action, page, render
+from controlplane.console.pages.frame import Scope, action, page, readable_one, render
 from controlplane.eventlog.metadata import Metadata
 from controlplane.operations import actions, selectors
 from controlplane.operations.domain.states import OperationState, StepState
@@ -50,11 +50,7 @@ class StepView:
 
 def operation_of(scope: Scope, operation_id: str) -> Operation:
     """The operation if this user may read it here (404 otherwise, another tenant's too)."""
-    rows = scope.readable("operation.read", "cluster", selectors.operation_list())
-    operation = rows.filter(id=operation_id).first() if rows is not None else None
-    if operation is None:
-        raise Http404
-    return operation
+    return readable_one(scope, "operation.read", "cluster", selectors.operation_list(), operation_id)
 
 
 def _percent(state: str, measured: int | None) -> int | None:
