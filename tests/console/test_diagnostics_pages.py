@@ -19,10 +19,13 @@ from controlplane.diagnostics.library import fault_library
 from controlplane.diagnostics.models import DiagnosticArchive, Finding
 from controlplane.eventlog.metadata import Metadata
 from controlplane.eventlog.models import Event
+from controlplane.jobs.models import Job, Run
 from controlplane.operations.models import Operation
 from tests.api.world import record_diagnosis, world_for_module
 from tests.console.test_operation_pages import assert_translated
 from tests.console.test_pages import client_of
+from tests.diagnostics.test_job_version_fix import a_finding, a_job, a_run
+from tests.operations.conftest import Place
 
 pytestmark = pytest.mark.django_db
 
@@ -166,3 +169,22 @@ def test_the_diagnostics_pages_in_chinese_have_no_english_of_their_own(world):
         reverse("admin:console-finding-fix-plan", args=[finding]),
     ]
     assert_translated(client, urls)
+
+
+def test_a_job_version_fix_shows_the_new_version_and_confirming_writes_it_without_a_run(world):
+    cluster = Cluster.unscoped.get(id=world.objects["acme_cluster"])
+    place = Place(world.acme.id, world.acme_ws.id, cluster, Metadata.for_system(world.acme.id, reason="test"))
+    job = a_job(place)
+    finding = a_finding(place, a_run(place, job).id)
+    operator = client_of(world.users["operator"]).get(reverse("admin:console-finding-fix-plan", args=[finding.id]))
+    assert 'data-action="confirm-fix"' not in operator.content.decode()  # job.update is the admin's, not theirs
+    client = client_of(world.users["admin"])
+    page = client.get(reverse("admin:console-finding-fix-plan", args=[finding.id])).content.decode()
+    assert 'data-action="confirm-fix"' in page and job.name in page
+    assert "v1 → v2" in page and "checkpoint.timeout" in page
+    shown = re.search(r'name="plan_hash" value="([0-9a-f]{64})"', page)
+    assert shown
+    runs = Run.unscoped.filter(job_id=job.id).count()
+    response = client.post(reverse("admin:console-finding-fix", args=[finding.id]), {"plan_hash": shown.group(1)})
+    assert response.status_code == 302 and response["Location"] == reverse("admin:console-job", args=[job.id])
+    assert Job.unscoped.get(id=job.id).current_version == 2 and Run.unscoped.filter(job_id=job.id).count() == runs

@@ -40,6 +40,15 @@ def _explained(finding: Finding) -> dict[str, str]:
     return {part: fingerprint.text(part, language) for part in ("title", "explanation", "fix")}
 
 
+def _may_fix(scope: Scope, finding: Finding) -> bool:
+    """Whether the fix's writer would let this user start it: ``job.update`` for a new job version, else
+    ``operation.run`` (the operation's own point, a restart's ``cluster.restart``, is asked when it is planned)."""
+    kind = fixes.kind_of(finding)
+    if kind is None:
+        return False
+    return scope.has("job.update") if kind == "job_version" else scope.has("operation.run", finding)
+
+
 @page("operation.read", "cluster")
 def diagnostics(request: HttpRequest, scope: Scope) -> HttpResponse:
     archives = scope.readable("operation.read", "cluster", archive_list())
@@ -59,7 +68,7 @@ def diagnostics(request: HttpRequest, scope: Scope) -> HttpResponse:
             for a in archives[:PAGE_ROWS]  # type: ignore[index]
         ],
         findings=[
-            (f, _explained(f), fixes.kind_of(f) is not None and scope.has("operation.run", f))
+            (f, _explained(f), _may_fix(scope, f))
             for f in findings[:PAGE_ROWS]  # type: ignore[index]
         ],
     )
@@ -90,7 +99,7 @@ def finding_detail(request: HttpRequest, scope: Scope, finding_id: str) -> HttpR
         finding=finding,
         fault=fault,
         cluster=cluster_list().filter(id=finding.cluster_id).first(),
-        can_fix=fixes.kind_of(finding) is not None and scope.has("operation.run", finding),
+        can_fix=_may_fix(scope, finding),
     )
 
 
@@ -115,6 +124,7 @@ def fix_plan(request: HttpRequest, scope: Scope, finding_id: str) -> HttpRespons
         fault=fault,
         plan=plan,
         problem=problem,
+        can_fix=_may_fix(scope, finding),
     )
 
 
