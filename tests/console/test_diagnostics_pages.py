@@ -188,3 +188,25 @@ def test_a_job_version_fix_shows_the_new_version_and_confirming_writes_it_withou
     response = client.post(reverse("admin:console-finding-fix", args=[finding.id]), {"plan_hash": shown.group(1)})
     assert response.status_code == 302 and response["Location"] == reverse("admin:console-job", args=[job.id])
     assert Job.unscoped.get(id=job.id).current_version == 2 and Run.unscoped.filter(job_id=job.id).count() == runs
+
+
+def test_an_operator_starts_a_diagnosis_of_a_cluster_and_a_viewer_has_no_button(world):
+    cluster_id = world.objects["acme_cluster"]
+    target = reverse("admin:console-cluster-diagnose", args=[cluster_id])
+    viewer = client_of(world.users["viewer"])
+    assert target not in viewer.get(reverse("admin:console-diagnostics")).content.decode()
+    assert viewer.post(target).status_code == 403
+    denied = AuditRecord.objects.filter(action="console.diagnose", resource_id=cluster_id).latest("id")
+    assert (denied.result, denied.error_code) == ("denied", "PERMISSION_DENIED")
+    operator = client_of(world.users["operator"])
+    assert target in operator.get(reverse("admin:console-diagnostics")).content.decode()
+    response = operator.post(target)
+    started = Operation.unscoped.filter(cluster_id=cluster_id, type="diagnose").order_by("-created_at").first()
+    assert response.status_code == 302 and response["Location"] == reverse("admin:console-operation", args=[started.id])
+    assert started.requested_by == "user:operator-user"
+    assert (
+        client_of(world.users["owner"])
+        .post(reverse("admin:console-cluster-diagnose", args=[world.objects["beta_cluster"]]))
+        .status_code
+        == 404
+    )

@@ -19,6 +19,8 @@ from controlplane.diagnostics.models import DiagnosticArchive, Finding
 from controlplane.diagnostics.selectors import archive_list, finding_list, language_of
 from controlplane.errors import DomainError
 from controlplane.eventlog.metadata import Metadata
+from controlplane.operations import actions as operations
+from controlplane.operations import plans
 
 PAGE_ROWS = 100
 
@@ -58,6 +60,7 @@ def diagnostics(request: HttpRequest, scope: Scope) -> HttpResponse:
         archives, findings = archives.filter(cluster_id=cluster_id), findings.filter(cluster_id=cluster_id)
     now, clusters = timezone.now(), {c.id: c for c in cluster_list()}
     may_download = scope.has("diagnostics.download")  # the writer asks it of the archive's tenant and workspace
+    diagnose = plans.point_of("diagnose")
     return render(
         request,
         scope,
@@ -71,6 +74,7 @@ def diagnostics(request: HttpRequest, scope: Scope) -> HttpResponse:
             (f, _explained(f), _may_fix(scope, f))
             for f in findings[:PAGE_ROWS]  # type: ignore[index]
         ],
+        diagnosable=[c for c in clusters.values() if scope.has(diagnose, c)],
     )
 
 
@@ -84,6 +88,14 @@ def download_archive(request: HttpRequest, scope: Scope, metadata: Metadata, arc
     )
     response["X-Content-SHA256"] = archive.sha256
     return response
+
+
+@action("diagnose", "cluster")
+def diagnose_cluster(request: HttpRequest, scope: Scope, metadata: Metadata, cluster_id: str) -> tuple[str, str]:
+    """Start a diagnosis of the whole cluster (the API's ``diagnose`` operation with its default parameters)."""
+    cluster = readable_one(scope, "cluster.read", "cluster", cluster_list(), cluster_id)
+    started = operations.do_request_operation(metadata=metadata, cluster=cluster, type="diagnose", params={})
+    return _("Diagnosis started."), reverse("admin:console-operation", args=[started])
 
 
 @page("operation.read", "cluster")

@@ -54,6 +54,11 @@ def patterns(site: AdminSite) -> list[URLPattern]:
         ),
         path("console/diagnostics/", page(diagnostics.diagnostics), name="console-diagnostics"),
         path(
+            "console/diagnostics/clusters/<str:object_id>/diagnose/",
+            page(diagnostics.diagnose_cluster),
+            name="console-cluster-diagnose",
+        ),
+        path(
             "console/diagnostics/archives/<str:object_id>/download/",
             page(diagnostics.download_archive),
             name="console-archive-download",
