@@ -63,3 +63,32 @@ STATES |= {
 TONES |= {"active": "good", "accepted": "good", "disabled": "bad", "pending": "busy"}
 ROLES = {"viewer": _("Viewer"), "operator": _("Operator"), "admin": _("Admin"), "owner": _("Owner")}
 STATES |= ROLES  # a role as a badge
+
+# Operations and their steps (pages/operations.py).
+STATES |= {
+    "CANCELLING": _("Cancelling"),
+    "ROLLING_BACK": _("Rolling back"),
+    "RETRY_WAIT": _("Waiting to retry"),
+    "SKIPPED": _("Skipped"),
+    "COMPENSATING": _("Compensating"),
+    "COMPENSATED": _("Compensated"),
+    "COMPENSATION_FAILED": _("Compensation failed"),
+    "DELIVERED": _("Delivered"),
+    "REFUSED": _("Refused"),
+    "EXPIRED": _("Expired"),
+    "available": _("Available"),
+}
+TONES |= {
+    "CANCELLING": "busy", "ROLLING_BACK": "busy", "RETRY_WAIT": "busy", "COMPENSATING": "busy", "DELIVERED": "busy",
+    "COMPENSATED": "plain", "COMPENSATION_FAILED": "bad", "REFUSED": "bad", "EXPIRED": "bad", "available": "good",
+}  # fmt: skip
+OPERATION_TYPES = {
+    "rolling_restart": _("Rolling restart"),
+    "run_action": _("Agent action"),
+    "install_cluster": _("Install cluster"),
+    "upgrade_cluster": _("Rolling upgrade"),
+    "scale_out": _("Scale out"),
+    "scale_in": _("Scale in"),
+    "diagnose": _("Diagnose"),
+    "collect_diagnostics": _("Collect diagnostics"),
+}
