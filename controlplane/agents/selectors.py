@@ -109,6 +109,12 @@ def agent_payload(agent: Agent | None) -> dict | None:
     return {"id": agent.id, "hostname": agent.hostname, "status": agent.status} if agent is not None else None
 
 
+def cluster_agent_list(cluster_ids: list[str]) -> QuerySet[Agent]:
+    """The agents registered for these clusters (revoked ones too, with that status), by host name (bound
+    tenant)."""
+    return Agent.objects.filter(cluster_id__in=cluster_ids).order_by("cluster_id", "hostname", "id")
+
+
 def lost_agent_list() -> QuerySet[Agent]:
     """Agents of the bound tenant and workspace that stopped answering (lost), longest silent first."""
     return Agent.objects.filter(status=LOST).order_by("status_since")

@@ -7,7 +7,7 @@ from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.urls import URLPattern, path, reverse
 from django.views.decorators.http import require_POST
 
-from controlplane.console.pages import audit, dashboard, jobs, runs
+from controlplane.console.pages import audit, cluster_wizards, clusters, dashboard, jobs, runs
 from controlplane.console.pages.frame import TENANT_KEY, WORKSPACE_KEY
 from controlplane.iam import access
 
@@ -39,4 +39,19 @@ def patterns(site: AdminSite) -> list[URLPattern]:
         path("console/runs/<str:object_id>/resume/", page(runs.resume_run), name="console-run-resume"),
         path("console/runs/<str:object_id>/retry/", page(runs.retry_run), name="console-run-retry"),
         path("console/audit/", page(audit.audit), name="console-audit"),
+        # clusters and nodes
+        path("console/clusters/", page(clusters.cluster_index), name="console-clusters"),
+        path("console/clusters/<str:cluster_id>/", page(clusters.cluster_detail), name="console-cluster"),
+        *(
+            path(f"console/clusters/<str:object_id>/node/{verb}/", page(view), name=f"console-cluster-node-{verb}")
+            for verb, view in clusters.NODE_VIEWS.items()
+        ),
+        *(
+            path(f"console/clusters/<str:cluster_id>/{name}/", page(view), name=f"console-cluster-{name}")
+            for name, view in cluster_wizards.WIZARD_PAGES.items()
+        ),
+        *(
+            path(f"console/clusters/<str:object_id>/{name}/run/", page(view), name=f"console-cluster-{name}-run")
+            for name, view in cluster_wizards.WIZARD_RUNS.items()
+        ),
     ]
