@@ -127,7 +127,9 @@ def test_an_operator_restarts_a_node_through_the_operations_writer(world):
     assert operation.params["nodes"] == [node_id(cluster, SECOND)]
     record = AuditRecord.objects.filter(action="console.node.restart", resource_id=cluster).latest("id")
     assert (record.result, record.actor_id) == ("ok", "operator-user")
-    client.post(reverse("admin:console-cluster-node-worker-stop", args=[cluster]), {"agent": world.objects["acme_agent"]})
+    client.post(
+        reverse("admin:console-cluster-node-worker-stop", args=[cluster]), {"agent": world.objects["acme_agent"]}
+    )
     stop = Operation.unscoped.filter(type="run_action").latest("created_at")
     assert stop.params["action"] == "worker.stop" and stop.params["nodes"] == [node_id(cluster, MASTER)]
 
@@ -143,7 +145,9 @@ def test_a_viewer_has_no_node_buttons_and_a_forged_post_is_refused_and_audited(w
         assert answer.status_code == 403
         record = AuditRecord.objects.filter(action=f"console.node.{verb}", resource_id=cluster).latest("id")
         assert (record.result, record.error_code) == ("denied", "PERMISSION_DENIED")
-    assert client.post(reverse("admin:console-cluster-upgrade", args=[cluster]), {"version": "2.3.13"}).status_code == 403
+    assert (
+        client.post(reverse("admin:console-cluster-upgrade", args=[cluster]), {"version": "2.3.13"}).status_code == 403
+    )
     forged = {"version": "2.3.13", "batch_size": "1", "plan_hash": "0" * 64}
     assert client.post(reverse("admin:console-cluster-upgrade-run", args=[cluster]), forged).status_code == 403
     assert Operation.unscoped.count() == before
@@ -217,7 +221,9 @@ def test_a_plan_the_operation_refuses_shows_its_error_at_the_field_with_the_inpu
     assert re.search(r'console-field-error"[^>]*>OPERATION_LAST_NODES', html)
     assert 'data-step="' not in html and 'name="batch_size" value="3"' in html
     assert html.count("checked") == 2  # both nodes still chosen
-    install = client.post(reverse("admin:console-cluster-install", args=[cluster]), {"version": "2.3.12", "form": "process"})
+    install = client.post(
+        reverse("admin:console-cluster-install", args=[cluster]), {"version": "2.3.12", "form": "process"}
+    )
     assert "OPERATION_CLUSTER_INSTALLED" in install.content.decode()  # a non-field error, above the form
 
 

@@ -24,7 +24,6 @@ from controlplane.operations.api.serializers import plan_body
 from controlplane.operations.install import FORMS, ROLES
 from controlplane.operations.plans import point_of
 
-
 ROLE_LABELS = {"hybrid": gettext_lazy("Hybrid"), "master": gettext_lazy("Master"), "worker": gettext_lazy("Worker")}
 
 
@@ -42,7 +41,7 @@ class WizardForm(forms.Form):
     def __init__(self, *args: Any, members: list[Member], **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         if "nodes" in self.fields:
-            self.fields["nodes"].choices = _agent_choices(members)  # type: ignore[attr-defined]
+            self.fields["nodes"].choices = _agent_choices(members)
 
     def params(self) -> dict[str, Any]:
         """The operation's params from the cleaned fields (empty optional ones left out: the plan's defaults)."""
@@ -150,7 +149,9 @@ def _wizard_page(wizard: Wizard):  # type: ignore[no-untyped-def]
     def view(request: HttpRequest, scope: Scope, cluster_id: str) -> HttpResponse:
         cluster = cluster_of(scope, cluster_id)
         if not scope.has(point_of(wizard.type), cluster):
-            return refused(request, scope, _("Your role may not do this here (%(point)s).") % {"point": point_of(wizard.type)})
+            return refused(
+                request, scope, _("Your role may not do this here (%(point)s).") % {"point": point_of(wizard.type)}
+            )
         members = topology([cluster.id])[cluster.id]
         plan = None
         if request.method == "POST":  # the Plan step: a dry run, nothing written
@@ -182,7 +183,9 @@ def _wizard_page(wizard: Wizard):  # type: ignore[no-untyped-def]
 
 
 def _form_url(wizard: Wizard, cluster: Cluster, data: Any) -> str:
-    fields = [(k, v) for k, values in data.lists() if k not in ("csrfmiddlewaretoken", "plan_hash", "next") for v in values]
+    fields = [
+        (k, v) for k, values in data.lists() if k not in ("csrfmiddlewaretoken", "plan_hash", "next") for v in values
+    ]
     return reverse(f"admin:console-cluster-{wizard.name}", args=[cluster.id]) + "?" + urlencode(fields)
 
 
@@ -213,4 +216,3 @@ def _wizard_run(wizard: Wizard):  # type: ignore[no-untyped-def]
 
 WIZARD_PAGES = {wizard.name: _wizard_page(wizard) for wizard in WIZARDS}
 WIZARD_RUNS = {wizard.name: _wizard_run(wizard) for wizard in WIZARDS}
-
