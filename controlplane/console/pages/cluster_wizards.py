@@ -15,7 +15,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from controlplane.clusters.models import Cluster
-from controlplane.console.pages.clusters import WIZARDS, Member, Wizard, cluster_of, operation_page, topology
+from controlplane.console.pages.clusters import WIZARDS, Member, Wizard, cluster_of, requested, topology
 from controlplane.console.pages.frame import Scope, action, page, refused, render
 from controlplane.errors import DomainError
 from controlplane.eventlog.metadata import Metadata
@@ -68,7 +68,9 @@ def _mirror() -> forms.CharField:
 
 
 def _batch_size() -> forms.IntegerField:
-    return forms.IntegerField(label=gettext_lazy("Nodes per batch"), min_value=1, max_value=1000, initial=1)
+    return forms.IntegerField(
+        label=gettext_lazy("Nodes per batch"), min_value=1, max_value=1000, initial=1, required=False
+    )
 
 
 def _nodes(required: bool, help_text: Any) -> forms.MultipleChoiceField:
@@ -205,10 +207,7 @@ def _wizard_run(wizard: Wizard):  # type: ignore[no-untyped-def]
             params=form.params(),
             plan_hash=request.POST.get("plan_hash", ""),
         )
-        return (
-            _("Operation %(operation)s requested.") % {"operation": operation_id[:8]},
-            operation_page(operation_id, cluster.id),
-        )
+        return requested(operation_id, cluster.id)
 
     view.__name__ = f"{wizard.name.replace('-', '_')}_run"
     return view

@@ -41,13 +41,14 @@ def cluster_of(scope: Scope, cluster_id: str) -> Cluster:
     return cluster
 
 
-def operation_page(operation_id: str, cluster_id: str) -> str:
-    """Where a requested operation is followed: its page (pages/operations.py); without that page, the cluster's
-    list of operations."""
+def requested(operation_id: str, cluster_id: str) -> tuple[str, str]:
+    """A button's answer once its operation is requested: the message, and where the operation is followed: its
+    page (pages/operations.py); without that page, the cluster's list of operations."""
+    message = _("Operation %(operation)s requested.") % {"operation": operation_id[:8]}
     try:
-        return reverse("admin:console-operation", args=[operation_id])
+        return message, reverse("admin:console-operation", args=[operation_id])
     except NoReverseMatch:
-        return reverse("admin:console-cluster", args=[cluster_id]) + "#operations"
+        return message, reverse("admin:console-cluster", args=[cluster_id]) + "#operations"
 
 
 # -- topology ------------------------------------------------------------------------------------------------------
@@ -231,10 +232,7 @@ def _node_view(node_action: NodeAction):  # type: ignore[no-untyped-def]
         operation_id = operations.do_request_operation(
             metadata=metadata, cluster=cluster, type=node_action.type, params=node_action.params(agent_id)
         )
-        return (
-            _("Operation %(operation)s requested.") % {"operation": operation_id[:8]},
-            operation_page(operation_id, cluster.id),
-        )
+        return requested(operation_id, cluster.id)
 
     view.__name__ = f"node_{node_action.verb.replace('-', '_')}"
     return view
