@@ -21,6 +21,7 @@ from controlplane.clusters import actions as clusters
 from controlplane.clusters.models import Cluster, node_id
 from controlplane.eventlog.metadata import Metadata
 from controlplane.eventlog.models import Event
+from controlplane.iam import actions as iam
 from controlplane.operations.models import Operation
 from tests.api.world import World, build_world, world_for_module
 from tests.console.test_translations import untranslated
@@ -53,6 +54,25 @@ def build() -> World:
         last_heartbeat_at=now - timedelta(minutes=10),
         now=now,
         interval_seconds=60,
+    )
+    # a second cluster, and an operator of the first one only (ADR 0019)
+    world.objects["acme_cluster_2"] = clusters.do_register_cluster(
+        metadata=meta,
+        tenant_id=cluster.tenant_id,
+        workspace_id=cluster.workspace_id,
+        name="zeta-2",
+        form="bare_metal",
+        mode="hybrid",
+        endpoints=list(cluster.endpoints),
+    )
+    world.users["acme-cluster-operator"] = User.objects.create_user("acme-cluster-operator")
+    iam.do_grant_object_role(
+        metadata=Metadata.for_system(None, reason="tests"),
+        user=world.users["acme-cluster-operator"],
+        tenant=world.acme,
+        kind="cluster",
+        object_id=cluster.id,
+        role="operator",
     )
     return world
 
@@ -134,6 +154,22 @@ def test_an_operator_restarts_a_node_through_the_operations_writer(world):
     assert stop.params["action"] == "worker.stop" and stop.params["nodes"] == [node_id(cluster, MASTER)]
 
 
+def test_an_operator_of_one_cluster_sees_and_restarts_that_cluster_only(world):
+    cluster, other = world.objects["acme_cluster"], world.objects["acme_cluster_2"]
+    client = client_of(world.users["acme-cluster-operator"])
+    listed = client.get(reverse("admin:console-clusters")).content.decode()
+    assert f'data-cluster="{cluster}"' in listed and f'data-cluster="{other}"' not in listed
+    assert client.get(reverse("admin:console-cluster", args=[other])).status_code == 404
+    page = client.get(reverse("admin:console-cluster", args=[cluster])).content.decode()
+    assert 'data-action="restart"' in topology_rows(page)[SECOND]
+    answer = client.post(
+        reverse("admin:console-cluster-node-restart", args=[cluster]), {"agent": world.objects["acme_agent_2"]}
+    )
+    operation = Operation.unscoped.filter(cluster_id=cluster, type="rolling_restart").get()
+    assert answer["Location"] == operation_page(operation.id, cluster)
+    assert operation.requested_by == "user:acme-cluster-operator"
+
+
 def test_a_viewer_has_no_node_buttons_and_a_forged_post_is_refused_and_audited(world):
     cluster = world.objects["acme_cluster"]
     client = client_of(world.users["viewer"])
@@ -168,6 +204,8 @@ def test_the_scale_in_wizard_plans_without_writing_then_runs_the_plan_it_showed(
     client = client_of(world.users["admin"])
     page = client.get(reverse("admin:console-cluster", args=[cluster])).content.decode()
     assert set(re.findall(r'data-wizard="([\w-]+)"', page)) == {"install", "upgrade", "scale-out", "scale-in"}
+    offered = client.get(reverse("admin:console-cluster-scale-out", args=[cluster])).content.decode()
+    assert "acme-spare" in offered and "acme-node-2" not in offered  # a scale out adds nodes the cluster lacks
     wizard = reverse("admin:console-cluster-scale-in", args=[cluster])
     fields = {"nodes": [world.objects["acme_agent_2"]], "batch_size": "1", "revoke_agents": "on"}
     events, audits = Event.objects.count(), AuditRecord.objects.count()

@@ -27,21 +27,24 @@ from controlplane.operations.plans import point_of
 ROLE_LABELS = {"hybrid": gettext_lazy("Hybrid"), "master": gettext_lazy("Master"), "worker": gettext_lazy("Worker")}
 
 
-def _agent_choices(members: list[Member]) -> list[tuple[str, str]]:
+def _agent_choices(members: list[Member], listed: bool | None) -> list[tuple[str, str]]:
+    """The agents to offer (not revoked): on a node the cluster lists (``listed``), on none yet (not), or all."""
     return [
         (m.agent.id, f"{m.agent.hostname} ({m.address or m.agent.id[:8]})")
         for m in members
-        if m.agent is not None and m.agent.status != "revoked"
+        if m.agent is not None and m.agent.status != "revoked" and listed in (None, m.node is not None)
     ]
 
 
 class WizardForm(forms.Form):
     """The fields every wizard may show; each subclass keeps the ones its operation type takes."""
 
+    listed: bool | None = None  # the nodes offered: the cluster's (True), agents' nodes it does not list (False), all
+
     def __init__(self, *args: Any, members: list[Member], **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         if "nodes" in self.fields:
-            self.fields["nodes"].choices = _agent_choices(members)
+            self.fields["nodes"].choices = _agent_choices(members, self.listed)
 
     def params(self) -> dict[str, Any]:
         """The operation's params from the cleaned fields (empty optional ones left out: the plan's defaults)."""
@@ -92,7 +95,7 @@ class InstallForm(WizardForm):
     def __init__(self, *args: Any, members: list[Member], **kwargs: Any) -> None:
         super().__init__(*args, members=members, **kwargs)
         roles = [("", _("Not in the cluster")), *((role, ROLE_LABELS[role]) for role in ROLES)]
-        for agent_id, name in _agent_choices(members):
+        for agent_id, name in _agent_choices(members, self.listed):
             self.fields[f"role_{agent_id}"] = forms.ChoiceField(label=name, choices=roles, required=False)
 
     def params(self) -> dict[str, Any]:
@@ -106,6 +109,7 @@ class InstallForm(WizardForm):
 
 
 class UpgradeForm(WizardForm):
+    listed = True
     version = forms.CharField(label=gettext_lazy("SeaTunnel version"), max_length=32)
     mirror = _mirror()
     batch_size = _batch_size()
@@ -113,6 +117,7 @@ class UpgradeForm(WizardForm):
 
 
 class ScaleOutForm(WizardForm):
+    listed = False
     nodes = _nodes(True, gettext_lazy("The agents' nodes that become workers."))
     version = _version()
     mirror = _mirror()
@@ -123,6 +128,7 @@ class ScaleOutForm(WizardForm):
 
 
 class ScaleInForm(WizardForm):
+    listed = True
     nodes = _nodes(True, gettext_lazy("The workers to take out: their streaming runs are paused with a savepoint."))
     batch_size = _batch_size()
     purge = forms.BooleanField(
