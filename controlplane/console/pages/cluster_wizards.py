@@ -19,6 +19,7 @@ from controlplane.console.pages.clusters import WIZARDS, Member, Wizard, cluster
 from controlplane.console.pages.frame import Scope, action, page, refused, render
 from controlplane.errors import DomainError
 from controlplane.eventlog.metadata import Metadata
+from controlplane.iam import access
 from controlplane.operations import actions as operations
 from controlplane.operations.api.serializers import plan_body
 from controlplane.operations.install import FORMS, ROLES
@@ -156,10 +157,10 @@ def _wizard_page(wizard: Wizard):  # type: ignore[no-untyped-def]
     @page("cluster.read", "cluster")
     def view(request: HttpRequest, scope: Scope, cluster_id: str) -> HttpResponse:
         cluster = cluster_of(scope, cluster_id)
-        if not scope.has(point_of(wizard.type), cluster):
-            return refused(
-                request, scope, _("Your role may not do this here (%(point)s).") % {"point": point_of(wizard.type)}
-            )
+        try:  # the plan shows what the role may run: the type's point on this cluster, as the request needs
+            access.require(scope.user, point_of(wizard.type), scope.tenant, scope.workspace, cluster)
+        except access.AccessDenied as error:
+            return refused(request, scope, str(error))
         members = topology([cluster.id])[cluster.id]
         plan = None
         if request.method == "POST":  # the Plan step: a dry run, nothing written
