@@ -110,9 +110,8 @@ def agent_payload(agent: Agent | None) -> dict | None:
 
 
 def cluster_agent_list(cluster_ids: list[str]) -> QuerySet[Agent]:
-    """The agents registered for these clusters (revoked ones too, with that status), by host name (bound
-    tenant)."""
-    return Agent.objects.filter(cluster_id__in=cluster_ids).order_by("cluster_id", "hostname", "id")
+    """The agents registered for these clusters and not revoked, by host name (bound tenant)."""
+    return Agent.objects.filter(cluster_id__in=cluster_ids).exclude(status=REVOKED).order_by("cluster_id", "hostname")
 
 
 def lost_agent_list() -> QuerySet[Agent]:

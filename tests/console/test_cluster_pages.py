@@ -128,6 +128,24 @@ def test_the_cluster_page_draws_the_topology_from_the_nodes_and_their_agents(wor
     assert "data-action" not in html and "data-wizard" not in html  # a viewer: no buttons
 
 
+def test_a_revoked_agent_leaves_the_topology_and_the_newest_agent_of_a_node_is_shown(world):
+    cluster = Cluster.unscoped.get(id=world.objects["acme_cluster"])
+    meta = Metadata.for_system(cluster.tenant_id, reason="tests", workspace_id=cluster.workspace_id)
+    replacement = register_agent(meta, cluster, "acme-node-2-new", SECOND)
+    agents.do_revoke_agent(metadata=meta, agent_id=world.objects["acme_agent"], reason="node wiped")
+    url = reverse("admin:console-cluster", args=[cluster.id])
+    page = client_of(world.users["operator"]).get(url).content.decode()
+    rows = re.findall(r'<tr data-address="([^"]*)">(.*?)</tr>', page, re.S)
+    assert [address for address, _ in rows] == [MASTER, SECOND, SECOND, "127.0.0.1:5803"]
+    assert "No agent" in rows[0][1] and "data-action" not in rows[0][1]
+    assert "acme-node-2-new" in rows[1][1] and replacement.id[:8] in rows[1][1]
+    assert "acme-node-2 " in rows[2][1] and "Hybrid" in rows[2][1]  # the older agent of that node still answers
+    assert world.objects["acme_agent"][:8] not in page
+    listed = client_of(world.users["operator"]).get(reverse("admin:console-clusters")).content.decode()
+    row = re.search(rf'<tr data-cluster="{cluster.id}">(.*?)</tr>', listed, re.S).group(1)
+    assert re.findall(r"\d of \d online", row) == ["2 of 2 online", "2 of 3 online"]  # each node once; no revoked
+
+
 def test_an_operator_restarts_a_node_through_the_operations_writer(world):
     cluster = world.objects["acme_cluster"]
     client = client_of(world.users["operator"])

@@ -29,11 +29,11 @@ ROLE_LABELS = {"hybrid": gettext_lazy("Hybrid"), "master": gettext_lazy("Master"
 
 
 def _agent_choices(members: list[Member], listed: bool | None) -> list[tuple[str, str]]:
-    """The agents to offer (not revoked): on a node the cluster lists (``listed``), on none yet (not), or all."""
+    """The agents to offer: on a node the cluster lists (``listed``), on none yet (not), or all."""
     return [
         (m.agent.id, f"{m.agent.hostname} ({m.address or m.agent.id[:8]})")
         for m in members
-        if m.agent is not None and m.agent.status != "revoked" and listed in (None, m.node is not None)
+        if m.agent is not None and listed in (None, m.node is not None)
     ]
 
 

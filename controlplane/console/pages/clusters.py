@@ -82,23 +82,23 @@ class Member:
 
 
 def topology(cluster_ids: list[str]) -> dict[str, list[Member]]:
-    """Per cluster: its nodes with their agents (the newest agent not revoked on the node's address), then the
-    agents that match no node. Three queries for any number of clusters."""
+    """Per cluster: its nodes, each with the newest agent on its address, then the other agents (on no node the
+    cluster lists, or older on one). Revoked agents are history: left out. Three queries for any number of
+    clusters."""
     agents = list(cluster_agent_list(cluster_ids))
     seen = liveness_list([a.id for a in agents])
-    found: dict[str, list[Member]] = {cluster_id: [] for cluster_id in cluster_ids}
     on: dict[tuple[str, str], Agent] = {}
-    for agent in sorted(agents, key=lambda a: (a.status == "revoked", a.registered_at), reverse=True):
-        on.setdefault((agent.cluster_id, agent.member_address), agent)  # the newest live one wins
-    placed: set[str] = set()
-    for node in node_list(cluster_ids):
-        agent = on.get((node.cluster_id, node.address))
-        if agent is not None:
-            placed.add(agent.id)
+    for agent in sorted(agents, key=lambda a: a.registered_at, reverse=True):
+        on.setdefault((agent.cluster_id, agent.member_address), agent)
+    found: dict[str, list[Member]] = {cluster_id: [] for cluster_id in cluster_ids}
+    nodes = {(node.cluster_id, node.address): node for node in node_list(cluster_ids)}
+    for key, node in nodes.items():
+        agent = on.get(key)
         found[node.cluster_id].append(Member(node, agent, seen.get(agent.id) if agent else None))
-    for agent in agents:
-        if agent.id not in placed:
-            found[agent.cluster_id].append(Member(None, agent, seen.get(agent.id)))
+    for agent in agents:  # an older agent of a node (registered again since) still answers: a row of its own
+        key = (agent.cluster_id, agent.member_address)
+        if on[key] is not agent or key not in nodes:
+            found[agent.cluster_id].append(Member(nodes.get(key), agent, seen.get(agent.id)))
     return found
 
 
@@ -168,8 +168,8 @@ def cluster_index(request: HttpRequest, scope: Scope) -> HttpResponse:
     health, members = health_of(ids), topology(ids)
     rows = []
     for cluster in clusters:
-        nodes = [m.node for m in members[cluster.id] if m.node is not None]
-        agents = [m.agent for m in members[cluster.id] if m.agent is not None and m.agent.status != "revoked"]
+        nodes = list({m.node.id: m.node for m in members[cluster.id] if m.node is not None}.values())
+        agents = [m.agent for m in members[cluster.id] if m.agent is not None]
         rows.append(
             ClusterRow(
                 cluster=cluster,
