@@ -128,6 +128,19 @@ def test_the_cluster_page_draws_the_topology_from_the_nodes_and_their_agents(wor
     assert "data-action" not in html and "data-wizard" not in html  # a viewer: no buttons
 
 
+def test_the_topology_and_health_follow_the_tenants_activity_feed(world):
+    cluster = world.objects["acme_cluster"]
+    client = client_of(world.users["operator"])
+    page = client.get(reverse("admin:console-cluster", args=[cluster])).content.decode()
+    live = reverse("admin:console-cluster-live", args=[cluster])
+    assert f'data-fragment="{live}" data-live="/ws/v1/tenants/acme/activity/"' in page
+    part = client.get(live).content.decode()
+    assert list(topology_rows(part)) == [MASTER, SECOND, "127.0.0.1:5803"] and 'class="console-tree"' in part
+    page_url = reverse("admin:console-cluster", args=[cluster])
+    assert f'name="next" value="{page_url}"' in part  # a refused button comes back to the page, not the part
+    assert client.get(reverse("admin:console-cluster-live", args=[world.objects["beta_cluster"]])).status_code == 404
+
+
 def test_a_revoked_agent_leaves_the_topology_and_the_newest_agent_of_a_node_is_shown(world):
     cluster = Cluster.unscoped.get(id=world.objects["acme_cluster"])
     meta = Metadata.for_system(cluster.tenant_id, reason="tests", workspace_id=cluster.workspace_id)

@@ -1,6 +1,7 @@
 """Clusters and their nodes: the list (health, version, node and agent counts) and a cluster's page (topology: which
 node is master or worker and which agent runs on it, online, stale or lost; health as a tree; the connectors of its
-engine version; the operations and runs on it). A node's buttons (restart, start or stop its worker, diagnose) each
+engine version; the operations and runs on it), its topology and health live: ``cluster_live`` re-renders them
+whenever the tenant's activity feed brings an event (console.js, as the run page). A node's buttons (restart, start or stop its worker, diagnose) each
 request one operation through ``operations.actions.do_request_operation``, the writer the API's operations endpoint
 calls, and go to that operation's page."""
 
@@ -11,6 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.http import Http404, HttpRequest, HttpResponse
+from django.template.response import TemplateResponse
 from django.urls import NoReverseMatch, reverse
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
@@ -200,11 +202,22 @@ def _connectors(cluster: Cluster) -> dict[str, Any]:
     }
 
 
+def _live_values(scope: Scope, cluster: Cluster) -> dict[str, Any]:
+    """What the page's live part (topology and health, ``cluster_live.html``) shows."""
+    health = health_of([cluster.id]).get(cluster.id)
+    members = topology([cluster.id])[cluster.id]
+    return {
+        "cluster": cluster,
+        "health": health,
+        "health_tree": health_payload(cluster, health),
+        "members": [(m, [a for a in NODE_ACTIONS if a.offered(scope, cluster, m)]) for m in members],
+        "page_url": reverse("admin:console-cluster", args=[cluster.id]),  # where a refused button comes back to
+    }
+
+
 @page("cluster.read", "cluster")
 def cluster_detail(request: HttpRequest, scope: Scope, cluster_id: str) -> HttpResponse:
     cluster = cluster_of(scope, cluster_id)
-    health = health_of([cluster.id]).get(cluster.id)
-    members = topology([cluster.id])[cluster.id]
     ops = scope.readable("operation.read", "cluster", operation_list())
     runs = scope.readable("job.read", "job", jobs.run_list())
     return render(
@@ -213,15 +226,19 @@ def cluster_detail(request: HttpRequest, scope: Scope, cluster_id: str) -> HttpR
         "console/cluster_detail.html",
         cluster.name,
         title_is_name=True,
-        cluster=cluster,
-        health=health,
-        health_tree=health_payload(cluster, health),
-        members=[(m, [a for a in NODE_ACTIONS if a.offered(scope, cluster, m)]) for m in members],
         connectors=_connectors(cluster),
         operations=None if ops is None else list(ops.filter(cluster_id=cluster.id).order_by("-created_at")[:RECENT]),
         runs=None if runs is None else list(runs.filter(cluster_id=cluster.id).order_by("-created_at")[:RECENT]),
         wizards=[w for w in WIZARDS if scope.has(point_of(w.type), cluster)],
+        **_live_values(scope, cluster),
     )
+
+
+@page("cluster.read", "cluster")
+def cluster_live(request: HttpRequest, scope: Scope, cluster_id: str) -> HttpResponse:
+    """The page's live part alone, fetched by console.js on each event of the tenant's activity feed (docs/LIVE.md):
+    a node joining or lost, an agent stale or back, a health transition, an operation's progress."""
+    return TemplateResponse(request, "console/cluster_live.html", _live_values(scope, cluster_of(scope, cluster_id)))
 
 
 def _node_view(node_action: NodeAction):  # type: ignore[no-untyped-def]

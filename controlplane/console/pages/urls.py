@@ -67,6 +67,7 @@ def patterns(site: AdminSite) -> list[URLPattern]:
         # clusters and nodes
         path("console/clusters/", page(clusters.cluster_index), name="console-clusters"),
         path("console/clusters/<str:cluster_id>/", page(clusters.cluster_detail), name="console-cluster"),
+        path("console/clusters/<str:cluster_id>/live/", page(clusters.cluster_live), name="console-cluster-live"),
         *(
             path(f"console/clusters/<str:object_id>/node/{verb}/", page(view), name=f"console-cluster-node-{verb}")
             for verb, view in clusters.NODE_VIEWS.items()
