@@ -1,9 +1,9 @@
 """Clusters and their nodes: the list (health, version, node and agent counts) and a cluster's page (topology: which
 node is master or worker and which agent runs on it, online, stale or lost; health as a tree; the connectors of its
-engine version; the operations and runs on it), its topology and health live: ``cluster_live`` re-renders them
-whenever the tenant's activity feed brings an event (console.js, as the run page). A node's buttons (restart, start or stop its worker, diagnose) each
-request one operation through ``operations.actions.do_request_operation``, the writer the API's operations endpoint
-calls, and go to that operation's page."""
+engine version; the operations and runs on it). Its topology and health are live: ``cluster_live`` re-renders them
+whenever the tenant's activity feed brings an event (console.js, as for the run page). A node's buttons (restart,
+start or stop its worker, diagnose) each request one operation through ``operations.actions.do_request_operation``,
+the writer the API's operations endpoint calls, and go to that operation's page."""
 
 from __future__ import annotations
 
