@@ -178,10 +178,8 @@ UNFOLD = {
             {"title": _("Runs"), "items": [
                 {"title": _("Runs"), "icon": "play_circle", "link": reverse_lazy("admin:console-runs")},
             ]},
-            # Platform pages until the tenant pages of clusters and settings are built (issue 16).
             {"title": _("Clusters"), "items": [
-                {"title": _("Clusters"), "icon": "hub", "link": reverse_lazy("admin:clusters_cluster_changelist"),
-                 "permission": _PLATFORM},
+                {"title": _("Clusters"), "icon": "hub", "link": reverse_lazy("admin:console-clusters")},
             ]},
             {"title": _("Operations"), "items": [
                 {"title": _("Operations"), "icon": "build", "link": reverse_lazy("admin:console-operations")},

@@ -114,6 +114,11 @@ def operation_action_list(operation_id: str) -> QuerySet[Action]:
     return Action.objects.filter(operation_id=operation_id).order_by("created_at")
 
 
+def cluster_agent_list(cluster_ids: list[str]) -> QuerySet[Agent]:
+    """The agents registered for these clusters and not revoked, by host name (bound tenant)."""
+    return Agent.objects.filter(cluster_id__in=cluster_ids).exclude(status=REVOKED).order_by("cluster_id", "hostname")
+
+
 def lost_agent_list() -> QuerySet[Agent]:
     """Agents of the bound tenant and workspace that stopped answering (lost), longest silent first."""
     return Agent.objects.filter(status=LOST).order_by("status_since")

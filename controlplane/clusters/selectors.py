@@ -44,6 +44,11 @@ def cluster_list() -> QuerySet[Cluster]:
     return Cluster.objects.filter(removed=False).order_by("name")
 
 
+def node_list(cluster_ids: list[str]) -> QuerySet[Node]:
+    """The nodes of these clusters as the log knows them, by address (bound tenant)."""
+    return Node.objects.filter(cluster_id__in=cluster_ids).order_by("cluster_id", "address")
+
+
 def health_of(cluster_ids: list[str]) -> dict[str, Health]:
     """The latest observation of each cluster, in one query (bound tenant)."""
     return {h.cluster_id: h for h in Health.objects.filter(cluster_id__in=cluster_ids)}

@@ -45,14 +45,23 @@ def plan_operation(*, cluster: Cluster, type: str, params: dict[str, Any]) -> pl
     return plans.plan(type, cluster, params)
 
 
-def do_request_operation(*, metadata: Metadata, cluster: Cluster, type: str, params: dict[str, Any]) -> str:
-    """Plan and record a new operation; a worker starts it after commit. Returns the operation id."""
+def do_request_operation(
+    *, metadata: Metadata, cluster: Cluster, type: str, params: dict[str, Any], plan_hash: str | None = None
+) -> str:
+    """Plan and record a new operation; a worker starts it after commit. Returns the operation id. ``plan_hash``
+    (a dry run's): refused with OPERATION_PLAN_CHANGED when the plan is no longer the one that was shown."""
     from controlplane.operations.runner import enqueue
 
     authorize(
         metadata, plans.point_of(type), tenant_id=cluster.tenant_id, workspace_id=cluster.workspace_id, obj=cluster
     )
     planned = plans.plan(type, cluster, params)
+    if plan_hash is not None and plans.plan_hash(planned) != plan_hash:
+        raise plans.PlanError(
+            "the plan changed since it was shown (nodes, agents or the cluster); plan again",
+            code="OPERATION_PLAN_CHANGED",
+            plan_hash=plans.plan_hash(planned),
+        )
     operation_id = uuid.uuid4().hex
     meta = replace(
         metadata,

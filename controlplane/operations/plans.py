@@ -8,6 +8,8 @@ paused cluster-wide before the first batch and resumed after the last one (docs/
 
 from __future__ import annotations
 
+import hashlib
+import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -92,6 +94,12 @@ def plan(type_name: str, cluster: Cluster, params: dict[str, Any]) -> Planned:
                     f"step {step.key} needs a handler {kind!r} that is not installed", code="OPERATION_PLAN_INVALID"
                 )
     return planned
+
+
+def plan_hash(planned: Planned) -> str:
+    """The plan's fingerprint: a confirmation names it, so a request runs only the plan that was shown."""
+    body = {"params": planned.params, "notes": planned.notes, "steps": [step.to_dict() for step in planned.steps]}
+    return hashlib.sha256(json.dumps(body, sort_keys=True, default=str).encode()).hexdigest()
 
 
 def summarizer(type_name: str) -> Summarizer:

@@ -346,6 +346,21 @@ def test_the_dry_run_shows_each_step_and_its_targets_and_writes_nothing(place, o
     assert not Operation.unscoped.exists()
 
 
+def test_a_request_naming_its_dry_runs_plan_hash_runs_only_that_plan(place, operator):
+    register_agent(place.meta, place.cluster, "node-1", "10.0.0.1:5801")
+    body = {"type": "rolling_restart", "cluster_id": place.cluster.id, "params": {}}
+    client = operator("operator")
+    shown = client.post(f"{OPERATIONS}plan/", body, content_type="application/json").json()["plan_hash"]
+    register_agent(place.meta, place.cluster, "node-2", "10.0.0.2:5801")  # the plan now restarts two nodes
+    changed = client.post(OPERATIONS, {**body, "plan_hash": shown}, content_type="application/json")
+    error = changed.json()["error"]
+    assert changed.status_code == 409 and error["code"] == "OPERATION_PLAN_CHANGED"
+    assert not Operation.unscoped.exists()
+    again = client.post(f"{OPERATIONS}plan/", body, content_type="application/json").json()["plan_hash"]
+    assert error["details"]["plan_hash"] == again != shown
+    assert client.post(OPERATIONS, {**body, "plan_hash": again}, content_type="application/json").status_code == 202
+
+
 def test_request_read_and_cancel_through_the_api(place, operator):
     register_agent(place.meta, place.cluster, "node-1", "10.0.0.1:5801")
     client = operator("operator")

@@ -12,6 +12,8 @@ from controlplane.console.pages import (
     alerts,
     audit,
     channels,
+    cluster_wizards,
+    clusters,
     dashboard,
     diagnostics,
     job_forms,
@@ -217,4 +219,20 @@ def patterns(site: AdminSite) -> list[URLPattern]:
         path("console/findings/<str:finding_id>/", page(diagnostics.finding_detail), name="console-finding"),
         path("console/findings/<str:finding_id>/fix/", page(diagnostics.fix_plan), name="console-finding-fix-plan"),
         path("console/findings/<str:object_id>/fix/confirm/", page(diagnostics.apply_fix), name="console-finding-fix"),
+        # clusters and nodes
+        path("console/clusters/", page(clusters.cluster_index), name="console-clusters"),
+        path("console/clusters/<str:cluster_id>/", page(clusters.cluster_detail), name="console-cluster"),
+        path("console/clusters/<str:cluster_id>/live/", page(clusters.cluster_live), name="console-cluster-live"),
+        *(
+            path(f"console/clusters/<str:object_id>/node/{verb}/", page(view), name=f"console-cluster-node-{verb}")
+            for verb, view in clusters.NODE_VIEWS.items()
+        ),
+        *(
+            path(f"console/clusters/<str:cluster_id>/{name}/", page(view), name=f"console-cluster-{name}")
+            for name, view in cluster_wizards.WIZARD_PAGES.items()
+        ),
+        *(
+            path(f"console/clusters/<str:object_id>/{name}/run/", page(view), name=f"console-cluster-{name}-run")
+            for name, view in cluster_wizards.WIZARD_RUNS.items()
+        ),
     ]

@@ -7,6 +7,7 @@ from rest_framework import serializers
 from controlplane.api.inputs import Input
 from controlplane.operations import selectors
 from controlplane.operations.models import Operation, OperationStep
+from controlplane.operations.plans import plan_hash
 
 
 class StepSerializer(serializers.ModelSerializer):
@@ -76,6 +77,7 @@ class RequestSerializer(Input):
     type = serializers.CharField(max_length=32)
     cluster_id = serializers.CharField(max_length=64)
     params = serializers.DictField(required=False, default=dict)
+    plan_hash = serializers.CharField(max_length=64, required=False)  # a dry run's: run only the plan shown
 
 
 class CancelSerializer(Input):
@@ -91,6 +93,7 @@ class PlanSerializer(serializers.Serializer):
     params = serializers.DictField()
     notes = serializers.ListField(child=serializers.CharField())
     steps = serializers.ListField(child=serializers.DictField())
+    plan_hash = serializers.CharField()
 
 
 def plan_body(type_name: str, cluster_id: str, planned) -> dict:  # type: ignore[no-untyped-def]
@@ -102,4 +105,5 @@ def plan_body(type_name: str, cluster_id: str, planned) -> dict:  # type: ignore
         "params": planned.params,
         "notes": planned.notes,
         "steps": [{"index": i, **step.to_dict()} for i, step in enumerate(planned.steps)],
+        "plan_hash": plan_hash(planned),
     }

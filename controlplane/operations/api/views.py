@@ -73,7 +73,11 @@ class OperationViewSet(mixins.ListModelMixin, TenantViewSet):
             planned = actions.plan_operation(cluster=cluster, type=values["type"], params=values["params"])
             return Response(plan_body(values["type"], cluster.id, planned))
         operation_id = actions.do_request_operation(
-            metadata=self.metadata(), cluster=cluster, type=values["type"], params=values["params"]
+            metadata=self.metadata(),
+            cluster=cluster,
+            type=values["type"],
+            params=values["params"],
+            plan_hash=values.get("plan_hash"),
         )
         self.audit_id = operation_id
         return _respond(Operation.objects.get(id=operation_id), status.HTTP_202_ACCEPTED)
