@@ -15,6 +15,11 @@ from controlplane.operations.models import Operation
 from controlplane.tenancy.context import bound
 
 
+def alert_list() -> QuerySet[Alert]:
+    """The alerts of the bound tenant and workspace (views: the console), newest first."""
+    return Alert.objects.all()
+
+
 def active_silences(tenant_id: str, workspace_id: str) -> list[ActiveSilence]:
     with bound(tenant_id, workspace_id):
         rows = list(Silence.objects.filter(status="active"))

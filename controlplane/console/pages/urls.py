@@ -39,4 +39,6 @@ def patterns(site: AdminSite) -> list[URLPattern]:
         path("console/runs/<str:object_id>/resume/", page(runs.resume_run), name="console-run-resume"),
         path("console/runs/<str:object_id>/retry/", page(runs.retry_run), name="console-run-retry"),
         path("console/audit/", page(audit.audit), name="console-audit"),
+        # runs: reproduce
+        path("console/runs/<str:object_id>/reproduce/", page(runs.reproduce_run), name="console-run-reproduce"),
     ]

@@ -43,6 +43,11 @@
       };
     }
     connect();
+    // What changes without an event (a run's metrics and log tail) is fetched again every few seconds too.
+    var every = parseInt(box.getAttribute("data-refresh") || "0", 10);
+    if (every > 0) {
+      setInterval(function () { if (box.getAttribute("data-live-state") === "open") refresh(); }, every * 1000);
+    }
   }
   document.addEventListener("DOMContentLoaded", function () {
     var box = document.querySelector("[data-live]");
