@@ -13,8 +13,10 @@ from django.contrib.auth.models import User
 from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.html import escape
 
 from controlplane.audit.models import AuditRecord
+from controlplane.diagnostics.selectors import run_fault
 from controlplane.eventlog.metadata import Metadata
 from controlplane.jobs import actions as jobs
 from controlplane.jobs import run_actions
@@ -23,6 +25,7 @@ from controlplane.jobs.runner import _save_telemetry
 from controlplane.tenancy import context
 from tests.api.world import FAKE_TO_CONSOLE, world_for_module
 from tests.console.test_translations import untranslated
+from tests.diagnostics.texts import SAMPLES
 
 pytestmark = pytest.mark.django_db
 
@@ -92,7 +95,7 @@ def test_the_throughput_is_the_rate_between_the_last_two_samples_and_the_api_sho
     sample(running, start + timedelta(seconds=20), 800, 9000)  # the newest pair: 200 records and 3000 bytes in 10 s
     page = client.get(url).content.decode()
     assert 'data-metric="records-in">800<' in page and 'data-metric="records-out-rate">20.0<' in page
-    assert 'data-metric="records-in-rate">20.0<' in page and "300 bytes" in page
+    assert 'data-metric="records-in-rate">20.0<' in page and "300\xa0bytes" in page
     answer = client.get(
         f"/api/v1/tenants/acme/workspaces/{world.acme_ws.slug}/runs/{running.id}/", **world.auth("viewer")
     )
@@ -109,21 +112,25 @@ def test_the_log_tail_is_escaped_and_bounded(world):
     log = page[page.index('class="console-log"') :]
     log = log[: log.index("</pre>")]
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in log and "<script>alert" not in log
-    assert "line 200" in log and "line 122\n" in log and "line 121\n" not in log  # the last 80 lines only
+    assert "line 200" in log and "line 123\n" in log and "line 122\n" not in log  # the last 80 lines only
     assert "x" * 499 + "…" in log and "x" * 500 not in log
     assert "The last 80 lines, read" in page
 
 
-def test_a_failed_runs_page_shows_its_matched_fault_with_the_explanation_and_what_to_do(world):
-    failed = world.objects["acme_run_failed"]
-    page = client_of(world.users["viewer"]).get(reverse("admin:console-run", args=[failed])).content.decode()
-    if 'id="run-fault"' in page:  # the world's error text ("no") may match nothing: then no section at all
-        assert "Why" in page and "What to do" in page
-    zh = client_of(world.users["viewer"], "zh-hans").get(reverse("admin:console-run", args=[failed])).content.decode()
-    assert untranslated(zh) == []
+def test_a_failed_runs_page_shows_its_matched_fault_explained_in_the_users_language(world):
+    failed = _failed_run_of_a_new_job(world, "missing-plugin", error=SAMPLES["plugin_not_found"][0])
+    url = reverse("admin:console-run", args=[failed.id])
+    for language, library in (("en", "en"), ("zh-hans", "zh-Hans")):
+        expected = run_fault(failed, language=library)
+        assert expected is not None and expected["id"] == "plugin_not_found"
+        page = client_of(world.users["viewer"], language).get(url).content.decode()
+        fault = page[page.index('id="run-fault"') :]
+        assert escape(expected["explanation"]) in fault and escape(expected["fix"]) in fault
+        if language == "zh-hans":
+            assert untranslated(page) == []
 
 
-def _failed_run_of_a_new_job(world, name: str) -> Run:  # type: ignore[no-untyped-def]
+def _failed_run_of_a_new_job(world, name: str, error: str = "no") -> Run:  # type: ignore[no-untyped-def]
     meta = Metadata.for_system(world.acme.id, reason="test", workspace_id=world.acme_ws.id)
     job_id = jobs.do_create_job(
         metadata=meta,
@@ -136,7 +143,7 @@ def _failed_run_of_a_new_job(world, name: str) -> Run:  # type: ignore[no-untype
     run_id = run_actions.do_start_run(metadata=meta, job=Job.unscoped.get(id=job_id))
     run_actions.do_record_run_submission_started(metadata=meta, run=Run.unscoped.get(id=run_id))
     run_actions.do_record_run_submit_failed(
-        metadata=meta, run=Run.unscoped.get(id=run_id), code="ZETA_REQUEST_REJECTED", message="no"
+        metadata=meta, run=Run.unscoped.get(id=run_id), code="ZETA_REQUEST_REJECTED", message=error
     )
     return Run.unscoped.get(id=run_id)
 
@@ -194,5 +201,6 @@ def test_the_run_pages_have_no_english_of_their_own_in_chinese(world):
         for url in urls:
             response = client.get(url)
             assert response.status_code == 200, (url, response.status_code)
-            found = untranslated(f'<div id="console-page">{response.content.decode()}</div>')
+            html = response.content.decode()
+            found = untranslated(html if 'id="console-page"' in html else f'<div id="console-page">{html}</div>')
             assert bool(found) == expect_english, (language, url, found)
