@@ -49,7 +49,7 @@ def nice_ceiling(value: float) -> float:
     """The smallest 1, 2 or 5 times a power of ten at or above ``value`` (an axis top that reads well); 1 for 0."""
     if value <= 0:
         return 1.0
-    power = 10 ** math.floor(math.log10(value))
+    power = 10.0 ** math.floor(math.log10(value))
     return next(step * power for step in (1, 2, 5, 10) if step * power >= value)
 
 
@@ -67,7 +67,7 @@ def stacked_bars(buckets: Sequence[Bucket], series: Sequence[Series], *, title: 
     every = max(1, math.ceil(len(buckets) / 8))  # at most ~8 x labels
     for index, bucket in enumerate(buckets):
         x = LEFT + index * slot + slot * 0.1
-        base = TOP + plot_h
+        base = float(TOP + plot_h)
         for item in series:
             count = bucket.counts.get(item.key, 0)
             if not count:
@@ -91,9 +91,7 @@ def stacked_bars(buckets: Sequence[Bucket], series: Sequence[Series], *, title: 
         LEFT - 4, TOP + 8, _number(top),
         LEFT - 4, TOP + plot_h,
     )  # fmt: skip
-    xs = format_html_join(
-        "", '<text x="{}" y="{}" text-anchor="middle" class="console-chart-tick">{}</text>', labels
-    )
+    xs = format_html_join("", '<text x="{}" y="{}" text-anchor="middle" class="console-chart-tick">{}</text>', labels)
     note = (
         format_html('<text x="{}" y="{}" text-anchor="middle" class="console-chart-empty">{}</text>',
                     LEFT + plot_w // 2, TOP + plot_h // 2, empty)

@@ -3,7 +3,7 @@ in the user's language. Event types this release does not know are shown by thei
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 
 from django.utils.translation import gettext as _
@@ -50,36 +50,35 @@ def run_timeline(events: list[RecordedEvent]) -> list[Step]:
 
 def _step(event: RecordedEvent) -> Step:
     data, actor = event.payload, event.metadata.actor
-    who = {"at": event.recorded_at, "actor_kind": str(ACTORS.get(actor.kind, actor.kind)), "actor": actor.id}
+    who = Step(at=event.recorded_at, what="", actor_kind=str(ACTORS.get(actor.kind, actor.kind)), actor=actor.id)
     kind = event.event_type
     if kind == "jobs.run_requested":
         reason = str(data.get("reason", ""))
         related = data.get("retry_of") or data.get("reproduces") or ""
-        return Step(what=_("Requested"), why=str(REASONS.get(reason, reason)), related=related, **who)
+        return replace(who, what=_("Requested"), why=str(REASONS.get(reason, reason)), related=related)
     if kind == "jobs.run_submission_started":
         if data.get("resume"):
             what = _("Resuming from the savepoint (attempt %(n)s)") % {"n": data.get("attempt")}
         else:
             what = _("Submitting to the engine (attempt %(n)s)") % {"n": data.get("attempt")}
-        return Step(what=what, **who)
+        return replace(who, what=what)
     if kind == "jobs.run_submitted":
         found = data.get("found_by_reconcile")
         why = _("Found on the engine by its job id") if found else ""
-        return Step(what=_("The engine accepted the job"), why=why, **who)
+        return replace(who, what=_("The engine accepted the job"), why=why)
     if kind == "jobs.run_submit_outcome_unknown":
         detail = f"{data.get('error_code', '')}: {data.get('error', '')}"
-        return Step(what=_("The submission's answer was lost"), detail=detail, **who)
+        return replace(who, what=_("The submission's answer was lost"), detail=detail)
     if kind == "jobs.run_stop_requested":
-        return Step(what=_("Pause requested") if data.get("savepoint") else _("Stop requested"), **who)
+        return replace(who, what=_("Pause requested") if data.get("savepoint") else _("Stop requested"))
     if kind == "jobs.run_state_changed":
         source = str(data.get("source", ""))
         detail = ": ".join(str(p) for p in (data.get("error_code"), data.get("error")) if p)
-        return Step(
-            what="",
+        return replace(
+            who,
             previous=str(data.get("previous", "")),
             state=str(data.get("state", "")),
             why=str(SOURCES.get(source, source)),
             detail=detail,
-            **who,
         )
-    return Step(what="", code=kind, **who)
+    return replace(who, code=kind)

@@ -52,7 +52,11 @@ def sample(run: Run, at, records: int, nbytes: int) -> None:  # type: ignore[no-
         "sink_write_bytes": nbytes,
     }
     _save_telemetry(
-        [RunTelemetry(run_id=run.id, tenant_id=run.tenant_id, workspace_id=run.workspace_id, metrics=metrics, metrics_at=at)]
+        [
+            RunTelemetry(
+                run_id=run.id, tenant_id=run.tenant_id, workspace_id=run.workspace_id, metrics=metrics, metrics_at=at
+            )
+        ]
     )
 
 
@@ -61,7 +65,12 @@ def set_log(run: Run, text: str) -> None:
     with context.bound(run.tenant_id, run.workspace_id):
         RunTelemetry.objects.update_or_create(
             run_id=run.id,
-            defaults={"tenant_id": run.tenant_id, "workspace_id": run.workspace_id, "log_text": text, "log_at": timezone.now()},
+            defaults={
+                "tenant_id": run.tenant_id,
+                "workspace_id": run.workspace_id,
+                "log_text": text,
+                "log_at": timezone.now(),
+            },
         )
 
 
