@@ -98,7 +98,7 @@ def stacked_bars(buckets: Sequence[Bucket], series: Sequence[Series], *, title: 
         if not bars else ""
     )  # fmt: skip
     return format_html(
-        '<svg class="console-chart" role="img" aria-label="{}" viewBox="0 0 {} {}" preserveAspectRatio="none">'
+        '<svg class="console-chart" role="img" aria-label="{}" viewBox="0 0 {} {}">'
         "<title>{}</title>{}{}{}{}</svg>",
         title, WIDTH, HEIGHT, title, ticks, body, xs, note,
     )  # fmt: skip
