@@ -7,9 +7,6 @@ import re
 from datetime import timedelta
 
 import pytest
-from django.conf import settings
-from django.contrib.auth.models import User
-from django.test import Client
 from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
 
@@ -20,6 +17,7 @@ from controlplane.jobs.models import Job, Run, RunTelemetry
 from controlplane.jobs.runner import _save_telemetry
 from controlplane.seatunnel.states import JobState as EngineState
 from tests.api.world import world_for_module
+from tests.console.test_run_pages import client_of
 from tests.console.test_translations import untranslated
 
 pytestmark = pytest.mark.django_db
@@ -35,13 +33,6 @@ sink { Console { plugin_input = "fake" } }
 def world(django_db_setup, django_db_blocker):  # type: ignore[no-untyped-def]
     with world_for_module(django_db_blocker) as built:
         yield built
-
-
-def client_of(user: User, language: str = "en") -> Client:
-    client = Client(SERVER_NAME="localhost")
-    client.force_login(user)
-    client.cookies[settings.LANGUAGE_COOKIE_NAME] = language
-    return client
 
 
 def dashboard(world, who: str = "owner", language: str = "en") -> str:  # type: ignore[no-untyped-def]
