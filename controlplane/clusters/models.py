@@ -5,33 +5,38 @@ from __future__ import annotations
 import uuid
 
 from django.db import models
+from django.utils.translation import gettext_lazy as _
 
 from controlplane.tenancy.scoping import TenantOwned
 
 
 class Cluster(TenantOwned):
-    id = models.CharField(max_length=64, primary_key=True)
-    name = models.CharField(max_length=100)
-    form = models.CharField(max_length=16)
-    mode = models.CharField(max_length=16)
-    engine_version = models.CharField(max_length=32)
-    endpoints = models.JSONField(default=list)
-    context_path = models.CharField(max_length=200, blank=True, default="")
-    auth_secret = models.CharField(max_length=100, blank=True, default="")
-    labels = models.JSONField(default=dict)
-    v1_endpoints = models.JSONField(default=list, blank=True)  # []: the v1 REST answers on `endpoints`
-    timeouts = models.JSONField(default=dict, blank=True)  # seconds per call kind; absent kinds: the defaults
-    tls_ca_secret = models.CharField(max_length=100, blank=True, default="")
-    tls_cert_secret = models.CharField(max_length=100, blank=True, default="")
-    tls_key_secret = models.CharField(max_length=100, blank=True, default="")
-    tls_verify = models.BooleanField(default=True)
-    tls_verify_reason = models.CharField(max_length=500, blank=True, default="")
-    version = models.PositiveIntegerField()
-    created_at = models.DateTimeField()
-    updated_at = models.DateTimeField()
-    removed = models.BooleanField(default=False)
+    id = models.CharField(max_length=64, primary_key=True, verbose_name=_("ID"))
+    name = models.CharField(max_length=100, verbose_name=_("name"))
+    form = models.CharField(max_length=16, verbose_name=_("form"))
+    mode = models.CharField(max_length=16, verbose_name=_("mode"))
+    engine_version = models.CharField(max_length=32, verbose_name=_("engine version"))
+    endpoints = models.JSONField(default=list, verbose_name=_("endpoints"))
+    context_path = models.CharField(max_length=200, blank=True, default="", verbose_name=_("context path"))
+    auth_secret = models.CharField(max_length=100, blank=True, default="", verbose_name=_("auth secret"))
+    labels = models.JSONField(default=dict, verbose_name=_("labels"))
+    # []: the v1 REST answers on `endpoints`
+    v1_endpoints = models.JSONField(default=list, blank=True, verbose_name=_("v1 endpoints"))
+    # seconds per call kind; absent kinds: the defaults
+    timeouts = models.JSONField(default=dict, blank=True, verbose_name=_("timeouts"))
+    tls_ca_secret = models.CharField(max_length=100, blank=True, default="", verbose_name=_("tls ca secret"))
+    tls_cert_secret = models.CharField(max_length=100, blank=True, default="", verbose_name=_("tls cert secret"))
+    tls_key_secret = models.CharField(max_length=100, blank=True, default="", verbose_name=_("tls key secret"))
+    tls_verify = models.BooleanField(default=True, verbose_name=_("tls verify"))
+    tls_verify_reason = models.CharField(max_length=500, blank=True, default="", verbose_name=_("tls verify reason"))
+    version = models.PositiveIntegerField(verbose_name=_("version"))
+    created_at = models.DateTimeField(verbose_name=_("created at"))
+    updated_at = models.DateTimeField(verbose_name=_("updated at"))
+    removed = models.BooleanField(default=False, verbose_name=_("removed"))
 
     class Meta:
+        verbose_name = _("cluster")
+        verbose_name_plural = _("clusters")
         ordering = ["tenant_id", "workspace_id", "name"]
         default_permissions = ()
 
@@ -48,18 +53,21 @@ class Node(TenantOwned):
     (joined, lost, returned, role changed): rebuildable from the log. The id is derived from cluster and address
     (``node_id``) so a rebuild reproduces it."""
 
-    id = models.CharField(max_length=32, primary_key=True)
-    cluster_id = models.CharField(max_length=64, db_index=True)
-    address = models.CharField(max_length=300)  # host:port as the engine reports the member
-    role = models.CharField(max_length=16, blank=True, default="")  # master | worker | hybrid | "" (unknown)
-    status = models.CharField(max_length=16)  # online | lost
+    id = models.CharField(max_length=32, primary_key=True, verbose_name=_("ID"))
+    cluster_id = models.CharField(max_length=64, db_index=True, verbose_name=_("cluster id"))
+    address = models.CharField(max_length=300, verbose_name=_("address"))  # host:port as the engine reports the member
+    # master | worker | hybrid | "" (unknown)
+    role = models.CharField(max_length=16, blank=True, default="", verbose_name=_("role"))
+    status = models.CharField(max_length=16, verbose_name=_("status"))  # online | lost
     # What the installer gathered on the node when it installed it (clusters.node_installed): hostname, engine
     # version, REST endpoint, Java, CPUs, memory, disk, prefix, agent id. {} for a node it did not install.
-    facts = models.JSONField(default=dict, blank=True)
-    joined_at = models.DateTimeField()
-    status_since = models.DateTimeField()
+    facts = models.JSONField(default=dict, blank=True, verbose_name=_("facts"))
+    joined_at = models.DateTimeField(verbose_name=_("joined at"))
+    status_since = models.DateTimeField(verbose_name=_("status since"))
 
     class Meta:
+        verbose_name = _("node")
+        verbose_name_plural = _("nodes")
         ordering = ["cluster_id", "address"]
         default_permissions = ()
         constraints = [models.UniqueConstraint(fields=["cluster_id", "address"], name="clusters_node_unique")]
@@ -73,24 +81,29 @@ class Health(TenantOwned):
     on every poll. Not event-sourced and not rebuilt: it is a heartbeat (docs/adr/0006-health-is-an-observation.md);
     only the transitions it reveals go to the log."""
 
-    cluster_id = models.CharField(max_length=64, primary_key=True)
-    reachable = models.BooleanField()
-    error_code = models.CharField(max_length=64, blank=True, default="")
-    error_message = models.CharField(max_length=500, blank=True, default="")
-    engine_version = models.CharField(max_length=32, blank=True, default="")
-    members = models.JSONField(default=list)  # per member: address, role, is_master, heap, cpu, threads, ...
-    members_identified = models.BooleanField(default=True)  # False: the engine listed members without addresses
-    total_slots = models.IntegerField(null=True)
-    free_slots = models.IntegerField(null=True)
-    running_jobs = models.IntegerField(null=True)
-    pending_jobs = models.IntegerField(null=True)
-    heap_used = models.BigIntegerField(null=True)  # bytes, summed over members
-    heap_max = models.BigIntegerField(null=True)
-    checked_at = models.DateTimeField()
-    last_reachable_at = models.DateTimeField(null=True)
-    last_seen = models.JSONField(default=dict)  # address -> ISO time the member was last listed
+    cluster_id = models.CharField(max_length=64, primary_key=True, verbose_name=_("cluster id"))
+    reachable = models.BooleanField(verbose_name=_("reachable"))
+    error_code = models.CharField(max_length=64, blank=True, default="", verbose_name=_("error code"))
+    error_message = models.CharField(max_length=500, blank=True, default="", verbose_name=_("error message"))
+    engine_version = models.CharField(max_length=32, blank=True, default="", verbose_name=_("engine version"))
+    # per member: address, role, is_master, heap, cpu, threads, ...
+    members = models.JSONField(default=list, verbose_name=_("members"))
+    # False: the engine listed members without addresses
+    members_identified = models.BooleanField(default=True, verbose_name=_("members identified"))
+    total_slots = models.IntegerField(null=True, verbose_name=_("total slots"))
+    free_slots = models.IntegerField(null=True, verbose_name=_("free slots"))
+    running_jobs = models.IntegerField(null=True, verbose_name=_("running jobs"))
+    pending_jobs = models.IntegerField(null=True, verbose_name=_("pending jobs"))
+    heap_used = models.BigIntegerField(null=True, verbose_name=_("heap used"))  # bytes, summed over members
+    heap_max = models.BigIntegerField(null=True, verbose_name=_("heap max"))
+    checked_at = models.DateTimeField(verbose_name=_("checked at"))
+    last_reachable_at = models.DateTimeField(null=True, verbose_name=_("last reachable at"))
+    # address -> ISO time the member was last listed
+    last_seen = models.JSONField(default=dict, verbose_name=_("last seen"))
 
     class Meta:
+        verbose_name = _("health")
+        verbose_name_plural = _("healths")
         default_permissions = ()
 
     def __str__(self) -> str:

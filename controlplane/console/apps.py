@@ -2,9 +2,10 @@
 ``pages/``, and the embedded-default runner (`make run`) with the demo seed."""
 
 from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
 
 
 class ConsoleConfig(AppConfig):
     name = "controlplane.console"
     label = "console"
-    verbose_name = "Console"
+    verbose_name = _("Console")

@@ -271,32 +271,69 @@ def poll_now() -> str:
 
 
 DEMO_OPERATION = {"action": "health.check", "params": {}}
+TERMINAL = {"SUCCEEDED", "FAILED", "CANCELLED", "ROLLED_BACK"}
 
 
 def seed_operation(timeout: float, alive: Callable[[], bool]) -> list[str]:
     """Once: a `run_action` operation running `health.check` through the demo agent, so a newcomer finds a
-    finished operation with its step in the console; waits for it to end (the worker and the agent run it)."""
+    finished operation with its step in the console, then a `diagnose` of the demo's failed run, so the console
+    shows a diagnostic archive and the finding (its fault: no JDBC driver) with its one-click fix. Waits for each
+    to end (the worker and the agent run them); the lines to print."""
     from controlplane.eventlog.metadata import Metadata
     from controlplane.operations.actions import do_request_operation
-    from controlplane.operations.selectors import cluster_has_operations_for_system, operation_row_for_system
+    from controlplane.operations.selectors import cluster_has_operations_for_system
 
     cluster = _demo_cluster()
     if cluster_has_operations_for_system(cluster.id):
         return ["demo operation exists"]
     meta = Metadata.for_system(cluster.tenant_id, workspace_id=cluster.workspace_id, reason="seed_demo")
+    deadline = time.monotonic() + timeout
     operation_id = do_request_operation(metadata=meta, cluster=cluster, type="run_action", params=DEMO_OPERATION)
     notes = [f"operation {operation_id} requested: run_action health.check on the demo node"]
-    terminal = {"SUCCEEDED", "FAILED", "CANCELLED", "ROLLED_BACK"}
-    deadline = time.monotonic() + timeout
+    notes.append(_wait_for_operation(operation_id, deadline, timeout, alive))
+    failed = _wait_for_failed_demo_run(deadline, alive)
+    if failed is None:
+        return [*notes, "the demo's failing job has no failed run yet: no diagnosis"]
+    diagnosis = do_request_operation(metadata=meta, cluster=cluster, type="diagnose", params={"run_id": failed})
+    notes.append(f"operation {diagnosis} requested: diagnose the failed run {failed}")
+    notes.append(_wait_for_operation(diagnosis, deadline, timeout, alive))
+    return [*notes, _findings_note(diagnosis)]
+
+
+def _wait_for_operation(operation_id: str, deadline: float, timeout: float, alive: Callable[[], bool]) -> str:
+    from controlplane.operations.selectors import operation_row_for_system
+
     while alive():
         row = operation_row_for_system(operation_id)
         assert row is not None  # the request wrote it, synchronously
-        if row.state in terminal:
+        if row.state in TERMINAL:
             error = f" ({row.error_code}: {row.error})" if row.error_code else ""
-            notes.append(f"operation {operation_id} {row.state}, {row.steps_done}/{row.step_count} steps{error}")
-            return notes
+            return f"operation {operation_id} {row.state}, {row.steps_done}/{row.step_count} steps{error}"
         if time.monotonic() > deadline:
-            notes.append(f"operation {operation_id} still {row.state} after {timeout:g} s; see the console")
-            return notes
+            return f"operation {operation_id} still {row.state} after {timeout:g} s; see the console"
         time.sleep(0.3)
-    return notes
+    return f"operation {operation_id}: the control plane stopped before it ended"
+
+
+def _wait_for_failed_demo_run(deadline: float, alive: Callable[[], bool]) -> str | None:
+    """The id of the demo's failing job's run once it has FAILED (the emulator fails it within a second of RUNNING)."""
+    from controlplane.console.management.commands.seed_demo import DEMO_BROKEN_JOB
+    from controlplane.jobs.selectors import latest_run_for_system, live_job_named_for_system
+
+    workspace_id = _demo_cluster().workspace_id
+    while alive() and time.monotonic() < deadline:
+        job = live_job_named_for_system(workspace_id, DEMO_BROKEN_JOB)
+        run = latest_run_for_system(job.id) if job is not None else None
+        if run is not None and run.state == "FAILED":
+            return str(run.id)
+        time.sleep(0.3)
+    return None
+
+
+def _findings_note(archive_id: str) -> str:
+    from controlplane.diagnostics.selectors import findings_of_archive_for_system
+
+    findings = findings_of_archive_for_system(archive_id)
+    if not findings:
+        return f"diagnostic archive {archive_id}: no known fault found"
+    return f"diagnostic archive {archive_id}: {len(findings)} finding(s), first {findings[0].fingerprint_id}"

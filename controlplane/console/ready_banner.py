@@ -9,6 +9,7 @@ from pathlib import Path
 from controlplane.console.management.commands.seed_demo import (
     ADMIN_USERNAME,
     DEMO_BATCH_JOB,
+    DEMO_BROKEN_JOB,
     DEMO_CLUSTER,
     DEMO_STREAM_JOB,
     TENANT_SLUG,
@@ -34,6 +35,7 @@ def ready_banner(url: str, data_dir: Path, *, password_file: Path | None, zeta_u
     if zeta_url is not None:
         lines.append(f"  demo      tenant {TENANT_SLUG}, workspace {WORKSPACE_SLUG}")
         lines.append(f"            cluster {DEMO_CLUSTER}: the Zeta emulator at {zeta_url}, run by a node agent")
-        lines.append(f"            jobs {DEMO_BATCH_JOB} (batch) and {DEMO_STREAM_JOB} (streaming)")
+        lines.append(f"            jobs {DEMO_BATCH_JOB} (batch), {DEMO_STREAM_JOB} (streaming) and {DEMO_BROKEN_JOB}")
+        lines.append("            (fails: no JDBC driver; it fires an alert and the demo diagnoses it)")
     lines += [f"  data      {data_dir}", "", "Ctrl-C stops everything."]
     return frame(lines)

@@ -113,6 +113,11 @@ def archive_for_system(archive_id: str) -> DiagnosticArchive | None:
     return DiagnosticArchive.unscoped.filter(id=archive_id).first()
 
 
+def findings_of_archive_for_system(archive_id: str) -> list[Finding]:
+    """An archive's findings, best first (the demo tells what its diagnosis found)."""
+    return list(Finding.unscoped.filter(archive_id=archive_id).order_by("-score", "id"))
+
+
 def due_archives_for_system(now: datetime) -> list[DiagnosticArchive]:
     """Archives past their retention whose file was not deleted yet (the retention task)."""
     return list(DiagnosticArchive.unscoped.filter(state="available", expires_at__lte=now).order_by("expires_at"))

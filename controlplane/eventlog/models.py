@@ -7,6 +7,7 @@ a trigger refuses UPDATE and DELETE too (migration 0002).
 from __future__ import annotations
 
 from django.db import models
+from django.utils.translation import gettext_lazy as _
 
 from controlplane.eventlog.errors import EventLogImmutable
 
@@ -23,27 +24,30 @@ class ImmutableQuerySet(models.QuerySet):
 
 
 class Event(models.Model):
-    position = models.BigAutoField(primary_key=True)
-    stream_type = models.CharField(max_length=100)
-    stream_id = models.CharField(max_length=100)
-    version = models.PositiveIntegerField()
-    event_type = models.CharField(max_length=100)
-    schema_version = models.PositiveSmallIntegerField()
-    payload = models.TextField()  # JSON text, never a JSON column type: portable and byte-exact for the hash
-    tenant_id = models.CharField(max_length=64, null=True)
-    workspace_id = models.CharField(max_length=64, null=True)
-    actor_kind = models.CharField(max_length=16)
-    actor_id = models.CharField(max_length=150)
-    request_id = models.CharField(max_length=64, default="")
-    correlation_id = models.CharField(max_length=64, default="")
-    causation_id = models.CharField(max_length=64, default="")
-    client_address = models.CharField(max_length=64, default="")
-    recorded_at = models.DateTimeField()
-    hash = models.CharField(max_length=64)
+    position = models.BigAutoField(primary_key=True, verbose_name=_("position"))
+    stream_type = models.CharField(max_length=100, verbose_name=_("stream type"))
+    stream_id = models.CharField(max_length=100, verbose_name=_("stream id"))
+    version = models.PositiveIntegerField(verbose_name=_("version"))
+    event_type = models.CharField(max_length=100, verbose_name=_("event type"))
+    schema_version = models.PositiveSmallIntegerField(verbose_name=_("schema version"))
+    # JSON text, never a JSON column type: portable and byte-exact for the hash
+    payload = models.TextField(verbose_name=_("payload"))
+    tenant_id = models.CharField(max_length=64, null=True, verbose_name=_("tenant id"))
+    workspace_id = models.CharField(max_length=64, null=True, verbose_name=_("workspace id"))
+    actor_kind = models.CharField(max_length=16, verbose_name=_("actor kind"))
+    actor_id = models.CharField(max_length=150, verbose_name=_("actor id"))
+    request_id = models.CharField(max_length=64, default="", verbose_name=_("request id"))
+    correlation_id = models.CharField(max_length=64, default="", verbose_name=_("correlation id"))
+    causation_id = models.CharField(max_length=64, default="", verbose_name=_("causation id"))
+    client_address = models.CharField(max_length=64, default="", verbose_name=_("client address"))
+    recorded_at = models.DateTimeField(verbose_name=_("recorded at"))
+    hash = models.CharField(max_length=64, verbose_name=_("hash"))
 
     objects = ImmutableQuerySet.as_manager()
 
     class Meta:
+        verbose_name = _("event")
+        verbose_name_plural = _("events")
         db_table = "eventlog_event"
         constraints = [models.UniqueConstraint(fields=["stream_id", "version"], name="eventlog_event_stream_version")]
         indexes = [models.Index(fields=["tenant_id", "position"], name="eventlog_event_tenant_pos")]
@@ -61,13 +65,15 @@ class Event(models.Model):
 class Stream(models.Model):
     """The head of each stream: its current version and last hash, the row that serialises its writers."""
 
-    stream_id = models.CharField(max_length=100, primary_key=True)
-    stream_type = models.CharField(max_length=100)
-    version = models.PositiveIntegerField()
-    last_hash = models.CharField(max_length=64)
-    tenant_id = models.CharField(max_length=64, null=True)
+    stream_id = models.CharField(max_length=100, primary_key=True, verbose_name=_("stream id"))
+    stream_type = models.CharField(max_length=100, verbose_name=_("stream type"))
+    version = models.PositiveIntegerField(verbose_name=_("version"))
+    last_hash = models.CharField(max_length=64, verbose_name=_("last hash"))
+    tenant_id = models.CharField(max_length=64, null=True, verbose_name=_("tenant id"))
 
     class Meta:
+        verbose_name = _("stream")
+        verbose_name_plural = _("streams")
         db_table = "eventlog_stream"
 
     def __str__(self) -> str:
@@ -77,10 +83,12 @@ class Stream(models.Model):
 class PositionCounter(models.Model):
     """One row; on MariaDB/MySQL and Oracle it hands out positions in commit order (docs/adr/0002)."""
 
-    id = models.PositiveSmallIntegerField(primary_key=True)
-    last_position = models.BigIntegerField(default=0)
+    id = models.PositiveSmallIntegerField(primary_key=True, verbose_name=_("ID"))
+    last_position = models.BigIntegerField(default=0, verbose_name=_("last position"))
 
     class Meta:
+        verbose_name = _("position counter")
+        verbose_name_plural = _("position counters")
         db_table = "eventlog_position_counter"
 
     def __str__(self) -> str:
@@ -90,13 +98,15 @@ class PositionCounter(models.Model):
 class Snapshot(models.Model):
     """Disposable cache of an aggregate's state at a version; deleting every row changes nothing but speed."""
 
-    stream_id = models.CharField(max_length=100)
-    aggregate = models.CharField(max_length=100)
-    snapshot_schema = models.PositiveIntegerField()
-    version = models.PositiveIntegerField()
-    state = models.TextField()
+    stream_id = models.CharField(max_length=100, verbose_name=_("stream id"))
+    aggregate = models.CharField(max_length=100, verbose_name=_("aggregate"))
+    snapshot_schema = models.PositiveIntegerField(verbose_name=_("snapshot schema"))
+    version = models.PositiveIntegerField(verbose_name=_("version"))
+    state = models.TextField(verbose_name=_("state"))
 
     class Meta:
+        verbose_name = _("snapshot")
+        verbose_name_plural = _("snapshots")
         db_table = "eventlog_snapshot"
         constraints = [
             models.UniqueConstraint(fields=["stream_id", "aggregate"], name="eventlog_snapshot_stream_aggregate")
@@ -109,12 +119,14 @@ class Snapshot(models.Model):
 class Checkpoint(models.Model):
     """Where an asynchronous subscriber is in the global order; moved in the same transaction as its effect."""
 
-    name = models.CharField(max_length=100, primary_key=True)
-    position = models.BigIntegerField(default=0)
-    unknown_skipped = models.BigIntegerField(default=0)
-    updated_at = models.DateTimeField(auto_now=True)
+    name = models.CharField(max_length=100, primary_key=True, verbose_name=_("name"))
+    position = models.BigIntegerField(default=0, verbose_name=_("position"))
+    unknown_skipped = models.BigIntegerField(default=0, verbose_name=_("unknown skipped"))
+    updated_at = models.DateTimeField(auto_now=True, verbose_name=_("updated at"))
 
     class Meta:
+        verbose_name = _("checkpoint")
+        verbose_name_plural = _("checkpoints")
         db_table = "eventlog_checkpoint"
 
     def __str__(self) -> str:

@@ -1,10 +1,11 @@
 from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
 
 
 class IamConfig(AppConfig):
     name = "controlplane.iam"
     label = "iam"
-    verbose_name = "Identity and access"
+    verbose_name = _("Identity and access")
 
     def ready(self) -> None:
         from auditlog.registry import auditlog

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from django.conf import settings
 from django.db import models
+from django.utils.translation import gettext_lazy as _
 
 from controlplane.iam.permissions import ROLE_ORDER
 from controlplane.tenancy.models import Tenant, Workspace
@@ -17,17 +18,23 @@ ROLE_CHOICES = [(role, role.title()) for role in ROLE_ORDER]
 
 
 class Membership(models.Model):
-    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="memberships")
-    tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, related_name="memberships")
-    workspace = models.ForeignKey(Workspace, on_delete=models.CASCADE, null=True, blank=True, related_name="+")
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="memberships", verbose_name=_("user")
+    )
+    tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, related_name="memberships", verbose_name=_("tenant"))
+    workspace = models.ForeignKey(
+        Workspace, on_delete=models.CASCADE, null=True, blank=True, related_name="+", verbose_name=_("workspace")
+    )
     # "" for a grant on the whole tenant: unique constraints treat NULLs as distinct on some databases
-    scope = models.CharField(max_length=64, default="", blank=True)
-    role = models.CharField(max_length=16, choices=ROLE_CHOICES)
-    granted_by = models.CharField(max_length=150)
-    granted_at = models.DateTimeField(auto_now_add=True)
-    version = models.PositiveIntegerField(default=1)
+    scope = models.CharField(max_length=64, default="", blank=True, verbose_name=_("scope"))
+    role = models.CharField(max_length=16, choices=ROLE_CHOICES, verbose_name=_("role"))
+    granted_by = models.CharField(max_length=150, verbose_name=_("granted by"))
+    granted_at = models.DateTimeField(auto_now_add=True, verbose_name=_("granted at"))
+    version = models.PositiveIntegerField(default=1, verbose_name=_("version"))
 
     class Meta:
+        verbose_name = _("membership")
+        verbose_name_plural = _("memberships")
         constraints = [models.UniqueConstraint(fields=["user", "tenant", "scope"], name="iam_membership_scope")]
         ordering = ["tenant_id", "user_id", "scope"]
 
@@ -44,20 +51,26 @@ class ApiToken(models.Model):
     reaches nothing outside it; a ``platform`` token (no tenant) carries a platform administrator's
     platform-wide powers and reaches no tenant."""
 
-    id = models.CharField(max_length=32, primary_key=True)
-    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="api_tokens")
-    kind = models.CharField(max_length=16, choices=TOKEN_KINDS, default="tenant")
-    tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, null=True, blank=True, related_name="api_tokens")
-    name = models.CharField(max_length=100)
-    prefix = models.CharField(max_length=16, unique=True)
-    key_hash = models.CharField(max_length=64)
-    created_at = models.DateTimeField(auto_now_add=True)
-    expires_at = models.DateTimeField(null=True, blank=True)
-    revoked_at = models.DateTimeField(null=True, blank=True)
-    last_used_at = models.DateTimeField(null=True, blank=True)
-    version = models.PositiveIntegerField(default=1)
+    id = models.CharField(max_length=32, primary_key=True, verbose_name=_("ID"))
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="api_tokens", verbose_name=_("user")
+    )
+    kind = models.CharField(max_length=16, choices=TOKEN_KINDS, default="tenant", verbose_name=_("kind"))
+    tenant = models.ForeignKey(
+        Tenant, on_delete=models.CASCADE, null=True, blank=True, related_name="api_tokens", verbose_name=_("tenant")
+    )
+    name = models.CharField(max_length=100, verbose_name=_("name"))
+    prefix = models.CharField(max_length=16, unique=True, verbose_name=_("prefix"))
+    key_hash = models.CharField(max_length=64, verbose_name=_("key hash"))
+    created_at = models.DateTimeField(auto_now_add=True, verbose_name=_("created at"))
+    expires_at = models.DateTimeField(null=True, blank=True, verbose_name=_("expires at"))
+    revoked_at = models.DateTimeField(null=True, blank=True, verbose_name=_("revoked at"))
+    last_used_at = models.DateTimeField(null=True, blank=True, verbose_name=_("last used at"))
+    version = models.PositiveIntegerField(default=1, verbose_name=_("version"))
 
     class Meta:
+        verbose_name = _("api token")
+        verbose_name_plural = _("api tokens")
         ordering = ["-created_at"]
 
     def __str__(self) -> str:
@@ -71,19 +84,23 @@ class LoginSession(models.Model):
     reuse, and revokes the whole family. Access tokens carry the family id and die with it.
     """
 
-    id = models.CharField(max_length=32, primary_key=True)
-    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="login_sessions")
-    refresh_jti = models.CharField(max_length=64)
-    created_at = models.DateTimeField()
-    last_used_at = models.DateTimeField()
-    expires_at = models.DateTimeField()
-    client_address = models.CharField(max_length=64, blank=True, default="")
-    user_agent = models.CharField(max_length=300, blank=True, default="")
-    revoked_at = models.DateTimeField(null=True, blank=True)
-    revoked_reason = models.CharField(max_length=32, blank=True, default="")
-    version = models.PositiveIntegerField(default=1)
+    id = models.CharField(max_length=32, primary_key=True, verbose_name=_("ID"))
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="login_sessions", verbose_name=_("user")
+    )
+    refresh_jti = models.CharField(max_length=64, verbose_name=_("refresh jti"))
+    created_at = models.DateTimeField(verbose_name=_("created at"))
+    last_used_at = models.DateTimeField(verbose_name=_("last used at"))
+    expires_at = models.DateTimeField(verbose_name=_("expires at"))
+    client_address = models.CharField(max_length=64, blank=True, default="", verbose_name=_("client address"))
+    user_agent = models.CharField(max_length=300, blank=True, default="", verbose_name=_("user agent"))
+    revoked_at = models.DateTimeField(null=True, blank=True, verbose_name=_("revoked at"))
+    revoked_reason = models.CharField(max_length=32, blank=True, default="", verbose_name=_("revoked reason"))
+    version = models.PositiveIntegerField(default=1, verbose_name=_("version"))
 
     class Meta:
+        verbose_name = _("login session")
+        verbose_name_plural = _("login sessions")
         ordering = ["-created_at"]
 
     def __str__(self) -> str:
@@ -94,22 +111,26 @@ class Invitation(models.Model):
     """An invitation to join a tenant with a role under a new user name: the token is shown once to the inviter,
     stored as a SHA-256 hash, expires, and is used once (the invitee sets a password)."""
 
-    id = models.CharField(max_length=32, primary_key=True)
-    tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, related_name="invitations")
-    workspace = models.ForeignKey(Workspace, on_delete=models.CASCADE, null=True, blank=True, related_name="+")
-    role = models.CharField(max_length=16, choices=ROLE_CHOICES)
-    username = models.CharField(max_length=150)
-    email = models.EmailField(blank=True, default="")
-    prefix = models.CharField(max_length=16, unique=True)
-    key_hash = models.CharField(max_length=64)
-    invited_by = models.CharField(max_length=150)
-    created_at = models.DateTimeField(auto_now_add=True)
-    expires_at = models.DateTimeField()
-    accepted_at = models.DateTimeField(null=True, blank=True)
-    revoked_at = models.DateTimeField(null=True, blank=True)
-    version = models.PositiveIntegerField(default=1)
+    id = models.CharField(max_length=32, primary_key=True, verbose_name=_("ID"))
+    tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, related_name="invitations", verbose_name=_("tenant"))
+    workspace = models.ForeignKey(
+        Workspace, on_delete=models.CASCADE, null=True, blank=True, related_name="+", verbose_name=_("workspace")
+    )
+    role = models.CharField(max_length=16, choices=ROLE_CHOICES, verbose_name=_("role"))
+    username = models.CharField(max_length=150, verbose_name=_("username"))
+    email = models.EmailField(blank=True, default="", verbose_name=_("email"))
+    prefix = models.CharField(max_length=16, unique=True, verbose_name=_("prefix"))
+    key_hash = models.CharField(max_length=64, verbose_name=_("key hash"))
+    invited_by = models.CharField(max_length=150, verbose_name=_("invited by"))
+    created_at = models.DateTimeField(auto_now_add=True, verbose_name=_("created at"))
+    expires_at = models.DateTimeField(verbose_name=_("expires at"))
+    accepted_at = models.DateTimeField(null=True, blank=True, verbose_name=_("accepted at"))
+    revoked_at = models.DateTimeField(null=True, blank=True, verbose_name=_("revoked at"))
+    version = models.PositiveIntegerField(default=1, verbose_name=_("version"))
 
     class Meta:
+        verbose_name = _("invitation")
+        verbose_name_plural = _("invitations")
         ordering = ["-created_at"]
 
     def __str__(self) -> str:

@@ -131,6 +131,10 @@ def job_has_runs_for_system(job_id: str) -> bool:
     return Run.unscoped.filter(job_id=job_id).exists()
 
 
+def latest_run_for_system(job_id: str) -> Run | None:
+    return Run.unscoped.filter(job_id=job_id).order_by("-created_at").first()
+
+
 def active_run_for_system(job_id: str) -> Run | None:
     """The newest run of the job that has not ended, if any."""
     return Run.unscoped.filter(job_id=job_id, state__in=ACTIVE).order_by("-created_at").first()

@@ -1,10 +1,11 @@
 from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
 
 
 class LiveConfig(AppConfig):
     name = "controlplane.live"
     label = "live"
-    verbose_name = "Live progress"
+    verbose_name = _("Live progress")
 
     def ready(self) -> None:
         from django.conf import settings

@@ -8,33 +8,38 @@ rebuild of the read models leaves it alone (docs/adr/0012-operation-lease-and-re
 from __future__ import annotations
 
 from django.db import models
+from django.utils.translation import gettext_lazy as _
 
 from controlplane.tenancy.scoping import TenantOwned
 
 
 class Operation(TenantOwned):
-    id = models.CharField(max_length=64, primary_key=True)
-    cluster_id = models.CharField(max_length=64, db_index=True)
-    type = models.CharField(max_length=32)
-    params = models.JSONField(default=dict)
-    state = models.CharField(max_length=16)
-    requested_by = models.CharField(max_length=170)
-    notes = models.JSONField(default=list)
-    step_count = models.PositiveIntegerField(default=0)
-    steps_done = models.PositiveIntegerField(default=0)  # succeeded, failed or skipped
-    current_step = models.CharField(max_length=100, blank=True, default="")
-    failed_step = models.CharField(max_length=100, blank=True, default="")
-    error_code = models.CharField(max_length=64, blank=True, default="")
-    error = models.TextField(blank=True, default="")
-    result = models.JSONField(null=True, blank=True)
-    cancel_requested_by = models.CharField(max_length=170, blank=True, default="")
-    version = models.PositiveIntegerField()  # of the stream: the ETag
-    created_at = models.DateTimeField()
-    updated_at = models.DateTimeField()
-    started_at = models.DateTimeField(null=True, blank=True)
-    finished_at = models.DateTimeField(null=True, blank=True)
+    id = models.CharField(max_length=64, primary_key=True, verbose_name=_("ID"))
+    cluster_id = models.CharField(max_length=64, db_index=True, verbose_name=_("cluster id"))
+    type = models.CharField(max_length=32, verbose_name=_("type"))
+    params = models.JSONField(default=dict, verbose_name=_("params"))
+    state = models.CharField(max_length=16, verbose_name=_("state"))
+    requested_by = models.CharField(max_length=170, verbose_name=_("requested by"))
+    notes = models.JSONField(default=list, verbose_name=_("notes"))
+    step_count = models.PositiveIntegerField(default=0, verbose_name=_("step count"))
+    steps_done = models.PositiveIntegerField(default=0, verbose_name=_("steps done"))  # succeeded, failed or skipped
+    current_step = models.CharField(max_length=100, blank=True, default="", verbose_name=_("current step"))
+    failed_step = models.CharField(max_length=100, blank=True, default="", verbose_name=_("failed step"))
+    error_code = models.CharField(max_length=64, blank=True, default="", verbose_name=_("error code"))
+    error = models.TextField(blank=True, default="", verbose_name=_("error"))
+    result = models.JSONField(null=True, blank=True, verbose_name=_("result"))
+    cancel_requested_by = models.CharField(
+        max_length=170, blank=True, default="", verbose_name=_("cancel requested by")
+    )
+    version = models.PositiveIntegerField(verbose_name=_("version"))  # of the stream: the ETag
+    created_at = models.DateTimeField(verbose_name=_("created at"))
+    updated_at = models.DateTimeField(verbose_name=_("updated at"))
+    started_at = models.DateTimeField(null=True, blank=True, verbose_name=_("started at"))
+    finished_at = models.DateTimeField(null=True, blank=True, verbose_name=_("finished at"))
 
     class Meta:
+        verbose_name = _("operation")
+        verbose_name_plural = _("operations")
         ordering = ["-created_at"]
         default_permissions = ()
         indexes = [models.Index(fields=["tenant_id", "state"], name="operations_tenant_state")]
@@ -44,32 +49,35 @@ class Operation(TenantOwned):
 
 
 class OperationStep(TenantOwned):
-    id = models.CharField(max_length=100, primary_key=True)  # "<operation id>:<index>": the same after a rebuild
-    operation_id = models.CharField(max_length=64, db_index=True)
-    index = models.PositiveIntegerField()
-    key = models.CharField(max_length=100)
-    kind = models.CharField(max_length=64)
-    title = models.CharField(max_length=300)
-    runs_in = models.CharField(max_length=16)
-    targets = models.JSONField(default=list)
-    params = models.JSONField(default=dict)
-    batch = models.PositiveIntegerField(null=True, blank=True)
-    compensation = models.CharField(max_length=64, blank=True, default="")
-    continue_on_failure = models.BooleanField(default=False)
-    state = models.CharField(max_length=24)
-    attempt = models.PositiveIntegerField(default=0)
-    retry_at = models.DateTimeField(null=True, blank=True)
-    message = models.CharField(max_length=500, blank=True, default="")
-    percent = models.PositiveSmallIntegerField(null=True, blank=True)
-    result = models.JSONField(null=True, blank=True)
-    error_code = models.CharField(max_length=64, blank=True, default="")
-    error = models.TextField(blank=True, default="")
-    compensation_result = models.JSONField(null=True, blank=True)
-    started_at = models.DateTimeField(null=True, blank=True)
-    finished_at = models.DateTimeField(null=True, blank=True)
-    updated_at = models.DateTimeField()
+    # "<operation id>:<index>": the same after a rebuild
+    id = models.CharField(max_length=100, primary_key=True, verbose_name=_("ID"))
+    operation_id = models.CharField(max_length=64, db_index=True, verbose_name=_("operation id"))
+    index = models.PositiveIntegerField(verbose_name=_("index"))
+    key = models.CharField(max_length=100, verbose_name=_("key"))
+    kind = models.CharField(max_length=64, verbose_name=_("kind"))
+    title = models.CharField(max_length=300, verbose_name=_("title"))
+    runs_in = models.CharField(max_length=16, verbose_name=_("runs in"))
+    targets = models.JSONField(default=list, verbose_name=_("targets"))
+    params = models.JSONField(default=dict, verbose_name=_("params"))
+    batch = models.PositiveIntegerField(null=True, blank=True, verbose_name=_("batch"))
+    compensation = models.CharField(max_length=64, blank=True, default="", verbose_name=_("compensation"))
+    continue_on_failure = models.BooleanField(default=False, verbose_name=_("continue on failure"))
+    state = models.CharField(max_length=24, verbose_name=_("state"))
+    attempt = models.PositiveIntegerField(default=0, verbose_name=_("attempt"))
+    retry_at = models.DateTimeField(null=True, blank=True, verbose_name=_("retry at"))
+    message = models.CharField(max_length=500, blank=True, default="", verbose_name=_("message"))
+    percent = models.PositiveSmallIntegerField(null=True, blank=True, verbose_name=_("percent"))
+    result = models.JSONField(null=True, blank=True, verbose_name=_("result"))
+    error_code = models.CharField(max_length=64, blank=True, default="", verbose_name=_("error code"))
+    error = models.TextField(blank=True, default="", verbose_name=_("error"))
+    compensation_result = models.JSONField(null=True, blank=True, verbose_name=_("compensation result"))
+    started_at = models.DateTimeField(null=True, blank=True, verbose_name=_("started at"))
+    finished_at = models.DateTimeField(null=True, blank=True, verbose_name=_("finished at"))
+    updated_at = models.DateTimeField(verbose_name=_("updated at"))
 
     class Meta:
+        verbose_name = _("operation step")
+        verbose_name_plural = _("operation steps")
         ordering = ["operation_id", "index"]
         default_permissions = ()
         constraints = [models.UniqueConstraint(fields=["operation_id", "index"], name="operations_step_unique")]
@@ -84,15 +92,18 @@ class OperationLease(models.Model):
     countdown re-check, a retry's backoff). ``operations.recover`` re-queues rows whose lease expired or whose
     wake-up passed with nobody holding them (a lost message)."""
 
-    operation_id = models.CharField(max_length=64, primary_key=True)
-    owner = models.CharField(max_length=64, blank=True, default="")  # "": free
-    expires_at = models.DateTimeField(null=True, blank=True)
-    wake_at = models.DateTimeField(null=True, blank=True)
-    active = models.BooleanField(default=True)  # False once the operation is terminal
-    takeovers = models.PositiveIntegerField(default=0)  # leases taken from an expired owner, in all
-    created_at = models.DateTimeField()
+    operation_id = models.CharField(max_length=64, primary_key=True, verbose_name=_("operation id"))
+    owner = models.CharField(max_length=64, blank=True, default="", verbose_name=_("owner"))  # "": free
+    expires_at = models.DateTimeField(null=True, blank=True, verbose_name=_("expires at"))
+    wake_at = models.DateTimeField(null=True, blank=True, verbose_name=_("wake at"))
+    active = models.BooleanField(default=True, verbose_name=_("active"))  # False once the operation is terminal
+    # leases taken from an expired owner, in all
+    takeovers = models.PositiveIntegerField(default=0, verbose_name=_("takeovers"))
+    created_at = models.DateTimeField(verbose_name=_("created at"))
 
     class Meta:
+        verbose_name = _("operation lease")
+        verbose_name_plural = _("operation leases")
         default_permissions = ()
         indexes = [models.Index(fields=["active", "wake_at"], name="operations_lease_wake")]
 

@@ -1,7 +1,8 @@
 from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
 
 
 class SecretsConfig(AppConfig):
     name = "controlplane.secrets"
     label = "secrets"
-    verbose_name = "Secrets"
+    verbose_name = _("Secrets")

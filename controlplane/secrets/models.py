@@ -8,6 +8,7 @@ the transaction that appends the events, and key rotation updates them in place.
 from __future__ import annotations
 
 from django.db import models
+from django.utils.translation import gettext_lazy as _
 
 from controlplane.tenancy.scoping import TenantOwned
 
@@ -15,18 +16,20 @@ DELETED_SLOT_PREFIX = "~"  # never valid in a name, so a deleted secret's slot f
 
 
 class Secret(TenantOwned):
-    id = models.CharField(max_length=64, primary_key=True)
-    name = models.CharField(max_length=100)
-    description = models.CharField(max_length=500, blank=True, default="")
-    current_version = models.PositiveIntegerField(default=0)
-    created_at = models.DateTimeField()
-    updated_at = models.DateTimeField()
-    deleted = models.BooleanField(default=False)
+    id = models.CharField(max_length=64, primary_key=True, verbose_name=_("ID"))
+    name = models.CharField(max_length=100, verbose_name=_("name"))
+    description = models.CharField(max_length=500, blank=True, default="", verbose_name=_("description"))
+    current_version = models.PositiveIntegerField(default=0, verbose_name=_("current version"))
+    created_at = models.DateTimeField(verbose_name=_("created at"))
+    updated_at = models.DateTimeField(verbose_name=_("updated at"))
+    deleted = models.BooleanField(default=False, verbose_name=_("deleted"))
     # The name while the secret lives, "~<id>" once deleted: unique per workspace on every database
     # (partial unique indexes are not portable to MariaDB or Oracle).
-    slot = models.CharField(max_length=101)
+    slot = models.CharField(max_length=101, verbose_name=_("slot"))
 
     class Meta:
+        verbose_name = _("secret")
+        verbose_name_plural = _("secrets")
         ordering = ["tenant_id", "workspace_id", "name"]
         default_permissions = ()
         constraints = [
@@ -40,18 +43,20 @@ class Secret(TenantOwned):
 class SecretVersion(models.Model):
     """One encrypted value: AES-256-GCM ciphertext under a data key that is stored only wrapped."""
 
-    secret_id = models.CharField(max_length=64)
-    version = models.PositiveIntegerField()
-    scheme = models.PositiveSmallIntegerField(default=1)
-    kek_id = models.CharField(max_length=64, db_index=True)
-    wrapped_dek = models.BinaryField()
-    dek_nonce = models.BinaryField()
-    nonce = models.BinaryField()
-    ciphertext = models.BinaryField()
-    created_at = models.DateTimeField()
-    rewrapped_at = models.DateTimeField(null=True, blank=True)
+    secret_id = models.CharField(max_length=64, verbose_name=_("secret id"))
+    version = models.PositiveIntegerField(verbose_name=_("version"))
+    scheme = models.PositiveSmallIntegerField(default=1, verbose_name=_("scheme"))
+    kek_id = models.CharField(max_length=64, db_index=True, verbose_name=_("kek id"))
+    wrapped_dek = models.BinaryField(verbose_name=_("wrapped dek"))
+    dek_nonce = models.BinaryField(verbose_name=_("dek nonce"))
+    nonce = models.BinaryField(verbose_name=_("nonce"))
+    ciphertext = models.BinaryField(verbose_name=_("ciphertext"))
+    created_at = models.DateTimeField(verbose_name=_("created at"))
+    rewrapped_at = models.DateTimeField(null=True, blank=True, verbose_name=_("rewrapped at"))
 
     class Meta:
+        verbose_name = _("secret version")
+        verbose_name_plural = _("secret versions")
         default_permissions = ()
         constraints = [models.UniqueConstraint(fields=["secret_id", "version"], name="secrets_version_unique")]
 
@@ -62,12 +67,14 @@ class SecretVersion(models.Model):
 class KeyCheck(models.Model):
     """Per master key id, an authentication tag over nothing: tells a wrong key apart from tampering."""
 
-    kek_id = models.CharField(max_length=64, primary_key=True)
-    nonce = models.BinaryField()
-    tag = models.BinaryField()
-    created_at = models.DateTimeField(auto_now_add=True)
+    kek_id = models.CharField(max_length=64, primary_key=True, verbose_name=_("kek id"))
+    nonce = models.BinaryField(verbose_name=_("nonce"))
+    tag = models.BinaryField(verbose_name=_("tag"))
+    created_at = models.DateTimeField(auto_now_add=True, verbose_name=_("created at"))
 
     class Meta:
+        verbose_name = _("key check")
+        verbose_name_plural = _("key checks")
         default_permissions = ()
 
     def __str__(self) -> str:

@@ -7,6 +7,7 @@ when no tenant is bound. Crossing tenants takes ``Model.unscoped``: grep for it 
 from __future__ import annotations
 
 from django.db import models
+from django.utils.translation import gettext_lazy as _
 
 from controlplane.tenancy.context import current
 
@@ -26,8 +27,8 @@ class TenantScopedManager(models.Manager):
 class TenantOwned(models.Model):
     """Abstract base of every tenant-owned read model: tenant and workspace on every row."""
 
-    tenant_id = models.CharField(max_length=64, db_index=True)
-    workspace_id = models.CharField(max_length=64, db_index=True)
+    tenant_id = models.CharField(max_length=64, db_index=True, verbose_name=_("tenant id"))
+    workspace_id = models.CharField(max_length=64, db_index=True, verbose_name=_("workspace id"))
 
     objects = TenantScopedManager()
     unscoped = models.Manager()  # noqa: DJ012  (the explicit escape hatch: cross-tenant reads only)

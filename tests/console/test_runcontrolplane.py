@@ -217,7 +217,8 @@ def check_stopped(run: Running, children: dict[str, int], emulator: int) -> None
 
 
 def demo_runs_settle(run: Running, password: str) -> None:
-    """worker submits, beat's sync loop polls the emulator: the demo batch run SUCCEEDS, the stream RUNS."""
+    """worker submits, beat's sync loop polls the emulator: the demo batch run SUCCEEDS, the stream RUNS, the job
+    without its JDBC driver FAILS."""
     token = httpx.post(
         f"{run.base}/api/v1/auth/token/", json={"username": "admin", "password": password}, timeout=10
     ).json()["access"]
@@ -231,9 +232,22 @@ def demo_runs_settle(run: Running, password: str) -> None:
         ).json()["results"]
         states.clear()
         states.update({r["engine_job_name"].rsplit("-", 1)[0]: r["state"] for r in runs})  # "<job name>-<run id[:8]>"
-        return states == {"demo-fake-to-console": "SUCCEEDED", "demo-stream": "RUNNING"}
+        return states == {"demo-fake-to-console": "SUCCEEDED", "demo-stream": "RUNNING", "demo-jdbc-orders": "FAILED"}
 
     wait_until(settled, timeout=40, interval=0.5, message=lambda: f"the demo runs to settle: {states}\n{run.output}")
+
+
+def check_alert_and_finding(run: Running, password: str) -> None:
+    """The failed demo run fired the demo's alert rule, and the demo's diagnosis of it found its known fault."""
+    diagnosis = run.wait_for(r"^demo +\| operation (\w+) requested: diagnose the failed run (\w+)$", timeout=60)
+    archive_id, run_id = diagnosis.group(1), diagnosis.group(2)
+    run.wait_for(rf"^demo +\| operation {archive_id} SUCCEEDED, \d+/\d+ steps$", timeout=60)
+    run.wait_for(rf"^demo +\| diagnostic archive {archive_id}: \d+ finding\(s\), first jdbc_driver_missing$")
+    findings = api(run, password, f"findings/?run_id={run_id}")["results"]
+    assert findings and findings[0]["fingerprint_id"] == "jdbc_driver_missing", findings
+    job_id = api(run, password, f"runs/{run_id}/")["job_id"]
+    alerts = api(run, password, "alerts/?state=firing")["results"]
+    assert [(a["rule_name"], a["labels"]["job"]) for a in alerts] == [("demo: a run failed", job_id)], alerts
 
 
 @pytest.mark.timeout(150)
@@ -255,6 +269,7 @@ def test_run_twice_on_one_data_dir_and_stop_cleanly(tmp_path):
         assert (step["runs_in"], step["state"], step["targets"][0]["agent_id"]) == ("agent", "SUCCEEDED", agent_id)
         first.wait_for(r"^worker +\| .*Task jobs\.submit_run\[[^\]]+\] succeeded", timeout=30)
         demo_runs_settle(first, password)
+        check_alert_and_finding(first, password)
         children = first.children()
         assert first.stop(signal.SIGINT) == 0, first.output
     finally:

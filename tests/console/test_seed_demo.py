@@ -91,6 +91,7 @@ def test_the_demo_admin_signs_in_to_the_console_and_sees_the_demo_jobs_and_runs(
 
     from controlplane.console.management.commands.seed_demo import (
         DEMO_BATCH_JOB,
+        DEMO_BROKEN_JOB,
         DEMO_STREAM_JOB,
         seed_demo_cluster,
     )
@@ -102,7 +103,7 @@ def test_the_demo_admin_signs_in_to_the_console_and_sees_the_demo_jobs_and_runs(
     signed_in = client.post(reverse("admin:login"), {"username": "admin", "password": password})
     assert signed_in.status_code == 302 and signed_in["Location"] == reverse("admin:console-dashboard")
     jobs = client.get(reverse("admin:console-jobs")).content.decode()
-    assert DEMO_BATCH_JOB in jobs and DEMO_STREAM_JOB in jobs
+    assert DEMO_BATCH_JOB in jobs and DEMO_STREAM_JOB in jobs and DEMO_BROKEN_JOB in jobs
     runs = client.get(reverse("admin:console-runs")).content.decode()
-    assert len(set(re.findall(r'href="/admin/console/runs/(\w+)/"', runs))) == 2  # each job was started once
+    assert len(set(re.findall(r'href="/admin/console/runs/(\w+)/"', runs))) == 3  # each job was started once
     assert client.get(reverse("admin:console-dashboard")).status_code == 200

@@ -111,6 +111,8 @@ class Command(BaseCommand):
 DEMO_CLUSTER = "demo-zeta"
 DEMO_BATCH_JOB = "demo-fake-to-console"
 DEMO_STREAM_JOB = "demo-stream"
+DEMO_BROKEN_JOB = "demo-jdbc-orders"  # fails: no JDBC driver on the cluster (demo/jdbc_orders_to_console.conf)
+DEMO_RULE = "demo: a run failed"
 DEMO_STREAM_CONFIG = """
 env {
   job.mode = "STREAMING"
@@ -132,8 +134,11 @@ sink {
 
 
 def seed_demo_cluster(zeta_url: str) -> list[str]:
-    """The demo's cluster (the Zeta emulator at ``zeta_url``), a batch job scheduled every 10 minutes that runs
-    once now, and a streaming job that runs until it is paused or stopped. Creates only what is missing."""
+    """The demo's cluster (the Zeta emulator at ``zeta_url``), an alert rule paging on failed runs, a batch job
+    scheduled every 10 minutes that runs once now, a streaming job that runs until it is paused or stopped, and a
+    job that fails (so the alert fires). Creates only what is missing."""
+    from controlplane.alerts.actions import do_create_rule
+    from controlplane.alerts.selectors import rule_name_taken
     from controlplane.clusters.actions import do_register_cluster, do_update_cluster
     from controlplane.clusters.selectors import live_cluster_for_system, live_cluster_named_for_system
     from controlplane.jobs import run_actions, selectors
@@ -161,8 +166,17 @@ def seed_demo_cluster(zeta_url: str) -> list[str]:
     elif cluster.endpoints != [zeta_url]:
         do_update_cluster(metadata=meta, cluster=cluster, changes={"endpoints": [zeta_url]})
         notes.append(f"cluster {DEMO_CLUSTER!r} moved to {zeta_url}")
-    config = (Path(settings.BASE_DIR) / "controlplane" / "console" / "demo" / "fakesource_to_console.conf").read_text()
-    for name, text in ((DEMO_BATCH_JOB, config), (DEMO_STREAM_JOB, DEMO_STREAM_CONFIG)):
+    if not rule_name_taken(tenant_id, workspace_id, DEMO_RULE):
+        fields = {"name": DEMO_RULE, "kind": "run_failed", "severity": "critical", "labels": {"team": "demo"}}
+        do_create_rule(metadata=meta, tenant_id=tenant_id, workspace_id=workspace_id, fields=fields)
+        notes.append(f"alert rule {DEMO_RULE!r} created")
+    folder = Path(settings.BASE_DIR) / "controlplane" / "console" / "demo"
+    jobs = (
+        (DEMO_BATCH_JOB, (folder / "fakesource_to_console.conf").read_text()),
+        (DEMO_STREAM_JOB, DEMO_STREAM_CONFIG),
+        (DEMO_BROKEN_JOB, (folder / "jdbc_orders_to_console.conf").read_text()),
+    )
+    for name, text in jobs:
         if selectors.live_job_named_for_system(workspace_id, name) is not None:
             continue
         job_id = do_create_job(
