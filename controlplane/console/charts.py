@@ -34,13 +34,13 @@ class Bucket:
         return sum(self.counts.values())
 
 
-def fill(buckets: list[Bucket], rows: Iterable[tuple[datetime, str]]) -> list[Bucket]:
-    """Counts ``(moment, key)`` rows into the last bucket that starts at or before the moment (buckets ascending);
-    a row before the first bucket is not counted."""
-    for moment, key in rows:
+def fill(buckets: list[Bucket], rows: Iterable[tuple[datetime, str, int]]) -> list[Bucket]:
+    """Adds ``(moment, key, count)`` rows to the last bucket that starts at or before the moment (buckets
+    ascending); a row before the first bucket is not counted."""
+    for moment, key, count in rows:
         for bucket in reversed(buckets):
             if bucket.start <= moment:
-                bucket.counts[key] = bucket.counts.get(key, 0) + 1
+                bucket.counts[key] = bucket.counts.get(key, 0) + count
                 break
     return buckets
 

@@ -25,19 +25,20 @@ def test_nice_ceilings_read_well():
 
 def test_rows_fall_into_the_last_bucket_starting_at_or_before_them_and_earlier_rows_are_dropped():
     rows = [
-        (T0 - timedelta(minutes=1), "good"),
-        (T0, "good"),
-        (T0 + timedelta(minutes=59), "bad"),
-        (T0 + timedelta(hours=2, minutes=5), "good"),
-        (T0 + timedelta(hours=9), "bad"),  # after the last start: the last bucket
+        (T0 - timedelta(minutes=1), "good", 5),
+        (T0, "good", 1),
+        (T0 + timedelta(minutes=59), "bad", 2),
+        (T0 + timedelta(hours=2, minutes=5), "good", 1),
+        (T0 + timedelta(hours=9), "bad", 1),  # after the last start: the last bucket
+        (T0 + timedelta(hours=2), "good", 3),
     ]
     filled = fill(buckets(3), rows)
-    assert [b.counts for b in filled] == [{"good": 1, "bad": 1}, {}, {"good": 1, "bad": 1}]
-    assert [b.total for b in filled] == [2, 0, 2]
+    assert [b.counts for b in filled] == [{"good": 1, "bad": 2}, {}, {"good": 4, "bad": 1}]
+    assert [b.total for b in filled] == [3, 0, 5]
 
 
 def test_bars_are_stacked_and_scaled_to_a_nice_ceiling_of_the_tallest():
-    data = fill(buckets(2), [(T0, "good")] * 3 + [(T0, "bad")] * 2 + [(T0 + timedelta(hours=1), "good")] * 4)
+    data = fill(buckets(2), [(T0, "good", 3), (T0, "bad", 2), (T0 + timedelta(hours=1), "good", 4)])
     svg = stacked_bars(data, SERIES, title="Runs", empty="EMPTY-NOTE")
     plot = 180 - 22 - 8  # the view box's height less the x labels and the top margin
     assert heights(svg, "good") == [plot * 3 / 5, plot * 4 / 5]
@@ -54,7 +55,7 @@ def test_an_empty_chart_says_so_and_draws_no_bars():
 
 def test_labels_and_titles_are_escaped_and_the_chart_is_accessible():
     evil = '<script>alert("x")</script>'
-    data = fill([Bucket(T0, evil)], [(T0, "good")])
+    data = fill([Bucket(T0, evil)], [(T0, "good", 1)])
     svg = stacked_bars(data, [Series("good", evil)], title=evil, empty=evil)
     assert "<script>" not in svg and "&lt;script&gt;" in svg
     assert re.search(r'<svg [^>]*role="img" aria-label="&lt;script', svg) and "<title>&lt;script" in svg

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 from datetime import timedelta
+from zoneinfo import ZoneInfo
 
 import pytest
 from django.urls import NoReverseMatch, reverse
@@ -66,6 +67,19 @@ def test_runs_over_time_stacks_this_tenants_runs_by_outcome_in_the_current_hour_
         assert re.search(rf"· Failed: {failed}</title>", svg) and re.search(rf"· Not finished: {others}</title>", svg)
         assert f">{failed + others}</text>" in svg or "Not finished" in svg
     assert "Succeeded" in chart  # the legend names every outcome
+
+
+def test_the_buckets_are_the_users_local_hours_and_days(world):
+    client = client_of(world.users["owner"])
+    client.cookies["console_tz"] = "Asia/Shanghai"  # UTC+8: local hours and midnights differ from the server's UTC
+    zone = ZoneInfo("Asia/Shanghai")
+    before = timezone.now().astimezone(zone)
+    page = client.get(reverse("admin:console-dashboard")).content.decode()
+    after = timezone.now().astimezone(zone)
+    hours, days = re.findall(r"<svg .*?</svg>", page[page.index('id="runs-over-time"') :], re.S)[:2]
+    failed = Run.unscoped.filter(tenant_id=world.acme.id, state="FAILED").count()
+    assert any(f"{t:%H}:00 · Failed: {failed}<" in hours for t in (before, after))  # the current local hour
+    assert any(f"{t:%m-%d} · Failed: {failed}<" in days for t in (before, after))  # today, in Shanghai
 
 
 def test_a_running_streaming_job_has_a_sparkline_of_its_records_per_second(world):
