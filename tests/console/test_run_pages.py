@@ -22,6 +22,7 @@ from controlplane.jobs import actions as jobs
 from controlplane.jobs import run_actions
 from controlplane.jobs.models import Job, Run, RunTelemetry
 from controlplane.jobs.runner import _save_telemetry
+from controlplane.seatunnel.states import JobState as EngineState
 from controlplane.tenancy import context
 from tests.api.world import FAKE_TO_CONSOLE, world_for_module
 from tests.console.test_translations import untranslated
@@ -213,3 +214,18 @@ def test_the_run_pages_have_no_english_of_their_own_in_chinese(world):
             html = response.content.decode()
             found = untranslated(html if 'id="console-page"' in html else f'<div id="console-page">{html}</div>')
             assert bool(found) == expect_english, (language, url, found)
+
+
+def test_a_finished_run_shows_the_engines_final_counts_over_an_older_live_reading(world):
+    meta = Metadata.for_system(world.acme.id, reason="test", workspace_id=world.acme_ws.id)
+    run = Run.unscoped.get(id=world.objects["acme_run_pending"])
+    sample(run, timezone.now() - timedelta(seconds=5), 7, 70)  # the last live reading, before the end
+    run_actions.do_record_run_submission_started(metadata=meta, run=run)
+    run_actions.do_record_run_submitted(metadata=meta, run=Run.unscoped.get(id=run.id), found_by_reconcile=False)
+    final = {"source_received_count": 16, "sink_write_count": 16, "source_received_bytes": 160}
+    run_actions.do_record_run_observed(
+        metadata=meta, run=Run.unscoped.get(id=run.id), engine_state=EngineState.FINISHED, error=None, metrics=final
+    )
+    page = client_of(world.users["viewer"]).get(reverse("admin:console-run-state", args=[run.id])).content.decode()
+    assert 'data-state="SUCCEEDED"' in page
+    assert 'data-metric="records-in">16<' in page and 'data-metric="records-in-rate">—<' in page

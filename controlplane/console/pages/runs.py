@@ -53,7 +53,9 @@ def _state_values(scope: Scope, run) -> dict:  # type: ignore[no-untyped-def]
         "run": run,
         "fault": fault,
         "telemetry": telemetry,
-        "metrics": throughput.engine_metrics(metrics),
+        # A finished run's own metrics (the engine's at the end) over the last live reading, which may predate it.
+        "metrics": run.metrics or throughput.engine_metrics(metrics),
+        "measured_at": run.finished_at if run.metrics else getattr(telemetry, "metrics_at", None),
         "rates": throughput.latest_rates(metrics) if run.state == "RUNNING" else None,
         "log_lines": log_tail(telemetry.log_text if telemetry is not None else ""),
         "timeline": run_timeline(selectors.run_events(run)),
