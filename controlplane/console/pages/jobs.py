@@ -1,6 +1,7 @@
 """Jobs: the list (search by name, filter by mode, each job's latest run) and a job's page (schedule, versions,
-runs) with its Run button, which posts to ``run_job`` and so to ``jobs.run_actions.do_start_run``, the writer the
-API's run endpoint calls."""
+runs) with its Run form (a note and the version's job variables), which posts to ``run_job`` and so to
+``jobs.run_actions.do_start_run``, the writer the API's run endpoint calls. Creating, revising and scheduling are
+in ``job_forms``, comparing and rolling back versions in ``job_versions``."""
 
 from __future__ import annotations
 
@@ -15,10 +16,12 @@ from controlplane.eventlog.metadata import Metadata
 from controlplane.jobs import run_actions, selectors
 
 PAGE_ROWS = 100
+VERSION_ROWS = 50  # the newest versions on a job's page (to compare or roll back to)
 MODES = ("BATCH", "STREAMING")
 
 
-def _job(scope: Scope, job_id: str):  # type: ignore[no-untyped-def]
+def job_in_scope(scope: Scope, job_id: str):  # type: ignore[no-untyped-def]
+    """The job if the user may read it here; else 404 (another tenant's, another workspace's, or none)."""
     rows = scope.readable("job.read", "job", selectors.job_list())
     job = rows.filter(id=job_id).first() if rows is not None else None
     if job is None:
@@ -39,12 +42,24 @@ def job_list(request: HttpRequest, scope: Scope) -> HttpResponse:
     latest = selectors.latest_runs_of([job.id for job in page_rows])
     jobs = [(job, clusters.get(job.cluster_id), latest.get(job.id)) for job in page_rows]
     modes = [(code, STATES[code]) for code in MODES]
-    return render(request, scope, "console/job_list.html", _("Jobs"), jobs=jobs, query=query, mode=mode, modes=modes)
+    return render(
+        request,
+        scope,
+        "console/job_list.html",
+        _("Jobs"),
+        jobs=jobs,
+        query=query,
+        mode=mode,
+        modes=modes,
+        can_create=scope.has("job.create"),
+    )
 
 
 @page("job.read", "job")
 def job_detail(request: HttpRequest, scope: Scope, job_id: str) -> HttpResponse:
-    job = _job(scope, job_id)
+    job = job_in_scope(scope, job_id)
+    versions = list(selectors.version_list(job)[:VERSION_ROWS])
+    current = next((v for v in versions if v.version == job.current_version), None)
     return render(
         request,
         scope,
@@ -52,16 +67,28 @@ def job_detail(request: HttpRequest, scope: Scope, job_id: str) -> HttpResponse:
         job.name,
         title_is_name=True,
         job=job,
-        versions=list(selectors.version_list(job)[:20]),
+        versions=versions,
+        variables=current.variables if current else [],
         runs=list(selectors.run_list(job=job)[:20]),
         schedule=selectors.schedule_get(job),
         can_run=scope.has("job.run", job),
+        can_update=scope.has("job.update", job),
         cluster=cluster_list().filter(id=job.cluster_id).first(),
     )
 
 
 @action("run", "job")
 def run_job(request: HttpRequest, scope: Scope, metadata: Metadata, job_id: str) -> tuple[str, str]:
-    job = _job(scope, job_id)
-    run_id = run_actions.do_start_run(metadata=metadata, job=job, note=request.POST.get("note", "")[:500])
+    job = job_in_scope(scope, job_id)
+    # the values given for the version's job variables; an empty field keeps the variable's default
+    values = {key[4:]: value for key, value in request.POST.items() if key.startswith("var:") and value != ""}
+    version = request.POST.get("version", "")
+    run_id = run_actions.do_start_run(
+        metadata=metadata,
+        job=job,
+        version=int(version) if version.isdigit() and len(version) < 10 else None,  # none: the current one
+        note=request.POST.get("note", "")[:500],
+        allow_overlap=request.POST.get("allow_overlap") == "on",
+        variables=values or None,
+    )
     return _("Run %(run)s requested.") % {"run": run_id[:8]}, reverse("admin:console-run", args=[run_id])

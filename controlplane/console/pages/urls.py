@@ -7,7 +7,7 @@ from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.urls import URLPattern, path, reverse
 from django.views.decorators.http import require_POST
 
-from controlplane.console.pages import audit, dashboard, jobs, runs
+from controlplane.console.pages import audit, dashboard, job_forms, job_versions, jobs, runs
 from controlplane.console.pages.frame import TENANT_KEY, WORKSPACE_KEY
 from controlplane.iam import access
 
@@ -29,6 +29,22 @@ def patterns(site: AdminSite) -> list[URLPattern]:
         path("console/", page(dashboard.dashboard), name="console-dashboard"),
         path("console/scope/", page(switch_scope), name="console-scope"),
         path("console/jobs/", page(jobs.job_list), name="console-jobs"),
+        # jobs: create, new version, schedule, compare and roll back versions
+        path("console/jobs/new/", page(job_forms.job_create), name="console-job-create"),
+        path("console/jobs/<str:job_id>/revise/", page(job_forms.job_revise), name="console-job-revise"),
+        path("console/jobs/<str:job_id>/schedule/", page(job_forms.job_schedule), name="console-job-schedule"),
+        path(
+            "console/jobs/<str:object_id>/schedule/remove/",
+            page(job_forms.remove_schedule),
+            name="console-job-schedule-remove",
+        ),
+        path("console/jobs/<str:job_id>/diff/", page(job_versions.job_diff), name="console-job-diff"),
+        path(
+            "console/jobs/<str:job_id>/rollback/<int:number>/",
+            page(job_versions.job_rollback),
+            name="console-job-rollback",
+        ),
+        path("console/jobs/<str:object_id>/roll-back/", page(job_versions.roll_back_job), name="console-job-roll-back"),
         path("console/jobs/<str:job_id>/", page(jobs.job_detail), name="console-job"),
         path("console/jobs/<str:object_id>/run/", page(jobs.run_job), name="console-job-run"),
         path("console/runs/", page(runs.run_list), name="console-runs"),
