@@ -187,10 +187,18 @@ UNFOLD = {
                 {"title": _("Operations"), "icon": "build",
                  "link": reverse_lazy("admin:operations_operation_changelist"), "permission": _PLATFORM},
             ]},
+            {"title": _("Alerts"), "items": [
+                {"title": _("Alerts"), "icon": "notifications_active", "link": reverse_lazy("admin:console-alerts")},
+                {"title": _("Silences"), "icon": "notifications_paused",
+                 "link": reverse_lazy("admin:console-silences")},
+                {"title": _("Alert rules"), "icon": "rule", "link": reverse_lazy("admin:console-alert-rules")},
+            ]},
             {"title": _("Audit"), "items": [
                 {"title": _("Audit"), "icon": "policy", "link": reverse_lazy("admin:console-audit")},
             ]},
             {"title": _("Settings"), "items": [
+                {"title": _("Notification channels"), "icon": "campaign",
+                 "link": reverse_lazy("admin:console-channels")},
                 {"title": _("Tenants"), "icon": "apartment", "link": reverse_lazy("admin:tenancy_tenant_changelist"),
                  "permission": _PLATFORM},
             ]},

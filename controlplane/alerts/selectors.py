@@ -10,14 +10,31 @@ from django.db.models import Count, QuerySet
 from controlplane.agents.models import Agent, AgentLiveness
 from controlplane.alerts.domain.matching import ActiveSilence, FiringAlert, matchers_from_dicts
 from controlplane.alerts.models import Alert, AlertRule, Observation, Silence
+from controlplane.eventlog.records import RecordedEvent
+from controlplane.eventlog.store import read_stream
 from controlplane.jobs.models import Job, Run, RunTelemetry
 from controlplane.operations.models import Operation
 from controlplane.tenancy.context import bound
 
 
+# -- the bound tenant (views: the console's pages) ------------------------------------------------------------
 def alert_list() -> QuerySet[Alert]:
-    """The alerts of the bound tenant and workspace (views: the console), newest first."""
+    """The alerts of the bound tenant (and workspace), newest first; the API's ``AlertFilter`` narrows them."""
     return Alert.objects.all()
+
+
+def alert_history(alert: Alert) -> list[RecordedEvent]:
+    """Every event of the alert's stream (``actions.alert_stream``), oldest first: its episodes, acknowledgements,
+    muting changes and reminders."""
+    return read_stream(f"alert-{alert.id}")
+
+
+def rule_list() -> QuerySet[AlertRule]:
+    return AlertRule.objects.filter(deleted=False)
+
+
+def silence_list() -> QuerySet[Silence]:
+    return Silence.objects.all()
 
 
 def active_silences(tenant_id: str, workspace_id: str) -> list[ActiveSilence]:

@@ -26,10 +26,28 @@ STATES = {
     "failed": _("Failed"),
     "BATCH": _("Batch"),
     "STREAMING": _("Streaming"),
+    # alerts, silences, notification channels and deliveries
+    "firing": _("Firing"),
+    "resolved": _("Resolved"),
+    "critical": _("Critical"),
+    "warning": _("Warning"),
+    "info": _("Info"),
+    "active": _("Active"),
+    "ended": _("Ended"),
+    "expired": _("Expired"),
+    "enabled": _("Enabled"),
+    "disabled": _("Disabled"),
+    "queued": _("Queued"),
+    "sending": _("Sending"),
+    "delivered": _("Delivered"),
+    "retrying": _("Retrying"),
+    "dead": _("Dead"),
 }
 # Colour of a state's badge (console.css): good, bad, busy, or neutral.
 TONES = {
     "SUCCEEDED": "good", "online": "good", "ok": "good",
     "FAILED": "bad", "lost": "bad", "denied": "bad", "failed": "bad", "UNKNOWN": "bad",
     "PENDING": "busy", "SUBMITTING": "busy", "RUNNING": "busy", "STOPPING": "busy", "stale": "busy",
+    "firing": "bad", "critical": "bad", "dead": "bad", "warning": "busy", "active": "busy", "queued": "busy",
+    "sending": "busy", "retrying": "busy", "resolved": "good", "delivered": "good", "enabled": "good",
 }  # fmt: skip

@@ -10,7 +10,9 @@ from controlplane.notifications.models import Channel, Delivery
 from controlplane.tenancy.context import bound
 
 
-def channel_list(*, tenant_id: str, workspace_id: str) -> QuerySet[Channel]:
+def channel_list(*, tenant_id: str, workspace_id: str | None) -> QuerySet[Channel]:
+    """The live channels of the tenant's workspace (None: of every workspace of the tenant, the console's "all
+    workspaces")."""
     with bound(tenant_id, workspace_id):
         return Channel.objects.filter(deleted=False).order_by("name")
 
@@ -28,7 +30,7 @@ def channel_name_taken(tenant_id: str, workspace_id: str, name: str, *, other_th
         return Channel.objects.filter(slot=name, deleted=False).exclude(id=other_than).exists()
 
 
-def delivery_list(*, tenant_id: str, workspace_id: str) -> QuerySet[Delivery]:
+def delivery_list(*, tenant_id: str, workspace_id: str | None) -> QuerySet[Delivery]:
     with bound(tenant_id, workspace_id):
         return Delivery.objects.all()
 

@@ -4,7 +4,8 @@ write, and the refusal page."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import re
+from collections.abc import Callable, Collection
 from dataclasses import dataclass
 from functools import wraps
 from typing import Any
@@ -40,6 +41,15 @@ class Scope:
 
     def has(self, point: str, obj: Any = None) -> bool:
         return access.has(self.user, point, self.tenant, self.workspace, obj)
+
+    def workspace_for_new(self, chosen: str) -> str:
+        """The workspace a new object (a rule, a silence, a channel) goes to: the one chosen in the scope, else the
+        one the form names among those the user sees (404 for any other)."""
+        if self.workspace is not None:
+            return self.workspace.id
+        if chosen in {w.id for w in self.workspaces}:
+            return chosen
+        raise Http404
 
     def readable(self, point: str, kind: str | None, rows: QuerySet) -> QuerySet | None:
         """``rows`` when the point is held here; only the objects granted when it is held on some (``kind``);
@@ -112,6 +122,13 @@ def metadata_of(request: HttpRequest, scope: Scope) -> Metadata:
     return metadata_for(request, scope.tenant, scope.workspace)  # the API's: a button acts as its API call would
 
 
+def errors_at_fields(error: DomainError, fields: Collection[str]) -> dict[str, str]:
+    """A writer's refusal keyed by the form field its ``details.field`` names (``params.seconds`` -> ``params``,
+    ``matchers[0].op`` -> ``matchers``); ``form`` when it names none of ``fields``."""
+    field = re.split(r"[.\[]", str(error.details.get("field", "")))[0]
+    return {field if field in fields else "form": str(error)}
+
+
 def back_to(request: HttpRequest) -> str:
     """The page a button was on (its form's ``next``), if it is one of ours; else the dashboard."""
     target = request.POST.get("next", "")
@@ -120,15 +137,19 @@ def back_to(request: HttpRequest) -> str:
     return reverse("admin:console-dashboard")
 
 
-def action(name: str, resource_type: str) -> Callable:
+def action(name: str, resource_type: str, *, form: Callable | None = None) -> Callable:
     """A button's POST: the view finds its object and calls one ``do_*`` writer, which authorizes the user itself
     (a forged POST is refused there: 403, nothing written). Returns the URL to go to next; one audit record on the
-    tenant's trail whatever the outcome, as every API write has (a 404 too: ``denied``, ``NOT_FOUND``)."""
+    tenant's trail whatever the outcome, as every API write has (a 404 too: ``denied``, ``NOT_FOUND``).
+
+    A form's POST names ``form(request, scope, error, object_id)``: a writer's domain error re-renders the form with
+    the input kept and the error at its field (``error.details["field"]``) instead of a message on a redirect. A
+    create has no object yet: its URL has no ``object_id``, and it returns the new object's id after the URL."""
 
     def decorate(view: Callable) -> Callable:
         @require_POST
         @wraps(view)
-        def wrapped(request: HttpRequest, object_id: str) -> HttpResponse:
+        def wrapped(request: HttpRequest, object_id: str = "") -> HttpResponse:
             scope = current_scope(request)
             if scope is None:
                 raise Http404
@@ -150,10 +171,13 @@ def action(name: str, resource_type: str) -> Callable:
                 return refused(request, scope, str(exc))
             except DomainError as exc:
                 record_request(request, result="failed", error_code=exc.code, **audit)
+                if form is not None:
+                    with context.bound(scope.tenant.id, scope.workspace.id if scope.workspace else None):
+                        return form(request, scope, exc, object_id)
                 messages.error(request, _("Refused: %(reason)s") % {"reason": str(exc)})
                 return HttpResponseRedirect(back_to(request))
-            record_request(request, result="ok", **audit)
-            message, url = done
+            message, url, *created = done  # a create returns its new object's id too: the record names it
+            record_request(request, result="ok", **{**audit, "resource_id": created[0] if created else object_id})
             messages.success(request, message)
             return HttpResponseRedirect(url)
 

@@ -65,6 +65,7 @@ def _state_values(scope: Scope, run) -> dict:  # type: ignore[no-untyped-def]
         "can_resume": run.state == "PAUSED" and may_run,
         "can_retry": run.state in ("FAILED", "STOPPED") and may_run,
         "can_reproduce": may_run,  # any run's manifest can run again
+        "settled": run.state not in ACTIVE,  # console.js stops the periodic refresh
     }
 
 

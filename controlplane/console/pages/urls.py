@@ -7,7 +7,17 @@ from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.urls import URLPattern, path, reverse
 from django.views.decorators.http import require_POST
 
-from controlplane.console.pages import audit, dashboard, job_forms, job_versions, jobs, runs
+from controlplane.console.pages import (
+    alert_rules,
+    alerts,
+    audit,
+    channels,
+    dashboard,
+    job_forms,
+    job_versions,
+    jobs,
+    runs,
+)
 from controlplane.console.pages.frame import TENANT_KEY, WORKSPACE_KEY
 from controlplane.iam import access
 
@@ -55,6 +65,59 @@ def patterns(site: AdminSite) -> list[URLPattern]:
         path("console/runs/<str:object_id>/resume/", page(runs.resume_run), name="console-run-resume"),
         path("console/runs/<str:object_id>/retry/", page(runs.retry_run), name="console-run-retry"),
         path("console/audit/", page(audit.audit), name="console-audit"),
+        # alerts, silences, alert rules, notification channels
+        path("console/alerts/", page(alerts.alert_list), name="console-alerts"),
+        path("console/alerts/<str:alert_id>/", page(alerts.alert_detail), name="console-alert"),
+        path(
+            "console/alerts/<str:object_id>/acknowledge/",
+            page(alerts.acknowledge_alert),
+            name="console-alert-acknowledge",
+        ),
+        path("console/silences/", page(alerts.silence_list), name="console-silences"),
+        path("console/silences/new/", page(alerts.silence_new), name="console-silence-new"),
+        path("console/silences/create/", page(alerts.create_silence), name="console-silence-create"),
+        path("console/silences/<str:object_id>/end/", page(alerts.end_silence), name="console-silence-end"),
+        path("console/alert-rules/", page(alert_rules.rule_list), name="console-alert-rules"),
+        path("console/alert-rules/new/", page(alert_rules.rule_new), name="console-alert-rule-new"),
+        path("console/alert-rules/create/", page(alert_rules.create_rule), name="console-alert-rule-create"),
+        path("console/alert-rules/<str:rule_id>/", page(alert_rules.rule_detail), name="console-alert-rule"),
+        path(
+            "console/alert-rules/<str:object_id>/save/", page(alert_rules.update_rule), name="console-alert-rule-save"
+        ),
+        path(
+            "console/alert-rules/<str:object_id>/enable/",
+            page(alert_rules.enable_rule),
+            name="console-alert-rule-enable",
+        ),
+        path(
+            "console/alert-rules/<str:object_id>/disable/",
+            page(alert_rules.disable_rule),
+            name="console-alert-rule-disable",
+        ),
+        path(
+            "console/alert-rules/<str:object_id>/delete/",
+            page(alert_rules.delete_rule),
+            name="console-alert-rule-delete",
+        ),
+        path("console/channels/", page(channels.channel_list), name="console-channels"),
+        path("console/channels/new/", page(channels.channel_new), name="console-channel-new"),
+        path("console/channels/create/", page(channels.create_channel), name="console-channel-create"),
+        path("console/channels/<str:channel_id>/", page(channels.channel_detail), name="console-channel"),
+        path(
+            "console/channels/<str:channel_id>/deliveries/",
+            page(channels.channel_deliveries),
+            name="console-channel-deliveries",
+        ),
+        path("console/channels/<str:object_id>/save/", page(channels.update_channel), name="console-channel-save"),
+        path("console/channels/<str:object_id>/enable/", page(channels.enable_channel), name="console-channel-enable"),
+        path(
+            "console/channels/<str:object_id>/disable/", page(channels.disable_channel), name="console-channel-disable"
+        ),
+        path("console/channels/<str:object_id>/delete/", page(channels.delete_channel), name="console-channel-delete"),
+        path("console/channels/<str:object_id>/test/", page(channels.send_test), name="console-channel-test"),
+        path(
+            "console/deliveries/<str:object_id>/redeliver/", page(channels.redeliver), name="console-delivery-redeliver"
+        ),
         # runs: reproduce
         path("console/runs/<str:object_id>/reproduce/", page(runs.reproduce_run), name="console-run-reproduce"),
     ]

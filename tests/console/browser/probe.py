@@ -5,6 +5,9 @@ in the control plane's own environment (its private database and data directory)
   ``viewer`` and ``owner`` holding those roles with that password; the cluster ``zeta`` at the emulator; the batch
   job ``fake-to-console`` and the streaming job ``stream`` on it. Prints ``{"job_id": ..., "stream_id": ...}``.
 - ``runs <job id>``: the job's runs, newest first, ``[{"id", "state"}]``.
+- ``alert``: fires the alert ``NodeDown`` in ``acme``/``etl`` through the alerts writer (as the evaluator would) and
+  creates the webhook channel ``ops hook``; prints ``{"alert": <fingerprint>, "channel": <id>}``.
+- ``alert-state <fingerprint>``: ``{"status", "acknowledged", "acknowledged_by", "comment"}``.
 """
 
 from __future__ import annotations
@@ -68,6 +71,39 @@ def _setup(zeta_url: str, password: str) -> dict:
     return {"job_id": jobs["fake-to-console"], "stream_id": jobs["stream"]}
 
 
+def _alert() -> dict:
+    from controlplane.eventlog.metadata import Metadata
+    from controlplane.notifications.actions import do_create_channel
+    from controlplane.tenancy.models import Workspace
+    from tests.console.alerting import fire
+
+    workspace = Workspace.objects.get(slug="etl", tenant__slug="acme")
+    labels = {"alertname": "NodeDown", "cluster": "zeta", "node": "10.0.0.5:5801", "severity": "critical"}
+    fp = fire(workspace.tenant_id, workspace.id, labels, "node 10.0.0.5:5801 left the cluster")
+    channel = do_create_channel(
+        metadata=Metadata.for_system(workspace.tenant_id, workspace_id=workspace.id, reason="console browser test"),
+        tenant_id=workspace.tenant_id,
+        workspace_id=workspace.id,
+        name="ops hook",
+        kind="webhook",
+        webhook_url="http://127.0.0.1:9/hook",
+        signing_secret="browser-signing-secret",
+    )
+    return {"alert": fp, "channel": channel}
+
+
+def _alert_state(fp: str) -> dict:
+    from controlplane.alerts.models import Alert
+
+    alert = Alert.unscoped.get(id=fp)
+    return {
+        "status": alert.status,
+        "acknowledged": alert.acknowledged,
+        "acknowledged_by": alert.acknowledged_by,
+        "comment": alert.acknowledge_comment,
+    }
+
+
 def _runs(job_id: str) -> list[dict]:
     from controlplane.jobs.models import Run
 
@@ -80,7 +116,7 @@ def main(argv: list[str]) -> None:
 
     django.setup()
     command, *args = argv
-    result = {"setup": _setup, "runs": _runs}[command](*args)
+    result = {"setup": _setup, "runs": _runs, "alert": _alert, "alert-state": _alert_state}[command](*args)
     print(json.dumps(result))
 
 

@@ -43,14 +43,35 @@
       };
     }
     connect();
-    // What changes without an event (a run's metrics and log tail) is fetched again every few seconds too.
+    // What changes without an event (a run's metrics and log tail) is fetched again every few seconds too, until
+    // the fragment says it has settled (``data-settled``: the run has ended).
     var every = parseInt(box.getAttribute("data-refresh") || "0", 10);
     if (every > 0) {
-      setInterval(function () { if (box.getAttribute("data-live-state") === "open") refresh(); }, every * 1000);
+      var timer = setInterval(function () {
+        if (box.querySelector("[data-settled]")) clearInterval(timer);
+        else if (box.getAttribute("data-live-state") === "open") refresh();
+      }, every * 1000);
     }
   }
   document.addEventListener("DOMContentLoaded", function () {
     var box = document.querySelector("[data-live]");
     if (box) follow(box);
+  });
+})();
+
+// A part with no live stream of its own (a channel's deliveries): its server-rendered fragment (``data-poll``) is
+// fetched again every 2 s until it says it has settled (``data-settled``: nothing queued, sending or retrying).
+(function () {
+  "use strict";
+  function poll(box) {
+    if (box.querySelector("[data-settled]")) return;
+    setTimeout(function () {
+      fetch(box.getAttribute("data-poll"), { credentials: "same-origin" })
+        .then(function (r) { return r.ok ? r.text() : null; })
+        .then(function (html) { if (html !== null) box.innerHTML = html; poll(box); });
+    }, 2000);
+  }
+  document.addEventListener("DOMContentLoaded", function () {
+    document.querySelectorAll("[data-poll]").forEach(poll);
   });
 })();
