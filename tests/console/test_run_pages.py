@@ -105,6 +105,7 @@ def test_the_throughput_is_the_rate_between_the_last_two_samples_and_the_api_sho
     sample(running, start + timedelta(seconds=20), 800, 9000)  # the newest pair: 200 records and 3000 bytes in 10 s
     page = client.get(url).content.decode()
     assert 'data-metric="records-in">800<' in page and 'data-metric="records-out-rate">20.0<' in page
+    assert "data-settled" not in page  # running: refreshed every few seconds
     assert 'data-metric="records-in-rate">20.0<' in page and "300\xa0bytes" in page
     answer = client.get(
         f"/api/v1/tenants/acme/workspaces/{world.acme_ws.slug}/runs/{running.id}/", **world.auth("viewer")
@@ -227,5 +228,5 @@ def test_a_finished_run_shows_the_engines_final_counts_over_an_older_live_readin
         metadata=meta, run=Run.unscoped.get(id=run.id), engine_state=EngineState.FINISHED, error=None, metrics=final
     )
     page = client_of(world.users["viewer"]).get(reverse("admin:console-run-state", args=[run.id])).content.decode()
-    assert 'data-state="SUCCEEDED"' in page
+    assert 'data-state="SUCCEEDED"' in page and "data-settled" in page  # console.js stops refreshing it
     assert 'data-metric="records-in">16<' in page and 'data-metric="records-in-rate">—<' in page
