@@ -178,14 +178,14 @@ UNFOLD = {
             {"title": _("Runs"), "items": [
                 {"title": _("Runs"), "icon": "play_circle", "link": reverse_lazy("admin:console-runs")},
             ]},
-            # Platform pages until the tenant pages of clusters, operations and settings are built (issue 16).
+            # Platform pages until the tenant pages of clusters and settings are built (issue 16).
             {"title": _("Clusters"), "items": [
                 {"title": _("Clusters"), "icon": "hub", "link": reverse_lazy("admin:clusters_cluster_changelist"),
                  "permission": _PLATFORM},
             ]},
             {"title": _("Operations"), "items": [
-                {"title": _("Operations"), "icon": "build",
-                 "link": reverse_lazy("admin:operations_operation_changelist"), "permission": _PLATFORM},
+                {"title": _("Operations"), "icon": "build", "link": reverse_lazy("admin:console-operations")},
+                {"title": _("Diagnostics"), "icon": "troubleshoot", "link": reverse_lazy("admin:console-diagnostics")},
             ]},
             {"title": _("Alerts"), "items": [
                 {"title": _("Alerts"), "icon": "notifications_active", "link": reverse_lazy("admin:console-alerts")},
@@ -197,10 +197,17 @@ UNFOLD = {
                 {"title": _("Audit"), "icon": "policy", "link": reverse_lazy("admin:console-audit")},
             ]},
             {"title": _("Settings"), "items": [
+                {"title": _("Tenant"), "icon": "apartment", "link": reverse_lazy("admin:console-settings"),
+                 "active": "controlplane.console.pages.settings.overview_is_open"},
+                {"title": _("Workspaces"), "icon": "folder", "link": reverse_lazy("admin:console-workspaces")},
+                {"title": _("Members and roles"), "icon": "group", "link": reverse_lazy("admin:console-members")},
+                {"title": _("API tokens"), "icon": "key", "link": reverse_lazy("admin:console-tokens")},
+                {"title": _("Secrets"), "icon": "lock", "link": reverse_lazy("admin:console-secrets")},
                 {"title": _("Notification channels"), "icon": "campaign",
                  "link": reverse_lazy("admin:console-channels")},
-                {"title": _("Tenants"), "icon": "apartment", "link": reverse_lazy("admin:tenancy_tenant_changelist"),
-                 "permission": _PLATFORM},
+                # the platform's model pages, every tenant's rows: platform administrators only
+                {"title": _("All tenants (platform)"), "icon": "domain",
+                 "link": reverse_lazy("admin:tenancy_tenant_changelist"), "permission": _PLATFORM},
             ]},
         ],
     },

@@ -109,6 +109,11 @@ def agent_payload(agent: Agent | None) -> dict | None:
     return {"id": agent.id, "hostname": agent.hostname, "status": agent.status} if agent is not None else None
 
 
+def operation_action_list(operation_id: str) -> QuerySet[Action]:
+    """The agent actions an operation asked for (bound tenant), oldest first: each node's part of its steps."""
+    return Action.objects.filter(operation_id=operation_id).order_by("created_at")
+
+
 def lost_agent_list() -> QuerySet[Agent]:
     """Agents of the bound tenant and workspace that stopped answering (lost), longest silent first."""
     return Agent.objects.filter(status=LOST).order_by("status_since")

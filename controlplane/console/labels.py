@@ -51,3 +51,44 @@ TONES = {
     "firing": "bad", "critical": "bad", "dead": "bad", "warning": "busy", "active": "busy", "queued": "busy",
     "sending": "busy", "retrying": "busy", "resolved": "good", "delivered": "good", "enabled": "good",
 }  # fmt: skip
+
+# Settings (pages/settings.py, members.py, tokens.py): tenants, invitations, API tokens, roles.
+STATES |= {
+    "active": _("Active"),
+    "disabled": _("Disabled"),
+    "pending": _("Pending"),
+    "accepted": _("Accepted"),
+    "expired": _("Expired"),
+}
+TONES |= {"active": "good", "accepted": "good", "disabled": "bad", "pending": "busy"}
+ROLES = {"viewer": _("Viewer"), "operator": _("Operator"), "admin": _("Admin"), "owner": _("Owner")}
+STATES |= ROLES  # a role as a badge
+
+# Operations and their steps (pages/operations.py).
+STATES |= {
+    "CANCELLING": _("Cancelling"),
+    "ROLLING_BACK": _("Rolling back"),
+    "RETRY_WAIT": _("Waiting to retry"),
+    "SKIPPED": _("Skipped"),
+    "COMPENSATING": _("Compensating"),
+    "COMPENSATED": _("Compensated"),
+    "COMPENSATION_FAILED": _("Compensation failed"),
+    "DELIVERED": _("Delivered"),
+    "REFUSED": _("Refused"),
+    "EXPIRED": _("Expired"),
+    "available": _("Available"),
+}
+TONES |= {
+    "CANCELLING": "busy", "ROLLING_BACK": "busy", "RETRY_WAIT": "busy", "COMPENSATING": "busy", "DELIVERED": "busy",
+    "COMPENSATED": "plain", "COMPENSATION_FAILED": "bad", "REFUSED": "bad", "EXPIRED": "bad", "available": "good",
+}  # fmt: skip
+OPERATION_TYPES = {
+    "rolling_restart": _("Rolling restart"),
+    "run_action": _("Agent action"),
+    "install_cluster": _("Install cluster"),
+    "upgrade_cluster": _("Rolling upgrade"),
+    "scale_out": _("Scale out"),
+    "scale_in": _("Scale in"),
+    "diagnose": _("Diagnose"),
+    "collect_diagnostics": _("Collect diagnostics"),
+}

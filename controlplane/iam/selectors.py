@@ -5,10 +5,14 @@ from __future__ import annotations
 from collections import defaultdict
 
 from django.apps import apps
+from django.contrib.auth import get_user_model
+from django.contrib.auth.models import AbstractBaseUser
 from django.contrib.contenttypes.models import ContentType
 from django.db.models import Q, QuerySet
+from django.utils import timezone
 from guardian.models import UserObjectPermission
 
+from controlplane.iam.models import ApiToken, Invitation, Membership
 from controlplane.iam.permissions import OBJECT_CODENAMES, OBJECT_MODELS
 
 
@@ -48,3 +52,32 @@ def object_grant_list() -> QuerySet[UserObjectPermission]:
         ids = [str(pk) for pk in model.objects.values_list("id", flat=True)]
         in_tenant |= Q(content_type=ContentType.objects.get_for_model(model), object_pk__in=ids)
     return held.filter(in_tenant).select_related("user", "permission")
+
+
+def membership_list(tenant_id: str) -> QuerySet[Membership]:
+    """Who holds which role on the tenant or one of its workspaces."""
+    return Membership.objects.filter(tenant_id=tenant_id).select_related("user", "workspace")
+
+
+def invitation_list(tenant_id: str) -> QuerySet[Invitation]:
+    """The tenant's invitations, newest first, whatever their state (``invitation_state``)."""
+    return Invitation.objects.filter(tenant_id=tenant_id).select_related("workspace")
+
+
+def invitation_state(invitation: Invitation) -> str:
+    """pending, accepted, revoked or expired."""
+    if invitation.accepted_at:
+        return "accepted"
+    if invitation.revoked_at:
+        return "revoked"
+    return "expired" if invitation.expires_at <= timezone.now() else "pending"
+
+
+def api_token_list(user_id: object, tenant_id: str) -> QuerySet[ApiToken]:
+    """A user's own personal tokens for one tenant (a token is only ever its owner's to see), newest first."""
+    return ApiToken.objects.filter(tenant_id=tenant_id, user_id=user_id)
+
+
+def active_user_by_name(username: str) -> AbstractBaseUser | None:
+    """The active user of that exact name, to grant a role to."""
+    return get_user_model().objects.filter(username=username, is_active=True).first()

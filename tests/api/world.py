@@ -7,7 +7,8 @@ import atexit
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING
 
 from django.contrib.auth.models import User
 from django.db import transaction
@@ -32,6 +33,9 @@ from controlplane.secrets.keys import LocalKeyProvider
 from controlplane.tenancy import actions as tenancy
 from controlplane.tenancy.models import Tenant, Workspace
 from tests.operations import kinds as _operation_kinds  # noqa: F401  (the testing.steps type)
+
+if TYPE_CHECKING:
+    from controlplane.diagnostics.models import Finding
 
 ROLES = ("viewer", "operator", "admin", "owner")
 
@@ -275,15 +279,25 @@ def _notifications(world: World, meta: Metadata, prefix: str, tenant: Tenant, wo
 
 
 def _diagnosis(world: World, meta: Metadata, prefix: str) -> None:
-    """A diagnostic archive with one finding whose one-click fix is an agent action (the diagnose operation itself
-    stays PENDING: its record is written as its pack step would), and the hash of that fix's plan."""
-    from controlplane.diagnostics import actions as diagnostics
+    """A diagnostic archive with one finding whose one-click fix is an agent action, and the hash of that fix's
+    plan."""
     from controlplane.diagnostics import fixes
+
+    cluster = Cluster.unscoped.get(id=world.objects[f"{prefix}_cluster"])
+    finding = record_diagnosis(meta, cluster, timezone.now() + timedelta(days=30))
+    world.objects[f"{prefix}_archive"] = finding.archive_id
+    world.objects[f"{prefix}_finding"] = finding.id
+    world.objects[f"{prefix}_fix_hash"] = fixes.plan_fix(finding, cluster).hash
+
+
+def record_diagnosis(meta: Metadata, cluster: Cluster, expires_at: datetime) -> Finding:
+    """A diagnose operation (it stays PENDING) whose archive and finding (``worker_lost``) are recorded as its pack
+    step would; returns the finding."""
+    from controlplane.diagnostics import actions as diagnostics
     from controlplane.diagnostics.diagnose import archive_path
     from controlplane.diagnostics.domain.pack import Entry, pack
     from controlplane.diagnostics.models import Finding
 
-    cluster = Cluster.unscoped.get(id=world.objects[f"{prefix}_cluster"])
     operation_id = operations.do_request_operation(metadata=meta, cluster=cluster, type="diagnose", params={})
     operation, _ = operations.load_operation(operation_id)
     entries = [Entry("engine/overview.json", b"{}", "engine:rest")]
@@ -298,7 +312,7 @@ def _diagnosis(world: World, meta: Metadata, prefix: str) -> None:
         sha256=packed.sha256,
         files=packed.files,
         failures=[],
-        expires_at=timezone.now() + timedelta(days=30),
+        expires_at=expires_at,
         findings=[
             {
                 "fingerprint_id": "worker_lost",
@@ -312,10 +326,7 @@ def _diagnosis(world: World, meta: Metadata, prefix: str) -> None:
             }
         ],
     )
-    finding = Finding.unscoped.get(archive_id=operation_id)
-    world.objects[f"{prefix}_archive"] = operation_id
-    world.objects[f"{prefix}_finding"] = finding.id
-    world.objects[f"{prefix}_fix_hash"] = fixes.plan_fix(finding, cluster).hash
+    return Finding.unscoped.get(archive_id=operation_id)
 
 
 RUN_STATES = ("pending", "running", "paused", "failed", "unknown")

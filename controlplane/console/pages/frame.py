@@ -13,6 +13,7 @@ from typing import Any
 from django.contrib import admin, messages
 from django.db.models import QuerySet
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
+from django.http.response import HttpResponseBase
 from django.template.response import TemplateResponse
 from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
@@ -59,6 +60,16 @@ class Scope:
         if kind and access.granted_ids(self.user, point, kind, self.tenant, self.workspace):
             return access.restrict(self.user, rows, self.tenant, self.workspace)
         return None
+
+
+def readable_one(scope: Scope, point: str, kind: str, rows: QuerySet, object_id: str) -> Any:
+    """The row with this id if the user may read it here (``Scope.readable``); 404 otherwise, as in the API (another
+    tenant's object too)."""
+    found = scope.readable(point, kind, rows)
+    row = found.filter(id=object_id).first() if found is not None else None
+    if row is None:
+        raise Http404
+    return row
 
 
 def current_scope(request: HttpRequest) -> Scope | None:
@@ -137,14 +148,18 @@ def back_to(request: HttpRequest) -> str:
     return reverse("admin:console-dashboard")
 
 
-def action(name: str, resource_type: str, *, form: Callable | None = None) -> Callable:
+def action(name: str, resource_type: str, *, form: Callable | None = None, platform: bool = False) -> Callable:
     """A button's POST: the view finds its object and calls one ``do_*`` writer, which authorizes the user itself
-    (a forged POST is refused there: 403, nothing written). Returns the URL to go to next; one audit record on the
-    tenant's trail whatever the outcome, as every API write has (a 404 too: ``denied``, ``NOT_FOUND``).
+    (a forged POST is refused there: 403, nothing written). Returns a message and the URL to go to next; one audit
+    record on the tenant's trail whatever the outcome, as every API write has (a 404 too: ``denied``, ``NOT_FOUND``).
 
     A form's POST names ``form(request, scope, error, object_id)``: a writer's domain error re-renders the form with
     the input kept and the error at its field (``error.details["field"]``) instead of a message on a redirect. A
-    create has no object yet: its URL has no ``object_id``, and it returns the new object's id after the URL."""
+    create has no object yet: its URL has no ``object_id``, and it returns the new object's id after the URL.
+
+    A view may return a page instead (what is shown once: a new token, a revealed value), rendered in the POST's
+    answer and never kept in the session. ``platform``: a platform administrator's write outside the tenant
+    (creating a tenant), recorded on the platform trail, not the tenant's."""
 
     def decorate(view: Callable) -> Callable:
         @require_POST
@@ -157,8 +172,8 @@ def action(name: str, resource_type: str, *, form: Callable | None = None) -> Ca
                 "action": f"console.{name}",
                 "resource_type": resource_type,
                 "resource_id": object_id,
-                "tenant_id": scope.tenant.id,
-                "workspace_id": scope.workspace.id if scope.workspace else "",
+                "tenant_id": "" if platform else scope.tenant.id,
+                "workspace_id": scope.workspace.id if scope.workspace and not platform else "",
             }
             try:
                 with context.bound(scope.tenant.id, scope.workspace.id if scope.workspace else None):
@@ -176,6 +191,9 @@ def action(name: str, resource_type: str, *, form: Callable | None = None) -> Ca
                         return form(request, scope, exc, object_id)
                 messages.error(request, _("Refused: %(reason)s") % {"reason": str(exc)})
                 return HttpResponseRedirect(back_to(request))
+            if isinstance(done, HttpResponseBase):  # a page shown once (a new token) or a file (a diagnostic archive)
+                record_request(request, result="ok", **audit)
+                return done
             message, url, *created = done  # a create returns its new object's id too: the record names it
             record_request(request, result="ok", **{**audit, "resource_id": created[0] if created else object_id})
             messages.success(request, message)

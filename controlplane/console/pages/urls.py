@@ -13,10 +13,16 @@ from controlplane.console.pages import (
     audit,
     channels,
     dashboard,
+    diagnostics,
     job_forms,
     job_versions,
     jobs,
+    members,
+    operations,
     runs,
+    secrets,
+    settings,
+    tokens,
 )
 from controlplane.console.pages.frame import TENANT_KEY, WORKSPACE_KEY
 from controlplane.iam import access
@@ -118,6 +124,99 @@ def patterns(site: AdminSite) -> list[URLPattern]:
         path(
             "console/deliveries/<str:object_id>/redeliver/", page(channels.redeliver), name="console-delivery-redeliver"
         ),
+        # settings: the tenant, workspaces, members and roles, API tokens, secrets
+        path("console/settings/", page(settings.overview), name="console-settings"),
+        path("console/settings/tenants/new/", page(settings.create_tenant), name="console-tenant-create"),
+        path(
+            "console/settings/tenants/<str:object_id>/rename/",
+            page(settings.rename_tenant),
+            name="console-tenant-rename",
+        ),
+        path(
+            "console/settings/tenants/<str:object_id>/quotas/", page(settings.set_quotas), name="console-tenant-quotas"
+        ),
+        path(
+            "console/settings/tenants/<str:object_id>/disable/",
+            page(settings.disable_tenant),
+            name="console-tenant-disable",
+        ),
+        path(
+            "console/settings/tenants/<str:object_id>/enable/",
+            page(settings.enable_tenant),
+            name="console-tenant-enable",
+        ),
+        path("console/settings/workspaces/", page(settings.workspaces), name="console-workspaces"),
+        path("console/settings/workspaces/new/", page(settings.create_workspace), name="console-workspace-create"),
+        path("console/settings/members/", page(members.members), name="console-members"),
+        path("console/settings/members/grant/", page(members.grant_role), name="console-member-grant"),
+        path(
+            "console/settings/members/<str:object_id>/revoke/", page(members.revoke_role), name="console-member-revoke"
+        ),
+        path("console/settings/object-grants/grant/", page(members.grant_object_role), name="console-object-grant"),
+        path(
+            "console/settings/object-grants/<str:object_id>/revoke/",
+            page(members.revoke_object_role),
+            name="console-object-grant-revoke",
+        ),
+        path("console/settings/invitations/new/", page(members.invite_user), name="console-invite"),
+        path(
+            "console/settings/invitations/<str:object_id>/revoke/",
+            page(members.revoke_invitation),
+            name="console-invitation-revoke",
+        ),
+        path("console/settings/tokens/", page(tokens.tokens), name="console-tokens"),
+        path("console/settings/tokens/new/", page(tokens.create_token), name="console-token-create"),
+        path("console/settings/tokens/<str:object_id>/revoke/", page(tokens.revoke_token), name="console-token-revoke"),
+        path("console/settings/secrets/", page(secrets.secret_list), name="console-secrets"),
+        path("console/settings/secrets/new/", page(secrets.create_secret), name="console-secret-create"),
+        path("console/settings/secrets/<str:secret_id>/", page(secrets.secret_detail), name="console-secret"),
+        path(
+            "console/settings/secrets/<str:object_id>/update/",
+            page(secrets.update_secret),
+            name="console-secret-update",
+        ),
+        path(
+            "console/settings/secrets/<str:object_id>/delete/",
+            page(secrets.delete_secret),
+            name="console-secret-delete",
+        ),
+        path(
+            "console/settings/secrets/<str:secret_id>/reveal/",
+            page(secrets.secret_reveal_confirm),
+            name="console-secret-reveal",
+        ),
+        path(
+            "console/settings/secrets/<str:object_id>/revealed/",
+            page(secrets.reveal_secret),
+            name="console-secret-revealed",
+        ),
+        # operations and diagnostics
+        path("console/operations/", page(operations.operation_list), name="console-operations"),
+        path("console/operations/<str:operation_id>/", page(operations.operation_detail), name="console-operation"),
+        path(
+            "console/operations/<str:operation_id>/state/",
+            page(operations.operation_state),
+            name="console-operation-state",
+        ),
+        path(
+            "console/operations/<str:object_id>/cancel/",
+            page(operations.cancel_operation),
+            name="console-operation-cancel",
+        ),
+        path("console/diagnostics/", page(diagnostics.diagnostics), name="console-diagnostics"),
+        path(
+            "console/diagnostics/clusters/<str:object_id>/diagnose/",
+            page(diagnostics.diagnose_cluster),
+            name="console-cluster-diagnose",
+        ),
+        path(
+            "console/diagnostics/archives/<str:object_id>/download/",
+            page(diagnostics.download_archive),
+            name="console-archive-download",
+        ),
+        path("console/findings/<str:finding_id>/", page(diagnostics.finding_detail), name="console-finding"),
+        path("console/findings/<str:finding_id>/fix/", page(diagnostics.fix_plan), name="console-finding-fix-plan"),
+        path("console/findings/<str:object_id>/fix/confirm/", page(diagnostics.apply_fix), name="console-finding-fix"),
         # runs: reproduce
         path("console/runs/<str:object_id>/reproduce/", page(runs.reproduce_run), name="console-run-reproduce"),
     ]

@@ -1,11 +1,11 @@
 from __future__ import annotations
 
-from django.utils import timezone
 from rest_framework import serializers
 
 from controlplane.api.inputs import Input
 from controlplane.iam.models import ROLE_CHOICES, ApiToken, Invitation, LoginSession, Membership
 from controlplane.iam.permissions import OBJECT_CODENAMES, OBJECT_KINDS, OBJECT_ROLE_ORDER
+from controlplane.iam.selectors import invitation_state
 
 
 class MembershipSerializer(serializers.ModelSerializer):
@@ -165,11 +165,7 @@ class InvitationSerializer(serializers.ModelSerializer):
         ]
 
     def get_state(self, invitation: Invitation) -> str:
-        if invitation.accepted_at:
-            return "accepted"
-        if invitation.revoked_at:
-            return "revoked"
-        return "expired" if invitation.expires_at <= timezone.now() else "pending"
+        return invitation_state(invitation)
 
 
 class InvitationCreatedSerializer(InvitationSerializer):

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.contrib.auth import get_user_model
 from drf_spectacular.utils import extend_schema
 from rest_framework import generics, mixins, status
 from rest_framework.permissions import AllowAny, IsAuthenticated
@@ -18,8 +17,14 @@ from controlplane.api.pagination import Cursor
 from controlplane.errors import DomainError
 from controlplane.iam import access, actions, sessions
 from controlplane.iam.api import serializers as s
-from controlplane.iam.models import ApiToken, Invitation, LoginSession, Membership
-from controlplane.iam.selectors import object_grant_list
+from controlplane.iam.models import LoginSession
+from controlplane.iam.selectors import (
+    active_user_by_name,
+    api_token_list,
+    invitation_list,
+    membership_list,
+    object_grant_list,
+)
 from controlplane.tenancy.models import Workspace
 
 
@@ -54,7 +59,7 @@ class MemberViewSet(mixins.ListModelMixin, TenantViewSet):
     }
 
     def scoped_queryset(self):  # type: ignore[no-untyped-def]
-        return Membership.objects.filter(tenant=self.tenant).select_related("user", "workspace")
+        return membership_list(self.tenant.id)
 
     def retrieve(self, request: Request, tenant: str, pk: str) -> Response:
         membership = self.get_object()
@@ -64,7 +69,7 @@ class MemberViewSet(mixins.ListModelMixin, TenantViewSet):
     def create(self, request: Request, tenant: str) -> Response:
         data = s.GrantSerializer(data=json_object(request))
         data.is_valid(raise_exception=True)
-        user = get_user_model().objects.filter(username=data.validated_data["username"], is_active=True).first()
+        user = active_user_by_name(data.validated_data["username"])
         if user is None:
             raise DomainError("no active user with this name", code="USER_NOT_FOUND", field="username")
         membership = actions.do_grant_role(
@@ -121,7 +126,7 @@ class ObjectGrantViewSet(mixins.ListModelMixin, TenantViewSet):
     def create(self, request: Request, tenant: str) -> Response:
         data = s.ObjectGrantCreateSerializer(data=json_object(request))
         data.is_valid(raise_exception=True)
-        user = get_user_model().objects.filter(username=data.validated_data["username"], is_active=True).first()
+        user = active_user_by_name(data.validated_data["username"])
         if user is None:
             raise DomainError("no active user with this name", code="USER_NOT_FOUND", field="username")
         grant = actions.do_grant_object_role(
@@ -151,7 +156,7 @@ class ApiTokenViewSet(mixins.ListModelMixin, TenantViewSet):
     points = {"list": "tenant.read", "retrieve": "tenant.read", "create": "tenant.read", "destroy": "tenant.read"}
 
     def scoped_queryset(self):  # type: ignore[no-untyped-def]
-        return ApiToken.objects.filter(tenant=self.tenant, user=self.request.user)
+        return api_token_list(self.request.user.pk, self.tenant.id)
 
     def retrieve(self, request: Request, tenant: str, pk: str) -> Response:
         token = self.get_object()
@@ -185,7 +190,7 @@ class InvitationViewSet(mixins.ListModelMixin, TenantViewSet):
     points = {"list": "member.read", "retrieve": "member.read", "create": "member.manage", "destroy": "member.manage"}
 
     def scoped_queryset(self):  # type: ignore[no-untyped-def]
-        return Invitation.objects.filter(tenant=self.tenant).select_related("workspace")
+        return invitation_list(self.tenant.id)
 
     def retrieve(self, request: Request, tenant: str, pk: str) -> Response:
         invitation = self.get_object()

@@ -8,6 +8,15 @@ in the control plane's own environment (its private database and data directory)
 - ``alert``: fires the alert ``NodeDown`` in ``acme``/``etl`` through the alerts writer (as the evaluator would) and
   creates the webhook channel ``ops hook``; prints ``{"alert": <fingerprint>, "channel": <id>}``.
 - ``alert-state <fingerprint>``: ``{"status", "acknowledged", "acknowledged_by", "comment"}``.
+- ``node-cluster <member url>``: the cluster ``nodes`` at that member, and a bootstrap token for its agent:
+  ``{"cluster_id", "token"}``.
+- ``agents <cluster id>``: its agents, ``[{"id", "status", "member_address"}]``.
+- ``act <agent id> <action type>``: ask the agent for a catalog action (as the system); its id.
+- ``action <action id>``: ``{"state", "result"}`` of an agent action.
+- ``operation <username> <cluster id> <type>``: request an operation as that user (the API's writer); its id.
+- ``operation-state <operation id>``: ``{"state", "steps": {key: state}}``.
+- ``diagnosis <cluster id>``: a diagnostic bundle with one finding recorded on the cluster, as the API tests' world
+  records one: ``{"archive_id", "finding_id"}``.
 """
 
 from __future__ import annotations
@@ -110,13 +119,108 @@ def _runs(job_id: str) -> list[dict]:
     return [{"id": r.id, "state": r.state} for r in Run.unscoped.filter(job_id=job_id).order_by("-created_at")]
 
 
+def _place(cluster_id: str):  # type: ignore[no-untyped-def]
+    from controlplane.clusters.models import Cluster
+    from controlplane.eventlog.metadata import Metadata
+
+    cluster = Cluster.unscoped.get(id=cluster_id)
+    return cluster, Metadata.for_system(cluster.tenant_id, workspace_id=cluster.workspace_id, reason="browser test")
+
+
+def _node_cluster(member_url: str) -> dict:
+    from controlplane.agents.actions import do_issue_bootstrap_token
+    from controlplane.clusters.actions import do_register_cluster
+    from controlplane.clusters.models import Cluster
+    from controlplane.eventlog.metadata import Metadata
+
+    zeta = Cluster.unscoped.get(name="zeta")
+    place = Metadata.for_system(zeta.tenant_id, workspace_id=zeta.workspace_id, reason="browser test")
+    where = {"tenant_id": zeta.tenant_id, "workspace_id": zeta.workspace_id}
+    cluster_id = do_register_cluster(
+        metadata=place, **where, name="nodes", form="bare_metal", mode="hybrid", endpoints=[member_url]
+    )
+    _, token = do_issue_bootstrap_token(metadata=place, **where, cluster_id=cluster_id)
+    return {"cluster_id": cluster_id, "token": token}
+
+
+def _agents(cluster_id: str) -> list[dict]:
+    from controlplane.agents.models import Agent
+
+    rows = Agent.unscoped.filter(cluster_id=cluster_id)
+    return [{"id": a.id, "status": a.status, "member_address": a.member_address} for a in rows]
+
+
+def _act(agent_id: str, action_type: str) -> str:
+    from controlplane.agents.actions import do_request_action
+    from controlplane.agents.models import Agent
+
+    agent = Agent.unscoped.get(id=agent_id)
+    _, meta = _place(agent.cluster_id)
+    return do_request_action(
+        metadata=meta, agent_id=agent_id, action_type=action_type, params={"timeout_seconds": 60}, key=action_type
+    )
+
+
+def _action(action_id: str) -> dict:
+    from controlplane.agents.models import Action
+
+    action = Action.unscoped.get(id=action_id)
+    return {"state": action.state, "result": action.result}
+
+
+def _operation(username: str, cluster_id: str, type_name: str) -> str:
+    from django.contrib.auth.models import User
+
+    from controlplane.eventlog.metadata import Actor, Metadata
+    from controlplane.operations.actions import do_request_operation
+
+    cluster, _ = _place(cluster_id)
+    user = User.objects.get(username=username)
+    meta = Metadata(tenant_id=cluster.tenant_id, actor=Actor(kind="user", id=username), principal=user)
+    return do_request_operation(metadata=meta, cluster=cluster, type=type_name, params={})
+
+
+def _operation_state(operation_id: str) -> dict:
+    from controlplane.operations.models import Operation, OperationStep
+
+    steps = OperationStep.unscoped.filter(operation_id=operation_id).order_by("index")
+    return {"state": Operation.unscoped.get(id=operation_id).state, "steps": {s.key: s.state for s in steps}}
+
+
+def _diagnosis(cluster_id: str) -> dict:
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from tests.api.world import record_diagnosis
+
+    cluster, meta = _place(cluster_id)
+    finding = record_diagnosis(meta, cluster, timezone.now() + timedelta(days=1))
+    return {"archive_id": finding.archive_id, "finding_id": finding.id}
+
+
+COMMANDS = {
+    "setup": _setup,
+    "runs": _runs,
+    "alert": _alert,
+    "alert-state": _alert_state,
+    "node-cluster": _node_cluster,
+    "agents": _agents,
+    "act": _act,
+    "action": _action,
+    "operation": _operation,
+    "operation-state": _operation_state,
+    "diagnosis": _diagnosis,
+}
+
+
 def main(argv: list[str]) -> None:
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "controlplane.settings")
     import django
 
     django.setup()
     command, *args = argv
-    result = {"setup": _setup, "runs": _runs, "alert": _alert, "alert-state": _alert_state}[command](*args)
+    result = COMMANDS[command](*args)
     print(json.dumps(result))
 
 
