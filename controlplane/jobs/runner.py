@@ -26,7 +26,7 @@ from django.utils import timezone
 from controlplane.clusters.connect import client_for
 from controlplane.errors import DomainError
 from controlplane.eventlog.metadata import Metadata
-from controlplane.jobs import run_actions, selectors
+from controlplane.jobs import run_actions, selectors, throughput
 from controlplane.jobs.domain.run import RunAggregate
 from controlplane.jobs.domain.runs import RunState, from_engine
 from controlplane.jobs.models import Run, RunTelemetry
@@ -244,9 +244,12 @@ def sync_cluster(cluster_id: str, *, client: ZetaClient | None = None) -> SyncRe
 def _save_telemetry(rows: list[RunTelemetry]) -> None:
     """Insert or update the live metrics of many runs in a few statements (an upsert that runs on every backend:
     MySQL takes no conflict target and Oracle has no upsert in Django). The rows are of one cluster, so of one
-    tenant and workspace: bound here, the scoped manager reaches exactly them."""
+    tenant and workspace: bound here, the scoped manager reaches exactly them. Each row keeps the ring of recent
+    readings its rates are computed from (``throughput.with_sample``)."""
     with context.bound(rows[0].tenant_id, rows[0].workspace_id):
-        known = set(RunTelemetry.objects.filter(run_id__in=[r.run_id for r in rows]).values_list("run_id", flat=True))
+        known = dict(RunTelemetry.objects.filter(run_id__in=[r.run_id for r in rows]).values_list("run_id", "metrics"))
+        for row in rows:
+            row.metrics = throughput.with_sample(known.get(row.run_id), row.metrics, row.metrics_at or timezone.now())
         RunTelemetry.objects.bulk_update(
             [r for r in rows if r.run_id in known], ["metrics", "metrics_at"], batch_size=500
         )

@@ -12,6 +12,8 @@ from datetime import datetime
 from django.db.models import OuterRef, QuerySet, Subquery
 
 from controlplane.clusters.models import Cluster, Health
+from controlplane.eventlog.records import RecordedEvent
+from controlplane.eventlog.store import read_stream
 from controlplane.jobs.domain.runs import TERMINAL, RunState
 from controlplane.jobs.models import Job, JobSchedule, JobVersion, Run, RunTelemetry
 
@@ -72,6 +74,21 @@ def telemetry_of(run_ids: list[str]) -> dict[str, RunTelemetry]:
     return {t.run_id: t for t in RunTelemetry.objects.filter(run_id__in=run_ids)}
 
 
+def run_events(run: Run) -> list[RecordedEvent]:
+    """The run's own stream, in order (its timeline): ``run`` was read through the scoped manager, so the stream is
+    one the reader may see."""
+    return read_stream(f"run-{run.id}")  # run_actions.run_stream's id (run_actions imports this module)
+
+
+def running_streaming_runs(rows: QuerySet[Run]) -> list[Run]:
+    """The RUNNING streaming runs of ``rows`` (a run list the reader may see), newest first."""
+    return _streaming(rows.filter(state=RunState.RUNNING).order_by("-created_at"))
+
+
+def _streaming(rows: QuerySet[Run]) -> list[Run]:
+    return [r for r in rows if str(r.manifest.get("mode", "")).upper() == "STREAMING"]
+
+
 def latest_runs_of(job_ids: list[str]) -> dict[str, Run]:
     """Each job's newest run, for a page of jobs (bound tenant), in one query whatever the runs' number."""
     newest = Run.objects.filter(job_id=OuterRef("job_id")).order_by("-created_at").values("id")[:1]
@@ -130,8 +147,9 @@ def active_run_count_for_system(tenant_id: str) -> int:
 
 def running_streaming_runs_for_system(tenant_id: str, cluster_id: str) -> list[Run]:
     """The RUNNING streaming runs on a cluster, by id (an operation pauses them around a restart)."""
-    rows = Run.unscoped.filter(tenant_id=tenant_id, cluster_id=cluster_id, state=RunState.RUNNING).order_by("id")
-    return [r for r in rows if str(r.manifest.get("mode", "")).upper() == "STREAMING"]
+    return _streaming(
+        Run.unscoped.filter(tenant_id=tenant_id, cluster_id=cluster_id, state=RunState.RUNNING).order_by("id")
+    )
 
 
 def failed_runs_for_system(tenant_id: str, cluster_id: str, since: datetime, limit: int) -> list[Run]:

@@ -1,7 +1,10 @@
 """Runs: the list (filter by state) and a run's page, whose state part (``run_state``, a fragment) ``console.js``
 reloads whenever the run's websocket (``/ws/v1/runs/<id>/``, docs/LIVE.md) brings an event: live without reload,
-rendered by the server in the user's language. Stop, Pause (stop with a savepoint), Resume and Retry post to
-``do_stop_run``, ``do_resume_run`` and ``do_retry_run``, the API's writers."""
+rendered by the server in the user's language; the fragment holds the state, the timeline of the run's events,
+the throughput (rates between the telemetry's samples) and the tail of the engine's log, and is fetched again every
+few seconds while the run is active (metrics are observations, not events). Stop, Pause (stop with a savepoint),
+Resume, Retry and Reproduce post to ``do_stop_run``, ``do_resume_run``, ``do_retry_run`` and ``do_reproduce_run``,
+the API's writers."""
 
 from __future__ import annotations
 
@@ -14,12 +17,21 @@ from django.utils.translation import gettext as _
 from controlplane.clusters.selectors import cluster_list
 from controlplane.console.labels import STATES
 from controlplane.console.pages.frame import Scope, action, page, render
+from controlplane.console.timeline import run_timeline
 from controlplane.diagnostics.selectors import language_of, run_fault
 from controlplane.eventlog.metadata import Metadata
-from controlplane.jobs import run_actions, selectors
+from controlplane.jobs import run_actions, selectors, throughput
 from controlplane.jobs.selectors import ACTIVE
 
 PAGE_ROWS = 100
+LOG_LINES, LOG_LINE_CHARS = 80, 500  # the tail shown: a bounded page whatever the engine wrote
+REFRESH_SECONDS = 5  # the live part's refresh while the run is active (about the sync loop's pace)
+
+
+def log_tail(text: str, lines: int = LOG_LINES, width: int = LOG_LINE_CHARS) -> list[str]:
+    """The last ``lines`` lines of ``text``, each cut at ``width`` characters (escaped by the template)."""
+    tail = text.rstrip("\n").splitlines()[-lines:] if text else []
+    return [line if len(line) <= width else line[: width - 1] + "…" for line in tail]
 
 
 def _run(scope: Scope, run_id: str):  # type: ignore[no-untyped-def]
@@ -36,15 +48,24 @@ def _state_values(scope: Scope, run) -> dict:  # type: ignore[no-untyped-def]
         run, language=language_of(get_language()), log_text=telemetry.log_text if telemetry is not None else ""
     )
     may_stop, may_run = scope.has("job.stop", run), scope.has("job.run", run)
+    metrics = telemetry.metrics if telemetry is not None else {}
     return {
         "run": run,
         "fault": fault,
         "telemetry": telemetry,
+        # A finished run's own metrics (the engine's at the end) over the last live reading, which may predate it.
+        "metrics": run.metrics or throughput.engine_metrics(metrics),
+        "measured_at": run.finished_at if run.metrics else getattr(telemetry, "metrics_at", None),
+        "rates": throughput.latest_rates(metrics) if run.state == "RUNNING" else None,
+        "log_lines": log_tail(telemetry.log_text if telemetry is not None else ""),
+        "timeline": run_timeline(selectors.run_events(run)),
         # Each button where its writer would accept the run's state; the writer still decides.
         "can_stop": run.state in ACTIVE and may_stop,
         "can_pause": run.state == "RUNNING" and may_stop,
         "can_resume": run.state == "PAUSED" and may_run,
         "can_retry": run.state in ("FAILED", "STOPPED") and may_run,
+        "can_reproduce": may_run,  # any run's manifest can run again
+        "settled": run.state not in ACTIVE,  # console.js stops the periodic refresh
     }
 
 
@@ -71,6 +92,8 @@ def run_detail(request: HttpRequest, scope: Scope, run_id: str) -> HttpResponse:
         title_note=run.id[:8],
         job=selectors.job_list().filter(id=run.job_id).first(),
         cluster=cluster_list().filter(id=run.cluster_id).first(),
+        refresh=REFRESH_SECONDS if run.state in ACTIVE else None,
+        manifest_tree={k: v for k, v in run.manifest.items() if k != "config_text"},  # the text is shown as text
         **_state_values(scope, run),
     )
 
@@ -106,4 +129,11 @@ def resume_run(request: HttpRequest, scope: Scope, metadata: Metadata, run_id: s
 def retry_run(request: HttpRequest, scope: Scope, metadata: Metadata, run_id: str) -> tuple[str, str]:
     run = _run(scope, run_id)
     new_id = run_actions.do_retry_run(metadata=metadata, run=run)
+    return _("Run %(run)s requested.") % {"run": new_id[:8]}, reverse("admin:console-run", args=[new_id])
+
+
+@action("reproduce", "run")
+def reproduce_run(request: HttpRequest, scope: Scope, metadata: Metadata, run_id: str) -> tuple[str, str]:
+    run = _run(scope, run_id)
+    new_id = run_actions.do_reproduce_run(metadata=metadata, run=run)
     return _("Run %(run)s requested.") % {"run": new_id[:8]}, reverse("admin:console-run", args=[new_id])

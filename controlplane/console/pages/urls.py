@@ -235,4 +235,6 @@ def patterns(site: AdminSite) -> list[URLPattern]:
             path(f"console/clusters/<str:object_id>/{name}/run/", page(view), name=f"console-cluster-{name}-run")
             for name, view in cluster_wizards.WIZARD_RUNS.items()
         ),
+        # runs: reproduce
+        path("console/runs/<str:object_id>/reproduce/", page(runs.reproduce_run), name="console-run-reproduce"),
     ]

@@ -8,7 +8,7 @@ from rest_framework import serializers
 
 from controlplane.api.inputs import Input
 from controlplane.diagnostics.selectors import language_of, run_fault
-from controlplane.jobs import selectors
+from controlplane.jobs import selectors, throughput
 from controlplane.jobs.domain.runs import RunState
 from controlplane.jobs.domain.schedule import next_fire_times
 from controlplane.jobs.models import Job, JobSchedule, JobVersion, Run
@@ -233,7 +233,8 @@ class RunSerializer(serializers.ModelSerializer):
             telemetry = selectors.telemetry_get(run)
         if telemetry is None or not telemetry.metrics:
             return None
-        return {**telemetry.metrics, "at": telemetry.metrics_at.isoformat() if telemetry.metrics_at else None}
+        at = telemetry.metrics_at.isoformat() if telemetry.metrics_at else None
+        return {**throughput.engine_metrics(telemetry.metrics), "at": at}
 
     @extend_schema_field(FaultSerializer(allow_null=True))
     def get_fault(self, run: Run) -> dict | None:

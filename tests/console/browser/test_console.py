@@ -1,6 +1,7 @@
 """The console in a real browser against the control plane as deployed and the Zeta emulator: an operator runs a
 job and watches its state reach SUCCEEDED without reloading the page, switches to Chinese and sees the same page
-translated, pauses, resumes and stops a streaming run following each state live; a viewer finds no Run button
+translated, watches a streaming run's throughput move and pauses, resumes and stops it following each state live
+(its records/s on the dashboard's sparkline); a viewer finds no Run button
 and a forged POST is refused with nothing changed."""
 
 from __future__ import annotations
@@ -15,6 +16,8 @@ from tests.console.test_translations import untranslated
 pytestmark = pytest.mark.timeout(300)
 
 STATE = "#run-state-value [data-state]"
+RATE = "document.querySelector('[data-metric=records-in-rate]')"
+COUNT = "document.querySelector('[data-metric=records-in]')"
 
 
 def forged_run(page: Any, plane: ControlPlane, job_id: str) -> dict:
@@ -87,6 +90,18 @@ def test_an_operator_pauses_and_resumes_a_streaming_run_and_follows_it_live(brow
     page.goto(f"{plane.url}/admin/console/jobs/{job_id}/")
     page.click("[data-action=run]")
     page.wait_for_url(f"{plane.url}/admin/console/runs/*/")
+    run_url = page.url
+    # The throughput and log part follows the telemetry without an event: a rate appears, then the count moves on.
+    page.evaluate("window.consoleTestMark = 'unreloaded'")
+    page.wait_for_function(f"() => ({RATE}?.textContent.trim() || '—') !== '—'", timeout=120_000)
+    seen = page.inner_text("[data-metric=records-in]")
+    page.wait_for_function(f"(seen) => {COUNT}.textContent.trim() !== seen", arg=seen, timeout=60_000)
+    assert page.evaluate("window.consoleTestMark") == "unreloaded"
+    screenshot(page, "run-streaming")
+    page.goto(f"{plane.url}/admin/console/")
+    page.wait_for_selector("#streaming-throughput svg[role=img]")
+    screenshot(page, "dashboard")
+    page.goto(run_url)
     for button, reached in (("pause", "PAUSED"), ("resume", "RUNNING"), ("stop", "STOPPED")):
         # The button appears when the live state allows it (the fragment re-rendered on the socket's events).
         page.wait_for_selector(f"[data-action={button}]", timeout=120_000)

@@ -43,6 +43,15 @@
       };
     }
     connect();
+    // What changes without an event (a run's metrics and log tail) is fetched again every few seconds too, until
+    // the fragment says it has settled (``data-settled``: the run has ended).
+    var every = parseInt(box.getAttribute("data-refresh") || "0", 10);
+    if (every > 0) {
+      var timer = setInterval(function () {
+        if (box.querySelector("[data-settled]")) clearInterval(timer);
+        else if (box.getAttribute("data-live-state") === "open") refresh();
+      }, every * 1000);
+    }
   }
   document.addEventListener("DOMContentLoaded", function () {
     var box = document.querySelector("[data-live]");
