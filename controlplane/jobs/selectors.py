@@ -8,8 +8,9 @@ readers end in ``_for_system``; the console's, which show every tenant to platfo
 from __future__ import annotations
 
 from datetime import datetime
+from itertools import pairwise
 
-from django.db.models import OuterRef, QuerySet, Subquery
+from django.db.models import Count, OuterRef, Q, QuerySet, Subquery
 
 from controlplane.clusters.models import Cluster, Health
 from controlplane.eventlog.records import RecordedEvent
@@ -129,6 +130,24 @@ def runs_for_system(run_ids: list[str]) -> dict[str, Run]:
 
 def job_has_runs_for_system(job_id: str) -> bool:
     return Run.unscoped.filter(job_id=job_id).exists()
+
+
+def run_counts_in_windows(runs: QuerySet[Run], edges: list[datetime]) -> list[dict[str, int]]:
+    """Runs requested in each window ``edges[i] <= created_at < edges[i + 1]``, by state: one query, counted by the
+    database with portable comparisons (no time-zone functions in SQL: MySQL/MariaDB without time-zone tables
+    cannot truncate to a local hour, and a zone with a half-hour offset does not align with UTC hours)."""
+    windows = list(pairwise(edges))
+    counts = {
+        f"w{n}": Count("id", filter=Q(created_at__gte=start, created_at__lt=end))
+        for n, (start, end) in enumerate(windows)
+    }
+    rows = runs.filter(created_at__gte=edges[0], created_at__lt=edges[-1]).values("state").annotate(**counts).order_by()
+    found: list[dict[str, int]] = [{} for _ in windows]
+    for row in rows:
+        for n in range(len(windows)):
+            if row[f"w{n}"]:
+                found[n][row["state"]] = row[f"w{n}"]
+    return found
 
 
 def latest_run_for_system(job_id: str) -> Run | None:

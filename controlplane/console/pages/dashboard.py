@@ -7,7 +7,6 @@ from __future__ import annotations
 from datetime import datetime, time, timedelta
 
 from django.db.models import Count, QuerySet
-from django.db.models.functions import Trunc
 from django.http import HttpRequest, HttpResponse
 from django.utils import timezone
 from django.utils.safestring import SafeString
@@ -54,17 +53,15 @@ def daily(now: datetime, days: int = 14) -> list[charts.Bucket]:
     return [charts.Bucket(start, start.strftime("%m-%d")) for start in starts]
 
 
-def runs_over_time(runs: QuerySet[Run], buckets: list[charts.Bucket], kind: str, title: str) -> SafeString:
-    """Runs requested per ``kind`` ("hour" or "day", in the user's time zone), counted by the database."""
-    at = Trunc("created_at", kind, tzinfo=timezone.get_current_timezone())
+def runs_over_time(runs: QuerySet[Run], buckets: list[charts.Bucket], end: datetime, title: str) -> SafeString:
+    """Runs requested in each bucket (local hours or days, ``end``: the last one's end), counted by the database."""
+    counts = jobs.run_counts_in_windows(runs, [b.start for b in buckets] + [end])
     rows = (
-        runs.filter(created_at__gte=buckets[0].start)
-        .annotate(at=at)
-        .values_list("at", "state")
-        .annotate(n=Count("id"))
-        .order_by()
+        (b.start, OUTCOMES.get(state, "busy"), n)
+        for b, found in zip(buckets, counts, strict=True)
+        for state, n in found.items()
     )
-    filled = charts.fill(buckets, ((moment, OUTCOMES.get(state, "busy"), n) for moment, state, n in rows))
+    filled = charts.fill(buckets, rows)
     return charts.stacked_bars(filled, _series(), title=title, empty=_("No runs in this time."))
 
 
@@ -91,13 +88,14 @@ def dashboard(request: HttpRequest, scope: Scope) -> HttpResponse:
     language = language_of(get_language())
     failed = list(runs.filter(state="FAILED")[:RECENT]) if runs is not None else []
     now = timezone.now()
+    later = now + timedelta(days=1)  # the last bucket reaches past now: a run requested this second is counted
     values = {
         "clusters": None,
         "charts": None
         if runs is None
         else {
-            "hours": runs_over_time(runs, hourly(now), "hour", _("Runs per hour, the last 24 hours, by outcome")),
-            "days": runs_over_time(runs, daily(now), "day", _("Runs per day, the last 14 days, by outcome")),
+            "hours": runs_over_time(runs, hourly(now), later, _("Runs per hour, the last 24 hours, by outcome")),
+            "days": runs_over_time(runs, daily(now), later, _("Runs per day, the last 14 days, by outcome")),
             "legend": charts.legend(_series()),
             "streaming": streaming_sparklines(runs),
         },
