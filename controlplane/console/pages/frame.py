@@ -202,3 +202,15 @@ def action(name: str, resource_type: str, *, form: Callable | None = None, platf
         return wrapped
 
     return decorate
+
+
+def form_page(show: Callable, post: Callable) -> Callable:
+    """A form's page and its ``@action`` at one URL (the job forms'): GET draws the form (``show``, a ``@page``),
+    POST is the write (``post``, an ``@action`` whose ``form`` draws it again on a refusal)."""
+
+    def view(request: HttpRequest, **object_ids: str) -> HttpResponse:
+        if request.method == "POST":
+            return post(request, *object_ids.values())  # the action takes the URL's one id as ``object_id``
+        return show(request, **object_ids)
+
+    return view
