@@ -23,6 +23,7 @@ from controlplane.notifications.domain.delivery import DeliveryState
 from controlplane.notifications.models import Channel
 
 DELIVERY_ROWS = 20
+REFRESH_SECONDS = 2  # the deliveries part's refresh while one is on its way (until the fragment says settled)
 UNSETTLED = {DeliveryState.QUEUED, DeliveryState.SENDING, DeliveryState.RETRYING}
 SECRET_LABELS = {"webhook_url": gettext_lazy("Webhook URL"), "signing_secret": gettext_lazy("Signing secret")}
 FORM_FIELDS = {"name", "kind", "language", "recipients", "webhook_url", "signing_secret"}
@@ -64,7 +65,8 @@ def _deliveries(scope: Scope, channel) -> dict[str, Any]:  # type: ignore[no-unt
     return {
         "channel": channel,
         "deliveries": rows,
-        "settled": not any(d.state in UNSETTLED for d in rows),
+        "settled": not any(d.state in UNSETTLED for d in rows),  # console.js stops the refresh
+        "refresh": REFRESH_SECONDS,
         "can_redeliver": scope.has("alert.manage"),
     }
 
