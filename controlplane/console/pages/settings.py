@@ -55,11 +55,6 @@ def whole_number(text: str, field: str) -> int | None:
         raise DomainError(f"{field} must be a whole number", code="VALIDATION_FAILED", field=field) from None
 
 
-def overview_is_open(request: HttpRequest) -> bool:
-    """The sidebar's test for its Tenant entry: that page only, not the settings pages under its URL."""
-    return request.path == reverse("admin:console-settings")
-
-
 def _this_tenant(scope: Scope, tenant_id: str) -> None:
     if tenant_id != scope.tenant.id:  # a button acts on the tenant in scope only
         raise Http404
