@@ -146,7 +146,7 @@ def create_job(request: HttpRequest, scope: Scope, metadata: Metadata, object_id
         metadata=metadata,
         tenant_id=scope.tenant.id,
         # the cluster names the workspace (a tenant-wide member creates in the cluster's workspace)
-        workspace_id=cluster.workspace_id if cluster else (scope.workspace.id if scope.workspace else ""),
+        workspace_id=cluster.workspace_id if cluster else (scope.workspace_id or ""),
         name=values["name"],
         cluster_id=values["cluster"],
         config=_config(values, template_name, template_values),

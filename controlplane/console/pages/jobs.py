@@ -5,13 +5,13 @@ in ``job_forms``, comparing and rolling back versions in ``job_versions``."""
 
 from __future__ import annotations
 
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse
 from django.urls import reverse
 from django.utils.translation import gettext as _
 
 from controlplane.clusters.selectors import cluster_list
 from controlplane.console.labels import STATES
-from controlplane.console.pages.frame import Scope, action, page, render
+from controlplane.console.pages.frame import Scope, action, page, readable_one, render
 from controlplane.eventlog.metadata import Metadata
 from controlplane.jobs import run_actions, selectors
 
@@ -22,11 +22,7 @@ MODES = ("BATCH", "STREAMING")
 
 def job_in_scope(scope: Scope, job_id: str):  # type: ignore[no-untyped-def]
     """The job if the user may read it here; else 404 (another tenant's, another workspace's, or none)."""
-    rows = scope.readable("job.read", "job", selectors.job_list())
-    job = rows.filter(id=job_id).first() if rows is not None else None
-    if job is None:
-        raise Http404
-    return job
+    return readable_one(scope, "job.read", "job", selectors.job_list(), job_id)
 
 
 @page("job.read", "job")

@@ -11,8 +11,7 @@ from django.template.response import TemplateResponse
 from django.urls import reverse
 from django.utils.translation import gettext as _
 
-from controlplane.console.pages.frame import Scope, action, page, refused, render
-from controlplane.console.pages.settings import refill
+from controlplane.console.pages.frame import Scope, action, page, refill, refused, render
 from controlplane.errors import DomainError
 from controlplane.eventlog.metadata import Metadata
 from controlplane.iam import access

@@ -6,15 +6,16 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from controlplane.console.labels import ROLES
-from controlplane.console.pages.frame import Scope, action, page, render
-from controlplane.console.pages.settings import refill, whole_number
+from controlplane.console.pages.frame import Scope, action, page, refill, render
+from controlplane.console.pages.settings import whole_number
 from controlplane.errors import DomainError
 from controlplane.eventlog.metadata import Metadata
 from controlplane.iam import actions, selectors
@@ -71,8 +72,7 @@ def create_token(request: HttpRequest, scope: Scope, metadata: Metadata, object_
 
 @action("revoke", "api_token")
 def revoke_token(request: HttpRequest, scope: Scope, metadata: Metadata, token_id: str) -> tuple[str, str]:
-    token = selectors.api_token_list(scope.user.pk, scope.tenant.id).filter(id=token_id).first()
-    if token is None:  # another's token: not even confirmed to exist
-        raise Http404
+    # another's token: not even confirmed to exist
+    token = get_object_or_404(selectors.api_token_list(scope.user.pk, scope.tenant.id), id=token_id)
     actions.do_revoke_api_token(metadata=metadata, token=token)
     return _("Token %(name)s revoked.") % {"name": token.name}, reverse("admin:console-tokens")
