@@ -102,6 +102,14 @@ def render(request: HttpRequest, scope: Scope | None, template: str, title: str,
     )
 
 
+def shown_once(request: HttpRequest, scope: Scope, template: str, title: str, **values: Any) -> HttpResponse:
+    """A page in a POST's answer only (a new token, a revealed value): never cached (``no-store``), and never in
+    the session or a message."""
+    response = render(request, scope, template, title, **values)
+    response["Cache-Control"] = "no-store"
+    return response
+
+
 def refused(request: HttpRequest, scope: Scope | None, message: str) -> HttpResponse:
     return render(request, scope, "console/refused.html", _("Not allowed"), status=403, message=message)
 

@@ -8,13 +8,12 @@ from __future__ import annotations
 from django.contrib.auth.models import AbstractBaseUser
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404
-from django.template.response import TemplateResponse
 from django.urls import reverse
 from django.utils.translation import gettext as _
 
 from controlplane.clusters.selectors import cluster_list
 from controlplane.console.labels import ROLES
-from controlplane.console.pages.frame import Scope, action, page, refill, render
+from controlplane.console.pages.frame import Scope, action, page, refill, render, shown_once
 from controlplane.console.pages.settings import on_tenant, whole_number
 from controlplane.errors import DomainError
 from controlplane.eventlog.metadata import Metadata
@@ -138,7 +137,7 @@ def invite_user(request: HttpRequest, scope: Scope, metadata: Metadata, object_i
         email=request.POST.get("email", ""),
         expires_in_hours=whole_number(request.POST.get("expires_in_hours", ""), "expires_in_hours"),
     )
-    response: TemplateResponse = render(
+    return shown_once(  # the token is in this answer only
         request,
         scope,
         "console/settings_invited.html",
@@ -147,8 +146,6 @@ def invite_user(request: HttpRequest, scope: Scope, metadata: Metadata, object_i
         token=token,
         accept_url=request.build_absolute_uri("/api/v1/invitations/accept/"),
     )
-    response["Cache-Control"] = "no-store"  # the token is in this answer only
-    return response
 
 
 @action("revoke", "invitation")

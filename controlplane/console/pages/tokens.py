@@ -8,13 +8,12 @@ from datetime import timedelta
 
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404
-from django.template.response import TemplateResponse
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from controlplane.console.labels import ROLES
-from controlplane.console.pages.frame import Scope, action, page, refill, render
+from controlplane.console.pages.frame import Scope, action, page, refill, render, shown_once
 from controlplane.console.pages.settings import whole_number
 from controlplane.errors import DomainError
 from controlplane.eventlog.metadata import Metadata
@@ -63,11 +62,9 @@ def create_token(request: HttpRequest, scope: Scope, metadata: Metadata, object_
         name=request.POST.get("name", ""),
         expires_at=timezone.now() + timedelta(days=days) if days else None,
     )
-    response: TemplateResponse = render(
+    return shown_once(  # the token is in this answer only
         request, scope, "console/settings_token_created.html", _("API token created"), token=token, plaintext=plaintext
     )
-    response["Cache-Control"] = "no-store"  # the token is in this answer only
-    return response
 
 
 @action("revoke", "api_token")
