@@ -16,7 +16,7 @@ from django.utils.translation import gettext as _
 from controlplane.clusters.selectors import cluster_list
 from controlplane.console.config_problems import listing
 from controlplane.console.pages.frame import Scope, action, form_page, page, refused, render
-from controlplane.console.pages.jobs import job_in_scope
+from controlplane.console.pages.jobs import job_in_scope, version_number
 from controlplane.errors import DomainError
 from controlplane.eventlog.metadata import Metadata
 from controlplane.jobs import actions, selectors
@@ -199,7 +199,6 @@ def _revise_refused(request: HttpRequest, scope: Scope, error: DomainError, job_
 def revise_job(request: HttpRequest, scope: Scope, metadata: Metadata, job_id: str) -> tuple[str, str]:
     job = job_in_scope(scope, job_id)
     post = request.POST
-    expected = post.get("expected", "")
     version = actions.do_revise_job(
         metadata=metadata,
         job=job,
@@ -208,7 +207,7 @@ def revise_job(request: HttpRequest, scope: Scope, metadata: Metadata, job_id: s
         message=post.get("message", ""),
         variables=declared_variables(post.get("variables", "")),
         # the job as the form showed it: a change in between is a conflict, not silently overwritten
-        expected_version=int(expected) if expected.isdigit() else None,
+        expected_version=version_number(post.get("expected"), None),
     )
     return _("Version %(version)s stored.") % {"version": version}, reverse("admin:console-job", args=[job.id])
 
