@@ -15,6 +15,7 @@ from django.urls import reverse
 from controlplane.audit.models import AuditRecord
 from controlplane.jobs.models import Job, JobSchedule, JobVersion, Run
 from tests.api.world import FAKE_TO_CONSOLE, world_for_module
+from tests.console.test_pages import client_of
 from tests.console.test_translations import untranslated
 
 pytestmark = pytest.mark.django_db
@@ -51,12 +52,6 @@ sink:
 def world(django_db_setup, django_db_blocker):  # type: ignore[no-untyped-def]
     with world_for_module(django_db_blocker) as built:
         yield built
-
-
-def client_of(user) -> Client:  # type: ignore[no-untyped-def]
-    client = Client(SERVER_NAME="localhost")
-    client.force_login(user)
-    return client
 
 
 def create(client: Client, world, name: str, config: str, **extra: str):  # type: ignore[no-untyped-def]
