@@ -73,12 +73,11 @@ def _create_values(form: Any) -> tuple[dict[str, str], str, dict[str, str]]:
     return values, form.get("template", ""), template_values
 
 
-def _config(values: dict[str, str], template_name: str, template_values: dict[str, str]) -> str:
+def _config(values: dict[str, str], template_name: str, template_values: dict[str, str], cluster: Any) -> str:
     """The config to create: the text pasted, or the template rendered for the chosen cluster's engine version (an
     unknown template or a bad parameter: its DomainError)."""
     if not template_name:
         return values["config"]
-    cluster = cluster_list().filter(id=values["cluster"]).first()
     return render_template(
         template_name,
         {k: v for k, v in template_values.items() if v != ""},
@@ -93,10 +92,12 @@ def _create_page(
     error: DomainError | None = None,
 ) -> HttpResponse:
     values, template_name, template_values = _create_values(form)
+    clusters = list(cluster_list())
+    cluster = next((c for c in clusters if c.id == values["cluster"]), None)
     template_error = None
     if error is not None and template_name:
         try:
-            values["config"] = _config(values, template_name, template_values)  # the text it made, refused
+            values["config"] = _config(values, template_name, template_values, cluster)  # the text made, refused
         except DomainError as exc:  # the template itself was refused: nothing was sent to the jobs app
             template_error, error = exc, None
     return render(
@@ -105,7 +106,7 @@ def _create_page(
         "console/job_create.html",
         _("New job"),
         values=values,
-        clusters=list(cluster_list()),
+        clusters=clusters,
         formats=FORMATS,
         templates=sorted(TEMPLATES.values(), key=lambda t: t.name),
         chosen=TEMPLATES.get(template_name),
@@ -149,7 +150,7 @@ def create_job(request: HttpRequest, scope: Scope, metadata: Metadata, object_id
         workspace_id=cluster.workspace_id if cluster else (scope.workspace_id or ""),
         name=values["name"],
         cluster_id=values["cluster"],
-        config=_config(values, template_name, template_values),
+        config=_config(values, template_name, template_values, cluster),
         format=_format(values["format"]),
         message=values["message"],
         variables=declared_variables(values["variables"]),
