@@ -170,7 +170,8 @@ UNFOLD = {
         "show_all_applications": _PLATFORM,
         "navigation": [
             {"title": _("Dashboard"), "items": [
-                {"title": _("Dashboard"), "icon": "dashboard", "link": reverse_lazy("admin:console-dashboard")},
+                {"title": _("Dashboard"), "icon": "dashboard", "link": reverse_lazy("admin:console-dashboard"),
+                 "active": "controlplane.console.site.dashboard_is_open"},
             ]},
             {"title": _("Jobs"), "items": [
                 {"title": _("Jobs"), "icon": "work", "link": reverse_lazy("admin:console-jobs")},
@@ -196,7 +197,7 @@ UNFOLD = {
             ]},
             {"title": _("Settings"), "items": [
                 {"title": _("Tenant"), "icon": "apartment", "link": reverse_lazy("admin:console-settings"),
-                 "active": "controlplane.console.pages.settings.overview_is_open"},
+                 "active": "controlplane.console.site.tenant_is_open"},
                 {"title": _("Workspaces"), "icon": "folder", "link": reverse_lazy("admin:console-workspaces")},
                 {"title": _("Members and roles"), "icon": "group", "link": reverse_lazy("admin:console-members")},
                 {"title": _("API tokens"), "icon": "key", "link": reverse_lazy("admin:console-tokens")},

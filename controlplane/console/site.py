@@ -4,6 +4,8 @@ tenants stay for platform administrators only (``eventlog.admin.ReadOnlyAdmin``)
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from django import forms
 from django.contrib.auth.forms import AuthenticationForm as PlainAuthenticationForm
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
@@ -25,6 +27,21 @@ def may_enter(user: access.User) -> bool:
 def is_platform_admin(request: HttpRequest) -> bool:
     """The sidebar's test for platform pages (settings.UNFOLD)."""
     return access.is_platform_admin(request.user)
+
+
+def only_at(url_name: str) -> Callable[[HttpRequest], bool]:
+    """A sidebar entry's ``active`` test for a page whose URL prefixes other pages' URLs: that exact page only
+    (unfold lights an entry on every page under its link, so ``/admin/console/`` would be lit everywhere)."""
+
+    def is_open(request: HttpRequest) -> bool:
+        return request.path == reverse(url_name)
+
+    return is_open
+
+
+# settings.UNFOLD names these by their dotted path (the settings cannot import this module)
+dashboard_is_open = only_at("admin:console-dashboard")
+tenant_is_open = only_at("admin:console-settings")
 
 
 class ConsoleLoginForm(AuthenticationForm):

@@ -54,6 +54,8 @@ def test_a_webhook_channel_from_the_form_is_sent_a_test_and_its_page_shows_it_de
         assert latest_audit("create_notification_channel").resource_id == channel.id
         page = client.get(page_url).content.decode()
         assert f"http://127.0.0.1:{hook.port}/****" in page and 'data-action="test"' in page
+        fragment_url = reverse("admin:console-channel-deliveries", args=[channel.id])
+        assert f'<div id="channel-deliveries" data-fragment="{fragment_url}" data-refresh="2">' in page
         tested = client.post(reverse("admin:console-channel-test", args=[channel.id]))
         delivery = Delivery.unscoped.get(channel_id=channel.id, test=True)
         assert tested.status_code == 302 and tested["Location"] == f"{page_url}#delivery-{delivery.id}"

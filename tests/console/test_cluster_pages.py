@@ -24,6 +24,7 @@ from controlplane.eventlog.models import Event
 from controlplane.iam import actions as iam
 from controlplane.operations.models import Operation
 from tests.api.world import World, build_world, world_for_module
+from tests.console.test_pages import client_of
 from tests.console.test_translations import untranslated
 from tests.operations.agent_sim import register_agent
 
@@ -81,12 +82,6 @@ def build() -> World:
 def world(django_db_setup, django_db_blocker):  # type: ignore[no-untyped-def]
     with world_for_module(django_db_blocker, build) as built:
         yield built
-
-
-def client_of(user: User) -> Client:
-    client = Client(SERVER_NAME="localhost")
-    client.force_login(user)
-    return client
 
 
 def operation_page(operation_id: str, cluster_id: str) -> str:

@@ -15,6 +15,7 @@ from django.urls import reverse
 from controlplane.audit.models import AuditRecord
 from controlplane.jobs.models import Job, JobSchedule, JobVersion, Run
 from tests.api.world import FAKE_TO_CONSOLE, world_for_module
+from tests.console.test_pages import client_of
 from tests.console.test_translations import untranslated
 
 pytestmark = pytest.mark.django_db
@@ -51,12 +52,6 @@ sink:
 def world(django_db_setup, django_db_blocker):  # type: ignore[no-untyped-def]
     with world_for_module(django_db_blocker) as built:
         yield built
-
-
-def client_of(user) -> Client:  # type: ignore[no-untyped-def]
-    client = Client(SERVER_NAME="localhost")
-    client.force_login(user)
-    return client
 
 
 def create(client: Client, world, name: str, config: str, **extra: str):  # type: ignore[no-untyped-def]
@@ -144,6 +139,8 @@ def test_a_job_from_a_template_and_a_bad_parameter_shown_on_the_form(world):
     refused = client.post(reverse(CREATE), {**form, "param:row_num": "many"})
     assert refused.status_code == 400 and "JOB_TEMPLATE_PARAMS_INVALID" in refused.content.decode()
     assert 'value="many"' in refused.content.decode()
+    record = AuditRecord.objects.filter(action="console.create").latest("id")
+    assert (record.result, record.error_code) == ("failed", "JOB_TEMPLATE_PARAMS_INVALID")
     assert client.post(reverse(CREATE), {**form, "param:row_num": "7"}).status_code == 302
     version = JobVersion.unscoped.get(job_id=Job.unscoped.get(name="templated").id)
     assert version.normalised["source"][0]["options"]["row.num"] == 7
@@ -247,7 +244,8 @@ def test_another_tenants_job_is_404_on_every_job_page(world):
     assert client.get(reverse("admin:console-job-rollback", args=[beta_job, 1])).status_code == 404
     assert client.post(reverse("admin:console-job-roll-back", args=[beta_job]), {"to_version": 1}).status_code == 404
     assert client.post(reverse("admin:console-job-revise", args=[beta_job]), {"config": "x"}).status_code == 404
-    for name in ("revise", "roll_back"):
+    assert client.post(reverse("admin:console-job-schedule", args=[beta_job]), {"cron": "* * * * *"}).status_code == 404
+    for name in ("revise", "roll_back", "set_schedule"):
         record = AuditRecord.objects.filter(action=f"console.{name}", resource_id=beta_job).latest("id")
         assert (record.result, record.error_code, record.tenant_id) == ("denied", "NOT_FOUND", world.acme.id)
     assert JobVersion.unscoped.filter(job_id=beta_job).count() == 2

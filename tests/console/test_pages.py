@@ -243,3 +243,20 @@ def test_the_jobs_list_searches_filters_by_mode_and_links_each_jobs_latest_run(w
         not in client.get(reverse("admin:console-jobs"), {"mode": "STREAMING"}).content.decode()
     )
     assert world.objects["acme_job"] in client.get(reverse("admin:console-jobs"), {"mode": "BATCH"}).content.decode()
+
+
+def lit(client: Client, entry: str, url: str) -> bool:
+    """Whether the sidebar's entry linking to ``entry`` is lit (unfold's ``active`` class) on the page at ``url``."""
+    page = client.get(url).content.decode()
+    link = re.search(f'<a href="{entry}" class="([^"]*)"', page)
+    assert link is not None, (entry, url)
+    return "active" in link.group(1).split()
+
+
+def test_the_sidebars_dashboard_entry_is_lit_on_the_dashboard_only(world):
+    client, dashboard = client_of(world.users["viewer"]), reverse("admin:console-dashboard")
+    assert lit(client, dashboard, dashboard)
+    for name in ("admin:console-jobs", "admin:console-runs", "admin:console-alerts"):
+        assert not lit(client, dashboard, reverse(name)), name
+    jobs = reverse("admin:console-jobs")
+    assert lit(client, jobs, jobs) and lit(client, jobs, reverse("admin:console-job", args=[world.objects["acme_job"]]))

@@ -5,8 +5,6 @@ secret values never reach a page otherwise, a role without the point has no butt
 
 from __future__ import annotations
 
-import re
-
 import pytest
 from django.conf import settings
 from django.contrib.auth.models import User
@@ -23,7 +21,7 @@ from controlplane.secrets.domain.aggregate import MAX_VALUE_BYTES
 from controlplane.secrets.models import Secret
 from controlplane.tenancy.models import Tenant, Workspace
 from tests.api.world import world_for_module
-from tests.console.test_pages import client_of
+from tests.console.test_pages import client_of, lit
 from tests.console.test_translations import untranslated
 
 pytestmark = pytest.mark.django_db
@@ -361,15 +359,8 @@ def test_every_settings_page_in_chinese_has_no_english_of_its_own(world):
 
 
 def test_the_sidebars_tenant_entry_is_lit_on_its_own_page_only(world):
-    client = client_of(world.users["owner"])
-
-    def lit(url: str) -> bool:
-        page = client.get(url).content.decode()
-        link = re.search(f'<a href="{reverse("admin:console-settings")}" class="([^"]*)"', page)
-        assert link is not None
-        return "active" in link.group(1).split()  # unfold's class of the entry that is open
-
-    assert lit(reverse("admin:console-settings")) and not lit(reverse("admin:console-members"))
+    client, tenant = client_of(world.users["owner"]), reverse("admin:console-settings")
+    assert lit(client, tenant, tenant) and not lit(client, tenant, reverse("admin:console-members"))
 
 
 def test_a_workspace_admin_manages_its_secrets_but_not_the_tenant(world):

@@ -9,7 +9,8 @@ import json
 from typing import Any
 
 from django.db.models import Count
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404
 from django.urls import reverse
 from django.utils.translation import gettext as _
 
@@ -35,10 +36,7 @@ FORM_FIELDS = {"name", "kind", "severity", "group_by", "channel_ids", *JSON_FIEL
 
 
 def _rule(rule_id: str):  # type: ignore[no-untyped-def]
-    rule = selectors.rule_list().filter(id=rule_id).first()
-    if rule is None:
-        raise Http404
-    return rule
+    return get_object_or_404(selectors.rule_list(), id=rule_id)
 
 
 @page("alert.read")
@@ -84,7 +82,7 @@ def _rule_form(
     status: int = 200,
 ) -> HttpResponse:
     kind = values.get("kind", "")
-    workspace_id = rule.workspace_id if rule is not None else (scope.workspace.id if scope.workspace else None)
+    workspace_id = rule.workspace_id if rule is not None else scope.workspace_id
     channels = channel_list(tenant_id=scope.tenant.id, workspace_id=workspace_id)
     chosen = values.get("channel_ids") if "channel_ids" in values else (rule.channel_ids if rule is not None else [])
     return render(

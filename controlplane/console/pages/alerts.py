@@ -9,7 +9,8 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from django.core.paginator import Paginator
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -50,10 +51,7 @@ HISTORY_DETAILS = ("episode", "reason", "comment", "silenced_by", "inhibited_by"
 
 
 def _alert(alert_id: str):  # type: ignore[no-untyped-def]
-    alert = selectors.alert_list().filter(id=alert_id).first()
-    if alert is None:
-        raise Http404
-    return alert
+    return get_object_or_404(selectors.alert_list(), id=alert_id)
 
 
 @page("alert.read")
@@ -229,9 +227,7 @@ def create_silence(request: HttpRequest, scope: Scope, metadata: Metadata, objec
 
 @action("end_silence", "silence")
 def end_silence(request: HttpRequest, scope: Scope, metadata: Metadata, silence_id: str) -> tuple[str, str]:
-    silence = selectors.silence_list().filter(id=silence_id).first()
-    if silence is None:
-        raise Http404
+    silence = get_object_or_404(selectors.silence_list(), id=silence_id)
     actions.do_end_silence(
         metadata=metadata, tenant_id=silence.tenant_id, workspace_id=silence.workspace_id, silence_id=silence.id
     )

@@ -8,7 +8,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
 from django.urls import reverse
 from django.utils.translation import gettext as _
@@ -23,22 +24,18 @@ from controlplane.notifications.domain.delivery import DeliveryState
 from controlplane.notifications.models import Channel
 
 DELIVERY_ROWS = 20
+REFRESH_SECONDS = 2  # the deliveries part's refresh while one is on its way (until the fragment says settled)
 UNSETTLED = {DeliveryState.QUEUED, DeliveryState.SENDING, DeliveryState.RETRYING}
 SECRET_LABELS = {"webhook_url": gettext_lazy("Webhook URL"), "signing_secret": gettext_lazy("Signing secret")}
 FORM_FIELDS = {"name", "kind", "language", "recipients", "webhook_url", "signing_secret"}
 
 
 def _channels(scope: Scope):  # type: ignore[no-untyped-def]
-    return selectors.channel_list(
-        tenant_id=scope.tenant.id, workspace_id=scope.workspace.id if scope.workspace else None
-    )
+    return selectors.channel_list(tenant_id=scope.tenant.id, workspace_id=scope.workspace_id)
 
 
 def _channel(scope: Scope, channel_id: str):  # type: ignore[no-untyped-def]
-    channel = _channels(scope).filter(id=channel_id).first()
-    if channel is None:
-        raise Http404
-    return channel
+    return get_object_or_404(_channels(scope), id=channel_id)
 
 
 @page("alert.read")
@@ -64,7 +61,8 @@ def _deliveries(scope: Scope, channel) -> dict[str, Any]:  # type: ignore[no-unt
     return {
         "channel": channel,
         "deliveries": rows,
-        "settled": not any(d.state in UNSETTLED for d in rows),
+        "settled": not any(d.state in UNSETTLED for d in rows),  # console.js stops the refresh
+        "refresh": REFRESH_SECONDS,
         "can_redeliver": scope.has("alert.manage"),
     }
 
@@ -205,13 +203,9 @@ def send_test(request: HttpRequest, scope: Scope, metadata: Metadata, channel_id
 
 @action("redeliver_notification", "notification_delivery")
 def redeliver(request: HttpRequest, scope: Scope, metadata: Metadata, delivery_id: str) -> tuple[str, str]:
-    delivery = (
-        selectors.delivery_list(tenant_id=scope.tenant.id, workspace_id=scope.workspace.id if scope.workspace else None)
-        .filter(id=delivery_id)
-        .first()
+    delivery = get_object_or_404(
+        selectors.delivery_list(tenant_id=scope.tenant.id, workspace_id=scope.workspace_id), id=delivery_id
     )
-    if delivery is None:
-        raise Http404
     actions.do_redeliver_notification(metadata=metadata, delivery_id=delivery.id)
     return _("Delivery %(delivery)s queued again.") % {"delivery": delivery.id[:8]}, reverse(
         "admin:console-channel", args=[delivery.channel_id]

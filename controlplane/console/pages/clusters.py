@@ -11,7 +11,7 @@ from collections import Counter
 from dataclasses import dataclass
 from typing import Any
 
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse
 from django.template.response import TemplateResponse
 from django.urls import reverse
 from django.utils.translation import gettext as _
@@ -22,7 +22,7 @@ from controlplane.agents.selectors import cluster_agent_list, liveness_list
 from controlplane.clusters.api.views import INSTALLED_UNKNOWN, catalog_payload, health_payload
 from controlplane.clusters.models import Cluster, Health, Node
 from controlplane.clusters.selectors import cluster_list, health_of, node_list
-from controlplane.console.pages.frame import Scope, action, page, render
+from controlplane.console.pages.frame import Scope, action, page, readable_one, render
 from controlplane.eventlog.metadata import Metadata
 from controlplane.jobs import selectors as jobs
 from controlplane.operations import actions as operations
@@ -36,10 +36,7 @@ RECENT = 10
 
 def cluster_of(scope: Scope, cluster_id: str) -> Cluster:
     """The cluster if the user may read it here; 404 otherwise (another tenant's too)."""
-    rows = scope.readable("cluster.read", "cluster", cluster_list())
-    cluster = rows.filter(id=cluster_id).first() if rows is not None else None
-    if cluster is None:
-        raise Http404
+    cluster: Cluster = readable_one(scope, "cluster.read", "cluster", cluster_list(), cluster_id)
     return cluster
 
 

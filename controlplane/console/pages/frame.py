@@ -5,7 +5,7 @@ write, and the refusal page."""
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Collection
+from collections.abc import Callable, Collection, Iterable
 from dataclasses import dataclass
 from functools import wraps
 from typing import Any
@@ -39,6 +39,11 @@ class Scope:
     tenants: list[Tenant]
     workspaces: list[Workspace]
     whole_tenant: bool  # may choose "all workspaces"
+
+    @property
+    def workspace_id(self) -> str | None:
+        """The chosen workspace's id; None: every workspace (the selectors' ``workspace_id`` for "all")."""
+        return self.workspace.id if self.workspace is not None else None
 
     def has(self, point: str, obj: Any = None) -> bool:
         return access.has(self.user, point, self.tenant, self.workspace, obj)
@@ -97,6 +102,14 @@ def render(request: HttpRequest, scope: Scope | None, template: str, title: str,
     )
 
 
+def shown_once(request: HttpRequest, scope: Scope, template: str, title: str, **values: Any) -> HttpResponse:
+    """A page in a POST's answer only (a new token, a revealed value): never cached (``no-store``), and never in
+    the session or a message."""
+    response = render(request, scope, template, title, **values)
+    response["Cache-Control"] = "no-store"
+    return response
+
+
 def refused(request: HttpRequest, scope: Scope | None, message: str) -> HttpResponse:
     return render(request, scope, "console/refused.html", _("Not allowed"), status=403, message=message)
 
@@ -140,6 +153,19 @@ def errors_at_fields(error: DomainError, fields: Collection[str]) -> dict[str, s
     return {field if field in fields else "form": str(error)}
 
 
+def refill(page_of: Callable[..., HttpResponse], form: str, keep_out: Iterable[str] = ()) -> Callable:
+    """The ``form`` callback of an ``@action``: the page again (400) with the input kept and the writer's error at
+    its field. ``keep_out``: fields never sent back to the browser (a secret's value)."""
+    hidden = {"csrfmiddlewaretoken", *keep_out}
+
+    def again(request: HttpRequest, scope: Scope, error: DomainError, object_id: str) -> HttpResponse:
+        values = {key: value for key, value in request.POST.items() if key not in hidden}
+        field = str(error.details.get("field", ""))
+        return page_of(request, scope, status=400, form=form, values=values, error=error, error_field=field)
+
+    return again
+
+
 def back_to(request: HttpRequest) -> str:
     """The page a button was on (its form's ``next``), if it is one of ours; else the dashboard."""
     target = request.POST.get("next", "")
@@ -176,7 +202,7 @@ def action(name: str, resource_type: str, *, form: Callable | None = None, platf
                 "workspace_id": scope.workspace.id if scope.workspace and not platform else "",
             }
             try:
-                with context.bound(scope.tenant.id, scope.workspace.id if scope.workspace else None):
+                with context.bound(scope.tenant.id, scope.workspace_id):
                     done = view(request, scope, metadata_of(request, scope), object_id)
             except (access.NotVisible, Http404) as exc:  # not there, or not for this user: the same answer
                 record_request(request, result="denied", error_code="NOT_FOUND", **audit)
@@ -187,7 +213,7 @@ def action(name: str, resource_type: str, *, form: Callable | None = None, platf
             except DomainError as exc:
                 record_request(request, result="failed", error_code=exc.code, **audit)
                 if form is not None:
-                    with context.bound(scope.tenant.id, scope.workspace.id if scope.workspace else None):
+                    with context.bound(scope.tenant.id, scope.workspace_id):
                         return form(request, scope, exc, object_id)
                 messages.error(request, _("Refused: %(reason)s") % {"reason": str(exc)})
                 return HttpResponseRedirect(back_to(request))
@@ -202,3 +228,15 @@ def action(name: str, resource_type: str, *, form: Callable | None = None, platf
         return wrapped
 
     return decorate
+
+
+def form_page(show: Callable, post: Callable) -> Callable:
+    """A form's page and its ``@action`` at one URL (the job forms'): GET draws the form (``show``, a ``@page``),
+    POST is the write (``post``, an ``@action`` whose ``form`` draws it again on a refusal)."""
+
+    def view(request: HttpRequest, **object_ids: str) -> HttpResponse:
+        if request.method == "POST":
+            return post(request, *object_ids.values())  # the action takes the URL's one id as ``object_id``
+        return show(request, **object_ids)
+
+    return view

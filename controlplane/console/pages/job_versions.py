@@ -10,15 +10,11 @@ from django.utils.translation import gettext as _
 
 from controlplane.console.config_diff import path_changes, side_by_side
 from controlplane.console.pages.frame import Scope, action, page, render
-from controlplane.console.pages.jobs import job_in_scope
+from controlplane.console.pages.jobs import job_in_scope, version_number
 from controlplane.eventlog.metadata import Metadata
 from controlplane.jobs import actions, selectors
 from controlplane.jobs.models import Job, JobVersion
 from controlplane.seatunnel.config.diff import structural_diff
-
-
-def _number(value: str | None, default: int) -> int:
-    return int(value) if value and value.isdigit() and len(value) < 10 else default
 
 
 def _pair(job: Job, old: int, new: int) -> tuple[JobVersion, JobVersion]:
@@ -41,8 +37,8 @@ def _diff_values(old: JobVersion, new: JobVersion) -> dict:
 def job_diff(request: HttpRequest, scope: Scope, job_id: str) -> HttpResponse:
     """``?from=<n>&to=<m>``: by default the version before the current one against the current one."""
     job = job_in_scope(scope, job_id)
-    new_number = _number(request.GET.get("to"), job.current_version)
-    old, new = _pair(job, _number(request.GET.get("from"), max(new_number - 1, 1)), new_number)
+    new_number = version_number(request.GET.get("to"), job.current_version)
+    old, new = _pair(job, version_number(request.GET.get("from"), max(new_number - 1, 1)), new_number)
     return render(
         request,
         scope,
@@ -79,9 +75,10 @@ def roll_back_job(request: HttpRequest, scope: Scope, metadata: Metadata, job_id
     number = actions.do_roll_back_job(
         metadata=metadata,
         job=job,
-        to_version=_number(request.POST.get("to_version"), 0),
+        to_version=version_number(request.POST.get("to_version"), 0),
         message=request.POST.get("message", "")[:500],
-        expected_version=_number(request.POST.get("expected"), 0) or None,  # the job as the confirmation showed it
+        # the job as the confirmation showed it
+        expected_version=version_number(request.POST.get("expected"), 0) or None,
     )
     return _("Version %(version)s created from version %(from)s.") % {
         "version": number,

@@ -5,28 +5,33 @@ in ``job_forms``, comparing and rolling back versions in ``job_versions``."""
 
 from __future__ import annotations
 
-from django.http import Http404, HttpRequest, HttpResponse
+from typing import TypeVar
+
+from django.http import HttpRequest, HttpResponse
 from django.urls import reverse
 from django.utils.translation import gettext as _
 
 from controlplane.clusters.selectors import cluster_list
 from controlplane.console.labels import STATES
-from controlplane.console.pages.frame import Scope, action, page, render
+from controlplane.console.pages.frame import Scope, action, page, readable_one, render
 from controlplane.eventlog.metadata import Metadata
 from controlplane.jobs import run_actions, selectors
 
 PAGE_ROWS = 100
 VERSION_ROWS = 50  # the newest versions on a job's page (to compare or roll back to)
 MODES = ("BATCH", "STREAMING")
+T = TypeVar("T")
+
+
+def version_number(text: str | None, default: T) -> int | T:
+    """A version number from a form or the query string; ``default`` for anything but up to nine digits (the writer
+    refuses a version that does not exist)."""
+    return int(text) if text and text.isdigit() and len(text) < 10 else default
 
 
 def job_in_scope(scope: Scope, job_id: str):  # type: ignore[no-untyped-def]
     """The job if the user may read it here; else 404 (another tenant's, another workspace's, or none)."""
-    rows = scope.readable("job.read", "job", selectors.job_list())
-    job = rows.filter(id=job_id).first() if rows is not None else None
-    if job is None:
-        raise Http404
-    return job
+    return readable_one(scope, "job.read", "job", selectors.job_list(), job_id)
 
 
 @page("job.read", "job")
@@ -82,11 +87,10 @@ def run_job(request: HttpRequest, scope: Scope, metadata: Metadata, job_id: str)
     job = job_in_scope(scope, job_id)
     # the values given for the version's job variables; an empty field keeps the variable's default
     values = {key[4:]: value for key, value in request.POST.items() if key.startswith("var:") and value != ""}
-    version = request.POST.get("version", "")
     run_id = run_actions.do_start_run(
         metadata=metadata,
         job=job,
-        version=int(version) if version.isdigit() and len(version) < 10 else None,  # none: the current one
+        version=version_number(request.POST.get("version"), None),  # none: the current one
         note=request.POST.get("note", "")[:500],
         allow_overlap=request.POST.get("allow_overlap") == "on",
         variables=values or None,

@@ -7,14 +7,14 @@ from __future__ import annotations
 
 from django.contrib.auth.models import AbstractBaseUser
 from django.http import Http404, HttpRequest, HttpResponse
-from django.template.response import TemplateResponse
+from django.shortcuts import get_object_or_404
 from django.urls import reverse
 from django.utils.translation import gettext as _
 
 from controlplane.clusters.selectors import cluster_list
 from controlplane.console.labels import ROLES
-from controlplane.console.pages.frame import Scope, action, page, render
-from controlplane.console.pages.settings import on_tenant, refill, whole_number
+from controlplane.console.pages.frame import Scope, action, page, refill, render, shown_once
+from controlplane.console.pages.settings import on_tenant, whole_number
 from controlplane.errors import DomainError
 from controlplane.eventlog.metadata import Metadata
 from controlplane.iam import actions, selectors
@@ -97,9 +97,7 @@ def grant_role(request: HttpRequest, scope: Scope, metadata: Metadata, object_id
 
 @action("revoke", "member")
 def revoke_role(request: HttpRequest, scope: Scope, metadata: Metadata, membership_id: str) -> tuple[str, str]:
-    membership = selectors.membership_list(scope.tenant.id).filter(pk=membership_id).first()
-    if membership is None:
-        raise Http404
+    membership = get_object_or_404(selectors.membership_list(scope.tenant.id), pk=membership_id)
     actions.do_revoke_role(metadata=metadata, membership=membership)
     return _("Role of %(user)s revoked.") % {"user": membership.user.get_username()}, reverse("admin:console-members")
 
@@ -139,7 +137,7 @@ def invite_user(request: HttpRequest, scope: Scope, metadata: Metadata, object_i
         email=request.POST.get("email", ""),
         expires_in_hours=whole_number(request.POST.get("expires_in_hours", ""), "expires_in_hours"),
     )
-    response: TemplateResponse = render(
+    return shown_once(  # the token is in this answer only
         request,
         scope,
         "console/settings_invited.html",
@@ -148,14 +146,10 @@ def invite_user(request: HttpRequest, scope: Scope, metadata: Metadata, object_i
         token=token,
         accept_url=request.build_absolute_uri("/api/v1/invitations/accept/"),
     )
-    response["Cache-Control"] = "no-store"  # the token is in this answer only
-    return response
 
 
 @action("revoke", "invitation")
 def revoke_invitation(request: HttpRequest, scope: Scope, metadata: Metadata, invitation_id: str) -> tuple[str, str]:
-    invitation = selectors.invitation_list(scope.tenant.id).filter(id=invitation_id).first()
-    if invitation is None:
-        raise Http404
+    invitation = get_object_or_404(selectors.invitation_list(scope.tenant.id), id=invitation_id)
     actions.do_revoke_invitation(metadata=metadata, invitation=invitation)
     return _("Invitation of %(user)s revoked.") % {"user": invitation.username}, reverse("admin:console-members")

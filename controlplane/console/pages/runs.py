@@ -8,7 +8,7 @@ the API's writers."""
 
 from __future__ import annotations
 
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse
 from django.template.response import TemplateResponse
 from django.urls import reverse
 from django.utils.translation import get_language
@@ -16,7 +16,7 @@ from django.utils.translation import gettext as _
 
 from controlplane.clusters.selectors import cluster_list
 from controlplane.console.labels import STATES
-from controlplane.console.pages.frame import Scope, action, page, render
+from controlplane.console.pages.frame import Scope, action, page, readable_one, render
 from controlplane.console.timeline import run_timeline
 from controlplane.diagnostics.selectors import language_of, run_fault
 from controlplane.eventlog.metadata import Metadata
@@ -35,11 +35,7 @@ def log_tail(text: str, lines: int = LOG_LINES, width: int = LOG_LINE_CHARS) -> 
 
 
 def _run(scope: Scope, run_id: str):  # type: ignore[no-untyped-def]
-    rows = scope.readable("job.read", "job", selectors.run_list())
-    run = rows.filter(id=run_id).first() if rows is not None else None
-    if run is None:
-        raise Http404
-    return run
+    return readable_one(scope, "job.read", "job", selectors.run_list(), run_id)
 
 
 def _state_values(scope: Scope, run) -> dict:  # type: ignore[no-untyped-def]

@@ -7,12 +7,10 @@ form that was refused is not sent back either: the page says so."""
 from __future__ import annotations
 
 from django.http import Http404, HttpRequest, HttpResponse
-from django.template.response import TemplateResponse
 from django.urls import reverse
 from django.utils.translation import gettext as _
 
-from controlplane.console.pages.frame import Scope, action, page, refused, render
-from controlplane.console.pages.settings import refill
+from controlplane.console.pages.frame import Scope, action, page, refill, refused, render, shown_once
 from controlplane.errors import DomainError
 from controlplane.eventlog.metadata import Metadata
 from controlplane.iam import access
@@ -150,7 +148,7 @@ def delete_secret(request: HttpRequest, scope: Scope, metadata: Metadata, secret
 def reveal_secret(request: HttpRequest, scope: Scope, metadata: Metadata, secret_id: str) -> HttpResponse:
     secret, workspace = _secret(scope, secret_id)
     value = actions.do_reveal_secret(metadata=metadata, secret_id=secret.id)
-    response: TemplateResponse = render(
+    return shown_once(  # the value is in this answer only: no cache, no session, no message
         request,
         scope,
         "console/settings_secret_revealed.html",
@@ -160,5 +158,3 @@ def reveal_secret(request: HttpRequest, scope: Scope, metadata: Metadata, secret
         workspace=workspace,
         value=value,
     )
-    response["Cache-Control"] = "no-store"  # the value is in this answer only: no cache, no session, no message
-    return response

@@ -1,18 +1,16 @@
 """Settings: the tenant (name, quotas, state: rename and quotas for ``tenant.update``, disable and enable for
 ``tenant.disable``), its workspaces, and for platform administrators every tenant with a form to create one. Each
 button posts to the writer the API's tenant and workspace endpoints call (``tenancy.actions``). Members, API
-tokens and secrets have their own modules; ``refill`` and ``on_tenant`` are shared with them."""
+tokens and secrets have their own modules; ``on_tenant`` and ``whole_number`` are shared with them."""
 
 from __future__ import annotations
-
-from collections.abc import Callable, Iterable
 
 from django.http import Http404, HttpRequest, HttpResponse
 from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from controlplane.console.pages.frame import Scope, action, page, render
+from controlplane.console.pages.frame import Scope, action, page, refill, render
 from controlplane.errors import DomainError
 from controlplane.eventlog.metadata import Metadata
 from controlplane.iam import access
@@ -31,19 +29,6 @@ def on_tenant(scope: Scope, point: str) -> bool:
     return access.has(scope.user, point, scope.tenant)
 
 
-def refill(page_of: Callable[..., HttpResponse], form: str, keep_out: Iterable[str] = ()) -> Callable:
-    """The ``form`` callback of an ``@action``: the page again (400) with the input kept and the writer's error at
-    its field. ``keep_out``: fields never sent back to the browser (a secret's value)."""
-    hidden = {"csrfmiddlewaretoken", *keep_out}
-
-    def again(request: HttpRequest, scope: Scope, error: DomainError, object_id: str) -> HttpResponse:
-        values = {key: value for key, value in request.POST.items() if key not in hidden}
-        field = str(error.details.get("field", ""))
-        return page_of(request, scope, status=400, form=form, values=values, error=error, error_field=field)
-
-    return again
-
-
 def whole_number(text: str, field: str) -> int | None:
     """A form's whole number; blank is None (no limit, no expiry)."""
     text = text.strip()
@@ -53,11 +38,6 @@ def whole_number(text: str, field: str) -> int | None:
         return int(text)
     except ValueError:
         raise DomainError(f"{field} must be a whole number", code="VALIDATION_FAILED", field=field) from None
-
-
-def overview_is_open(request: HttpRequest) -> bool:
-    """The sidebar's test for its Tenant entry: that page only, not the settings pages under its URL."""
-    return request.path == reverse("admin:console-settings")
 
 
 def _this_tenant(scope: Scope, tenant_id: str) -> None:

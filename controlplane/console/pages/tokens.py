@@ -6,15 +6,15 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from django.http import Http404, HttpRequest, HttpResponse
-from django.template.response import TemplateResponse
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from controlplane.console.labels import ROLES
-from controlplane.console.pages.frame import Scope, action, page, render
-from controlplane.console.pages.settings import refill, whole_number
+from controlplane.console.pages.frame import Scope, action, page, refill, render, shown_once
+from controlplane.console.pages.settings import whole_number
 from controlplane.errors import DomainError
 from controlplane.eventlog.metadata import Metadata
 from controlplane.iam import actions, selectors
@@ -62,17 +62,14 @@ def create_token(request: HttpRequest, scope: Scope, metadata: Metadata, object_
         name=request.POST.get("name", ""),
         expires_at=timezone.now() + timedelta(days=days) if days else None,
     )
-    response: TemplateResponse = render(
+    return shown_once(  # the token is in this answer only
         request, scope, "console/settings_token_created.html", _("API token created"), token=token, plaintext=plaintext
     )
-    response["Cache-Control"] = "no-store"  # the token is in this answer only
-    return response
 
 
 @action("revoke", "api_token")
 def revoke_token(request: HttpRequest, scope: Scope, metadata: Metadata, token_id: str) -> tuple[str, str]:
-    token = selectors.api_token_list(scope.user.pk, scope.tenant.id).filter(id=token_id).first()
-    if token is None:  # another's token: not even confirmed to exist
-        raise Http404
+    # another's token: not even confirmed to exist
+    token = get_object_or_404(selectors.api_token_list(scope.user.pk, scope.tenant.id), id=token_id)
     actions.do_revoke_api_token(metadata=metadata, token=token)
     return _("Token %(name)s revoked.") % {"name": token.name}, reverse("admin:console-tokens")

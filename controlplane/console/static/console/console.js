@@ -1,5 +1,6 @@
 // The console's few scripts (no framework, nothing from the network): the browser's time zone for the server,
-// copy buttons of shortened ids, and the run page's live state over the run's websocket (docs/LIVE.md).
+// copy buttons of shortened ids, and the parts of a page kept up to date from the server (``follow``: over a
+// websocket, docs/LIVE.md, and/or on a timer; docs/CONSOLE.md).
 (function () {
   "use strict";
   try {
@@ -17,7 +18,14 @@
     }
   });
 
+  // A part of a page that changes while it is shown: a box with ``data-fragment`` (the URL of its server-rendered
+  // fragment) gets that fragment again on each event of the websocket ``data-live`` names (the run's, the
+  // operation's, the tenant's activity), and/or every ``data-refresh`` seconds for what changes without an event
+  // (a run's metrics and log tail; a channel's deliveries). The timer stops once the fragment says it has settled
+  // (``data-settled``: the run has ended, nothing is on its way); beside a socket it runs only while that is open.
   function follow(box) {
+    var live = box.getAttribute("data-live");
+    var every = parseInt(box.getAttribute("data-refresh") || "0", 10);
     var last = null;
     var pending = false;
     function refresh() {
@@ -30,7 +38,7 @@
     }
     function connect() {
       var scheme = location.protocol === "https:" ? "wss://" : "ws://";
-      var url = scheme + location.host + box.getAttribute("data-live") + (last !== null ? "?after=" + last : "");
+      var url = scheme + location.host + live + (last !== null ? "?after=" + last : "");
       var socket = new WebSocket(url, ["controlplane.live.v1"]);
       socket.onopen = function () { box.setAttribute("data-live-state", "open"); refresh(); };
       socket.onmessage = function (message) {
@@ -42,36 +50,15 @@
         if (closed.code < 4400 || closed.code === 4408) setTimeout(connect, 2000);  // 44xx but 4408: no retry
       };
     }
-    connect();
-    // What changes without an event (a run's metrics and log tail) is fetched again every few seconds too, until
-    // the fragment says it has settled (``data-settled``: the run has ended).
-    var every = parseInt(box.getAttribute("data-refresh") || "0", 10);
-    if (every > 0) {
-      var timer = setInterval(function () {
-        if (box.querySelector("[data-settled]")) clearInterval(timer);
-        else if (box.getAttribute("data-live-state") === "open") refresh();
-      }, every * 1000);
+    function tick() {
+      if (box.querySelector("[data-settled]")) return;
+      if (!live || box.getAttribute("data-live-state") === "open") refresh();
+      setTimeout(tick, every * 1000);
     }
+    if (live) connect();
+    if (every > 0) setTimeout(tick, every * 1000);
   }
   document.addEventListener("DOMContentLoaded", function () {
-    var box = document.querySelector("[data-live]");
-    if (box) follow(box);
-  });
-})();
-
-// A part with no live stream of its own (a channel's deliveries): its server-rendered fragment (``data-poll``) is
-// fetched again every 2 s until it says it has settled (``data-settled``: nothing queued, sending or retrying).
-(function () {
-  "use strict";
-  function poll(box) {
-    if (box.querySelector("[data-settled]")) return;
-    setTimeout(function () {
-      fetch(box.getAttribute("data-poll"), { credentials: "same-origin" })
-        .then(function (r) { return r.ok ? r.text() : null; })
-        .then(function (html) { if (html !== null) box.innerHTML = html; poll(box); });
-    }, 2000);
-  }
-  document.addEventListener("DOMContentLoaded", function () {
-    document.querySelectorAll("[data-poll]").forEach(poll);
+    document.querySelectorAll("[data-fragment]").forEach(follow);
   });
 })();
