@@ -13,7 +13,6 @@ in the control plane's own environment (its private database and data directory)
 - ``agents <cluster id>``: its agents, ``[{"id", "status", "member_address"}]``.
 - ``act <agent id> <action type>``: ask the agent for a catalog action (as the system); its id.
 - ``action <action id>``: ``{"state", "result"}`` of an agent action.
-- ``operation <username> <cluster id> <type>``: request an operation as that user (the API's writer); its id.
 - ``operation-state <operation id>``: ``{"state", "steps": {key: state}}``.
 - ``diagnosis <cluster id>``: a diagnostic bundle with one finding recorded on the cluster, as the API tests' world
   records one: ``{"archive_id", "finding_id"}``.
@@ -168,18 +167,6 @@ def _action(action_id: str) -> dict:
     return {"state": action.state, "result": action.result}
 
 
-def _operation(username: str, cluster_id: str, type_name: str) -> str:
-    from django.contrib.auth.models import User
-
-    from controlplane.eventlog.metadata import Actor, Metadata
-    from controlplane.operations.actions import do_request_operation
-
-    cluster, _ = _place(cluster_id)
-    user = User.objects.get(username=username)
-    meta = Metadata(tenant_id=cluster.tenant_id, actor=Actor(kind="user", id=username), principal=user)
-    return do_request_operation(metadata=meta, cluster=cluster, type=type_name, params={})
-
-
 def _operation_state(operation_id: str) -> dict:
     from controlplane.operations.models import Operation, OperationStep
 
@@ -208,7 +195,6 @@ COMMANDS = {
     "agents": _agents,
     "act": _act,
     "action": _action,
-    "operation": _operation,
     "operation-state": _operation_state,
     "diagnosis": _diagnosis,
 }

@@ -5,6 +5,7 @@ diagnostics page and a finding's fix plan shown for confirmation."""
 
 from __future__ import annotations
 
+import re
 import tarfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -71,8 +72,11 @@ def node(control_plane: ControlPlane, tmp_path_factory: pytest.TempPathFactory) 
 def test_an_operator_follows_a_rolling_restart_live_to_succeeded(browser, control_plane, node):
     plane = control_plane
     page = signed_in(browser, plane, "operator")
-    operation_id = plane.probe("operation", "operator", node["cluster_id"], "rolling_restart", module=BROWSER_PROBE)
-    page.goto(f"{plane.url}/admin/console/operations/{operation_id}/")
+    # The node's Restart button on its cluster's page requests the rolling restart and opens the operation's page.
+    page.goto(f"{plane.url}/admin/console/clusters/{node['cluster_id']}/")
+    page.locator(f'tr:has-text("{node["agent_id"][:8]}") [data-action=restart]').click()
+    page.wait_for_url(re.compile(r".*/admin/console/operations/\w+/$"))
+    operation_id = page.url.rstrip("/").rsplit("/", 1)[1]
     # A mark in the page's own window (a reload would lose it), and every change of the steps as the page shows it.
     page.evaluate(
         f"""() => {{
