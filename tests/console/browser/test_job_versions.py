@@ -1,6 +1,7 @@
 """The job pages in a real browser: a tenant member who may change jobs pastes a config (first with a mistake,
 shown at its line with the text kept), creates the job, saves a second version, compares the two side by side and
-rolls back to the first, and sees the new version listed."""
+rolls back to the first, sees the new version listed, sets a schedule, and runs the job against the emulator,
+watching its state reach SUCCEEDED without a reload."""
 
 from __future__ import annotations
 
@@ -26,7 +27,7 @@ sink {
 """
 
 
-def test_create_a_job_by_pasting_compare_two_versions_and_roll_back(browser, control_plane):
+def test_create_a_job_by_pasting_compare_two_versions_roll_back_and_run_it(browser, control_plane):
     plane = control_plane
     # the owner: creating jobs and new versions is job.create / job.update, which an operator's role does not hold
     page = signed_in(browser, plane, "owner")
@@ -45,6 +46,7 @@ def test_create_a_job_by_pasting_compare_two_versions_and_roll_back(browser, con
     page.fill("textarea[name=config]", CONFIG)
     page.click("button[data-action=create]")
     page.wait_for_selector("h1:text('pasted-in-the-browser')")
+    job_page = page.url
     page.click("[data-action=revise]")
     page.wait_for_selector("textarea[name=config]")
     page.fill("textarea[name=config]", CONFIG.replace("row.num = 16", "row.num = 32"))
@@ -74,4 +76,12 @@ def test_create_a_job_by_pasting_compare_two_versions_and_roll_back(browser, con
     page.wait_for_selector("#upcoming li:nth-child(5)")
     assert "02:00:00 CST" in page.inner_text("#upcoming")  # the browser's zone is Asia/Shanghai too
     screenshot(page, "job-schedule")
+    # The rolled-back version runs against the emulator, its state followed on the run's page without a reload.
+    page.goto(job_page)
+    page.click("[data-action=run]")
+    page.wait_for_url(f"{plane.url}/admin/console/runs/*/")
+    page.evaluate("window.consoleTestMark = 'unreloaded'")
+    page.wait_for_selector('#run-state-value [data-state="SUCCEEDED"]', timeout=90_000)
+    assert page.evaluate("window.consoleTestMark") == "unreloaded"
+    assert "v3" in page.inner_text("#console-page")
     page.context.close()
