@@ -26,12 +26,14 @@ VOID = {"area", "base", "br", "col", "embed", "hr", "img", "input", "link", "met
 
 
 def po_entries(path: Path) -> dict[str, str]:
-    """msgid -> msgstr of a .po file (the header left out)."""
+    """msgid -> msgstr of a .po file (the header left out; a msgid with a context keyed as gettext keys it)."""
     entries: dict[str, str] = {}
-    msgid = msgstr = None
+    msgid = msgstr = context = None
     target = None
     for line in [*path.read_text(encoding="utf-8").splitlines(), ""]:
-        if line.startswith("msgid "):
+        if line.startswith("msgctxt "):
+            context = line[8:].strip('"')
+        elif line.startswith("msgid "):
             msgid, msgstr, target = line[6:].strip('"'), None, "id"
         elif line.startswith("msgstr "):
             msgstr, target = line[7:].strip('"'), "str"
@@ -40,9 +42,10 @@ def po_entries(path: Path) -> dict[str, str]:
         elif line.startswith('"') and target == "str":
             msgstr = (msgstr or "") + line.strip('"')
         elif not line.strip() and msgid is not None:
-            if msgid:
-                entries[msgid.replace('\\"', '"')] = (msgstr or "").replace('\\"', '"')
-            msgid = msgstr = target = None
+            if msgid:  # with a context, the key gettext's catalog uses: "<context>\x04<msgid>"
+                key = msgid.replace('\\"', '"')
+                entries[f"{context}\x04{key}" if context else key] = (msgstr or "").replace('\\"', '"')
+            msgid = msgstr = target = context = None
     return entries
 
 
