@@ -14,6 +14,22 @@ from controlplane.eventlog.metadata import Actor, Metadata
 pytest_plugins = ["tests.event_recording"]
 
 
+@pytest.fixture(scope="session")
+def django_db_setup(django_db_setup, django_db_blocker):  # type: ignore[no-untyped-def]
+    """pytest-django's test database; before it is dropped, the sessions other threads left on it are ended:
+    PostgreSQL refuses to drop a database that has any ("is being accessed by other users", a warning at the end of
+    every PostgreSQL run). Threads that outlive a test keep their connections (the agents' long-poll executor does by
+    design, ADR 0010) and nothing closes them before the drop."""
+    yield
+    if connection.vendor != "postgresql":
+        return
+    with django_db_blocker.unblock(), connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
+            " WHERE datname = current_database() AND pid <> pg_backend_pid()"
+        )
+
+
 @pytest.fixture
 def vendor() -> str:
     return connection.vendor
