@@ -12,6 +12,7 @@ import subprocess
 import sys
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit, urlunsplit
 
 import httpx
 
@@ -21,6 +22,19 @@ from tests.waiting import wait_until
 
 ROOT = Path(__file__).resolve().parents[1]
 PROBE = "tests.e2e.probe"  # create-database, drop-database, setup, …
+
+
+def private_redis_url(shared: str) -> str:
+    """A Redis database of this xdist worker's own (1 + the worker's number), emptied: two control planes started by
+    tests at once on one Redis would take each other's Celery tasks (a worker runs a task against its own database,
+    where the other's operation does not exist, and that operation never advances)."""
+    import redis
+
+    worker = os.environ.get("PYTEST_XDIST_WORKER", "gw0").removeprefix("gw")
+    parts = urlsplit(shared)
+    url = urlunsplit(parts._replace(path=f"/{1 + int(worker or 0)}"))
+    redis.Redis.from_url(url).flushdb()  # what a control plane of an earlier test left queued
+    return url
 
 
 class ControlPlaneProcess:
@@ -38,9 +52,10 @@ class ControlPlaneProcess:
             CONTROLPLANE_LOG_LEVEL="INFO",
             **settings,
         )
-        for inherited in ("CONTROLPLANE_REDIS_URL", "CONTROLPLANE_SECRET_KEY"):  # the matrix sets them
-            if os.environ.get(inherited):
-                self.env[inherited] = os.environ[inherited]
+        if os.environ.get("CONTROLPLANE_SECRET_KEY"):  # the matrix sets it
+            self.env["CONTROLPLANE_SECRET_KEY"] = os.environ["CONTROLPLANE_SECRET_KEY"]
+        if os.environ.get("CONTROLPLANE_REDIS_URL"):
+            self.env["CONTROLPLANE_REDIS_URL"] = private_redis_url(os.environ["CONTROLPLANE_REDIS_URL"])
         self.server = not self.env["CONTROLPLANE_DATABASE_URL"].startswith("sqlite")
         self.log = directory / "controlplane.log"
         self.process: subprocess.Popen | None = None
