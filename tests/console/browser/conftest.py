@@ -61,8 +61,14 @@ def control_plane(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ControlP
 
 @pytest.fixture(scope="module")
 def browser(control_plane: ControlPlane) -> Iterator[Any]:
+    yield from launched_chromium()
+
+
+def launched_chromium() -> Iterator[Any]:
+    """Debian's Chromium, headless, for the length of a module."""
     from playwright.sync_api import sync_playwright
 
+    require("chromium")
     with sync_playwright() as playwright:
         chromium = playwright.chromium.launch(
             executable_path=str(CHROMIUM),

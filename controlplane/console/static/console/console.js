@@ -28,13 +28,18 @@
     var every = parseInt(box.getAttribute("data-refresh") || "0", 10);
     var last = null;
     var pending = false;
+    var again = false;
+    // One fetch at a time; a change announced while one is on its way may have been read before that change was
+    // committed, so it is fetched once more when the first returns (dropping it left a finished operation's page
+    // showing its last step running).
     function refresh() {
-      if (pending) return;
+      if (pending) { again = true; return; }
       pending = true;
+      again = false;
       fetch(box.getAttribute("data-fragment"), { credentials: "same-origin" })
         .then(function (r) { return r.ok ? r.text() : null; })
         .then(function (html) { if (html !== null) box.innerHTML = html; })
-        .finally(function () { pending = false; });
+        .finally(function () { pending = false; if (again) refresh(); });
     }
     function connect() {
       var scheme = location.protocol === "https:" ? "wss://" : "ws://";
