@@ -237,6 +237,22 @@ def test_a_viewer_sees_no_buttons_and_forged_posts_are_refused_and_audited(world
     assert JobSchedule.unscoped.filter(job_id=world.objects["acme_scheduled_job"]).exists()
 
 
+def test_an_operator_runs_jobs_but_does_not_write_them(world):
+    # docs/SECURITY.md: a config resolves the workspace's secrets at submission, so writing one is an Admin's point.
+    operator, job = client_of(world.users["operator"]), world.objects["acme_job"]
+    actions = set(
+        re.findall(r'data-action="([\w-]+)"', operator.get(reverse("admin:console-job", args=[job])).content.decode())
+    )
+    assert "run" in actions and not {"revise", "rollback-confirm"} & actions, actions
+    assert 'data-action="create"' not in operator.get(reverse("admin:console-jobs")).content.decode()
+    assert operator.get(reverse(CREATE)).status_code == 403
+    answer = operator.post(
+        reverse(CREATE), {"name": "by-operator", "cluster": world.objects["acme_cluster"], "config": FAKE_TO_CONSOLE}
+    )
+    assert answer.status_code == 403 and "PERMISSION_DENIED" in answer.content.decode()
+    assert not Job.unscoped.filter(name="by-operator").exists()
+
+
 def test_another_tenants_job_is_404_on_every_job_page(world):
     client, beta_job = client_of(world.users["admin"]), world.objects["beta_job"]
     for name in ("admin:console-job-revise", "admin:console-job-schedule", "admin:console-job-diff"):
