@@ -127,6 +127,7 @@ ACTIVITY_POINTS: dict[str, str] = {
     "operations": "operation.read",
     "agents": "cluster.read",
     "agents.bootstrap_token": "cluster.update",  # listing bootstrap tokens needs cluster.update in the API
+    "alerts": "alert.read",  # rules, alerts and silences: what the alerts API shows to alert.read
 }
 
 

@@ -101,6 +101,19 @@ def test_an_alert_is_acknowledged_silenced_from_its_page_shown_muted_and_unmuted
     assert 'data-muted="silenced"' not in client.get(page_url).content.decode()
 
 
+def test_the_list_follows_the_tenants_activity_and_its_live_part_keeps_the_filters(world):
+    fp = fire(world)
+    client = client_of(world.users["viewer"])
+    listed = client.get(reverse("admin:console-alerts"), {"state": "firing", "severity": "warning"}).content.decode()
+    rows_url = reverse("admin:console-alert-rows") + "?state=firing&amp;severity=warning"
+    assert f'data-fragment="{rows_url}"' in listed and 'data-live="/ws/v1/tenants/acme/activity/"' in listed
+    rows = reverse("admin:console-alert-rows")
+    firing = client.get(rows, {"state": "firing", "severity": "warning"}).content.decode()
+    assert f'data-alert="{fp}"' in firing and "<html" not in firing  # the table alone
+    assert f'data-alert="{fp}"' not in client.get(rows, {"state": "resolved"}).content.decode()
+    assert f'data-alert="{fp}"' not in client.get(rows, {"severity": "critical"}).content.decode()
+
+
 def test_a_refused_silence_comes_back_on_the_form_with_the_input_kept_and_is_audited(world):
     fp = fire(world)
     client = client_of(world.users["operator"])
@@ -179,6 +192,7 @@ def test_another_tenants_alert_silence_and_rule_are_not_found(world):
     assert client.post(reverse("admin:console-silence-end", args=[world.objects["acme_silence"]])).status_code == 404
     assert client.get(reverse("admin:console-alert-rule", args=[world.objects["acme_alert_rule"]])).status_code == 404
     assert world.objects["acme_alert"] not in client.get(reverse("admin:console-alerts")).content.decode()
+    assert world.objects["acme_alert"] not in client.get(reverse("admin:console-alert-rows")).content.decode()
     assert Alert.unscoped.get(id=world.objects["acme_alert"]).acknowledged is False
     assert latest_audit("acknowledge").error_code == "NOT_FOUND"
 

@@ -377,15 +377,16 @@ def test_the_activity_feed_shows_each_event_only_to_holders_of_its_read_point(wo
         await append(world, "agents.bootstrap_token", "bootstrap-token-1", world.other.id, 41)
         in_beta = Metadata(tenant_id=world.beta.id, actor=Actor(kind="user", id="tester"))
         await database_sync_to_async(store.append)(StreamRef("jobs.job", "job-beta"), 0, [ThingHappened(n=5)], in_beta)
-        last = await append(world, "jobs.job", "job-live-2", world.other.id, 6)
-        assert [m["position"] for m in await receive(viewer, 4)] == [in_etl, in_other, tenant_wide, last]
+        alert = await append(world, "alerts.alert", "alert-live-1", world.other.id, 6)  # alert.read: the alerts page
+        last = await append(world, "jobs.job", "job-live-2", world.other.id, 7)
+        assert [m["position"] for m in await receive(viewer, 5)] == [in_etl, in_other, tenant_wide, alert, last]
         # a role on one workspace: that workspace's events only, nothing tenant-wide
-        assert [m["position"] for m in await receive(narrow, 2)] == [in_other, last]
+        assert [m["position"] for m in await receive(narrow, 3)] == [in_other, alert, last]
         await viewer.disconnect()
         await narrow.disconnect()
         # and the same from the log when resuming
         again = await opened(f"/ws/v1/tenants/acme/activity/?after={in_etl - 1}", token=world.jwts["other-only"])
-        assert [m["position"] for m in await receive(again, 2)] == [in_other, last]
+        assert [m["position"] for m in await receive(again, 3)] == [in_other, alert, last]
         await again.disconnect()
 
     async_to_sync(main)()

@@ -11,6 +11,7 @@ from typing import Any
 from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404
+from django.template.response import TemplateResponse
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -54,27 +55,41 @@ def _alert(alert_id: str):  # type: ignore[no-untyped-def]
     return get_object_or_404(selectors.alert_list(), id=alert_id)
 
 
-@page("alert.read")
-def alert_list(request: HttpRequest, scope: Scope) -> HttpResponse:
+def _alert_rows(request: HttpRequest) -> dict[str, Any]:
+    """The filtered, paged alerts of the list page and of its live part (the same query string)."""
     query = {k: v for k, v in request.GET.items() if k in FILTERS and v}
     query.setdefault("state", "firing")  # the firing tab first
     if query["state"] == "all":
         del query["state"]
     found = AlertFilter(query, queryset=selectors.alert_list())
     rows = found.qs if found.is_valid() else selectors.alert_list().none()
-    alerts = Paginator(rows, PAGE_ROWS).get_page(request.GET.get("page"))
+    return {
+        "alerts": Paginator(rows, PAGE_ROWS).get_page(request.GET.get("page")),
+        "state": query.get("state", "all"),
+        "severity": query.get("severity", ""),
+        "muted": request.GET.get("silenced", ""),
+        "errors": None if found.is_valid() else found.errors,
+    }
+
+
+@page("alert.read")
+def alert_list(request: HttpRequest, scope: Scope) -> HttpResponse:
     return render(
         request,
         scope,
         "console/alert_list.html",
         _("Alerts"),
-        alerts=alerts,
-        state=query.get("state", "all"),
-        severity=query.get("severity", ""),
-        muted=request.GET.get("silenced", ""),
         severities=[(code, STATES[code]) for code in SEVERITIES],
-        errors=None if found.is_valid() else found.errors,
+        query=request.GET.urlencode(),
+        **_alert_rows(request),
     )
+
+
+@page("alert.read")
+def alert_rows(request: HttpRequest, scope: Scope) -> HttpResponse:
+    """The list's table alone, fetched by console.js on each event of the tenant's activity feed (an alert firing,
+    resolving, acknowledged or silenced, docs/LIVE.md)."""
+    return TemplateResponse(request, "console/alert_rows.html", _alert_rows(request))
 
 
 @page("alert.read")

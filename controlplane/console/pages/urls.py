@@ -75,6 +75,7 @@ def patterns(site: AdminSite) -> list[URLPattern]:
         path("console/audit/", page(audit.audit), name="console-audit"),
         # alerts, silences, alert rules, notification channels
         path("console/alerts/", page(alerts.alert_list), name="console-alerts"),
+        path("console/alerts/rows/", page(alerts.alert_rows), name="console-alert-rows"),
         path("console/alerts/<str:alert_id>/", page(alerts.alert_detail), name="console-alert"),
         path(
             "console/alerts/<str:object_id>/acknowledge/",

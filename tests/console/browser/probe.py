@@ -7,6 +7,7 @@ in the control plane's own environment (its private database and data directory)
 - ``runs <job id>``: the job's runs, newest first, ``[{"id", "state"}]``.
 - ``alert``: fires the alert ``NodeDown`` in ``acme``/``etl`` through the alerts writer (as the evaluator would) and
   creates the webhook channel ``ops hook``; prints ``{"alert": <fingerprint>, "channel": <id>}``.
+- ``fire <alert name>``: fires a warning alert of that name in ``acme``/``etl``; its fingerprint.
 - ``alert-state <fingerprint>``: ``{"status", "acknowledged", "acknowledged_by", "comment"}``.
 - ``node-cluster <member url>``: the cluster ``nodes`` at that member, and a bootstrap token for its agent:
   ``{"cluster_id", "token"}``.
@@ -100,6 +101,15 @@ def _alert() -> dict:
     return {"alert": fp, "channel": channel}
 
 
+def _fire(name: str) -> str:
+    from controlplane.tenancy.models import Workspace
+    from tests.console.alerting import fire
+
+    workspace = Workspace.objects.get(slug="etl", tenant__slug="acme")
+    labels = {"alertname": name, "cluster": "zeta", "severity": "warning"}
+    return fire(workspace.tenant_id, workspace.id, labels, f"{name} fired while the list was open")
+
+
 def _alert_state(fp: str) -> dict:
     from controlplane.alerts.models import Alert
 
@@ -190,6 +200,7 @@ COMMANDS = {
     "setup": _setup,
     "runs": _runs,
     "alert": _alert,
+    "fire": _fire,
     "alert-state": _alert_state,
     "node-cluster": _node_cluster,
     "agents": _agents,

@@ -1,5 +1,6 @@
 """The alerts and channels pages in a real browser against the control plane as deployed: an operator finds a
-firing alert from the sidebar and acknowledges it with a comment; a viewer's alert page has no button."""
+firing alert from the sidebar and acknowledges it with a comment; a viewer's alert page has no button, and an alert
+that fires while the viewer's list is open appears in it without a reload."""
 
 from __future__ import annotations
 
@@ -45,3 +46,11 @@ def test_an_operator_acknowledges_a_firing_alert_from_its_page(browser, control_
     viewer = signed_in(browser, plane, "viewer")
     viewer.goto(f"{plane.url}/admin/console/alerts/{made['alert']}/")
     assert viewer.is_visible("#alert-ack") and not viewer.is_visible("[data-action]")
+
+    viewer.goto(f"{plane.url}/admin/console/alerts/")
+    viewer.wait_for_selector("#alert-rows[data-live-state=open]")
+    viewer.evaluate('() => { window.consoleTestMark = "unreloaded"; }')
+    fired = plane.probe("fire", "DiskFilling", module=BROWSER_PROBE)
+    viewer.wait_for_selector(f'tr[data-alert="{fired}"] [data-state="warning"]', timeout=30_000)
+    assert viewer.evaluate("window.consoleTestMark") == "unreloaded"
+    assert viewer.is_visible(f'tr[data-alert="{made["alert"]}"]')  # the earlier one is still firing
