@@ -118,3 +118,17 @@ def test_a_running_streaming_job_has_a_sparkline_of_its_records_per_second(world
 def test_the_dashboard_has_no_english_of_its_own_in_chinese(world):
     assert untranslated(dashboard(world, "owner", "en"))
     assert untranslated(dashboard(world, "owner", "zh-hans")) == []
+
+
+def test_the_dashboard_is_one_live_part_with_links_to_what_it_lists(world):
+    page = dashboard(world)
+    live = reverse("admin:console-dashboard-live")
+    assert f'data-fragment="{live}"' in page and 'data-live="/ws/v1/tenants/acme/activity/"' in page
+    assert 'data-refresh="30"' in page  # the throughput moves without events
+    fragment = client_of(world.users["owner"]).get(live).content.decode()
+    assert "<html" not in fragment and 'id="firing-alerts"' in fragment and 'id="runs-over-time"' in fragment
+    assert reverse("admin:console-cluster", args=[world.objects["acme_cluster"]]) in fragment
+    assert reverse("admin:console-operation", args=[world.objects["acme_operation"]]) in fragment
+    # another tenant's member gets their own tenant's parts only
+    other = client_of(world.users["outsider"]).get(live).content.decode()
+    assert world.objects["acme_cluster"] not in other and world.objects["acme_alert"] not in other

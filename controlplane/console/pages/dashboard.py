@@ -1,6 +1,8 @@
 """The dashboard: clusters with their health, runs by state, recent failures with their matched fault, firing
 alerts, operations in progress and lost agents, and small charts (runs over time by outcome, records/s of the
-running streaming jobs), each part shown when the user may read it."""
+running streaming jobs), each part shown when the user may read it. The parts are one live fragment (``…/live/``):
+fetched again on each event of the tenant's activity feed, and every 30 s for the throughput (metrics are not
+events)."""
 
 from __future__ import annotations
 
@@ -8,6 +10,7 @@ from datetime import datetime, time, timedelta
 
 from django.db.models import Count, QuerySet
 from django.http import HttpRequest, HttpResponse
+from django.template.response import TemplateResponse
 from django.utils import timezone
 from django.utils.safestring import SafeString
 from django.utils.translation import get_language
@@ -80,8 +83,20 @@ def streaming_sparklines(runs: QuerySet[Run]) -> list[tuple[Run, str, float | No
     return found
 
 
+REFRESH_SECONDS = 30
+
+
 @page("workspace.read")
 def dashboard(request: HttpRequest, scope: Scope) -> HttpResponse:
+    return render(request, scope, "console/dashboard.html", _("Dashboard"), refresh=REFRESH_SECONDS, **_values(scope))
+
+
+@page("workspace.read")
+def dashboard_live(request: HttpRequest, scope: Scope) -> HttpResponse:
+    return TemplateResponse(request, "console/dashboard_live.html", _values(scope))
+
+
+def _values(scope: Scope) -> dict:
     clusters = scope.readable("cluster.read", "cluster", cluster_list())
     runs = scope.readable("job.read", "job", jobs.run_list())
     operations = scope.readable("operation.read", "cluster", operation_list())
@@ -110,4 +125,4 @@ def dashboard(request: HttpRequest, scope: Scope) -> HttpResponse:
         rows = list(clusters)
         health = health_of([c.id for c in rows])
         values["clusters"] = [(c, health.get(c.id)) for c in rows]
-    return render(request, scope, "console/dashboard.html", _("Dashboard"), **values)
+    return values

@@ -45,6 +45,7 @@ def patterns(site: AdminSite) -> list[URLPattern]:
     page = site.admin_view
     return [
         path("console/", page(dashboard.dashboard), name="console-dashboard"),
+        path("console/live/", page(dashboard.dashboard_live), name="console-dashboard-live"),
         path("console/scope/", page(switch_scope), name="console-scope"),
         path("console/jobs/", page(jobs.job_list), name="console-jobs"),
         # jobs: create, new version, schedule, compare and roll back versions
