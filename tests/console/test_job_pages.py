@@ -240,6 +240,9 @@ def test_a_viewer_sees_no_buttons_and_forged_posts_are_refused_and_audited(world
 def test_an_operator_runs_jobs_but_does_not_write_them(world):
     # docs/SECURITY.md: a config resolves the workspace's secrets at submission, so writing one is an Admin's point.
     operator, job = client_of(world.users["operator"]), world.objects["acme_job"]
+    cluster_page = reverse("admin:console-cluster", args=[world.objects["acme_cluster"]])
+    assert cluster_page in operator.get(reverse("admin:console-job", args=[job])).content.decode()  # a link
+    assert cluster_page in operator.get(reverse("admin:console-jobs")).content.decode()
     actions = set(
         re.findall(r'data-action="([\w-]+)"', operator.get(reverse("admin:console-job", args=[job])).content.decode())
     )
