@@ -18,6 +18,7 @@ from django.utils import timezone
 from controlplane.agents import actions as agents
 from controlplane.audit.models import AuditRecord
 from controlplane.clusters import actions as clusters
+from controlplane.clusters.health import ClusterHealth, Member
 from controlplane.clusters.models import Cluster, node_id
 from controlplane.eventlog.metadata import Metadata
 from controlplane.eventlog.models import Event
@@ -121,6 +122,29 @@ def test_the_cluster_page_draws_the_topology_from_the_nodes_and_their_agents(wor
     assert reverse("admin:console-run", args=[world.objects["acme_run_running"]]) in html
     assert world.objects["acme_operation"][:8] in html
     assert "data-action" not in html and "data-wizard" not in html  # a viewer: no buttons
+
+
+def test_the_health_reads_as_a_summary_and_a_table_of_members(world):
+    cluster = Cluster.unscoped.get(id=world.objects["acme_cluster_2"])
+    member = Member(
+        address="10.0.0.7:5801", role="master", is_master=True, heap_used=512 * 1024**2, heap_max=2 * 1024**3,
+        heap_used_percent=25.0, cpu_process_percent=12.5, cpu_system_percent=40.0, load_average=1.5, processors=8,
+        threads=97, physical_memory_total=16 * 1024**3, physical_memory_free=4 * 1024**3,
+    )  # fmt: skip
+    observed = ClusterHealth(
+        cluster_id=cluster.id, reachable=True, error_code="", error_message="", engine_version="2.3.12",
+        members=(member,), members_identified=True, total_slots=8, free_slots=6, running_jobs=2, pending_jobs=1,
+        heap_used=member.heap_used, heap_max=member.heap_max, checked_at=timezone.now(),
+    )  # fmt: skip
+    meta = Metadata.for_system(cluster.tenant_id, reason="tests", workspace_id=cluster.workspace_id)
+    clusters.do_record_cluster_health(metadata=meta, cluster=cluster, observed=observed)
+    html = client_of(world.users["viewer"]).get(reverse("admin:console-cluster", args=[cluster.id])).content.decode()
+    summary = re.search(r'<dl class="console-facts" id="cluster-health">(.*?)</dl>', html, re.S).group(1)
+    assert "2 running, 1 pending" in summary and "6 free of 8" in summary and "512.0\xa0MB / 2.0\xa0GB" in summary
+    row = re.search(r'<tr data-member="10.0.0.7:5801">(.*?)</tr>', html, re.S).group(1)
+    assert "Coordinator" in row and "Master" in row and "(25%)" in row and "12.5% / 40.0%" in row and "97" in row
+    assert "4.0\xa0GB / 16.0\xa0GB" in row
+    assert 'class="console-tree"' in html  # the API's answer, folded away
 
 
 def test_the_topology_and_health_follow_the_tenants_activity_feed(world):
