@@ -11,6 +11,7 @@ from django.utils.safestring import mark_safe
 from django.utils.translation import gettext as _
 
 from controlplane.console.labels import STATES, TONES
+from controlplane.console.timeline import ACTORS
 
 register = template.Library()
 
@@ -27,6 +28,16 @@ def state(code: str | None) -> str:
         "" if label is not None else ' translate="no"',
         label if label is not None else code or "—",
     )
+
+
+@register.filter
+def actor(value: object) -> str:
+    """A recorded actor (``user:alice``, ``system:jobs.sync_runs``) as a person reads it: "User alice"."""
+    kind, _sep, name = str(value or "").partition(":")
+    if not name:
+        return kind or "—"
+    label = ACTORS.get(kind)
+    return format_html('{} <span translate="no">{}</span>', label, name) if label else format_html("{}", value)
 
 
 @register.simple_tag
