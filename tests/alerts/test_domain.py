@@ -126,6 +126,7 @@ def test_a_silence_mutes_only_inside_its_window():
         ({"name": "x", "kind": "run_stuck", "params": {"seconds": 5, "states": ["FAILED"]}}, "params.states"),
         ({"name": "x", "kind": "no_progress", "params": {"seconds": 60, "metric": "Bytes"}}, "params.metric"),
         ({"name": "x", "kind": "low_throughput", "params": {"below": 0}}, "params.below"),
+        ({"name": "x", "kind": "low_throughput", "params": {"below": float("inf")}}, "params.below"),
         ({"name": "x", "kind": "threshold", "params": {"quantity": "cpu", "op": ">", "value": 1}}, "params.quantity"),
         (
             {"name": "x", "kind": "threshold", "params": {"quantity": "runs_failed", "op": ">", "value": 1}},
@@ -147,6 +148,24 @@ def test_a_bad_rule_is_refused_with_its_field(raw, field):
         rules.check_new_rule(raw)
     assert info.value.code == "ALERT_RULE_INVALID"
     assert info.value.details["field"] == field
+
+
+@pytest.mark.parametrize("kind", rules.KINDS)
+def test_a_kinds_declared_parameters_are_those_its_check_takes_their_defaults_and_examples_passing(kind):
+    declared = rules.PARAMETERS.get(kind, ())
+    first = {p.name: p.default if p.default is not None else p.example for p in declared}  # a new form's values
+    given = {name: list(v) if isinstance(v, tuple) else v for name, v in first.items() if v is not None}
+    checked = rules.check_params(kind, given)
+    assert {name: checked[name] for name in given} == {k: sorted(v) if k == "states" else v for k, v in given.items()}
+    for p in declared:
+        assert p.type in ("seconds", "number", "choice", "choices")
+        assert bool(p.choices) == (p.type in ("choice", "choices"))
+        if p.choices:
+            assert set([first[p.name]] if p.type == "choice" else first[p.name]) <= set(p.choices)
+    assert [p.name for p in declared if first[p.name] is None] == (["window_seconds"] if kind == "threshold" else [])
+    if not declared:
+        with pytest.raises(AlertRuleInvalid):
+            rules.check_params(kind, {"seconds": 60})
 
 
 def test_a_rule_gets_defaults_and_moves_only_along_its_table():

@@ -14,6 +14,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from controlplane.alerts import subscribers
+from controlplane.alerts.domain.rules import PARAMETERS
 from controlplane.alerts.models import Alert, AlertRule, Silence
 from controlplane.audit.models import AuditRecord
 from tests.api.world import world_for_module
@@ -200,15 +201,29 @@ def test_another_tenants_alert_silence_and_rule_are_not_found(world):
 def test_rules_are_created_edited_disabled_and_deleted_with_the_writers_refusals_at_their_field(world):
     client = client_of(world.users["operator"])
     form = client.get(reverse("admin:console-alert-rule-new"), {"kind": "no_progress"}).content.decode()
-    assert "SinkWriteCount" in form  # the kind's parameters prefilled
+    # the kind's parameters, typed and prefilled (the example, the default); a matcher row and a label row to fill
+    assert re.search(r'<input type="number" name="param:seconds" value="600" min="1" step="1"', form)
+    assert re.search(r'<select name="param:metric">.*?<option value="SinkWriteCount"[^>]* selected>', form, re.S)
+    assert 'name="matcher_name" value=""' in form and 'name="label_name" value=""' in form
+    for kind, declared in PARAMETERS.items():  # every kind's form: one input per parameter, none of another kind
+        drawn = client.get(reverse("admin:console-alert-rule-new"), {"kind": kind}).content.decode()
+        assert set(re.findall(r'name="param:(\w+)"', drawn)) == {p.name for p in declared}, kind
+    assert (
+        'name="param:'
+        not in client.get(reverse("admin:console-alert-rule-new"), {"kind": "run_failed"}).content.decode()
+    )
     fields = {
         "workspace": world.acme_ws.id,
         "kind": "no_progress",
         "name": "no records",
         "severity": "critical",
-        "params": '{"seconds": 600}',
-        "matchers": "[]",
-        "labels": '{"team": "etl"}',
+        "param:seconds": "600",
+        "param:metric": "SourceReceivedCount",
+        "matcher_name": ["cluster", ""],
+        "matcher_op": ["=~", "="],
+        "matcher_value": ["prod-.*", ""],
+        "label_name": ["team", "tier", ""],
+        "label_value": ["etl", "gold", ""],
         "group_by": "cluster, job",
         "for_seconds": "0",
         "repeat_interval_seconds": "3600",
@@ -219,27 +234,44 @@ def test_rules_are_created_edited_disabled_and_deleted_with_the_writers_refusals
     rule = AlertRule.unscoped.get(name="no records", deleted=False)
     assert created.status_code == 302 and created["Location"] == reverse("admin:console-alert-rule", args=[rule.id])
     assert (latest_audit("create_alert_rule").result, latest_audit("create_alert_rule").resource_id) == ("ok", rule.id)
-    assert (rule.params, rule.labels, rule.group_by, rule.channel_ids) == (
-        {"seconds": 600, "metric": "SinkWriteCount"},
-        {"team": "etl"},
+    assert (rule.params, rule.matchers, rule.labels, rule.group_by, rule.channel_ids) == (
+        {"seconds": 600, "metric": "SourceReceivedCount"},
+        [{"name": "cluster", "op": "=~", "value": "prod-.*"}],
+        {"team": "etl", "tier": "gold"},
         ["cluster", "job"],
         [world.objects["acme_channel"]],
     )
+    shown = client.get(reverse("admin:console-alert-rule", args=[rule.id])).content.decode()
+    assert 'name="param:seconds" value="600"' in shown and 'name="label_value" value="gold"' in shown
+    assert re.search(r'<option value="SourceReceivedCount"[^>]* selected>', shown)
+    assert re.search(r'name="matcher_name" value="cluster".*?<option value="=~"[^>]* selected>', shown, re.S)
 
     again = client.post(reverse("admin:console-alert-rule-create"), fields)
     assert again.status_code == 400 and 'data-field="name"' in again.content.decode()
     assert "ALERT_RULE_EXISTS" in again.content.decode()
 
     save = reverse("admin:console-alert-rule-save", args=[rule.id])
-    bad = client.post(save, {**fields, "params": '{"seconds": 0}', "name": "renamed"})
-    page = bad.content.decode()
-    assert bad.status_code == 400 and 'data-field="params"' in page and "params.seconds" in page
-    assert 'value="renamed"' in page and "{&quot;seconds&quot;: 0}" in page  # the input kept
-    not_json = client.post(save, {**fields, "matchers": "cluster = c1"})
-    assert not_json.status_code == 400 and 'data-field="matchers"' in not_json.content.decode()
+    for typed in ("0", "ten minutes"):  # refused at the parameter's own field, what was typed kept everywhere
+        bad = client.post(save, {**fields, "param:seconds": typed, "name": "renamed"})
+        page = bad.content.decode()
+        assert bad.status_code == 400 and "params.seconds" in page
+        assert re.search(rf'name="param:seconds" value="{typed}"[^>]*aria-invalid="true"', page)
+        assert re.search(r'name="param:seconds".*?data-field="params.seconds".*?name="param:metric"', page, re.S)
+        assert 'data-field="params"' not in page and 'data-field="form"' not in page
+        assert 'value="renamed"' in page and 'name="label_value" value="gold"' in page
+        assert re.search(r'name="matcher_value" value="prod-\.\*"', page)
+        assert re.search(r'<option value="SourceReceivedCount"[^>]* selected>', page)
+    bad_matcher = client.post(save, {**fields, "matcher_op": ["=~", "="], "matcher_value": ["prod-(", ""]})
+    assert bad_matcher.status_code == 400 and 'data-field="matchers"' in bad_matcher.content.decode()
+    assert 'name="matcher_value" value="prod-("' in bad_matcher.content.decode()
+    bad_label = client.post(save, {**fields, "label_name": ["team-name"], "label_value": ["etl"]})
+    assert bad_label.status_code == 400 and 'data-field="labels"' in bad_label.content.decode()
+    assert 'name="label_name" value="team-name"' in bad_label.content.decode()
     assert AlertRule.unscoped.get(id=rule.id).name == "no records"
-    assert client.post(save, {**fields, "name": "renamed"}).status_code == 302
-    assert AlertRule.unscoped.get(id=rule.id).name == "renamed"
+    cleared = {**fields, "name": "renamed", "matcher_name": [""], "label_name": ["team"], "label_value": ["data"]}
+    assert client.post(save, cleared).status_code == 302
+    saved = AlertRule.unscoped.get(id=rule.id)
+    assert (saved.name, saved.matchers, saved.labels) == ("renamed", [], {"team": "data"})
 
     client.post(reverse("admin:console-alert-rule-disable", args=[rule.id]))
     assert AlertRule.unscoped.get(id=rule.id).enabled is False
@@ -275,7 +307,7 @@ def test_the_alert_pages_in_chinese_have_no_english_of_their_own(world):
         reverse("admin:console-silences") + "?status=all",
         reverse("admin:console-silence-new") + f"?alert={fp}",
         reverse("admin:console-alert-rules"),
-        reverse("admin:console-alert-rule-new") + "?kind=threshold",
+        *(reverse("admin:console-alert-rule-new") + f"?kind={kind}" for kind in PARAMETERS),  # each kind's inputs
         reverse("admin:console-alert-rule", args=[world.objects["acme_alert_rule"]]),
     ]
     for language, expect_english in (("en", True), ("zh-hans", False)):
@@ -287,4 +319,8 @@ def test_the_alert_pages_in_chinese_have_no_english_of_their_own(world):
             assert bool(found) == expect_english, (language, url, found)
         refused = client.post(reverse("admin:console-silence-create"), {"alert": fp, "reason": "x", "duration": "1"})
         assert refused.status_code == 400
+        assert bool(untranslated(refused.content.decode())) == expect_english
+        bad_rule = {"workspace": world.acme_ws.id, "kind": "no_progress", "name": "zh", "param:seconds": "0"}
+        refused = client.post(reverse("admin:console-alert-rule-create"), bad_rule)
+        assert refused.status_code == 400 and 'data-field="params.seconds"' in refused.content.decode()
         assert bool(untranslated(refused.content.decode())) == expect_english

@@ -1,4 +1,5 @@
-"""Alert rules: the kinds, their validation, and the rule aggregate (decide/evolve over a transition table).
+"""Alert rules: the kinds, their parameters, their validation, and the rule aggregate (decide/evolve over a
+transition table).
 
 Pure: no Django. A rule is ENABLED, DISABLED or DELETED; deleted is final. Validation errors are
 ALERT_RULE_INVALID with ``details.field``.
@@ -6,6 +7,7 @@ ALERT_RULE_INVALID with ``details.field``.
 
 from __future__ import annotations
 
+import math
 import re
 from dataclasses import dataclass, field, replace
 from enum import StrEnum
@@ -45,6 +47,41 @@ QUANTITIES: dict[str, bool] = {
     "runs_failed": True,  # per workspace: runs that failed within the window
 }
 
+
+@dataclass(frozen=True)
+class Parameter:
+    """One parameter of a kind, as a form asks for it (``check_params`` is what validates it)."""
+
+    name: str
+    type: str  # "seconds" (a whole number), "number", "choice" (one of choices), "choices" (a non-empty list of them)
+    choices: tuple[str, ...] = ()
+    default: Any = None  # taken when the parameter is left out
+    example: Any = None  # what a new rule's form shows for one with no default (docs/ALERTS.md)
+    required: bool = False
+
+
+# Each kind's parameters (a kind missing here takes none), in the order a form shows them.
+PARAMETERS: dict[str, tuple[Parameter, ...]] = {
+    "run_stuck": (
+        Parameter("states", "choices", STUCK_STATES, default=("SUBMITTING", "STOPPING")),
+        Parameter("seconds", "seconds", example=600, required=True),
+    ),
+    "no_progress": (
+        Parameter("seconds", "seconds", example=600, required=True),
+        Parameter("metric", "choice", tuple(COUNT_METRICS), default="SinkWriteCount"),
+    ),
+    "low_throughput": (
+        Parameter("below", "number", example=100, required=True),
+        Parameter("metric", "choice", tuple(RATE_METRICS), default="SourceReceivedQPS"),
+    ),
+    "threshold": (
+        Parameter("quantity", "choice", tuple(QUANTITIES), example="agent_heartbeat_age_seconds", required=True),
+        Parameter("op", "choice", COMPARISONS, example=">", required=True),
+        Parameter("value", "number", example=120, required=True),
+        Parameter("window_seconds", "seconds"),  # required by the quantities that count over a window
+    ),
+}
+
 NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9 _.:-]{0,99}$")
 MAX_LABELS = 20
 MAX_CHANNELS = 20
@@ -76,50 +113,45 @@ def _seconds(value: object, field_name: str, *, minimum: int = 0) -> int:
 
 
 def _number(value: object, field_name: str) -> float:
-    if isinstance(value, bool) or not isinstance(value, int | float) or value != value:
+    # NaN and the infinities are refused: they compare to nothing useful, and JSON (a jsonb column) has none
+    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
         raise _invalid(f"{field_name} must be a number", field_name)
     return float(value)
 
 
-def _only(params: dict, allowed: set[str]) -> None:
-    extra = sorted(set(params) - allowed)
-    if extra:
-        raise _invalid(f"params.{extra[0]} is not a parameter of this kind", f"params.{extra[0]}")
+def _default(kind: str, name: str) -> Any:
+    found = next(p.default for p in PARAMETERS[kind] if p.name == name)
+    return list(found) if isinstance(found, tuple) else found
 
 
 def check_params(kind: str, params: object) -> dict[str, Any]:
-    """The kind's parameters, with defaults filled in."""
+    """The kind's parameters (``PARAMETERS``), with defaults filled in."""
     if not isinstance(params, dict):
         raise _invalid("params must be an object", "params")
-    if kind in EVENT_KINDS:
-        _only(params, set())
+    extra = sorted(set(params) - {p.name for p in PARAMETERS.get(kind, ())})
+    if extra:
+        raise _invalid(f"params.{extra[0]} is not a parameter of this kind", f"params.{extra[0]}")
+    if kind not in PARAMETERS:
         return {}
     if kind == "run_stuck":
-        _only(params, {"states", "seconds"})
-        states = params.get("states", ["SUBMITTING", "STOPPING"])
+        states = params.get("states", _default(kind, "states"))
         if not isinstance(states, list) or not states or any(s not in STUCK_STATES for s in states):
             raise _invalid(f"params.states must be a non-empty list of {', '.join(STUCK_STATES)}", "params.states")
         return {"states": sorted(set(states)), "seconds": _seconds(params.get("seconds"), "params.seconds", minimum=1)}
     if kind == "no_progress":
-        _only(params, {"seconds", "metric"})
-        metric = params.get("metric", "SinkWriteCount")
+        metric = params.get("metric", _default(kind, "metric"))
         if metric not in COUNT_METRICS:
             raise _invalid(f"params.metric must be one of {', '.join(COUNT_METRICS)}", "params.metric")
         return {"metric": metric, "seconds": _seconds(params.get("seconds"), "params.seconds", minimum=1)}
     if kind == "low_throughput":
-        _only(params, {"below", "metric"})
-        metric = params.get("metric", "SourceReceivedQPS")
+        metric = params.get("metric", _default(kind, "metric"))
         if metric not in RATE_METRICS:
             raise _invalid(f"params.metric must be one of {', '.join(RATE_METRICS)}", "params.metric")
         below = _number(params.get("below"), "params.below")
         if below <= 0:
             raise _invalid("params.below must be above 0 records per second", "params.below")
         return {"metric": metric, "below": below}
-    if kind == "checkpoint_failing":
-        _only(params, set())
-        return {}
     # threshold
-    _only(params, {"quantity", "op", "value", "window_seconds"})
     quantity = params.get("quantity")
     if quantity not in QUANTITIES:
         raise _invalid(f"params.quantity must be one of {', '.join(sorted(QUANTITIES))}", "params.quantity")

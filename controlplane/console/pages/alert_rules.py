@@ -1,38 +1,90 @@
 """Alert rules: the list with Enable/Disable and Delete, and one form per kind to create or edit a rule
-(``do_create_rule``, ``do_update_rule``, ``do_delete_rule``: the API's writers). The kind's parameters, the
-matchers and the labels are JSON fields; the writer validates them and its refusal comes back at the field it names
-(``details.field``), the input kept."""
+(``do_create_rule``, ``do_update_rule``, ``do_delete_rule``: the API's writers). The kind's parameters are one input
+each, typed as the kind declares them (``alerts.domain.rules.PARAMETERS``); the matchers are the silence form's
+table (``alerts.matcher_rows``), the labels rows of name and value. The writer validates; its refusal comes back at
+the field it names (``details.field``: ``params.seconds`` at that parameter), the input kept."""
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from django.db.models import Count
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, QueryDict
 from django.shortcuts import get_object_or_404
 from django.urls import reverse
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from controlplane.alerts import actions, selectors
-from controlplane.alerts.domain.rules import DEFAULT_REPEAT_SECONDS, EVENT_KINDS, KINDS, SEVERITIES
+from controlplane.alerts.domain.rules import (
+    DEFAULT_REPEAT_SECONDS,
+    EVENT_KINDS,
+    KINDS,
+    PARAMETERS,
+    SEVERITIES,
+    Parameter,
+)
 from controlplane.alerts.models import AlertRule
 from controlplane.console.labels import STATES
+from controlplane.console.pages.alerts import MATCHER_OPS, SPARE_ROWS, matcher_rows, posted_matchers
 from controlplane.console.pages.frame import Scope, action, errors_at_fields, page, render
 from controlplane.errors import DomainError
 from controlplane.eventlog.metadata import Metadata
 from controlplane.notifications.selectors import channel_list
 
-# Each kind's parameters as the form first shows them (docs/ALERTS.md); a kind missing here takes none.
-PARAMS = {
-    "run_stuck": {"states": ["SUBMITTING", "STOPPING"], "seconds": 600},
-    "no_progress": {"seconds": 600, "metric": "SinkWriteCount"},
-    "low_throughput": {"below": 100, "metric": "SourceReceivedQPS"},
-    "threshold": {"quantity": "agent_heartbeat_age_seconds", "op": ">", "value": 120},
+# (kind, parameter) -> the field's label and help (docs/ALERTS.md says what each parameter does).
+PARAM_TEXTS = {
+    ("run_stuck", "states"): (
+        gettext_lazy("States"),
+        gettext_lazy("The run states watched."),
+    ),
+    ("run_stuck", "seconds"): (
+        gettext_lazy("Longer than (seconds)"),
+        gettext_lazy("Fires for a run in one of the states whose last change is older than this."),
+    ),
+    ("no_progress", "seconds"): (
+        gettext_lazy("Unmoved for (seconds)"),
+        gettext_lazy("Fires for a running run whose engine count has not moved for this long."),
+    ),
+    ("no_progress", "metric"): (
+        gettext_lazy("Count"),
+        gettext_lazy("The engine's count watched: records read from the source, or written to the sink."),
+    ),
+    ("low_throughput", "below"): (
+        gettext_lazy("Below (records per second)"),
+        gettext_lazy(
+            "Fires for a running run whose engine rate is below this (above 0); the hold time below lets dips pass."
+        ),
+    ),
+    ("low_throughput", "metric"): (
+        gettext_lazy("Rate"),
+        gettext_lazy("The engine's rate watched: records read from the source, or written to the sink, per second."),
+    ),
+    ("threshold", "quantity"): (
+        gettext_lazy("Quantity"),
+        gettext_lazy("One of the control plane's own quantities, computed per workspace."),
+    ),
+    ("threshold", "op"): (
+        gettext_lazy("Comparison"),
+        gettext_lazy("Fires for each value of the quantity that compares true with the value below."),
+    ),
+    ("threshold", "value"): (
+        gettext_lazy("Value"),
+        gettext_lazy("The number the quantity is compared with."),
+    ),
+    ("threshold", "window_seconds"): (
+        gettext_lazy("Window (seconds)"),
+        gettext_lazy(
+            "For a quantity that counts (failed operations, failed runs): what happened within this long. "
+            "Empty for the heartbeat age."
+        ),
+    ),
 }
-JSON_FIELDS = ("params", "matchers", "labels")
 NUMBER_FIELDS = ("for_seconds", "repeat_interval_seconds", "resolve_after_seconds")
-FORM_FIELDS = {"name", "kind", "severity", "group_by", "channel_ids", *JSON_FIELDS, *NUMBER_FIELDS}
+FORM_FIELDS = {
+    *("name", "kind", "severity", "params", "matchers", "labels", "group_by", "channel_ids", *NUMBER_FIELDS),
+    *(f"params.{p.name}" for params in PARAMETERS.values() for p in params),
+}
 
 
 def _rule(rule_id: str):  # type: ignore[no-untyped-def]
@@ -59,18 +111,44 @@ def rule_list(request: HttpRequest, scope: Scope) -> HttpResponse:
     )
 
 
-def _form_values(rule: AlertRule) -> dict[str, str]:
-    """A rule as the form shows it (JSON fields as JSON text)."""
+def _shown(value: Any) -> str | list[str]:
+    """A parameter's value as its input holds it (a whole float without its ``.0``)."""
+    if isinstance(value, list | tuple):
+        return [str(v) for v in value]
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return "" if value is None else str(value)
+
+
+def _form_values(rule: AlertRule) -> dict[str, Any]:
+    """A rule as the form shows it."""
     return {
         "name": rule.name,
         "kind": rule.kind,
         "severity": rule.severity,
-        "params": json.dumps(rule.params),
-        "matchers": json.dumps(rule.matchers),
-        "labels": json.dumps(rule.labels),
+        "params": {name: _shown(value) for name, value in rule.params.items()},
+        "matchers": rule.matchers,
+        "labels": sorted(rule.labels.items()),
         "group_by": ", ".join(rule.group_by),
         **{name: str(getattr(rule, name)) for name in NUMBER_FIELDS},
     }
+
+
+def _param_fields(kind: str, shown: dict[str, Any], errors: dict[str, str]) -> list[dict[str, Any]]:
+    """The kind's parameter inputs: each with its label, help, value and the writer's refusal of it."""
+    return [
+        {
+            "name": p.name,
+            "type": p.type,
+            "choices": p.choices,
+            "required": p.required,
+            "label": PARAM_TEXTS[kind, p.name][0],
+            "help": PARAM_TEXTS[kind, p.name][1],
+            "value": shown.get(p.name, [] if p.type == "choices" else ""),
+            "error": errors.get(f"params.{p.name}", ""),
+        }
+        for p in PARAMETERS.get(kind, ())
+    ]
 
 
 def _rule_form(
@@ -97,7 +175,10 @@ def _rule_form(
         errors=errors,
         kind=kind,
         kinds=KINDS,
-        takes_params=kind in PARAMS,
+        params=_param_fields(kind, values.get("params", {}), errors),
+        matchers=matcher_rows(values.get("matchers", [])),
+        ops=MATCHER_OPS,
+        labels=values.get("labels", []) + [("", "")] * SPARE_ROWS,
         time_kind=kind not in EVENT_KINDS,
         severities=[(code, STATES[code]) for code in SEVERITIES],
         channels=list(channels),
@@ -108,17 +189,20 @@ def _rule_form(
     )
 
 
+def _first(p: Parameter) -> Any:
+    """What a new rule's form shows for a parameter: its default, else the documented example."""
+    return p.default if p.default is not None else p.example
+
+
 @page("alert.read")
 def rule_new(request: HttpRequest, scope: Scope) -> HttpResponse:
-    """The form of the kind chosen (``?kind=``): its parameters prefilled with the documented example."""
+    """The form of the kind chosen (``?kind=``): its parameters prefilled with their defaults or examples."""
     kind = request.GET.get("kind", "run_failed")
     kind = kind if kind in KINDS else "run_failed"
     values = {
         "kind": kind,
         "severity": "warning",
-        "params": json.dumps(PARAMS.get(kind, {})),
-        "matchers": "[]",
-        "labels": "{}",
+        "params": {p.name: _shown(_first(p)) for p in PARAMETERS.get(kind, ())},
         "group_by": "cluster",
         "for_seconds": "0",
         "repeat_interval_seconds": str(DEFAULT_REPEAT_SECONDS),
@@ -133,37 +217,68 @@ def rule_detail(request: HttpRequest, scope: Scope, rule_id: str) -> HttpRespons
     return _rule_form(request, scope, _form_values(rule), {}, rule)
 
 
-def _parsed(text: str) -> object:
-    """JSON when it parses; else the text as typed, which the writer refuses at its field."""
-    try:
-        return json.loads(text)
-    except ValueError:
-        return text
+def _number(text: str, *, whole: bool) -> object:
+    """The number typed; else the text as typed, which the writer refuses at its field."""
+    for parse in (int,) if whole else (int, float):
+        try:
+            return parse(text)
+        except ValueError:
+            pass
+    return text
 
 
-def _number(text: str) -> object:
-    try:
-        return int(text)
-    except ValueError:
-        return text
+def _posted_params(post: QueryDict, kind: str) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The kind's parameters from their inputs (``param:<name>``; an empty one left out: the writer's default or
+    its refusal), and the inputs as typed (what a refused form shows again)."""
+    params: dict[str, Any] = {}
+    typed: dict[str, Any] = {}
+    for p in PARAMETERS.get(kind, ()):
+        key = f"param:{p.name}"
+        if p.type == "choices":  # none ticked is an empty list, which the writer refuses
+            params[p.name] = typed[p.name] = post.getlist(key)
+            continue
+        typed[p.name] = text = post.get(key, "").strip()
+        if text:
+            params[p.name] = text if p.type == "choice" else _number(text, whole=p.type == "seconds")
+    return params, typed
 
 
-def rule_fields(post: Any, kind: str) -> dict[str, Any]:
-    """The writer's fields from the form (empty fields left out: the writer's defaults)."""
-    fields: dict[str, Any] = {"name": post.get("name", "").strip(), "severity": post.get("severity", "")}
-    for name in JSON_FIELDS:
-        if post.get(name, "").strip() and (name != "params" or kind in PARAMS):
-            fields[name] = _parsed(post[name])
+def _posted_labels(post: QueryDict) -> list[tuple[str, str]]:
+    """The label rows; a row with no name is left out."""
+    names, values = post.getlist("label_name"), post.getlist("label_value")
+    return [(n.strip(), v) for n, v in zip(names, values, strict=False) if n.strip()]
+
+
+def rule_fields(post: QueryDict, kind: str) -> dict[str, Any]:
+    """The writer's fields from the form (empty number fields left out: the writer's defaults). A label named twice
+    keeps its last row's value."""
+    fields: dict[str, Any] = {
+        "name": post.get("name", "").strip(),
+        "severity": post.get("severity", ""),
+        "matchers": posted_matchers(post),
+        "labels": dict(_posted_labels(post)),
+    }
+    if kind in PARAMETERS:
+        fields["params"] = _posted_params(post, kind)[0]
     for name in NUMBER_FIELDS:
         if post.get(name, "").strip():
-            fields[name] = _number(post[name].strip())
+            fields[name] = _number(post[name].strip(), whole=True)
     fields["group_by"] = [label.strip() for label in post.get("group_by", "").split(",") if label.strip()]
     fields["channel_ids"] = post.getlist("channel_ids")
     return fields
 
 
 def _posted_values(request: HttpRequest, kind: str) -> dict[str, Any]:
-    return {**request.POST.dict(), "kind": kind, "channel_ids": request.POST.getlist("channel_ids")}
+    """What a refused form shows again: everything as typed."""
+    post = request.POST
+    return {
+        **post.dict(),
+        "kind": kind,
+        "params": _posted_params(post, kind)[1],
+        "matchers": posted_matchers(post),
+        "labels": _posted_labels(post),
+        "channel_ids": post.getlist("channel_ids"),
+    }
 
 
 def _create_refused(request: HttpRequest, scope: Scope, error: DomainError, object_id: str) -> HttpResponse:

@@ -1,6 +1,7 @@
 """Alerts: the list (firing or resolved, the API's filters), an alert's page (labels, muting, its history) with
 Acknowledge (``do_acknowledge_alert``) and Silence, the silence form (matchers prefilled from an alert's labels, a
 window given by its end or a duration: ``do_create_silence``) and the silences with End now (``do_end_silence``).
+The silence form's matchers table (``matcher_rows``, ``posted_matchers``) is the rule form's too.
 The writers are the API's; a writer's refusal of a silence comes back on the form with the input kept."""
 
 from __future__ import annotations
@@ -9,7 +10,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from django.core.paginator import Paginator
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, QueryDict
 from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
 from django.urls import reverse
@@ -30,7 +31,7 @@ from controlplane.notifications.selectors import channel_list
 PAGE_ROWS = 50
 FILTERS = ("state", "severity", "silenced", "inhibited", "acknowledged", "rule", "cluster", "source")
 MATCHER_OPS = ("=", "!=", "=~", "!~")
-SPARE_MATCHERS = 2  # empty matcher rows under the prefilled ones
+SPARE_ROWS = 2  # empty rows under the prefilled ones (matchers, a rule's labels): room to add some
 DURATIONS = {  # hours -> label; the silence form's window when no end is given
     "1": gettext_lazy("1 hour"),
     "2": gettext_lazy("2 hours"),
@@ -169,7 +170,7 @@ def _silence_form(
         _("New silence"),
         status=status,
         values=values,
-        matchers=matchers + [{"name": "", "op": "=", "value": ""}] * SPARE_MATCHERS,
+        matchers=matcher_rows(matchers),
         ops=MATCHER_OPS,
         durations=list(DURATIONS.items()),
         alert=alert,
@@ -188,8 +189,15 @@ def silence_new(request: HttpRequest, scope: Scope) -> HttpResponse:
     return _silence_form(request, scope, values, matchers, {})
 
 
-def _posted_matchers(request: HttpRequest) -> list[dict]:
-    names, ops, values = (request.POST.getlist(k) for k in ("matcher_name", "matcher_op", "matcher_value"))
+def matcher_rows(matchers: list[dict]) -> list[dict]:
+    """The rows of a matchers table (``console/matcher_rows.html``, the silence's and the rule's): those given and
+    ``SPARE_ROWS`` empty ones."""
+    return matchers + [{"name": "", "op": "=", "value": ""}] * SPARE_ROWS
+
+
+def posted_matchers(post: QueryDict) -> list[dict]:
+    """The matchers of a posted matchers table; a row with no label is left out."""
+    names, ops, values = (post.getlist(k) for k in ("matcher_name", "matcher_op", "matcher_value"))
     return [{"name": n.strip(), "op": o, "value": v} for n, o, v in zip(names, ops, values, strict=False) if n.strip()]
 
 
@@ -223,7 +231,7 @@ def silence_fields(post: dict[str, str], matchers: list[dict]) -> dict[str, Any]
 
 def _silence_refused(request: HttpRequest, scope: Scope, error: DomainError, object_id: str) -> HttpResponse:
     errors = errors_at_fields(error, ("matchers", "starts_at", "ends_at", "reason"))
-    return _silence_form(request, scope, request.POST.dict(), _posted_matchers(request), errors, status=400)
+    return _silence_form(request, scope, request.POST.dict(), posted_matchers(request.POST), errors, status=400)
 
 
 @action("silence", "silence", form=_silence_refused)
@@ -232,7 +240,7 @@ def create_silence(request: HttpRequest, scope: Scope, metadata: Metadata, objec
     workspace_id = (
         alert.workspace_id if alert is not None else scope.workspace_for_new(request.POST.get("workspace", ""))
     )
-    fields = silence_fields(request.POST.dict(), _posted_matchers(request))
+    fields = silence_fields(request.POST.dict(), posted_matchers(request.POST))
     silence_id = actions.do_create_silence(
         metadata=metadata, tenant_id=scope.tenant.id, workspace_id=workspace_id, fields=fields
     )

@@ -147,9 +147,11 @@ def metadata_of(request: HttpRequest, scope: Scope) -> Metadata:
 
 
 def errors_at_fields(error: DomainError, fields: Collection[str]) -> dict[str, str]:
-    """A writer's refusal keyed by the form field its ``details.field`` names (``params.seconds`` -> ``params``,
-    ``matchers[0].op`` -> ``matchers``); ``form`` when it names none of ``fields``."""
-    field = re.split(r"[.\[]", str(error.details.get("field", "")))[0]
+    """A writer's refusal keyed by the form field its ``details.field`` names: the field itself when the form has
+    one of that name (``params.seconds``), else the field it is part of (``matchers[0].op`` -> ``matchers``);
+    ``form`` when it names none of ``fields``."""
+    named = str(error.details.get("field", ""))
+    field = named if named in fields else re.split(r"[.\[]", named)[0]
     return {field if field in fields else "form": str(error)}
 
 

@@ -35,6 +35,8 @@ def test_an_operator_acknowledges_a_firing_alert_from_its_page(browser, control_
     page.wait_for_selector('input[name=matcher_value][value="10.0.0.5:5801"]')  # the alert's labels, prefilled
     screenshot(page, "silence-new")
     page.goto(f"{plane.url}/admin/console/alert-rules/new/?kind=no_progress")
+    assert page.input_value('input[name="param:seconds"]') == "600"  # the kind's parameters: typed inputs
+    assert page.input_value('select[name="param:metric"]') == "SinkWriteCount"
     screenshot(page, "alert-rule-new")
     page.goto(f"{plane.url}/admin/console/channels/")
     assert page.is_visible("text=ops hook")
