@@ -274,14 +274,16 @@ def _connectors(cluster: Cluster) -> dict[str, Any]:
     nodes = [_node_jars(node, catalog) for node in cluster_installed_list(cluster.id)]
     kinds = []
     engine = _base(cluster.engine_version)
-    for kind in KINDS if catalog is not None else ():
-        installed, elsewhere = [], []
+    for kind in KINDS:
+        if catalog is None:
+            break
+        installed, nowhere = [], []
         for name, artifact in sorted(catalog.plugins.get(kind, {}).values(), key=lambda entry: entry[0].lower()):
             if any(column.provided and (kind, name) in column.provided for column in nodes):
                 installed.append(ConnectorRow(name, artifact, [_cell(c, kind, name, engine) for c in nodes]))
             else:
-                elsewhere.append(name)
-        kinds.append({"kind": kind, "count": len(installed) + len(elsewhere), "rows": installed, "none": elsewhere})
+                nowhere.append(name)  # on no node that reported
+        kinds.append({"kind": kind, "count": len(installed) + len(nowhere), "rows": installed, "none": nowhere})
     return {
         "version": catalog.version if catalog else None,
         "reason": reason,
