@@ -1,6 +1,7 @@
 """Node facts for the heartbeat (docs/AGENT_PROTOCOL.md, "Heartbeat"): read from /proc, the SeaTunnel
-home, `java -version`, the engine's /overview and the service manager. Each fact that cannot be read is
-null rather than an error: a heartbeat must go out whatever the node looks like.
+home (its version, and the jars installed in its connectors/ and lib/), `java -version`, the engine's /overview
+and the service manager. Each fact that cannot be read is null rather than an error: a heartbeat must go out
+whatever the node looks like.
 """
 
 from __future__ import annotations
@@ -27,6 +28,16 @@ _VERSION_JAR = re.compile(
 )
 _VERSION_DIR = re.compile(r"^apache-seatunnel(?:-incubating)?-(\d+\.\d+\.\d+(?:-[\w.]+)?)(?:-bin)?$")
 _JAVA_VERSION = re.compile(r'version "([^"]+)"')
+# `<artifact>-<version>.jar`, as Maven names what install-plugin.sh fetches: connector-jdbc-2.3.12.jar,
+# connector-cdc-mysql-2.3.12-SNAPSHOT.jar, seatunnel-transforms-v2-2.3.12.jar. The artifact is what
+# plugin-mapping.properties maps a job config's plugin name to (`seatunnel.source.Jdbc = connector-jdbc`). The
+# version starts at the last `-<digits>.<digits>` of the name (seatunnel-hadoop3-3.1.4-uber-2.3.12-optional.jar:
+# artifact seatunnel-hadoop3-3.1.4-uber, version 2.3.12-optional).
+_ARTIFACT_JAR = re.compile(r"^(?P<artifact>.+)-(?P<version>\d+(?:\.\d+)+(?:[-.][0-9A-Za-z]+)*)\.jar$", re.IGNORECASE)
+MAX_JARS = 500  # per directory, the first by name; install-plugin.sh with the default plugin_config installs ~75
+# A directory changed this recently is listed again next time: a jar added within the same tick of a coarse
+# file-system clock would leave the mtime as it was listed (git's "racy" index entries, the same remedy).
+RACY_SECONDS = 2.0
 
 
 def addresses() -> list[str]:
@@ -101,8 +112,34 @@ def home_version(home: Path | None) -> str | None:
     return None
 
 
+def connector_jar(file_name: str) -> dict[str, str | None]:
+    """A jar of connectors/ as the heartbeat reports it: its file name, and the artifact and version its name
+    carries (`connector-jdbc-2.3.12.jar` -> `connector-jdbc`, `2.3.12`); a name without a version keeps its
+    whole stem as the artifact, and `version` is null."""
+    match = _ARTIFACT_JAR.match(file_name)
+    if match is None:
+        return {"file": file_name, "artifact": file_name[: -len(".jar")], "version": None}
+    return {"file": file_name, "artifact": match["artifact"], "version": match["version"]}
+
+
+def jar_names(directory: Path) -> list[str]:
+    """The `*.jar` files directly in `directory` (the engine reads neither sub-directories nor other files
+    there), sorted, at most MAX_JARS. OSError when it cannot be listed."""
+    with os.scandir(directory) as entries:
+        names = sorted(e.name for e in entries if e.name.lower().endswith(".jar") and _is_file(e))
+    return names[:MAX_JARS]
+
+
+def _is_file(entry: os.DirEntry[str]) -> bool:
+    try:
+        return entry.is_file()  # follows a symlink: jars are often links into a shared store
+    except OSError:
+        return False
+
+
 class FactCollector:
-    """Builds the heartbeat's `facts`; the Java version is looked up once every ten minutes."""
+    """Builds the heartbeat's `facts`; the Java version is looked up once every ten minutes, and the home's
+    connectors/ and lib/ are listed again only when their mtime changed."""
 
     JAVA_TTL = 600.0
 
@@ -122,6 +159,8 @@ class FactCollector:
         self.fallback_disk_path = fallback_disk_path
         self._java: tuple[float, str | None] | None = None
         self._lock = threading.Lock()
+        # directory -> ((device, inode, mtime in ns), its jar names): a home switched by a symlink is another inode
+        self._listings: dict[Path, tuple[tuple[int, int, int], list[str]]] = {}
 
     def java(self) -> str | None:
         with self._lock:
@@ -136,6 +175,35 @@ class FactCollector:
             return engine.overview(self.engine_url, timeout=3.0)
         except Exception:  # an engine that does not answer is a fact, not an error
             return None
+
+    def jars(self, sub: str) -> list[str] | None:
+        """The jar names in `<home>/<sub>`, from the last listing while the directory's mtime is the same;
+        null without a home or when the directory cannot be read."""
+        if self.seatunnel_home is None:
+            return None
+        directory = self.seatunnel_home / sub
+        try:
+            stat = os.stat(directory)
+            key = (stat.st_dev, stat.st_ino, stat.st_mtime_ns)
+            with self._lock:
+                cached = self._listings.get(directory)
+                if cached is not None and cached[0] == key:
+                    return list(cached[1])
+            names = jar_names(directory)
+        except OSError:
+            with self._lock:
+                self._listings.pop(directory, None)
+            return None
+        with self._lock:
+            if time.time() - stat.st_mtime_ns / 1e9 > RACY_SECONDS:
+                self._listings[directory] = (key, names)
+            else:
+                self._listings.pop(directory, None)
+        return names
+
+    def connector_jars(self) -> list[dict[str, str | None]] | None:
+        names = self.jars("connectors")
+        return None if names is None else [connector_jar(name) for name in names]
 
     def service(self) -> dict[str, Any]:
         if self.manager is None:
@@ -175,6 +243,8 @@ class FactCollector:
             "seatunnel_version": version,
             "seatunnel_version_source": source,
             "seatunnel_home": str(self.seatunnel_home) if self.seatunnel_home else None,
+            "connector_jars": self.connector_jars(),
+            "lib_jars": self.jars("lib"),
             "engine_reachable": overview is not None if self.engine_url else None,
             "service": self.service(),
         }

@@ -24,6 +24,7 @@ from controlplane.agents.domain import agent as agent_domain
 from controlplane.agents.domain.action import ActionAggregate, ActionState
 from controlplane.agents.domain.agent import REVOKED, AgentError, AgentState, TokenState
 from controlplane.agents.domain.catalog import check_type, point_for
+from controlplane.agents.domain.facts import clean_installed, without_installed
 from controlplane.agents.models import Action, ActionArtifact, ActionOutput, AgentLiveness, Credential
 from controlplane.agents.selectors import CREDENTIAL_PREFIX, AuthenticatedAgent
 from controlplane.agents.selectors import credential_digest as digest
@@ -176,6 +177,7 @@ def do_register_agent(
     row = Credential.objects.filter(digest=digest(bootstrap_token), id__startswith="token:").first()
     if row is None:
         raise invalid
+    facts = clean_installed(facts) if isinstance(facts, dict) else {}
     token_id = row.id.removeprefix("token:")
     agent_id = uuid.uuid4().hex
     secret = base64.urlsafe_b64encode(secrets.token_bytes(32)).decode("ascii").rstrip("=")
@@ -222,7 +224,7 @@ def do_register_agent(
                     agent_version=agent_version,
                     member_address=member_address,
                     allowlist=allowlist,
-                    facts=facts,
+                    facts=without_installed(facts),
                 ),
                 metadata,
             )
@@ -233,7 +235,7 @@ def do_register_agent(
                 tenant_id=token.tenant_id,
                 workspace_id=token.workspace_id,
                 last_heartbeat_at=now,
-                facts=facts if isinstance(facts, dict) else {},
+                facts=facts,
                 heartbeats=0,
             ).save(force_insert=True)
     except (ConcurrencyConflict, IntegrityError):
@@ -253,14 +255,16 @@ _HEARTBEAT_SQL = (
 def do_record_heartbeat(
     *, metadata: Metadata, agent: AuthenticatedAgent, sent_at: str, facts: dict, now: datetime | None = None
 ) -> None:
-    """Update the liveness row (not an event); a stale or lost agent is online again (an event)."""
+    """Update the liveness row (not an event); a stale or lost agent is online again (an event). The installed
+    jars among the facts are kept in their documented shape and bounds (``domain/facts.py``)."""
     authorize_agent(metadata, agent_id=agent.id)
     now = now or timezone.now()
+    facts = clean_installed(facts) if isinstance(facts, dict) else {}
     ops = connection.ops
     params = [
         ops.adapt_datetimefield_value(now),
         str(sent_at)[:40],
-        ops.adapt_json_value(facts if isinstance(facts, dict) else {}, None),
+        ops.adapt_json_value(facts, None),
         agent.id,
     ]
     if connection.vendor == "postgresql":
@@ -283,7 +287,7 @@ def do_record_heartbeat(
                     workspace_id=agent.workspace_id,
                     last_heartbeat_at=now,
                     sent_at=str(sent_at)[:40],
-                    facts=facts if isinstance(facts, dict) else {},
+                    facts=facts,
                     heartbeats=1,
                 ).save(force_insert=True)
         except IntegrityError:

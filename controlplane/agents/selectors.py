@@ -1,7 +1,7 @@
 """Readers of the agents context.
 
 - For views of one tenant (the bound tenant context scopes them): ``agents_by_member``, ``liveness_get``,
-  ``node_of``.
+  ``node_of``, ``cluster_installed_list`` (what each node of a cluster has installed, as its agent reports it).
 - ``*_for_system``: work that crosses tenants because what it is given identifies the row, not a person: the
   agent API (the agent is identified by its credential), the liveness check, expiry, operations' dispatch.
 - ``*_for_platform``: the console (platform staff see every tenant).
@@ -20,6 +20,7 @@ from django.db.models import Q, QuerySet
 
 from controlplane.agents.domain.action import DELIVERED_GRACE, FINAL, ActionState
 from controlplane.agents.domain.agent import LOST, REVOKED, AgentError
+from controlplane.agents.domain.facts import NOT_REPORTED, Installed, installed_of
 from controlplane.agents.models import Action, ActionArtifact, Agent, AgentLiveness, BootstrapToken
 from controlplane.errors import DomainError
 from controlplane.eventlog.metadata import Actor, Metadata
@@ -88,6 +89,29 @@ class SilentAgent:
     last_heartbeat_at: datetime
 
 
+@dataclass(frozen=True)
+class NodeInstalled:
+    """What one member of a cluster has installed: ``agent_id`` is its agent's (the newest not revoked on that
+    member address), None when it has none; ``installed`` is that agent's last report."""
+
+    address: str
+    agent_id: str | None
+    installed: Installed
+
+    @property
+    def unknown(self) -> str:
+        """Why its connectors are not known, "" when they are: ``no_agent``; ``not_reported`` (an agent older than
+        these facts); ``no_home`` (its agent has no [seatunnel] home); ``unreadable`` (it could not list
+        connectors/)."""
+        if self.agent_id is None:
+            return "no_agent"
+        if not self.installed.reported:
+            return "not_reported"
+        if self.installed.connector_jars is None:
+            return "unreadable" if self.installed.seatunnel_home else "no_home"
+        return ""
+
+
 class AgentAuthError(AgentError):
     code = "AGENT_CREDENTIAL_INVALID"
 
@@ -107,6 +131,25 @@ def agents_by_member(tenant_id: str, cluster_id: str) -> dict[str, Agent]:
 def agent_payload(agent: Agent | None) -> dict | None:
     """The node's agent, linked by the member address it reported at registration (docs/AGENTS.md)."""
     return {"id": agent.id, "hostname": agent.hostname, "status": agent.status} if agent is not None else None
+
+
+def cluster_installed_list(cluster_id: str) -> list[NodeInstalled]:
+    """Per member address of the cluster (its nodes, and the agents whose node it does not list), by address:
+    the jars of connectors/ and lib/ its agent last reported (bound tenant). Three queries."""
+    from controlplane.clusters.models import Node
+
+    agents = cluster_agent_list([cluster_id]).exclude(member_address="").order_by("registered_at")
+    newest = {agent.member_address: agent.id for agent in agents}  # the newest wins
+    facts = dict(AgentLiveness.objects.filter(agent_id__in=list(newest.values())).values_list("agent_id", "facts"))
+    addresses = set(newest) | set(Node.objects.filter(cluster_id=cluster_id).values_list("address", flat=True))
+    return [
+        NodeInstalled(
+            address=address,
+            agent_id=newest.get(address),
+            installed=installed_of(facts.get(newest[address])) if address in newest else NOT_REPORTED,
+        )
+        for address in sorted(addresses)
+    ]
 
 
 def operation_action_list(operation_id: str) -> QuerySet[Action]:

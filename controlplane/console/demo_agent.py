@@ -6,8 +6,12 @@ Everything lives under ``<data dir>/demo-agent/``:
   process service manager running the emulator on PORT + 80 with ``with_agent`` (the agent starts it before it
   registers and stops it when it stops), ``member_address`` as the emulator reports its member, and an
   allowlist of the catalog's safe actions (``SAFE_ACTIONS``).
-- ``state/``: the agent's state directory (``credential.json`` 0600, seen ids, outbox, the emulator's pid file
-  and ``logs/``). A second start finds the credential there and needs no token.
+- ``state/``: the agent's state directory (``credential.json`` 0600, seen ids, outbox, the emulator's pid file).
+  A second start finds the credential there and needs no token.
+- ``seatunnel/``: the node's SeaTunnel home as the agent reports it (``controlplane.seatunnel.emulator.home``):
+  the bin tarball's layout with empty files named like its jars, the JDBC connector added and no JDBC driver in
+  ``lib/`` (the demo's failing job lacks it); the emulator's log is in its ``logs/``. Created where missing on
+  every start, never emptied: a jar dropped in by hand stays and shows on the cluster's page.
 - ``bootstrap-token``: written once (0600) when the demo cluster exists and the agent has no credential; the
   agent, started with ``--bootstrap-token-file``, waits for it. It is removed once the agent registered.
 
@@ -29,6 +33,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from agent.state import write_atomic
+from controlplane.seatunnel.emulator.home import WITH_JDBC, lay_out_home
+from controlplane.seatunnel.emulator.server import Settings
 
 if TYPE_CHECKING:  # models are imported inside the functions: this module loads before the apps are ready
     from controlplane.clusters.models import Cluster
@@ -36,6 +42,7 @@ if TYPE_CHECKING:  # models are imported inside the functions: this module loads
 DIRECTORY = "demo-agent"
 # The emulator without --members reports one member: the bind host and Hazelcast's default member port.
 MEMBER_PORT = 5801
+ENGINE_VERSION = Settings().version  # the emulator's default, which the demo runs
 # Everything in the catalog but plugin.install (it fetches and writes a jar) and worker.* (no [worker] here).
 SAFE_ACTIONS = (
     "service.status",
@@ -65,6 +72,10 @@ class DemoAgent:
     @property
     def state_dir(self) -> Path:
         return self.root / "state"
+
+    @property
+    def home(self) -> Path:
+        return self.root / "seatunnel"
 
     @property
     def token_path(self) -> Path:
@@ -124,6 +135,7 @@ class DemoAgent:
             f"member_address = {json.dumps(self.member_address)}",
             "",
             "[seatunnel]",
+            f"home = {json.dumps(str(self.home))}",
             f"engine_url = {json.dumps(self.engine_url)}",
             "",
             "[allowlist]",
@@ -162,9 +174,10 @@ def leftover_service(data_dir: Path, zeta_port: int | None = None) -> int | None
 def prepare(
     data_dir: Path, *, server: str, host: str, zeta_port: int, python: str, base_dir: Path
 ) -> tuple[DemoAgent, str]:
-    """Write the agent's config and decide whether its stored credential still serves: it must name this
-    server and an agent the control plane has not revoked (else the state is cleared and the agent registers
-    again). Returns the demo agent and a line for the banner."""
+    """Write the agent's config, lay out the node's SeaTunnel home where it is missing, and decide whether the
+    agent's stored credential still serves: it must name this server and an agent the control plane has not
+    revoked (else the state is cleared and the agent registers again). Returns the demo agent and a line for the
+    banner."""
     from controlplane.agents.selectors import agent_is_live_for_system
 
     demo = DemoAgent(
@@ -188,6 +201,7 @@ def prepare(
             shutil.rmtree(demo.state_dir, ignore_errors=True)
             agent_id = None
     demo.write_config()
+    lay_out_home(demo.home, ENGINE_VERSION, connectors=WITH_JDBC)
     # A spent token, or one of an earlier start that never registered (a fresh one is issued): either goes.
     demo.token_path.unlink(missing_ok=True)
     if agent_id is not None:

@@ -56,6 +56,8 @@ def test_heartbeats_carry_the_node_facts(cp, make_agent, home):
     assert facts["disk"]["path"] == str(home) and facts["disk"]["total_bytes"] > 0
     assert facts["memory_total_bytes"] > 0 and isinstance(facts["addresses"], list)
     assert facts["service"] == {"manager": None, "state": "unknown"}
+    assert [jar["artifact"] for jar in facts["connector_jars"]] == ["connector-console", "connector-fake"]
+    assert facts["lib_jars"] == []  # the home's lib/ is there and has no jar
     assert "sent_at" in beat
 
 

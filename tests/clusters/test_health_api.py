@@ -5,9 +5,14 @@ from __future__ import annotations
 import pytest
 from django.test import Client
 
+from agent.facts import connector_jar
+from controlplane.agents import actions as agents
 from controlplane.audit.models import AuditRecord
+from controlplane.clusters.models import Cluster
+from controlplane.eventlog.metadata import Metadata
 from controlplane.eventlog.store import read_stream
 from tests.api.world import World, build_world
+from tests.operations.agent_sim import register_agent
 
 pytestmark = pytest.mark.django_db
 W = "/api/v1/tenants/acme/workspaces/etl"
@@ -71,13 +76,51 @@ def test_another_tenants_cluster_is_404_on_every_cluster_path(client, world):
     assert not read_stream(f"cluster-{world.objects['beta_cluster']}")[1:]  # nothing polled on beta's behalf
 
 
-def test_plugins_list_the_versions_catalog_and_say_installed_is_unknown(client, world):
+def test_plugins_list_the_versions_catalog_and_what_each_nodes_agent_reports_installed(client, world):
     body = client.get(f"{cluster_url(world)}plugins/", **world.auth("viewer")).json()
     assert body["engine_version"] == "2.3.12" and body["catalog_version"] == "2.3.12"
-    assert body["installed"] is None and "agents" in body["installed_reason"]
     sources = {c["name"]: c["artifact"] for c in body["connectors"]["source"]}
     assert sources["FakeSource"] == "connector-fake" and "Jdbc" in sources
     assert {c["name"] for c in body["connectors"]["sink"]} >= {"Console", "Jdbc"}
+    # the world's agent registered without the facts: an older agent, so unknown, and the reason says so
+    (member,) = body["installed"]
+    assert (member["address"], member["agent_id"]) == ("127.0.0.1:5801", world.objects["acme_agent"])
+    assert (member["reported"], member["unknown"], member["connector_jars"], member["plugins"]) == (
+        False,
+        "not_reported",
+        None,
+        None,
+    )
+    assert (
+        body["installed_reason"]
+        == "unknown for 127.0.0.1:5801 (its agent, an older one, does not report installed jars)"
+    )
+
+    cluster = Cluster.unscoped.get(id=world.objects["acme_cluster"])
+    meta = Metadata.for_system(cluster.tenant_id, reason="tests", workspace_id=cluster.workspace_id)
+    node = register_agent(meta, cluster, "acme-node-1", "127.0.0.1:5801")  # a newer agent on the node
+    jars = ["connector-fake-2.3.12.jar", "connector-jdbc-2.3.12.jar", "seatunnel-transforms-v2-2.3.12.jar"]
+    agents.do_record_heartbeat(
+        metadata=node.agent.metadata(),
+        agent=node.agent,
+        sent_at="2026-12-05T10:00:00Z",
+        facts={
+            "seatunnel_home": "/opt/seatunnel",
+            "connector_jars": [connector_jar(name) for name in jars],
+            "lib_jars": ["mysql-connector-j-8.0.33.jar"],
+        },
+    )
+    body = client.get(f"{cluster_url(world)}plugins/", **world.auth("viewer")).json()
+    (member,) = body["installed"]
+    assert (member["agent_id"], member["reported"], member["unknown"]) == (node.id, True, None)
+    assert member["connector_jars"][1] == {
+        "file": "connector-jdbc-2.3.12.jar",
+        "artifact": "connector-jdbc",
+        "version": "2.3.12",
+    }
+    assert member["lib_jars"] == ["mysql-connector-j-8.0.33.jar"] and member["seatunnel_home"] == "/opt/seatunnel"
+    assert member["plugins"]["source"] == ["FakeSource", "Jdbc"] and member["plugins"]["sink"] == ["Jdbc"]
+    assert "Sql" in member["plugins"]["transform"] and body["installed_reason"] == ""
     assert body["connectors"]["transform"]
 
 

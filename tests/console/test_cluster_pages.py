@@ -15,7 +15,9 @@ from django.test import Client
 from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
 
+from agent.facts import connector_jar
 from controlplane.agents import actions as agents
+from controlplane.agents.selectors import AuthenticatedAgent
 from controlplane.audit.models import AuditRecord
 from controlplane.clusters import actions as clusters
 from controlplane.clusters.health import ClusterHealth, Member
@@ -47,8 +49,27 @@ def build() -> World:
         nodes=[{"address": address, "role": "hybrid", "facts": facts} for address in (MASTER, SECOND)],
         engine_version="2.3.12",
     )
-    world.objects["acme_agent_2"] = register_agent(meta, cluster, "acme-node-2", SECOND).id
+    second = register_agent(meta, cluster, "acme-node-2", SECOND)
+    world.objects["acme_agent_2"] = second.id
     world.objects["acme_agent_3"] = register_agent(meta, cluster, "acme-spare", "127.0.0.1:5803").id
+    # What the two nodes' agents report installed (the spare's agent is older: it reports nothing): the first has
+    # the JDBC connector and the MySQL driver, the second neither, and an older Kafka connector than the engine.
+    first = AuthenticatedAgent(world.objects["acme_agent"], cluster.tenant_id, cluster.workspace_id, "online")
+    for agent, extra, lib in (
+        (first, ["connector-jdbc-2.3.12.jar", "my-own-connector.jar"], ["mysql-connector-j-8.0.33.jar"]),
+        (second.agent, ["connector-kafka-2.3.8.jar"], []),
+    ):
+        jars = ["connector-console-2.3.12.jar", "connector-fake-2.3.12.jar", "seatunnel-transforms-v2-2.3.12.jar"]
+        agents.do_record_heartbeat(
+            metadata=agent.metadata(),
+            agent=agent,
+            sent_at="2026-12-05T10:00:00Z",
+            facts={
+                "seatunnel_home": "/opt/seatunnel/current",
+                "connector_jars": [connector_jar(name) for name in sorted(jars + extra)],
+                "lib_jars": ["seatunnel-hadoop3-3.1.4-uber-2.3.12-optional.jar", *lib],
+            },
+        )
     now = timezone.now()  # the spare has been silent for 10 intervals: lost
     agents.do_observe_silence(
         metadata=meta,
@@ -145,6 +166,49 @@ def test_the_health_reads_as_a_summary_and_a_table_of_members(world):
     assert "Coordinator" in row and "Master" in row and "(25%)" in row and "12.5% / 40.0%" in row and "97" in row
     assert "4.0\xa0GB / 16.0\xa0GB" in row
     assert 'class="console-tree"' in html  # the API's answer, folded away
+
+
+def connector_cells(html: str, name: str) -> dict[str, str]:
+    """node address -> what the plugins' matrix says of connector ``name`` there (installed, missing, unknown)."""
+    row = re.search(rf'<tr data-connector="{re.escape(name)}">(.*?)</tr>', html, re.S)
+    assert row is not None, name
+    return dict(re.findall(r'<td data-node="([^"]*)" data-installed="(\w+)">', row.group(1)))
+
+
+def test_the_cluster_page_shows_on_which_nodes_each_connector_is_installed_and_their_lib_jars(world):
+    page = client_of(world.users["viewer"]).get(reverse("admin:console-cluster", args=[world.objects["acme_cluster"]]))
+    html = page.content.decode()
+    spare = "127.0.0.1:5803"
+    assert connector_cells(html, "FakeSource") == {MASTER: "installed", SECOND: "installed", spare: "unknown"}
+    assert connector_cells(html, "Sql") == {MASTER: "installed", SECOND: "installed", spare: "unknown"}
+    # the JDBC connector is on the first node only: the second lacks it, flagged
+    assert connector_cells(html, "Jdbc") == {MASTER: "installed", SECOND: "missing", spare: "unknown"}
+    jdbc = re.search(r'<tr data-connector="Jdbc">(.*?)</tr>', html, re.S).group(1)
+    assert f'data-node="{SECOND}" data-installed="missing"><span class="console-badge console-bad">' in jdbc
+    assert 'title="connector-jdbc-2.3.12.jar">2.3.12<' in jdbc
+    # Kafka on the second only, and not the engine's version: flagged there
+    assert connector_cells(html, "Kafka") == {MASTER: "missing", SECOND: "installed", spare: "unknown"}
+    assert 'console-bad" translate="no" title="connector-kafka-2.3.8.jar">2.3.8<' in html
+    assert 'data-connector="Redis"' not in html  # on no node: named in the kind's list, not drawn as a row
+    assert re.search(r"On no node:\s*<span translate=\"no\">[^<]*\bRedis\b", html)
+    nodes = dict(re.findall(r'<tr data-jars="([^"]*)">(.*?)</tr>', html, re.S))
+    assert "mysql-connector-j-8.0.33.jar" in nodes[MASTER] and "mysql-connector-j" not in nodes[SECOND]
+    assert "seatunnel-hadoop3-3.1.4-uber-2.3.12-optional.jar" in nodes[SECOND]
+    assert "/opt/seatunnel/current" in nodes[MASTER]
+    assert '<span translate="no" data-unplaced>my-own-connector.jar</span>' in nodes[MASTER]
+    assert 'data-unknown="not_reported"' in nodes[spare] and "an older agent" in nodes[spare]
+    assert "not reported" not in html and "do not report them yet" not in html
+
+
+def test_a_node_without_an_agent_is_unknown_never_missing(world):
+    cluster = Cluster.unscoped.get(id=world.objects["acme_cluster"])
+    meta = Metadata.for_system(cluster.tenant_id, reason="tests", workspace_id=cluster.workspace_id)
+    agents.do_revoke_agent(metadata=meta, agent_id=world.objects["acme_agent_2"], reason="node wiped")
+    html = client_of(world.users["viewer"]).get(reverse("admin:console-cluster", args=[cluster.id])).content.decode()
+    assert connector_cells(html, "Jdbc")[SECOND] == "unknown"
+    nodes = dict(re.findall(r'<tr data-jars="([^"]*)">(.*?)</tr>', html, re.S))
+    assert 'data-unknown="no_agent"' in nodes[SECOND] and "no agent on this node" in nodes[SECOND]
+    assert "Kafka" not in re.findall(r'<tr data-connector="(\w+)">', html)  # only that node had it
 
 
 def test_the_topology_and_health_follow_the_tenants_activity_feed(world):

@@ -14,6 +14,7 @@ from django.core.management import call_command
 
 from agent import catalog
 from agent import config as agent_config
+from agent.facts import FactCollector
 from controlplane.agents.actions import do_issue_bootstrap_token, do_register_agent, do_revoke_agent
 from controlplane.console import demo_agent
 from controlplane.eventlog.metadata import Metadata
@@ -71,6 +72,31 @@ def test_the_config_is_one_the_agent_accepts(data_dir):
     assert service["command"][1:] == ["-m", "controlplane.seatunnel.emulator", "--host", "127.0.0.1", "--port", "18780"]
     assert service["ready_url"] == "http://127.0.0.1:18780/overview"
     assert demo.argv()[-2:] == ["--bootstrap-token-file", str(demo.token_path)]
+    assert parsed.seatunnel_home == data_dir / "demo-agent" / "seatunnel"
+
+
+def test_the_node_has_a_seatunnel_home_with_the_jdbc_connector_and_no_driver(data_dir, tmp_path):
+    demo, _ = prepare(data_dir)
+    home = demo.home
+    # what the demo agent's heartbeat reports: the agent's own collector on the home prepare laid out
+    found = FactCollector(
+        seatunnel_home=home, engine_url=None, configured_version=None, manager=None, fallback_disk_path=tmp_path
+    ).collect()
+    assert [jar["artifact"] for jar in found["connector_jars"]] == [
+        "connector-console",
+        "connector-fake",
+        "connector-jdbc",
+        "seatunnel-transforms-v2",
+    ]
+    assert {jar["version"] for jar in found["connector_jars"]} == {demo_agent.ENGINE_VERSION}
+    assert found["lib_jars"] == [f"seatunnel-hadoop3-3.1.4-uber-{demo_agent.ENGINE_VERSION}-optional.jar"]
+    assert found["seatunnel_version"] == demo_agent.ENGINE_VERSION
+    mapping = (home / "connectors" / "plugin-mapping.properties").read_text()
+    assert "seatunnel.source.Jdbc = connector-jdbc" in mapping
+    # a driver dropped in by hand survives the next start
+    (home / "lib" / "mysql-connector-j-8.0.33.jar").write_bytes(b"")
+    prepare(data_dir)
+    assert (home / "lib" / "mysql-connector-j-8.0.33.jar").exists()
 
 
 def test_a_live_credential_is_kept_and_the_spent_token_removed(data_dir):

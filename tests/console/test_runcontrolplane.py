@@ -200,6 +200,13 @@ def check_agent(run: Running, password: str, data_dir: Path) -> tuple[str, int]:
     assert [(n["address"], n["agent"]["id"], n["agent"]["status"]) for n in nodes] == [
         ("127.0.0.1:5801", agent_id, "online")
     ]
+    # What the agent reports of the node's SeaTunnel home: the JDBC connector, and no JDBC driver in lib/.
+    (installed,) = api(run, password, f"clusters/{cluster['id']}/plugins/")["installed"]
+    assert installed["agent_id"] == agent_id and installed["seatunnel_home"] == str(
+        data_dir / "demo-agent" / "seatunnel"
+    )
+    assert installed["plugins"]["source"] == ["FakeSource", "Jdbc"], installed
+    assert not any("mysql" in name for name in installed["lib_jars"]), installed
     # The console (the admin) lists it online.
     page = log_in(run.base, password, then="/admin/agents/agent/")
     assert page.status_code == 200

@@ -46,12 +46,9 @@ def place(tmp_path: Path) -> Iterator[dict]:
         cp.stop()
 
 
-def seatunnel_home(directory: Path) -> Path:
-    """A node's SeaTunnel home as the agent reads it for a bundle: configs (one of them a job config with its
-    password, as operators leave them) and an engine log."""
-    home = directory / "seatunnel"
-    (home / "config").mkdir(parents=True)
-    (home / "logs").mkdir()
+def seatunnel_home(home: Path) -> Path:
+    """The node's SeaTunnel home (its Node lays it out) as the agent reads it for a bundle: configs (one of them
+    a job config with its password, as operators leave them) and an engine log."""
     (home / "config" / "seatunnel.yaml").write_text("seatunnel:\n  engine:\n    backup-count: 1\n")
     (home / "config" / "jdbc_mysql_source_and_sink.conf").write_text(JDBC_CONFIG)
     (home / "logs" / "seatunnel-engine-server.log").write_text("2026-12-04 10:00:00,000 INFO  [Server] started\n")
@@ -73,8 +70,8 @@ def test_diagnose_a_cluster_with_a_failed_run_then_apply_the_one_click_fix(place
     assert cluster["engine_version"] == ENGINE_VERSION
     node = Node("node1", tmp / "node1", cluster_dir, port)
     place["nodes"].append(node)
-    home = seatunnel_home(tmp / "node1")
-    text = node.config.read_text().replace("[seatunnel]\n", f"[seatunnel]\nhome = '{home}'\n")
+    seatunnel_home(node.home)
+    text = node.config.read_text()
     node.config.write_text(re.sub(r"(?m)^types = .*$", f"types = {json.dumps(ACTIONS)}", text))
     assert "diagnostics.collect" in node.config.read_text()
     token = api.post("agent-bootstrap-tokens/", {"cluster_id": cluster["id"], "description": "n1"}, status=201)["token"]

@@ -32,6 +32,7 @@ import httpx
 import pytest
 from websockets.sync.client import connect
 
+from controlplane.seatunnel.emulator.home import lay_out_home
 from controlplane.seatunnel.emulator.process import EmulatorMember
 from tests.control_plane_process import ControlPlaneProcess
 from tests.waiting import wait_until
@@ -144,7 +145,9 @@ class Api:
 
 # --- the nodes --------------------------------------------------------------------------------------------------
 class Node:
-    """One node: a member of the emulated cluster (its address fixed up front) and the agent that supervises it."""
+    """One node: a member of the emulated cluster (its address fixed up front) and the agent that supervises it,
+    with a SeaTunnel home laid out like the bin tarball (empty jars named like the real ones, the agent reports
+    them; controlplane/seatunnel/emulator/home.py)."""
 
     def __init__(self, name: str, directory: Path, cluster_dir: Path, port: int) -> None:
         self.name = name
@@ -156,6 +159,7 @@ class Node:
         self.log = directory / "agent.log"
         self.process: subprocess.Popen | None = None
         self.agent_id = ""
+        self.home = lay_out_home(directory / "seatunnel", ENGINE_VERSION)
         command = [sys.executable, "-m", "controlplane.seatunnel.emulator", "--cluster-dir", str(cluster_dir)]
         command += ["--port", str(port), *EMULATOR_ARGS]
         directory.mkdir(parents=True, exist_ok=True)
@@ -166,6 +170,7 @@ class Node:
                     "[heartbeat]",
                     "poll_wait_seconds = 10",
                     "[seatunnel]",
+                    f"home = '{self.home}'",
                     f"engine_url = '{self.url}'",
                     "[allowlist]",
                     f"types = {json.dumps(ACTIONS)}",
@@ -337,6 +342,13 @@ def test_a_rolling_restart_pauses_and_resumes_the_streaming_run_and_streams_ever
     by_address = {a["member_address"]: a["id"] for a in agents}
     for node in nodes:
         node.agent_id = by_address[node.address]
+    # What each agent reports of its node's home: the bin tarball's connectors, installed on both nodes.
+    installed = {m["address"]: m for m in api.get(f"clusters/{cluster['id']}/plugins/")["installed"]}
+    for node in nodes:
+        member = installed[node.address]
+        assert member["agent_id"] == node.agent_id and member["seatunnel_home"] == str(node.home), member
+        assert member["plugins"]["source"] == ["FakeSource"] and member["plugins"]["sink"] == ["Console"], member
+        assert "Sql" in member["plugins"]["transform"] and member["lib_jars"], member
 
     # 2. Each agent starts its member (the process manager records the pid).
     started = {}

@@ -68,3 +68,24 @@ def test_properties_format_ignores_other_engines_and_comments():
         version="1.0.0",
     )
     assert catalog.names("source") == ["A"] and catalog.names("transform") == ["B"] and catalog.names("sink") == []
+
+
+def test_the_plugins_a_nodes_connector_jars_provide_follow_the_engines_prefix_rule():
+    catalog = catalog_for("2.3.12")
+    provided = catalog.provided_by(
+        [
+            "connector-fake-2.3.12.jar",
+            "Connector-Jdbc-2.3.12.jar",  # case ignored, as the engine's startsWithIgnoreCase
+            "connector-cdc-mysql-2.3.12.jar",
+            "connector-cdc-mysql-2.3.8.jar",  # two versions: both listed, the engine loads one of them
+            "seatunnel-transforms-v2-2.3.12.jar",
+            "connector-kafka-2.3.12.jar.bak",  # not a jar
+            "plugin-mapping.properties",
+        ]
+    )
+    assert provided[("source", "FakeSource")] == ["connector-fake-2.3.12.jar"]
+    assert provided[("source", "Jdbc")] == provided[("sink", "Jdbc")] == ["Connector-Jdbc-2.3.12.jar"]
+    assert provided[("source", "MySQL-CDC")] == ["connector-cdc-mysql-2.3.12.jar", "connector-cdc-mysql-2.3.8.jar"]
+    assert provided[("transform", "Sql")] == ["seatunnel-transforms-v2-2.3.12.jar"]
+    assert ("sink", "Console") not in provided and ("source", "Kafka") not in provided
+    assert ("source", "Postgres-CDC") not in provided  # connector-cdc-postgres: another artifact

@@ -145,13 +145,38 @@ class ConnectorsSerializer(serializers.Serializer):
     sink = ConnectorSerializer(many=True)
 
 
+class ConnectorJarSerializer(serializers.Serializer):
+    file = serializers.CharField()
+    artifact = serializers.CharField()  # connector-jdbc: what plugin-mapping.properties maps plugin names to
+    version = serializers.CharField(allow_null=True)
+
+
+class PluginNamesSerializer(serializers.Serializer):
+    source = serializers.ListField(child=serializers.CharField())
+    transform = serializers.ListField(child=serializers.CharField())
+    sink = serializers.ListField(child=serializers.CharField())
+
+
+class InstalledSerializer(serializers.Serializer):
+    """One member: the jars its agent last reported in its SeaTunnel home, and the catalog's plugins they provide."""
+
+    address = serializers.CharField()
+    agent_id = serializers.CharField(allow_null=True)
+    reported = serializers.BooleanField()
+    unknown = serializers.ChoiceField(choices=["no_agent", "not_reported", "no_home", "unreadable"], allow_null=True)
+    seatunnel_home = serializers.CharField(allow_null=True)
+    connector_jars = ConnectorJarSerializer(many=True, allow_null=True)
+    lib_jars = serializers.ListField(child=serializers.CharField(), allow_null=True)
+    plugins = PluginNamesSerializer(allow_null=True)
+
+
 class PluginsSerializer(serializers.Serializer):
     cluster_id = serializers.CharField()
     engine_version = serializers.CharField()
     catalog_version = serializers.CharField(allow_null=True)
     catalog_reason = serializers.CharField()
     connectors = ConnectorsSerializer(allow_null=True)
-    installed = serializers.ListField(child=serializers.CharField(), allow_null=True)
+    installed = InstalledSerializer(many=True)
     installed_reason = serializers.CharField()
 
 

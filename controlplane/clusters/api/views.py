@@ -10,7 +10,7 @@ from rest_framework.permissions import IsAuthenticated
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from controlplane.agents.selectors import agent_payload, agents_by_member
+from controlplane.agents.selectors import NodeInstalled, agent_payload, agents_by_member, cluster_installed_list
 from controlplane.api.base import AuditedViewSet, TenantViewSet, with_etag
 from controlplane.api.idempotency import idempotent
 from controlplane.api.pagination import Cursor
@@ -35,12 +35,50 @@ from controlplane.errors import DomainError
 from controlplane.seatunnel.catalog import KINDS, Catalog, catalog_for, known_versions
 from controlplane.seatunnel.config.errors import JobCatalogVersionUnknown
 
-# Which connectors are installed on a cluster's nodes is not readable through the engine's REST API; node
-# agents will report it (a later issue). Until then the answer says so instead of guessing.
-INSTALLED_UNKNOWN = (
-    "the engine's REST API does not list installed connectors; node agents will report them "
-    "(not yet available), so only the engine version's catalog is shown"
-)
+# Which connectors are installed on a cluster's nodes is not readable through the engine's REST API: each node's
+# agent reports the jars of its SeaTunnel home (docs/AGENT_PROTOCOL.md, "Heartbeat"). Where none did, it says why.
+UNKNOWN_REASONS = {
+    "no_agent": "no agent",
+    "not_reported": "its agent, an older one, does not report installed jars",
+    "no_home": "its agent has no SeaTunnel home configured",
+    "unreadable": "its agent could not list the home's connectors/",
+}
+
+
+def installed_payload(catalog: Catalog | None, nodes: list[NodeInstalled]) -> list[dict]:
+    """Per member: the jars its agent reported and the catalog's plugins they provide (the engine's rule)."""
+    rows = []
+    for node in nodes:
+        installed = node.installed
+        jars = installed.connector_jars
+        plugins = None
+        if jars is not None and catalog is not None:
+            provided = catalog.provided_by(jar.file for jar in jars)
+            plugins = {kind: sorted((n for k, n in provided if k == kind), key=str.lower) for kind in KINDS}
+        listed = (
+            None if jars is None else [{"file": j.file, "artifact": j.artifact, "version": j.version} for j in jars]
+        )
+        rows.append(
+            {
+                "address": node.address,
+                "agent_id": node.agent_id,
+                "reported": installed.reported,
+                "unknown": node.unknown or None,
+                "seatunnel_home": installed.seatunnel_home,
+                "connector_jars": listed,
+                "lib_jars": None if installed.lib_jars is None else list(installed.lib_jars),
+                "plugins": plugins,
+            }
+        )
+    return rows
+
+
+def installed_reason(nodes: list[NodeInstalled]) -> str:
+    """Which members' connectors are not known, and why; empty when every member's are."""
+    if not nodes:
+        return "the cluster lists no nodes and no agent reported"
+    unknown = [f"{node.address} ({UNKNOWN_REASONS[node.unknown]})" for node in nodes if node.unknown]
+    return f"unknown for {', '.join(unknown)}" if unknown else ""
 
 
 class ClusterViewSet(mixins.ListModelMixin, TenantViewSet):
@@ -177,13 +215,14 @@ class ClusterViewSet(mixins.ListModelMixin, TenantViewSet):
     @extend_schema(responses=PluginsSerializer)
     @action(detail=True, methods=["get"])
     def plugins(self, request: Request, tenant: str, workspace: str, pk: str) -> Response:
-        """The connectors of the cluster's engine version; ``installed`` stays null until agents report it."""
+        """The connectors of the cluster's engine version, and per node what its agent reports installed."""
         cluster = self.get_object()
         try:
             catalog: Catalog | None = catalog_for(cluster.engine_version)
             catalog_reason = ""
         except JobCatalogVersionUnknown as error:
             catalog, catalog_reason = None, error.message
+        nodes = cluster_installed_list(cluster.id)
         return Response(
             {
                 "cluster_id": cluster.id,
@@ -191,8 +230,8 @@ class ClusterViewSet(mixins.ListModelMixin, TenantViewSet):
                 "catalog_version": catalog.version if catalog else None,
                 "catalog_reason": catalog_reason,
                 "connectors": catalog_payload(catalog) if catalog else None,
-                "installed": None,
-                "installed_reason": INSTALLED_UNKNOWN,
+                "installed": installed_payload(catalog, nodes),
+                "installed_reason": installed_reason(nodes),
             }
         )
 

@@ -1,6 +1,7 @@
 """Clusters and their nodes: the list (health, version, node and agent counts) and a cluster's page (topology: which
 node is master or worker and which agent runs on it, online, stale or lost; health as a tree; the connectors of its
-engine version; the operations and runs on it). Its topology and health are live: ``cluster_live`` re-renders them
+engine version and on which nodes each is installed, with each node's lib/ jars, as the nodes' agents report them;
+the operations and runs on it). Its topology and health are live: ``cluster_live`` re-renders them
 whenever the tenant's activity feed brings an event (console.js, as for the run page). A node's buttons (restart,
 start or stop its worker, diagnose) each request one operation through ``operations.actions.do_request_operation``,
 the writer the API's operations endpoint calls, and go to that operation's page."""
@@ -18,8 +19,8 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from controlplane.agents.models import Agent, AgentLiveness
-from controlplane.agents.selectors import cluster_agent_list, liveness_list
-from controlplane.clusters.api.views import INSTALLED_UNKNOWN, catalog_payload, health_payload
+from controlplane.agents.selectors import NodeInstalled, cluster_agent_list, cluster_installed_list, liveness_list
+from controlplane.clusters.api.views import health_payload
 from controlplane.clusters.models import Cluster, Health, Node
 from controlplane.clusters.selectors import cluster_list, health_of, node_list
 from controlplane.console.pages.frame import Scope, action, page, readable_one, render
@@ -28,7 +29,7 @@ from controlplane.jobs import selectors as jobs
 from controlplane.operations import actions as operations
 from controlplane.operations.plans import UNAVAILABLE_AGENTS, point_of
 from controlplane.operations.selectors import operation_list
-from controlplane.seatunnel.catalog import KINDS, catalog_for
+from controlplane.seatunnel.catalog import KINDS, Catalog, catalog_for
 from controlplane.seatunnel.config.errors import JobCatalogVersionUnknown
 
 RECENT = 10
@@ -180,19 +181,115 @@ def cluster_index(request: HttpRequest, scope: Scope) -> HttpResponse:
     return render(request, scope, "console/cluster_list.html", _("Clusters"), rows=rows)
 
 
+# -- installed connectors ------------------------------------------------------------------------------------------
+UNKNOWN_REASONS = {
+    "no_agent": gettext_lazy("unknown: no agent on this node"),
+    "not_reported": gettext_lazy("unknown: its agent does not report installed jars (an older agent)"),
+    "no_home": gettext_lazy("unknown: its agent has no SeaTunnel home configured"),
+    "unreadable": gettext_lazy("unknown: its agent could not list the directory"),
+}
+
+
+@dataclass(frozen=True)
+class Cell:
+    """One connector on one node: ``installed`` (with the versions of the jars that provide it), ``missing`` or
+    ``unknown``. ``flagged``: missing while another node has it, two jars for it, or a jar not of the engine's
+    version."""
+
+    address: str
+    state: str
+    files: tuple[str, ...] = ()
+    versions: tuple[str, ...] = ()
+    flagged: bool = False
+
+
+@dataclass(frozen=True)
+class ConnectorRow:
+    name: str
+    artifact: str
+    cells: list[Cell]
+
+
+@dataclass(frozen=True)
+class NodeJars:
+    """A column of the matrix and a row of the nodes' table: what one member's agent reported, and the catalog's
+    plugins its connectors/ jars provide (None: unknown, or no catalog for the version)."""
+
+    node: NodeInstalled
+    unknown: Any  # the reason, translated; "" when known
+    provided: dict[tuple[str, str], list[str]] | None
+    unplaced: list[str]  # connectors/ jars that provide no plugin of the catalog
+
+    @property
+    def files(self) -> list[str]:
+        return [jar.file for jar in self.node.installed.connector_jars or ()]
+
+    @property
+    def lib(self) -> list[str] | None:
+        jars = self.node.installed.lib_jars
+        return None if jars is None else list(jars)
+
+    def version_of(self, file: str) -> str:
+        return next((jar.version or "" for jar in self.node.installed.connector_jars or () if jar.file == file), "")
+
+
+def _node_jars(node: NodeInstalled, catalog: Catalog | None) -> NodeJars:
+    known = node.installed.connector_jars is not None
+    files = [jar.file for jar in node.installed.connector_jars or ()]
+    provided = catalog.provided_by(files) if known and catalog is not None else None
+    used = {file for jars in (provided or {}).values() for file in jars}
+    return NodeJars(
+        node=node,
+        unknown=UNKNOWN_REASONS[node.unknown] if node.unknown else "",
+        provided=provided,
+        unplaced=[file for file in files if file not in used] if provided is not None else [],
+    )
+
+
+def _base(version: str | None) -> str:
+    return (version or "").split("-", 1)[0]
+
+
+def _cell(column: NodeJars, kind: str, name: str, engine: str) -> Cell:
+    address = column.node.address
+    if column.provided is None:
+        return Cell(address, "unknown")
+    files = tuple(column.provided.get((kind, name), ()))
+    if not files:
+        return Cell(address, "missing", flagged=True)  # listed only where another node has it
+    versions = tuple(column.version_of(file) or file for file in files)
+    other = any(_base(column.version_of(file)) not in ("", engine) for file in files) if engine else False
+    return Cell(address, "installed", files, versions, flagged=len(files) > 1 or other)
+
+
 def _connectors(cluster: Cluster) -> dict[str, Any]:
-    """The connectors SeaTunnel ships for the cluster's engine version (what the API's plugins endpoint answers):
-    the engine does not list what a node has installed, and agents do not report it."""
+    """The connectors SeaTunnel ships for the cluster's engine version (what the API's plugins endpoint answers), and
+    on which nodes each is installed: a jar of the node's connectors/ that the engine would load it from, as the
+    node's agent last reported the directory. A node whose agent did not report is "unknown", never "missing"."""
     try:
-        catalog = catalog_for(cluster.engine_version)
+        catalog: Catalog | None = catalog_for(cluster.engine_version)
+        reason = ""
     except JobCatalogVersionUnknown as error:
-        return {"version": None, "reason": error.message, "kinds": [], "installed_reason": INSTALLED_UNKNOWN}
-    listed = catalog_payload(catalog)
+        catalog, reason = None, error.message
+    nodes = [_node_jars(node, catalog) for node in cluster_installed_list(cluster.id)]
+    kinds = []
+    engine = _base(cluster.engine_version)
+    for kind in KINDS:
+        if catalog is None:
+            break
+        installed, nowhere = [], []
+        for name, artifact in sorted(catalog.plugins.get(kind, {}).values(), key=lambda entry: entry[0].lower()):
+            if any(column.provided and (kind, name) in column.provided for column in nodes):
+                installed.append(ConnectorRow(name, artifact, [_cell(c, kind, name, engine) for c in nodes]))
+            else:
+                nowhere.append(name)  # on no node that reported
+        kinds.append({"kind": kind, "count": len(installed) + len(nowhere), "rows": installed, "none": nowhere})
     return {
-        "version": catalog.version,
-        "reason": "",
-        "kinds": [(kind, [entry["name"] for entry in listed[kind]]) for kind in KINDS],
-        "installed_reason": INSTALLED_UNKNOWN,
+        "version": catalog.version if catalog else None,
+        "reason": reason,
+        "kinds": kinds,
+        "nodes": nodes,
+        "known": any(not column.unknown for column in nodes),
     }
 
 

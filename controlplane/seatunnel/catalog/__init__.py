@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import difflib
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
@@ -50,6 +51,21 @@ class Catalog:
     def artifact(self, kind: str, plugin: str) -> str | None:
         entry = self.plugins.get(kind, {}).get(plugin.lower())
         return entry[1] if entry else None
+
+    def provided_by(self, jar_files: Iterable[str]) -> dict[tuple[str, str], list[str]]:
+        """(kind, name) -> the jars of a node's connectors/ that provide the plugin, for every plugin some jar
+        provides. The engine's rule (``AbstractPluginDiscovery.findPluginJarPath``): the plugin's artifact from
+        plugin-mapping.properties, then any ``*.jar`` whose name starts with it, case ignored. More than one
+        match and the engine takes the most similar name; the list has them all (two versions of a connector)."""
+        jars = sorted(name for name in jar_files if name.lower().endswith(".jar"))
+        found: dict[tuple[str, str], list[str]] = {}
+        for kind in KINDS:
+            for name, artifact in self.plugins.get(kind, {}).values():
+                prefix = artifact.lower()
+                matches = [jar for jar in jars if jar.lower().startswith(prefix)]
+                if matches:
+                    found[(kind, name)] = matches
+        return found
 
     def suggest(self, kind: str, plugin: str, *, limit: int = 3) -> list[str]:
         """Close matches of a misspelt name, best first, in their catalog spelling."""
