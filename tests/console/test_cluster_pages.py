@@ -166,6 +166,8 @@ def test_the_health_reads_as_a_summary_and_a_table_of_members(world):
     assert "Coordinator" in row and "Master" in row and "(25%)" in row and "12.5% / 40.0%" in row and "97" in row
     assert "4.0\xa0GB / 16.0\xa0GB" in row
     assert 'class="console-tree"' in html  # the API's answer, folded away
+    page = reverse("admin:console-cluster", args=[cluster.id])
+    assert page_words(client_of(world.users["viewer"]), "zh-hans", page, None) == []  # the members' table too
 
 
 def connector_cells(html: str, name: str) -> dict[str, str]:

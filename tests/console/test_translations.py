@@ -21,7 +21,7 @@ pytestmark = pytest.mark.django_db
 LOCALE = Path(settings.BASE_DIR) / "controlplane" / "locale" / "zh_Hans" / "LC_MESSAGES"
 ENGLISH_WORD = re.compile(r"(?<![0-9A-Za-z])[A-Za-z]{2,}(?![0-9A-Za-z])")  # a word, not a piece of a hex id
 # Words that are the same in both languages: the product's and the engine's names, a file format.
-SAME_IN_BOTH = {"SeaTunnel", "Zeta", "ID", "CSV", "JAR"}
+SAME_IN_BOTH = {"SeaTunnel", "Zeta", "ID", "CSV", "JAR", "CPU"}
 VOID = {"area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta", "source", "track", "wbr"}
 
 
