@@ -92,3 +92,7 @@ OPERATION_TYPES = {
     "diagnose": _("Diagnose"),
     "collect_diagnostics": _("Collect diagnostics"),
 }
+
+# The theme switch of unfold's own account menu: unfold ships no Chinese catalog, and Django looks a msgid up in
+# every catalog, so these are translated in ours (listed here so makemessages keeps them).
+THEME_WORDS = (_("Light"), _("Dark"), _("System"))
