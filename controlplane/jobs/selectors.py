@@ -90,6 +90,13 @@ def _streaming(rows: QuerySet[Run]) -> list[Run]:
     return [r for r in rows if str(r.manifest.get("mode", "")).upper() == "STREAMING"]
 
 
+def with_latest_run_state(jobs: QuerySet[Job]) -> QuerySet[Job]:
+    """``jobs`` with ``latest_run_state``: the state of each one's newest run (None before its first), to filter
+    a list by it ("the jobs whose last run failed")."""
+    newest = Run.objects.filter(job_id=OuterRef("id")).order_by("-created_at").values("state")[:1]
+    return jobs.annotate(latest_run_state=Subquery(newest))
+
+
 def latest_runs_of(job_ids: list[str]) -> dict[str, Run]:
     """Each job's newest run, for a page of jobs (bound tenant), in one query whatever the runs' number."""
     newest = Run.objects.filter(job_id=OuterRef("job_id")).order_by("-created_at").values("id")[:1]

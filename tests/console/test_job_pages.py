@@ -13,6 +13,7 @@ from django.test import Client
 from django.urls import reverse
 
 from controlplane.audit.models import AuditRecord
+from controlplane.console.pages import jobs as jobs_page
 from controlplane.jobs.models import Job, JobSchedule, JobVersion, Run
 from tests.api.world import FAKE_TO_CONSOLE, world_for_module
 from tests.console.test_pages import client_of
@@ -325,3 +326,26 @@ def test_the_job_pages_in_chinese_have_no_english_of_their_own(world):
             assert bool(untranslated(response.content.decode())) == expect_english, (url, language)
         refused = create(client, world, "zh", BAD_HOCON)
         assert refused.status_code == 400 and bool(untranslated(refused.content.decode())) == expect_english
+
+
+def test_the_jobs_list_filters_by_cluster_and_latest_run_and_pages_with_its_filters(world, monkeypatch):
+    client, job = client_of(world.users["owner"]), world.objects["acme_job"]
+    scheduled, url = world.objects["acme_scheduled_job"], reverse("admin:console-jobs")
+
+    def listed(**query: str) -> set[str]:
+        html = client.get(url, query).content.decode()
+        return {j for j in (job, scheduled) if reverse("admin:console-job", args=[j]) in html}
+
+    assert listed() == {job, scheduled}
+    assert listed(latest="none") == {scheduled}  # never run
+    latest = Run.unscoped.filter(job_id=job).latest("created_at").state
+    assert listed(latest=latest) == {job}
+    assert listed(latest="SUCCEEDED" if latest != "SUCCEEDED" else "FAILED") == set()
+    assert listed(cluster=world.objects["acme_cluster"]) == {job, scheduled}
+    assert listed(cluster="no-such-cluster") == set()
+    monkeypatch.setattr(jobs_page, "PAGE_ROWS", 1)
+    first = client.get(url, {"cluster": world.objects["acme_cluster"]}).content.decode()
+    older = re.search(r'<p class="console-pages"><a href="\?([^"]+)" data-page="2">', first)
+    assert older is not None and f"cluster={world.objects['acme_cluster']}" in older.group(1)
+    second = client.get(url + "?" + older.group(1).replace("&amp;", "&")).content.decode()
+    assert 'data-page="1"' in second  # newer, back to the first page

@@ -16,6 +16,7 @@ from django.utils import timezone
 from django.utils.html import escape
 
 from controlplane.audit.models import AuditRecord
+from controlplane.console.pages import runs as runs_page
 from controlplane.diagnostics.selectors import run_fault
 from controlplane.eventlog.metadata import Metadata
 from controlplane.jobs import actions as jobs
@@ -230,3 +231,23 @@ def test_a_finished_run_shows_the_engines_final_counts_over_an_older_live_readin
     page = client_of(world.users["viewer"]).get(reverse("admin:console-run-state", args=[run.id])).content.decode()
     assert 'data-state="SUCCEEDED"' in page and "data-settled" in page  # console.js stops refreshing it
     assert 'data-metric="records-in">16<' in page and 'data-metric="records-in-rate">—<' in page
+
+
+def test_the_runs_list_filters_by_job_state_and_cluster_and_links_each_runs_cluster(world, monkeypatch):
+    client, url = client_of(world.users["owner"]), reverse("admin:console-runs")
+    job, failed = world.objects["acme_job"], world.objects["acme_run_failed"]
+    run_link = reverse("admin:console-run", args=[failed])
+    of_job = client.get(url, {"job": job}).content.decode()
+    assert run_link in of_job and reverse("admin:console-cluster", args=[world.objects["acme_cluster"]]) in of_job
+    assert 'name="job" value="' + job + '"' in of_job  # the filter kept by the form
+    assert run_link not in client.get(url, {"job": world.objects["acme_scheduled_job"]}).content.decode()
+    assert run_link in client.get(url, {"state": "FAILED"}).content.decode()
+    assert run_link not in client.get(url, {"state": "SUCCEEDED"}).content.decode()
+    assert run_link not in client.get(url, {"cluster": "no-such-cluster"}).content.decode()
+    assert (
+        reverse("admin:console-runs") + "?job=" + job
+        in client.get(reverse("admin:console-job", args=[job])).content.decode()
+    )
+    monkeypatch.setattr(runs_page, "PAGE_ROWS", 1)
+    first = client.get(url, {"job": job}).content.decode()
+    assert re.search(rf'<a href="\?job={job}&amp;page=2" data-page="2">', first)

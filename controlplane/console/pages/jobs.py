@@ -1,12 +1,13 @@
-"""Jobs: the list (search by name, filter by mode, each job's latest run) and a job's page (schedule, versions,
-runs) with its Run form (a note and the version's job variables), which posts to ``run_job`` and so to
-``jobs.run_actions.do_start_run``, the writer the API's run endpoint calls. Creating, revising and scheduling are
-in ``job_forms``, comparing and rolling back versions in ``job_versions``."""
+"""Jobs: the list (search by name, filter by mode, cluster and the latest run's state, paged; each job's latest run)
+and a job's page (schedule, versions, runs) with its Run form (a note and the version's job variables), which posts
+to ``run_job`` and so to ``jobs.run_actions.do_start_run``, the writer the API's run endpoint calls. Creating,
+revising and scheduling are in ``job_forms``, comparing and rolling back versions in ``job_versions``."""
 
 from __future__ import annotations
 
 from typing import TypeVar
 
+from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
 from django.urls import reverse
 from django.utils.translation import gettext as _
@@ -16,10 +17,13 @@ from controlplane.console.labels import STATES
 from controlplane.console.pages.frame import Scope, action, page, readable_one, render
 from controlplane.eventlog.metadata import Metadata
 from controlplane.jobs import run_actions, selectors
+from controlplane.jobs.domain.runs import RunState
 
 PAGE_ROWS = 100
 VERSION_ROWS = 50  # the newest versions on a job's page (to compare or roll back to)
 MODES = ("BATCH", "STREAMING")
+# the states a list offers to filter runs by, in the order an operator looks for them (a link may name any state)
+RUN_STATES = ("FAILED", "RUNNING", "PAUSED", "SUCCEEDED", "STOPPED", "PENDING", "UNKNOWN")
 T = TypeVar("T")
 
 
@@ -38,24 +42,34 @@ def job_in_scope(scope: Scope, job_id: str):  # type: ignore[no-untyped-def]
 def job_list(request: HttpRequest, scope: Scope) -> HttpResponse:
     rows = scope.readable("job.read", "job", selectors.job_list()).order_by("name")  # type: ignore[union-attr]
     query, mode = request.GET.get("q", "").strip(), request.GET.get("mode", "")
+    cluster, latest_state = request.GET.get("cluster", ""), request.GET.get("latest", "")
     if query:
         rows = rows.filter(name__icontains=query)
     if mode in MODES:
         rows = rows.filter(mode=mode)
-    page_rows = list(rows[:PAGE_ROWS])
+    if cluster:
+        rows = rows.filter(cluster_id=cluster)
+    if latest_state == "none":
+        rows = selectors.with_latest_run_state(rows).filter(latest_run_state__isnull=True)
+    elif latest_state in {s.value for s in RunState}:
+        rows = selectors.with_latest_run_state(rows).filter(latest_run_state=latest_state)
+    shown = Paginator(rows, PAGE_ROWS).get_page(request.GET.get("page"))
     clusters = {c.id: c for c in cluster_list()}
-    latest = selectors.latest_runs_of([job.id for job in page_rows])
-    jobs = [(job, clusters.get(job.cluster_id), latest.get(job.id)) for job in page_rows]
-    modes = [(code, STATES[code]) for code in MODES]
+    latest = selectors.latest_runs_of([job.id for job in shown])
     return render(
         request,
         scope,
         "console/job_list.html",
         _("Jobs"),
-        jobs=jobs,
+        rows=shown,
+        jobs=[(job, clusters.get(job.cluster_id), latest.get(job.id)) for job in shown],
         query=query,
         mode=mode,
-        modes=modes,
+        modes=[(code, STATES[code]) for code in MODES],
+        cluster=cluster,
+        clusters=sorted(clusters.values(), key=lambda c: c.name),
+        latest=latest_state,
+        latest_states=[(code, STATES[code]) for code in RUN_STATES],
         can_create=scope.has("job.create"),
     )
 

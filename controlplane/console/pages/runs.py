@@ -8,6 +8,7 @@ the API's writers."""
 
 from __future__ import annotations
 
+from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
 from django.template.response import TemplateResponse
 from django.urls import reverse
@@ -17,6 +18,7 @@ from django.utils.translation import gettext as _
 from controlplane.clusters.selectors import cluster_list
 from controlplane.console.labels import STATES
 from controlplane.console.pages.frame import Scope, action, page, readable_one, render
+from controlplane.console.pages.jobs import RUN_STATES
 from controlplane.console.timeline import run_timeline
 from controlplane.diagnostics.selectors import language_of, run_fault
 from controlplane.eventlog.metadata import Metadata
@@ -67,14 +69,31 @@ def _state_values(scope: Scope, run) -> dict:  # type: ignore[no-untyped-def]
 
 @page("job.read", "job")
 def run_list(request: HttpRequest, scope: Scope) -> HttpResponse:
-    rows = scope.readable("job.read", "job", selectors.run_list())
-    state = request.GET.get("state", "")
+    rows = scope.readable("job.read", "job", selectors.run_list()).order_by("-created_at")  # type: ignore[union-attr]
+    state, cluster, job = request.GET.get("state", ""), request.GET.get("cluster", ""), request.GET.get("job", "")
     if state in STATES:
-        rows = rows.filter(state=state)  # type: ignore[union-attr]
-    jobs = {j.id: j for j in selectors.job_list()}
-    runs = [(run, jobs.get(run.job_id)) for run in rows[:PAGE_ROWS]]  # type: ignore[index]
-    states = [(code, STATES[code]) for code in ("RUNNING", "SUCCEEDED", "FAILED", "STOPPED", "PAUSED", "PENDING")]
-    return render(request, scope, "console/run_list.html", _("Runs"), runs=runs, state=state, states=states)
+        rows = rows.filter(state=state)
+    if cluster:
+        rows = rows.filter(cluster_id=cluster)
+    if job:
+        rows = rows.filter(job_id=job)
+    shown = Paginator(rows, PAGE_ROWS).get_page(request.GET.get("page"))
+    jobs = {j.id: j for j in selectors.job_list().filter(id__in={run.job_id for run in shown})}
+    clusters = sorted(cluster_list(), key=lambda c: c.name)
+    by_id = {c.id: c for c in clusters}
+    return render(
+        request,
+        scope,
+        "console/run_list.html",
+        _("Runs"),
+        rows=shown,
+        runs=[(run, jobs.get(run.job_id), by_id.get(run.cluster_id)) for run in shown],
+        state=state,
+        states=[(code, STATES[code]) for code in RUN_STATES],
+        cluster=cluster,
+        clusters=clusters,
+        job=selectors.job_list().filter(id=job).first() if job else None,
+    )
 
 
 @page("job.read", "job")

@@ -30,6 +30,25 @@ def state(code: str | None) -> str:
     )
 
 
+@register.simple_tag(takes_context=True)
+def pager(context: template.Context, rows: object) -> str:
+    """ "Newer" / "Older" links of a paged list (a Paginator's page), keeping the page's query string (its filters)."""
+    if not getattr(rows, "has_other_pages", lambda: False)():
+        return ""
+    query = context["request"].GET.copy()
+
+    def link(number: int, label: str) -> str:
+        query["page"] = str(number)
+        return format_html('<a href="?{}" data-page="{}">{}</a>', query.urlencode(), number, label)
+
+    links = []
+    if rows.has_previous():  # type: ignore[attr-defined]
+        links.append(link(rows.previous_page_number(), _("Newer")))  # type: ignore[attr-defined]
+    if rows.has_next():  # type: ignore[attr-defined]
+        links.append(link(rows.next_page_number(), _("Older")))  # type: ignore[attr-defined]
+    return format_html('<p class="console-pages">{}</p>', mark_safe(" ".join(links)))  # noqa: S308 - escaped above
+
+
 @register.filter
 def actor(value: object) -> str:
     """A recorded actor (``user:alice``, ``system:jobs.sync_runs``) as a person reads it: "User alice"."""
