@@ -13,6 +13,7 @@ from django.urls import reverse
 
 from controlplane.audit.models import AuditRecord
 from controlplane.clusters.models import Cluster
+from controlplane.console.pages import operations as operations_page
 from controlplane.eventlog.metadata import Metadata
 from controlplane.iam import actions as iam
 from controlplane.operations import actions as operations
@@ -71,7 +72,21 @@ def test_the_list_shows_the_tenants_operations_with_links_and_filters(world):
     assert ours not in client.get(reverse("admin:console-operations") + "?type=diagnose").content.decode()
     assert ours not in client.get(reverse("admin:console-operations") + "?state=SUCCEEDED").content.decode()
     assert ours in client.get(reverse("admin:console-operations") + "?state=PENDING").content.decode()
+    cluster = world.objects["acme_cluster"]
+    assert ours in client.get(reverse("admin:console-operations"), {"cluster": cluster}).content.decode()
+    assert ours not in client.get(reverse("admin:console-operations"), {"cluster": "another"}).content.decode()
     assert client.get(reverse("admin:console-operation", args=[theirs])).status_code == 404
+
+
+def test_the_list_pages_with_its_filters_kept(world, monkeypatch):
+    monkeypatch.setattr(operations_page, "PAGE_ROWS", 1)  # the world has two operations on acme's cluster
+    client, cluster = client_of(world.users["viewer"]), world.objects["acme_cluster"]
+    first = client.get(reverse("admin:console-operations"), {"cluster": cluster}).content.decode()
+    older = re.search(r'<p class="console-pages"><a href="\?([^"]+)" data-page="2">', first)
+    assert older is not None and older.group(1) == f"cluster={cluster}&amp;page=2"
+    shown = set(re.findall(r'href="/admin/console/operations/(\w+)/"', first))
+    second = client.get(reverse("admin:console-operations"), {"cluster": cluster, "page": 2}).content.decode()
+    assert shown and not shown & set(re.findall(r'href="/admin/console/operations/(\w+)/"', second))
 
 
 def test_the_operation_page_shows_steps_and_each_nodes_progress_as_the_agent_reports_it(world):

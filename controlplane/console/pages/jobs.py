@@ -67,9 +67,9 @@ def job_list(request: HttpRequest, scope: Scope) -> HttpResponse:
         mode=mode,
         modes=[(code, STATES[code]) for code in MODES],
         cluster=cluster,
-        clusters=sorted(clusters.values(), key=lambda c: c.name),
+        clusters=sorted(((c.id, c.name) for c in clusters.values()), key=lambda option: option[1]),
         latest=latest_state,
-        latest_states=[(code, STATES[code]) for code in RUN_STATES],
+        latest_states=[*((code, STATES[code]) for code in RUN_STATES), ("none", _("Never run"))],
         can_create=scope.has("job.create"),
     )
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
 from django.template.response import TemplateResponse
 from django.urls import reverse
@@ -102,24 +103,27 @@ def _clusters() -> dict[str, Any]:
 
 @page("operation.read", "cluster")
 def operation_list(request: HttpRequest, scope: Scope) -> HttpResponse:
-    rows = scope.readable("operation.read", "cluster", selectors.operation_list())
-    state, kind = request.GET.get("state", ""), request.GET.get("type", "")
+    rows = scope.readable("operation.read", "cluster", selectors.operation_list()).order_by("-created_at")  # type: ignore[union-attr]
+    state, kind, cluster = request.GET.get("state", ""), request.GET.get("type", ""), request.GET.get("cluster", "")
     if state in STATE_CODES:
-        rows = rows.filter(state=state)  # type: ignore[union-attr]
+        rows = rows.filter(state=state)
     if kind in type_names():
-        rows = rows.filter(type=kind)  # type: ignore[union-attr]
+        rows = rows.filter(type=kind)
+    if cluster:
+        rows = rows.filter(cluster_id=cluster)
+    shown = Paginator(rows, PAGE_ROWS).get_page(request.GET.get("page"))
     clusters = _clusters()
     return render(
         request,
         scope,
         "console/operation_list.html",
         _("Operations"),
-        operations=[
-            (op, clusters.get(op.cluster_id), OPERATION_TYPES.get(op.type))
-            for op in rows[:PAGE_ROWS]  # type: ignore[index]
-        ],
+        rows=shown,
+        operations=[(op, clusters.get(op.cluster_id), OPERATION_TYPES.get(op.type)) for op in shown],
         state=state,
         kind=kind,
+        cluster=cluster,
+        clusters=sorted(((c.id, c.name) for c in clusters.values()), key=lambda option: option[1]),
         states=[(code, STATES.get(code, code)) for code in STATE_CODES],
         kinds=[(name, OPERATION_TYPES.get(name, name)) for name in type_names()],
     )

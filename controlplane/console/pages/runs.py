@@ -91,7 +91,7 @@ def run_list(request: HttpRequest, scope: Scope) -> HttpResponse:
         state=state,
         states=[(code, STATES[code]) for code in RUN_STATES],
         cluster=cluster,
-        clusters=clusters,
+        clusters=[(c.id, c.name) for c in clusters],
         job=selectors.job_list().filter(id=job).first() if job else None,
     )
 
