@@ -93,6 +93,6 @@ def the_invitee_accepts(browser: Any, plane: ControlPlane, link: str) -> None:
     chinese.add_cookies([{"name": "django_language", "value": "zh-hans", "url": plane.url}])
     page = chinese.new_page()
     page.goto(f"{plane.url}/admin/console/invitation/")
-    page.wait_for_selector("text=接受邀请")
+    page.wait_for_selector("text=您受邀加入")
     screenshot(page, "invitation-zh-hans")
     chinese.close()
