@@ -4,6 +4,7 @@ label here is shown as the code itself."""
 from __future__ import annotations
 
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext_lazy
 
 STATES = {
     "PENDING": _("Pending"),
@@ -96,3 +97,14 @@ OPERATION_TYPES = {
 # The theme switch of unfold's own account menu: unfold ships no Chinese catalog, and Django looks a msgid up in
 # every catalog, so these are translated in ours (listed here so makemessages keeps them).
 THEME_WORDS = (_("Light"), _("Dark"), _("System"))
+# The same for the frame of the pages open without a login (the login page, the invitation page).
+SIGN_IN_WORDS = (_("Return to site"), _("Welcome back to"))
+# Django 5.2's password-length reason has a new msgid that its Chinese catalog lacks: ours has it (the invitation
+# page shows the validators' reasons).
+PASSWORD_WORDS = (
+    ngettext_lazy(
+        "This password is too short. It must contain at least %d character.",
+        "This password is too short. It must contain at least %d characters.",
+        1,  # never evaluated: listed for makemessages
+    ),
+)

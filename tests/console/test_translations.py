@@ -26,26 +26,35 @@ VOID = {"area", "base", "br", "col", "embed", "hr", "img", "input", "link", "met
 
 
 def po_entries(path: Path) -> dict[str, str]:
-    """msgid -> msgstr of a .po file (the header left out; a msgid with a context keyed as gettext keys it)."""
+    """msgid -> msgstr of a .po file (the header left out; a msgid with a context keyed as gettext keys it). A
+    plural entry is keyed ``msgid\x00msgid_plural``, as the .mo keys it, with its forms' msgstrs (``msgstr[n]``)
+    joined by ``\x00``: an empty form shows as an empty part."""
     entries: dict[str, str] = {}
-    msgid = msgstr = context = None
+    msgid = msgstr = context = plural = None
     target = None
     for line in [*path.read_text(encoding="utf-8").splitlines(), ""]:
         if line.startswith("msgctxt "):
             context = line[8:].strip('"')
         elif line.startswith("msgid "):
             msgid, msgstr, target = line[6:].strip('"'), None, "id"
+        elif line.startswith("msgid_plural "):
+            plural, target = line[13:].strip('"'), "plural"
         elif line.startswith("msgstr "):
             msgstr, target = line[7:].strip('"'), "str"
+        elif line.startswith("msgstr["):
+            form = line.split("]", 1)[1].strip().strip('"')
+            msgstr, target = form if msgstr is None else f"{msgstr}\x00{form}", "str"
         elif line.startswith('"') and target == "id":
             msgid = (msgid or "") + line.strip('"')
+        elif line.startswith('"') and target == "plural":
+            plural = (plural or "") + line.strip('"')
         elif line.startswith('"') and target == "str":
             msgstr = (msgstr or "") + line.strip('"')
         elif not line.strip() and msgid is not None:
             if msgid:  # with a context, the key gettext's catalog uses: "<context>\x04<msgid>"
-                key = msgid.replace('\\"', '"')
+                key = msgid.replace('\\"', '"') + (f"\x00{plural}" if plural is not None else "")
                 entries[f"{context}\x04{key}" if context else key] = (msgstr or "").replace('\\"', '"')
-            msgid = msgstr = target = context = None
+            msgid = msgstr = target = context = plural = None
     return entries
 
 
@@ -90,13 +99,21 @@ def untranslated(html: str, root: str = "console-page") -> list[str]:
     return [t for t in parser.text if set(ENGLISH_WORD.findall(t)) - SAME_IN_BOTH]
 
 
+def compiled_text(catalog: gettext.GNUTranslations, key: str) -> str:
+    """What the .mo says for a ``po_entries`` key: a plural entry's one form (Chinese has one), else the msgstr."""
+    if "\x00" not in key:
+        return catalog.gettext(key)
+    singular, plural = key.split("\x00")
+    return catalog.ngettext(singular, plural, 1)
+
+
 def test_every_msgid_of_the_project_has_its_chinese_and_the_compiled_file_agrees():
     entries = po_entries(LOCALE / "django.po")
     assert len(entries) > 50
-    assert [msgid for msgid, msgstr in entries.items() if not msgstr] == []
+    assert [msgid for msgid, msgstr in entries.items() if not all(msgstr.split("\x00"))] == []
     with (LOCALE / "django.mo").open("rb") as compiled:
         catalog = gettext.GNUTranslations(compiled)
-    stale = [msgid for msgid, msgstr in entries.items() if catalog.gettext(msgid) != msgstr]
+    stale = [msgid for msgid, msgstr in entries.items() if compiled_text(catalog, msgid) != msgstr]
     assert stale == [], "django.mo is older than django.po: run compilemessages (docs/CONSOLE.md)"
 
 

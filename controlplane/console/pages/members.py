@@ -1,7 +1,8 @@
 """Members and roles: who holds which role on the tenant, a workspace or one object (ADR 0019), the invitations;
 grant and revoke a role, invite a new user. The writers are the members, object-grants and invitations API's
 (``iam.actions``); ``member.manage`` is a tenant-level point, so the buttons follow the role on the whole tenant.
-An invitation's token is shown once, on the answer to the invite (as the API's 201), never again."""
+An invitation's token is shown once, on the answer to the invite (as the API's 201), never again, with the link to
+hand over: the invitee's page (``invitation.py``) with the token in the URL's fragment."""
 
 from __future__ import annotations
 
@@ -145,6 +146,8 @@ def invite_user(request: HttpRequest, scope: Scope, metadata: Metadata, object_i
         invitation=invitation,
         token=token,
         accept_url=request.build_absolute_uri("/api/v1/invitations/accept/"),
+        # the token in the fragment: a browser never sends it, so no access log holds it (docs/LIVE.md)
+        invitation_link=f"{request.build_absolute_uri(reverse('admin:console-invitation'))}#{token}",
     )
 
 

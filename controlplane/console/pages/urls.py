@@ -1,4 +1,5 @@
-"""The console's pages under ``/admin/console/`` (names ``admin:console-*``), each behind the site's login."""
+"""The console's pages under ``/admin/console/`` (names ``admin:console-*``), each behind the site's login but the
+invitee's (``invitation.py``), which has none yet."""
 
 from __future__ import annotations
 
@@ -16,6 +17,7 @@ from controlplane.console.pages import (
     clusters,
     dashboard,
     diagnostics,
+    invitation,
     job_forms,
     job_versions,
     jobs,
@@ -163,6 +165,8 @@ def patterns(site: AdminSite) -> list[URLPattern]:
             name="console-object-grant-revoke",
         ),
         path("console/settings/invitations/new/", page(members.invite_user), name="console-invite"),
+        # the invitee sets a password: open without a login (not ``page``), CSRF-protected like every form
+        path("console/invitation/", invitation.accept_invitation, name="console-invitation"),
         path(
             "console/settings/invitations/<str:object_id>/revoke/",
             page(members.revoke_invitation),

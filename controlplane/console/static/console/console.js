@@ -1,6 +1,6 @@
 // The console's few scripts (no framework, nothing from the network): the browser's time zone for the server,
 // copy buttons of shortened ids, and the parts of a page kept up to date from the server (``follow``: over a
-// websocket, docs/LIVE.md, and/or on a timer; docs/CONSOLE.md).
+// websocket, docs/LIVE.md, and/or on a timer; docs/CONSOLE.md), and the invitation page's token from the link.
 (function () {
   "use strict";
   try {
@@ -63,7 +63,16 @@
     if (live) connect();
     if (every > 0) setTimeout(tick, every * 1000);
   }
+  // The invitation page: the handed-over link carries the token after "#", which the browser never sends. It goes
+  // into the token field and out of the address bar (and so out of the history entry and any bookmark).
+  function takeInvitationToken() {
+    var field = document.querySelector("[data-invitation-token]");
+    if (!field || location.hash.length < 2) return;
+    if (!field.value) field.value = location.hash.slice(1);
+    history.replaceState(null, "", location.pathname + location.search);
+  }
   document.addEventListener("DOMContentLoaded", function () {
+    takeInvitationToken();
     document.querySelectorAll("[data-fragment]").forEach(follow);
   });
 })();
