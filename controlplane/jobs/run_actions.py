@@ -210,6 +210,10 @@ def do_start_run(
     """A new run of ``version`` (default: the current one) on the job's cluster. Returns the run id.
     ``variables``: values for the version's declared job variables (the others keep their defaults)."""
     authorize(metadata, "job.run", tenant_id=job.tenant_id, workspace_id=job.workspace_id, obj=job)
+    if any(isinstance(value, str) and SECRET_REF.search(value) for value in (variables or {}).values()):
+        # A secret put into a variable lands wherever the config uses it (a sink's URL, a table name): writing a
+        # config, as an Admin does (job.update), not running one (docs/SECURITY.md).
+        authorize(metadata, "job.update", tenant_id=job.tenant_id, workspace_id=job.workspace_id, obj=job)
     if job.deleted:
         raise DomainError("no such job", code="JOB_NOT_FOUND")
     number = version or job.current_version

@@ -179,3 +179,32 @@ def test_a_holder_of_the_point_succeeds(case: Case, world: World, django_capture
         assert Event.objects.count() > before
     else:  # a resume appends nothing: it queues the submit that sends the run again
         assert any("_enqueue_submit" in callback.__qualname__ for callback in queued)
+
+
+def test_a_secret_given_to_a_variable_when_a_run_starts_needs_the_point_that_writes_configs(world):
+    # docs/SECURITY.md: an operator runs the jobs an admin wrote; routing a secret into one is writing it.
+    job_id = actions.do_create_job(
+        metadata=_as(world, "admin"),
+        tenant_id=world.acme.id,
+        workspace_id=world.acme_ws.id,
+        name="labelled",
+        config=FAKE_TO_CONSOLE.replace('plugin_output = "fake"', 'plugin_output = "${label}"').replace(
+            'plugin_input = "fake"', 'plugin_input = "${label}"'
+        ),
+        cluster_id=world.objects["acme_cluster"],
+        variables=[{"name": "label", "default": "fake"}],
+    )
+    job = Job.unscoped.get(id=job_id)
+    started = run_actions.do_start_run(metadata=_as(world, "operator"), job=job, variables={"label": "plain"})
+    assert Run.unscoped.get(id=started).manifest["variables"] == {"label": "plain"}
+    runs, events = Run.unscoped.count(), Event.objects.count()
+    with pytest.raises(DomainError) as refused:
+        run_actions.do_start_run(
+            metadata=_as(world, "operator"), job=job, variables={"label": "[[secret:db-password]]"}, allow_overlap=True
+        )
+    assert refused.value.code == "PERMISSION_DENIED" and refused.value.details["permission"] == "job.update"
+    assert (Run.unscoped.count(), Event.objects.count()) == (runs, events)
+    by_admin = run_actions.do_start_run(
+        metadata=_as(world, "admin"), job=job, variables={"label": "[[secret:db-password]]"}, allow_overlap=True
+    )
+    assert Run.unscoped.get(id=by_admin).manifest["variables"] == {"label": "[[secret:db-password]]"}
