@@ -220,9 +220,11 @@ class NodeJars:
     provided: dict[tuple[str, str], list[str]] | None
     unplaced: list[str]  # connectors/ jars that provide no plugin of the catalog
 
+    versions: dict[str, str]  # connectors/ jar file -> the version its name carries ("" when none)
+
     @property
     def files(self) -> list[str]:
-        return [jar.file for jar in self.node.installed.connector_jars or ()]
+        return list(self.versions)
 
     @property
     def lib(self) -> list[str] | None:
@@ -230,19 +232,20 @@ class NodeJars:
         return None if jars is None else list(jars)
 
     def version_of(self, file: str) -> str:
-        return next((jar.version or "" for jar in self.node.installed.connector_jars or () if jar.file == file), "")
+        return self.versions.get(file, "")
 
 
 def _node_jars(node: NodeInstalled, catalog: Catalog | None) -> NodeJars:
     known = node.installed.connector_jars is not None
-    files = [jar.file for jar in node.installed.connector_jars or ()]
-    provided = catalog.provided_by(files) if known and catalog is not None else None
+    versions = {jar.file: jar.version or "" for jar in node.installed.connector_jars or ()}
+    provided = catalog.provided_by(versions) if known and catalog is not None else None
     used = {file for jars in (provided or {}).values() for file in jars}
     return NodeJars(
         node=node,
         unknown=UNKNOWN_REASONS[node.unknown] if node.unknown else "",
         provided=provided,
-        unplaced=[file for file in files if file not in used] if provided is not None else [],
+        unplaced=[file for file in versions if file not in used] if provided is not None else [],
+        versions=versions,
     )
 
 
